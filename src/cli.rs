@@ -1,0 +1,176 @@
+//! The command line (SPEC.md "CLI").
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cioscope",
+    version,
+    about = "Inspect the health of the data you feed into Customer.io, beside its source systems"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    /// Theme name (default, light, high-contrast) or a theme file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Write debug logs to the log file (secrets are never logged).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct WorkspaceArgs {
+    /// Config file (default: ./cioscope.toml, else $XDG_CONFIG_HOME/cioscope/config.toml).
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "demo")]
+    pub config: Option<PathBuf>,
+    /// Use the bundled demo workspace (no credentials, no network).
+    #[arg(long, global = true)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check people and report findings (headless, CI-friendly).
+    Check(CheckArgs),
+    /// Walk a sample of people and record verdicts.
+    SpotCheck(SpotCheckArgs),
+    /// Export a spot-check session.
+    Report(ReportArgs),
+    /// Explain why a person did or did not enter a campaign.
+    Why(WhyArgs),
+}
+
+#[derive(Debug, Clone, Args, Default)]
+pub struct Selection {
+    /// A person's identity.primary value (repeatable).
+    #[arg(long = "person", value_name = "ID")]
+    pub persons: Vec<String>,
+    /// A file with one id per line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub people_file: Option<PathBuf>,
+    /// Members of a segment.
+    #[arg(long, value_name = "ID")]
+    pub segment: Option<i64>,
+    /// A random sample of N people (of the segment, or the workspace).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Seed for --sample (same seed, same sample).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Every person in the workspace.
+    #[arg(long)]
+    pub all: bool,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.persons.is_empty()
+            && self.people_file.is_none()
+            && self.segment.is_none()
+            && self.sample.is_none()
+            && !self.all
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Md,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warn,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Strategy {
+    #[default]
+    Random,
+    Stratified,
+    Recent,
+    WorstFirst,
+}
+
+#[derive(Debug, Args)]
+pub struct SpotCheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Continue a session.
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<String>,
+    /// List sessions.
+    #[arg(long)]
+    pub list: bool,
+    /// How many people to sample (20–50 suggested).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub size: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Strategy::Random)]
+    pub strategy: Strategy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportFormat {
+    #[default]
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The session id (see `spot-check --list`).
+    pub session: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Mask emails and phone numbers.
+    #[arg(long)]
+    pub mask_pii: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum WhyFormat {
+    #[default]
+    Table,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    #[arg(long, value_name = "ID")]
+    pub person: String,
+    #[arg(long, value_name = "ID")]
+    pub campaign: String,
+    #[arg(long, value_enum, default_value_t = WhyFormat::Table)]
+    pub format: WhyFormat,
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,4 @@
+//! The App API client.
+
+#[derive(Clone)]
+pub struct CioClient {}

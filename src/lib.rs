@@ -1,0 +1,16 @@
+//! cioscope: the health of the data a company feeds into Customer.io, side
+//! by side with the systems it comes from. See ARCHITECTURE.md.
+
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod customerio;
+pub mod model;
+pub mod report;
+pub mod resolve;
+pub mod rules;
+pub mod sanitize;
+pub mod sources;
+pub mod spotcheck;
+pub mod tui;
+pub mod why;
