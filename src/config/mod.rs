@@ -138,6 +138,9 @@ pub struct CustomerIo {
     pub fixtures: Option<PathBuf>,
     pub timeout: chrono::Duration,
     pub max_retries: u32,
+    /// When recorded fixtures were captured: checks on them use this as "now",
+    /// so a recorded workspace reads the same on any day.
+    pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -328,6 +331,7 @@ struct RawCustomerIo {
     fixtures: Option<String>,
     timeout: Option<Spanned<String>>,
     max_retries: Option<u32>,
+    recorded_at: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -595,7 +599,16 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         Some(t) => duration::parse(t.get_ref())
             .map_err(|e| loc.err(span_of(t), "customerio.timeout", e))?,
     };
+    let recorded_at = match &raw.customerio.recorded_at {
+        None => None,
+        Some(r) => Some(
+            chrono::DateTime::parse_from_rfc3339(r.get_ref())
+                .map_err(|_| loc.err(span_of(r), "customerio.recorded_at", format!("an RFC 3339 instant like \"2026-11-20T12:00:00Z\", found {:?}", r.get_ref())))?
+                .with_timezone(&chrono::Utc),
+        ),
+    };
     let customerio = CustomerIo {
+        recorded_at,
         base_url,
         region,
         api_key_env: raw
