@@ -1,19 +1,55 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cioscope::cli::{Cli, Command};
+use cioscope::check::exit;
+use cioscope::cli::{Cli, Command, WorkspaceArgs};
+use cioscope::config::{self, Config};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _log = cioscope::logging::init(cli.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cioscope: cannot start the runtime: {e}");
+            return ExitCode::from(exit::UNAVAILABLE);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(cli)))
+}
+
+/// Load the config the flags point at; `Err` is an exit code.
+fn load_config(ws: &WorkspaceArgs) -> Result<Config, u8> {
+    let path: PathBuf = if ws.demo {
+        config::demo_path()
+    } else if let Some(p) = &ws.config {
+        p.clone()
+    } else if let Some(p) = config::default_path() {
+        p
+    } else {
+        eprintln!("cioscope: no config found: pass --config FILE, create ./cioscope.toml (or $XDG_CONFIG_HOME/cioscope/config.toml), or try --demo");
+        return Err(exit::USAGE);
+    };
+    config::load(&path).map_err(|e| {
+        eprintln!("cioscope: config error: {e}");
+        exit::USAGE
+    })
+}
+
+async fn run(cli: Cli) -> u8 {
     match cli.command {
-        Some(Command::Check(_))
-        | Some(Command::SpotCheck(_))
-        | Some(Command::Report(_))
-        | Some(Command::Why(_))
-        | None => {
+        Some(Command::Check(args)) => match load_config(&cli.workspace) {
+            Ok(config) => cioscope::check::command(config, args).await,
+            Err(code) => code,
+        },
+        Some(Command::SpotCheck(_)) | Some(Command::Report(_)) | Some(Command::Why(_)) | None => {
             eprintln!("cioscope: this command is not yet available");
-            ExitCode::from(2)
+            exit::USAGE
         }
     }
 }

@@ -1,0 +1,195 @@
+//! The findings report of `cioscope check` in every format.
+
+use unicode_width::UnicodeWidthStr;
+
+use super::text::{csv_field, md_cell, pad};
+use crate::check::CheckReport;
+use crate::rules::Severity;
+use crate::sanitize::{sanitize, truncate};
+
+/// The normative JSON document (`cioscope.findings/1`).
+pub fn json(report: &CheckReport) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("report serializes");
+    s.push('\n');
+    s
+}
+
+fn paint(text: &str, severity: Severity, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match severity {
+        Severity::Error => "31;1",
+        Severity::Warn => "33",
+        Severity::Info => "36",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// An aligned table for a terminal (colored when `color`).
+pub fn table(report: &CheckReport, color: bool) -> String {
+    let mut out = String::new();
+    let rows: Vec<[String; 4]> = report
+        .findings
+        .iter()
+        .map(|f| {
+            [
+                f.severity.name().to_string(),
+                f.rule.id().to_string(),
+                sanitize(&f.person).into_owned(),
+                truncate(&f.summary, 120),
+            ]
+        })
+        .collect();
+    let head = ["SEVERITY", "RULE", "PERSON", "SUMMARY"];
+    let mut widths = head.map(|h| h.len());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.width());
+        }
+    }
+    let bold = |s: String| {
+        if color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s
+        }
+    };
+    out.push_str(&bold(format!(
+        "{}  {}  {}  {}",
+        pad(head[0], widths[0]),
+        pad(head[1], widths[1]),
+        pad(head[2], widths[2]),
+        head[3]
+    )));
+    out.push('\n');
+    for (f, r) in report.findings.iter().zip(&rows) {
+        out.push_str(&format!(
+            "{}  {}  {}  {}\n",
+            paint(&pad(&r[0], widths[0]), f.severity, color),
+            pad(&r[1], widths[1]),
+            pad(&r[2], widths[2]),
+            r[3]
+        ));
+    }
+    if report.findings.is_empty() {
+        out.push_str("(no findings)\n");
+    }
+    if !report.errors.is_empty() {
+        out.push_str(&format!(
+            "\n{}\n",
+            bold(format!("ERRORS ({})", report.errors.len()))
+        ));
+        for e in &report.errors {
+            out.push_str(&format!(
+                "  {}  {}  {}\n",
+                sanitize(&e.person),
+                sanitize(&e.source),
+                truncate(&e.message, 160)
+            ));
+        }
+    }
+    let s = &report.summary;
+    out.push_str(&format!(
+        "\n{} people checked in {}: {} error, {} warn, {} info",
+        report.people_checked,
+        sanitize(&report.workspace),
+        paint(&s.error.to_string(), Severity::Error, color && s.error > 0),
+        paint(&s.warn.to_string(), Severity::Warn, color && s.warn > 0),
+        s.info
+    ));
+    if !s.by_rule.is_empty() {
+        let by: Vec<String> = s.by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        out.push_str(&format!(" ({})", by.join(", ")));
+    }
+    out.push('\n');
+    out
+}
+
+/// Markdown that pastes cleanly into a ticket.
+pub fn markdown(report: &CheckReport) -> String {
+    let s = &report.summary;
+    let mut out = format!(
+        "## cioscope check — {}\n\nGenerated {} · {} people checked · **{} error**, {} warn, {} info\n\n",
+        md_cell(&report.workspace),
+        report.generated_at,
+        report.people_checked,
+        s.error,
+        s.warn,
+        s.info
+    );
+    if !s.by_rule.is_empty() {
+        out.push_str("| rule | findings |\n|---|---:|\n");
+        for (r, n) in &s.by_rule {
+            out.push_str(&format!("| `{r}` | {n} |\n"));
+        }
+        out.push('\n');
+    }
+    if report.findings.is_empty() {
+        out.push_str("No findings.\n");
+    } else {
+        out.push_str("| severity | rule | person | profiles | summary |\n|---|---|---|---|---|\n");
+        for f in &report.findings {
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} |\n",
+                f.severity.name(),
+                f.rule.id(),
+                md_cell(&f.person),
+                md_cell(&f.profiles.join(", ")),
+                md_cell(&f.summary)
+            ));
+        }
+    }
+    if !report.errors.is_empty() {
+        out.push_str("\n### Errors\n\n| person | source | message |\n|---|---|---|\n");
+        for e in &report.errors {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                md_cell(&e.person),
+                md_cell(&e.source),
+                md_cell(&e.message)
+            ));
+        }
+    }
+    out
+}
+
+/// One row per finding (and per error, with rule `error`).
+pub fn csv(report: &CheckReport) -> String {
+    let mut out = String::from("rule,severity,person,profiles,summary,evidence\n");
+    for f in &report.findings {
+        let row = [
+            f.rule.id().to_string(),
+            f.severity.name().to_string(),
+            f.person.clone(),
+            f.profiles.join(" "),
+            f.summary.clone(),
+            f.evidence.to_string(),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    for e in &report.errors {
+        let row = [
+            "error".to_string(),
+            "error".into(),
+            e.person.clone(),
+            String::new(),
+            format!("{}: {}", e.source, e.message),
+            String::new(),
+        ];
+        out.push_str(
+            &row.iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}

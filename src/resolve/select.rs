@@ -1,0 +1,166 @@
+//! Turning a SELECTION (SPEC.md) into the list of people to check.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Workspace;
+use crate::cli::Selection;
+use crate::customerio::{ApiError, PersonRef};
+
+/// Why a selection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    /// Bad usage: nothing selected, an unreadable people file.
+    #[error("{0}")]
+    Usage(String),
+    /// Customer.io could not list the people.
+    #[error("{0}")]
+    Api(#[from] ApiError),
+}
+
+/// A resolved selection: who, and how they were chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selected {
+    pub people: Vec<String>,
+    /// e.g. `segment 7, random sample of 30 (seed 42)`.
+    pub method: String,
+    pub seed: Option<u64>,
+}
+
+/// Read a people file: one id per line, `#` starts a comment.
+pub fn read_people_file(path: &Path) -> Result<Vec<String>, SelectError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SelectError::Usage(format!("cannot read people file {}: {e}", path.display()))
+    })?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The filter that matches every person with an id or an email.
+pub fn everyone_filter() -> serde_json::Value {
+    serde_json::json!({"or": [
+        {"attribute": {"field": "id", "operator": "exists"}},
+        {"attribute": {"field": "email", "operator": "exists"}}
+    ]})
+}
+
+/// Sample `n` of `people` reproducibly: the same seed gives the same sample.
+pub fn sample(mut people: Vec<String>, n: usize, seed: u64) -> Vec<String> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    people.shuffle(&mut rng);
+    people.truncate(n);
+    people
+}
+
+/// Keep the first of each person, in order.
+pub fn unique(people: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    people
+        .into_iter()
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
+}
+
+impl Workspace {
+    /// Everyone in the workspace, people with an id first (so a split
+    /// identity is reported under the id'd person).
+    pub async fn everyone(&self) -> Result<Vec<String>, ApiError> {
+        let refs = self.cio.search_people(&everyone_filter()).await?;
+        Ok(self.keys_ordered(refs))
+    }
+
+    fn keys_ordered(&self, refs: Vec<PersonRef>) -> Vec<String> {
+        let (with_id, without): (Vec<_>, Vec<_>) = refs
+            .into_iter()
+            .partition(|r| r.id.as_deref().is_some_and(|s| !s.is_empty()));
+        unique(
+            with_id
+                .iter()
+                .chain(without.iter())
+                .map(|r| self.key_of(r))
+                .collect(),
+        )
+    }
+
+    /// Turn a selection into person keys.
+    pub async fn select(&self, sel: &Selection) -> Result<Selected, SelectError> {
+        let mut people = sel.persons.clone();
+        let mut method = Vec::new();
+        if !sel.persons.is_empty() {
+            method.push(format!("{} listed", sel.persons.len()));
+        }
+        if let Some(file) = &sel.people_file {
+            people.extend(read_people_file(file)?);
+            method.push(format!("people file {}", file.display()));
+        }
+        let population = if let Some(segment) = sel.segment {
+            method.push(format!("segment {segment}"));
+            Some(self.keys_ordered(self.cio.segment_members(segment).await?))
+        } else if sel.all || (sel.sample.is_some() && people.is_empty()) {
+            method.push("whole workspace".into());
+            Some(self.everyone().await?)
+        } else {
+            None
+        };
+        let mut seed = None;
+        match (population, sel.sample) {
+            (Some(pop), Some(n)) => {
+                let s = sel.seed.unwrap_or_else(rand::random::<u64>);
+                seed = Some(s);
+                method.push(format!("random sample of {n} (seed {s})"));
+                let mut sampled = sample(pop, n, s);
+                sampled.sort_by_key(|k| k.starts_with("cio_") || k.contains('@'));
+                people.extend(sampled);
+            }
+            (Some(pop), None) => people.extend(pop),
+            (None, Some(n)) => {
+                let s = sel.seed.unwrap_or_else(rand::random::<u64>);
+                seed = Some(s);
+                method.push(format!("random sample of {n} (seed {s})"));
+                people = sample(people, n, s);
+            }
+            (None, None) => {}
+        }
+        if people.is_empty() && method.is_empty() {
+            return Err(SelectError::Usage("select people with --person ID, --people-file FILE, --segment ID, --sample N or --all".into()));
+        }
+        Ok(Selected {
+            people: unique(people),
+            method: method.join(", "),
+            seed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_sample() {
+        let people: Vec<String> = (0..100).map(|i| format!("C{i}")).collect();
+        let a = sample(people.clone(), 10, 42);
+        assert_eq!(a, sample(people.clone(), 10, 42));
+        assert_ne!(a, sample(people, 10, 43));
+        assert_eq!(a.len(), 10);
+    }
+
+    #[test]
+    fn people_files_skip_comments_and_blank_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("people.txt");
+        std::fs::write(&f, "# launch day\nC1001\n\n  C1002  # vip\nC1001\n").unwrap();
+        assert_eq!(
+            unique(read_people_file(&f).unwrap()),
+            vec!["C1001", "C1002"]
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! `cioscope check` through the real binary against a fake Customer.io:
+//! exit codes, the JSON contract, and one finding per human.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::{serve, FakePerson, FakeWorkspace};
+use serde_json::{json, Value};
+
+const T0: i64 = 1_763_000_000;
+
+fn config(dir: &Path, base_url: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("cioscope.toml");
+    std::fs::write(
+        &path,
+        format!("[workspace]\nname = \"fake-prod\"\n\n[customerio]\nbase_url = \"{base_url}\"\nrate_limit = 50\nmax_retries = 1\ntimeout = \"2s\"\n{extra}"),
+    )
+    .unwrap();
+    path
+}
+
+/// Run the binary off the async runtime; returns (exit code, stdout, stderr).
+async fn run(args: Vec<String>) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::cargo_bin("cioscope")
+            .unwrap()
+            .args(&args)
+            .env("CIO_APP_API_KEY", "test-key-123")
+            .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn clean_person(cio: &str, id: &str, email: &str) -> FakePerson {
+    FakePerson::new(cio, Some(id), Some(email)).attr("first_name", "Ada", T0)
+}
+
+fn args(cfg: &Path, rest: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "check".to_string(),
+        "--config".into(),
+        cfg.display().to_string(),
+    ];
+    v.extend(rest.iter().map(|s| s.to_string()));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clean_person_exits_zero_with_an_empty_findings_list() {
+    let server = serve(FakeWorkspace::new(vec![clean_person(
+        "a1",
+        "C1",
+        "ada@example.com",
+    )]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, err) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema"], "cioscope.findings/1");
+    assert_eq!(v["workspace"], "fake-prod");
+    assert_eq!(v["people_checked"], 1);
+    assert_eq!(v["findings"], json!([]));
+    assert_eq!(v["errors"], json!([]));
+    assert_eq!(v["summary"]["error"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_identity_exits_one_and_names_both_profiles() {
+    let people = vec![
+        clean_person("a1", "C1", "jane@example.com"),
+        FakePerson::new("a377", None, Some("Jane@Example.com")),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, err) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    assert_eq!(code, 1, "stderr: {err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let splits: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "split_identity")
+        .collect();
+    assert_eq!(splits.len(), 1, "{out}");
+    assert_eq!(splits[0]["person"], "C1");
+    assert_eq!(splits[0]["severity"], "error");
+    assert_eq!(splits[0]["profiles"], json!(["a1", "a377"]));
+    assert_eq!(v["summary"]["by_rule"]["split_identity"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_selected_ids_of_one_human_report_each_finding_once() {
+    let people = vec![
+        clean_person("a1", "C1", "sam@example.com").attr("phone", "+1 415 555 0100", T0),
+        clean_person("a2", "C2", "sam.work@example.com").attr("phone", "+14155550100", T0),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, _) = run(args(
+        &cfg,
+        &["--person", "C1", "--person", "C2", "--format", "json"],
+    ))
+    .await;
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["people_checked"], 1, "one human: {out}");
+    let splits = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "split_identity")
+        .count();
+    assert_eq!(splits, 1, "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warn_findings_fail_only_with_fail_on_warn() {
+    // A profile_merge is info; a failed update is an error; keep to a warn: an enum case variant.
+    let people = vec![clean_person("a1", "C1", "lee@example.com").attr("vip_tier", "Gold", T0)];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "\n[[attributes]]\nname = \"vip_tier\"\ntype = \"enum\"\nvalues = [\"bronze\", \"silver\", \"gold\"]\n");
+    let (code, out, _) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["warn"], 1, "{out}");
+    assert_eq!(code, 0);
+    let (code, _, _) = run(args(
+        &cfg,
+        &["--person", "C1", "--format", "json", "--fail-on", "warn"],
+    ))
+    .await;
+    assert_eq!(code, 1);
+    let (code, _, _) = run(args(&cfg, &["--person", "C1", "--fail-on", "never"])).await;
+    assert_eq!(code, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_config_exits_two_naming_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "http://127.0.0.1:9", "rate_limt = 3\n");
+    let (code, out, err) = run(args(&cfg, &["--person", "C1"])).await;
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("customerio.rate_limt"), "{err}");
+    assert!(err.contains("cioscope.toml:8"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_api_key_is_a_config_error_naming_the_env_var() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "http://127.0.0.1:9",
+        "api_key_env = \"CIOSCOPE_TEST_UNSET_KEY\"\n",
+    );
+    let (code, _, err) = run(args(&cfg, &["--person", "C1"])).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("CIOSCOPE_TEST_UNSET_KEY"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_api_exits_three_and_lists_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "http://127.0.0.1:9", "");
+    let (code, out, _) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    assert_eq!(code, 3);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["people_checked"], 0);
+    assert_eq!(v["errors"][0]["person"], "C1");
+    assert_eq!(v["errors"][0]["source"], "customerio");
+    assert!(!out.contains("test-key-123"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_endpoint_for_one_person_keeps_the_others_checked() {
+    let people = vec![
+        clean_person("a1", "C1", "ok@example.com"),
+        clean_person("a2", "C2", "broken@example.com"),
+    ];
+    let server = serve(FakeWorkspace::new(people).with_broken_activities(&["C2"])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, _) = run(args(
+        &cfg,
+        &["--person", "C1", "--person", "C2", "--format", "json"],
+    ))
+    .await;
+    assert_eq!(code, 3, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["people_checked"].as_u64().unwrap() >= 1);
+    let err = &v["errors"][0];
+    assert_eq!(err["person"], "C2");
+    assert!(
+        err["message"].as_str().unwrap().contains("/activities"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_format_writes_to_out_and_stdout_stays_empty() {
+    let people = vec![
+        clean_person("a1", "C1", "jane@example.com"),
+        FakePerson::new("a377", None, Some("jane@example.com")),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    for (format, marker) in [
+        ("table", "split_identity"),
+        ("md", "| error | `split_identity` | C1 |"),
+        ("csv", "rule,severity,person"),
+        ("json", "\"schema\""),
+    ] {
+        let out_file = dir.path().join(format!("report.{format}"));
+        let (code, out, _) = run(args(
+            &cfg,
+            &[
+                "--all",
+                "--format",
+                format,
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
+        ))
+        .await;
+        assert_eq!(code, 1);
+        assert!(out.is_empty(), "stdout carries nothing with --out");
+        let text = std::fs::read_to_string(&out_file).unwrap();
+        assert!(text.contains(marker), "{format}: {text}");
+    }
+}
