@@ -1,0 +1,471 @@
+//! `cioscope spot-check` and `cioscope report`.
+//!
+//! `spot-check` lists sessions, resumes one, or samples a new one: select a
+//! population, check a pool of it (so stratified / worst-first sampling can
+//! see findings), pick N, and store the session with each person's findings
+//! as they were when sampled. The walk itself is the TUI's; until it is
+//! mounted (see [`launch_walk`]) the command prints the session and exits.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use super::report::{export, ExportError, Exported};
+use super::sample::{self, Candidate};
+use super::store::{NewSession, SessionState, SessionStore, StoreError};
+use super::{database_path, operator_name, percent, Item, DEFAULT_SIZE};
+use crate::check::exit;
+use crate::cli::{ReportArgs, Selection, SpotCheckArgs, Strategy};
+use crate::config::Config;
+use crate::resolve::select::SelectError;
+use crate::resolve::{Resolved, Workspace};
+use crate::rules::{self, RuleContext};
+use crate::sanitize::truncate;
+
+/// Strategies other than `random` check a pool of the population first; a
+/// pool is this many times the sample size, within these bounds.
+pub const POOL_FACTOR: usize = 5;
+pub const POOL_MIN: usize = 100;
+pub const POOL_MAX: usize = 500;
+
+/// People resolved at once (requests are paced by the workspace limiter).
+const CONCURRENCY: usize = 16;
+
+/// `cioscope spot-check`; returns the exit code.
+pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
+    let db = database_path(Some(&config));
+    let store = match SessionStore::open(&db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    if args.list {
+        return list(&store).await;
+    }
+    let state = match &args.resume {
+        Some(id) => match store.load(id).await {
+            Ok(state) => state,
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return store_exit(&e);
+            }
+        },
+        None => match start_session(&config, &args, &store).await {
+            Ok(state) => state,
+            Err(code) => return code,
+        },
+    };
+    launch_walk(config, store, state).await
+}
+
+fn store_exit(e: &StoreError) -> u8 {
+    match e {
+        StoreError::NoSession(_) | StoreError::Ambiguous { .. } | StoreError::NoPerson { .. } => {
+            exit::USAGE
+        }
+        _ => exit::UNAVAILABLE,
+    }
+}
+
+/// Hand the session to the interactive walk.
+///
+/// Wiring point for the TUI: when `crate::tui::run_spot_check(config,
+/// session_id)` exists, call it here when stdin and stdout are terminals.
+/// Until then (and whenever there is no terminal) the session is printed.
+pub async fn launch_walk(config: Config, store: SessionStore, state: SessionState) -> u8 {
+    let _ = config;
+    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if interactive {
+        eprintln!("cioscope: the interactive walk is not available in this build yet; the session is saved.");
+    }
+    let text = describe(&state);
+    store.close().await;
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        return exit::UNAVAILABLE;
+    }
+    exit::CLEAN
+}
+
+/// The session as plain text: who is in it and how far the walk got.
+pub fn describe(state: &SessionState) -> String {
+    use std::fmt::Write as _;
+    let s = &state.session;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Spot-check session {} · {} · operator {}",
+        s.id,
+        truncate(&s.workspace, 40),
+        truncate(&s.operator, 40)
+    );
+    let mut sample = format!("{} people, {}", s.size, s.strategy);
+    if let Some(seed) = s.seed {
+        let _ = write!(sample, " (seed {seed})");
+    }
+    if !s.method.is_empty() {
+        let _ = write!(sample, ", from {}", truncate(&s.method, 80));
+    }
+    if let Some(p) = s.population {
+        let _ = write!(sample, " ({p} people)");
+    }
+    let _ = writeln!(o, "Sample: {sample}");
+    let width = state
+        .people
+        .iter()
+        .map(|p| p.person.chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 32);
+    let _ = writeln!(
+        o,
+        "{:>4}  {:<width$}  {}  {:<9}  PICKED",
+        "#", "PERSON", "I A E", "FINDINGS"
+    );
+    for p in &state.people {
+        let marks: Vec<&str> = Item::ALL
+            .iter()
+            .map(|i| p.verdict(*i).map(|v| v.mark()).unwrap_or("·"))
+            .collect();
+        let findings = match p.findings.iter().map(|f| f.severity).max() {
+            Some(w) => format!("{} ({})", p.findings.len(), w.name()),
+            None if !p.errors.is_empty() => "error".into(),
+            None => "0".into(),
+        };
+        let here = if p.position == state.position {
+            ">"
+        } else {
+            " "
+        };
+        let _ = writeln!(
+            o,
+            "{here}{:>3}  {:<width$}  {}  {:<9}  {}",
+            p.position + 1,
+            truncate(&p.person, width),
+            marks.join(" "),
+            findings,
+            truncate(&p.reason, 60)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "Reviewed {}/{} · pass rate {}",
+        state.reviewed(),
+        state.people.len(),
+        percent(state.pass_rate())
+    );
+    let _ = writeln!(o, "Resume: cioscope spot-check --resume {}", s.id);
+    let _ = writeln!(o, "Report: cioscope report {} --format md", s.id);
+    o
+}
+
+async fn list(store: &SessionStore) -> u8 {
+    let sessions = match store.list().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    let mut o = String::new();
+    if sessions.is_empty() {
+        o.push_str(&format!(
+            "No spot-check sessions in {} yet. Start one with `cioscope spot-check --demo`.\n",
+            store.path().display()
+        ));
+    } else {
+        let w = |f: &dyn Fn(&super::store::SessionSummary) -> usize, min: usize| {
+            sessions.iter().map(f).max().unwrap_or(0).max(min)
+        };
+        let iw = w(&|s| s.id.chars().count(), 2);
+        let ww = w(&|s| s.workspace.chars().count().min(24), 9);
+        let ow = w(&|s| s.operator.chars().count().min(16), 8);
+        o.push_str(&format!(
+            "{:<iw$}  {:<ww$}  {:<ow$}  {:<16}  {:>8}  PASS RATE\n",
+            "ID", "WORKSPACE", "OPERATOR", "CREATED", "PROGRESS"
+        ));
+        for s in &sessions {
+            let progress = format!("{}/{}", s.reviewed, s.size);
+            let done = if s.finished_at.is_some() { " ✓" } else { "" };
+            o.push_str(&format!(
+                "{:<iw$}  {:<ww$}  {:<ow$}  {:<16}  {:>8}  {}{done}\n",
+                s.id,
+                truncate(&s.workspace, 24),
+                truncate(&s.operator, 16),
+                s.created_at.format("%Y-%m-%d %H:%M"),
+                progress,
+                percent(s.pass_rate),
+            ));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(o.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => exit::CLEAN,
+        Err(_) => exit::UNAVAILABLE,
+    }
+}
+
+/// What a new session will be drawn from.
+struct Population {
+    people: Vec<String>,
+    method: String,
+}
+
+/// Sample and store a new session; `Err` is an exit code (message printed).
+async fn start_session(
+    config: &Config,
+    args: &SpotCheckArgs,
+    store: &SessionStore,
+) -> Result<SessionState, u8> {
+    let size = args.size.or(args.selection.sample).unwrap_or(DEFAULT_SIZE);
+    if size == 0 {
+        eprintln!("cioscope: --size must be at least 1");
+        return Err(exit::USAGE);
+    }
+    // Short seeds are easy to read back and retype (`--seed 482913`).
+    let seed = args
+        .selection
+        .seed
+        .unwrap_or_else(|| rand::random::<u64>() % 1_000_000);
+    let operator = operator_name(Some(config));
+    let ws = match Workspace::open(config.clone()).await {
+        Ok(ws) => Arc::new(ws),
+        Err(e) => {
+            eprintln!("cioscope: config error: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    let population = select_population(&ws, &args.selection).await?;
+    if population.people.is_empty() {
+        eprintln!(
+            "cioscope: the selection has no people to sample ({})",
+            population.method
+        );
+        return Err(exit::USAGE);
+    }
+    let (candidates, picks, method) = match args.strategy {
+        Strategy::Random => {
+            // Pick from the ids alone; only the sample needs checking.
+            let keys: Vec<Candidate> = population
+                .people
+                .iter()
+                .map(|p| Candidate {
+                    person: p.clone(),
+                    ..Default::default()
+                })
+                .collect();
+            let chosen: Vec<String> = sample::random(&keys, size, seed)
+                .into_iter()
+                .map(|p| keys[p.index].person.clone())
+                .collect();
+            let candidates = check_people(&ws, chosen).await;
+            let picks = (0..candidates.len())
+                .map(|i| (i, "random".to_string()))
+                .collect();
+            (candidates, picks, population.method.clone())
+        }
+        strategy => {
+            let pool_size = (size * POOL_FACTOR).clamp(POOL_MIN, POOL_MAX).max(size);
+            let mut method = population.method.clone();
+            let pool: Vec<String> = if population.people.len() > pool_size {
+                method.push_str(&format!(", a random pool of {pool_size}"));
+                sample::shuffled(population.people.len(), seed)
+                    .into_iter()
+                    .take(pool_size)
+                    .map(|i| population.people[i].clone())
+                    .collect()
+            } else {
+                population.people.clone()
+            };
+            let candidates = check_people(&ws, pool).await;
+            let picks = sample::pick(&candidates, size, strategy, seed)
+                .into_iter()
+                .map(|p| (p.index, p.reason))
+                .collect();
+            (candidates, picks, method)
+        }
+    };
+    let picks: Vec<(usize, String)> = picks;
+    let people: Vec<(Candidate, String)> = picks
+        .into_iter()
+        .map(|(i, reason)| (candidates[i].clone(), reason))
+        .collect();
+    if people.is_empty() {
+        eprintln!("cioscope: no one in the selection could be sampled");
+        return Err(exit::UNAVAILABLE);
+    }
+    let new = NewSession {
+        id: None,
+        workspace: config.workspace.clone(),
+        operator,
+        method,
+        strategy: sample::strategy_id(args.strategy).into(),
+        seed: Some(seed),
+        population: Some(population.people.len()),
+        people,
+    };
+    let created = match store.create_session(new).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(exit::UNAVAILABLE);
+        }
+    };
+    eprintln!(
+        "cioscope: started session {} (reproduce the sample with --seed {seed})",
+        created.id
+    );
+    store.load(&created.id).await.map_err(|e| {
+        eprintln!("cioscope: {e}");
+        exit::UNAVAILABLE
+    })
+}
+
+/// The selection, without its `--sample` (the session's sampler does that);
+/// no selection at all means the whole workspace.
+async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Population, u8> {
+    let mut sel = selection.clone();
+    sel.sample = None;
+    sel.seed = None;
+    if sel.is_empty() {
+        return match ws.everyone().await {
+            Ok(people) => Ok(Population {
+                people,
+                method: "whole workspace".into(),
+            }),
+            Err(e) => {
+                eprintln!("cioscope: could not list people: {e}");
+                Err(exit::UNAVAILABLE)
+            }
+        };
+    }
+    match ws.select(&sel).await {
+        Ok(s) => Ok(Population {
+            people: s.people,
+            method: s.method,
+        }),
+        Err(SelectError::Usage(m)) => {
+            eprintln!("cioscope: {m}");
+            Err(exit::USAGE)
+        }
+        Err(SelectError::Api(e)) => {
+            eprintln!("cioscope: could not list people: {e}");
+            Err(exit::UNAVAILABLE)
+        }
+    }
+}
+
+/// Resolve and check people, in their given order; a human reached through
+/// two ids is kept once.
+async fn check_people(ws: &Arc<Workspace>, people: Vec<String>) -> Vec<Candidate> {
+    let tty = std::io::stderr().is_terminal();
+    let order: BTreeMap<String, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.clone(), i))
+        .collect();
+    let total = people.len();
+    let mut rx = ws.resolve_stream(people, CONCURRENCY);
+    let mut results: Vec<Resolved> = Vec::with_capacity(total);
+    while let Some(r) = rx.recv().await {
+        results.push(r);
+        if tty {
+            eprint!("\r\x1b[2Kchecking {}/{total}", results.len());
+        }
+    }
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    results.sort_by_key(|r| order.get(&r.person).copied().unwrap_or(usize::MAX));
+    let ctx = RuleContext {
+        config: &ws.config,
+        now: ws.now(),
+    };
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        if let Some(key) = r.subject_key() {
+            if !seen.insert(key) {
+                continue;
+            }
+        }
+        let errors: Vec<String> = r
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .collect();
+        let mut c = match &r.subject {
+            Some(subject) => Candidate::from_subject(subject, rules::check_subject(subject, &ctx)),
+            None => Candidate {
+                person: r.person.clone(),
+                ..Default::default()
+            },
+        };
+        c.errors = errors;
+        out.push(c);
+    }
+    out
+}
+
+/// `cioscope report SESSION`; sessions are found as `spot-check` stores
+/// them (`$CIOSCOPE_DATA_DIR`, else the default config's `[spot_check]
+/// database`, else the data dir).
+pub async fn report_command(args: ReportArgs) -> u8 {
+    let config = crate::config::default_path().and_then(|p| crate::config::load(&p).ok());
+    report_command_with(config.as_ref(), args).await
+}
+
+/// [`report_command`] with the config the caller loaded (`--config`).
+pub async fn report_command_with(config: Option<&Config>, args: ReportArgs) -> u8 {
+    let db = database_path(config);
+    if !db.exists() {
+        eprintln!(
+            "cioscope: no spot-check sessions yet ({} does not exist)",
+            db.display()
+        );
+        return exit::USAGE;
+    }
+    let store = match SessionStore::open(&db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    let result = export(
+        &store,
+        &args.session,
+        args.format,
+        args.mask_pii,
+        args.out.as_deref(),
+    )
+    .await;
+    store.close().await;
+    match result {
+        Ok(Exported::Text(text)) => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => exit::CLEAN,
+                Err(_) => exit::UNAVAILABLE,
+            }
+        }
+        Ok(Exported::File(path)) => {
+            eprintln!("cioscope: wrote {}", path.display());
+            exit::CLEAN
+        }
+        Err(ExportError::Store(e)) => {
+            eprintln!("cioscope: {e}");
+            store_exit(&e)
+        }
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            exit::USAGE
+        }
+    }
+}
