@@ -156,7 +156,7 @@ async fn a_bad_config_exits_two_naming_the_key_and_line() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("customerio.rate_limt"), "{err}");
-    assert!(err.contains("cioscope.toml:8"), "{err}");
+    assert!(err.contains("cioscope.toml:9"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

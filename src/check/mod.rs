@@ -112,15 +112,28 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// Add one person; returns the findings when the subject was new.
+    /// Add one person; returns the findings when the subject was new. A
+    /// subject whose profiles were all part of subjects already checked is
+    /// the same human reached from another selected id: checked once.
     pub fn add(&mut self, r: Resolved) -> Option<Vec<Finding>> {
-        let key = r.subject_key();
         self.report.errors.extend(r.errors);
-        let key = key?;
-        if !self.seen.insert(key) {
+        let subject = r.subject?;
+        let mut keys: Vec<String> = subject
+            .profiles
+            .iter()
+            .map(|p| format!("p:{}", p.cio_id))
+            .collect();
+        if keys.is_empty() {
+            keys = subject
+                .records
+                .iter()
+                .map(|rec| format!("r:{}", rec.label()))
+                .collect();
+        }
+        if !keys.is_empty() && keys.iter().all(|k| self.seen.contains(k)) {
             return None;
         }
-        let subject = r.subject?;
+        self.seen.extend(keys);
         self.report.people_checked += 1;
         let ctx = RuleContext {
             config: self.config,

@@ -290,6 +290,22 @@ impl Resolver<'_> {
             }
         } else {
             match cio.person(&addr, id_type).await {
+                // An email-only person is selected by email.
+                Ok(None) if id_type == IdType::Id && addr.contains('@') => {
+                    match cio.people_by_email(&addr).await {
+                        Ok(refs) => match refs
+                            .into_iter()
+                            .find(|r| r.id.as_deref().is_none_or(str::is_empty))
+                        {
+                            Some(r) => self.fetch_profile(&r.cio_id, IdType::CioId).await,
+                            None => None,
+                        },
+                        Err(e) => {
+                            self.api_error(e);
+                            return;
+                        }
+                    }
+                }
                 Ok(p) => p,
                 Err(e) => {
                     self.api_error(e);
@@ -330,10 +346,7 @@ impl Resolver<'_> {
         // 3. Source records found by the person's identifiers.
         let lookup = match self.subject.profiles.first() {
             Some(p) => Lookup {
-                id: p
-                    .id
-                    .clone()
-                    .or_else(|| (id_type == IdType::Id).then(|| addr.clone())),
+                id: p.id.clone(),
                 email: p.email.as_deref().and_then(normalize::email),
                 phone: p.phone().and_then(normalize::phone),
             },
