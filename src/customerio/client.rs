@@ -1,4 +1,965 @@
-//! The App API client.
+//! The App API client: one per workspace, cheap to clone, shared by every task.
+//!
+//! Every call goes through [`CioClient::execute`]: the workspace
+//! [`RateLimiter`] (HTTP only), the [`Transport`], then the retry policy —
+//! 429 honours `Retry-After` and pauses every task, 5xx/timeouts/network
+//! errors back off exponentially with jitter up to `max_retries`. Bodies are
+//! turned into model types by [`super::wire`], so HTTP and fixture mode
+//! share pagination and parsing.
 
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use rand::Rng;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::fixtures::FixtureStore;
+use super::rate_limit::RateLimiter;
+use super::transport::{Endpoint, HttpTransport, Request, Response, Transport, TransportError};
+use super::wire;
+use super::{ApiError, ApiErrorKind, Campaign, ClientStats, IdType, Message, PersonRef, Segment};
+use crate::model::{Activity, Profile, SegmentRef};
+
+/// Ids per `POST /v1/customers/attributes` (the API's maximum).
+pub const BATCH_SIZE: usize = 100;
+/// Page size of `GET /v1/customers/{id}/activities` (the API's maximum).
+pub const ACTIVITIES_PAGE: usize = 100;
+/// Page size of `GET /v1/customers/{id}/messages` (the API's maximum).
+pub const MESSAGES_PAGE: usize = 1000;
+/// Page size of segment membership and the filter search.
+pub const PEOPLE_PAGE: usize = 1000;
+/// A safety stop for cursors that never end.
+const MAX_PAGES: usize = 10_000;
+/// First backoff step for 5xx, timeouts and network errors.
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// Wait after a 429 without `Retry-After` (doubled on each further 429).
+const THROTTLE_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest `Retry-After` honoured as sent.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(300);
+
+/// The read-only Customer.io App API client.
 #[derive(Clone)]
-pub struct CioClient {}
+pub struct CioClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    /// `None` in fixture mode: recorded answers cost no quota.
+    limiter: Option<RateLimiter>,
+    rate: f64,
+    max_retries: u32,
+    timeout: Duration,
+    /// The env var that held the key, for messages (never the key itself).
+    key_env: Option<String>,
+    counters: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    retries: AtomicU64,
+    recent: Mutex<VecDeque<Instant>>,
+}
+
+impl Counters {
+    fn sent(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.push_back(now);
+        trim_recent(&mut recent, now);
+    }
+
+    fn last_second(&self) -> u64 {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        trim_recent(&mut recent, Instant::now());
+        recent.len() as u64
+    }
+}
+
+fn trim_recent(recent: &mut VecDeque<Instant>, now: Instant) {
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+    {
+        recent.pop_front();
+    }
+}
+
+impl std::fmt::Debug for CioClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("CioClient");
+        match &self.inner.transport {
+            Transport::Http(h) => d
+                .field("mode", &"http")
+                .field("base_url", &h.base_url())
+                .field("api_key", &"<redacted>"),
+            Transport::Fixtures(s) => d.field("mode", &"fixtures").field("dir", &s.dir()),
+        };
+        d.field("rate_limit", &self.inner.rate)
+            .field("max_retries", &self.inner.max_retries)
+            .field("timeout", &self.inner.timeout)
+            .finish()
+    }
+}
+
+impl CioClient {
+    /// HTTP mode (base_url from config, key from the env var
+    /// `cfg.api_key_env`) or fixture mode when `cfg.fixtures` is set.
+    /// A missing env var in HTTP mode is an `Unauthorized` error naming the
+    /// variable.
+    pub fn new(cfg: &crate::config::CustomerIo) -> Result<CioClient, ApiError> {
+        let timeout = cfg
+            .timeout
+            .to_std()
+            .ok()
+            .filter(|t| !t.is_zero())
+            .unwrap_or(Duration::from_secs(30));
+        if let Some(dir) = &cfg.fixtures {
+            let store = FixtureStore::open(dir).map_err(|message| ApiError {
+                endpoint: "fixtures".into(),
+                status: None,
+                kind: ApiErrorKind::NotFound,
+                message,
+            })?;
+            return Ok(CioClient::build(
+                Transport::Fixtures(store),
+                None,
+                cfg.rate_limit,
+                timeout,
+                cfg.max_retries,
+                None,
+            ));
+        }
+        let var = cfg.api_key_env.as_str();
+        let key = std::env::var(var)
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .ok_or_else(|| ApiError {
+                endpoint: "App API".into(),
+                status: None,
+                kind: ApiErrorKind::Unauthorized,
+                message: format!(
+                    "no App API key: the environment variable ${var} is not set \
+                     (put a Customer.io App API key in it, or set customerio.fixtures)"
+                ),
+            })?;
+        let transport = Transport::Http(HttpTransport::new(&cfg.base_url, &key, timeout));
+        Ok(CioClient::build(
+            transport,
+            Some(RateLimiter::new(cfg.rate_limit)),
+            cfg.rate_limit,
+            timeout,
+            cfg.max_retries,
+            Some(var.to_string()),
+        ))
+    }
+
+    /// HTTP against `base_url` with this key and limits (tests, benches).
+    pub fn http(
+        base_url: &str,
+        api_key: &str,
+        rate_limit: f64,
+        timeout: Duration,
+        max_retries: u32,
+    ) -> CioClient {
+        let limiter = RateLimiter::new(rate_limit);
+        let rate = limiter.rate();
+        CioClient::build(
+            Transport::Http(HttpTransport::new(base_url, api_key, timeout)),
+            Some(limiter),
+            rate,
+            timeout,
+            max_retries,
+            None,
+        )
+    }
+
+    /// Fixture mode over a recorded folder (tests, demo).
+    pub fn fixtures(dir: &std::path::Path) -> Result<CioClient, ApiError> {
+        let store = FixtureStore::open(dir).map_err(|message| ApiError {
+            endpoint: "fixtures".into(),
+            status: None,
+            kind: ApiErrorKind::NotFound,
+            message,
+        })?;
+        Ok(CioClient::build(
+            Transport::Fixtures(store),
+            None,
+            super::rate_limit::DEFAULT_RATE,
+            Duration::from_secs(30),
+            0,
+            None,
+        ))
+    }
+
+    fn build(
+        transport: Transport,
+        limiter: Option<RateLimiter>,
+        rate: f64,
+        timeout: Duration,
+        max_retries: u32,
+        key_env: Option<String>,
+    ) -> CioClient {
+        CioClient {
+            inner: Arc::new(Inner {
+                transport,
+                limiter,
+                rate,
+                max_retries,
+                timeout,
+                key_env,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.inner.counters;
+        ClientStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            waiting: self.inner.limiter.as_ref().map_or(0, |l| l.waiting()),
+            last_second: c.last_second(),
+            rate_limit: self.inner.rate,
+        }
+    }
+
+    pub fn is_fixture(&self) -> bool {
+        matches!(self.inner.transport, Transport::Fixtures(_))
+    }
+
+    // ------------------------------------------------------------ people
+
+    /// `POST /v1/customers/attributes?id_type=` in chunks of ≤ 100 ids.
+    /// Unknown ids are simply absent from the result.
+    pub async fn people_by_ids(
+        &self,
+        ids: &[String],
+        id_type: IdType,
+    ) -> Result<Vec<Profile>, ApiError> {
+        let chunks: Vec<Vec<String>> = ids.chunks(BATCH_SIZE).map(<[String]>::to_vec).collect();
+        let results = futures::stream::iter(chunks)
+            .map(|chunk| async move { self.batch_chunk(&chunk, id_type).await })
+            .buffered(4)
+            .collect::<Vec<_>>()
+            .await;
+        let mut out = Vec::with_capacity(ids.len());
+        for items in results {
+            for item in items? {
+                out.push(item?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One batch call; each item parsed on its own.
+    async fn batch_chunk(
+        &self,
+        ids: &[String],
+        id_type: IdType,
+    ) -> Result<Vec<Result<Profile, ApiError>>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ep = Endpoint::PeopleBatch;
+        let req = Request::new(ep)
+            .query("id_type", id_type.as_str())
+            .body(json!({ "ids": ids }));
+        let body = self.get_json(&req).await?;
+        wire::batch_items(ep.label(), &body)
+    }
+
+    /// `GET /v1/customers/{id}/attributes?id_type=`; `None` when unknown.
+    pub async fn person(&self, id: &str, id_type: IdType) -> Result<Option<Profile>, ApiError> {
+        let ep = Endpoint::Person;
+        let req = Request::new(ep)
+            .param(id)
+            .query("id_type", id_type.as_str());
+        match self.get_json(&req).await {
+            Ok(body) => wire::person_response(ep.label(), &body).map(Some),
+            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/customers?email=` (percent-encoded): every profile with that email.
+    pub async fn people_by_email(&self, email: &str) -> Result<Vec<PersonRef>, ApiError> {
+        let ep = Endpoint::PeopleByEmail;
+        let req = Request::new(ep).query("email", email);
+        match self.get_json(&req).await {
+            Ok(body) => wire::email_results(ep.label(), &body),
+            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/customers/{id}/activities`, newest first, up to `max`
+    /// entries; an unknown person has none.
+    pub async fn activities(
+        &self,
+        id: &str,
+        id_type: IdType,
+        max: usize,
+    ) -> Result<Vec<Activity>, ApiError> {
+        let ep = Endpoint::Activities;
+        let base = Request::new(ep)
+            .param(id)
+            .query("id_type", id_type.as_str());
+        self.paged(base, max, ACTIVITIES_PAGE, wire::activities_page)
+            .await
+            .or_else(empty_when_not_found)
+    }
+
+    /// `GET /v1/customers/{id}/segments`; an unknown person is in none.
+    pub async fn person_segments(
+        &self,
+        id: &str,
+        id_type: IdType,
+    ) -> Result<Vec<SegmentRef>, ApiError> {
+        let ep = Endpoint::PersonSegments;
+        let req = Request::new(ep)
+            .param(id)
+            .query("id_type", id_type.as_str());
+        match self.get_json(&req).await {
+            Ok(body) => wire::segment_refs(ep.label(), &body),
+            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/customers/{id}/messages`, every page (the API's default
+    /// window: the last 6 months); an unknown person has none.
+    pub async fn person_messages(
+        &self,
+        id: &str,
+        id_type: IdType,
+    ) -> Result<Vec<Message>, ApiError> {
+        let ep = Endpoint::PersonMessages;
+        let base = Request::new(ep)
+            .param(id)
+            .query("id_type", id_type.as_str());
+        self.paged(base, usize::MAX, MESSAGES_PAGE, wire::messages_page)
+            .await
+            .or_else(empty_when_not_found)
+    }
+
+    // ------------------------------------------------------------ segments
+
+    /// `GET /v1/segments`.
+    pub async fn segments(&self) -> Result<Vec<Segment>, ApiError> {
+        let ep = Endpoint::Segments;
+        let body = self.get_json(&Request::new(ep)).await?;
+        wire::segments(ep.label(), &body)
+    }
+
+    /// `GET /v1/segments/{id}/membership`, every page.
+    pub async fn segment_members(&self, segment_id: i64) -> Result<Vec<PersonRef>, ApiError> {
+        let base = Request::new(Endpoint::SegmentMembership).param(segment_id.to_string());
+        self.paged(base, usize::MAX, PEOPLE_PAGE, wire::identifiers_page)
+            .await
+    }
+
+    /// `POST /v1/customers` with `{"filter": ..}`, every page.
+    pub async fn search_people(&self, filter: &Value) -> Result<Vec<PersonRef>, ApiError> {
+        let base = Request::new(Endpoint::PeopleFilter).body(json!({ "filter": filter }));
+        self.paged(base, usize::MAX, PEOPLE_PAGE, wire::identifiers_page)
+            .await
+    }
+
+    // ------------------------------------------------------------ campaigns
+
+    /// `GET /v1/campaigns`.
+    pub async fn campaigns(&self) -> Result<Vec<Campaign>, ApiError> {
+        let ep = Endpoint::Campaigns;
+        let body = self.get_json(&Request::new(ep)).await?;
+        wire::campaigns(ep.label(), &body)
+    }
+
+    /// `GET /v1/campaigns/{id}`; `None` when there is no such campaign.
+    pub async fn campaign(&self, id: i64) -> Result<Option<Campaign>, ApiError> {
+        let ep = Endpoint::Campaign;
+        match self.get_json(&Request::new(ep).param(id.to_string())).await {
+            Ok(body) => wire::campaign_response(ep.label(), &body).map(Some),
+            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ------------------------------------------------------------ bulk load
+
+    /// Loads many people with their activities (up to `max_activities`
+    /// each): attributes in batches of 100, then activities per person, all
+    /// through the workspace rate limiter. Each person is sent on the channel
+    /// as soon as it is complete, keyed by the id as given; unknown ids come
+    /// back as `NotFound` errors. Each distinct id is answered once. Dropping
+    /// the receiver cancels the remaining work.
+    ///
+    /// Runs on the current tokio runtime when there is one, else on a
+    /// runtime of its own thread.
+    pub fn load_people(
+        &self,
+        ids: Vec<String>,
+        id_type: IdType,
+        max_activities: usize,
+    ) -> mpsc::Receiver<(String, Result<Profile, ApiError>)> {
+        let (tx, rx) = mpsc::channel(256);
+        let job = self.clone().drive_load(ids, id_type, max_activities, tx);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(job);
+            }
+            Err(_) => {
+                std::thread::spawn(move || {
+                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        rt.block_on(job);
+                    }
+                });
+            }
+        }
+        rx
+    }
+
+    /// How many people's activity calls run at once: enough to keep the
+    /// limiter busy through slow answers, few enough that a dropped receiver
+    /// stops quickly.
+    fn person_concurrency(&self) -> usize {
+        if self.is_fixture() {
+            32
+        } else {
+            ((self.inner.rate * 2.0).ceil() as usize + 4).clamp(4, 64)
+        }
+    }
+
+    async fn drive_load(
+        self,
+        ids: Vec<String>,
+        id_type: IdType,
+        max_activities: usize,
+        tx: mpsc::Sender<(String, Result<Profile, ApiError>)>,
+    ) {
+        let mut seen = HashSet::new();
+        let ids: Vec<String> = ids
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
+        let mut chunks: VecDeque<Vec<String>> =
+            ids.chunks(BATCH_SIZE).map(<[String]>::to_vec).collect();
+        let concurrency = self.person_concurrency();
+        // People whose attributes are in, waiting for an activities slot.
+        let mut ready: VecDeque<Pending> = VecDeque::new();
+        let mut tasks: FuturesUnordered<JoinHandle<Event>> = FuturesUnordered::new();
+        let mut batch_in_flight = false;
+        let mut people_in_flight = 0usize;
+
+        loop {
+            // Fetch the next batch before the queue runs dry, one at a time,
+            // so the first people's activities are not queued behind every
+            // batch call.
+            if !batch_in_flight && ready.len() < concurrency {
+                if let Some(chunk) = chunks.pop_front() {
+                    let client = self.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let result = client.batch_chunk(&chunk, id_type).await;
+                        Event::Batch(chunk, result)
+                    }));
+                    batch_in_flight = true;
+                }
+            }
+            while people_in_flight < concurrency {
+                let Some(pending) = ready.pop_front() else {
+                    break;
+                };
+                let client = self.clone();
+                tasks.push(tokio::spawn(async move {
+                    let (id, result) = client.complete(pending, id_type, max_activities).await;
+                    Event::Person(id, result)
+                }));
+                people_in_flight += 1;
+            }
+
+            let event = tokio::select! {
+                biased;
+                _ = tx.closed() => {
+                    for t in tasks.iter() {
+                        t.abort();
+                    }
+                    return;
+                }
+                event = tasks.next() => event,
+            };
+            let event = match event {
+                None => return,
+                Some(Ok(event)) => event,
+                // A task panicked or was aborted: nothing to deliver for it.
+                Some(Err(_)) => continue,
+            };
+            match event {
+                Event::Batch(chunk, result) => {
+                    batch_in_flight = false;
+                    for (id, outcome) in match_batch(chunk, id_type, result) {
+                        match outcome {
+                            Matched::Found(profile) => {
+                                ready.push_back(Pending::Loaded(id, profile))
+                            }
+                            Matched::Refetch => ready.push_back(Pending::Refetch(id)),
+                            Matched::Failed(e) => {
+                                if tx.send((id, Err(e))).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+                Event::Person(id, result) => {
+                    people_in_flight -= 1;
+                    if tx.send((id, result)).await.is_err() {
+                        for t in tasks.iter() {
+                            t.abort();
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Attributes (when the batch could not give them) plus activities.
+    async fn complete(
+        &self,
+        pending: Pending,
+        id_type: IdType,
+        max_activities: usize,
+    ) -> (String, Result<Profile, ApiError>) {
+        let (id, mut profile) = match pending {
+            Pending::Loaded(id, profile) => (id, profile),
+            Pending::Refetch(id) => match self.person(&id, id_type).await {
+                Ok(Some(p)) => (id, p),
+                Ok(None) => {
+                    let e = not_in_workspace(Endpoint::Person, &id, id_type);
+                    return (id, Err(e));
+                }
+                Err(e) => return (id, Err(e)),
+            },
+        };
+        if max_activities > 0 {
+            match self.activities(&id, id_type, max_activities).await {
+                Ok(a) => profile.activities = a,
+                Err(e) => return (id, Err(e)),
+            }
+        }
+        (id, Ok(profile))
+    }
+
+    // ------------------------------------------------------------ plumbing
+
+    /// Follows `next` cursors (sent back as `start`) until a page has no
+    /// cursor, comes back empty, or `max` items are in.
+    async fn paged<T>(
+        &self,
+        base: Request,
+        max: usize,
+        page_size: usize,
+        parse: fn(&str, &Value) -> Result<(Vec<T>, Option<String>), ApiError>,
+    ) -> Result<Vec<T>, ApiError> {
+        let label = base.endpoint.label();
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen_cursors = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            if out.len() >= max {
+                break;
+            }
+            let limit = page_size.min(max - out.len());
+            let mut req = base.clone();
+            if let Some(c) = &cursor {
+                req = req.query("start", c.clone());
+            }
+            req = req.query("limit", limit.to_string());
+            let body = self.get_json(&req).await?;
+            let (items, next) = parse(label, &body)?;
+            let got = items.len();
+            out.extend(items);
+            match next {
+                // A repeated cursor would loop forever.
+                Some(n) if got > 0 && seen_cursors.insert(n.clone()) => cursor = Some(n),
+                _ => break,
+            }
+        }
+        out.truncate(max);
+        Ok(out)
+    }
+
+    async fn get_json(&self, req: &Request) -> Result<Value, ApiError> {
+        let body = self.execute(req).await?;
+        wire::parse_body(req.endpoint.label(), &body)
+    }
+
+    /// Sends with the limiter and the retry policy; returns a 2xx body.
+    /// 404 is `NotFound` (callers decide what absence means).
+    async fn execute(&self, req: &Request) -> Result<Vec<u8>, ApiError> {
+        let inner = &*self.inner;
+        let label = req.endpoint.label();
+        let mut retries = 0u32;
+        let mut throttles = 0u32;
+        loop {
+            if let Some(limiter) = &inner.limiter {
+                limiter.acquire().await;
+            }
+            inner.counters.sent();
+            let started = Instant::now();
+            let outcome = inner.transport.send(req).await;
+            tracing::debug!(
+                endpoint = label,
+                status = outcome.as_ref().map(|r| r.status).ok(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                retries,
+                "customer.io request"
+            );
+            let failure = match outcome {
+                Ok(resp) => match resp.status {
+                    200..=299 => return Ok(resp.body),
+                    404 => {
+                        return Err(self.error(
+                            label,
+                            Some(404),
+                            ApiErrorKind::NotFound,
+                            "not found".into(),
+                        ))
+                    }
+                    401 | 403 => return Err(self.unauthorized(label, resp.status)),
+                    429 => {
+                        inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                        throttles += 1;
+                        let wait = resp
+                            .retry_after
+                            .as_deref()
+                            .and_then(parse_retry_after)
+                            .unwrap_or_else(|| {
+                                THROTTLE_BACKOFF * 2u32.saturating_pow(throttles - 1).min(16)
+                            });
+                        Failure::Throttled(wait)
+                    }
+                    500..=599 => Failure::Server(resp.status),
+                    status => return Err(self.rejected(label, &resp, status)),
+                },
+                Err(TransportError::Timeout) => Failure::Timeout,
+                Err(TransportError::Network(msg)) => Failure::Network(msg),
+                Err(TransportError::UnusableKey) => {
+                    let mut e = self.unauthorized(label, 0);
+                    e.status = None;
+                    e.message = format!(
+                        "the App API key contains characters that cannot be sent in a header; {}",
+                        self.key_hint()
+                    );
+                    return Err(e);
+                }
+            };
+            if retries >= inner.max_retries {
+                return Err(self.exhausted(label, failure, retries));
+            }
+            retries += 1;
+            inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+            let wait = match failure {
+                Failure::Throttled(wait) => {
+                    tracing::debug!(endpoint = label, wait_ms = wait.as_millis() as u64, "429");
+                    match &inner.limiter {
+                        // Everyone waits: the limit is per workspace.
+                        Some(limiter) => {
+                            limiter.pause_for(wait);
+                            Duration::ZERO
+                        }
+                        None => wait,
+                    }
+                }
+                _ => backoff(retries),
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
+    fn error(
+        &self,
+        label: &str,
+        status: Option<u16>,
+        kind: ApiErrorKind,
+        message: String,
+    ) -> ApiError {
+        ApiError {
+            endpoint: label.to_string(),
+            status,
+            kind,
+            message,
+        }
+    }
+
+    fn key_hint(&self) -> String {
+        match &self.inner.key_env {
+            Some(var) => format!("check the key in ${var}"),
+            None => "check the App API key".into(),
+        }
+    }
+
+    fn unauthorized(&self, label: &str, status: u16) -> ApiError {
+        self.error(
+            label,
+            Some(status),
+            ApiErrorKind::Unauthorized,
+            format!(
+                "Customer.io rejected the App API key ({status}); {}",
+                self.key_hint()
+            ),
+        )
+    }
+
+    /// Any other 4xx (or an unexpected status): the API's own detail, escaped.
+    fn rejected(&self, label: &str, resp: &Response, status: u16) -> ApiError {
+        let detail = serde_json::from_slice::<Value>(&resp.body)
+            .ok()
+            .and_then(|v| {
+                v.pointer("/errors/0/detail")
+                    .or_else(|| v.pointer("/meta/error"))
+                    .or_else(|| v.get("error"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(&resp.body).into_owned());
+        let detail: String = detail.chars().take(200).collect();
+        let detail = detail.escape_debug().to_string();
+        let kind = if (400..500).contains(&status) {
+            ApiErrorKind::BadRequest
+        } else {
+            ApiErrorKind::Server
+        };
+        let message = if detail.is_empty() {
+            format!("Customer.io answered {status}")
+        } else {
+            format!("Customer.io answered {status}: {detail}")
+        };
+        self.error(label, Some(status), kind, message)
+    }
+
+    fn exhausted(&self, label: &str, failure: Failure, retries: u32) -> ApiError {
+        let after = match retries {
+            1 => "after 1 retry".to_string(),
+            n => format!("after {n} retries"),
+        };
+        match failure {
+            Failure::Throttled(_) => self.error(
+                label,
+                Some(429),
+                ApiErrorKind::RateLimited,
+                format!("Customer.io still answered 429 (rate limited) {after}"),
+            ),
+            Failure::Server(status) => self.error(
+                label,
+                Some(status),
+                ApiErrorKind::Server,
+                format!("Customer.io answered {status} (server error) {after}"),
+            ),
+            Failure::Timeout => self.error(
+                label,
+                None,
+                ApiErrorKind::Timeout,
+                format!("no answer within {:.1?} {after}", self.inner.timeout),
+            ),
+            Failure::Network(msg) => self.error(
+                label,
+                None,
+                ApiErrorKind::Network,
+                format!("could not reach Customer.io ({msg}) {after}"),
+            ),
+        }
+    }
+}
+
+enum Failure {
+    Throttled(Duration),
+    Server(u16),
+    Timeout,
+    Network(String),
+}
+
+enum Event {
+    Batch(
+        Vec<String>,
+        Result<Vec<Result<Profile, ApiError>>, ApiError>,
+    ),
+    Person(String, Result<Profile, ApiError>),
+}
+
+enum Pending {
+    Loaded(String, Profile),
+    /// The batch answer for this id was unreadable: ask for it alone, so
+    /// the error (if it persists) is this person's only.
+    Refetch(String),
+}
+
+enum Matched {
+    Found(Profile),
+    Refetch,
+    Failed(ApiError),
+}
+
+/// Pairs each requested id with its profile from a batch answer.
+fn match_batch(
+    chunk: Vec<String>,
+    id_type: IdType,
+    result: Result<Vec<Result<Profile, ApiError>>, ApiError>,
+) -> Vec<(String, Matched)> {
+    let items = match result {
+        Ok(items) => items,
+        Err(e) if matches!(e.kind, ApiErrorKind::BadBody { .. }) => {
+            return chunk.into_iter().map(|id| (id, Matched::Refetch)).collect();
+        }
+        Err(e) => {
+            return chunk
+                .into_iter()
+                .map(|id| (id, Matched::Failed(e.clone())))
+                .collect();
+        }
+    };
+    let mut any_bad = false;
+    let mut by_key: HashMap<String, Profile> = HashMap::new();
+    for item in items {
+        match item {
+            Ok(p) => {
+                let key = match id_type {
+                    IdType::Id => p.id.clone(),
+                    IdType::Email => p.email.as_ref().map(|e| e.to_lowercase()),
+                    IdType::CioId => Some(p.cio_id.clone()),
+                };
+                if let Some(key) = key {
+                    by_key.entry(key).or_insert(p);
+                }
+            }
+            Err(_) => any_bad = true,
+        }
+    }
+    chunk
+        .into_iter()
+        .map(|id| {
+            let key = match id_type {
+                IdType::Email => id.to_lowercase(),
+                IdType::CioId => id.strip_prefix("cio_").unwrap_or(&id).to_string(),
+                IdType::Id => id.clone(),
+            };
+            let outcome = match by_key.get(&key).or_else(|| by_key.get(&id)) {
+                Some(p) => Matched::Found(p.clone()),
+                // It may be the unreadable item: find out on its own.
+                None if any_bad => Matched::Refetch,
+                None => Matched::Failed(not_in_workspace(Endpoint::PeopleBatch, &id, id_type)),
+            };
+            (id, outcome)
+        })
+        .collect()
+}
+
+fn not_in_workspace(ep: Endpoint, id: &str, id_type: IdType) -> ApiError {
+    ApiError {
+        endpoint: ep.label().to_string(),
+        status: None,
+        kind: ApiErrorKind::NotFound,
+        message: format!(
+            "no person with {} {:?} in Customer.io",
+            id_type.as_str(),
+            id
+        ),
+    }
+}
+
+fn empty_when_not_found<T>(e: ApiError) -> Result<Vec<T>, ApiError> {
+    if e.kind == ApiErrorKind::NotFound {
+        Ok(Vec::new())
+    } else {
+        Err(e)
+    }
+}
+
+/// Exponential backoff with jitter: 200 ms, 400 ms, 800 ms… (capped at
+/// 10 s), each scaled by a random factor in [0.5, 1.0).
+fn backoff(retry: u32) -> Duration {
+    let exp = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)));
+    let capped = exp.min(BACKOFF_CAP);
+    capped.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
+}
+
+/// `Retry-After` as delta-seconds (`"2"`) or an HTTP-date; capped at 300 s,
+/// and never zero (a zero wait would hit the limit again at once).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    let wait = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Ok(secs) = v.parse::<f64>() {
+        Duration::try_from_secs_f64(secs).ok()?
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        let ms = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds();
+        Duration::from_millis(ms.max(0) as u64)
+    };
+    Some(wait.clamp(Duration::from_millis(100), RETRY_AFTER_CAP))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::from_millis(100)));
+        assert_eq!(parse_retry_after("99999"), Some(RETRY_AFTER_CAP));
+        assert_eq!(parse_retry_after("soon"), None);
+        let in_3s = (chrono::Utc::now() + chrono::Duration::seconds(3))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        let d = parse_retry_after(&in_3s).unwrap();
+        assert!(
+            d > Duration::from_millis(1500) && d <= Duration::from_secs(3),
+            "{d:?}"
+        );
+        let past = "Wed, 21 Oct 2015 07:28:00 GMT";
+        assert_eq!(parse_retry_after(past), Some(Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let first = backoff(1);
+        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(200));
+        let third = backoff(3);
+        assert!(third >= Duration::from_millis(400) && third < Duration::from_millis(800));
+        assert!(backoff(40) <= BACKOFF_CAP);
+    }
+
+    #[test]
+    fn batch_answers_are_matched_to_requested_ids() {
+        let p = |id: &str, email: &str, cio: &str| Profile {
+            id: Some(id.into()),
+            email: Some(email.into()),
+            cio_id: cio.into(),
+            ..Default::default()
+        };
+        let out = match_batch(
+            vec!["Jane@X.com".into(), "nobody@x.com".into()],
+            IdType::Email,
+            Ok(vec![Ok(p("1", "jane@x.com", "c1"))]),
+        );
+        assert!(matches!(out[0].1, Matched::Found(_)));
+        assert!(matches!(&out[1].1, Matched::Failed(e) if e.kind == ApiErrorKind::NotFound));
+    }
+}

@@ -1,1 +1,181 @@
-//! TODO
+//! One workspace-wide pacer for the App API.
+//!
+//! Customer.io counts requests per workspace in any 1-second window and
+//! answers 429 past the limit. A classic token bucket with a burst lets
+//! `burst + rate` requests through some 1-second windows, so this limiter is
+//! stricter: requests are spaced at least `1/rate` apart (a burst of one)
+//! *and* no more than `floor(rate)` requests are sent within any window of
+//! one second plus a small margin. The margin absorbs jitter between the
+//! moment a request leaves and the moment the server counts it, so the
+//! server never sees more than `rate` requests in a second.
+//!
+//! Waiting is FIFO: tasks queue on a fair async mutex and the holder sleeps
+//! until its slot, then stamps the *actual* send time. Late wake-ups only
+//! spread requests further apart, never bunch them. A 429 pauses everyone
+//! ([`RateLimiter::pause_for`]), because the limit is per workspace.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Extra room added to the 1-second window the server counts in.
+pub const WINDOW_MARGIN: Duration = Duration::from_millis(25);
+
+/// The rate used when a configured rate is not a positive number.
+pub const DEFAULT_RATE: f64 = 10.0;
+
+#[derive(Debug)]
+pub struct RateLimiter {
+    rate: f64,
+    /// Minimum spacing between two sends.
+    interval: Duration,
+    /// The window in which at most `per_window` sends may fall.
+    window: Duration,
+    per_window: usize,
+    /// Send times of the last `per_window` requests; the lock is the queue.
+    turn: tokio::sync::Mutex<VecDeque<Instant>>,
+    /// Set by a 429: nobody sends before this instant.
+    paused_until: Mutex<Option<Instant>>,
+    waiting: AtomicU64,
+}
+
+impl RateLimiter {
+    /// A limiter that lets at most `rate` requests (per second) reach the server
+    /// in any 1-second window. A non-positive or non-finite rate means
+    /// [`DEFAULT_RATE`].
+    pub fn new(rate: f64) -> RateLimiter {
+        RateLimiter::with_window(rate, Duration::from_secs(1) + WINDOW_MARGIN)
+    }
+
+    /// Like [`RateLimiter::new`] with an explicit counting window (≥ 1 s makes sense).
+    pub fn with_window(rate: f64, window: Duration) -> RateLimiter {
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            DEFAULT_RATE
+        };
+        let per_window = (rate.floor() as usize).max(1);
+        RateLimiter {
+            rate,
+            interval: Duration::from_secs_f64(1.0 / rate),
+            window,
+            per_window,
+            turn: tokio::sync::Mutex::new(VecDeque::with_capacity(per_window + 1)),
+            paused_until: Mutex::new(None),
+            waiting: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests per second this limiter admits.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Tasks queued in [`RateLimiter::acquire`] right now.
+    pub fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Waits for this caller's turn; returns when the request may be sent.
+    /// Cancel-safe: a dropped future gives up its place and consumes no slot.
+    pub async fn acquire(&self) {
+        let _queued = WaitingGuard::enter(&self.waiting);
+        let mut sent = self.turn.lock().await;
+        loop {
+            let now = Instant::now();
+            let mut at = now;
+            if let Some(until) = *lock(&self.paused_until) {
+                at = at.max(until);
+            }
+            if let Some(last) = sent.back() {
+                at = at.max(*last + self.interval);
+            }
+            if sent.len() >= self.per_window {
+                at = at.max(sent[sent.len() - self.per_window] + self.window);
+            }
+            if at <= now {
+                break;
+            }
+            // Loop: a 429 may have extended the pause while we slept.
+            tokio::time::sleep_until(at).await;
+        }
+        sent.push_back(Instant::now());
+        while sent.len() > self.per_window {
+            sent.pop_front();
+        }
+    }
+
+    /// Holds every sender back for `wait` from now (a 429's `Retry-After`).
+    /// A longer pause already in force is kept.
+    pub fn pause_for(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut paused = lock(&self.paused_until);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct WaitingGuard<'a>(&'a AtomicU64);
+
+impl<'a> WaitingGuard<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        WaitingGuard(counter)
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hundred_per_second_never_puts_more_in_one_window() {
+        let limiter = RateLimiter::new(100.0);
+        let mut times = Vec::new();
+        for _ in 0..130 {
+            limiter.acquire().await;
+            times.push(Instant::now());
+        }
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u - *t < Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 100, "{in_window} sends within 1 s of send {i}");
+        }
+        let total = times[129] - times[0];
+        assert!(total < Duration::from_millis(1600), "too slow: {total:?}");
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_everyone_back() {
+        let limiter = RateLimiter::new(50.0);
+        limiter.acquire().await;
+        let start = Instant::now();
+        limiter.pause_for(Duration::from_millis(300));
+        limiter.pause_for(Duration::from_millis(10));
+        limiter.acquire().await;
+        assert!(Instant::now() - start >= Duration::from_millis(300));
+    }
+
+    #[test]
+    fn a_nonsense_rate_falls_back_to_the_default() {
+        assert_eq!(RateLimiter::new(0.0).rate(), DEFAULT_RATE);
+        assert_eq!(RateLimiter::new(f64::NAN).rate(), DEFAULT_RATE);
+        assert_eq!(RateLimiter::new(2.5).per_window, 2);
+    }
+}

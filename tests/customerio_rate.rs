@@ -1,0 +1,210 @@
+//! The workspace rate limit holds at the server, whatever the concurrency:
+//! arrival times are logged by the fake Customer.io and checked in every
+//! 1-second window.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cioscope::customerio::{CioClient, IdType};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Logs every arrival; answers 429 past `limit` requests in any sliding
+/// second (like Customer.io), else `ok`.
+#[derive(Clone)]
+struct Strict {
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+    rejected: Arc<Mutex<u32>>,
+    limit: usize,
+    ok: Value,
+}
+
+impl Strict {
+    fn new(limit: usize, ok: Value) -> Strict {
+        Strict {
+            arrivals: Arc::default(),
+            rejected: Arc::default(),
+            limit,
+            ok,
+        }
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+
+    fn rejected(&self) -> u32 {
+        *self.rejected.lock().unwrap()
+    }
+}
+
+impl Respond for Strict {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let now = Instant::now();
+        let mut arrivals = self.arrivals.lock().unwrap();
+        let in_window = arrivals
+            .iter()
+            .filter(|t| now.duration_since(**t) < Duration::from_secs(1))
+            .count();
+        arrivals.push(now);
+        if in_window >= self.limit {
+            *self.rejected.lock().unwrap() += 1;
+            return ResponseTemplate::new(429).insert_header("Retry-After", "1");
+        }
+        ResponseTemplate::new(200).set_body_json(self.ok.clone())
+    }
+}
+
+/// The most arrivals found in any window `[t, t + 1 s)` starting at an arrival.
+fn busiest_second(arrivals: &[Instant]) -> usize {
+    let mut sorted = arrivals.to_vec();
+    sorted.sort();
+    (0..sorted.len())
+        .map(|i| {
+            sorted[i..]
+                .iter()
+                .take_while(|t| t.duration_since(sorted[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn sixty_requests_from_twenty_tasks_never_exceed_the_rate_in_any_second() {
+    let server = MockServer::start().await;
+    let fake = Strict::new(20, json!({"segments": []}));
+    Mock::given(method("GET"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    let client = CioClient::http(&server.uri(), "k", 20.0, Duration::from_secs(5), 3);
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let c = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..3 {
+                c.segments().await.unwrap();
+            }
+        }));
+    }
+    // While they queue, the status bar sees waiting tasks and a bounded rate.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let s = client.stats();
+    assert!(s.waiting > 0, "{s:?}");
+    assert!(s.last_second <= 20, "{s:?}");
+    assert_eq!(s.rate_limit, 20.0);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let took = start.elapsed();
+
+    let arrivals = fake.arrivals();
+    assert_eq!(arrivals.len(), 60);
+    assert!(
+        busiest_second(&arrivals) <= 20,
+        "{} in one second",
+        busiest_second(&arrivals)
+    );
+    assert_eq!(fake.rejected(), 0);
+    assert_eq!(client.stats().throttled, 0);
+    // 60 requests at 20/s: the first 20 may start at once only in a bucket
+    // with a burst; paced, they take ~3 s, and not much more.
+    assert!(took >= Duration::from_millis(2800), "{took:?}");
+    assert!(took <= Duration::from_millis(3600), "{took:?}");
+}
+
+#[tokio::test]
+async fn loading_people_provokes_no_429_from_a_strict_server() {
+    let server = MockServer::start().await;
+    let activities = Strict::new(25, json!({"activities": []}));
+    Mock::given(method("POST"))
+        .and(path("/v1/customers/attributes"))
+        .respond_with(|req: &Request| {
+            let body: Value = req.body_json().unwrap();
+            let customers: Vec<Value> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| json!({"customer": {"identifiers": {"id": id, "email": null, "cio_id": id}}}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(activities.clone())
+        .mount(&server)
+        .await;
+    let client = CioClient::http(&server.uri(), "k", 25.0, Duration::from_secs(5), 3);
+    let ids: Vec<String> = (0..60).map(|i| format!("P{i}")).collect();
+    let mut rx = client.load_people(ids, IdType::Id, 20);
+    let mut n = 0;
+    while let Some((_, r)) = rx.recv().await {
+        r.unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 60);
+    assert_eq!(activities.rejected(), 0);
+    assert_eq!(client.stats().throttled, 0);
+    assert_eq!(client.stats().requests, 61);
+}
+
+/// 429 (Retry-After: 1) for the `nth` request only, 200 otherwise.
+struct OneThrottle {
+    arrivals: Arc<Mutex<Vec<(Instant, u16)>>>,
+    nth: usize,
+}
+
+impl Respond for OneThrottle {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let mut arrivals = self.arrivals.lock().unwrap();
+        let status = if arrivals.len() == self.nth { 429 } else { 200 };
+        arrivals.push((Instant::now(), status));
+        if status == 429 {
+            return ResponseTemplate::new(429).insert_header("Retry-After", "1");
+        }
+        ResponseTemplate::new(200).set_body_json(json!({"campaigns": []}))
+    }
+}
+
+#[tokio::test]
+async fn a_429_pauses_every_task_of_the_workspace() {
+    let server = MockServer::start().await;
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("GET"))
+        .respond_with(OneThrottle {
+            arrivals: arrivals.clone(),
+            nth: 5,
+        })
+        .mount(&server)
+        .await;
+    let client = CioClient::http(&server.uri(), "k", 40.0, Duration::from_secs(5), 3);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..2 {
+                    c.campaigns().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 21, "20 calls plus one retry");
+    let (throttled_at, _) = arrivals[5];
+    let next = arrivals[6].0;
+    let gap = next.duration_since(throttled_at);
+    assert!(
+        gap >= Duration::from_millis(950),
+        "the next request came {gap:?} after the 429"
+    );
+    let s = client.stats();
+    assert_eq!((s.throttled, s.retries), (1, 1));
+}
