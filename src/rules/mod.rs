@@ -20,6 +20,7 @@ pub mod missing_attribute;
 pub mod orphan_profile;
 pub mod split_identity;
 pub mod stale_attribute;
+pub mod support;
 pub mod timestamp_integrity;
 pub mod type_drift;
 
