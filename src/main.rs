@@ -47,7 +47,24 @@ async fn run(cli: Cli) -> u8 {
             Ok(config) => cioscope::check::command(config, args).await,
             Err(code) => code,
         },
-        Some(Command::SpotCheck(_)) | Some(Command::Report(_)) | Some(Command::Why(_)) | None => {
+        Some(Command::SpotCheck(args)) => match load_config(&cli.workspace) {
+            Ok(config) => cioscope::spotcheck::command::spot_check_command(config, args).await,
+            Err(code) => code,
+        },
+        Some(Command::Report(args)) => {
+            // The report needs no workspace, but a config names the database.
+            let has_config = cli.workspace.demo
+                || cli.workspace.config.is_some()
+                || config::default_path().is_some();
+            match has_config.then(|| load_config(&cli.workspace)) {
+                Some(Err(code)) => code,
+                Some(Ok(config)) => {
+                    cioscope::spotcheck::command::report_command_with(Some(&config), args).await
+                }
+                None => cioscope::spotcheck::command::report_command(args).await,
+            }
+        }
+        Some(Command::Why(_)) | None => {
             eprintln!("cioscope: this command is not yet available");
             exit::USAGE
         }
