@@ -64,9 +64,13 @@ async fn run(cli: Cli) -> u8 {
                 None => cioscope::spotcheck::command::report_command(args).await,
             }
         }
-        Some(Command::Why(_)) | None => {
-            eprintln!("cioscope: this command is not yet available");
-            exit::USAGE
-        }
+        Some(Command::Why(args)) => match load_config(&cli.workspace) {
+            Ok(config) => cioscope::why::command(config, args).await,
+            Err(code) => code,
+        },
+        None => match load_config(&cli.workspace) {
+            Ok(config) => cioscope::tui::run(config, cli.theme).await,
+            Err(code) => code,
+        },
     }
 }
