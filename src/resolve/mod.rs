@@ -87,7 +87,12 @@ impl Workspace {
         let cio = CioClient::new(&config.customerio).map_err(|e| ConfigError {
             file: config.path.clone(),
             line: None,
-            key: "customerio.api_key_env".into(),
+            key: if config.customerio.fixtures.is_some() {
+                "customerio.fixtures"
+            } else {
+                "customerio.api_key_env"
+            }
+            .into(),
             expected: e.message,
         })?;
         let mut opened = Vec::new();
