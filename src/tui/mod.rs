@@ -1,1 +1,150 @@
-//! TODO
+//! The interactive inspector: `cioscope [--config FILE | --demo] [--theme NAME|FILE]`.
+//!
+//! # Shape
+//!
+//! - [`action`]: [`Action`] — the only way state changes. Keys, ticks,
+//!   signals and IO results all arrive as actions; IO results carry the
+//!   generation / request id they answer so late answers are dropped.
+//! - [`app`]: [`App`] (all state) and `App::update(action) -> Vec<Effect>`.
+//!   `update` never does IO; an [`Effect`] asks the runtime for it.
+//! - [`loader`]: runs effects as tokio tasks (open the workspace, load
+//!   everyone as a stream, single-flight person fetches, the stats ticker)
+//!   and builds each person's view models ([`vm`]) off the UI thread.
+//! - [`views`]: `views::draw(frame, &App)` — a pure function of state that
+//!   only lays out what is visible (10,000 people cost the rows on screen).
+//! - [`keymap`], [`theme`]: the live keymap (defaults + config `[keys]`)
+//!   and themes named by meaning (`themes/*.toml`, `--theme`, `NO_COLOR`).
+//! - [`terminal`], [`event`]: raw mode / alternate screen, restored on
+//!   exit, panic, Ctrl-C and SIGTERM; the input and signal tasks.
+//!
+//! # Adding a view
+//!
+//! 1. Add a variant to [`app::View`] (and its `title`).
+//! 2. Put the screen's state in [`App`] (or a struct it owns) and its
+//!    drawing in `views/<name>.rs` as `pub fn draw(frame, area, &App)`.
+//! 3. One arm in [`views::draw`] and one in `App::view_command` for the
+//!    commands that mean something on the new screen.
+//! 4. A palette command: a row in [`app::PALETTE`] (name, argument, help —
+//!    it shows in completion and `?` help) and an arm in `App::run_palette`.
+//!    A key: a variant in [`keymap::Command`] and a row in
+//!    [`keymap::COMMANDS`] (name for `[keys]`, default keys, help).
+//! 5. IO: a variant in [`Effect`], its task in `loader::Runtime::run_with`,
+//!    and the answer as an [`Action`] carrying a request id.
+//!
+//! To show something beside the person screen (a checklist, a verdict
+//! form), add a variant to [`app::SidePanel`] and an arm in
+//! `views::person::draw_side`; set `app.side_panel = Some(..)` from update.
+//! A drill-down text is `app.push_text(title, lines)` (a popup; back closes).
+
+pub mod action;
+pub mod app;
+pub mod event;
+pub mod keymap;
+pub mod loader;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+pub mod vm;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+pub use action::{Action, Effect};
+pub use app::{App, View};
+pub use keymap::Keymap;
+pub use theme::Theme;
+pub use views::draw;
+
+use crate::config::Config;
+
+/// Most IO results applied per frame, so keys never wait behind a flood.
+const BATCH: usize = 256;
+
+/// Run the TUI until the operator quits. Returns the process exit code:
+/// 0 normally, 2 for a bad theme or `[keys]` table (the message names the
+/// file and key), 1 when the terminal cannot be used. The terminal is
+/// restored before this returns.
+pub async fn run(config: Config, theme: Option<String>) -> u8 {
+    let spec = theme.or_else(|| config.theme.clone());
+    let theme = match Theme::resolve(spec.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return 2;
+        }
+    };
+    let keymap = match Keymap::from_config(&config) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("cioscope: config error: {e}");
+            return 2;
+        }
+    };
+    let mut app = App::new(Arc::new(config.clone()), theme, keymap);
+    let mut term = match terminal::enter() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cioscope: cannot use the terminal ({e}); try `cioscope check` for a report");
+            return 1;
+        }
+    };
+    let guard = terminal::Guard;
+    if let Ok(size) = term.size() {
+        app.size = (size.width, size.height);
+    }
+    tracing::info!("tui started on workspace {}", app.config.workspace);
+
+    let (input_tx, mut input_rx) = mpsc::unbounded_channel();
+    let (io_tx, mut io_rx) = mpsc::unbounded_channel();
+    let input = event::spawn_input(input_tx.clone());
+    let signals = event::spawn_signals(input_tx);
+    let mut runtime = loader::Runtime::start(config, io_tx);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let mut code = 0;
+    loop {
+        if app.dirty {
+            app.prepare();
+            if let Err(e) = term.draw(|f| views::draw(f, &app)) {
+                tracing::error!("drawing failed: {e}");
+                code = 1;
+                break;
+            }
+            app.dirty = false;
+        }
+        if app.should_quit {
+            break;
+        }
+        let first = tokio::select! {
+            biased;
+            a = input_rx.recv() => a.unwrap_or(Action::Quit),
+            Some(a) = io_rx.recv() => a,
+            _ = tick.tick() => Action::Tick,
+        };
+        let mut effects = app.update(first);
+        // Keys first, then a bounded batch of IO results, then draw.
+        while let Ok(a) = input_rx.try_recv() {
+            effects.extend(app.update(a));
+        }
+        for _ in 0..BATCH {
+            match io_rx.try_recv() {
+                Ok(a) => effects.extend(app.update(a)),
+                Err(_) => break,
+            }
+        }
+        for e in effects {
+            runtime.run(e);
+        }
+    }
+    runtime.shutdown();
+    input.abort();
+    signals.abort();
+    drop(term);
+    drop(guard);
+    terminal::restore();
+    tracing::info!("tui stopped");
+    code
+}

@@ -1,0 +1,93 @@
+//! Actions: the only way the TUI's state changes. Terminal input, timer
+//! ticks and IO results all arrive as actions; [`super::app::App::update`]
+//! applies them and answers with [`Effect`]s, the IO the runtime should
+//! start. IO results carry the generation or request id they answer, so a
+//! late answer (after a reload, or for a person the operator left) is dropped.
+
+use std::sync::Arc;
+
+use crossterm::event::KeyEvent;
+
+use super::keymap::Command;
+use super::vm::LoadedPerson;
+use crate::customerio::ClientStats;
+
+/// Identifies one navigation request (single-flight: only the newest counts).
+pub type RequestId = u64;
+
+/// Identifies one load of the whole people list (bumped by `:reload`).
+pub type Generation = u64;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    // ---- input -------------------------------------------------------------
+    Key(KeyEvent),
+    /// A named command, as a key would trigger it.
+    Command(Command),
+    /// A palette line without the `:` (`person C1001`).
+    Palette(String),
+    Resize(u16, u16),
+    /// The timer: spinners, freshness ("loaded 2m ago").
+    Tick,
+    /// SIGTERM / SIGINT: leave now.
+    Quit,
+
+    // ---- IO results ----------------------------------------------------------
+    WorkspaceOpened(WorkspaceInfo),
+    WorkspaceFailed(String),
+    PeopleListed {
+        generation: Generation,
+        people: Vec<String>,
+    },
+    ListFailed {
+        generation: Generation,
+        message: String,
+    },
+    /// A person from the background load of everyone.
+    PersonLoaded {
+        generation: Generation,
+        person: Arc<LoadedPerson>,
+    },
+    /// The background load finished (every person answered).
+    LoadDone {
+        generation: Generation,
+    },
+    /// A person the operator navigated to.
+    PersonFetched {
+        request: RequestId,
+        person: Arc<LoadedPerson>,
+    },
+    /// `:email ADDR` answered: the person key it belongs to, if any.
+    EmailFound {
+        request: RequestId,
+        email: String,
+        person: Result<Option<String>, String>,
+    },
+    Stats(ClientStats),
+}
+
+/// What the workspace looks like once opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkspaceInfo {
+    /// `fixture` or `http`.
+    pub cio_mode: String,
+    pub sources: Vec<SourceInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    pub name: String,
+    pub kind: String,
+    pub error: Option<String>,
+}
+
+/// IO the runtime starts on the app's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// List everyone and load them all, streaming [`Action::PersonLoaded`].
+    LoadAll { generation: Generation },
+    /// Load one person now (cancels the previous fetch: single-flight).
+    FetchPerson { request: RequestId, person: String },
+    /// Find the person an email belongs to.
+    FindEmail { request: RequestId, email: String },
+}

@@ -1,0 +1,565 @@
+//! Keys → named commands. Defaults are vim keys plus arrows; the config's
+//! `[keys]` table replaces an action's keys (`down = ["j", "ctrl-n"]`).
+//! Help (`?`) and the key hints are generated from the live keymap, so an
+//! override shows up where the operator looks for it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key can do. The names are what `[keys]` in the config uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Command {
+    Quit,
+    Back,
+    Help,
+    Palette,
+    Filter,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    NextPane,
+    PrevPane,
+    Sort,
+    ReverseSort,
+    NextError,
+    PrevError,
+    NextPerson,
+    PrevPerson,
+    ShowValue,
+    Details,
+    Zoom,
+    Reload,
+    Pulse,
+    People,
+    Person,
+}
+
+/// One command's name, default keys, where it applies and what it does.
+pub struct CommandInfo {
+    pub command: Command,
+    pub name: &'static str,
+    pub defaults: &'static [&'static str],
+    pub group: &'static str,
+    pub help: &'static str,
+}
+
+macro_rules! info {
+    ($c:ident, $name:literal, [$($k:literal),*], $group:literal, $help:literal) => {
+        CommandInfo { command: Command::$c, name: $name, defaults: &[$($k),*], group: $group, help: $help }
+    };
+}
+
+/// Every command, in help order.
+pub const COMMANDS: [CommandInfo; 29] = [
+    info!(
+        Help,
+        "help",
+        ["?"],
+        "general",
+        "show this help (from the live keymap)"
+    ),
+    info!(
+        Palette,
+        "palette",
+        [":"],
+        "general",
+        "command palette: :person ID, :email ADDR, :rule RULE, :reload, :theme NAME, :quit"
+    ),
+    info!(
+        Back,
+        "back",
+        ["esc"],
+        "general",
+        "close the popup / go back"
+    ),
+    info!(Quit, "quit", ["q"], "general", "quit (ctrl-c always quits)"),
+    info!(Reload, "reload", ["r"], "general", "reload every person"),
+    info!(
+        Pulse,
+        "pulse",
+        ["1"],
+        "screens",
+        "Pulse: systems, findings, loading"
+    ),
+    info!(
+        People,
+        "people",
+        ["2"],
+        "screens",
+        "People: everyone loaded, with findings"
+    ),
+    info!(
+        Person,
+        "person",
+        ["3"],
+        "screens",
+        "Person: the last opened person"
+    ),
+    info!(Up, "up", ["k", "up"], "move", "up"),
+    info!(Down, "down", ["j", "down"], "move", "down"),
+    info!(Left, "left", ["h", "left"], "move", "previous column"),
+    info!(Right, "right", ["l", "right"], "move", "next column"),
+    info!(PageUp, "page_up", ["ctrl-u", "pageup"], "move", "page up"),
+    info!(
+        PageDown,
+        "page_down",
+        ["ctrl-d", "pagedown"],
+        "move",
+        "page down"
+    ),
+    info!(Top, "top", ["g", "home"], "move", "first row"),
+    info!(Bottom, "bottom", ["G", "end"], "move", "last row"),
+    info!(
+        Open,
+        "open",
+        ["enter"],
+        "act",
+        "open the person / jump to what a finding is about / open a value"
+    ),
+    info!(
+        Filter,
+        "filter",
+        ["/"],
+        "people",
+        "filter people by id, email or rule"
+    ),
+    info!(Sort, "sort", ["s"], "people", "sort by the next column"),
+    info!(
+        ReverseSort,
+        "reverse_sort",
+        ["S"],
+        "people",
+        "reverse the sort order"
+    ),
+    info!(
+        NextError,
+        "next_error",
+        ["n"],
+        "people",
+        "next person with an error"
+    ),
+    info!(
+        PrevError,
+        "prev_error",
+        ["N"],
+        "people",
+        "previous person with an error"
+    ),
+    info!(
+        NextPane,
+        "next_pane",
+        ["tab"],
+        "person",
+        "next pane (compare, identity, timeline, findings)"
+    ),
+    info!(
+        PrevPane,
+        "prev_pane",
+        ["backtab"],
+        "person",
+        "previous pane"
+    ),
+    info!(
+        NextPerson,
+        "next_person",
+        ["]"],
+        "person",
+        "next person in the list"
+    ),
+    info!(
+        PrevPerson,
+        "prev_person",
+        ["["],
+        "person",
+        "previous person in the list"
+    ),
+    info!(
+        ShowValue,
+        "show_value",
+        ["v"],
+        "person",
+        "full value / evidence in a popup"
+    ),
+    info!(
+        Details,
+        "details",
+        ["d"],
+        "person",
+        "side panel with details of the selection"
+    ),
+    info!(Zoom, "zoom", ["z"], "person", "fullscreen the focused pane"),
+];
+
+impl Command {
+    pub fn info(self) -> &'static CommandInfo {
+        COMMANDS
+            .iter()
+            .find(|i| i.command == self)
+            .expect("every command is listed")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn from_name(name: &str) -> Option<Command> {
+        COMMANDS.iter().find(|i| i.name == name).map(|i| i.command)
+    }
+}
+
+/// A key with modifiers, as written in config (`ctrl-d`, `G`, `enter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// `KeyCode` subset, orderable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Delete,
+    Insert,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+}
+
+const NAMED: [(&str, KeyCodeOrd); 18] = [
+    ("enter", KeyCodeOrd::Enter),
+    ("esc", KeyCodeOrd::Esc),
+    ("tab", KeyCodeOrd::Tab),
+    ("backtab", KeyCodeOrd::BackTab),
+    ("backspace", KeyCodeOrd::Backspace),
+    ("delete", KeyCodeOrd::Delete),
+    ("insert", KeyCodeOrd::Insert),
+    ("up", KeyCodeOrd::Up),
+    ("down", KeyCodeOrd::Down),
+    ("left", KeyCodeOrd::Left),
+    ("right", KeyCodeOrd::Right),
+    ("pageup", KeyCodeOrd::PageUp),
+    ("pagedown", KeyCodeOrd::PageDown),
+    ("home", KeyCodeOrd::Home),
+    ("end", KeyCodeOrd::End),
+    ("space", KeyCodeOrd::Char(' ')),
+    ("escape", KeyCodeOrd::Esc),
+    ("return", KeyCodeOrd::Enter),
+];
+
+impl Key {
+    /// Parse `q`, `G`, `?`, `ctrl-d`, `C-d`, `alt-x`, `shift-tab`, `f5`, `pageup`.
+    pub fn parse(s: &str) -> Result<Key, String> {
+        let raw = s.trim();
+        if raw.is_empty() {
+            return Err("an empty key".into());
+        }
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut shift = false;
+        let mut rest = raw;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let prefix = [
+                "ctrl-", "ctrl+", "c-", "alt-", "alt+", "a-", "m-", "shift-", "shift+", "s-",
+            ]
+            .into_iter()
+            .find(|p| lower.starts_with(p) && rest.len() > p.len());
+            let Some(p) = prefix else { break };
+            match p.chars().next() {
+                Some('c') => ctrl = true,
+                Some('a') | Some('m') => alt = true,
+                _ => shift = true,
+            }
+            rest = &rest[p.len()..];
+        }
+        let lower = rest.to_ascii_lowercase();
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => KeyCodeOrd::Char(if shift { c.to_ascii_uppercase() } else { c }),
+            _ => {
+                if let Some((_, k)) = NAMED.iter().find(|(n, _)| *n == lower) {
+                    if shift && *k == KeyCodeOrd::Tab {
+                        KeyCodeOrd::BackTab
+                    } else {
+                        *k
+                    }
+                } else if let Some(n) = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()) {
+                    KeyCodeOrd::F(n)
+                } else {
+                    return Err(format!(
+                        "a key like \"q\", \"G\", \"ctrl-d\", \"enter\", \"pagedown\" or \"f5\", found {raw:?}"
+                    ));
+                }
+            }
+        };
+        if let KeyCodeOrd::Char(c) = code {
+            if ctrl {
+                return Ok(Key {
+                    code: KeyCodeOrd::Char(c.to_ascii_lowercase()),
+                    ctrl,
+                    alt,
+                });
+            }
+        }
+        Ok(Key { code, ctrl, alt })
+    }
+
+    /// The key of a terminal event (shift folded into the character).
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = ev.modifiers.contains(KeyModifiers::ALT);
+        let code = match ev.code {
+            KeyCode::Char(c) if ctrl => KeyCodeOrd::Char(c.to_ascii_lowercase()),
+            KeyCode::Char(c) => KeyCodeOrd::Char(c),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Tab if ev.modifiers.contains(KeyModifiers::SHIFT) => KeyCodeOrd::BackTab,
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Delete => KeyCodeOrd::Delete,
+            KeyCode::Insert => KeyCodeOrd::Insert,
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            _ => return None,
+        };
+        Some(Key { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "f{n}"),
+            other => {
+                let name = NAMED
+                    .iter()
+                    .find(|(_, k)| *k == other)
+                    .map(|(n, _)| *n)
+                    .unwrap_or("?");
+                f.write_str(name)
+            }
+        }
+    }
+}
+
+/// A problem in the config's `[keys]` table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: `keys.{key}`: expected {expected}")]
+pub struct KeymapError {
+    pub file: String,
+    pub key: String,
+    pub expected: String,
+}
+
+/// The live keymap: command → keys, and key → command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    bindings: BTreeMap<Command, Vec<Key>>,
+    lookup: BTreeMap<Key, Command>,
+    /// Commands the config rebound, for help.
+    overridden: Vec<Command>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::build(&BTreeMap::new(), "<built-in>").expect("the default keymap is valid")
+    }
+}
+
+impl Keymap {
+    /// The defaults with the config's `[keys]` applied. A key given to a
+    /// command is taken away from the command that had it by default.
+    pub fn build(
+        overrides: &BTreeMap<String, Vec<String>>,
+        file: &str,
+    ) -> Result<Keymap, KeymapError> {
+        let mut bindings: BTreeMap<Command, Vec<Key>> = COMMANDS
+            .iter()
+            .map(|i| {
+                (
+                    i.command,
+                    i.defaults
+                        .iter()
+                        .map(|k| Key::parse(k).expect("default keys parse"))
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut overridden = Vec::new();
+        for (name, keys) in overrides {
+            let command = Command::from_name(name).ok_or_else(|| KeymapError {
+                file: file.into(),
+                key: name.clone(),
+                expected: format!(
+                    "an action name ({})",
+                    COMMANDS
+                        .iter()
+                        .map(|i| i.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+            let parsed = keys
+                .iter()
+                .map(|k| Key::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|expected| KeymapError {
+                    file: file.into(),
+                    key: name.clone(),
+                    expected,
+                })?;
+            for (other, ks) in bindings.iter_mut() {
+                if *other != command {
+                    ks.retain(|k| !parsed.contains(k));
+                }
+            }
+            bindings.insert(command, parsed);
+            overridden.push(command);
+        }
+        let mut lookup = BTreeMap::new();
+        for (c, ks) in &bindings {
+            for k in ks {
+                lookup.insert(*k, *c);
+            }
+        }
+        Ok(Keymap {
+            bindings,
+            lookup,
+            overridden,
+        })
+    }
+
+    /// The keymap of a config (`[keys]`), errors naming the config file.
+    pub fn from_config(config: &crate::config::Config) -> Result<Keymap, KeymapError> {
+        Keymap::build(&config.keys, &config.path.display().to_string())
+    }
+
+    pub fn command(&self, key: &Key) -> Option<Command> {
+        self.lookup.get(key).copied()
+    }
+
+    pub fn command_for(&self, ev: &KeyEvent) -> Option<Command> {
+        Key::from_event(ev).and_then(|k| self.command(&k))
+    }
+
+    pub fn keys(&self, c: Command) -> &[Key] {
+        self.bindings.get(&c).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// `j/down` style label of a command's keys ("unbound" when none).
+    pub fn label(&self, c: Command) -> String {
+        let keys = self.keys(c);
+        if keys.is_empty() {
+            return "unbound".into();
+        }
+        keys.iter()
+            .map(Key::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The first key of a command, for one-word hints.
+    pub fn hint(&self, c: Command) -> String {
+        self.keys(c)
+            .first()
+            .map(Key::to_string)
+            .unwrap_or_else(|| "—".into())
+    }
+
+    pub fn is_overridden(&self, c: Command) -> bool {
+        self.overridden.contains(&c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_and_print_the_same_way() {
+        for s in [
+            "q", "G", "?", "ctrl-d", "enter", "pagedown", "f5", "backtab", "space", "alt-x",
+        ] {
+            assert_eq!(Key::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(Key::parse("C-d").unwrap(), Key::parse("ctrl-d").unwrap());
+        assert_eq!(
+            Key::parse("shift-tab").unwrap(),
+            Key::parse("backtab").unwrap()
+        );
+        assert!(Key::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn an_override_replaces_the_keys_and_steals_them_from_defaults() {
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        o.insert("down".to_string(), vec!["k".to_string()]);
+        let km = Keymap::build(&o, "c.toml").unwrap();
+        assert_eq!(km.command(&Key::parse("x").unwrap()), Some(Command::Quit));
+        assert_eq!(km.command(&Key::parse("q").unwrap()), None);
+        assert_eq!(km.command(&Key::parse("k").unwrap()), Some(Command::Down));
+        assert_eq!(km.label(Command::Up), "up");
+    }
+
+    #[test]
+    fn unknown_actions_and_keys_name_the_file_and_key() {
+        let mut o = BTreeMap::new();
+        o.insert("jump".to_string(), vec!["x".to_string()]);
+        let e = Keymap::build(&o, "c.toml").unwrap_err();
+        assert!(
+            e.to_string().contains("c.toml") && e.to_string().contains("keys.jump"),
+            "{e}"
+        );
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["hyper-q".to_string()]);
+        assert!(Keymap::build(&o, "c.toml").is_err());
+    }
+
+    #[test]
+    fn terminal_events_map_to_commands() {
+        let km = Keymap::default();
+        let ev = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(km.command_for(&ev), Some(Command::Bottom));
+        let ev = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(km.command_for(&ev), Some(Command::PageDown));
+        let ev = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(km.command_for(&ev), Some(Command::PrevPane));
+    }
+}

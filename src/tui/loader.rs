@@ -1,0 +1,236 @@
+//! The IO side: opens the workspace and runs the app's [`Effect`]s as tokio
+//! tasks. Results go back to the app as [`Action`]s over a channel; the
+//! event loop never awaits any of this.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::action::{Action, Effect, SourceInfo, WorkspaceInfo};
+use super::vm::{LoadError, LoadedPerson};
+use crate::config::Config;
+use crate::resolve::{Resolved, Workspace};
+use crate::rules::{check_subject, RuleContext};
+
+/// Check a resolved person and build its view models (off the UI thread).
+/// A rule that panics becomes a load error for that person, not a crash.
+pub fn build(ws: &Workspace, r: Resolved) -> Arc<LoadedPerson> {
+    let now = ws.now();
+    let mut errors: Vec<LoadError> = r
+        .errors
+        .iter()
+        .map(|e| LoadError::new(&e.source, &e.message))
+        .collect();
+    let findings = match &r.subject {
+        Some(s) => {
+            let ctx = RuleContext {
+                config: &ws.config,
+                now,
+            };
+            match std::panic::catch_unwind(AssertUnwindSafe(|| check_subject(s, &ctx))) {
+                Ok(f) => f,
+                Err(_) => {
+                    errors.push(LoadError::new(
+                        "cioscope",
+                        "a rule failed on this person (see the log file)",
+                    ));
+                    vec![]
+                }
+            }
+        }
+        None => vec![],
+    };
+    let person = r.person.clone();
+    let subject = r.subject;
+    let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        LoadedPerson::build(&person, subject, findings, errors.clone(), &ws.config, now)
+    }));
+    Arc::new(built.unwrap_or_else(|_| {
+        let mut e = errors;
+        e.push(LoadError::new(
+            "cioscope",
+            "this person could not be displayed (see the log file)",
+        ));
+        LoadedPerson::failed(&person, e)
+    }))
+}
+
+/// Runs effects; holds the workspace once it is open.
+pub struct Runtime {
+    tx: UnboundedSender<Action>,
+    ws: Option<Arc<Workspace>>,
+    opened: Option<oneshot::Receiver<Arc<Workspace>>>,
+    /// Effects that arrived before the workspace was open.
+    deferred: Vec<Effect>,
+    load: Option<JoinHandle<()>>,
+    fetch: Option<JoinHandle<()>>,
+    email: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// Start opening the workspace in the background.
+    pub fn start(config: Config, tx: UnboundedSender<Action>) -> Runtime {
+        let (ws_tx, ws_rx) = oneshot::channel();
+        let to_app = tx.clone();
+        let open = tokio::spawn(async move {
+            match Workspace::open(config).await {
+                Ok(ws) => {
+                    let ws = Arc::new(ws);
+                    let info = WorkspaceInfo {
+                        cio_mode: if ws.config.customerio.fixtures.is_some() {
+                            "fixture".into()
+                        } else {
+                            "http".into()
+                        },
+                        sources: ws
+                            .source_status
+                            .iter()
+                            .map(|s| SourceInfo {
+                                name: s.name.clone(),
+                                kind: s.kind.clone(),
+                                error: s.error.clone(),
+                            })
+                            .collect(),
+                    };
+                    let _ = ws_tx.send(Arc::clone(&ws));
+                    let _ = to_app.send(Action::WorkspaceOpened(info));
+                }
+                Err(e) => {
+                    let _ = to_app.send(Action::WorkspaceFailed(e.to_string()));
+                }
+            }
+        });
+        Runtime {
+            tx,
+            ws: None,
+            opened: Some(ws_rx),
+            deferred: vec![],
+            load: None,
+            fetch: None,
+            email: None,
+            tasks: vec![open],
+        }
+    }
+
+    fn workspace(&mut self) -> Option<Arc<Workspace>> {
+        if self.ws.is_none() {
+            if let Some(rx) = self.opened.as_mut() {
+                if let Ok(ws) = rx.try_recv() {
+                    self.opened = None;
+                    self.ws = Some(Arc::clone(&ws));
+                    self.tasks
+                        .push(spawn_stats(Arc::clone(&ws), self.tx.clone()));
+                    for e in std::mem::take(&mut self.deferred) {
+                        self.run_with(&ws, e);
+                    }
+                }
+            }
+        }
+        self.ws.clone()
+    }
+
+    pub fn run(&mut self, effect: Effect) {
+        match self.workspace() {
+            Some(ws) => self.run_with(&ws, effect),
+            None => self.deferred.push(effect),
+        }
+    }
+
+    fn run_with(&mut self, ws: &Arc<Workspace>, effect: Effect) {
+        let tx = self.tx.clone();
+        let ws = Arc::clone(ws);
+        match effect {
+            Effect::LoadAll { generation } => {
+                if let Some(old) = self.load.take() {
+                    old.abort();
+                }
+                self.load = Some(tokio::spawn(async move {
+                    let people = match ws.everyone().await {
+                        Ok(p) => p,
+                        Err(e) => {
+                            let _ = tx.send(Action::ListFailed {
+                                generation,
+                                message: e.to_string(),
+                            });
+                            return;
+                        }
+                    };
+                    let _ = tx.send(Action::PeopleListed {
+                        generation,
+                        people: people.clone(),
+                    });
+                    let concurrency = (ws.config.customerio.rate_limit as usize).clamp(4, 16);
+                    let mut rx = ws.resolve_stream(people, concurrency);
+                    while let Some(r) = rx.recv().await {
+                        let person = build(&ws, r);
+                        if tx
+                            .send(Action::PersonLoaded { generation, person })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Action::LoadDone { generation });
+                }));
+            }
+            Effect::FetchPerson { request, person } => {
+                // Single-flight: only the newest navigation matters.
+                if let Some(old) = self.fetch.take() {
+                    old.abort();
+                }
+                self.fetch = Some(tokio::spawn(async move {
+                    let r = ws.resolve(&person).await;
+                    let person = build(&ws, r);
+                    let _ = tx.send(Action::PersonFetched { request, person });
+                }));
+            }
+            Effect::FindEmail { request, email } => {
+                if let Some(old) = self.email.take() {
+                    old.abort();
+                }
+                self.email = Some(tokio::spawn(async move {
+                    let person = match ws.cio.people_by_email(&email).await {
+                        Ok(refs) => Ok(refs.first().map(|r| ws.key_of(r))),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = tx.send(Action::EmailFound {
+                        request,
+                        email,
+                        person,
+                    });
+                }));
+            }
+        }
+    }
+
+    /// Stop every task (on quit).
+    pub fn shutdown(&mut self) {
+        for t in self
+            .tasks
+            .drain(..)
+            .chain(self.load.take())
+            .chain(self.fetch.take())
+            .chain(self.email.take())
+        {
+            t.abort();
+        }
+    }
+}
+
+/// The client's counters four times a second, for the status bar.
+fn spawn_stats(ws: Arc<Workspace>, tx: UnboundedSender<Action>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            every.tick().await;
+            if tx.send(Action::Stats(ws.cio.stats())).is_err() {
+                return;
+            }
+        }
+    })
+}

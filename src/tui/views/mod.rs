@@ -1,0 +1,186 @@
+//! Drawing: pure functions of [`App`] onto a ratatui frame. Nothing here
+//! changes state, does IO or builds view models — those arrive ready-made
+//! (see `vm.rs`); a frame only lays out and styles what is visible.
+
+pub mod findings;
+pub mod help;
+pub mod identity;
+pub mod palette;
+pub mod people;
+pub mod person;
+pub mod popup;
+pub mod pulse;
+pub mod status;
+pub mod timeline;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, View};
+use super::keymap::Command;
+use super::theme::Theme;
+use super::vm::{Seg, Tone};
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    frame.render_widget(
+        Block::default().style(app.theme.background.patch(app.theme.text)),
+        area,
+    );
+    let [header, main, status] = screen(area);
+    draw_header(frame, header, app);
+    match app.view {
+        View::Pulse => pulse::draw(frame, main, app),
+        View::People => people::draw(frame, main, app),
+        View::Person => person::draw(frame, main, app),
+    }
+    status::draw(frame, status, app);
+    palette::draw(frame, main, app);
+    for (depth, p) in app.popups.iter().enumerate() {
+        popup::draw(frame, main, app, p, depth);
+    }
+}
+
+/// Header, main area, status bar.
+pub fn screen(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut spans = vec![
+        Span::styled(" cioscope ", t.title),
+        Span::styled(
+            format!(" {} ", super::vm::clean(&app.config.workspace)),
+            t.accent,
+        ),
+        Span::raw("  "),
+    ];
+    let tabs = [
+        (View::Pulse, Command::Pulse),
+        (View::People, Command::People),
+        (View::Person, Command::Person),
+    ];
+    for (v, c) in tabs {
+        let label = match v {
+            View::Person => match &app.person.key {
+                Some(k) => format!(
+                    " {} {} {} ",
+                    app.keymap.hint(c),
+                    v.title(),
+                    super::vm::clean(k)
+                ),
+                None => format!(" {} {} ", app.keymap.hint(c), v.title()),
+            },
+            _ => format!(" {} {} ", app.keymap.hint(c), v.title()),
+        };
+        let style = if app.view == v {
+            t.selection.patch(t.title)
+        } else {
+            t.muted
+        };
+        spans.push(Span::styled(label, style));
+    }
+    let hints = format!(
+        "{} help · {} commands · {} quit ",
+        app.keymap.hint(Command::Help),
+        app.keymap.hint(Command::Palette),
+        app.keymap.hint(Command::Quit)
+    );
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let pad = (area.width as usize).saturating_sub(used + hints.chars().count());
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(hints, t.muted));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The style of a tone under a theme.
+pub fn tone(t: &Theme, tone: Tone) -> Style {
+    match tone {
+        Tone::Text => t.text,
+        Tone::Muted => t.muted,
+        Tone::Accent => t.accent,
+        Tone::Title => t.title,
+        Tone::Ok => t.ok,
+        Tone::Info => t.info,
+        Tone::Warn => t.warn,
+        Tone::Error => t.error,
+        Tone::Stale => t.stale,
+        Tone::Missing => t.missing,
+        Tone::Added => t.diff_added,
+        Tone::Removed => t.diff_removed,
+        Tone::Duplicate => t.duplicate,
+    }
+}
+
+/// Styled segments as a line.
+pub fn segs_line<'a>(t: &Theme, segs: &'a [Seg]) -> Line<'a> {
+    Line::from(
+        segs.iter()
+            .map(|s| Span::styled(s.0.as_str(), tone(t, s.1)))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// A bordered pane; the focused one gets the active border.
+pub fn pane<'a>(t: &Theme, title: impl Into<Line<'a>>, active: bool) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if active {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if active { t.border_active } else { t.border })
+        .title(title)
+        .title_style(if active {
+            t.title
+        } else {
+            t.title.remove_modifier(Modifier::BOLD)
+        })
+}
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// The spinner frame for pending work.
+pub fn spinner(app: &App) -> &'static str {
+    SPINNER[app.spinner % SPINNER.len()]
+}
+
+/// Cut sanitized text to `width` columns with an ellipsis.
+pub fn fit(s: &str, width: usize) -> String {
+    crate::sanitize::truncate(s, width)
+}
+
+/// A duration since an instant, for freshness ("2m ago").
+pub fn since(app: &App, at: std::time::Instant) -> String {
+    let secs = app.clock.saturating_duration_since(at).as_secs() as i64;
+    if secs < 5 {
+        "just now".into()
+    } else if secs < 60 {
+        format!("{secs}s ago")
+    } else {
+        format!("{} ago", super::vm::human(secs))
+    }
+}
+
+/// A centered rectangle of at most `w`×`h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}

@@ -1,0 +1,303 @@
+//! Person: one human across systems. Four panes — compare (Customer.io
+//! beside each source record, attribute by attribute), identity, timeline,
+//! findings — and an optional side panel ([`SidePanel`]).
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::{fit, pane, segs_line, spinner};
+use crate::tui::app::{scroll_window, App, Pane, SidePanel};
+use crate::tui::keymap::Command;
+use crate::tui::theme::{sym, Theme};
+use crate::tui::vm::{LoadedPerson, Mark};
+
+/// Where everything on the person screen goes.
+pub struct PersonLayout {
+    pub headline: Rect,
+    pub panes: [Option<Rect>; 4],
+    pub side: Option<Rect>,
+}
+
+pub fn layout(main: Rect, app: &App) -> PersonLayout {
+    let errors = app.current().map_or(0, |p| p.view.errors.len().min(3)) as u16;
+    let [headline, body] =
+        Layout::vertical([Constraint::Length(1 + errors), Constraint::Min(4)]).areas(main);
+    let (body, side) = match &app.side_panel {
+        Some(_) if body.width >= 60 => {
+            let [b, s] =
+                Layout::horizontal([Constraint::Percentage(68), Constraint::Percentage(32)])
+                    .areas(body);
+            (b, Some(s))
+        }
+        _ => (body, None),
+    };
+    let mut panes = [None; 4];
+    if app.person.zoom {
+        panes[app.person.pane.index()] = Some(body);
+    } else {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(52), Constraint::Percentage(48)]).areas(body);
+        let [cmp, id] =
+            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top);
+        let [tl, fd] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+            .areas(bottom);
+        panes = [Some(cmp), Some(id), Some(tl), Some(fd)];
+    }
+    PersonLayout {
+        headline,
+        panes,
+        side,
+    }
+}
+
+/// How many rows (items) a pane shows for a frame of this size.
+pub fn pane_rows(frame: Rect, app: &App, pane: Pane) -> usize {
+    let [_, main, _] = super::screen(frame);
+    let Some(r) = layout(main, app).panes[pane.index()] else {
+        return 1;
+    };
+    let inner = r.height.saturating_sub(2) as usize;
+    match pane {
+        Pane::Compare => inner.saturating_sub(2) / 2,
+        Pane::Identity => inner,
+        Pane::Timeline => inner.saturating_sub(1),
+        Pane::Findings => findings_list_rows(inner),
+    }
+}
+
+/// The findings pane: the list gets this many rows, the evidence the rest.
+pub fn findings_list_rows(inner: usize) -> usize {
+    (inner * 2 / 5).max(3).min(inner)
+}
+
+pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(key) = app.person.key.as_deref() else {
+        let msg = format!(
+            "No person open. Pick one in People ({}) and press {}, or type {}person ID.",
+            app.keymap.hint(Command::People),
+            app.keymap.hint(Command::Open),
+            app.keymap.hint(Command::Palette)
+        );
+        frame.render_widget(
+            Paragraph::new(Span::styled(msg, t.muted)).block(pane(t, " Person ", true)),
+            main,
+        );
+        return;
+    };
+    let Some(p) = app.current() else {
+        let msg = if app.fetching.as_ref().is_some_and(|f| f.1 == key) || app.load.busy() {
+            format!("{} loading {}…", spinner(app), fit(key, 60))
+        } else {
+            format!("{} is not loaded", fit(key, 60))
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(msg, t.info)).block(pane(t, " Person ", true)),
+            main,
+        );
+        return;
+    };
+    let l = layout(main, app);
+    draw_headline(frame, l.headline, app, p);
+    for pn in Pane::ALL {
+        let Some(area) = l.panes[pn.index()] else {
+            continue;
+        };
+        let active = app.person.pane == pn;
+        match pn {
+            Pane::Compare => draw_compare(frame, area, app, p, active),
+            Pane::Identity => super::identity::draw(frame, area, app, p, active),
+            Pane::Timeline => super::timeline::draw(frame, area, app, p, active),
+            Pane::Findings => super::findings::draw(frame, area, app, p, active),
+        }
+    }
+    if let (Some(area), Some(side)) = (l.side, &app.side_panel) {
+        draw_side(frame, area, app, side);
+    }
+}
+
+fn draw_headline(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson) {
+    let t = &app.theme;
+    let mut lines = vec![segs_line(t, &p.view.headline)];
+    for e in p.view.errors.iter().take(3) {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} {}: ", sym::ERROR, e.source), t.error),
+            Span::styled(e.message.as_str(), t.text),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// Pane title with its key hints.
+pub fn title<'a>(app: &App, name: &str, hint: &str, active: bool) -> Line<'a> {
+    let t = &app.theme;
+    let mut spans = vec![Span::raw(format!(" {name} "))];
+    if active && !hint.is_empty() {
+        spans.push(Span::styled(format!("{hint} "), t.muted));
+    }
+    Line::from(spans)
+}
+
+/// Style of a compare cell by its mark; the Customer.io column is what
+/// would be overwritten, so a difference there reads as "removed".
+fn mark_style(t: &Theme, m: Mark, col: usize) -> Style {
+    match m {
+        Mark::Blank => t.muted,
+        Mark::Same => t.text,
+        Mark::Reference => t.diff_added,
+        Mark::Differs if col == 0 => t.diff_removed,
+        Mark::Differs => t.warn,
+        Mark::Missing => t.missing,
+        Mark::Stale => t.stale,
+    }
+}
+
+fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: bool) {
+    let t = &app.theme;
+    let v = &p.view;
+    let cur = app.person.cursor(Pane::Compare);
+    let k = &app.keymap;
+    let hint = format!(
+        "{}/{} cell · {} full value",
+        k.hint(Command::Left),
+        k.hint(Command::Right),
+        k.hint(Command::ShowValue)
+    );
+    let block = pane(t, title(app, "Compare", &hint, active), active);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width < 10 || inner.height < 3 {
+        return;
+    }
+    let name_w = v
+        .rows
+        .iter()
+        .map(|r| r.name.chars().count() + 4)
+        .max()
+        .unwrap_or(8)
+        .clamp(12, 26);
+    let owner_w = 8usize;
+    let fixed = name_w + owner_w + 2;
+    let rest = (inner.width as usize).saturating_sub(fixed);
+    let ncols = v.columns.len().max(1);
+    let min_w = 14usize;
+    let fits = (rest / min_w).clamp(1, ncols);
+    let first_col = cur.col.saturating_sub(fits - 1).min(ncols - fits);
+    let col_w = rest / fits;
+
+    let cell = |s: String, w: usize| format!("{:<w$}", fit(&s, w.saturating_sub(1)));
+    // Header: two lines.
+    let mut h1 = vec![
+        Span::styled(cell("attribute".into(), name_w + 1), t.title),
+        Span::styled(cell("owner".into(), owner_w + 1), t.title),
+    ];
+    let mut h2 = vec![
+        Span::styled(cell(String::new(), name_w + 1), t.muted),
+        Span::styled(cell(String::new(), owner_w + 1), t.muted),
+    ];
+    for (i, c) in v.columns.iter().enumerate().skip(first_col).take(fits) {
+        let style = if i == cur.col && active {
+            t.title.add_modifier(Modifier::UNDERLINED)
+        } else {
+            t.title
+        };
+        h1.push(Span::styled(cell(c.title.clone(), col_w), style));
+        h2.push(Span::styled(cell(c.subtitle.clone(), col_w), t.muted));
+    }
+    let mut lines = vec![Line::from(h1), Line::from(h2)];
+    let capacity = (inner.height as usize).saturating_sub(2) / 2;
+    let offset = scroll_window(cur.offset, cur.row, capacity, v.rows.len());
+    for (n, row) in v.rows.iter().enumerate().skip(offset).take(capacity) {
+        let selected = n == cur.row;
+        let focused = app.person.highlight.contains(&row.focus);
+        let mut marks = String::new();
+        if row.stale {
+            marks.push_str(sym::STALE);
+        } else if row.differs {
+            marks.push_str(sym::DIFFERS);
+        }
+        if row.missing {
+            marks.push_str(sym::MISSING);
+        }
+        let prefix = if focused { sym::FOCUS } else { " " };
+        let name_style = if focused {
+            t.focus
+        } else if row.differs || row.missing {
+            t.accent
+        } else {
+            t.text
+        };
+        let mut l1 = vec![Span::styled(
+            cell(format!("{prefix}{} {marks}", row.name), name_w + 1),
+            name_style,
+        )];
+        let mut l2 = vec![Span::raw(" ".repeat(name_w + 1))];
+        match &row.owner {
+            Some(o) => l1.push(Span::styled(
+                cell(format!("{} {o}", sym::OWNER), owner_w + 1),
+                t.muted,
+            )),
+            None => l1.push(Span::styled(cell("—".into(), owner_w + 1), t.muted)),
+        }
+        l2.push(Span::raw(" ".repeat(owner_w + 1)));
+        for (i, c) in row.cells.iter().enumerate().skip(first_col).take(fits) {
+            let text = match c.mark {
+                Mark::Missing => format!("{} missing", sym::MISSING),
+                Mark::Blank => "—".to_string(),
+                Mark::Same => format!("  {}", c.value),
+                m => format!("{} {}", m.symbol(), c.value),
+            };
+            let mut style = mark_style(t, c.mark, i);
+            if selected && active && i == cur.col {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            l1.push(Span::styled(cell(text, col_w), style));
+            l2.push(Span::styled(
+                cell(
+                    if c.time.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", c.time)
+                    },
+                    col_w,
+                ),
+                t.muted,
+            ));
+        }
+        let (mut a, mut b) = (Line::from(l1), Line::from(l2));
+        if selected {
+            a = a.style(t.selection);
+            b = b.style(t.selection);
+        }
+        lines.push(a);
+        lines.push(b);
+    }
+    if v.rows.is_empty() {
+        lines.push(Line::from(Span::styled("no attributes", t.muted)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
+    let t = &app.theme;
+    let (title, lines): (String, Vec<String>) = match side {
+        SidePanel::Details => match app.selection_detail() {
+            Some((title, lines)) => (format!(" Details · {} ", fit(&title, 40)), lines),
+            None => (" Details ".into(), vec!["nothing selected".into()]),
+        },
+        SidePanel::Text { title, lines } => (format!(" {title} "), lines.clone()),
+    };
+    let text: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, t.text)))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(pane(t, title, false)),
+        area,
+    );
+}

@@ -1,0 +1,67 @@
+//! Popups: the stack of drill-downs over the screen (help, a full value,
+//! an event, evidence). The top one takes the keys; back closes it.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+use ratatui::Frame;
+
+use super::{centered, pane};
+use crate::tui::app::{App, Popup};
+use crate::tui::keymap::Command;
+
+pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usize) {
+    let t = &app.theme;
+    let (title, lines, scroll): (String, Vec<Line>, usize) = match popup {
+        Popup::Help { scroll } => (
+            " Help — keys from the live keymap ".into(),
+            super::help::lines(app),
+            *scroll,
+        ),
+        Popup::Text {
+            title,
+            lines,
+            scroll,
+        } => (
+            format!(" {} ", super::fit(title, 70)),
+            lines
+                .iter()
+                .map(|l| Line::from(Span::styled(l.as_str(), t.text)))
+                .collect(),
+            *scroll,
+        ),
+    };
+    let w = (main.width * 4 / 5).max(40);
+    let h = (lines.len() as u16 + 3).clamp(6, (main.height * 5 / 6).max(6));
+    let shift = (depth as u16) * 2;
+    let mut area = centered(main, w, h);
+    area.x = (area.x + shift).min(main.right().saturating_sub(area.width));
+    area.y = (area.y + shift / 2).min(main.bottom().saturating_sub(area.height));
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let max_scroll = lines.len().saturating_sub(inner_h);
+    let scroll = scroll.min(max_scroll);
+    let k = &app.keymap;
+    let footer = format!(
+        " {}/{} scroll · {} close · {}-{} of {} ",
+        k.hint(Command::Down),
+        k.hint(Command::Up),
+        k.hint(Command::Back),
+        (scroll + 1).min(lines.len()),
+        (scroll + inner_h).min(lines.len()),
+        lines.len()
+    );
+    let block = pane(t, title, true).title_bottom(Line::from(Span::styled(footer, t.muted)));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        ratatui::widgets::Block::default().style(t.background.patch(t.text)),
+        area,
+    );
+    frame.render_widget(block, area);
+    let visible: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(inner.height as usize)
+        .collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}

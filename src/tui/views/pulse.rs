@@ -1,0 +1,230 @@
+//! Pulse (home): the systems and their health, loading progress, findings
+//! by severity and by rule.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph};
+use ratatui::Frame;
+
+use super::{fit, pane, since, spinner};
+use crate::rules::Severity;
+use crate::tui::app::{App, SystemState};
+use crate::tui::theme::{severity_symbol, sym};
+use crate::tui::vm::rule_code;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let systems = app.systems.len() as u16 + 2;
+    let [sys, people, findings] = Layout::vertical([
+        Constraint::Length(systems),
+        Constraint::Length(3),
+        Constraint::Min(5),
+    ])
+    .areas(area);
+    draw_systems(frame, sys, app);
+    draw_people(frame, people, app);
+    let [sev, rules] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)])
+        .areas(findings);
+    draw_severity(frame, sev, app);
+    draw_rules(frame, rules, app);
+}
+
+fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let name_w = app
+        .systems
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24);
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = vec![];
+    for s in &app.systems {
+        let (symbol, state, style) = match &s.state {
+            SystemState::Connecting => {
+                (spinner(app).to_string(), "connecting…".to_string(), t.info)
+            }
+            SystemState::Connected => (sym::OK.to_string(), "connected".to_string(), t.ok),
+            SystemState::Error(e) => (sym::ERROR.to_string(), format!("error: {e}"), t.error),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {symbol} "), style),
+            Span::styled(format!("{:<name_w$} ", fit(&s.name, name_w)), t.accent),
+            Span::styled(format!("{:<8} ", fit(&s.kind, 8)), t.muted),
+            Span::styled(format!("{:<12}", state), style),
+        ];
+        if !matches!(s.state, SystemState::Error(_)) {
+            let fresh = match s.last_data {
+                Some(at) => format!("  loaded {}", since(app, at)),
+                None if app.load.busy() => "  loading…".into(),
+                None => "  no data yet".into(),
+            };
+            spans.push(Span::styled(fresh, t.text));
+        }
+        if s.name == "Customer.io" {
+            if let Some(st) = &app.stats {
+                spans.push(Span::styled(
+                    format!(
+                        "  · {} requests, {} throttled, {} retries",
+                        st.requests, st.throttled, st.retries
+                    ),
+                    t.muted,
+                ));
+            }
+        }
+        if let Some(e) = &s.last_error {
+            let used: usize = spans.iter().map(|x| x.width()).sum();
+            let room = width.saturating_sub(used + 4);
+            if room > 10 {
+                spans.push(Span::styled(
+                    format!(
+                        "  {} {}",
+                        sym::WARN,
+                        fit(&format!("{} errors, last: {e}", s.errors), room)
+                    ),
+                    t.warn,
+                ));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    let title = format!(
+        " Systems · {} ",
+        super::super::vm::clean(&app.config.workspace)
+    );
+    frame.render_widget(Paragraph::new(lines).block(pane(t, title, false)), area);
+}
+
+fn draw_people(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let l = &app.load;
+    let total = l.total.max(app.people.slots.len());
+    let loaded = app.people.loaded;
+    let label = if l.listing {
+        format!("{} listing people in Customer.io…", spinner(app))
+    } else if total == 0 && l.started.is_none() {
+        "waiting for the workspace…".into()
+    } else {
+        let mut s = format!("{loaded}/{total} people loaded");
+        if l.failed > 0 {
+            s.push_str(&format!(
+                " · {} {} could not be loaded",
+                sym::ERROR,
+                l.failed
+            ));
+        }
+        if l.busy() {
+            s = format!("{} {s}", spinner(app));
+        } else if let (Some(a), Some(b)) = (l.started, l.finished) {
+            s.push_str(&format!(" in {:.1}s", b.duration_since(a).as_secs_f64()));
+        }
+        s
+    };
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        (loaded as f64 / total as f64).clamp(0.0, 1.0)
+    };
+    let gauge = Gauge::default()
+        .block(pane(t, " People ", false))
+        .gauge_style(if l.busy() { t.info } else { t.ok })
+        .ratio(ratio)
+        .label(Span::styled(label, t.text));
+    frame.render_widget(gauge, area);
+}
+
+/// `████▌` scaled to `width` for `n` of `max`.
+fn bar(n: usize, max: usize, width: usize) -> String {
+    if max == 0 || width == 0 {
+        return String::new();
+    }
+    let eighths = (n * width * 8).div_ceil(max);
+    let full = eighths / 8;
+    let part = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths % 8];
+    format!("{}{}", "█".repeat(full), part)
+}
+
+fn draw_severity(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let (e, w, i) = app.severity_counts();
+    let max = e.max(w).max(i);
+    let width = area.width.saturating_sub(20) as usize;
+    let mut lines = vec![];
+    for (sev, n) in [
+        (Severity::Error, e),
+        (Severity::Warn, w),
+        (Severity::Info, i),
+    ] {
+        let style = t.severity(sev);
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(" {} {:<6}", severity_symbol(sev), sev.name()),
+                style,
+            ),
+            Span::styled(format!("{:>5} ", n), t.text),
+            Span::styled(bar(n, max, width), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(Span::styled(
+        format!(" {} people with an error", app.totals.people_with_errors),
+        if app.totals.people_with_errors > 0 {
+            t.error
+        } else {
+            t.ok
+        },
+    )));
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(t, " Findings by severity ", false)),
+        area,
+    );
+}
+
+fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let rules = app.pulse_rules();
+    let max = rules.iter().map(|r| r.1).max().unwrap_or(0);
+    let width = area.width.saturating_sub(36) as usize;
+    let mut lines = vec![];
+    if rules.is_empty() {
+        let msg = if app.load.busy() {
+            "no findings yet…"
+        } else {
+            "no findings"
+        };
+        lines.push(Line::from(Span::styled(
+            format!(" {} {msg}", sym::OK),
+            t.ok,
+        )));
+    }
+    for (i, (rule, n, sev)) in rules.iter().enumerate() {
+        let sev = *sev;
+        let style = t.severity(sev);
+        let selected = i == app.pulse_cursor;
+        let mut line = Line::from(vec![
+            Span::styled(if selected { " ▸ " } else { "   " }, t.accent),
+            Span::styled(
+                format!("{} {} ", severity_symbol(sev), rule_code(*rule)),
+                style,
+            ),
+            Span::styled(format!("{:<20}", rule.id()), t.text),
+            Span::styled(format!("{:>5} ", n), t.text),
+            Span::styled(bar(*n, max, width), style),
+        ]);
+        if selected {
+            line = line.style(t.selection);
+        }
+        lines.push(line);
+    }
+    let title = Line::from(vec![
+        Span::raw(" Findings by rule "),
+        Span::styled(
+            format!(
+                "({} people) ",
+                app.keymap.hint(crate::tui::keymap::Command::Open)
+            ),
+            t.muted,
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(lines).block(pane(t, title, true)), area);
+}

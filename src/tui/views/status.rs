@@ -1,0 +1,90 @@
+//! The status bar: what is loading, the rate-limit budget in use, and the
+//! last notice or error.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{fit, spinner};
+use crate::tui::app::{App, Level};
+use crate::tui::theme::sym;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(
+        format!(" {} ", app.view.title()),
+        t.selection.patch(t.title),
+    )];
+    let l = &app.load;
+    if l.listing {
+        spans.push(Span::styled(
+            format!(" {} listing people", spinner(app)),
+            t.info,
+        ));
+    } else if l.busy() {
+        spans.push(Span::styled(
+            format!(
+                " {} loading {}/{}",
+                spinner(app),
+                app.people.loaded,
+                l.total
+            ),
+            t.info,
+        ));
+    } else if l.started.is_some() {
+        spans.push(Span::styled(
+            format!(" {} {} people", sym::OK, app.people.loaded),
+            t.ok,
+        ));
+    }
+    if let Some((_, key)) = &app.fetching {
+        spans.push(Span::styled(
+            format!(" · {} fetching {}", spinner(app), fit(key, 24)),
+            t.info,
+        ));
+    }
+    if let Some(s) = &app.stats {
+        let busy = s.rate_limit > 0.0 && s.last_second as f64 >= s.rate_limit * 0.9;
+        let mut text = format!(" │ api {}/{} req/s", s.last_second, fmt_rate(s.rate_limit));
+        if s.waiting > 0 {
+            text.push_str(&format!(" · {} waiting", s.waiting));
+        }
+        if s.throttled > 0 {
+            text.push_str(&format!(" · {} throttled", s.throttled));
+        }
+        spans.push(Span::styled(
+            text,
+            if s.throttled > 0 {
+                t.warn
+            } else if busy {
+                t.accent
+            } else {
+                t.muted
+            },
+        ));
+    }
+    if let Some(n) = &app.notice {
+        let (symbol, style) = match n.level {
+            Level::Info => (sym::INFO, t.info),
+            Level::Warn => (sym::WARN, t.warn),
+            Level::Error => (sym::ERROR, t.error),
+        };
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let room = (area.width as usize).saturating_sub(used + 5);
+        spans.push(Span::raw(" │ "));
+        spans.push(Span::styled(
+            format!("{symbol} {}", fit(&n.text, room)),
+            style,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r:.1}")
+    }
+}

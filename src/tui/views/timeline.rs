@@ -1,0 +1,93 @@
+//! The timeline: Customer.io activities and source events on one time
+//! axis, newest first; duplicates and drifted names marked.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table};
+use ratatui::Frame;
+
+use super::person::title;
+use super::{fit, pane};
+use crate::tui::app::{scroll_window, App, Pane};
+use crate::tui::keymap::Command;
+use crate::tui::theme::sym;
+use crate::tui::vm::LoadedPerson;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: bool) {
+    let t = &app.theme;
+    let v = &p.view;
+    let cur = app.person.cursor(Pane::Timeline);
+    let dups = v.timeline.iter().filter(|r| r.duplicate).count();
+    let mut name = format!("Timeline · {}", v.timeline.len());
+    if dups > 0 {
+        name.push_str(&format!(" · {} {dups} duplicate", sym::DUPLICATE));
+    }
+    let hint = format!("{} event", app.keymap.hint(Command::ShowValue));
+    let block = pane(t, title(app, &name, &hint, active), active);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let height = (inner.height as usize).saturating_sub(1);
+    let offset = scroll_window(cur.offset, cur.row, height, v.timeline.len());
+    let origin_w = 14usize;
+    let name_w = 20usize;
+    let detail_w = (inner.width as usize)
+        .saturating_sub(19 + origin_w + name_w + 12 + 5)
+        .max(4);
+    let rows = v
+        .timeline
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(n, r)| {
+            let focused = app.person.highlight.contains(&r.focus);
+            let mut marks = vec![];
+            if focused {
+                marks.push(Span::styled(sym::FOCUS, t.focus));
+            }
+            if r.duplicate {
+                marks.push(Span::styled(format!("{}dup", sym::DUPLICATE), t.duplicate));
+            }
+            if r.drift {
+                marks.push(Span::styled(format!("{}drift", sym::DRIFT), t.warn));
+            }
+            let name_style = if r.duplicate {
+                t.duplicate
+            } else if r.drift {
+                t.warn
+            } else {
+                t.text
+            };
+            let row = Row::new(vec![
+                Cell::from(Span::styled(r.time.as_str(), t.muted)),
+                Cell::from(Span::styled(
+                    fit(&r.origin, origin_w),
+                    if r.from_source { t.accent } else { t.info },
+                )),
+                Cell::from(Span::styled(fit(&r.name, name_w), name_style)),
+                Cell::from(ratatui::text::Line::from(marks)),
+                Cell::from(Span::styled(fit(&r.detail, detail_w), t.muted)),
+            ]);
+            let row = if focused { row.style(t.focus) } else { row };
+            if n == cur.row && active {
+                row.style(t.selection)
+            } else {
+                row
+            }
+        });
+    let header = Row::new(
+        ["time (UTC)", "from", "name", "marks", "data"]
+            .map(|h| Cell::from(Span::styled(h, t.title))),
+    );
+    let widths = [
+        Constraint::Length(19),
+        Constraint::Length(origin_w as u16),
+        Constraint::Length(name_w as u16),
+        Constraint::Length(12),
+        Constraint::Min(4),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
+}

@@ -1,0 +1,832 @@
+//! Every screen and popup of the TUI, drawn on ratatui's TestBackend from
+//! hand-built state, with assertions on the text the operator would read.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::json;
+
+use cioscope::config::{self, Config};
+use cioscope::model::{
+    Activity, Link, NodeRef, Profile, RawValue, SourceEvent, SourceRecord, Subject,
+};
+use cioscope::rules::{Finding, Focus, Rule, Severity};
+use cioscope::tui::action::{Action, SourceInfo, WorkspaceInfo};
+use cioscope::tui::app::{App, Pane, View};
+use cioscope::tui::keymap::{Command, Keymap};
+use cioscope::tui::vm::{LoadError, LoadedPerson};
+use cioscope::tui::{draw, Theme};
+
+const HOSTILE: &str = "\x1b[2J\x1b]0;pwned\x07";
+
+const CONFIG: &str = r#"
+[workspace]
+name = "acme-test"
+
+[[sources]]
+name = "shop"
+kind = "sqlite"
+url = "sqlite::memory:"
+owns = ["last_order_date", "total_orders", "vip_tier", "email_opt_in", "lifetime_value"]
+people = "SELECT 1"
+
+[[attributes]]
+name = "last_order_date"
+type = "timestamp"
+max_lag = "24h"
+
+[[attributes]]
+name = "vip_tier"
+type = "enum"
+values = ["bronze", "silver", "gold"]
+max_lag = "7d"
+
+[[attributes]]
+name = "total_orders"
+type = "number"
+max_lag = "7d"
+
+[[attributes]]
+name = "email_opt_in"
+type = "bool"
+consent = "email"
+
+[events.order_completed]
+dedupe_key = ["order_id"]
+aliases = ["Order Completed"]
+
+[keys]
+quit = ["x"]
+"#;
+
+fn config() -> Config {
+    config::load_str(CONFIG, Path::new("test.toml")).expect("test config is valid")
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()
+}
+
+fn secs(days_ago: i64) -> i64 {
+    now().timestamp() - days_ago * 86_400
+}
+
+fn activity(id: &str, name: &str, days_ago: i64, order: &str) -> Activity {
+    Activity {
+        id: id.into(),
+        kind: "event".into(),
+        name: Some(name.into()),
+        timestamp: secs(days_ago),
+        data: json!({ "order_id": order, "total": "19.90" }),
+        delivery_id: None,
+    }
+}
+
+/// Jane: two profiles sharing an email (split identity), a shop record that
+/// owns attributes Customer.io has stale or different copies of, an order
+/// event sent twice, and a hostile attribute value.
+fn jane() -> (Subject, Vec<Finding>) {
+    let mut a = Profile {
+        cio_id: "a3000001".into(),
+        id: Some("C1001".into()),
+        email: Some("jane@example.com".into()),
+        ..Default::default()
+    };
+    for (k, v) in [
+        ("last_order_date", secs(20).to_string()),
+        ("vip_tier", "Gold".to_string()),
+        ("total_orders", "3".to_string()),
+        ("nickname", HOSTILE.to_string()),
+        ("bio", "x".repeat(300)),
+    ] {
+        a.attributes.insert(k.into(), v);
+    }
+    a.timestamps.insert("last_order_date".into(), secs(19));
+    a.timestamps.insert("vip_tier".into(), secs(40));
+    a.activities = vec![
+        activity("01HDUPA", "order_completed", 3, "O-77"),
+        activity("01HDUPB", "order_completed", 3, "O-77"),
+        activity("01HDRIFT", "Order Completed", 5, "O-76"),
+    ];
+    let b = Profile {
+        cio_id: "a3000377".into(),
+        id: None,
+        email: Some("Jane@Example.com".into()),
+        ..Default::default()
+    };
+    let mut shop = SourceRecord {
+        source: "shop".into(),
+        id: Some("C1001".into()),
+        email: Some("jane@example.com".into()),
+        updated_at: Some(RawValue::DateTime(Utc.timestamp_opt(secs(2), 0).unwrap())),
+        ..Default::default()
+    };
+    shop.attributes.insert(
+        "last_order_date".into(),
+        RawValue::Date(NaiveDate::from_ymd_opt(2026, 11, 17).unwrap()),
+    );
+    shop.attributes
+        .insert("vip_tier".into(), RawValue::text("gold"));
+    shop.attributes
+        .insert("total_orders".into(), RawValue::Int(4));
+    shop.attributes
+        .insert("lifetime_value".into(), RawValue::Float(120.5));
+    shop.events.push(SourceEvent {
+        name: "order_completed".into(),
+        id: Some("O-77".into()),
+        timestamp: RawValue::text("2026-11-17T09:30:00Z"),
+        properties: Default::default(),
+    });
+    let subject = Subject {
+        person: "C1001".into(),
+        profiles: vec![a, b],
+        records: vec![shop],
+        links: vec![
+            Link {
+                from: NodeRef::Selection {
+                    value: "C1001".into(),
+                },
+                to: NodeRef::Profile {
+                    cio_id: "a3000001".into(),
+                },
+                identifier: "id".into(),
+                value: "C1001".into(),
+                via: "selection".into(),
+            },
+            Link {
+                from: NodeRef::Profile {
+                    cio_id: "a3000001".into(),
+                },
+                to: NodeRef::Profile {
+                    cio_id: "a3000377".into(),
+                },
+                identifier: "email".into(),
+                value: "jane@example.com".into(),
+                via: "GET /v1/customers?email=".into(),
+            },
+        ],
+    };
+    let split = Finding::new(
+        Rule::SplitIdentity,
+        Severity::Error,
+        &subject,
+        "2 profiles share email jane@example.com",
+    )
+    .with_profiles(["a3000377"])
+    .evidence(json!({ "profiles": [
+            { "cio_id": "a3000001", "id": "C1001", "email": "jane@example.com" },
+            { "cio_id": "a3000377", "id": null, "email": "Jane@Example.com" }
+        ], "identifier": "email", "value": "jane@example.com", "via": "GET /v1/customers?email=" }))
+    .focus(Focus::Profile {
+        cio_id: "a3000377".into(),
+    });
+    let dup = Finding::new(
+        Rule::DuplicateEvent,
+        Severity::Error,
+        &subject,
+        "order_completed order_id=O-77 arrived 2 times",
+    )
+    .evidence(json!({ "copies": [ { "activity_id": "01HDUPA" }, { "activity_id": "01HDUPB" } ] }))
+    .focus(Focus::Activity {
+        id: "01HDUPA".into(),
+    })
+    .focus(Focus::Activity {
+        id: "01HDUPB".into(),
+    });
+    let stale = Finding::new(
+        Rule::StaleAttribute,
+        Severity::Warn,
+        &subject,
+        "last_order_date is 20 days behind shop",
+    )
+    .evidence(
+        json!({ "attribute": "last_order_date", "customerio": secs(20), "owner": "2026-11-17" }),
+    )
+    .focus(Focus::Attribute {
+        name: "last_order_date".into(),
+    });
+    let hostile = Finding::new(
+        Rule::TypeDrift,
+        Severity::Warn,
+        &subject,
+        format!("nickname looks odd: {HOSTILE}"),
+    )
+    .evidence(json!({ "attribute": "nickname", "value": HOSTILE }));
+    (subject, vec![split, dup, stale, hostile])
+}
+
+fn loaded(
+    person: &str,
+    subject: Option<Subject>,
+    findings: Vec<Finding>,
+    errors: Vec<LoadError>,
+) -> Arc<LoadedPerson> {
+    Arc::new(LoadedPerson::build(
+        person,
+        subject,
+        findings,
+        errors,
+        &config(),
+        now(),
+    ))
+}
+
+fn plain(person: &str, email: &str) -> Arc<LoadedPerson> {
+    let subject = Subject {
+        person: person.into(),
+        profiles: vec![Profile {
+            cio_id: format!("cio{person}"),
+            id: Some(person.into()),
+            email: Some(email.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    loaded(person, Some(subject), vec![], vec![])
+}
+
+/// An app that has opened the workspace and loaded Jane and two others.
+fn app() -> App {
+    let cfg = Arc::new(config());
+    let keymap = Keymap::from_config(&cfg).unwrap();
+    let mut app = App::new(cfg, Theme::default(), keymap);
+    app.size = (160, 56);
+    app.dispatch(Action::WorkspaceOpened(WorkspaceInfo {
+        cio_mode: "fixture".into(),
+        sources: vec![SourceInfo {
+            name: "shop".into(),
+            kind: "sqlite".into(),
+            error: None,
+        }],
+    }));
+    let generation = app.load.generation;
+    app.dispatch(Action::PeopleListed {
+        generation,
+        people: vec![
+            "C1001".into(),
+            "C1002".into(),
+            "C1003".into(),
+            "C1004".into(),
+        ],
+    });
+    let (s, f) = jane();
+    app.dispatch(Action::PersonLoaded {
+        generation,
+        person: loaded("C1001", Some(s), f, vec![]),
+    });
+    app.dispatch(Action::PersonLoaded {
+        generation,
+        person: plain("C1002", "bob@example.com"),
+    });
+    let failed = LoadedPerson::failed("C1003", vec![LoadError::new("shop", "connection refused")]);
+    app.dispatch(Action::PersonLoaded {
+        generation,
+        person: Arc::new(failed),
+    });
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.dispatch(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn chars(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(app: &App) -> String {
+    render(app, app.size.0, app.size.1)
+}
+
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in\n{screen}"))
+}
+
+#[test]
+fn pulse_shows_systems_progress_and_findings_by_rule_and_severity() {
+    let app = app();
+    let s = screen(&app);
+    assert!(s.contains("acme-test"), "{s}");
+    assert!(line_with(&s, "Customer.io").contains("fixture"), "{s}");
+    assert!(line_with(&s, "Customer.io").contains("connected"), "{s}");
+    assert!(line_with(&s, "✓ shop").contains("loaded just now"), "{s}");
+    assert!(s.contains("3/4 people loaded"), "{s}");
+    assert!(s.contains("could not be loaded"), "{s}");
+    assert!(
+        line_with(&s, "✗ error").contains(" 2 "),
+        "severity counts: {s}"
+    );
+    assert!(line_with(&s, "▲ warn").contains(" 2 "), "{s}");
+    assert!(line_with(&s, "split_identity").contains("SPL"), "{s}");
+    assert!(line_with(&s, "duplicate_event").contains('█'), "bars: {s}");
+    assert!(
+        s.contains("Findings by rule") && s.contains("Findings by severity"),
+        "{s}"
+    );
+}
+
+#[test]
+fn pulse_shows_a_source_that_failed_to_open() {
+    let cfg = Arc::new(config());
+    let mut app = App::new(cfg, Theme::default(), Keymap::default());
+    let s = screen(&app);
+    assert!(s.contains("connecting…"), "{s}");
+    app.dispatch(Action::WorkspaceOpened(WorkspaceInfo {
+        cio_mode: "http".into(),
+        sources: vec![SourceInfo {
+            name: "shop".into(),
+            kind: "sqlite".into(),
+            error: Some("unable to open database file".into()),
+        }],
+    }));
+    let s = screen(&app);
+    assert!(
+        line_with(&s, "shop").contains("✗")
+            && line_with(&s, "shop").contains("unable to open database"),
+        "{s}"
+    );
+    assert!(s.contains("listing people"), "{s}");
+}
+
+#[test]
+fn people_shows_badges_sorts_filters_and_jumps_to_errors() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view, View::People);
+    let s = screen(&app);
+    let jane = line_with(&s, "C1001");
+    assert!(
+        jane.contains("jane@example.com")
+            && jane.contains("✗SPL")
+            && jane.contains("✗DUP")
+            && jane.contains("▲STL"),
+        "{jane}"
+    );
+    assert!(line_with(&s, "C1002").contains("✓ ok"), "{s}");
+    assert!(line_with(&s, "C1003").contains("connection refused"), "{s}");
+    assert!(line_with(&s, "C1004").contains("loading"), "{s}");
+
+    // Sort by findings, most first, with an indicator.
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('s'));
+    }
+    let s = screen(&app);
+    assert!(s.contains("Find ▼"), "{s}");
+    let order: Vec<usize> = ["C1001", "C1002", "C1004"]
+        .iter()
+        .map(|k| s.find(k).unwrap())
+        .collect();
+    assert!(order[0] < order[1] && order[1] < order[2], "{s}");
+    key(&mut app, KeyCode::Char('S'));
+    assert!(screen(&app).contains("Find ▲"));
+
+    // The next person with an error: Jane (findings) and C1003 (load error).
+    key(&mut app, KeyCode::Char('g'));
+    let first = app.people.selected().unwrap().key.clone();
+    key(&mut app, KeyCode::Char('n'));
+    let second = app.people.selected().unwrap().key.clone();
+    assert_ne!(first, second);
+    assert!(["C1001", "C1003"].contains(&second.as_str()), "{second}");
+
+    // `/` filters by rule id, email or id.
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "split");
+    let s = screen(&app);
+    assert!(s.contains("C1001") && !s.contains("C1002"), "{s}");
+    assert!(s.contains("/ split"), "{s}");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "bob@");
+    let s = screen(&app);
+    assert!(s.contains("C1002") && !s.contains("C1001"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&app).contains("C1001"));
+}
+
+#[test]
+fn the_rule_command_filters_people_by_rule() {
+    let mut app = app();
+    app.dispatch(Action::Palette("rule stale_attribute".into()));
+    assert_eq!(app.view, View::People);
+    let s = screen(&app);
+    assert!(
+        s.contains("rule stale_attribute") && s.contains("C1001") && !s.contains("C1002"),
+        "{s}"
+    );
+    app.dispatch(Action::Palette("rule nonsense".into()));
+    assert!(screen(&app).contains("no rule \"nonsense\""));
+}
+
+fn open_jane(app: &mut App) {
+    let effects = app.dispatch(Action::Palette("person C1001".into()));
+    assert!(effects.is_empty(), "Jane is loaded: no fetch");
+    assert_eq!(app.view, View::Person);
+}
+
+#[test]
+fn person_compare_marks_differences_missing_and_stale_values_with_symbols() {
+    let mut app = app();
+    open_jane(&mut app);
+    let s = screen(&app);
+    // Columns: Customer.io (primary profile) and the shop record.
+    let head = line_with(&s, "attribute");
+    assert!(
+        head.contains("Customer.io") && head.contains("shop:C1001"),
+        "{head}"
+    );
+    // vip_tier Gold vs the owner's gold: a difference, the owner's value starred.
+    let vip = line_with(&s, " vip_tier");
+    assert!(
+        vip.contains("≠ Gold") && vip.contains("★ gold") && vip.contains("★ shop"),
+        "{vip}"
+    );
+    let orders = line_with(&s, " total_orders");
+    assert!(orders.contains("≠ 3") && orders.contains("★ 4"), "{orders}");
+    // last_order_date: the owner changed it 2 days ago (> 24h max_lag): stale.
+    let lod = line_with(&s, " last_order_d");
+    assert!(lod.contains("⧗ 2026-10-31"), "{lod}");
+    assert!(lod.contains("2026-11-17"), "{lod}");
+    // lifetime_value: the shop has it, Customer.io does not.
+    let ltv = line_with(&s, " lifetime_value");
+    assert!(ltv.contains("∅ missing") && ltv.contains("120.5"), "{ltv}");
+    // The Customer.io write time of an attribute is shown under it.
+    assert!(s.contains("2026-11-01 12:00 (19d ago)"), "{s}");
+    // The owner's record update time too.
+    assert!(s.contains("2026-11-18 12:00 (2d ago)"), "{s}");
+    // A long value is cut with an ellipsis.
+    assert!(line_with(&s, " bio").contains("xxx…"), "{s}");
+}
+
+#[test]
+fn a_hostile_value_is_shown_inert() {
+    let mut app = app();
+    open_jane(&mut app);
+    let s = screen(&app);
+    assert!(s.contains("␛[2J␛]0;pwned␇"), "{s}");
+    assert!(
+        !s.contains('\x1b') && !s.contains('\x07'),
+        "raw control characters reached the screen"
+    );
+    // In the findings list and evidence too.
+    app.person.pane = Pane::Findings;
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('v'));
+    let s = screen(&app);
+    assert!(s.contains("␛[2J"), "{s}");
+    assert!(!s.chars().any(|c| c.is_control() && c != '\n'), "{s}");
+}
+
+#[test]
+fn the_identity_panel_shows_a_split_identity_with_link_evidence() {
+    let mut app = app();
+    open_jane(&mut app);
+    let s = screen(&app);
+    assert!(s.contains("Identity ✗ split"), "{s}");
+    assert!(
+        s.contains("Profiles (2)") && s.contains("✗ split identity"),
+        "{s}"
+    );
+    let a = line_with(&s, "cio_id a3000001");
+    assert!(
+        a.contains("id C1001") && a.contains("jane@example.com") && a.contains("selected"),
+        "{a}"
+    );
+    let b = line_with(&s, "cio_id a3000377");
+    assert!(b.contains("id —") && b.contains("Jane@Example.com"), "{b}");
+    let link = line_with(&s, "─email=jane@example.com→");
+    assert!(
+        link.contains("cio a3000001") && link.contains("cio a3000377"),
+        "{link}"
+    );
+    let via = s
+        .lines()
+        .skip_while(|l| !l.contains("─email=jane@example.com→"))
+        .nth(1)
+        .unwrap();
+    assert!(via.contains("via GET /v1/customers?email="), "{s}");
+    assert!(
+        line_with(&s, "─id=C1001→").contains("selected C1001"),
+        "{s}"
+    );
+    assert!(s.contains("shop:C1001"), "{s}");
+}
+
+#[test]
+fn the_timeline_merges_systems_newest_first_and_marks_duplicates_and_drift() {
+    let mut app = app();
+    open_jane(&mut app);
+    let s = screen(&app);
+    let dup_lines: Vec<&str> = s.lines().filter(|l| l.contains("⧉dup")).collect();
+    assert_eq!(dup_lines.len(), 2, "{s}");
+    assert!(dup_lines.iter().all(|l| l.contains("order_id=O-77")), "{s}");
+    assert!(line_with(&s, "Order Completed").contains("~drift"), "{s}");
+    assert!(s.contains("⧉ 2 duplicate"), "{s}");
+    // Source events sit on the same axis: the shop order between the copies and the drifted one.
+    let shop = s
+        .find("2026-11-17 09:30:00")
+        .expect("shop order on the timeline");
+    let copies = s.find("2026-11-17 12:00:00").expect("Customer.io copies");
+    let older = s.find("2026-11-15 12:00:00").expect("drifted event");
+    assert!(copies < shop && shop < older, "newest first:\n{s}");
+}
+
+#[test]
+fn enter_on_a_finding_jumps_to_what_it_is_about() {
+    let mut app = app();
+    open_jane(&mut app);
+    assert_eq!(app.person.pane, Pane::Findings);
+    // Findings are sorted by severity: split_identity, duplicate_event, …
+    let s = screen(&app);
+    assert!(
+        line_with(&s, "SPL split_identity").contains("2 profiles share email"),
+        "{s}"
+    );
+    assert!(s.contains("evidence"), "{s}");
+    assert!(
+        s.contains("\"cio_id\": \"a3000377\","),
+        "pretty evidence: {s}"
+    );
+
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.person.pane, Pane::Identity);
+    let s = screen(&app);
+    assert!(line_with(&s, "cio_id a3000377").contains("▶"), "{s}");
+
+    app.person.pane = Pane::Findings;
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.person.pane, Pane::Timeline);
+    let s = screen(&app);
+    assert_eq!(
+        s.lines()
+            .filter(|l| l.contains('▶') && l.contains("⧉dup"))
+            .count(),
+        2,
+        "{s}"
+    );
+
+    app.person.pane = Pane::Findings;
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.person.pane, Pane::Compare);
+    let row = &app.current().unwrap().view.rows[app.person.cursor(Pane::Compare).row];
+    assert_eq!(row.name, "last_order_date");
+    assert!(line_with(&screen(&app), "last_order_d").contains("▶"));
+}
+
+#[test]
+fn a_long_value_opens_in_a_scrollable_popup_and_back_closes_it() {
+    let mut app = app();
+    open_jane(&mut app);
+    app.person.pane = Pane::Compare;
+    let row = app
+        .current()
+        .unwrap()
+        .view
+        .rows
+        .iter()
+        .position(|r| r.name == "bio")
+        .unwrap();
+    for _ in 0..row {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Char('v'));
+    let s = screen(&app);
+    assert!(s.contains("bio · Customer.io"), "{s}");
+    assert!(s.contains(&"x".repeat(100)), "the full value, wrapped: {s}");
+    assert!(s.contains("close"), "{s}");
+    // Drill down further: help over the value, then back twice.
+    key(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.popups.len(), 1, "keys go to the top popup");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.popups.is_empty());
+    assert_eq!(app.view, View::Person);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(
+        app.view,
+        View::Pulse,
+        "back returns to where the person was opened from"
+    );
+}
+
+#[test]
+fn help_lists_the_live_keymap_including_config_overrides() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    let mut s = screen(&app);
+    let quit = line_with(&s, "quit (ctrl-c always quits)");
+    assert!(
+        quit.contains(" x ") && quit.contains("(from config)"),
+        "{quit}"
+    );
+    assert!(!quit.contains(" q "), "q no longer quits: {quit}");
+    assert!(line_with(&s, " down ").contains("j/down"), "{s}");
+    // Scroll to the palette commands and the marks legend.
+    for _ in 0..40 {
+        key(&mut app, KeyCode::Char('j'));
+        s.push_str(&screen(&app));
+    }
+    assert!(s.contains(":person ID") && s.contains(":rule RULE"), "{s}");
+    assert!(s.contains("stale: the owner changed it"), "{s}");
+    // The override works: `x` quits, `q` does not.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(!app.should_quit);
+    key(&mut app, KeyCode::Char('x'));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn the_palette_completes_commands_and_arguments() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char(':'));
+    let s = screen(&app);
+    assert!(s.contains("person ID — open a person by id"), "{s}");
+    chars(&mut app, "ru");
+    key(&mut app, KeyCode::Tab);
+    chars(&mut app, "dup");
+    let s = screen(&app);
+    assert!(s.contains(":rule dup"), "{s}");
+    assert!(s.contains("duplicate_event"), "{s}");
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.people.rule, Some(Rule::DuplicateEvent));
+    // Person ids complete from the list.
+    key(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "person C100");
+    let s = screen(&app);
+    assert!(s.contains("C1001") && s.contains("C1004"), "{s}");
+}
+
+#[test]
+fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
+    let mut app = app();
+    let e1 = app.dispatch(Action::Palette("person C1004".into()));
+    let s = screen(&app);
+    assert!(s.contains("loading C1004"), "{s}");
+    assert!(s.contains("fetching C1004"), "status bar: {s}");
+    let r1 = match &e1[..] {
+        [cioscope::tui::Effect::FetchPerson { request, person }] if person == "C1004" => *request,
+        other => panic!("{other:?}"),
+    };
+    // The operator moves on before it answers.
+    let e2 = app.dispatch(Action::Palette("person C9999".into()));
+    let r2 = match &e2[..] {
+        [cioscope::tui::Effect::FetchPerson { request, .. }] => *request,
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(r1, r2);
+    app.dispatch(Action::PersonFetched {
+        request: r1,
+        person: plain("C1004", "late@example.com"),
+    });
+    assert!(
+        app.people.loaded("C1004").is_none(),
+        "a late answer for a person the operator left is dropped"
+    );
+    app.dispatch(Action::PersonFetched {
+        request: r2,
+        person: plain("C9999", "new@example.com"),
+    });
+    let s = screen(&app);
+    assert!(s.contains("new@example.com"), "{s}");
+}
+
+#[test]
+fn a_reload_drops_answers_from_the_previous_load() {
+    let mut app = app();
+    let old = app.load.generation;
+    let effects = app.dispatch(Action::Command(Command::Reload));
+    assert_eq!(
+        effects,
+        vec![cioscope::tui::Effect::LoadAll {
+            generation: old + 1
+        }]
+    );
+    app.dispatch(Action::PersonLoaded {
+        generation: old,
+        person: plain("C1002", "bob@example.com"),
+    });
+    assert_eq!(app.people.loaded, 0);
+    let s = screen(&app);
+    assert!(s.contains("reloading everyone"), "{s}");
+}
+
+#[test]
+fn the_status_bar_shows_loading_and_the_rate_limit_budget() {
+    let mut app = app();
+    app.dispatch(Action::Stats(cioscope::customerio::ClientStats {
+        requests: 120,
+        throttled: 0,
+        retries: 2,
+        waiting: 3,
+        last_second: 9,
+        rate_limit: 10.0,
+    }));
+    let s = screen(&app);
+    let status = s.lines().last().unwrap();
+    assert!(status.contains("loading 3/4"), "{status}");
+    assert!(status.contains("api 9/10 req/s · 3 waiting"), "{status}");
+    app.dispatch(Action::Palette("bogus".into()));
+    let s = screen(&app);
+    assert!(
+        s.lines().last().unwrap().contains("unknown command :bogus"),
+        "{s}"
+    );
+}
+
+#[test]
+fn zoom_and_the_details_side_panel() {
+    let mut app = app();
+    open_jane(&mut app);
+    key(&mut app, KeyCode::Char('z'));
+    let s = screen(&app);
+    assert!(
+        s.contains("Findings · 4") && !s.contains("Timeline ·"),
+        "{s}"
+    );
+    key(&mut app, KeyCode::Char('z'));
+    key(&mut app, KeyCode::Char('d'));
+    let s = screen(&app);
+    assert!(s.contains("Details · split_identity · evidence"), "{s}");
+}
+
+#[test]
+fn every_builtin_theme_and_no_color_render_the_same_symbols() {
+    for name in ["default", "light", "high-contrast"] {
+        let mut app = app();
+        app.theme = Theme::load(Some(name)).unwrap();
+        open_jane(&mut app);
+        let s = screen(&app);
+        assert!(
+            s.contains("≠ Gold") && s.contains("⧗ ") && s.contains("∅ missing"),
+            "{name}"
+        );
+    }
+    let mut app = app();
+    app.theme = Theme::monochrome();
+    open_jane(&mut app);
+    let s = screen(&app);
+    assert!(
+        s.contains("≠ Gold") && s.contains("⧗ ") && s.contains("∅ missing") && s.contains("⧉dup"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_theme_file_with_an_unknown_key_is_an_error_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        "parent = \"default\"\nwarn = \"yellow\"\nsucess = \"green\"\n",
+    )
+    .unwrap();
+    let e = Theme::load(Some(file.to_str().unwrap())).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains(file.to_str().unwrap()), "{msg}");
+    assert!(msg.contains("sucess"), "{msg}");
+    assert!(Theme::load(Some("no-such-theme")).is_err());
+    std::fs::write(&file, "parent = \"light\"\nwarn = \"yellow\"\n").unwrap();
+    assert!(Theme::load(Some(file.to_str().unwrap())).is_ok());
+}
+
+#[test]
+fn small_terminals_still_render_every_screen() {
+    let mut app = app();
+    for (w, h) in [(80, 24), (40, 12), (20, 6)] {
+        app.size = (w, h);
+        for v in ["pulse", "people", "person C1001"] {
+            app.dispatch(Action::Palette(v.into()));
+            let s = render(&app, w, h);
+            assert_eq!(s.lines().count(), h as usize);
+        }
+        key(&mut app, KeyCode::Char('?'));
+        render(&app, w, h);
+        key(&mut app, KeyCode::Esc);
+    }
+}
