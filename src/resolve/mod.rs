@@ -334,14 +334,18 @@ impl Resolver<'_> {
         // 2. Profiles sharing the selected profile's email or phone.
         if let Some(p) = self.subject.profiles.first().cloned() {
             if let Some(email) = p.email.as_deref().and_then(normalize::email) {
-                self.search_email(
-                    &email,
-                    NodeRef::Profile {
-                        cio_id: p.cio_id.clone(),
-                    },
-                    EMAIL_SEARCH.into(),
-                )
-                .await;
+                let from = NodeRef::Profile {
+                    cio_id: p.cio_id.clone(),
+                };
+                self.search_email(&email, "email", from.clone(), EMAIL_SEARCH.into())
+                    .await;
+                // A Gmail-style variant (dots, +tag) is a possible split:
+                // look for the plain form too.
+                let canonical = normalize::email_canonical(&email);
+                if canonical != email {
+                    self.search_email(&canonical, "email~", from, EMAIL_SEARCH.into())
+                        .await;
+                }
             }
             if let Some(phone) = p.phone().map(str::to_string) {
                 self.search_phone(&p, &phone).await;
@@ -441,7 +445,7 @@ impl Resolver<'_> {
             }
             if let Some(email) = record.email.as_deref().and_then(normalize::email) {
                 let via = format!("source {} → {EMAIL_SEARCH}", record.source);
-                self.search_email(&email, node.clone(), via).await;
+                self.search_email(&email, "email", node.clone(), via).await;
             }
         }
 
@@ -509,7 +513,7 @@ impl Resolver<'_> {
     }
 
     /// Search profiles by email and add those not yet in the subject.
-    async fn search_email(&mut self, email: &str, from: NodeRef, via: String) {
+    async fn search_email(&mut self, email: &str, identifier: &str, from: NodeRef, via: String) {
         if !self
             .ws
             .config
@@ -528,7 +532,7 @@ impl Resolver<'_> {
                 return;
             }
         };
-        self.add_refs(refs, from, "email", email, &via).await;
+        self.add_refs(refs, from, identifier, email, &via).await;
     }
 
     /// Search profiles sharing a phone (filter search on the `phone` attribute).
