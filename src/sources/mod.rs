@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::SourceRecord;
 
+pub mod crm_http;
 pub mod mssql;
 pub mod salesforce;
 pub mod sql;

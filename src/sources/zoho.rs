@@ -1,23 +1,809 @@
-//! The `zoho` source connector.
+//! The `zoho` source connector: Zoho CRM API v8, COQL (default) or search.
+//!
+//! ```toml
+//! [[sources]]
+//! name = "zoho"
+//! kind = "zoho"
+//! coql = "select id, Customer_Id, Email, Email_Opt_Out, Modified_Time from Contacts where Email = :email or Customer_Id = :id"
+//! events_coql = "select id, Deal_Name, Closing_Date, Amount from Deals where Contact_Name = :id"
+//! [sources.fields]
+//! Customer_Id = "id"
+//! Email = "email"
+//! Email_Opt_Out = "email_opted_out"
+//! [sources.options]
+//! dc = "eu"
+//! client_id_env = "ZOHO_CLIENT_ID"
+//! client_secret_env = "ZOHO_CLIENT_SECRET"
+//! refresh_token_env = "ZOHO_REFRESH_TOKEN"
+//! ```
+//!
+//! Options (all strings): `dc` (`us` default, `eu`, `in`, `au`, `jp`, `ca`,
+//! `sa`, `uk`, `cn`; see [`accounts_host`]), `accounts_url` (overrides the
+//! accounts server, e.g. for tests), `client_id_env`, `client_secret_env`,
+//! `refresh_token_env`, `module` (default `Contacts`; search mode),
+//! `api_domain` (overrides the token's `api_domain`), `lookup` (`coql`
+//! default, or `search`: `GET /crm/v8/{module}/search?email=`), `search_fields`
+//! (comma-separated API names for search's mandatory `fields`; default the
+//! `[sources.fields]` keys plus `Modified_Time`), `page_size` (COQL limit
+//! appended when the query has none, default 200, max 2000), `event_name`,
+//! `event_timestamp_field`, `events_id` (`crm_id` default: `:id` in
+//! `events_coql` is the record's Zoho `id`; `id`: the mapped customer id),
+//! `max_retries` (3), `retry_base_ms` (500), `timeout_secs` (30), `max_pages`
+//! (50), `fixture_parent_field`.
+//!
+//! Secrets are read only from the environment variables the options name,
+//! at connect. `:id`/`:email`/`:phone` become COQL string literals with `'`
+//! and `\` escaped (`null` when unknown). `Modified_Time` is `updated_at`,
+//! `id` is `extra_ids["zoho_id"]`, lookup fields flatten to `Owner.id` etc.
+//! HTTP 204 (no content) means no records.
+//!
+//! With `fixtures = "dir"` the connector answers from recorded files through
+//! the same code (see [`super::crm_http`] for the layout).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use serde_json::{json, Value};
 
+use super::crm_http::{
+    bind_params, check_option_keys, coql_literal, id_text, parse_opt, secret_from_env, snippet,
+    Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy, Transport,
+};
 use super::{Lookup, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::model::SourceRecord;
 
+/// Option keys a zoho source accepts.
+pub const OPTIONS: &[&str] = &[
+    "dc",
+    "accounts_url",
+    "client_id_env",
+    "client_secret_env",
+    "refresh_token_env",
+    "module",
+    "api_domain",
+    "lookup",
+    "search_fields",
+    "page_size",
+    "event_name",
+    "event_timestamp_field",
+    "events_id",
+    "max_retries",
+    "retry_base_ms",
+    "timeout_secs",
+    "max_pages",
+    "fixture_parent_field",
+];
+
+/// The accounts (OAuth) host of a Zoho data centre.
+pub fn accounts_host(dc: &str) -> Option<&'static str> {
+    Some(match dc.trim().to_ascii_lowercase().as_str() {
+        "us" | "com" => "accounts.zoho.com",
+        "eu" => "accounts.zoho.eu",
+        "in" => "accounts.zoho.in",
+        "au" => "accounts.zoho.com.au",
+        "jp" => "accounts.zoho.jp",
+        "ca" => "accounts.zohocloud.ca",
+        "sa" => "accounts.zoho.sa",
+        "uk" => "accounts.zoho.uk",
+        "cn" => "accounts.zoho.com.cn",
+        _ => return None,
+    })
+}
+
+const API_VERSION: &str = "v8";
+/// Refresh this long before the token's stated expiry.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+enum Auth {
+    Refresh {
+        client_id: String,
+        client_secret: String,
+        refresh_token: String,
+    },
+    Fixture,
+}
+
+#[derive(Clone)]
+struct Token {
+    access_token: String,
+    api_domain: String,
+    expires_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Coql,
+    Search,
+}
+
 pub struct ZohoSource {
     name: String,
     kind: SourceKind,
+    transport: Transport,
+    auth: Auth,
+    accounts_url: String,
+    api_domain_override: Option<String>,
+    module: String,
+    mode: Mode,
+    search_fields: String,
+    page_size: usize,
+    coql: String,
+    events_coql: Option<String>,
+    fields: BTreeMap<String, String>,
+    event_name: Option<String>,
+    event_timestamp_field: Option<String>,
+    events_by_mapped_id: bool,
+    policy: RetryPolicy,
+    max_pages: usize,
+    token: tokio::sync::Mutex<Option<Token>>,
+    auth_failure: Mutex<Option<String>>,
 }
 
 impl ZohoSource {
     pub async fn connect(_config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
+        let name = source.name.clone();
+        let opts = &source.options;
+        check_option_keys(&name, "zoho", opts, OPTIONS)?;
+        let err = |m: String| SourceError::new(&name, m);
+        let coql = source
+            .coql
+            .clone()
+            .ok_or_else(|| err("a `coql` query is required".into()))?;
+        let policy = RetryPolicy::from_options(&name, opts)?;
+        let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
+        let max_pages = parse_opt(&name, opts, "max_pages")?
+            .unwrap_or(50usize)
+            .max(1);
+        let page_size = parse_opt(&name, opts, "page_size")?.unwrap_or(200usize);
+        if !(1..=2000).contains(&page_size) {
+            return Err(err(format!(
+                "options.page_size must be between 1 and 2000, found {page_size}"
+            )));
+        }
+        let accounts_url = match opts.get("accounts_url") {
+            Some(u) => u.trim().trim_end_matches('/').to_string(),
+            None => {
+                let dc = opts.get("dc").map(String::as_str).unwrap_or("us");
+                let host = accounts_host(dc).ok_or_else(|| {
+                    err(format!(
+                        "options.dc must be one of us, eu, in, au, jp, ca, sa, uk, cn; found {dc:?}"
+                    ))
+                })?;
+                format!("https://{host}")
+            }
+        };
+        let module = opts
+            .get("module")
+            .map(|m| m.trim().to_string())
+            .unwrap_or_else(|| "Contacts".into());
+        if module.is_empty()
+            || !module
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(err(format!(
+                "options.module must be a module API name such as \"Contacts\", found {module:?}"
+            )));
+        }
+        let mode = match opts.get("lookup").map(|s| s.trim()) {
+            None | Some("coql") => Mode::Coql,
+            Some("search") => Mode::Search,
+            Some(other) => {
+                return Err(err(format!(
+                    "options.lookup must be \"coql\" or \"search\", found {other:?}"
+                )))
+            }
+        };
+        let search_fields: Vec<String> = match opts.get("search_fields") {
+            Some(list) => list
+                .split(',')
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect(),
+            None => {
+                let mut v: Vec<String> = source
+                    .fields
+                    .keys()
+                    .map(|k| k.split('.').next().unwrap_or(k).to_string())
+                    .collect();
+                v.dedup();
+                if !v.iter().any(|f| f == "Modified_Time") {
+                    v.push("Modified_Time".into());
+                }
+                v
+            }
+        };
+        if mode == Mode::Search {
+            if source.fields.is_empty() && !opts.contains_key("search_fields") {
+                return Err(err(
+                    "lookup = \"search\" needs options.search_fields or a [sources.fields] map: the search API requires the list of fields".into(),
+                ));
+            }
+            if search_fields.len() > 50 {
+                return Err(err(format!(
+                    "the search API takes at most 50 fields, {} are configured",
+                    search_fields.len()
+                )));
+            }
+        }
+        let events_by_mapped_id = match opts.get("events_id").map(|s| s.trim()) {
+            None | Some("crm_id") => false,
+            Some("id") => true,
+            Some(other) => {
+                return Err(err(format!(
+                    "options.events_id must be \"crm_id\" or \"id\", found {other:?}"
+                )))
+            }
+        };
+
+        let (transport, auth) = if let Some(dir) = &source.fixtures {
+            let fixture = Fixture::load(dir, Dialect::Zoho, &source.fields, opts).map_err(&err)?;
+            (Transport::Fixture(Box::new(fixture)), Auth::Fixture)
+        } else {
+            let transport = Transport::http(timeout).map_err(&err)?;
+            let auth = Auth::Refresh {
+                client_id: secret_from_env(&name, opts, "client_id_env", "Zoho client id")?,
+                client_secret: secret_from_env(
+                    &name,
+                    opts,
+                    "client_secret_env",
+                    "Zoho client secret",
+                )?,
+                refresh_token: secret_from_env(
+                    &name,
+                    opts,
+                    "refresh_token_env",
+                    "Zoho refresh token",
+                )?,
+            };
+            (transport, auth)
+        };
+
         Ok(ZohoSource {
-            name: source.name.clone(),
+            name: name.clone(),
             kind: source.kind,
+            transport,
+            auth,
+            accounts_url,
+            api_domain_override: opts
+                .get("api_domain")
+                .map(|s| s.trim().trim_end_matches('/').to_string()),
+            module,
+            mode,
+            search_fields: search_fields.join(","),
+            page_size,
+            coql,
+            events_coql: source.events_coql.clone(),
+            fields: source.fields.clone(),
+            event_name: opts.get("event_name").cloned(),
+            event_timestamp_field: opts.get("event_timestamp_field").cloned(),
+            events_by_mapped_id,
+            policy,
+            max_pages,
+            token: tokio::sync::Mutex::new(None),
+            auth_failure: Mutex::new(None),
         })
     }
+
+    fn mapper(&self) -> Mapper<'_> {
+        Mapper {
+            source: &self.name,
+            fields: &self.fields,
+            crm_id_field: "id",
+            crm_id_key: "zoho_id",
+            updated_fields: &["Modified_Time"],
+            created_fields: &["Created_Time"],
+        }
+    }
+
+    async fn token(&self) -> Result<Token, String> {
+        let mut guard = self.token.lock().await;
+        if let Some(t) = guard.as_ref() {
+            if t.expires_at.is_none_or(|e| Instant::now() < e) {
+                return Ok(t.clone());
+            }
+        }
+        if let Some(m) = self.auth_failure.lock().expect("poisoned").clone() {
+            return Err(m);
+        }
+        let t = self.fetch_token().await?;
+        *guard = Some(t.clone());
+        Ok(t)
+    }
+
+    async fn invalidate(&self, stale: &Token) {
+        let mut guard = self.token.lock().await;
+        if guard
+            .as_ref()
+            .is_some_and(|t| t.access_token == stale.access_token)
+        {
+            *guard = None;
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<Token, String> {
+        let url = format!("{}/oauth/v2/token", self.accounts_url);
+        let form = match &self.auth {
+            Auth::Refresh {
+                client_id,
+                client_secret,
+                refresh_token,
+            } => vec![
+                ("grant_type".to_string(), "refresh_token".to_string()),
+                ("client_id".to_string(), client_id.clone()),
+                ("client_secret".to_string(), client_secret.clone()),
+                ("refresh_token".to_string(), refresh_token.clone()),
+            ],
+            Auth::Fixture => vec![("grant_type".to_string(), "fixture".to_string())],
+        };
+        let mut attempt = 0;
+        loop {
+            let req = Request {
+                method: reqwest::Method::POST,
+                url: url.clone(),
+                headers: vec![("accept", "application/json".into())],
+                body: Body::Form(form.clone()),
+                purpose: Purpose::Token,
+            };
+            let resp = match self.transport.send(req).await {
+                Ok(r) => r,
+                Err(e) if attempt < self.policy.max_retries => {
+                    tracing::debug!("zoho token refresh failed ({e}); retrying");
+                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot reach the Zoho accounts server at {url}: {e}"
+                    ))
+                }
+            };
+            if is_transient(resp.status) && attempt < self.policy.max_retries {
+                tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
+                attempt += 1;
+                continue;
+            }
+            let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+            // Zoho reports a bad refresh token as HTTP 200 with `error`.
+            if let Some(code) = v.get("error").and_then(Value::as_str) {
+                let msg = describe_token_error(code, &v);
+                if !is_transient(resp.status) {
+                    *self.auth_failure.lock().expect("poisoned") = Some(msg.clone());
+                }
+                return Err(msg);
+            }
+            if !(200..300).contains(&resp.status) {
+                let msg = format!(
+                    "the Zoho token refresh failed with HTTP {}: {}",
+                    resp.status,
+                    snippet(&resp.body)
+                );
+                if (400..500).contains(&resp.status) && resp.status != 429 {
+                    *self.auth_failure.lock().expect("poisoned") = Some(msg.clone());
+                }
+                return Err(msg);
+            }
+            let Some(access_token) = v.get("access_token").and_then(Value::as_str) else {
+                return Err(format!(
+                    "the Zoho token refresh answered without an access_token: {}",
+                    snippet(&resp.body)
+                ));
+            };
+            let api_domain = self
+                .api_domain_override
+                .clone()
+                .or_else(|| {
+                    v.get("api_domain")
+                        .and_then(Value::as_str)
+                        .map(|s| s.trim_end_matches('/').to_string())
+                })
+                .ok_or_else(|| {
+                    "the Zoho token answer carried no api_domain; set options.api_domain"
+                        .to_string()
+                })?;
+            let expires_at = v
+                .get("expires_in")
+                .and_then(Value::as_u64)
+                .map(|s| Instant::now() + Duration::from_secs(s).saturating_sub(EXPIRY_MARGIN));
+            return Ok(Token {
+                access_token: access_token.to_string(),
+                api_domain,
+                expires_at,
+            });
+        }
+    }
+
+    /// One API call under the token's `api_domain`; `None` for 204 / empty.
+    /// Refreshes the token once on `INVALID_TOKEN`, backs off on 429/5xx.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Body,
+        purpose: Purpose,
+    ) -> Result<Option<Value>, String> {
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            let token = self.token().await?;
+            let req = Request {
+                method: method.clone(),
+                url: format!("{}{path}", token.api_domain),
+                headers: vec![
+                    (
+                        "authorization",
+                        format!("Zoho-oauthtoken {}", token.access_token),
+                    ),
+                    ("accept", "application/json".into()),
+                ],
+                body: body.clone(),
+                purpose: purpose.clone(),
+            };
+            let resp = match self.transport.send(req).await {
+                Ok(r) => r,
+                Err(e) if attempt < self.policy.max_retries => {
+                    tracing::debug!("zoho request failed ({e}); retrying");
+                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(format!("Zoho CRM did not answer: {e}")),
+            };
+            let code = error_code(&resp);
+            match resp.status {
+                204 => return Ok(None),
+                200..=299 => {
+                    return match resp.json()? {
+                        Value::Null => Ok(None),
+                        v => Ok(Some(v)),
+                    }
+                }
+                401 if !refreshed
+                    && code
+                        .as_deref()
+                        .is_none_or(|c| c == "INVALID_TOKEN" || c == "AUTHENTICATION_FAILURE") =>
+                {
+                    tracing::debug!("zoho token rejected; refreshing");
+                    self.invalidate(&token).await;
+                    refreshed = true;
+                }
+                s if is_transient(s) && attempt < self.policy.max_retries => {
+                    tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
+                    attempt += 1;
+                }
+                _ => {
+                    let mut msg = describe_error(&resp);
+                    if refreshed && resp.status == 401 {
+                        msg.push_str(" (again right after refreshing the token)");
+                    }
+                    return Err(msg);
+                }
+            }
+        }
+    }
+
+    /// Run a COQL query, paging with LIMIT/OFFSET while `more_records`.
+    async fn coql_all(&self, query: &str, purpose: Purpose) -> Result<Vec<Value>, String> {
+        let base = query.trim().trim_end_matches(';').trim_end();
+        let paged = !has_limit_clause(base);
+        let mut out = Vec::new();
+        let mut offset = 0;
+        let mut purpose = purpose;
+        let path = format!("/crm/{API_VERSION}/coql");
+        for page in 0.. {
+            let text = if paged {
+                format!("{base} limit {} offset {offset}", self.page_size)
+            } else {
+                base.to_string()
+            };
+            let reply = self
+                .call(
+                    reqwest::Method::POST,
+                    &path,
+                    Body::Json(json!({ "select_query": text })),
+                    purpose,
+                )
+                .await?;
+            let Some(reply) = reply else { break };
+            let (data, more, _) = data_and_info(&reply)?;
+            offset += self.page_size;
+            out.extend(data);
+            if !more || !paged {
+                break;
+            }
+            if page + 1 >= self.max_pages {
+                return Err(format!(
+                    "the COQL query returned more than {} pages; narrow it (or raise options.max_pages)",
+                    self.max_pages
+                ));
+            }
+            purpose = Purpose::Page;
+        }
+        Ok(out)
+    }
+
+    /// `GET /crm/v8/{module}/search` with one criterion, every page.
+    async fn search_all(&self, param: (&str, String), sub: Lookup) -> Result<Vec<Value>, String> {
+        let mut out = Vec::new();
+        let mut purpose = Purpose::People(sub);
+        let mut page = 1usize;
+        let mut page_token: Option<String> = None;
+        loop {
+            let query = {
+                let mut qs = url::form_urlencoded::Serializer::new(String::new());
+                qs.append_pair(param.0, &param.1);
+                qs.append_pair("fields", &self.search_fields);
+                qs.append_pair("per_page", "200");
+                match &page_token {
+                    Some(t) => qs.append_pair("page_token", t),
+                    None => qs.append_pair("page", &page.to_string()),
+                };
+                qs.finish()
+            };
+            let path = format!("/crm/{API_VERSION}/{}/search?{query}", self.module);
+            let Some(reply) = self
+                .call(reqwest::Method::GET, &path, Body::Empty, purpose)
+                .await?
+            else {
+                break;
+            };
+            let (data, more, next_token) = data_and_info(&reply)?;
+            out.extend(data);
+            if !more {
+                break;
+            }
+            if page >= self.max_pages {
+                return Err(format!(
+                    "the search returned more than {} pages; narrow it (or raise options.max_pages)",
+                    self.max_pages
+                ));
+            }
+            page += 1;
+            page_token = next_token;
+            purpose = Purpose::Page;
+        }
+        Ok(out)
+    }
+
+    async fn search(&self, lookup: &Lookup) -> Result<Vec<Value>, String> {
+        let mut calls: Vec<((&str, String), Lookup)> = Vec::new();
+        if let Some(e) = &lookup.email {
+            calls.push((
+                ("email", e.clone()),
+                Lookup {
+                    email: Some(e.clone()),
+                    ..Lookup::default()
+                },
+            ));
+        }
+        if let Some(p) = &lookup.phone {
+            calls.push((
+                ("phone", p.clone()),
+                Lookup {
+                    phone: Some(p.clone()),
+                    ..Lookup::default()
+                },
+            ));
+        }
+        if let Some(id) = &lookup.id {
+            let mapper = self.mapper();
+            if let Some(field) = mapper.fields_mapped_to("id").first() {
+                calls.push((
+                    (
+                        "criteria",
+                        format!("(({field}:equals:{}))", escape_criteria(id)),
+                    ),
+                    Lookup {
+                        id: Some(id.clone()),
+                        ..Lookup::default()
+                    },
+                ));
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (param, sub) in calls {
+            for r in self.search_all(param, sub).await? {
+                let key = r
+                    .get("id")
+                    .and_then(id_text)
+                    .unwrap_or_else(|| r.to_string());
+                if seen.insert(key) {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
+        let raw = match self.mode {
+            Mode::Coql => {
+                let q = bind_params(&self.coql, lookup, coql_literal)?;
+                self.coql_all(&q, Purpose::People(lookup.clone())).await?
+            }
+            Mode::Search => self.search(lookup).await?,
+        };
+        let mapper = self.mapper();
+        let fallback_name = self.events_coql.as_deref().and_then(from_module);
+        let mut out = Vec::with_capacity(raw.len());
+        for r in &raw {
+            let mut rec = mapper.person(r)?;
+            if let Some(events_coql) = &self.events_coql {
+                let parent = if self.events_by_mapped_id {
+                    rec.id.clone()
+                } else {
+                    rec.extra_ids.get("zoho_id").cloned()
+                };
+                let bound = Lookup {
+                    id: parent.clone(),
+                    email: rec.email.clone(),
+                    phone: rec.phone.clone(),
+                };
+                let q = bind_params(events_coql, &bound, coql_literal)?;
+                for e in &self.coql_all(&q, Purpose::Events { parent }).await? {
+                    rec.events.push(mapper.event(
+                        e,
+                        self.event_name.as_deref(),
+                        fallback_name.as_deref(),
+                        self.event_timestamp_field.as_deref(),
+                    )?);
+                }
+            }
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    /// True when answering from recorded fixtures.
+    pub fn is_fixture(&self) -> bool {
+        self.transport.is_fixture()
+    }
+}
+
+fn is_transient(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
+/// `data`, `info.more_records` and `info.next_page_token` of a reply.
+fn data_and_info(reply: &Value) -> Result<(Vec<Value>, bool, Option<String>), String> {
+    let data = match reply.get("data") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => {
+            return Err(format!(
+                "expected `data` to be an array, got {}",
+                snippet(&other.to_string())
+            ))
+        }
+    };
+    let info = reply.get("info");
+    let more = info
+        .and_then(|i| i.get("more_records"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let token = info
+        .and_then(|i| i.get("next_page_token"))
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    Ok((data, more, token))
+}
+
+fn error_code(resp: &Response) -> Option<String> {
+    let v: Value = serde_json::from_str(&resp.body).ok()?;
+    v.get("code").and_then(Value::as_str).map(str::to_string)
+}
+
+/// A Zoho error reply (`{"code","message","details","status"}`) as a message.
+fn describe_error(resp: &Response) -> String {
+    let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
+    let Some(code) = v.get("code").and_then(Value::as_str) else {
+        return format!(
+            "Zoho CRM answered HTTP {}: {}",
+            resp.status,
+            snippet(&resp.body)
+        );
+    };
+    let message = v.get("message").and_then(Value::as_str).unwrap_or("");
+    let details = match v.get("details") {
+        Some(Value::Object(o)) if !o.is_empty() => {
+            format!(" (details: {})", Value::Object(o.clone()))
+        }
+        _ => String::new(),
+    };
+    let hint = match code {
+        "OAUTH_SCOPE_MISMATCH" => {
+            " — the refresh token lacks a scope: COQL needs ZohoCRM.coql.READ plus the module's READ scope; search needs ZohoSearch.securesearch.READ"
+        }
+        "REQUIRED_PARAM_MISSING" => " — check options.search_fields",
+        "INVALID_MODULE" => " — check options.module",
+        "INVALID_QUERY" | "SYNTAX_ERROR" => " — check the coql / events_coql query",
+        _ if resp.status == 429 => " — the API rate or credit limit is reached; try again later",
+        _ => "",
+    };
+    format!(
+        "Zoho CRM answered HTTP {} {code}: {message}{details}{hint}",
+        resp.status
+    )
+}
+
+fn describe_token_error(code: &str, v: &Value) -> String {
+    let hint = match code {
+        "invalid_code" => " — the refresh token is invalid or revoked; generate a new one",
+        "invalid_client" | "invalid_client_secret" => {
+            " — the client id/secret are not known in this data centre; check options.dc and the client credentials"
+        }
+        "access_denied" => " — too many token requests; wait a minute",
+        _ => "",
+    };
+    let desc = v
+        .get("error_description")
+        .and_then(Value::as_str)
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    format!("the Zoho token refresh was refused ({code}{desc}){hint}")
+}
+
+/// Words of a query outside single-quoted literals, lower-cased.
+fn words_outside_quotes(q: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_quote = false;
+    let mut chars = q.chars();
+    while let Some(c) = chars.next() {
+        if in_quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == '\'' {
+                in_quote = false;
+            }
+            continue;
+        }
+        if c == '\'' {
+            in_quote = true;
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+        } else if c.is_alphanumeric() || c == '_' {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+fn has_limit_clause(q: &str) -> bool {
+    words_outside_quotes(q)
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case("limit"))
+}
+
+/// The module a COQL query selects from (`... from Deals where ...`).
+fn from_module(q: &str) -> Option<String> {
+    let words = words_outside_quotes(q);
+    let i = words.iter().position(|w| w.eq_ignore_ascii_case("from"))?;
+    words.get(i + 1).cloned()
+}
+
+/// Escape `(`, `)` and `,` (and `\`) in a search criteria value.
+fn escape_criteria(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '(' | ')' | ',' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]
@@ -28,10 +814,37 @@ impl Source for ZohoSource {
     fn kind(&self) -> SourceKind {
         self.kind
     }
-    async fn lookup(&self, _lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
-        Err(SourceError::new(
-            &self.name,
-            "this source kind is not available yet",
-        ))
+    async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
+        if lookup.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.lookup_inner(lookup)
+            .await
+            .map_err(|m| SourceError::new(&self.name, m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_clauses_are_found_outside_literals_only() {
+        assert!(has_limit_clause(
+            "select id from Contacts where a = 1 LIMIT 5"
+        ));
+        assert!(!has_limit_clause(
+            "select id from Contacts where Email = 'limit@x.com'"
+        ));
+        assert!(!has_limit_clause("select Credit_Limit from Accounts"));
+        assert_eq!(
+            from_module("select id, Amount from Deals where Contact_Name = '1'").as_deref(),
+            Some("Deals")
+        );
+    }
+
+    #[test]
+    fn criteria_values_escape_parentheses_and_commas() {
+        assert_eq!(escape_criteria("a(b),c"), r"a\(b\)\,c");
     }
 }

@@ -1,0 +1,926 @@
+//! The Salesforce connector against a fake Salesforce (wiremock): each OAuth
+//! flow, session renewal, paging, value typing, errors, limits, literal
+//! escaping, fixture mode.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use cioscope::config::{Config, SourceConfig, SourceKind};
+use cioscope::model::RawValue;
+use cioscope::sources::salesforce::SalesforceSource;
+use cioscope::sources::{Lookup, Source};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{json, Value};
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+const QUERY_PATH: &str = "/services/data/v67.0/query";
+const TOKEN_PATH: &str = "/services/oauth2/token";
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/crm")
+}
+
+fn source(
+    soql: &str,
+    events_soql: Option<&str>,
+    fields: &[(&str, &str)],
+    options: &[(&str, &str)],
+) -> SourceConfig {
+    SourceConfig {
+        name: "crm".into(),
+        kind: SourceKind::Salesforce,
+        url: None,
+        owns: vec![],
+        people: None,
+        events: None,
+        soql: Some(soql.into()),
+        events_soql: events_soql.map(str::to_string),
+        coql: None,
+        events_coql: None,
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cents: vec![],
+        seed_sql: None,
+        fixtures: None,
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        line: None,
+    }
+}
+
+/// Client-credentials options with env vars named after `tag`.
+fn cc_options(server: &MockServer, tag: &str) -> Vec<(String, String)> {
+    let id_var = format!("SF_{tag}_CLIENT_ID");
+    let secret_var = format!("SF_{tag}_CLIENT_SECRET");
+    std::env::set_var(&id_var, "consumer-key");
+    std::env::set_var(&secret_var, "consumer-secret");
+    vec![
+        ("login_url".into(), server.uri()),
+        ("auth".into(), "client_credentials".into()),
+        ("client_id_env".into(), id_var),
+        ("client_secret_env".into(), secret_var),
+        ("retry_base_ms".into(), "1".into()),
+    ]
+}
+
+fn with_opts(src: &mut SourceConfig, opts: Vec<(String, String)>) {
+    src.options.extend(opts);
+}
+
+fn token_body(server: &MockServer, token: &str) -> Value {
+    json!({
+        "access_token": token,
+        "instance_url": server.uri(),
+        "id": "https://login.salesforce.com/id/00D/005",
+        "token_type": "Bearer",
+        "issued_at": "1760000000000",
+        "signature": "sig",
+    })
+}
+
+async fn mount_token(server: &MockServer, token: &str, expect: u64) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(server, token)))
+        .expect(expect)
+        .mount(server)
+        .await;
+}
+
+fn query_page(records: Value, next: Option<&str>) -> Value {
+    let n = records.as_array().map(Vec::len).unwrap_or(0);
+    match next {
+        Some(next) => {
+            json!({"totalSize": 5, "done": false, "nextRecordsUrl": next, "records": records})
+        }
+        None => json!({"totalSize": n, "done": true, "records": records}),
+    }
+}
+
+async fn connect(src: &SourceConfig) -> SalesforceSource {
+    SalesforceSource::connect(&Config::builtin(), src)
+        .await
+        .expect("connects")
+}
+
+fn by_email(e: &str) -> Lookup {
+    Lookup {
+        email: Some(e.into()),
+        ..Lookup::default()
+    }
+}
+
+/// The decoded `q` parameter of every query request the fake received.
+async fn received_queries(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().starts_with(QUERY_PATH))
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "q")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn client_credentials_login_query_and_record_mapping() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_id=consumer-key"))
+        .and(body_string_contains("client_secret=consumer-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(&server, "tok-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let soql = "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, Birthdate, Account.Name, LastModifiedDate, SystemModstamp FROM Contact WHERE Email = :email OR Customer_Id__c = :id";
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(query_param(
+            "q",
+            "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, Birthdate, Account.Name, LastModifiedDate, SystemModstamp FROM Contact WHERE Email = 'ada@example.com' OR Customer_Id__c = null",
+        ))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Sforce-Limit-Info", "api-usage=18/15000")
+                .set_body_json(query_page(
+                    json!([{
+                        "attributes": {"type": "Contact", "url": "/services/data/v67.0/sobjects/Contact/003A"},
+                        "Id": "003A",
+                        "Customer_Id__c": "C1001",
+                        "Email": "Ada@Example.com",
+                        "HasOptedOutOfEmail": true,
+                        "Birthdate": "1815-12-10",
+                        "Account": {"attributes": {"type": "Account"}, "Name": "Engines Ltd"},
+                        "LastModifiedDate": "2024-01-01T00:00:00.000+0000",
+                        "SystemModstamp": "2024-01-02T03:04:05.000+0000",
+                        "Title": null,
+                    }]),
+                    None,
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(query_param(
+            "q",
+            "SELECT Id, OrderNumber, EffectiveDate, TotalAmount, CreatedDate FROM Order WHERE BillToContactId = '003A'",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Sforce-Limit-Info", "api-usage=19/15000")
+                .set_body_json(query_page(
+                    json!([{
+                        "attributes": {"type": "Order"},
+                        "Id": "801X",
+                        "OrderNumber": "00000101",
+                        "EffectiveDate": "2024-01-01",
+                        "TotalAmount": 129.5,
+                        "CreatedDate": "2023-12-31T23:00:00.000+0000",
+                    }]),
+                    None,
+                )),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let mut src = source(
+        soql,
+        Some("SELECT Id, OrderNumber, EffectiveDate, TotalAmount, CreatedDate FROM Order WHERE BillToContactId = :id"),
+        &[
+            ("Customer_Id__c", "id"),
+            ("Email", "email"),
+            ("HasOptedOutOfEmail", "email_opted_out"),
+            ("OrderNumber", "order_id"),
+        ],
+        &[("event_timestamp_field", "EffectiveDate")],
+    );
+    with_opts(&mut src, cc_options(&server, "CC"));
+    let sf = connect(&src).await;
+    assert_eq!(sf.health().budget, None);
+
+    let records = sf.lookup(&by_email("ada@example.com")).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.source, "crm");
+    assert_eq!(r.id.as_deref(), Some("C1001"));
+    assert_eq!(r.email.as_deref(), Some("Ada@Example.com"));
+    assert_eq!(r.extra_ids["salesforce_id"], "003A");
+    // SystemModstamp wins over LastModifiedDate, which stays an attribute.
+    assert_eq!(
+        r.updated_at,
+        Some(RawValue::DateTime(
+            Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()
+        ))
+    );
+    assert_eq!(
+        r.attributes["LastModifiedDate"],
+        RawValue::DateTime(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap())
+    );
+    assert_eq!(
+        r.attributes["Birthdate"],
+        RawValue::Date(NaiveDate::from_ymd_opt(1815, 12, 10).unwrap())
+    );
+    assert_eq!(r.attributes["email_opted_out"], RawValue::Bool(true));
+    assert_eq!(r.attributes["Account.Name"], RawValue::text("Engines Ltd"));
+    assert_eq!(r.attributes["Title"], RawValue::Null);
+    assert!(!r.attributes.contains_key("attributes"));
+    assert!(!r.attributes.contains_key("Id"));
+    assert!(!r.attributes.contains_key("Email"));
+    assert!(!r.attributes.contains_key("SystemModstamp"));
+
+    assert_eq!(r.events.len(), 1);
+    let e = &r.events[0];
+    assert_eq!(e.name, "Order", "named after attributes.type");
+    assert_eq!(e.id.as_deref(), Some("801X"));
+    assert_eq!(
+        e.timestamp,
+        RawValue::Date(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap())
+    );
+    assert_eq!(e.properties["order_id"], RawValue::text("00000101"));
+    assert_eq!(e.properties["TotalAmount"], RawValue::Float(129.5));
+    assert!(e.properties.contains_key("CreatedDate"));
+
+    assert_eq!(sf.health().budget.as_deref(), Some("api-usage=19/15000"));
+}
+
+#[tokio::test]
+async fn refresh_token_flow() {
+    let server = MockServer::start().await;
+    std::env::set_var("SF_RT_CLIENT_ID", "consumer-key");
+    std::env::set_var("SF_RT_REFRESH", "5Aep861-refresh");
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=5Aep861-refresh"))
+        .and(body_string_contains("client_id=consumer-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body(&server, "tok-rt")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(header("authorization", "Bearer tok-rt"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([{"Id": "003B", "Email": "b@example.com"}]),
+            None,
+        )))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let src = source(
+        "SELECT Id, Email FROM Contact WHERE Email = :email",
+        None,
+        &[("Email", "email")],
+        &[
+            ("login_url", &server.uri()),
+            ("auth", "refresh_token"),
+            ("client_id_env", "SF_RT_CLIENT_ID"),
+            ("refresh_token_env", "SF_RT_REFRESH"),
+        ],
+    );
+    let sf = connect(&src).await;
+    for _ in 0..2 {
+        // The token is cached: one login for both lookups.
+        let r = sf.lookup(&by_email("b@example.com")).await.unwrap();
+        assert_eq!(r[0].email.as_deref(), Some("b@example.com"));
+        assert_eq!(r[0].extra_ids["salesforce_id"], "003B");
+    }
+}
+
+/// A fake token endpoint that verifies the JWT bearer assertion.
+struct JwtVerifier {
+    public_pem: Vec<u8>,
+    iss: String,
+    sub: String,
+    aud: String,
+    instance: String,
+}
+
+impl Respond for JwtVerifier {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let refuse = |desc: &str| {
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "invalid_grant", "error_description": desc}))
+        };
+        if form.get("grant_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+        {
+            return ResponseTemplate::new(400).set_body_json(
+                json!({"error": "unsupported_grant_type", "error_description": "grant type not supported"}),
+            );
+        }
+        if form.contains_key("client_secret") {
+            return refuse("no client secret expected");
+        }
+        let Some(assertion) = form.get("assertion") else {
+            return refuse("assertion missing");
+        };
+        let key = DecodingKey::from_rsa_pem(&self.public_pem).expect("public key");
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_audience(&[&self.aud]);
+        v.set_issuer(&[&self.iss]);
+        v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        v.leeway = 0;
+        let claims = match jsonwebtoken::decode::<Value>(assertion, &key, &v) {
+            Ok(d) => d.claims,
+            Err(e) => return refuse(&format!("assertion rejected: {e}")),
+        };
+        if claims["sub"] != self.sub.as_str() {
+            return refuse("user hasn't approved this consumer");
+        }
+        let exp = claims["exp"].as_i64().unwrap_or(0);
+        let now = Utc::now().timestamp();
+        if exp <= now || exp > now + 300 {
+            return refuse("expiration time out of range");
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "tok-jwt",
+            "instance_url": self.instance,
+            "token_type": "Bearer",
+        }))
+    }
+}
+
+async fn jwt_case(
+    key_option: (&str, String),
+    sub_expected: &str,
+    extra: &[(&str, &str)],
+) -> Result<(), String> {
+    let server = MockServer::start().await;
+    let verifier = JwtVerifier {
+        public_pem: std::fs::read(data_dir().join("test_rsa_pub.pem")).unwrap(),
+        iss: "consumer-key".into(),
+        sub: sub_expected.into(),
+        aud: "https://login.salesforce.com".into(),
+        instance: server.uri(),
+    };
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(verifier)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(header("authorization", "Bearer tok-jwt"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([{"Id": "003J", "Email": "j@example.com"}]),
+            None,
+        )))
+        .mount(&server)
+        .await;
+    std::env::set_var("SF_JWT_CLIENT_ID", "consumer-key");
+    let mut src = source(
+        "SELECT Id, Email FROM Contact WHERE Email = :email",
+        None,
+        &[("Email", "email")],
+        &[
+            ("login_url", &server.uri()),
+            ("auth", "jwt"),
+            ("client_id_env", "SF_JWT_CLIENT_ID"),
+            ("username", "integration@acme.example"),
+            (key_option.0, key_option.1.as_str()),
+        ],
+    );
+    for (k, v) in extra {
+        src.options.insert(k.to_string(), v.to_string());
+    }
+    let sf = connect(&src).await;
+    let first = sf.lookup(&by_email("j@example.com")).await;
+    // A refused login is remembered: no second token request (expect(1)).
+    let second = sf.lookup(&by_email("j@example.com")).await;
+    match (first, second) {
+        (Ok(r), Ok(_)) => {
+            assert_eq!(r[0].extra_ids["salesforce_id"], "003J");
+            Ok(())
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b);
+            Err(a.message)
+        }
+        (a, b) => panic!("inconsistent results: {a:?} / {b:?}"),
+    }
+}
+
+#[tokio::test]
+async fn jwt_bearer_assertion_is_signed_and_verified() {
+    let key_file = data_dir().join("test_rsa_key.pem");
+    jwt_case(
+        ("jwt_key_file", key_file.display().to_string()),
+        "integration@acme.example",
+        &[],
+    )
+    .await
+    .expect("PKCS#8 key file");
+    // The same key as PKCS#1, pasted into one env var with literal \n.
+    let pkcs1 = std::fs::read_to_string(data_dir().join("test_rsa_key_pkcs1.pem")).unwrap();
+    std::env::set_var("SF_JWT_KEY", pkcs1.trim().replace('\n', "\\n"));
+    jwt_case(
+        ("jwt_key_env", "SF_JWT_KEY".into()),
+        "integration@acme.example",
+        &[],
+    )
+    .await
+    .expect("PKCS#1 key in env");
+}
+
+#[tokio::test]
+async fn jwt_login_refusal_is_explained_and_not_repeated() {
+    let key_file = data_dir().join("test_rsa_key.pem");
+    let err = jwt_case(
+        ("jwt_key_file", key_file.display().to_string()),
+        "someone-else",
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("invalid_grant"), "{err}");
+    assert!(err.contains("user hasn't approved this consumer"), "{err}");
+    assert!(err.contains("pre-authorize"), "{err}");
+
+    // The fake checks the audience claim too.
+    let err = jwt_case(
+        ("jwt_key_file", key_file.display().to_string()),
+        "integration@acme.example",
+        &[("audience", "https://test.salesforce.com")],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("InvalidAudience"), "{err}");
+    assert!(err.contains("options.audience"), "{err}");
+
+    // An assertion signed with another key fails the signature check.
+    let err = jwt_case(
+        (
+            "jwt_key_file",
+            data_dir()
+                .join("test_rsa_other_key.pem")
+                .display()
+                .to_string(),
+        ),
+        "integration@acme.example",
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("InvalidSignature"), "{err}");
+}
+
+#[tokio::test]
+async fn expired_session_logs_in_again_exactly_once() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 2).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}]),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([{"Id": "003S", "Email": "s@example.com"}]),
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id, Email FROM Contact WHERE Email = :email",
+        None,
+        &[("Email", "email")],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "RENEW"));
+    let sf = connect(&src).await;
+    let r = sf.lookup(&by_email("s@example.com")).await.unwrap();
+    assert_eq!(r.len(), 1);
+}
+
+#[tokio::test]
+async fn session_rejected_twice_is_an_error_not_a_loop() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 2).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}]),
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "RENEW2"));
+    let sf = connect(&src).await;
+    let err = sf.lookup(&by_email("s@example.com")).await.unwrap_err();
+    assert!(err.message.contains("INVALID_SESSION_ID"), "{err}");
+    assert!(err.message.contains("Session expired or invalid"), "{err}");
+}
+
+#[tokio::test]
+async fn pages_are_followed_through_next_records_url() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    let rec =
+        |id: &str| json!({"attributes": {"type": "Contact"}, "Id": id, "Email": "p@example.com"});
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(query_param(
+            "q",
+            "SELECT Id, Email FROM Contact WHERE Email = 'p@example.com'",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([rec("003P1"), rec("003P2")]),
+            Some("/services/data/v67.0/query/01gD0000002HU6KIAW-2000"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/query/01gD0000002HU6KIAW-2000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([rec("003P3"), rec("003P4")]),
+            Some("/services/data/v67.0/query/01gD0000002HU6KIAW-4000"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/query/01gD0000002HU6KIAW-4000"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(query_page(json!([rec("003P5")]), None)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id, Email FROM Contact WHERE Email = :email",
+        None,
+        &[("Email", "email")],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "PAGES"));
+    let sf = connect(&src).await;
+    let records = sf.lookup(&by_email("p@example.com")).await.unwrap();
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r.extra_ids["salesforce_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["003P1", "003P2", "003P3", "003P4", "003P5"]);
+}
+
+#[tokio::test]
+async fn hostile_values_arrive_escaped_inside_the_literal() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(json!([]), None)))
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email OR Phone = :phone",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "HOSTILE"));
+    let sf = connect(&src).await;
+    for (email, phone) in [
+        ("x' OR Email != '", None),
+        (r"a\' OR Name != '\b@x.com", Some("1\n2\"3")),
+    ] {
+        let lookup = Lookup {
+            id: None,
+            email: Some(email.into()),
+            phone: phone.map(str::to_string),
+        };
+        assert!(sf.lookup(&lookup).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        received_queries(&server).await,
+        vec![
+            r"SELECT Id FROM Contact WHERE Email = 'x\' OR Email != \'' OR Phone = null".to_string(),
+            r#"SELECT Id FROM Contact WHERE Email = 'a\\\' OR Name != \'\\b@x.com' OR Phone = '1\n2\"3'"#
+                .to_string(),
+        ]
+    );
+    // A control character with no SOQL escape is refused, not sent.
+    let err = sf.lookup(&by_email("a\u{7}@x.com")).await.unwrap_err();
+    assert!(err.message.contains("control character"), "{err}");
+    assert_eq!(received_queries(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn rest_and_oauth_errors_become_clear_messages() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!([{
+            "message": "\nEmail FROM Contact WHERE Emial = 'a'\n            ^\nERROR at Row:1:Column:38\nNo such column 'Emial' on entity 'Contact'.",
+            "errorCode": "INVALID_FIELD",
+        }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Email FROM Contact WHERE Emial = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "ERRS"));
+    let sf = connect(&src).await;
+    let err = sf.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert_eq!(err.source_name, "crm");
+    assert!(err.message.contains("HTTP 400"), "{err}");
+    assert!(err.message.contains("INVALID_FIELD"), "{err}");
+    assert!(err.message.contains("No such column 'Emial'"), "{err}");
+
+    // OAuth errors from the token endpoint.
+    let login = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "request not supported on this domain",
+        })))
+        .expect(1)
+        .mount(&login)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&login, "ERRS2"));
+    let sf = connect(&src).await;
+    let err = sf.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("login was refused"), "{err}");
+    assert!(
+        err.message
+            .contains("invalid_grant: request not supported on this domain"),
+        "{err}"
+    );
+    assert!(err.message.contains("My Domain"), "{err}");
+}
+
+#[tokio::test]
+async fn daily_limit_stops_calls_without_retries() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("Sforce-Limit-Info", "api-usage=15000/15000")
+                .set_body_json(json!([{
+                    "message": "TotalRequests Limit exceeded.",
+                    "errorCode": "REQUEST_LIMIT_EXCEEDED",
+                }])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "LIMIT"));
+    let sf = connect(&src).await;
+    let err = sf.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("daily API request limit"), "{err}");
+    assert!(err.message.contains("api-usage=15000/15000"), "{err}");
+    assert!(
+        err.message.contains("TotalRequests Limit exceeded."),
+        "{err}"
+    );
+    // The next lookup fails fast: the mock's expect(1) proves no new call.
+    let again = sf.lookup(&by_email("b@example.com")).await.unwrap_err();
+    assert!(again.message.contains("daily API request limit"), "{again}");
+    assert_eq!(sf.health().budget.as_deref(), Some("api-usage=15000/15000"));
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_back_off_boundedly() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(429).set_body_string("slow down"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable"}]),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(query_page(json!([{"Id": "003R"}]), None)),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(503).set_body_json(
+            json!([{"errorCode": "SERVER_UNAVAILABLE", "message": "Server temporarily unavailable"}]),
+        ))
+        // 1 try + max_retries (2).
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[("max_retries", "2")],
+    );
+    with_opts(&mut src, cc_options(&server, "BACKOFF"));
+    let sf = connect(&src).await;
+    let ok = sf.lookup(&by_email("a@example.com")).await.unwrap();
+    assert_eq!(ok[0].extra_ids["salesforce_id"], "003R");
+    let err = sf.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("HTTP 503"), "{err}");
+    assert!(err.message.contains("SERVER_UNAVAILABLE"), "{err}");
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_named_at_connect() {
+    let cfg = Config::builtin();
+    let missing = source(
+        "SELECT Id FROM Contact",
+        None,
+        &[],
+        &[
+            ("client_id_env", "SF_SURELY_UNSET_ID_VAR"),
+            ("client_secret_env", "SF_SURELY_UNSET_SECRET_VAR"),
+        ],
+    );
+    let err = SalesforceSource::connect(&cfg, &missing)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("SF_SURELY_UNSET_ID_VAR"), "{err}");
+    assert!(err.message.contains("not set"), "{err}");
+
+    let no_option = source(
+        "SELECT Id FROM Contact",
+        None,
+        &[],
+        &[("auth", "refresh_token")],
+    );
+    let err = SalesforceSource::connect(&cfg, &no_option)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("options.client_id_env"), "{err}");
+
+    let typo = source(
+        "SELECT Id FROM Contact",
+        None,
+        &[],
+        &[("client_id_evn", "X")],
+    );
+    let err = SalesforceSource::connect(&cfg, &typo).await.err().unwrap();
+    assert!(
+        err.message.contains("unknown option \"client_id_evn\""),
+        "{err}"
+    );
+
+    std::env::set_var("SF_BADKEY_ID", "consumer-key");
+    std::env::set_var("SF_BADKEY_KEY", "not a key");
+    let bad_key = source(
+        "SELECT Id FROM Contact",
+        None,
+        &[],
+        &[
+            ("auth", "jwt"),
+            ("client_id_env", "SF_BADKEY_ID"),
+            ("username", "u@example.com"),
+            ("jwt_key_env", "SF_BADKEY_KEY"),
+        ],
+    );
+    let err = SalesforceSource::connect(&cfg, &bad_key)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("not a PEM RSA private key"), "{err}");
+    assert!(
+        !err.message.contains("not a key"),
+        "the secret is not echoed: {err}"
+    );
+}
+
+#[tokio::test]
+async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
+    let mut src = source(
+        "SELECT Id, Customer_Id__c, Email FROM Contact WHERE Email = :email OR Customer_Id__c = :id",
+        Some("SELECT Id, OrderNumber, EffectiveDate, TotalAmount FROM Order WHERE BillToContactId = :id"),
+        &[
+            ("Customer_Id__c", "id"),
+            ("Email", "email"),
+            ("HasOptedOutOfEmail", "email_opted_out"),
+            ("EffectiveDate", "timestamp"),
+            ("OrderNumber", "order_id"),
+        ],
+        &[("event_name", "order_completed")],
+    );
+    src.fixtures = Some(data_dir().join("salesforce"));
+    // No secrets are needed in fixture mode.
+    let sf = connect(&src).await;
+    assert!(sf.is_fixture());
+
+    let records = sf
+        .lookup(&by_email("ada.lovelace@EXAMPLE.com"))
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.id.as_deref(), Some("C1001"));
+    assert_eq!(r.extra_ids["salesforce_id"], "003Hs00001AbCdEIAV");
+    assert_eq!(
+        r.updated_at,
+        Some(RawValue::DateTime(
+            Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap()
+        ))
+    );
+    assert_eq!(r.attributes["email_opted_out"], RawValue::Bool(false));
+    assert_eq!(
+        r.attributes["Birthdate"],
+        RawValue::Date(NaiveDate::from_ymd_opt(1815, 12, 10).unwrap())
+    );
+    assert_eq!(r.events.len(), 1);
+    assert_eq!(r.events[0].name, "order_completed");
+    assert_eq!(
+        r.events[0].properties["order_id"],
+        RawValue::text("00000101")
+    );
+    assert_eq!(
+        r.events[0].timestamp,
+        RawValue::Date(NaiveDate::from_ymd_opt(2026, 11, 19).unwrap())
+    );
+    assert!(!r.events[0].properties.contains_key("_parent_id"));
+    assert!(sf.health().budget.unwrap().starts_with("api-usage="));
+
+    let by_id = sf
+        .lookup(&Lookup {
+            id: Some("C1002".into()),
+            ..Lookup::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id.len(), 1);
+    assert_eq!(by_id[0].email.as_deref(), Some("grace@example.com"));
+    assert_eq!(
+        by_id[0].events[0].properties["TotalAmount"],
+        RawValue::Int(42)
+    );
+
+    assert!(sf
+        .lookup(&by_email("nobody@example.com"))
+        .await
+        .unwrap()
+        .is_empty());
+}

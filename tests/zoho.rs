@@ -1,0 +1,754 @@
+//! The Zoho CRM connector against a fake Zoho (wiremock): refresh-token
+//! OAuth, api_domain routing, COQL paging, 204, token renewal, errors, rate
+//! limits, literal escaping, search mode, data centres, fixture mode.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use cioscope::config::{Config, SourceConfig, SourceKind};
+use cioscope::model::RawValue;
+use cioscope::sources::zoho::{accounts_host, ZohoSource};
+use cioscope::sources::{Lookup, Source};
+use serde_json::{json, Value};
+use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN_PATH: &str = "/oauth/v2/token";
+const COQL_PATH: &str = "/crm/v8/coql";
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/crm")
+}
+
+fn source(
+    coql: &str,
+    events_coql: Option<&str>,
+    fields: &[(&str, &str)],
+    options: &[(&str, &str)],
+) -> SourceConfig {
+    SourceConfig {
+        name: "zoho".into(),
+        kind: SourceKind::Zoho,
+        url: None,
+        owns: vec![],
+        people: None,
+        events: None,
+        soql: None,
+        events_soql: None,
+        coql: Some(coql.into()),
+        events_coql: events_coql.map(str::to_string),
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cents: vec![],
+        seed_sql: None,
+        fixtures: None,
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        line: None,
+    }
+}
+
+/// Credentials in env vars named after `tag`; accounts server = `accounts`.
+fn auth_options(accounts: &MockServer, tag: &str) -> Vec<(String, String)> {
+    let vars = [
+        (format!("ZT_{tag}_ID"), "1000.CLIENTID"),
+        (format!("ZT_{tag}_SECRET"), "client-secret"),
+        (format!("ZT_{tag}_REFRESH"), "1000.refresh.token"),
+    ];
+    for (k, v) in &vars {
+        std::env::set_var(k, v);
+    }
+    vec![
+        ("accounts_url".into(), accounts.uri()),
+        ("client_id_env".into(), vars[0].0.clone()),
+        ("client_secret_env".into(), vars[1].0.clone()),
+        ("refresh_token_env".into(), vars[2].0.clone()),
+        ("retry_base_ms".into(), "1".into()),
+    ]
+}
+
+async fn mount_token(accounts: &MockServer, api: &MockServer, token: &str, expect: u64) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=1000.refresh.token"))
+        .and(body_string_contains("client_id=1000.CLIENTID"))
+        .and(body_string_contains("client_secret=client-secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token,
+            "api_domain": api.uri(),
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        })))
+        .expect(expect)
+        .mount(accounts)
+        .await;
+}
+
+async fn connect(src: &SourceConfig) -> ZohoSource {
+    ZohoSource::connect(&Config::builtin(), src)
+        .await
+        .expect("connects")
+}
+
+fn by_email(e: &str) -> Lookup {
+    Lookup {
+        email: Some(e.into()),
+        ..Lookup::default()
+    }
+}
+
+fn page(data: Value, more: bool) -> Value {
+    let n = data.as_array().map(Vec::len).unwrap_or(0);
+    json!({"data": data, "info": {"count": n, "more_records": more}})
+}
+
+/// Every `select_query` the fake received.
+async fn received_queries(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == COQL_PATH)
+        .map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).expect("json body");
+            v["select_query"]
+                .as_str()
+                .expect("select_query")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn refresh_token_then_coql_on_the_returned_api_domain() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "1000.tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(header("authorization", "Zoho-oauthtoken 1000.tok"))
+        .and(body_json(json!({
+            "select_query": "select id, Customer_Id, Email, Email_Opt_Out, Date_of_Birth, Owner, Modified_Time from Contacts where Email = 'ada@example.com' or Customer_Id = null limit 200 offset 0"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            json!([{
+                "id": "5725767000000524157",
+                "Customer_Id": "C1001",
+                "Email": "ada@example.com",
+                "Email_Opt_Out": true,
+                "Date_of_Birth": "1815-12-10",
+                "Owner": {"id": "5725767000000411001", "name": "Pat"},
+                "Modified_Time": "2024-01-02T08:34:05+05:30",
+                "$approval_state": "approved",
+            }]),
+            false,
+        )))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_json(json!({
+            "select_query": "select id, Deal_Name, Amount, Closing_Date, Created_Time from Deals where Contact_Name = '5725767000000524157' limit 200 offset 0"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            json!([{
+                "id": "5725767000000601001",
+                "Deal_Name": "Upgrade",
+                "Amount": 1200.5,
+                "Closing_Date": "2024-01-01",
+                "Created_Time": "2023-12-20T10:00:00+01:00",
+            }]),
+            false,
+        )))
+        .expect(1)
+        .mount(&api)
+        .await;
+
+    let mut src = source(
+        "select id, Customer_Id, Email, Email_Opt_Out, Date_of_Birth, Owner, Modified_Time from Contacts where Email = :email or Customer_Id = :id",
+        Some("select id, Deal_Name, Amount, Closing_Date, Created_Time from Deals where Contact_Name = :id"),
+        &[
+            ("Customer_Id", "id"),
+            ("Email", "email"),
+            ("Email_Opt_Out", "email_opted_out"),
+            ("Deal_Name", "deal"),
+        ],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "MAIN"));
+    let z = connect(&src).await;
+    let records = z.lookup(&by_email("ada@example.com")).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.id.as_deref(), Some("C1001"));
+    assert_eq!(r.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(r.extra_ids["zoho_id"], "5725767000000524157");
+    assert_eq!(
+        r.updated_at,
+        Some(RawValue::DateTime(
+            Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()
+        ))
+    );
+    assert_eq!(r.attributes["email_opted_out"], RawValue::Bool(true));
+    assert_eq!(
+        r.attributes["Date_of_Birth"],
+        RawValue::Date(NaiveDate::from_ymd_opt(1815, 12, 10).unwrap())
+    );
+    assert_eq!(
+        r.attributes["Owner.id"],
+        RawValue::text("5725767000000411001")
+    );
+    assert!(!r.attributes.contains_key("$approval_state"));
+    assert!(!r.attributes.contains_key("Modified_Time"));
+    assert!(!r.attributes.contains_key("id"));
+
+    assert_eq!(r.events.len(), 1);
+    let e = &r.events[0];
+    assert_eq!(e.name, "Deals", "named after the module");
+    assert_eq!(e.id.as_deref(), Some("5725767000000601001"));
+    assert_eq!(
+        e.timestamp,
+        RawValue::DateTime(Utc.with_ymd_and_hms(2023, 12, 20, 9, 0, 0).unwrap())
+    );
+    assert_eq!(e.properties["deal"], RawValue::text("Upgrade"));
+    assert_eq!(e.properties["Amount"], RawValue::Float(1200.5));
+
+    // Data calls went to the api_domain, never to the accounts server.
+    let on_accounts = accounts.received_requests().await.unwrap();
+    assert!(on_accounts.iter().all(|r| r.url.path() == TOKEN_PATH));
+}
+
+#[tokio::test]
+async fn no_content_means_no_records() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id, Email from Contacts where Email = :email",
+        Some("select id from Deals where Contact_Name = :id"),
+        &[("Email", "email")],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "EMPTY"));
+    let z = connect(&src).await;
+    assert!(z
+        .lookup(&by_email("none@example.com"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn coql_pages_with_offset_while_more_records() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    let q = "select id, Email from Contacts where Email = 'p@example.com'";
+    let rec = |id: &str| json!({"id": id, "Email": "p@example.com"});
+    for (offset, data, more) in [
+        (0, json!([rec("1"), rec("2")]), true),
+        (2, json!([rec("3"), rec("4")]), true),
+        (4, json!([rec("5")]), false),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(COQL_PATH))
+            .and(body_json(
+                json!({"select_query": format!("{q} limit 2 offset {offset}")}),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(page(data, more)))
+            .expect(1)
+            .mount(&api)
+            .await;
+    }
+    let mut src = source(
+        "select id, Email from Contacts where Email = :email;",
+        None,
+        &[("Email", "email")],
+        &[("page_size", "2")],
+    );
+    src.options.extend(auth_options(&accounts, "PAGES"));
+    let z = connect(&src).await;
+    let records = z.lookup(&by_email("p@example.com")).await.unwrap();
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r.extra_ids["zoho_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5"]);
+}
+
+#[tokio::test]
+async fn a_query_with_its_own_limit_is_sent_as_written() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_json(json!({
+            "select_query": "select id from Contacts where Email = 'limit@example.com' LIMIT 5"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(json!([{"id": "9"}]), true)))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email LIMIT 5",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "OWNLIMIT"));
+    let z = connect(&src).await;
+    assert_eq!(
+        z.lookup(&by_email("limit@example.com"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn invalid_token_refreshes_exactly_once() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 2).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(json!([{"id": "7"}]), false)))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "RENEW"));
+    let z = connect(&src).await;
+    let r = z.lookup(&by_email("a@example.com")).await.unwrap();
+    assert_eq!(r[0].extra_ids["zoho_id"], "7");
+}
+
+#[tokio::test]
+async fn token_rejected_twice_is_an_error_not_a_loop() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 2).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"
+        })))
+        .expect(2)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "RENEW2"));
+    let z = connect(&src).await;
+    let err = z.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("INVALID_TOKEN"), "{err}");
+    assert!(err.message.contains("invalid oauth token"), "{err}");
+}
+
+#[tokio::test]
+async fn error_bodies_become_clear_messages() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "code": "INVALID_QUERY",
+            "details": {"column_name": "Emial", "reason": "column given seems to be invalid"},
+            "message": "Invalid query formed",
+            "status": "error",
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Emial = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "ERRS"));
+    let z = connect(&src).await;
+    let err = z.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert_eq!(err.source_name, "zoho");
+    assert!(
+        err.message
+            .contains("HTTP 400 INVALID_QUERY: Invalid query formed"),
+        "{err}"
+    );
+    assert!(err.message.contains("Emial"), "{err}");
+
+    // Scope problems are not "fixed" by refreshing the token.
+    let api2 = MockServer::start().await;
+    let accounts2 = MockServer::start().await;
+    mount_token(&accounts2, &api2, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "code": "OAUTH_SCOPE_MISMATCH", "details": {}, "message": "invalid oauth scope to access this URL", "status": "error"
+        })))
+        .expect(1)
+        .mount(&api2)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts2, "SCOPE"));
+    let z = connect(&src).await;
+    let err = z.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("OAUTH_SCOPE_MISMATCH"), "{err}");
+    assert!(err.message.contains("ZohoCRM.coql.READ"), "{err}");
+}
+
+#[tokio::test]
+async fn refused_refresh_token_is_explained_once() {
+    let accounts = MockServer::start().await;
+    // Zoho answers a bad refresh token with HTTP 200 and an `error`.
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"error": "invalid_code"})))
+        .expect(1)
+        .mount(&accounts)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "BADRT"));
+    let z = connect(&src).await;
+    let err = z.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("invalid_code"), "{err}");
+    assert!(err.message.contains("invalid or revoked"), "{err}");
+    let again = z.lookup(&by_email("b@example.com")).await.unwrap_err();
+    assert_eq!(err, again);
+}
+
+#[tokio::test]
+async fn rate_limits_back_off_and_give_up_boundedly() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    let too_many = ResponseTemplate::new(429).set_body_json(json!({
+        "code": "TOO_MANY_REQUESTS", "details": {}, "message": "The API rate limit has been exceeded", "status": "error"
+    }));
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(too_many.clone())
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(json!([{"id": "1"}]), false)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(too_many)
+        .expect(3)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[("max_retries", "2")],
+    );
+    src.options.extend(auth_options(&accounts, "RATE"));
+    let z = connect(&src).await;
+    assert_eq!(z.lookup(&by_email("a@example.com")).await.unwrap().len(), 1);
+    let err = z.lookup(&by_email("a@example.com")).await.unwrap_err();
+    assert!(err.message.contains("HTTP 429 TOO_MANY_REQUESTS"), "{err}");
+    assert!(err.message.contains("rate or credit limit"), "{err}");
+}
+
+#[tokio::test]
+async fn hostile_values_arrive_escaped_inside_the_literal() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email or Customer_Id = :id limit 10",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "HOSTILE"));
+    let z = connect(&src).await;
+    for lookup in [
+        by_email("x' or Email != '"),
+        Lookup {
+            id: Some(r"C1\' or id != '\".into()),
+            email: Some(r"back\slash@x.com".into()),
+            phone: None,
+        },
+    ] {
+        assert!(z.lookup(&lookup).await.unwrap().is_empty());
+    }
+    assert_eq!(
+        received_queries(&api).await,
+        vec![
+            r"select id from Contacts where Email = 'x\' or Email != \'' or Customer_Id = null limit 10",
+            r"select id from Contacts where Email = 'back\\slash@x.com' or Customer_Id = 'C1\\\' or id != \'\\' limit 10",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn search_mode_sends_the_mandatory_fields_and_follows_page_tokens() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Leads/search"))
+        .and(query_param("email", "a+b@example.com"))
+        .and(query_param("fields", "Customer_Id,Email,Modified_Time"))
+        .and(query_param("page", "1"))
+        .and(header("authorization", "Zoho-oauthtoken tok"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "1", "Email": "a+b@example.com", "Customer_Id": "C1"}],
+            "info": {"per_page": 1, "count": 1, "more_records": true, "next_page_token": "tok-page-2"},
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Leads/search"))
+        .and(query_param("page_token", "tok-page-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "2", "Email": "A+B@example.com"}],
+            "info": {"per_page": 1, "count": 1, "more_records": false},
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v8/Leads/search"))
+        .and(query_param(
+            "criteria",
+            r"((Customer_Id:equals:C1\(x\)\,y))",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"id": "1", "Email": "a+b@example.com", "Customer_Id": "C1"}, {"id": "3"}],
+            "info": {"count": 2, "more_records": false},
+        })))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Leads where Email = :email",
+        None,
+        &[("Customer_Id", "id"), ("Email", "email")],
+        &[("lookup", "search"), ("module", "Leads")],
+    );
+    src.options.extend(auth_options(&accounts, "SEARCH"));
+    let z = connect(&src).await;
+    let records = z
+        .lookup(&Lookup {
+            id: Some("C1(x),y".into()),
+            email: Some("a+b@example.com".into()),
+            phone: None,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = records
+        .iter()
+        .map(|r| r.extra_ids["zoho_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["1", "2", "3"], "deduplicated by record id");
+}
+
+#[tokio::test]
+async fn search_mode_needs_fields() {
+    let accounts = MockServer::start().await;
+    let mut src = source(
+        "select id from Contacts",
+        None,
+        &[],
+        &[("lookup", "search")],
+    );
+    src.options.extend(auth_options(&accounts, "NOFIELDS"));
+    let err = ZohoSource::connect(&Config::builtin(), &src)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.message.contains("search_fields"), "{err}");
+}
+
+#[tokio::test]
+async fn api_domain_option_overrides_the_token() {
+    let accounts = MockServer::start().await;
+    let token_api = MockServer::start().await;
+    let proxy = MockServer::start().await;
+    mount_token(&accounts, &token_api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&proxy)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "OVERRIDE"));
+    src.options.insert("api_domain".into(), proxy.uri());
+    let z = connect(&src).await;
+    assert!(z
+        .lookup(&by_email("a@example.com"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(token_api.received_requests().await.unwrap().is_empty());
+}
+
+#[test]
+fn data_centres_map_to_their_accounts_hosts() {
+    let table = [
+        ("us", "accounts.zoho.com"),
+        ("eu", "accounts.zoho.eu"),
+        ("in", "accounts.zoho.in"),
+        ("au", "accounts.zoho.com.au"),
+        ("jp", "accounts.zoho.jp"),
+        ("ca", "accounts.zohocloud.ca"),
+        ("sa", "accounts.zoho.sa"),
+        ("uk", "accounts.zoho.uk"),
+        ("cn", "accounts.zoho.com.cn"),
+        ("EU", "accounts.zoho.eu"),
+    ];
+    for (dc, host) in table {
+        assert_eq!(accounts_host(dc), Some(host), "dc {dc}");
+    }
+    assert_eq!(accounts_host("mars"), None);
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_named_at_connect() {
+    let cfg = Config::builtin();
+    let bad_dc = source("select id from Contacts", None, &[], &[("dc", "mars")]);
+    let err = ZohoSource::connect(&cfg, &bad_dc).await.err().unwrap();
+    assert!(err.message.contains("options.dc"), "{err}");
+    assert!(err.message.contains("mars"), "{err}");
+
+    std::env::set_var("ZT_CFG_ID", "id");
+    let missing = source(
+        "select id from Contacts",
+        None,
+        &[],
+        &[
+            ("dc", "eu"),
+            ("client_id_env", "ZT_CFG_ID"),
+            ("client_secret_env", "ZT_SURELY_UNSET_SECRET"),
+            ("refresh_token_env", "ZT_SURELY_UNSET_REFRESH"),
+        ],
+    );
+    let err = ZohoSource::connect(&cfg, &missing).await.err().unwrap();
+    assert!(err.message.contains("ZT_SURELY_UNSET_SECRET"), "{err}");
+
+    let typo = source("select id from Contacts", None, &[], &[("modul", "Leads")]);
+    let err = ZohoSource::connect(&cfg, &typo).await.err().unwrap();
+    assert!(err.message.contains("unknown option \"modul\""), "{err}");
+}
+
+#[tokio::test]
+async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
+    let mut src = source(
+        "select id, Customer_Id, Email, Email_Opt_Out, Modified_Time from Contacts where Email = :email or Customer_Id = :id",
+        Some("select id, Deal_Name, Amount, Closing_Date from Deals where Contact_Name = :id"),
+        &[
+            ("Customer_Id", "id"),
+            ("Email", "email"),
+            ("Email_Opt_Out", "email_opted_out"),
+        ],
+        &[("event_name", "deal_closed"), ("event_timestamp_field", "Closing_Date")],
+    );
+    src.fixtures = Some(data_dir().join("zoho"));
+    let z = connect(&src).await;
+    assert!(z.is_fixture());
+
+    let records = z
+        .lookup(&by_email("Ada.Lovelace@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.id.as_deref(), Some("C1001"));
+    assert_eq!(r.extra_ids["zoho_id"], "5725767000000524157");
+    assert_eq!(
+        r.updated_at,
+        Some(RawValue::DateTime(
+            Utc.with_ymd_and_hms(2026, 11, 21, 10, 0, 0).unwrap()
+        ))
+    );
+    assert_eq!(r.attributes["email_opted_out"], RawValue::Bool(false));
+    assert_eq!(r.events.len(), 1);
+    assert_eq!(r.events[0].name, "deal_closed");
+    assert_eq!(
+        r.events[0].timestamp,
+        RawValue::Date(NaiveDate::from_ymd_opt(2026, 11, 18).unwrap())
+    );
+
+    let alan = z
+        .lookup(&Lookup {
+            id: Some("C1003".into()),
+            ..Lookup::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alan.len(), 1);
+    assert!(alan[0].events.is_empty(), "204 for no events");
+    assert!(z
+        .lookup(&by_email("nobody@example.com"))
+        .await
+        .unwrap()
+        .is_empty());
+}
