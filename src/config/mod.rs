@@ -462,7 +462,7 @@ impl Locator<'_> {
     }
 
     /// Turn a TOML/serde error into a located error with the dotted key.
-    fn from_toml(&self, e: &toml::de::Error) -> ConfigError {
+    fn locate_toml_error(&self, e: &toml::de::Error) -> ConfigError {
         let msg = e.message().trim().to_string();
         let span = e.span();
         let line = span.as_ref().map(|s| self.line_of(s.start));
@@ -546,7 +546,7 @@ fn span_of<T>(s: &Spanned<T>) -> Option<std::ops::Range<usize>> {
 /// Parse and validate config text; `file` is used for messages and paths.
 pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let loc = Locator { text, file };
-    let raw: RawConfig = toml::from_str(text).map_err(|e| loc.from_toml(&e))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| loc.locate_toml_error(&e))?;
 
     let region = match &raw.customerio.region {
         None => Region::Us,
