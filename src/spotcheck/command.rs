@@ -135,7 +135,7 @@ pub fn describe(state: &SessionState) -> String {
             .collect();
         let findings = match p.findings.iter().map(|f| f.severity).max() {
             Some(w) => format!("{} ({})", p.findings.len(), w.name()),
-            None if !p.errors.is_empty() => "error".into(),
+            None if !p.errors.is_empty() => "! error".into(),
             None => "0".into(),
         };
         let here = if p.position == state.position {

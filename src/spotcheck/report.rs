@@ -360,6 +360,11 @@ fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOpt
         if let Some(c) = session_cmp.or(comparisons.first()) {
             let rows = c.counts_by_rule();
             if !rows.is_empty() {
+                let what = match c.against.kind {
+                    SnapshotKind::Session => format!("session {}", md(&c.against.id)),
+                    SnapshotKind::CheckRun => format!("check run #{}", md(&c.against.id)),
+                };
+                let _ = writeln!(o, "By rule, against {what}:\n");
                 o.push_str("| Rule | New | Resolved | Persisting |\n|---|---:|---:|---:|\n");
                 for (rule, (n, r, p)) in rows {
                     let _ = writeln!(o, "| `{rule}` | {n} | {r} | {p} |");
@@ -491,7 +496,7 @@ fn is_empty_json(v: &Value) -> bool {
 
 // ---- CSV -------------------------------------------------------------------
 
-pub const CSV_HEADER: &str = "session,position,person,outcome,item,verdict,decided_at,operator,attached_rule,attached_summary,item_findings,verdict_note,person_note,sources";
+pub const CSV_HEADER: &str = "session,position,person,outcome,item,verdict,decided_at,operator,attached_rule,attached_summary,item_findings,item_evidence,verdict_note,person_note,sources";
 
 /// One CSV cell: remote text sanitized (line breaks kept in notes), cells a
 /// spreadsheet would run as a formula defused with a leading `'`, quoted
@@ -526,12 +531,26 @@ pub fn csv(state: &SessionState, opts: ReportOptions) -> String {
     for p in &state.people {
         for item in Item::ALL {
             let v = p.verdicts[item.index()].as_ref();
-            let item_findings: Vec<String> = p
+            let relevant: Vec<&Finding> = p
                 .findings
                 .iter()
                 .filter(|f| Item::for_rule(f.rule) == item)
+                .collect();
+            let item_findings: Vec<String> = relevant
+                .iter()
                 .map(|f| format!("{} {}: {}", f.severity.name(), f.rule, f.summary))
                 .collect();
+            let item_evidence = if relevant.is_empty() {
+                String::new()
+            } else {
+                Value::Array(
+                    relevant
+                        .iter()
+                        .map(|f| json!({"rule": f.rule, "evidence": f.evidence}))
+                        .collect(),
+                )
+                .to_string()
+            };
             let row = [
                 cell(&state.session.id),
                 (p.position + 1).to_string(),
@@ -551,6 +570,7 @@ pub fn csv(state: &SessionState, opts: ReportOptions) -> String {
                         .unwrap_or(""),
                 ),
                 cell(&item_findings.join("; ")),
+                cell(&item_evidence),
                 cell(v.and_then(|v| v.note.as_deref()).unwrap_or("")),
                 cell(&p.note),
                 cell(&p.sources.join(" ")),

@@ -1,0 +1,276 @@
+//! Spot-check sessions in SQLite: resume lands where the operator left,
+//! verdicts replace each other, the walk's effects are saved in order.
+
+#[path = "spotcheck_fixtures.rs"]
+mod fixtures;
+
+use cioscope::spotcheck::store::{NewVerdict, SessionStore, StoreError};
+use cioscope::spotcheck::walk::{EffectWriter, Walk, WalkAction};
+use cioscope::spotcheck::{Item, Outcome, Verdict};
+use fixtures::*;
+
+#[tokio::test]
+async fn resume_restores_the_exact_position_verdicts_and_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+        walked_session(&store, SESSION).await;
+        store.close().await;
+    }
+    // A new process: a fresh connection to the same file.
+    let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+        .await
+        .unwrap();
+    let state = store.load(SESSION).await.unwrap();
+    assert_eq!(
+        state.position, 3,
+        "the stored position, not the first unreviewed"
+    );
+    assert_eq!(state.people.len(), 4);
+    let c1 = &state.people[0];
+    assert_eq!(c1.person, "C1001");
+    assert_eq!(
+        c1.verdict_marks(),
+        [
+            Some(Verdict::Fail),
+            Some(Verdict::Pass),
+            Some(Verdict::Pass)
+        ]
+    );
+    let attached = c1.verdicts[0].as_ref().unwrap().finding.as_ref().unwrap();
+    assert_eq!((attached.index, attached.rule.id()), (0, "split_identity"));
+    assert!(c1.note.starts_with("Two profiles | merge"));
+    assert_eq!(c1.findings.len(), 2, "the findings snapshot survives");
+    assert_eq!(c1.findings[0].evidence["profiles"][1]["cio_id"], "a3000377");
+    assert_eq!(c1.sources, ["customerio", "shop", "crm"]);
+    assert_eq!(
+        state.people[2].verdicts[2]
+            .as_ref()
+            .unwrap()
+            .note
+            .as_deref(),
+        Some("order 1234 shows twice; called +1 555 010 0100")
+    );
+    assert_eq!(state.people[3].errors, ["shop: GET timed out after 10s"]);
+    assert_eq!(
+        state.people.iter().map(|p| p.outcome()).collect::<Vec<_>>(),
+        [
+            Outcome::Fail,
+            Outcome::Pass,
+            Outcome::Fail,
+            Outcome::Pending
+        ]
+    );
+    assert_eq!(state.session.seed, Some(42));
+    assert_eq!(state.session.strategy, "stratified");
+    assert!(state.session.finished_at.is_none());
+
+    // The walk resumes on the same person, cursor on the first open item.
+    let walk = Walk::from_state(&state);
+    assert_eq!(walk.position(), 3);
+    assert_eq!(walk.progress(), "4/4");
+    assert_eq!(walk.current().unwrap().person, "jane.doe@example.com");
+    assert_eq!(walk.people()[0].decisions[0].unwrap().finding, Some(0));
+    assert_eq!(walk.reviewed(), 3);
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn without_a_stored_position_resume_opens_the_first_unreviewed_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store.create_session(new_session("S-1")).await.unwrap();
+    for item in Item::ALL {
+        verdict(&store, "S-1", "C1001", item, Verdict::Pass, None).await;
+    }
+    assert_eq!(store.load("S-1").await.unwrap().position, 1);
+}
+
+#[tokio::test]
+async fn deciding_again_replaces_the_verdict_and_the_last_decision_finishes_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store.create_session(new_session("S-1")).await.unwrap();
+    verdict(&store, "S-1", "C1002", Item::Events, Verdict::Fail, None).await;
+    verdict(&store, "S-1", "C1002", Item::Events, Verdict::Pass, None).await;
+    let state = store.load("S-1").await.unwrap();
+    assert_eq!(state.people[1].verdict(Item::Events), Some(Verdict::Pass));
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM verdicts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "one row per (session, person, item)");
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM session_events WHERE kind = 'verdict'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(events, 2, "the history keeps both decisions");
+
+    for p in ["C1001", "C1002", "C1003", "jane.doe@example.com"] {
+        for item in Item::ALL {
+            verdict(&store, "S-1", p, item, Verdict::Skip, None).await;
+        }
+    }
+    let state = store.load("S-1").await.unwrap();
+    assert!(state.session.finished_at.is_some());
+    store
+        .clear_verdict("S-1", "C1001", Item::Events, "dana")
+        .await
+        .unwrap();
+    let state = store.load("S-1").await.unwrap();
+    assert!(
+        state.session.finished_at.is_none(),
+        "taking a verdict back reopens the session"
+    );
+    assert_eq!(state.people[0].verdict(Item::Events), None);
+}
+
+#[tokio::test]
+async fn verdicts_on_someone_outside_the_session_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store.create_session(new_session("S-1")).await.unwrap();
+    let v = |session: &'static str, person: &'static str| NewVerdict {
+        session_id: session,
+        person,
+        item: Item::Events,
+        verdict: Verdict::Pass,
+        note: None,
+        finding: None,
+        operator: "dana",
+    };
+    assert!(matches!(
+        store.record_verdict(v("S-1", "C9999")).await,
+        Err(StoreError::NoPerson { .. })
+    ));
+    assert!(matches!(
+        store.record_verdict(v("S-2", "C1001")).await,
+        Err(StoreError::NoSession(_))
+    ));
+    assert!(matches!(
+        store.load("nope").await,
+        Err(StoreError::NoSession(_))
+    ));
+}
+
+#[tokio::test]
+async fn sessions_are_found_by_a_short_id_and_listed_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    walked_session(&store, SESSION).await;
+    let mut second = new_session("x");
+    second.id = None;
+    let generated = store.create_session(second).await.unwrap();
+    assert!(generated.id.starts_with("2026-11-22-"), "{}", generated.id);
+    assert_eq!(generated.id.len(), "2026-11-22-a3f9".len());
+
+    assert_eq!(store.resolve_id("a3f9").await.unwrap(), SESSION);
+    assert!(matches!(
+        store.resolve_id("2026-11-22").await,
+        Err(StoreError::Ambiguous { .. })
+    ));
+
+    let list = store.list().await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].id, generated.id, "newest first");
+    let first = &list[1];
+    assert_eq!(
+        (first.reviewed, first.size, first.passed, first.failed),
+        (3, 4, 1, 2)
+    );
+    assert_eq!(cioscope::spotcheck::percent(first.pass_rate), "33%");
+    assert_eq!(first.operator, "dana");
+
+    let previous = store
+        .previous_for_workspace("acme-prod", generated.created_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(previous.session.id, SESSION);
+    assert!(store
+        .previous_for_workspace("acme-prod", at("2026-11-22T10:00:00Z"))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .previous_for_workspace("other", generated.created_at)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn the_walks_effects_are_saved_in_the_order_they_were_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store.create_session(new_session("S-1")).await.unwrap();
+    let mut walk = Walk::from_state(&store.load("S-1").await.unwrap());
+    let (writer, mut saved) = EffectWriter::spawn(store.clone(), "dana".into());
+
+    let mut sent = 0;
+    let mut act = |walk: &mut Walk, a: WalkAction| {
+        let effects = walk.apply(a);
+        sent += effects.len();
+        assert!(writer.send(effects));
+    };
+    act(&mut walk, WalkAction::Mark(Verdict::Pass));
+    act(&mut walk, WalkAction::SelectItem(Item::Identifiers));
+    act(&mut walk, WalkAction::Mark(Verdict::Fail));
+    act(&mut walk, WalkAction::SelectItem(Item::Identifiers));
+    act(&mut walk, WalkAction::CycleFinding);
+    act(&mut walk, WalkAction::EditNote);
+    for c in "merge them".chars() {
+        act(&mut walk, WalkAction::NoteInput(c));
+    }
+    act(&mut walk, WalkAction::NoteSave);
+    act(&mut walk, WalkAction::Next);
+    act(&mut walk, WalkAction::PassAll);
+    act(&mut walk, WalkAction::Next);
+    for _ in 0..sent {
+        let s = saved.recv().await.unwrap();
+        assert!(s.result.is_ok(), "{:?}", s.result);
+    }
+
+    let state = store.load("S-1").await.unwrap();
+    let c1 = &state.people[0];
+    assert_eq!(
+        c1.verdict(Item::Identifiers),
+        Some(Verdict::Fail),
+        "pass, then fail: the fail stands"
+    );
+    assert_eq!(
+        c1.verdicts[0]
+            .as_ref()
+            .unwrap()
+            .finding
+            .as_ref()
+            .unwrap()
+            .rule
+            .id(),
+        "split_identity"
+    );
+    assert_eq!(c1.note, "merge them");
+    assert_eq!(state.people[1].outcome(), Outcome::Pass);
+    assert_eq!(state.position, 2);
+    assert_eq!(Walk::from_state(&state).position(), walk.position());
+}
+
+#[test]
+fn the_data_dir_env_var_decides_where_sessions_live() {
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var(cioscope::spotcheck::DATA_DIR_ENV, dir.path());
+    assert_eq!(
+        cioscope::spotcheck::database_path(None),
+        dir.path().join("spotcheck.db")
+    );
+    std::env::remove_var(cioscope::spotcheck::DATA_DIR_ENV);
+    let mut config = cioscope::config::Config::builtin();
+    config.spot_check.database = Some("/var/lib/cioscope/qa.db".into());
+    assert_eq!(
+        cioscope::spotcheck::database_path(Some(&config)),
+        std::path::PathBuf::from("/var/lib/cioscope/qa.db")
+    );
+    config.spot_check.operator = Some("dana".into());
+    assert_eq!(cioscope::spotcheck::operator_name(Some(&config)), "dana");
+}
