@@ -46,6 +46,11 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut lod_reported = false;
     for (name, attr) in &ctx.config.attributes {
+        // Consent lives in Customer.io's `unsubscribed`, not an attribute of
+        // that name: consent_conflict compares it.
+        if attr.consent.is_some() {
+            continue;
+        }
         let Some(owner) = attr.owner.as_deref() else {
             continue;
         };
@@ -469,5 +474,40 @@ mod tests {
             )
             .build();
         assert!(run(check, &s, &shop_config()).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod consent_tests {
+    use super::*;
+    use crate::config::load_str;
+    use crate::model::SourceRecord;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_consent_attribute_is_left_to_consent_conflict_not_reported_stale() {
+        let cfg = load_str(
+            "[[sources]]\nname = \"shop\"\nkind = \"sqlite\"\nurl = \"sqlite://x.db\"\npeople = \"select 1\"\nowns = [\"email_opt_in\"]\n\n[[attributes]]\nname = \"email_opt_in\"\ntype = \"bool\"\nconsent = \"email\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let subject = Subject {
+            person: "C1".into(),
+            profiles: vec![Profile {
+                cio_id: "a1".into(),
+                id: Some("C1".into()),
+                ..Default::default()
+            }],
+            records: vec![SourceRecord {
+                source: "shop".into(),
+                id: Some("C1".into()),
+                attributes: [("email_opt_in".to_string(), RawValue::Int(1))].into(),
+                updated_at: Some(RawValue::text("2026-01-01T00:00:00Z")),
+                ..Default::default()
+            }],
+            links: vec![],
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+        assert!(check(&subject, &RuleContext { config: &cfg, now }).is_empty());
     }
 }
