@@ -160,11 +160,10 @@ impl Progress {
     fn tick(&self, done: usize, person: &str) {
         if self.tty {
             let width = 30;
-            let filled = if self.total == 0 {
-                width
-            } else {
-                done * width / self.total
-            };
+            let filled = (done * width)
+                .checked_div(self.total)
+                .unwrap_or(width)
+                .min(width);
             let person = crate::sanitize::truncate(person, 24);
             eprint!(
                 "\r\x1b[2K[{}{}] {done}/{} {person}",
