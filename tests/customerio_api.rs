@@ -738,39 +738,34 @@ fn customerio_config(base_url: &str, var: &str) -> cioscope::config::CustomerIo 
 
 /// Batch lookups answer every id but the `ghost*` ones; activities are one
 /// page of three, counted.
-fn mount_people(
-    server: &MockServer,
-    activity_calls: Arc<AtomicUsize>,
-) -> impl std::future::Future<Output = ()> + '_ {
-    async move {
-        Mock::given(method("POST"))
-            .and(path("/v1/customers/attributes"))
-            .respond_with(|req: &Request| {
-                let body: Value = req.body_json().unwrap();
-                let customers: Vec<Value> = body["ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|id| !id.starts_with("ghost"))
-                    .map(|id| person_json(id, &format!("cio-{id}")))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
-            })
-            .mount(server)
-            .await;
-        Mock::given(method("GET"))
-            .and(wiremock::matchers::path_regex(
-                r"^/v1/customers/[^/]+/activities$",
-            ))
-            .respond_with(move |_: &Request| {
-                activity_calls.fetch_add(1, Ordering::SeqCst);
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "activities": (0..3).map(activity_json).collect::<Vec<_>>()}))
-            })
-            .mount(server)
-            .await;
-    }
+async fn mount_people(server: &MockServer, activity_calls: Arc<AtomicUsize>) {
+    Mock::given(method("POST"))
+        .and(path("/v1/customers/attributes"))
+        .respond_with(|req: &Request| {
+            let body: Value = req.body_json().unwrap();
+            let customers: Vec<Value> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|id| !id.starts_with("ghost"))
+                .map(|id| person_json(id, &format!("cio-{id}")))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(
+            r"^/v1/customers/[^/]+/activities$",
+        ))
+        .respond_with(move |_: &Request| {
+            activity_calls.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "activities": (0..3).map(activity_json).collect::<Vec<_>>()}))
+        })
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -1080,4 +1075,34 @@ async fn fixture_mode_loads_people_and_reports_broken_files_per_person() {
     assert_eq!(bad_field(&e), "$");
     assert_eq!(e.endpoint, "GET /v1/customers/{id}/attributes");
     assert_eq!(c.stats().throttled, 0);
+}
+
+#[tokio::test]
+async fn the_bundled_demo_workspace_reads_without_a_single_error() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/customerio");
+    let c = CioClient::fixtures(&dir).unwrap();
+    let cio_ids: Vec<String> = std::fs::read_dir(dir.join("people"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(!cio_ids.is_empty());
+
+    let mut rx = c.load_people(cio_ids.clone(), IdType::CioId, 1000);
+    let mut loaded = 0;
+    while let Some((id, result)) = rx.recv().await {
+        let p = result.unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(p.cio_id, id);
+        loaded += 1;
+    }
+    assert_eq!(loaded, cio_ids.len());
+    for id in &cio_ids {
+        c.person_segments(id, IdType::CioId).await.unwrap();
+        c.person_messages(id, IdType::CioId).await.unwrap();
+    }
+    for segment in c.segments().await.unwrap() {
+        c.segment_members(segment.id).await.unwrap();
+    }
+    c.campaigns().await.unwrap();
 }

@@ -573,7 +573,7 @@ impl CioClient {
         base: Request,
         max: usize,
         page_size: usize,
-        parse: fn(&str, &Value) -> Result<(Vec<T>, Option<String>), ApiError>,
+        parse: PageParser<T>,
     ) -> Result<Vec<T>, ApiError> {
         let label = base.endpoint.label();
         let mut out = Vec::new();
@@ -651,6 +651,12 @@ impl CioClient {
                             .unwrap_or_else(|| {
                                 THROTTLE_BACKOFF * 2u32.saturating_pow(throttles - 1).min(16)
                             });
+                        tracing::debug!(endpoint = label, wait_ms = wait.as_millis() as u64, "429");
+                        // Everyone waits, even when this call gives up: the
+                        // limit is per workspace.
+                        if let Some(limiter) = &inner.limiter {
+                            limiter.pause_for(wait);
+                        }
                         Failure::Throttled(wait)
                     }
                     500..=599 => Failure::Server(resp.status),
@@ -674,17 +680,9 @@ impl CioClient {
             retries += 1;
             inner.counters.retries.fetch_add(1, Ordering::Relaxed);
             let wait = match failure {
-                Failure::Throttled(wait) => {
-                    tracing::debug!(endpoint = label, wait_ms = wait.as_millis() as u64, "429");
-                    match &inner.limiter {
-                        // Everyone waits: the limit is per workspace.
-                        Some(limiter) => {
-                            limiter.pause_for(wait);
-                            Duration::ZERO
-                        }
-                        None => wait,
-                    }
-                }
+                // The limiter already holds this task back with the others.
+                Failure::Throttled(_) if inner.limiter.is_some() => Duration::ZERO,
+                Failure::Throttled(wait) => wait,
                 _ => backoff(retries),
             };
             if !wait.is_zero() {
@@ -787,6 +785,9 @@ impl CioClient {
         }
     }
 }
+
+/// Reads one page of a paged endpoint: its items and the next cursor.
+type PageParser<T> = fn(&str, &Value) -> Result<(Vec<T>, Option<String>), ApiError>;
 
 enum Failure {
     Throttled(Duration),
