@@ -243,3 +243,25 @@ async fn every_format_writes_to_out_and_stdout_stays_empty() {
         assert!(text.contains(marker), "{format}: {text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_split_is_found_even_when_the_batch_lookup_by_cio_id_returns_nothing() {
+    // Some proxies answer the batch lookup only for `id`: the email search
+    // alone must still reveal the second profile.
+    let people = vec![clean_person("a1", "C1", "kim@example.com"), FakePerson::new("a9", None, Some("kim@example.com"))];
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/customers/attributes"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"customers": []})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any()).respond_with(FakeWorkspace::new(people)).with_priority(2).mount(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, _) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["findings"][0]["rule"], "split_identity");
+    assert_eq!(v["findings"][0]["profiles"], json!(["a1", "a9"]));
+}

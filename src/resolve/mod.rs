@@ -613,6 +613,22 @@ impl Resolver<'_> {
                 }
                 Err(e) => self.api_error(e),
             }
+            // A profile the batch lookup did not return is still part of
+            // the human: keep what the search said about it.
+            for r in &new {
+                if missing.contains(&r.cio_id) && !self.has_profile(&r.cio_id) {
+                    tracing::warn!(
+                        "profile cio_id {} listed by search but not returned by the batch lookup",
+                        r.cio_id
+                    );
+                    self.subject.profiles.push(Profile {
+                        cio_id: r.cio_id.clone(),
+                        id: r.id.clone().filter(|s| !s.is_empty()),
+                        email: r.email.clone().filter(|s| !s.is_empty()),
+                        ..Default::default()
+                    });
+                }
+            }
         }
         for r in new {
             if self.has_profile(&r.cio_id)
