@@ -1002,7 +1002,11 @@ impl Respond for FakeApi {
                 ResponseTemplate::new(200).set_body_json(json!({ "campaigns": *self.campaigns }))
             }
             ("GET", ["v1", "campaigns", id]) => {
-                match self.campaigns.iter().find(|c| c["id"].to_string() == *id) {
+                match self
+                    .campaigns
+                    .iter()
+                    .find(|c| id.parse::<i64>().ok() == c["id"].as_i64())
+                {
                     Some(c) => ResponseTemplate::new(200).set_body_json(json!({ "campaign": c })),
                     None => not_found(),
                 }
@@ -1314,4 +1318,64 @@ async fn the_binary_explains_in_json_and_table_and_rejects_an_unknown_campaign()
     let (code, _, err) = run_binary(base(&["--person", "C1001", "--campaign", "999"])).await;
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no campaign \"999\""), "{err}");
+}
+
+// ---------------------------------------------------------------- the demo plan
+
+#[test]
+fn the_demo_plan_campaigns_are_valid_api_campaign_objects() {
+    let plan: Value = serde_json::from_str(include_str!("data/why_demo_plan.json")).unwrap();
+    let body = json!({ "campaigns": plan["campaigns"] });
+    let campaigns = cioscope::customerio::wire::campaigns("GET /v1/campaigns", &body).unwrap();
+    type Kind<'a> = (i64, bool, Option<&'a str>, Vec<i64>, Vec<i64>);
+    let kinds: Vec<Kind> = campaigns
+        .iter()
+        .map(|c| {
+            (
+                c.id,
+                c.active,
+                c.event_name.as_deref(),
+                c.trigger_segment_ids.clone(),
+                c.filter_segment_ids.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (201, true, Some("order_completed"), vec![], vec![]),
+            (202, true, None, vec![8], vec![5]),
+            (203, true, Some("cart_abandoned"), vec![], vec![3]),
+            (204, false, Some("spring_preorder"), vec![], vec![]),
+        ]
+    );
+    let toml = plan["config"]["toml"].as_str().unwrap();
+    let config =
+        config::load_str(toml, Path::new("plan.toml")).expect("the plan's config blocks load");
+    assert_eq!(
+        config.campaigns["203"].exit_when[0].text,
+        "event order_completed"
+    );
+    let people = plan["people"].as_array().unwrap();
+    for cause in [
+        "campaign_running",
+        "trigger_event",
+        "event_name_drift",
+        "split_identity",
+        "merged_event",
+        "late_event",
+        "trigger_segment",
+        "condition",
+        "filter_segments",
+        "exit_when",
+        "subscription",
+        "entered",
+    ] {
+        assert!(
+            people
+                .iter()
+                .any(|p| p["cause"].as_str().unwrap().starts_with(cause)),
+            "no planted person for {cause}"
+        );
+    }
 }

@@ -891,12 +891,7 @@ impl<'a> Explainer<'a> {
             .map(|m| {
                 (
                     Some(m),
-                    format!(
-                        "the event ({}) is older than the {} at {}",
-                        iso(e.timestamp),
-                        m.kind,
-                        iso(m.timestamp)
-                    ),
+                    format!("stamped {}, before the merge", iso(e.timestamp)),
                 )
             })
     }
