@@ -76,6 +76,39 @@ async fn resume_restores_the_exact_position_verdicts_and_notes() {
 }
 
 #[tokio::test]
+async fn the_database_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 2, "FULL");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    // The schema is versioned: opening again applies nothing new and keeps data.
+    store.create_session(new_session("S-1")).await.unwrap();
+    store.close().await;
+    let again = SessionStore::open(&dir.path().join("spotcheck.db"))
+        .await
+        .unwrap();
+    assert_eq!(again.list().await.unwrap().len(), 1);
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(again.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, 1);
+}
+
+#[tokio::test]
 async fn without_a_stored_position_resume_opens_the_first_unreviewed_person() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;

@@ -46,7 +46,17 @@ pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
     }
     let state = match &args.resume {
         Some(id) => match store.load(id).await {
-            Ok(state) => state,
+            Ok(state) => {
+                if state.session.workspace != config.workspace {
+                    eprintln!(
+                        "cioscope: session {} was taken on workspace {:?}, and the config opens {:?}",
+                        state.session.id,
+                        truncate(&state.session.workspace, 40),
+                        truncate(&config.workspace, 40)
+                    );
+                }
+                state
+            }
             Err(e) => {
                 eprintln!("cioscope: {e}");
                 return store_exit(&e);
@@ -125,8 +135,8 @@ pub fn describe(state: &SessionState) -> String {
         .clamp(6, 32);
     let _ = writeln!(
         o,
-        "{:>4}  {:<width$}  {}  {:<9}  PICKED",
-        "#", "PERSON", "I A E", "FINDINGS"
+        "{:>4}  {:<width$}  I A E  {:<9}  PICKED",
+        "#", "PERSON", "FINDINGS"
     );
     for p in &state.people {
         let marks: Vec<&str> = Item::ALL
