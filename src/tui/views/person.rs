@@ -283,19 +283,19 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
 
 fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
     let t = &app.theme;
-    let (title, lines): (String, Vec<String>) = match side {
+    let (title, text): (String, Vec<Line>) = match side {
         SidePanel::Details => match app.selection_detail() {
-            Some((title, lines)) => (format!(" Details · {} ", fit(&title, 40)), lines),
-            None => (" Details ".into(), vec!["nothing selected".into()]),
+            Some((title, lines)) => (
+                format!(" Details · {} ", fit(&title, 40)),
+                lines.into_iter().map(Line::from).collect(),
+            ),
+            None => (" Details ".into(), vec![Line::from("nothing selected")]),
         },
-        SidePanel::Text { title, lines } => (format!(" {title} "), lines.clone()),
+        SidePanel::Lines { title, lines } => (format!(" {} ", fit(title, 40)), lines.clone()),
     };
-    let text: Vec<Line> = lines
-        .into_iter()
-        .map(|l| Line::from(Span::styled(l, t.text)))
-        .collect();
     frame.render_widget(
         Paragraph::new(text)
+            .style(t.text)
             .wrap(Wrap { trim: false })
             .block(pane(t, title, false)),
         area,

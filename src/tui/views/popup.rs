@@ -24,10 +24,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             scroll,
         } => (
             format!(" {} ", super::fit(title, 70)),
-            lines
-                .iter()
-                .map(|l| Line::from(Span::styled(l.as_str(), t.text)))
-                .collect(),
+            lines.clone(),
             *scroll,
         ),
     };
@@ -63,5 +60,5 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         .skip(scroll)
         .take(inner.height as usize)
         .collect();
-    frame.render_widget(Paragraph::new(visible), inner);
+    frame.render_widget(Paragraph::new(visible).style(t.text), inner);
 }

@@ -1,0 +1,768 @@
+//! The TUI's state and the one function that changes it: [`App::update`].
+//!
+//! `update` never does IO and never waits: it applies an [`Action`] and
+//! returns the [`Effect`]s (IO) the runtime should start. Derived data (the
+//! filtered, sorted people list) is recomputed by [`App::prepare`] once per
+//! batch of actions, not per action and never while drawing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::text::Line;
+
+mod palette;
+mod people;
+mod person;
+
+pub use palette::PALETTE;
+pub use people::{People, Slot, SortBy};
+
+use super::action::{Action, Effect, Generation, RequestId, WorkspaceInfo};
+use super::keymap::{Command, Keymap};
+use super::theme::Theme;
+use super::vm::LoadedPerson;
+use crate::config::Config;
+use crate::customerio::ClientStats;
+use crate::rules::{Focus, Rule, Severity};
+
+/// The screens. To add one: a variant here, a module in `views/`, one arm
+/// in [`views::draw`] and one in [`App::view_command`] (see `tui/mod.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Pulse,
+    People,
+    Person,
+}
+
+impl View {
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Pulse => "Pulse",
+            View::People => "People",
+            View::Person => "Person",
+        }
+    }
+}
+
+/// The panes of the person screen, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Compare,
+    Identity,
+    Timeline,
+    Findings,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 4] = [
+        Pane::Compare,
+        Pane::Identity,
+        Pane::Timeline,
+        Pane::Findings,
+    ];
+
+    pub fn index(self) -> usize {
+        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Compare => "Compare",
+            Pane::Identity => "Identity",
+            Pane::Timeline => "Timeline",
+            Pane::Findings => "Findings",
+        }
+    }
+}
+
+/// A side panel beside the person screen's panes. Later views add variants
+/// here (a checklist, a spot-check verdict form) and an arm in
+/// `views::person::draw_side`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SidePanel {
+    /// Everything known about the selection in the focused pane.
+    Details,
+    /// Styled lines supplied by another view (a checklist, a form).
+    Lines {
+        title: String,
+        lines: Vec<Line<'static>>,
+    },
+}
+
+/// A selected row and the first row shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub row: usize,
+    pub col: usize,
+    pub offset: usize,
+}
+
+/// The person screen's UI state (which person, which pane, where).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonUi {
+    pub key: Option<String>,
+    pub pane: Pane,
+    pub zoom: bool,
+    pub cursors: [Cursor; 4],
+    /// What the last jumped-to finding is about.
+    pub highlight: Vec<Focus>,
+}
+
+impl Default for PersonUi {
+    fn default() -> Self {
+        PersonUi {
+            key: None,
+            pane: Pane::Findings,
+            zoom: false,
+            cursors: [Cursor::default(); 4],
+            highlight: vec![],
+        }
+    }
+}
+
+impl PersonUi {
+    pub fn cursor(&self, p: Pane) -> &Cursor {
+        &self.cursors[p.index()]
+    }
+}
+
+/// Popups stack over the screen; `back` closes the top one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Popup {
+    Help {
+        scroll: usize,
+    },
+    /// A drill-down: a full value, an event, evidence, an explanation.
+    Text {
+        title: String,
+        lines: Vec<Line<'static>>,
+        scroll: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Filter,
+    Palette,
+}
+
+/// A line being typed (`/` filter or `:` palette), with completion hints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+    /// The filter before editing started (restored by Esc).
+    prior: String,
+    /// Completions: the full line and what it does.
+    pub hints: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SystemState {
+    Connecting,
+    Connected,
+    Error(String),
+}
+
+/// Customer.io or a source, as the pulse screen shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct System {
+    pub name: String,
+    pub kind: String,
+    pub state: SystemState,
+    /// When data from it last arrived.
+    pub last_data: Option<Instant>,
+    /// The last per-person error it gave.
+    pub last_error: Option<String>,
+    pub errors: usize,
+}
+
+/// Progress of loading everyone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Load {
+    pub generation: Generation,
+    pub listing: bool,
+    pub total: usize,
+    pub loaded: usize,
+    pub failed: usize,
+    pub done: bool,
+    pub started: Option<Instant>,
+    pub finished: Option<Instant>,
+}
+
+impl Load {
+    pub fn busy(&self) -> bool {
+        self.listing || (self.started.is_some() && !self.done)
+    }
+}
+
+/// Findings counted over every loaded person.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    /// Per rule, counts indexed by `Severity as usize` (info, warn, error).
+    pub by_rule: BTreeMap<Rule, [usize; 3]>,
+    /// Indexed by `Severity as usize` (info, warn, error).
+    pub by_severity: [usize; 3],
+    pub people_with_errors: usize,
+}
+
+impl Totals {
+    fn add(&mut self, p: &LoadedPerson, sign: i64) {
+        let apply = |n: &mut usize, d: i64| *n = (*n as i64 + d).max(0) as usize;
+        for f in &p.findings {
+            apply(
+                &mut self.by_rule.entry(f.rule).or_default()[f.severity as usize],
+                sign,
+            );
+            apply(&mut self.by_severity[f.severity as usize], sign);
+        }
+        if p.summary.errored {
+            apply(&mut self.people_with_errors, sign);
+        }
+        self.by_rule.retain(|_, n| n.iter().any(|c| *c > 0));
+    }
+}
+
+/// The whole state of the TUI.
+pub struct App {
+    pub config: Arc<Config>,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub view: View,
+    history: Vec<View>,
+    pub people: People,
+    pub person: PersonUi,
+    pub side_panel: Option<SidePanel>,
+    pub popups: Vec<Popup>,
+    pub input: Option<Input>,
+    pub notice: Option<Notice>,
+    pub systems: Vec<System>,
+    pub load: Load,
+    pub totals: Totals,
+    pub stats: Option<ClientStats>,
+    /// Pulse: the selected rule in "findings by rule".
+    pub pulse_cursor: usize,
+    /// The person being fetched for navigation, by request.
+    pub fetching: Option<(RequestId, String)>,
+    finding_email: Option<(RequestId, String)>,
+    next_request: RequestId,
+    /// Updated every tick; freshness is measured against it.
+    pub clock: Instant,
+    pub spinner: usize,
+    /// The terminal size (for page sizes and scroll offsets).
+    pub size: (u16, u16),
+    pub should_quit: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+/// The first row to show so that `selected` is visible, moving as little
+/// as possible from `offset`.
+pub fn scroll_window(offset: usize, selected: usize, height: usize, len: usize) -> usize {
+    let height = height.max(1);
+    let mut off = offset.min(len.saturating_sub(1));
+    if selected < off {
+        off = selected;
+    } else if selected >= off + height {
+        off = selected + 1 - height;
+    }
+    off.min(len.saturating_sub(height))
+}
+
+impl App {
+    pub fn new(config: Arc<Config>, theme: Theme, keymap: Keymap) -> App {
+        let mode = if config.customerio.fixtures.is_some() {
+            "fixture"
+        } else {
+            "http"
+        };
+        let mut systems = vec![System {
+            name: "Customer.io".into(),
+            kind: mode.into(),
+            state: SystemState::Connecting,
+            last_data: None,
+            last_error: None,
+            errors: 0,
+        }];
+        for s in &config.sources {
+            systems.push(System {
+                name: s.name.clone(),
+                kind: s.kind.name().into(),
+                state: SystemState::Connecting,
+                last_data: None,
+                last_error: None,
+                errors: 0,
+            });
+        }
+        App {
+            config,
+            theme,
+            keymap,
+            view: View::Pulse,
+            history: vec![],
+            people: People::default(),
+            person: PersonUi::default(),
+            side_panel: None,
+            popups: vec![],
+            input: None,
+            notice: None,
+            systems,
+            load: Load::default(),
+            totals: Totals::default(),
+            stats: None,
+            pulse_cursor: 0,
+            fetching: None,
+            finding_email: None,
+            next_request: 1,
+            clock: Instant::now(),
+            spinner: 0,
+            size: (120, 40),
+            should_quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Apply one action and recompute derived data (tests and single actions).
+    pub fn dispatch(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.update(action);
+        self.prepare();
+        effects
+    }
+
+    /// Recompute derived data after a batch of actions.
+    pub fn prepare(&mut self) {
+        self.people.refresh();
+        let h = self.people_page();
+        let c = &mut self.people.cursor;
+        c.offset = scroll_window(c.offset, c.row, h, self.people.visible.len());
+    }
+
+    /// The person open on the person screen, when loaded.
+    pub fn current(&self) -> Option<&Arc<LoadedPerson>> {
+        self.person
+            .key
+            .as_deref()
+            .and_then(|k| self.people.loaded(k))
+    }
+
+    pub fn notify(&mut self, level: Level, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            level,
+            text: crate::sanitize::sanitize(&text.into()).into_owned(),
+        });
+    }
+
+    /// Apply one action. Never blocks; IO to start is returned.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        if !matches!(action, Action::Tick | Action::Stats(_)) {
+            self.dirty = true;
+        }
+        match action {
+            Action::Key(ev) => {
+                if ev.kind == KeyEventKind::Release {
+                    return vec![];
+                }
+                if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
+                    self.should_quit = true;
+                    return vec![];
+                }
+                if self.input.is_some() {
+                    return self.input_key(ev.code);
+                }
+                match self.keymap.command_for(&ev) {
+                    Some(c) => self.command(c),
+                    None => vec![],
+                }
+            }
+            Action::Command(c) => self.command(c),
+            Action::Palette(line) => self.run_palette(&line),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                vec![]
+            }
+            Action::Tick => {
+                self.clock = Instant::now();
+                self.spinner = self.spinner.wrapping_add(1);
+                if self.load.busy() || self.fetching.is_some() || self.spinner % 8 == 0 {
+                    self.dirty = true;
+                }
+                vec![]
+            }
+            Action::Quit => {
+                self.should_quit = true;
+                vec![]
+            }
+            Action::WorkspaceOpened(info) => self.opened(info),
+            Action::WorkspaceFailed(message) => {
+                self.systems[0].state = SystemState::Error(message.clone());
+                self.notify(Level::Error, message);
+                vec![]
+            }
+            Action::PeopleListed { generation, people } => {
+                if generation == self.load.generation {
+                    self.load.listing = false;
+                    for p in &people {
+                        self.people.add(p);
+                    }
+                    self.load.total = self.people.slots.len();
+                    if people.is_empty() {
+                        self.load.done = true;
+                        self.notify(Level::Warn, "Customer.io lists nobody in this workspace");
+                    }
+                }
+                vec![]
+            }
+            Action::ListFailed {
+                generation,
+                message,
+            } => {
+                if generation == self.load.generation {
+                    self.load.listing = false;
+                    self.load.done = true;
+                    self.systems[0].last_error = Some(message.clone());
+                    self.notify(Level::Error, format!("cannot list people: {message}"));
+                }
+                vec![]
+            }
+            Action::PersonLoaded { generation, person } => {
+                if generation == self.load.generation {
+                    self.load.loaded += 1;
+                    if person.subject.is_none() {
+                        self.load.failed += 1;
+                    }
+                    self.insert(person);
+                }
+                vec![]
+            }
+            Action::LoadDone { generation } => {
+                if generation == self.load.generation {
+                    self.load.done = true;
+                    self.load.finished = Some(Instant::now());
+                }
+                vec![]
+            }
+            Action::PersonFetched { request, person } => {
+                let wanted = self
+                    .fetching
+                    .as_ref()
+                    .is_some_and(|(r, k)| *r == request && *k == person.person);
+                if wanted {
+                    self.fetching = None;
+                }
+                let here = self.view == View::Person
+                    && self.person.key.as_deref() == Some(person.person.as_str());
+                if wanted && here {
+                    self.insert(person);
+                }
+                vec![]
+            }
+            Action::EmailFound {
+                request,
+                email,
+                person,
+            } => {
+                if self.finding_email.as_ref().map(|x| x.0) != Some(request) {
+                    return vec![];
+                }
+                self.finding_email = None;
+                match person {
+                    Ok(Some(key)) => self.open_person(&key),
+                    Ok(None) => {
+                        self.notify(Level::Warn, format!("no person with email {email}"));
+                        vec![]
+                    }
+                    Err(e) => {
+                        self.notify(Level::Error, format!("email search failed: {e}"));
+                        vec![]
+                    }
+                }
+            }
+            Action::Stats(s) => {
+                if self.stats != Some(s) {
+                    self.dirty = true;
+                }
+                self.stats = Some(s);
+                vec![]
+            }
+        }
+    }
+
+    fn opened(&mut self, info: WorkspaceInfo) -> Vec<Effect> {
+        self.systems[0].state = SystemState::Connected;
+        self.systems[0].kind = info.cio_mode;
+        for s in info.sources {
+            let state = match &s.error {
+                Some(e) => SystemState::Error(crate::sanitize::sanitize(e).into_owned()),
+                None => SystemState::Connected,
+            };
+            match self.systems.iter_mut().find(|x| x.name == s.name) {
+                Some(x) => {
+                    x.state = state;
+                    x.kind = s.kind;
+                }
+                None => self.systems.push(System {
+                    name: s.name,
+                    kind: s.kind,
+                    state,
+                    last_data: None,
+                    last_error: None,
+                    errors: 0,
+                }),
+            }
+        }
+        self.start_load()
+    }
+
+    fn start_load(&mut self) -> Vec<Effect> {
+        self.load = Load {
+            generation: self.load.generation + 1,
+            listing: true,
+            started: Some(Instant::now()),
+            ..Load::default()
+        };
+        vec![Effect::LoadAll {
+            generation: self.load.generation,
+        }]
+    }
+
+    /// Store a loaded person, replacing an earlier load of the same person.
+    fn insert(&mut self, p: Arc<LoadedPerson>) {
+        let now = Instant::now();
+        if p.subject.as_ref().is_some_and(|s| !s.profiles.is_empty()) {
+            self.systems[0].last_data = Some(now);
+        }
+        if let Some(s) = &p.subject {
+            for r in &s.records {
+                if let Some(sys) = self.systems.iter_mut().find(|x| x.name == r.source) {
+                    sys.last_data = Some(now);
+                }
+            }
+        }
+        for e in &p.errors {
+            let name = if e.source == "customerio" {
+                "Customer.io"
+            } else {
+                e.source.as_str()
+            };
+            if let Some(sys) = self.systems.iter_mut().find(|x| x.name == name) {
+                sys.last_error = Some(e.message.clone());
+                sys.errors += 1;
+            }
+        }
+        let i = self.people.add(&p.person);
+        match self.people.slots[i].data.take() {
+            Some(old) => self.totals.add(&old, -1),
+            None => self.people.loaded += 1,
+        }
+        self.totals.add(&p, 1);
+        self.people.slots[i].data = Some(p);
+        self.people.dirty = true;
+    }
+
+    fn go(&mut self, v: View) {
+        if self.view != v {
+            self.history.push(self.view);
+            if self.history.len() > 32 {
+                self.history.remove(0);
+            }
+            self.view = v;
+        }
+    }
+
+    fn back(&mut self) {
+        if self.view == View::People
+            && (!self.people.filter.is_empty() || self.people.rule.is_some())
+        {
+            self.people.filter.clear();
+            self.people.rule = None;
+            self.people.dirty = true;
+            return;
+        }
+        if self.view == View::Person && self.side_panel.is_some() {
+            self.side_panel = None;
+            return;
+        }
+        if self.view == View::Person && self.person.zoom {
+            self.person.zoom = false;
+            return;
+        }
+        match self.history.pop() {
+            Some(v) => self.view = v,
+            None if self.view == View::Person => self.view = View::People,
+            None if self.view == View::People => self.view = View::Pulse,
+            None => {}
+        }
+    }
+
+    /// Show a person, fetching them first when they are not loaded yet.
+    pub fn open_person(&mut self, key: &str) -> Vec<Effect> {
+        let key = key.trim();
+        self.go(View::Person);
+        if self.person.key.as_deref() != Some(key) {
+            self.person = PersonUi {
+                key: Some(key.to_string()),
+                ..PersonUi::default()
+            };
+        }
+        if let Some(pos) = self
+            .people
+            .visible
+            .iter()
+            .position(|&i| self.people.slots[i].key == key)
+        {
+            self.people.cursor.row = pos;
+        }
+        if self.people.loaded(key).is_some() {
+            self.fetching = None;
+            return vec![];
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        self.fetching = Some((request, key.to_string()));
+        vec![Effect::FetchPerson {
+            request,
+            person: key.to_string(),
+        }]
+    }
+
+    fn command(&mut self, c: Command) -> Vec<Effect> {
+        if let Some(top) = self.popups.last_mut() {
+            let is_help = matches!(top, Popup::Help { .. });
+            let (Popup::Help { scroll } | Popup::Text { scroll, .. }) = top;
+            match c {
+                Command::Back | Command::Quit | Command::Open => {
+                    self.popups.pop();
+                }
+                Command::Help if is_help => {
+                    self.popups.pop();
+                }
+                Command::Up => *scroll = scroll.saturating_sub(1),
+                Command::Down => *scroll += 1,
+                Command::PageUp => *scroll = scroll.saturating_sub(10),
+                Command::PageDown => *scroll += 10,
+                Command::Top => *scroll = 0,
+                Command::Bottom => *scroll = usize::MAX / 2,
+                _ => {}
+            }
+            return vec![];
+        }
+        match c {
+            Command::Quit => {
+                self.should_quit = true;
+                vec![]
+            }
+            Command::Help => {
+                self.popups.push(Popup::Help { scroll: 0 });
+                vec![]
+            }
+            Command::Palette => {
+                self.open_input(InputKind::Palette);
+                vec![]
+            }
+            Command::Filter => {
+                self.go(View::People);
+                self.open_input(InputKind::Filter);
+                vec![]
+            }
+            Command::Back => {
+                self.back();
+                vec![]
+            }
+            Command::Reload => {
+                self.people.clear();
+                self.totals = Totals::default();
+                self.fetching = None;
+                self.notify(Level::Info, "reloading everyone");
+                self.start_load()
+            }
+            Command::Pulse => {
+                self.go(View::Pulse);
+                vec![]
+            }
+            Command::People => {
+                self.go(View::People);
+                vec![]
+            }
+            Command::Person => match self.person.key.clone() {
+                Some(k) => self.open_person(&k),
+                None => match self.people.selected().map(|s| s.key.clone()) {
+                    Some(k) => self.open_person(&k),
+                    None => {
+                        self.notify(
+                            Level::Warn,
+                            "no person yet: pick one in the list or use :person ID",
+                        );
+                        vec![]
+                    }
+                },
+            },
+            other => self.view_command(other),
+        }
+    }
+
+    /// Commands whose meaning depends on the screen.
+    fn view_command(&mut self, c: Command) -> Vec<Effect> {
+        match self.view {
+            View::Pulse => self.pulse_command(c),
+            View::People => self.people_command(c),
+            View::Person => self.person_command(c),
+        }
+    }
+
+    /// Rules with findings, in report order, with their count and worst
+    /// severity (the pulse screen's list).
+    pub fn pulse_rules(&self) -> Vec<(Rule, usize, Severity)> {
+        Rule::ALL
+            .iter()
+            .filter_map(|r| {
+                let n = self.totals.by_rule.get(r)?;
+                let worst = [Severity::Error, Severity::Warn, Severity::Info]
+                    .into_iter()
+                    .find(|s| n[*s as usize] > 0)?;
+                Some((*r, n.iter().sum(), worst))
+            })
+            .collect()
+    }
+
+    fn pulse_command(&mut self, c: Command) -> Vec<Effect> {
+        let n = self.pulse_rules().len();
+        match c {
+            Command::Up => self.pulse_cursor = self.pulse_cursor.saturating_sub(1),
+            Command::Down => self.pulse_cursor = (self.pulse_cursor + 1).min(n.saturating_sub(1)),
+            Command::Open => {
+                let rule = self.pulse_rules().get(self.pulse_cursor).map(|x| x.0);
+                self.people.rule = rule;
+                self.people.dirty = true;
+                self.people.cursor = Cursor::default();
+                self.go(View::People);
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Severity counts as (error, warn, info).
+    pub fn severity_counts(&self) -> (usize, usize, usize) {
+        let s = &self.totals.by_severity;
+        (
+            s[Severity::Error as usize],
+            s[Severity::Warn as usize],
+            s[Severity::Info as usize],
+        )
+    }
+}

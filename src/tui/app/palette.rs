@@ -1,0 +1,287 @@
+//! The `:` palette and the `/` filter line: typing, completion, commands.
+
+use crossterm::event::KeyCode;
+
+use super::{App, Cursor, Input, InputKind, Level, View};
+use crate::config::Primary;
+use crate::model::normalize;
+use crate::rules::Rule;
+use crate::tui::action::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::theme::Theme;
+/// The palette's commands: name, argument, what it does.
+pub const PALETTE: [(&str, &str, &str); 10] = [
+    ("person", "ID", "open a person by id"),
+    ("email", "ADDR", "open the person with this email"),
+    (
+        "rule",
+        "RULE",
+        "show people with findings of a rule (no RULE: everyone)",
+    ),
+    ("reload", "", "reload every person"),
+    (
+        "theme",
+        "NAME",
+        "switch theme: default, light, high-contrast or a file",
+    ),
+    ("pulse", "", "the pulse screen"),
+    ("people", "", "the people list"),
+    ("filter", "TEXT", "filter people by id, email or rule"),
+    ("help", "", "keys and commands"),
+    ("quit", "", "quit cioscope"),
+];
+
+impl App {
+    // ---- input lines ------------------------------------------------------
+
+    pub(super) fn input_key(&mut self, code: KeyCode) -> Vec<Effect> {
+        let Some(input) = self.input.as_mut() else {
+            return vec![];
+        };
+        match code {
+            KeyCode::Esc => {
+                if input.kind == InputKind::Filter {
+                    self.people.filter = input.prior.clone();
+                    self.people.dirty = true;
+                }
+                self.input = None;
+                return vec![];
+            }
+            KeyCode::Enter => {
+                let input = self.input.take().expect("input is open");
+                return match input.kind {
+                    InputKind::Filter => vec![],
+                    InputKind::Palette => self.run_palette(&input.text),
+                };
+            }
+            KeyCode::Tab => {
+                if let Some((line, _)) = input.hints.first() {
+                    input.text = line.clone();
+                }
+            }
+            KeyCode::Backspace => {
+                if input.text.pop().is_none() && input.kind == InputKind::Palette {
+                    self.input = None;
+                    return vec![];
+                }
+            }
+            KeyCode::Char(c) => input.text.push(c),
+            _ => return vec![],
+        }
+        if input.kind == InputKind::Filter {
+            self.people.filter = input.text.clone();
+            self.people.dirty = true;
+        } else {
+            let text = input.text.clone();
+            let hints = self.completions(&text);
+            if let Some(i) = self.input.as_mut() {
+                i.hints = hints;
+            }
+        }
+        vec![]
+    }
+
+    /// Completions for a palette line: commands, then their arguments.
+    pub fn completions(&self, text: &str) -> Vec<(String, String)> {
+        const MAX: usize = 8;
+        let text = text.trim_start();
+        let Some((cmd, arg)) = text.split_once(' ') else {
+            return PALETTE
+                .iter()
+                .filter(|(n, _, _)| n.starts_with(text))
+                .map(|(n, a, h)| {
+                    let line = if a.is_empty() {
+                        n.to_string()
+                    } else {
+                        format!("{n} ")
+                    };
+                    let shown = if a.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {a}")
+                    };
+                    (line, format!("{n}{shown} — {h}"))
+                })
+                .collect();
+        };
+        let arg = arg.trim_start();
+        let pick = |items: Vec<String>| -> Vec<(String, String)> {
+            items
+                .into_iter()
+                .take(MAX)
+                .map(|i| (format!("{cmd} {i}"), i))
+                .collect()
+        };
+        match cmd {
+            "person" => pick(
+                self.people
+                    .slots
+                    .iter()
+                    .filter(|s| s.key.starts_with(arg))
+                    .map(|s| s.key.clone())
+                    .take(MAX)
+                    .collect(),
+            ),
+            "email" => pick(
+                self.people
+                    .slots
+                    .iter()
+                    .filter_map(|s| s.data.as_ref())
+                    .map(|d| d.summary.email.clone())
+                    .filter(|e| !e.is_empty() && e.starts_with(arg))
+                    .take(MAX)
+                    .collect(),
+            ),
+            "rule" => pick(
+                Rule::ALL
+                    .iter()
+                    .map(|r| r.id().to_string())
+                    .filter(|r| r.starts_with(arg))
+                    .collect(),
+            ),
+            "theme" => pick(
+                Theme::builtin_names()
+                    .filter(|t| t.starts_with(arg))
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => vec![],
+        }
+    }
+
+    pub(super) fn open_input(&mut self, kind: InputKind) {
+        let text = if kind == InputKind::Filter {
+            self.people.filter.clone()
+        } else {
+            String::new()
+        };
+        let hints = if kind == InputKind::Palette {
+            self.completions("")
+        } else {
+            vec![]
+        };
+        self.input = Some(Input {
+            kind,
+            prior: self.people.filter.clone(),
+            text,
+            hints,
+        });
+    }
+
+    /// Run a palette line (`person C1001`, `rule stale_attribute`, …).
+    pub fn run_palette(&mut self, line: &str) -> Vec<Effect> {
+        let line = line.trim().trim_start_matches(':').trim();
+        let (cmd, arg) = line
+            .split_once(char::is_whitespace)
+            .map(|(c, a)| (c, a.trim()))
+            .unwrap_or((line, ""));
+        match (cmd, arg) {
+            ("", _) => vec![],
+            ("person" | "p", "") => {
+                self.notify(Level::Warn, ":person needs an ID");
+                vec![]
+            }
+            ("person" | "p", id) => self.open_person(id),
+            ("email" | "e", "") => {
+                self.notify(Level::Warn, ":email needs an address");
+                vec![]
+            }
+            ("email" | "e", addr) => self.open_email(addr),
+            ("rule", "" | "off" | "all" | "none") => {
+                self.people.rule = None;
+                self.people.dirty = true;
+                self.go(View::People);
+                self.notify(Level::Info, "showing everyone");
+                vec![]
+            }
+            ("rule", r) => match Rule::from_id(r) {
+                Some(rule) => {
+                    self.people.rule = Some(rule);
+                    self.people.dirty = true;
+                    self.people.cursor = Cursor::default();
+                    self.go(View::People);
+                    vec![]
+                }
+                None => {
+                    self.notify(
+                        Level::Error,
+                        format!("no rule {r:?} (try Tab for the list)"),
+                    );
+                    vec![]
+                }
+            },
+            ("reload" | "r", _) => self.command(Command::Reload),
+            ("theme", name) => {
+                let theme = if name.is_empty() {
+                    Theme::load(None)
+                } else {
+                    Theme::load(Some(name))
+                };
+                match theme {
+                    Ok(t) => {
+                        self.theme = if Theme::no_color_requested() {
+                            Theme::monochrome()
+                        } else {
+                            t
+                        };
+                        self.notify(Level::Info, format!("theme {}", self.theme.name));
+                    }
+                    Err(e) => self.notify(Level::Error, e.to_string()),
+                }
+                vec![]
+            }
+            ("filter" | "f", text) => {
+                self.people.filter = text.to_string();
+                self.people.dirty = true;
+                self.go(View::People);
+                vec![]
+            }
+            ("pulse", _) => self.command(Command::Pulse),
+            ("people", _) => self.command(Command::People),
+            ("help" | "h", _) => self.command(Command::Help),
+            ("quit" | "q" | "q!" | "wq", _) => {
+                self.should_quit = true;
+                vec![]
+            }
+            (other, _) => {
+                self.notify(
+                    Level::Error,
+                    format!("unknown command :{other} (try Tab for the list)"),
+                );
+                vec![]
+            }
+        }
+    }
+
+    // ---- navigation ----------------------------------------------------------
+
+    fn open_email(&mut self, addr: &str) -> Vec<Effect> {
+        let Some(email) = normalize::email(addr) else {
+            return vec![];
+        };
+        let found = self.people.slots.iter().find(|s| {
+            s.data
+                .as_ref()
+                .and_then(|d| d.subject.as_ref())
+                .is_some_and(|subj| {
+                    subj.profiles.iter().any(|p| {
+                        p.email.as_deref().and_then(normalize::email).as_deref() == Some(&email)
+                    }) || subj.records.iter().any(|r| {
+                        r.email.as_deref().and_then(normalize::email).as_deref() == Some(&email)
+                    })
+                })
+        });
+        if let Some(s) = found {
+            let key = s.key.clone();
+            return self.open_person(&key);
+        }
+        if self.config.identity.primary == Primary::Email {
+            return self.open_person(&email);
+        }
+        let request = self.next_request;
+        self.next_request += 1;
+        self.finding_email = Some((request, email.clone()));
+        self.notify(Level::Info, format!("looking up {email}…"));
+        vec![Effect::FindEmail { request, email }]
+    }
+}

@@ -1,0 +1,262 @@
+//! The people list: slots, filter, sort, and the list's commands.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ratatui::layout::Rect;
+
+use super::{App, Cursor, Level};
+use crate::rules::Rule;
+use crate::tui::action::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::views;
+use crate::tui::vm::LoadedPerson;
+/// One person in the list; `data` once loaded.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub key: String,
+    pub data: Option<Arc<LoadedPerson>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Listed,
+    Person,
+    Profiles,
+    Findings,
+    Worst,
+}
+
+impl SortBy {
+    pub fn next(self) -> SortBy {
+        match self {
+            SortBy::Listed => SortBy::Person,
+            SortBy::Person => SortBy::Profiles,
+            SortBy::Profiles => SortBy::Findings,
+            SortBy::Findings => SortBy::Worst,
+            SortBy::Worst => SortBy::Listed,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct People {
+    pub slots: Vec<Slot>,
+    pub(super) index: HashMap<String, usize>,
+    /// Slot indexes that pass the filter, in sort order (see `prepare`).
+    pub visible: Vec<usize>,
+    pub cursor: Cursor,
+    pub sort: SortBy,
+    pub descending: bool,
+    pub filter: String,
+    pub rule: Option<Rule>,
+    /// How many slots hold data.
+    pub loaded: usize,
+    pub(super) dirty: bool,
+}
+
+impl Default for People {
+    fn default() -> Self {
+        People {
+            slots: vec![],
+            index: HashMap::new(),
+            visible: vec![],
+            cursor: Cursor::default(),
+            sort: SortBy::Listed,
+            descending: false,
+            filter: String::new(),
+            rule: None,
+            loaded: 0,
+            dirty: false,
+        }
+    }
+}
+
+impl People {
+    pub fn get(&self, key: &str) -> Option<&Slot> {
+        self.index.get(key).map(|&i| &self.slots[i])
+    }
+
+    pub fn loaded(&self, key: &str) -> Option<&Arc<LoadedPerson>> {
+        self.get(key).and_then(|s| s.data.as_ref())
+    }
+
+    pub fn selected(&self) -> Option<&Slot> {
+        self.visible.get(self.cursor.row).map(|&i| &self.slots[i])
+    }
+
+    pub(super) fn add(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        self.slots.push(Slot {
+            key: key.to_string(),
+            data: None,
+        });
+        self.index.insert(key.to_string(), self.slots.len() - 1);
+        self.dirty = true;
+        self.slots.len() - 1
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.slots.clear();
+        self.index.clear();
+        self.visible.clear();
+        self.loaded = 0;
+        self.cursor = Cursor::default();
+        self.dirty = true;
+    }
+
+    fn matches(&self, slot: &Slot) -> bool {
+        if let Some(rule) = self.rule {
+            match &slot.data {
+                Some(d) if d.summary.badges.iter().any(|(r, _)| *r == rule) => {}
+                _ => return false,
+            }
+        }
+        if self.filter.is_empty() {
+            return true;
+        }
+        let f = self.filter.to_lowercase();
+        match &slot.data {
+            Some(d) => d.summary.search.contains(&f),
+            None => slot.key.to_lowercase().contains(&f),
+        }
+    }
+
+    /// Recompute the visible rows; the selected person stays selected.
+    pub(super) fn refresh(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        let keep = self.selected().map(|s| s.key.clone());
+        let mut visible: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| self.matches(&self.slots[i]))
+            .collect();
+        let slots = &self.slots;
+        let desc = self.descending;
+        let key = |i: usize| -> (bool, i64, String) {
+            let s = &slots[i];
+            let Some(d) = &s.data else {
+                return (true, 0, String::new());
+            };
+            let n = match self.sort {
+                SortBy::Profiles => d.summary.profiles as i64,
+                SortBy::Findings => d.summary.findings as i64,
+                SortBy::Worst => {
+                    d.summary.worst.map_or(0, |w| w as i64 + 1) * 1_000_000
+                        + d.summary.findings as i64
+                }
+                _ => 0,
+            };
+            (false, n, String::new())
+        };
+        match self.sort {
+            SortBy::Listed => {
+                if desc {
+                    visible.reverse();
+                }
+            }
+            SortBy::Person => visible.sort_by(|&a, &b| {
+                let o = slots[a].key.cmp(&slots[b].key);
+                if desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }),
+            _ => visible.sort_by(|&a, &b| {
+                let (ka, kb) = (key(a), key(b));
+                // Not yet loaded people always sort last.
+                ka.0.cmp(&kb.0)
+                    .then_with(|| {
+                        if desc {
+                            kb.1.cmp(&ka.1)
+                        } else {
+                            ka.1.cmp(&kb.1)
+                        }
+                    })
+                    .then(a.cmp(&b))
+            }),
+        }
+        self.visible = visible;
+        self.cursor.row = keep
+            .and_then(|k| self.visible.iter().position(|&i| self.slots[i].key == k))
+            .unwrap_or(self.cursor.row)
+            .min(self.visible.len().saturating_sub(1));
+    }
+}
+
+impl App {
+    pub(super) fn people_page(&self) -> usize {
+        views::people::list_height(Rect::new(0, 0, self.size.0, self.size.1)).max(1)
+    }
+
+    pub(super) fn people_command(&mut self, c: Command) -> Vec<Effect> {
+        let len = self.people.visible.len();
+        let page = self.people_page();
+        let row = self.people.cursor.row;
+        let last = len.saturating_sub(1);
+        let new = match c {
+            Command::Up => row.saturating_sub(1),
+            Command::Down => (row + 1).min(last),
+            Command::PageUp => row.saturating_sub(page),
+            Command::PageDown => (row + page).min(last),
+            Command::Top => 0,
+            Command::Bottom => last,
+            Command::Open => {
+                return match self.people.selected().map(|s| s.key.clone()) {
+                    Some(k) => self.open_person(&k),
+                    None => vec![],
+                };
+            }
+            Command::Sort => {
+                self.people.sort = self.people.sort.next();
+                self.people.descending = matches!(
+                    self.people.sort,
+                    SortBy::Profiles | SortBy::Findings | SortBy::Worst
+                );
+                self.people.dirty = true;
+                row
+            }
+            Command::ReverseSort => {
+                self.people.descending = !self.people.descending;
+                self.people.dirty = true;
+                row
+            }
+            Command::NextError | Command::PrevError => {
+                match self.next_error(c == Command::NextError) {
+                    Some(r) => r,
+                    None => {
+                        self.notify(Level::Info, "no person with an error in the list");
+                        row
+                    }
+                }
+            }
+            _ => row,
+        };
+        self.people.cursor.row = new;
+        vec![]
+    }
+
+    /// The next (or previous) visible person with an error, wrapping.
+    fn next_error(&self, forward: bool) -> Option<usize> {
+        let n = self.people.visible.len();
+        let row = self.people.cursor.row;
+        (1..=n)
+            .map(|d| {
+                if forward {
+                    (row + d) % n
+                } else {
+                    (row + n * 2 - d) % n
+                }
+            })
+            .find(|&r| {
+                self.people.slots[self.people.visible[r]]
+                    .data
+                    .as_ref()
+                    .is_some_and(|d| d.summary.errored)
+            })
+    }
+}

@@ -1,0 +1,301 @@
+//! The person screen's commands: panes, cursors, jumps, drill-downs.
+
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+
+use super::{scroll_window, App, Level, Pane, Popup, SidePanel};
+use crate::rules::Focus;
+use crate::tui::action::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::views;
+impl App {
+    /// How many rows a pane shows at the current size.
+    pub fn pane_height(&self, pane: Pane) -> usize {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        views::person::pane_rows(area, self, pane).max(1)
+    }
+
+    pub(super) fn pane_len(&self, pane: Pane) -> usize {
+        let Some(p) = self.current() else { return 0 };
+        match pane {
+            Pane::Compare => p.view.rows.len(),
+            Pane::Identity => p.view.identity.len(),
+            Pane::Timeline => p.view.timeline.len(),
+            Pane::Findings => p.view.findings.len(),
+        }
+    }
+
+    pub(super) fn person_command(&mut self, c: Command) -> Vec<Effect> {
+        let pane = self.person.pane;
+        let len = self.pane_len(pane);
+        let page = self.pane_height(pane);
+        let cols = self.current().map_or(0, |p| p.view.columns.len());
+        let cur = self.person.cursors[pane.index()];
+        let last = len.saturating_sub(1);
+        let mut row = cur.row;
+        let mut col = cur.col;
+        match c {
+            Command::Up => row = row.saturating_sub(1),
+            Command::Down => row = (row + 1).min(last),
+            Command::PageUp => row = row.saturating_sub(page),
+            Command::PageDown => row = (row + page).min(last),
+            Command::Top => row = 0,
+            Command::Bottom => row = last,
+            Command::Left => col = col.saturating_sub(1),
+            Command::Right => col = (col + 1).min(cols.saturating_sub(1)),
+            Command::NextPane | Command::PrevPane => {
+                let i = pane.index();
+                let next = if c == Command::NextPane {
+                    (i + 1) % 4
+                } else {
+                    (i + 3) % 4
+                };
+                self.person.pane = Pane::ALL[next];
+                return vec![];
+            }
+            Command::Open if pane == Pane::Findings => {
+                self.jump(row);
+                return vec![];
+            }
+            Command::Open | Command::ShowValue => {
+                self.show_selection();
+                return vec![];
+            }
+            Command::Details => {
+                self.side_panel = match self.side_panel {
+                    Some(SidePanel::Details) => None,
+                    _ => Some(SidePanel::Details),
+                };
+                return vec![];
+            }
+            Command::Zoom => {
+                self.person.zoom = !self.person.zoom;
+                return vec![];
+            }
+            Command::NextPerson | Command::PrevPerson => {
+                let n = self.people.visible.len();
+                if n == 0 {
+                    return vec![];
+                }
+                let at = self
+                    .person
+                    .key
+                    .as_deref()
+                    .and_then(|k| {
+                        self.people
+                            .visible
+                            .iter()
+                            .position(|&i| self.people.slots[i].key == k)
+                    })
+                    .unwrap_or(self.people.cursor.row);
+                let to = if c == Command::NextPerson {
+                    (at + 1).min(n - 1)
+                } else {
+                    at.saturating_sub(1)
+                };
+                let key = self.people.slots[self.people.visible[to]].key.clone();
+                self.people.cursor.row = to;
+                return self.open_person(&key);
+            }
+            _ => return vec![],
+        }
+        let cur = &mut self.person.cursors[pane.index()];
+        cur.row = row;
+        cur.col = col;
+        cur.offset = scroll_window(cur.offset, row, page, len);
+        vec![]
+    }
+
+    /// Enter on a finding: go to the cells and events it is about.
+    fn jump(&mut self, finding: usize) {
+        let Some(p) = self.current().cloned() else {
+            return;
+        };
+        let Some(f) = p.view.findings.get(finding) else {
+            return;
+        };
+        self.person.highlight = f.focus.clone();
+        let target = f.focus.iter().find_map(|focus| {
+            let hit = |pane: Pane, row: Option<usize>| row.map(|r| (pane, r));
+            match focus {
+                Focus::Attribute { .. } => hit(
+                    Pane::Compare,
+                    p.view.rows.iter().position(|r| &r.focus == focus),
+                ),
+                Focus::Activity { .. } | Focus::SourceEvent { .. } => hit(
+                    Pane::Timeline,
+                    p.view.timeline.iter().position(|r| &r.focus == focus),
+                ),
+                Focus::Profile { .. } | Focus::Record { .. } => hit(
+                    Pane::Identity,
+                    p.view
+                        .identity
+                        .iter()
+                        .position(|l| l.focus.as_ref() == Some(focus)),
+                ),
+            }
+        });
+        match target {
+            Some((pane, row)) => {
+                self.person.pane = pane;
+                let page = self.pane_height(pane);
+                let len = self.pane_len(pane);
+                let cur = &mut self.person.cursors[pane.index()];
+                cur.row = row;
+                cur.offset = scroll_window(cur.offset, row, page, len);
+                if pane == Pane::Compare
+                    && cur.col == 0
+                    && p.view.rows[row]
+                        .cells
+                        .first()
+                        .is_some_and(|c| c.mark == crate::tui::vm::Mark::Same)
+                {
+                    cur.col = 0;
+                }
+                let n = f.focus.len();
+                self.notify(
+                    Level::Info,
+                    format!(
+                        "{} → {} ({} place{} marked {})",
+                        f.rule,
+                        pane.title(),
+                        n,
+                        if n == 1 { "" } else { "s" },
+                        crate::tui::theme::sym::FOCUS
+                    ),
+                );
+            }
+            None => self.notify(
+                Level::Warn,
+                format!(
+                    "{}: nothing on screen to jump to; its evidence is below",
+                    f.rule
+                ),
+            ),
+        }
+    }
+
+    /// The full content of the selection (value, event, link, evidence).
+    pub fn selection_detail(&self) -> Option<(String, Vec<String>)> {
+        let p = self.current()?;
+        let cur = self.person.cursor(self.person.pane);
+        match self.person.pane {
+            Pane::Compare => {
+                let row = p.view.rows.get(cur.row)?;
+                let col = cur.col.min(row.cells.len().saturating_sub(1));
+                let cell = row.cells.get(col)?;
+                let column = p.view.columns.get(col)?;
+                let mut lines = vec![
+                    format!("attribute: {}", row.name),
+                    format!("system: {} ({})", column.title, column.subtitle),
+                    format!(
+                        "owner: {}",
+                        row.owner
+                            .clone()
+                            .unwrap_or_else(|| "(none configured)".into())
+                    ),
+                    format!("mark: {}", mark_words(cell.mark)),
+                    String::new(),
+                    "value:".into(),
+                ];
+                lines.extend(wrap_value(&cell.value));
+                lines.push(String::new());
+                lines.extend(cell.detail.iter().cloned());
+                Some((format!("{} · {}", row.name, column.title), lines))
+            }
+            Pane::Identity => {
+                let l = p.view.identity.get(cur.row)?;
+                let title: String = l.segs.iter().map(|s| s.0.as_str()).collect::<String>();
+                let lines = if l.detail.is_empty() {
+                    vec![title.clone()]
+                } else {
+                    l.detail.clone()
+                };
+                Some((title.trim().to_string(), lines))
+            }
+            Pane::Timeline => {
+                let t = p.view.timeline.get(cur.row)?;
+                let mut lines = t.full.clone();
+                if t.duplicate {
+                    lines.insert(
+                        0,
+                        format!(
+                            "{} duplicate: another copy of this event exists (duplicate_event)",
+                            crate::tui::theme::sym::DUPLICATE
+                        ),
+                    );
+                }
+                if t.drift {
+                    lines.insert(
+                        0,
+                        format!(
+                            "{} drifted name: {} (event_name_drift)",
+                            crate::tui::theme::sym::DRIFT,
+                            t.name
+                        ),
+                    );
+                }
+                Some((format!("{} · {}", t.name, t.time), lines))
+            }
+            Pane::Findings => {
+                let f = p.view.findings.get(cur.row)?;
+                let mut lines = vec![
+                    format!(
+                        "{} {} ({})",
+                        crate::tui::theme::severity_symbol(f.severity),
+                        f.rule,
+                        f.severity.name()
+                    ),
+                    f.summary.clone(),
+                    format!("profiles: {}", f.profiles.join(", ")),
+                    String::new(),
+                    "evidence:".into(),
+                ];
+                lines.extend(f.evidence.iter().cloned());
+                Some((format!("{} · evidence", f.rule), lines))
+            }
+        }
+    }
+
+    fn show_selection(&mut self) {
+        if let Some((title, lines)) = self.selection_detail() {
+            self.push_text(title, lines);
+        }
+    }
+
+    /// Open a popup of plain text lines (sanitized by the caller).
+    pub fn push_text(&mut self, title: impl Into<String>, lines: Vec<String>) {
+        self.push_lines(title, lines.into_iter().map(Line::from).collect());
+    }
+
+    /// Open a popup of styled lines (for other views: drill-downs,
+    /// explanations such as a campaign checklist). Back closes it.
+    pub fn push_lines(&mut self, title: impl Into<String>, lines: Vec<Line<'static>>) {
+        self.popups.push(Popup::Text {
+            title: title.into(),
+            lines,
+            scroll: 0,
+        });
+    }
+}
+
+fn mark_words(m: crate::tui::vm::Mark) -> &'static str {
+    use crate::tui::vm::Mark;
+    match m {
+        Mark::Blank => "no value anywhere",
+        Mark::Same => "same as the reference",
+        Mark::Reference => "★ the owner's value (the reference)",
+        Mark::Differs => "≠ differs from the reference",
+        Mark::Missing => "∅ missing here",
+        Mark::Stale => "⧗ stale: the owner changed it longer ago than max_lag",
+    }
+}
+
+/// Cut a long value into lines of at most 100 characters for a popup.
+fn wrap_value(v: &str) -> Vec<String> {
+    if v.is_empty() {
+        return vec!["(empty)".into()];
+    }
+    let chars: Vec<char> = v.chars().collect();
+    chars.chunks(100).map(|c| c.iter().collect()).collect()
+}

@@ -1,0 +1,327 @@
+//! The real binary in a pseudo-terminal: `cioscope --demo` loads the bundled
+//! workspace, the operator opens a person with a planted split identity,
+//! looks at a finding, jumps to what it is about and quits — and the
+//! terminal is left as it was found.
+//!
+//! The screen is read through a vt100 parser and polled (small sleeps, a
+//! deadline of `CIOSCOPE_E2E_TIMEOUT` seconds, 20 by default); nothing waits
+//! a fixed time.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+const ROWS: u16 = 50;
+const COLS: u16 = 200;
+
+fn timeout() -> Duration {
+    let secs = std::env::var("CIOSCOPE_E2E_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    Duration::from_secs(secs)
+}
+
+/// Everything the program wrote, and the screen it draws.
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+struct Session {
+    screen: Arc<Mutex<Screen>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(args: &[&str], log_dir: &Path) -> Session {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_cioscope"));
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.cwd(env!("CARGO_MANIFEST_DIR"));
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("CIOSCOPE_LOG_DIR", log_dir);
+        cmd.env_remove("NO_COLOR");
+        let child = pair.slave.spawn_command(cmd).expect("cioscope starts");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(ROWS, COLS, 0),
+            raw: vec![],
+            closed: false,
+        }));
+        let sink = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            // Keep the master open while reading; it closes with this thread.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let mut s = sink.lock().unwrap();
+                        s.parser.process(&buf[..n]);
+                        s.raw.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+            sink.lock().unwrap().closed = true;
+        });
+        Session {
+            screen,
+            writer,
+            child,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Poll the screen until `ok` holds; panic with the screen after the deadline.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout();
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(std::env::temp_dir().join("cioscope-e2e.log"))
+                    .unwrap_or_default();
+                panic!("timed out waiting for {what}; the screen:\n{text}\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + timeout();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("cioscope did not quit; the screen:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn raw(&self) -> Vec<u8> {
+        // Wait (briefly) for the reader to drain what the program wrote last.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.screen.lock().unwrap().closed && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.screen.lock().unwrap().raw.clone()
+    }
+}
+
+/// People the demo plants a split identity on, from `fixtures/demo/EXPECTED.json`.
+fn split_people() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/EXPECTED.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("EXPECTED.json is JSON");
+    let mut found = vec![];
+    collect_split(&json, None, &mut found);
+    found.dedup();
+    assert!(
+        !found.is_empty(),
+        "no split_identity person in {}",
+        path.display()
+    );
+    found
+}
+
+/// Find persons whose entry mentions `split_identity`, whatever the shape:
+/// `{person, rule}` objects, `{person, rules: [...]}`, or `{ID: [rules]}`.
+fn collect_split(v: &serde_json::Value, key: Option<&str>, out: &mut Vec<String>) {
+    use serde_json::Value as J;
+    let mentions = |v: &J| v.to_string().contains("\"split_identity\"");
+    match v {
+        J::Object(m) => {
+            let person = m.get("person").or_else(|| m.get("id")).and_then(J::as_str);
+            let direct = m.get("rule").and_then(J::as_str) == Some("split_identity")
+                || m.get("rules").is_some_and(mentions)
+                || m.get("findings").is_some_and(mentions);
+            if let (Some(p), true) = (person, direct) {
+                out.push(p.to_string());
+                return;
+            }
+            if person.is_none() {
+                if let Some(k) = key.filter(|k| !k.contains('_') && mentions(v) && m.len() <= 4) {
+                    if m.values().all(|x| !x.is_object()) {
+                        out.push(k.to_string());
+                        return;
+                    }
+                }
+            }
+            for (k, x) in m {
+                if k == "split_identity" {
+                    if let Some(list) = x.as_array() {
+                        out.extend(list.iter().filter_map(|p| {
+                            p.as_str()
+                                .map(str::to_string)
+                                .or_else(|| p.get("person").and_then(J::as_str).map(str::to_string))
+                        }));
+                        continue;
+                    }
+                }
+                collect_split(x, Some(k), out);
+            }
+        }
+        J::Array(a) => {
+            if let (Some(k), true) = (key, a.iter().any(|x| x.as_str() == Some("split_identity"))) {
+                out.push(k.to_string());
+                return;
+            }
+            a.iter().for_each(|x| collect_split(x, None, out));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn an_operator_opens_a_split_identity_looks_at_the_finding_and_quits_cleanly() {
+    let person = split_people().remove(0);
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+
+    // The pulse fills in while people load; wait for the load to finish.
+    let pulse = s.wait_for("the people to load", |t| t.contains("people loaded in"));
+    assert!(
+        pulse.contains("Customer.io") && pulse.contains("Findings by rule"),
+        "{pulse}"
+    );
+    assert!(
+        pulse.contains("split_identity"),
+        "the demo plants split identities:\n{pulse}"
+    );
+
+    // Open the person with the palette.
+    s.send(&format!(":person {person}\r"));
+    let screen = s.wait_for("the person screen", |t| {
+        t.contains("Identity ✗ split") && t.contains("Findings ·")
+    });
+    assert!(screen.contains(&person), "{screen}");
+    let profiles = screen.lines().filter(|l| l.contains("cio_id ")).count();
+    assert!(
+        profiles >= 2,
+        "two profiles in the identity panel:\n{screen}"
+    );
+    assert!(screen.contains("via "), "link evidence:\n{screen}");
+
+    // The findings pane is focused; the worst finding first. Move to the
+    // split identity finding and open its evidence.
+    let findings_start = screen
+        .lines()
+        .position(|l| l.contains("Findings ·"))
+        .unwrap();
+    let order: Vec<&str> = screen.lines().skip(findings_start + 1).take(12).collect();
+    let steps = order
+        .iter()
+        .take_while(|l| !l.contains("split_identity"))
+        .count();
+    for _ in 0..steps.min(11) {
+        s.send("j");
+    }
+    s.send("v");
+    let popup = s.wait_for("the evidence popup", |t| {
+        t.contains("split_identity · evidence")
+    });
+    assert!(popup.contains("profiles:"), "{popup}");
+    s.send("\x1b");
+    s.wait_for("the popup to close", |t| {
+        !t.contains("split_identity · evidence")
+    });
+
+    // Enter jumps to what the finding is about: the identity panel.
+    s.send("\r");
+    let jumped = s.wait_for("the jump", |t| t.contains("split_identity → Identity"));
+    assert!(jumped.contains('▶'), "{jumped}");
+
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    let raw = s.raw();
+    let find = |needle: &[u8]| raw.windows(needle.len()).rposition(|w| w == needle);
+    let entered = find(b"\x1b[?1049h").expect("the alternate screen was used");
+    let left = find(b"\x1b[?1049l").expect("the alternate screen was left");
+    let shown = find(b"\x1b[?25h").expect("the cursor was shown again");
+    assert!(
+        left > entered && shown > entered,
+        "restored after the session"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the pulse screen", |t| t.contains("Systems"));
+    let pid = s.child.process_id().expect("a pid");
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    s.wait_exit();
+    let raw = s.raw();
+    let find = |needle: &[u8]| raw.windows(needle.len()).rposition(|w| w == needle);
+    let entered = find(b"\x1b[?1049h").expect("the alternate screen was used");
+    assert!(
+        find(b"\x1b[?1049l").is_some_and(|l| l > entered),
+        "left the alternate screen on SIGTERM"
+    );
+    assert!(
+        find(b"\x1b[?25h").is_some_and(|l| l > entered),
+        "showed the cursor on SIGTERM"
+    );
+}
+
+#[test]
+fn ctrl_c_quits_and_a_bad_theme_exits_2_naming_the_file_and_key() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the pulse screen", |t| t.contains("Systems"));
+    s.send("\x03");
+    assert!(s.wait_exit().success());
+
+    let theme = logs.path().join("bad-theme.toml");
+    std::fs::write(&theme, "parent = \"default\"\nsucess = \"green\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cioscope"))
+        .args(["--demo", "--theme", theme.to_str().unwrap()])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CIOSCOPE_LOG_DIR", logs.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad-theme.toml") && err.contains("sucess"),
+        "{err}"
+    );
+}
