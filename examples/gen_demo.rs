@@ -2,6 +2,8 @@
 //!
 //! - `cioscope.toml`   the workspace config (commented, so it teaches the keys),
 //! - `shop.sql`        the shop database (seeded into an in-memory SQLite),
+//! - `salesforce/`     recorded Salesforce query answers (Contacts, Cases),
+//! - `zoho/`           recorded Zoho CRM COQL answers (Contacts),
 //! - `customerio/`     recorded App API answers (people, activities,
 //!   segments, messages, segment membership, campaigns),
 //! - `EXPECTED.json`   the findings `cioscope check --demo --all` should report,
@@ -15,15 +17,17 @@
 //! Customer.io profile a healthy sync would produce; each planted defect is a
 //! [`Plant`] that bends the facts (phase `Facts`) and/or the recorded
 //! Customer.io data (phase `Customerio`) of a few named people and states the
-//! finding it expects. Every output has one `render_*` function. To add a
-//! Salesforce or Zoho source, give `Person` the CRM's view of the human, add a
-//! `render_salesforce`/`render_zoho` next to `render_shop_sql`, and a source
-//! block to `CONFIG`; campaigns go into `render_customerio` (`campaigns.json`).
+//! finding it expects. Every output has one `render_*` function. Each shop
+//! customer also has a Salesforce contact ([`SfContact`], with support cases)
+//! and a Zoho contact ([`ZohoContact`]) that mirror the shop; CRM plants bend
+//! those in phase `Customerio` (the recorded systems). Campaigns go into
+//! `render_customerio` (`campaigns.json`).
 //!
 //! Before writing, [`self_check`] reads the rendered files back (the SQL
-//! through SQLite with the config's own queries, the JSON through serde) and
-//! proves that every person agrees shop-vs-Customer.io on every count except
-//! exactly the deviations their plant declares.
+//! through SQLite with the config's own queries, the CRM files through the
+//! crate's own Salesforce and Zoho connectors in fixture mode, the JSON
+//! through serde) and proves that every person agrees shop-vs-CRM-vs-Customer.io
+//! on every count except exactly the deviations their plant declares.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -231,12 +235,18 @@ enum Check {
     UniqueIdentifiers,
     /// Every id'd profile is a shop customer.
     KnownToShop,
+    /// A shop customer has one Salesforce and one Zoho contact under their
+    /// id, with the shop's email, phone and names (normalized), changed more
+    /// than 24 h ago at a zoned time; cases are `case_opened` in the past.
+    CrmRecords,
+    /// Salesforce's `Marketing_Opt_In__c` equals the shop's `email_opt_in`.
+    CrmConsent,
 }
 
 use Check::*;
 
 impl Check {
-    const ALL: [Check; 12] = [
+    const ALL: [Check; 14] = [
         Identity,
         OwnedValues,
         Consent,
@@ -249,6 +259,8 @@ impl Check {
         ShopConsistency,
         UniqueIdentifiers,
         KnownToShop,
+        CrmRecords,
+        CrmConsent,
     ];
 
     fn describe(self) -> &'static str {
@@ -263,8 +275,10 @@ impl Check {
             NewestOrder => "last_order_date is not older than the newest order event",
             EnumValues => "vip_tier is one of the configured values",
             ShopConsistency => "the shop row's aggregates follow from its orders and refunds",
-            UniqueIdentifiers => "no two profiles share an email (Gmail-canonical) or phone; the shop's email lands on the id'd profile only",
+            UniqueIdentifiers => "no two profiles share an email (Gmail-canonical) or phone; the shop's and the CRMs' emails land on the id'd profile only; a CRM lookup finds only this customer's contacts",
             KnownToShop => "every id'd profile is a shop customer",
+            CrmRecords => "a shop customer has one Salesforce and one Zoho contact under their id, with the shop's email, phone and names (normalized), last changed more than 24 h ago at a zoned time; Salesforce cases are `case_opened`, zoned, in the past",
+            CrmConsent => "Salesforce's `Marketing_Opt_In__c` equals the shop's `email_opt_in`",
         }
     }
 }
@@ -374,6 +388,10 @@ struct Person {
     vip_override: Option<(String, i64)>,
     /// False for Customer.io profiles the shop does not know.
     in_shop: bool,
+    /// The Salesforce contact (customer care), when there is one.
+    sf: Option<SfContact>,
+    /// The Zoho CRM contact (the legacy CRM), when there is one.
+    zoho: Option<ZohoContact>,
     /// Customer.io's attributes and consent reflect the shop as of this instant.
     synced_until: i64,
     devices: Vec<Value>,
@@ -642,6 +660,22 @@ const PLANTED_IDENTITIES: [(u32, &str, &str, &str, Option<&str>); 15] = [
     (1097, "Tomás", "Herrera", "tomas.herrera@proton.me", Some("+1 (305) 555-0108")),
 ];
 
+/// People added with the CRM sources, after the original C1001–C1230: each
+/// shows a defect or look-alike that only the cross-system view reveals.
+/// (customer number, first, last, shop email, shop phone).
+#[rustfmt::skip]
+const ADDED_IDENTITIES: [(u32, &str, &str, &str, Option<&str>); 4] = [
+    (1231, "Margot", "Ellison", "margot.ellison@icloud.com", Some("+1 (415) 555-0187")),
+    (1232, "Tobias", "Reinholt", "t.reinholt@yahoo.com", Some("+1 917-555-0186")),
+    (1233, "Anjali", "Menon", "anjali.menon@gmail.com", Some("+1 (512) 555-0183")),
+    (1234, "Hugo", "Carvalho", "hugo.carvalho@me.com", Some("+1 (206) 555-0178")),
+];
+
+/// Customers added after the original shop (see [`ADDED_IDENTITIES`]).
+fn is_added(n: u32) -> bool {
+    n > LAST_ID && n < 1990
+}
+
 /// Identifiers already taken, so random people never collide by accident.
 #[derive(Default)]
 struct Used {
@@ -758,6 +792,8 @@ fn new_person(
         aggregates_null: false,
         vip_override: None,
         in_shop: true,
+        sf: None,
+        zoho: None,
         synced_until: now(),
         devices: vec![],
         profiles: vec![],
@@ -918,6 +954,36 @@ fn random_person(rng: &mut ChaCha8Rng, n: u32, used: &mut Used) -> Person {
     p
 }
 
+/// A customer added for a CRM plant: a few orders, subscribed, quiet for
+/// the last 30 h; random parts come from `rng` (the CRM generator).
+fn added_person(
+    rng: &mut ChaCha8Rng,
+    used: &mut Used,
+    (n, first, last, email, phone): (u32, &str, &str, &str, Option<&str>),
+) -> Person {
+    assert!(
+        used.names.insert((first.into(), last.into())),
+        "C{n}: the name {first} {last} is taken"
+    );
+    assert!(used.take_email(email), "C{n}: {email} is taken");
+    if let Some(e164) = phone.and_then(normalize::phone) {
+        assert!(used.phones.insert(e164), "C{n}: the phone is taken");
+    }
+    let created_at = now() - rng.gen_range(150 * DAY..700 * DAY);
+    let mut p = new_person(
+        n,
+        first.into(),
+        last.into(),
+        email.into(),
+        phone.map(str::to_string),
+        created_at,
+    );
+    let quiet = now() - 30 * HOUR;
+    random_history(rng, &mut p, quiet, 1);
+    random_browsing(rng, &mut p, quiet);
+    p
+}
+
 // ---- Customer.io, as a healthy sync would record it ------------------------
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -1048,6 +1114,209 @@ fn email_only_profile(cio_id: &str, email: &str, created_at: i64, signup_source:
     p
 }
 
+// ---- the CRMs: Salesforce (customer care) and Zoho (the legacy CRM) --------
+
+/// Salesforce's 18-character record id: a 15-character case-sensitive id
+/// and the 3-character suffix that encodes the case of its letters.
+fn sf_id(key_prefix: &str, seq: u64) -> String {
+    const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut tail = [b'0'; 6];
+    let mut n = seq;
+    for slot in tail.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    let id15 = format!(
+        "{key_prefix}Hs0000{}",
+        String::from_utf8(tail.to_vec()).expect("ascii")
+    );
+    debug_assert_eq!(id15.len(), 15);
+    const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+    let suffix: String = id15
+        .as_bytes()
+        .chunks(5)
+        .map(|chunk| {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_ascii_uppercase())
+                .fold(0usize, |acc, (i, _)| acc | (1 << i));
+            SUFFIX[bits] as char
+        })
+        .collect();
+    id15 + &suffix
+}
+
+/// Salesforce's datetime form: `2026-11-10T09:15:00.000+0000`.
+fn sf_time(ts: i64) -> String {
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .expect("valid instant")
+        .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+        .to_string()
+}
+
+/// The Zoho org's time zone (its support team works from Pune): IST.
+const ZOHO_OFFSET_SECS: i32 = 5 * 3600 + 30 * 60;
+
+/// Zoho's datetime form, in the org's zone: `2026-11-10T14:45:00+05:30`.
+fn zoho_time(ts: i64) -> String {
+    let zone = chrono::FixedOffset::east_opt(ZOHO_OFFSET_SECS).expect("offset");
+    Utc.timestamp_opt(ts, 0)
+        .single()
+        .expect("valid instant")
+        .with_timezone(&zone)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// Zoho record ids are 19-digit numbers sent as strings.
+fn zoho_id(seq: u64) -> String {
+    format!("4876876{:012}", 410_000 + seq)
+}
+
+/// Zoho users who own contacts (lookup `Owner`).
+const ZOHO_OWNERS: [&str; 3] = [
+    "4876876000000311001",
+    "4876876000000311017",
+    "4876876000000311042",
+];
+
+/// A Salesforce support case (an event of the contact: `case_opened`).
+#[derive(Debug, Clone)]
+struct Case {
+    /// Assigned after every case is known, in creation order.
+    id: String,
+    number: String,
+    subject: &'static str,
+    status: &'static str,
+    priority: &'static str,
+    origin: &'static str,
+    created: i64,
+    closed: Option<i64>,
+}
+
+/// The Salesforce contact of a shop customer (the customer-care org).
+#[derive(Debug, Clone)]
+struct SfContact {
+    id: String,
+    customer_id: Option<String>,
+    /// As typed into the shop (the shop→Salesforce sync copies it).
+    email: String,
+    phone: Option<String>,
+    first: String,
+    last: String,
+    opt_in: bool,
+    lead_source: &'static str,
+    modstamp: i64,
+    cases: Vec<Case>,
+}
+
+/// The Zoho CRM contact (the CRM before Salesforce; the old shop
+/// integration still creates a contact per signup, lowercased and E.164).
+#[derive(Debug, Clone)]
+struct ZohoContact {
+    id: String,
+    customer_id: Option<String>,
+    email: String,
+    phone: Option<String>,
+    first: String,
+    last: String,
+    lead_source: &'static str,
+    owner: &'static str,
+    modified: i64,
+}
+
+/// Subjects, statuses and origins of support cases.
+#[rustfmt::skip]
+const CASE_SUBJECTS: [&str; 8] = [
+    "Where is my order?",
+    "Grinder arrived with a cracked hopper",
+    "Change my Coffee Club delivery day",
+    "Refund status for a returned kettle",
+    "Descaling the espresso machine",
+    "Wrong grind size in my last bag",
+    "Pause my subscription while travelling",
+    "Discount code not applied at checkout",
+];
+const CASE_ORIGINS: [&str; 3] = ["Email", "Web", "Phone"];
+
+/// The shop's customers as the CRMs hold them: Salesforce gets consent and
+/// identity from the shop sync a few minutes after each change; Zoho got
+/// the contact when the account was created. A few customers opened cases.
+fn crm_contacts(p: &Person, rng: &mut ChaCha8Rng) -> (SfContact, ZohoContact) {
+    let seq = u64::from(p.n - 1000);
+    let crm_delay = p.row_delay() + (4 + p.n as i64 % 9) * MINUTE;
+    let mut touched = vec![p.created_at];
+    touched.extend(p.opt_in_changed_at);
+    let modstamp = touched.into_iter().max().expect("created") + crm_delay;
+    let mut cases = vec![];
+    if rng.gen_bool(0.12) {
+        let from = p.created_at.max(now() - 240 * DAY) + DAY;
+        let until = now() - 2 * DAY;
+        if from < until {
+            for _ in 0..rng.gen_range(1..=2) {
+                let created = rng.gen_range(from..until);
+                let open = created > now() - 6 * DAY && rng.gen_bool(0.5);
+                cases.push(Case {
+                    id: String::new(),
+                    number: String::new(),
+                    subject: CASE_SUBJECTS.choose(rng).expect("subjects"),
+                    status: if open { "Working" } else { "Closed" },
+                    priority: if rng.gen_bool(0.2) { "High" } else { "Medium" },
+                    origin: CASE_ORIGINS.choose(rng).expect("origins"),
+                    created,
+                    closed: (!open).then(|| created + rng.gen_range(2 * HOUR..4 * DAY)),
+                });
+            }
+            cases.sort_by_key(|c| c.created);
+        }
+    }
+    let sf = SfContact {
+        id: sf_id("003", 1_000_003 + seq * 7_919),
+        customer_id: Some(p.id.clone()),
+        email: p.email.clone(),
+        phone: p.phone.clone(),
+        first: p.first.clone(),
+        last: p.last.clone(),
+        opt_in: p.opt_in,
+        lead_source: "Web Store",
+        modstamp,
+        cases,
+    };
+    let zoho = ZohoContact {
+        id: zoho_id(seq * 3 + 7),
+        customer_id: Some(p.id.clone()),
+        email: normalize::email(&p.email).expect("email"),
+        phone: p.phone.as_deref().and_then(normalize::phone),
+        first: p.first.clone(),
+        last: p.last.clone(),
+        lead_source: "Online Store",
+        owner: ZOHO_OWNERS[(p.n % 3) as usize],
+        modified: p.created_at + crm_delay + 11 * MINUTE,
+    };
+    (sf, zoho)
+}
+
+/// Case numbers and ids follow creation time across the org.
+fn assign_case_numbers(people: &mut [Person]) {
+    let mut all: Vec<(i64, usize, usize)> = people
+        .iter()
+        .enumerate()
+        .flat_map(|(pi, p)| {
+            p.sf.iter()
+                .flat_map(|sf| sf.cases.iter().enumerate())
+                .map(move |(ci, c)| (c.created, pi, ci))
+        })
+        .collect();
+    all.sort_unstable();
+    for (k, (_, pi, ci)) in all.into_iter().enumerate() {
+        let case = &mut people[pi].sf.as_mut().expect("has cases").cases[ci];
+        case.number = format!("{:08}", 1_021 + k);
+        case.id = sf_id("500", 2_000_017 + k as u64 * 104_729);
+    }
+}
+
 // ---- the planted defects and look-alikes ------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1061,6 +1330,10 @@ enum Phase {
 struct World {
     people: Vec<Person>,
     rng: ChaCha8Rng,
+    /// Randomness for everything added with the CRM sources (CRM contacts,
+    /// cases, the people added for cross-system plants), so the original
+    /// shop and Customer.io data stay as they were.
+    crm_rng: ChaCha8Rng,
 }
 
 impl World {
@@ -1086,7 +1359,7 @@ impl World {
 type Plant = fn(&mut World, Phase);
 
 /// Every plant, grouped by the rule it exercises (look-alikes last).
-const PLANTS: [Plant; 26] = [
+const PLANTS: [Plant; 29] = [
     split_email_only_duplicates,
     split_shared_phone,
     split_gmail_variants,
@@ -1106,6 +1379,9 @@ const PLANTS: [Plant; 26] = [
     orphan_profiles,
     failed_updates,
     merged_histories,
+    crm_consent_conflict,
+    crm_split_by_new_email,
+    lookalike_crm_emails,
     lookalike_similar_people,
     lookalike_refund_shares_order_id,
     lookalike_equal_numbers,
@@ -1754,8 +2030,8 @@ fn orphan_profiles(w: &mut World, phase: Phase) {
             }
         }
         Phase::Customerio => {
-            w.p(1990).expect("orphan_profile", "warn", "profile C1990 (olivia.grant@hotmail.com) has no shop record: erased from the shop, not from Customer.io");
-            w.p(1991).expect("orphan_profile", "warn", "profile C1991 (qa+checkout@acme-demo.test) has no shop record: a QA account in production");
+            w.p(1990).expect("orphan_profile", "warn", "profile C1990 (olivia.grant@hotmail.com) has no shop record or Salesforce contact: erased from the shop and the CRMs, not from Customer.io");
+            w.p(1991).expect("orphan_profile", "warn", "profile C1991 (qa+checkout@acme-demo.test) has no shop record or Salesforce contact: a QA account in production");
         }
     }
 }
@@ -1875,6 +2151,105 @@ fn merged_histories(w: &mut World, phase: Phase) {
             );
         }
     }
+}
+
+/// consent_conflict (error) that only the cross-system view shows: a
+/// customer-care agent recorded an opt-out in Salesforce on a phone case;
+/// the shop and Customer.io never heard of it and still mail her.
+fn crm_consent_conflict(w: &mut World, phase: Phase) {
+    let p = w.p(1231);
+    match phase {
+        Phase::Facts => {
+            p.opt_in = true;
+            p.opt_in_changed_at = None;
+            p.deviate(&[CrmConsent]);
+        }
+        Phase::Customerio => {
+            let at = ago(4.2);
+            let sf = p.sf.as_mut().expect("salesforce contact");
+            sf.opt_in = false;
+            sf.modstamp = at;
+            sf.cases.push(Case {
+                id: String::new(),
+                number: String::new(),
+                subject: "Please stop sending me promotional emails",
+                status: "Closed",
+                priority: "Medium",
+                origin: "Phone",
+                created: at - 7 * MINUTE,
+                closed: Some(at + 3 * MINUTE),
+            });
+            p.expect(
+                "consent_conflict",
+                "error",
+                "Salesforce's Marketing_Opt_In__c (crm_email_opt_in) is false since an agent recorded her opt-out on a phone case 4 days ago, while Customer.io (and the shop) still say subscribed",
+            );
+        }
+    }
+}
+
+/// split_identity (error) that only the cross-system view shows: the
+/// customer gave customer care a new email, now on his Salesforce contact;
+/// the shop and his profile keep the old one, and the new one is on an
+/// email-only profile from a newsletter signup.
+fn crm_split_by_new_email(w: &mut World, phase: Phase) {
+    let p = w.p(1232);
+    match phase {
+        Phase::Facts => {
+            p.opt_in = true;
+            p.opt_in_changed_at = None;
+            p.deviate(&[CrmRecords, UniqueIdentifiers]);
+        }
+        Phase::Customerio => {
+            let new = "tobias@reinholt.design";
+            let changed = ago(12.3);
+            let sf = p.sf.as_mut().expect("salesforce contact");
+            sf.email = new.into();
+            sf.modstamp = changed;
+            sf.cases.push(Case {
+                id: String::new(),
+                number: String::new(),
+                subject: "Please use my new email address",
+                status: "Closed",
+                priority: "Medium",
+                origin: "Email",
+                created: changed - 25 * MINUTE,
+                closed: Some(changed),
+            });
+            let stub = email_only_profile("a3000382", new, ago(9.1), "footer_form");
+            p.profiles.push(stub);
+            let (own, old) = (p.cio_id(), p.email.clone());
+            p.expect(
+                "split_identity",
+                "error",
+                format!("Salesforce contact C1232 has {new} (the new email he gave customer care 12 days ago) while the shop and profile {own} keep {old}; {new} is on email-only profile a3000382 (footer_form signup 9 days ago): the contact's id lands on one profile, its email on another"),
+            );
+        }
+    }
+}
+
+/// Look-alikes in the CRMs: a Zoho email that is a Gmail-style variant of
+/// the customer's (one profile, so nothing is split), and a Zoho contact
+/// without a customer id, found by email.
+fn lookalike_crm_emails(w: &mut World, phase: Phase) {
+    if phase != Phase::Customerio {
+        return;
+    }
+    let p = w.p(1233);
+    let z = p.zoho.as_mut().expect("zoho contact");
+    z.email = "anjalimenon+tasting@gmail.com".into();
+    z.lead_source = "Event";
+    p.deviate(&[CrmRecords]);
+    p.look_alike("Zoho has anjalimenon+tasting@gmail.com (typed at a tasting event), the dotless +tag Gmail form of anjali.menon@gmail.com in the shop, Salesforce and Customer.io; the contact carries her Customer_ID and no profile has that address: one profile, no split");
+
+    let p = w.p(1234);
+    let trade_show = p.created_at - 41 * DAY;
+    let z = p.zoho.as_mut().expect("zoho contact");
+    z.customer_id = None;
+    z.lead_source = "Trade Show";
+    z.modified = trade_show;
+    p.deviate(&[CrmRecords]);
+    p.look_alike("Zoho contact without Customer_ID (a trade-show lead from before his first order), found by his email hugo.carvalho@me.com: it matches his profile, so it is no orphan and no split");
 }
 
 /// Look-alikes: different people with similar names, the same local part
@@ -2161,12 +2536,17 @@ fn build() -> World {
     for (f, l) in [("Sara", "Johnson"), ("Sarah", "Johnson"), ("Emily", "Ross")] {
         used.names.insert((f.into(), l.into()));
     }
-    let people = (FIRST_ID..=LAST_ID)
+    let mut people: Vec<Person> = (FIRST_ID..=LAST_ID)
         .map(|n| random_person(&mut rng, n, &mut used))
         .collect();
+    let mut crm_rng = ChaCha8Rng::seed_from_u64(SEED ^ 0x00c0_ffee);
+    for identity in ADDED_IDENTITIES {
+        people.push(added_person(&mut crm_rng, &mut used, identity));
+    }
     let mut w = World {
         people,
         rng: ChaCha8Rng::seed_from_u64(SEED ^ 0x9e37_79b9),
+        crm_rng,
     };
 
     for plant in PLANTS {
@@ -2174,12 +2554,25 @@ fn build() -> World {
     }
     assign_order_ids(&mut w.people);
     for i in 0..w.people.len() {
-        let profile = mirror(&w.people[i], &mut w.rng);
+        let rng = if is_added(w.people[i].n) {
+            &mut w.crm_rng
+        } else {
+            &mut w.rng
+        };
+        let profile = mirror(&w.people[i], rng);
         w.people[i].profiles = vec![profile];
+    }
+    for i in 0..w.people.len() {
+        if w.people[i].in_shop {
+            let (sf, zoho) = crm_contacts(&w.people[i], &mut w.crm_rng);
+            w.people[i].sf = Some(sf);
+            w.people[i].zoho = Some(zoho);
+        }
     }
     for plant in PLANTS {
         plant(&mut w, Phase::Customerio);
     }
+    assign_case_numbers(&mut w.people);
     for p in &mut w.people {
         for profile in &mut p.profiles {
             profile
@@ -2196,20 +2589,22 @@ fn build() -> World {
     w
 }
 
-/// Order numbers follow placement time across the whole shop.
+/// Order numbers follow placement time across the original shop; the
+/// customers added later (for the CRM plants and campaigns) are numbered
+/// after them, so the original numbers stay put.
 fn assign_order_ids(people: &mut [Person]) {
-    let mut all: Vec<(i64, usize, usize)> = people
+    let mut all: Vec<(bool, i64, usize, usize)> = people
         .iter()
         .enumerate()
         .flat_map(|(pi, p)| {
             p.orders
                 .iter()
                 .enumerate()
-                .map(move |(oi, o)| (o.placed_at, pi, oi))
+                .map(move |(oi, o)| (is_added(p.n), o.placed_at, pi, oi))
         })
         .collect();
     all.sort_unstable();
-    for (k, (_, pi, oi)) in all.into_iter().enumerate() {
+    for (k, (_, _, pi, oi)) in all.into_iter().enumerate() {
         people[pi].orders[oi].id = format!("O-{}", 10_001 + k);
     }
 }
@@ -2231,6 +2626,12 @@ UNION ALL
 SELECT 'refund_issued' AS name, order_id, refund_id, refunded_at AS timestamp, NULL AS total_cents, amount_cents
   FROM refunds WHERE customer_id = :id
 ORDER BY timestamp";
+
+const SOQL: &str = "SELECT Id, Customer_Id__c, Email, Phone, FirstName, LastName, Marketing_Opt_In__c, LeadSource, SystemModstamp FROM Contact WHERE Customer_Id__c = :id OR Email = :email OR Phone = :phone";
+
+const EVENTS_SOQL: &str = "SELECT Id, CaseNumber, ContactId, Subject, Status, Priority, Origin, CreatedDate, ClosedDate FROM Case WHERE ContactId = :id ORDER BY CreatedDate";
+
+const COQL: &str = "select id, Customer_ID, Email, Phone, First_Name, Last_Name, Lead_Source, Owner, Modified_Time from Contacts where Customer_ID = :id or Email = :email or Phone = :phone";
 
 const CONFIG: &str = r#"# The demo workspace: "Acme Coffee Co.", a D2C coffee and brewing-gear shop.
 # Generated by `cargo run --example gen_demo` (examples/gen_demo.rs); edit the
@@ -2276,6 +2677,55 @@ people = """{PEOPLE}"""
 events = """
 {EVENTS}"""
 
+[[sources]]
+name = "salesforce"                      # customer care: contacts, cases, marketing consent
+kind = "salesforce"
+# Recorded REST answers (relative to this file) instead of calling the org:
+# salesforce/records.json holds Contacts as the query API returns them,
+# salesforce/events.json their Cases. A live org sets [sources.options]:
+# auth = "jwt", login_url, client_id_env, username, jwt_key_env, …
+fixtures = "salesforce"
+# Agents record marketing consent on the contact: Salesforce owns it.
+owns = ["crm_email_opt_in"]
+# :id, :email and :phone become escaped SOQL literals (null when unknown).
+# SystemModstamp is the record's `updated_at`; Id is kept as salesforce_id.
+soql = """{SOQL}"""
+# Each contact's cases are its events (`:id` is the contact's Id).
+events_soql = """{EVENTS_SOQL}"""
+
+[sources.fields]                         # Salesforce field → attribute name
+Customer_Id__c = "id"
+Email = "email"
+Phone = "phone"
+FirstName = "first_name"
+LastName = "last_name"
+Marketing_Opt_In__c = "crm_email_opt_in"
+
+[sources.options]
+event_name = "case_opened"               # every Case is a `case_opened` event at its CreatedDate
+fixture_parent_field = "ContactId"       # recorded cases name their contact in ContactId
+
+[[sources]]
+name = "zoho"                            # the CRM before Salesforce; still gets every shop signup
+kind = "zoho"
+fixtures = "zoho"                        # zoho/records.json: Contacts as COQL returns them
+# Owns nothing: a second opinion on identity. Modified_Time is `updated_at`
+# (the org's time zone is IST, +05:30); id is kept as zoho_id.
+coql = """{COQL}"""
+
+[sources.fields]
+Customer_ID = "id"
+Email = "email"
+Phone = "phone"
+First_Name = "first_name"
+Last_Name = "last_name"
+
+# [sources.options]                      # a live org:
+# dc = "in"
+# client_id_env = "ZOHO_CLIENT_ID"
+# client_secret_env = "ZOHO_CLIENT_SECRET"
+# refresh_token_env = "ZOHO_REFRESH_TOKEN"
+
 # ---- attributes: types, freshness, requirements -----------------------------
 
 [[attributes]]
@@ -2304,6 +2754,11 @@ name = "email_opt_in"
 type = "bool"
 consent = "email"                        # compared with Customer.io `unsubscribed` (opt-in = not unsubscribed)
 
+[[attributes]]
+name = "crm_email_opt_in"                # Salesforce's Marketing_Opt_In__c (owned by salesforce)
+type = "bool"
+consent = "email"                        # also compared with `unsubscribed`
+
 # ---- events: what makes an event unique, and its other names -----------------
 
 [events.order_completed]
@@ -2319,6 +2774,78 @@ fn render_config() -> String {
         .replace("{RECORDED_AT}", RECORDED_AT)
         .replace("{PEOPLE}", PEOPLE_QUERY)
         .replace("{EVENTS}", EVENTS_QUERY)
+        .replace("{EVENTS_SOQL}", EVENTS_SOQL)
+        .replace("{SOQL}", SOQL)
+        .replace("{COQL}", COQL)
+}
+
+/// `salesforce/records.json` (Contacts) and `events.json` (Cases), as the
+/// query API returns them inside `records`.
+fn render_salesforce(people: &[Person], files: &mut Files) {
+    const API: &str = "/services/data/v67.0/sobjects";
+    let contacts: Vec<&SfContact> = people.iter().filter_map(|p| p.sf.as_ref()).collect();
+    let records: Vec<Value> = contacts
+        .iter()
+        .map(|c| {
+            json!({
+                "attributes": {"type": "Contact", "url": format!("{API}/Contact/{}", c.id)},
+                "Id": c.id,
+                "Customer_Id__c": c.customer_id,
+                "Email": c.email,
+                "Phone": c.phone,
+                "FirstName": c.first,
+                "LastName": c.last,
+                "Marketing_Opt_In__c": c.opt_in,
+                "LeadSource": c.lead_source,
+                "SystemModstamp": sf_time(c.modstamp),
+            })
+        })
+        .collect();
+    let mut cases: Vec<(&String, Value)> = contacts
+        .iter()
+        .flat_map(|c| c.cases.iter().map(move |k| (c, k)))
+        .map(|(c, k)| {
+            let v = json!({
+                "attributes": {"type": "Case", "url": format!("{API}/Case/{}", k.id)},
+                "Id": k.id,
+                "CaseNumber": k.number,
+                "ContactId": c.id,
+                "Subject": k.subject,
+                "Status": k.status,
+                "Priority": k.priority,
+                "Origin": k.origin,
+                "CreatedDate": sf_time(k.created),
+                "ClosedDate": k.closed.map(sf_time),
+            });
+            (&k.number, v)
+        })
+        .collect();
+    cases.sort_by(|a, b| a.0.cmp(b.0));
+    let cases: Vec<Value> = cases.into_iter().map(|(_, v)| v).collect();
+    files.insert("salesforce/records.json".into(), pretty(&json!(records)));
+    files.insert("salesforce/events.json".into(), pretty(&json!(cases)));
+}
+
+/// `zoho/records.json` (Contacts), as COQL returns them inside `data`.
+fn render_zoho(people: &[Person], files: &mut Files) {
+    let records: Vec<Value> = people
+        .iter()
+        .filter_map(|p| p.zoho.as_ref())
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "Customer_ID": c.customer_id,
+                "Email": c.email,
+                "Phone": c.phone,
+                "First_Name": c.first,
+                "Last_Name": c.last,
+                "Lead_Source": c.lead_source,
+                "Owner": {"id": c.owner},
+                "Modified_Time": zoho_time(c.modified),
+            })
+        })
+        .collect();
+    files.insert("zoho/records.json".into(), pretty(&json!(records)));
 }
 
 fn sql_text(s: &str) -> String {
@@ -2572,8 +3099,12 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
     let mut out = String::from(
         "# The demo workspace: Acme Coffee Co.\n\n\
          A D2C coffee and brewing-gear shop whose customer data flows from its shop\n\
-         database into Customer.io. It is what `cioscope --demo` and\n\
-         `cioscope check --demo …` open: no credentials, no network.\n\n\
+         database into Customer.io, with two CRMs beside it: Salesforce (customer care:\n\
+         contacts, cases and the marketing consent agents record) and Zoho CRM (the CRM\n\
+         before Salesforce, which the old shop integration still feeds). It is what\n\
+         `cioscope --demo` and `cioscope check --demo …` open: no credentials, no\n\
+         network; the Person screen shows Customer.io, shop, salesforce and zoho side\n\
+         by side.\n\n\
          **Generated — do not edit by hand.** Change `examples/gen_demo.rs` and run\n\n\
          ```sh\n\
          cargo run --example gen_demo\n\
@@ -2581,12 +3112,16 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
          The seed is fixed and every instant is relative to `recorded_at`\n\
          (2026-11-20T12:00:00Z), so a re-run writes byte-identical files. Before\n\
          writing, the generator reads its output back (the SQL through SQLite with the\n\
-         config's own queries) and proves that every person agrees shop-vs-Customer.io\n\
-         on every count except exactly the deviations their plant declares.\n\n\
+         config's own queries, the CRM files through cioscope's own Salesforce and Zoho\n\
+         connectors) and proves that every person agrees shop-vs-CRM-vs-Customer.io on\n\
+         every count except exactly the deviations their plant declares.\n\n\
          ## Files\n\n\
          | path | what |\n|---|---|\n\
          | `cioscope.toml` | the config, commented: a tour of the keys |\n\
          | `shop.sql` | the shop database (`customers`, `orders`, `refunds`), seeded into in-memory SQLite |\n\
+         | `salesforce/records.json` | Salesforce Contacts as the query API returns them in `records` (customer care; owns marketing consent) |\n\
+         | `salesforce/events.json` | their Cases (`ContactId` names the contact), read as `case_opened` events |\n\
+         | `zoho/records.json` | Zoho CRM Contacts as COQL returns them in `data` (the legacy CRM) |\n\
          | `customerio/people/<cio_id>.json` | `GET /v1/customers/{id}/attributes` per profile |\n\
          | `customerio/activities/<cio_id>.json` | `GET /v1/customers/{id}/activities` (newest first, last 30 days) |\n\
          | `customerio/segments/<cio_id>.json` | `GET /v1/customers/{id}/segments` |\n\
@@ -2597,7 +3132,26 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
          | `EXPECTED.json` | the findings `cioscope check --demo --all` should report |\n\n",
     );
     let shop = people.iter().filter(|p| p.in_shop).count();
+    let last_shop = people
+        .iter()
+        .filter(|p| p.in_shop)
+        .map(|p| p.n)
+        .max()
+        .expect("customers");
     let profiles: usize = people.iter().map(|p| p.profiles.len()).sum();
+    let email_only = people
+        .iter()
+        .flat_map(|p| &p.profiles)
+        .filter(|p| p.id.is_none())
+        .count();
+    let unknown = people.iter().filter(|p| !p.in_shop).count();
+    let contacts = people.iter().filter(|p| p.sf.is_some()).count();
+    let cases: usize = people
+        .iter()
+        .filter_map(|p| p.sf.as_ref())
+        .map(|s| s.cases.len())
+        .sum();
+    let zoho = people.iter().filter(|p| p.zoho.is_some()).count();
     let orders: usize = people
         .iter()
         .filter(|p| p.in_shop)
@@ -2610,9 +3164,18 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
         .sum();
     out += &format!(
         "## The data\n\n\
-         - {shop} shop customers (`C1001`–`C1230`), {orders} orders, {refunds} refunds.\n\
+         - {shop} shop customers (`C1001`–`C{last_shop}`), {orders} orders, {refunds} refunds.\n\
+         \x20 `C1001`–`C1230` are the original shop; `C1231`… were added for the CRM plants\n\
+         \x20 (their order numbers follow the original shop's).\n\
          - {profiles} Customer.io profiles: one per customer (`cio_id` `a3000001` for `C1001`, …),\n\
-         \x20 five email-only profiles (`id` null) and two profiles the shop does not know.\n\
+         \x20 {email_only} email-only profiles (`id` null) and {unknown} profiles the shop does not know.\n\
+         - {contacts} Salesforce contacts with {cases} cases, and {zoho} Zoho contacts: one of each per\n\
+         \x20 shop customer. Salesforce copies the shop's email and phone as typed, the names,\n\
+         \x20 and `email_opt_in` as `Marketing_Opt_In__c` (read as `crm_email_opt_in`, a consent\n\
+         \x20 attribute Salesforce owns), a few minutes after each change (`SystemModstamp`,\n\
+         \x20 `…000+0000`). Zoho got the contact at signup, lowercased with an E.164 phone\n\
+         \x20 (`Modified_Time` in the org's zone, `+05:30`). Cases are `case_opened` events at\n\
+         \x20 their `CreatedDate`.\n\
          - A clean customer's profile mirrors the shop: equal values after normalization\n\
          \x20 (`last_order_date` as unix seconds, `lifetime_value` `\"59.9\"` for 59.90, E.164\n\
          \x20 phones, lowercased emails), attribute `timestamps` a few minutes after the shop's\n\
@@ -2675,7 +3238,24 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
         - An email-only profile reached by no shop record and no other profile (when\n\
         \x20 checked on its own) is not an orphan: it has no id to be unknown.\n\
         - Emails are compared and looked up lowercased: the shop keeps a few as typed\n\
-        \x20 (`Jordan.Price@Outlook.com`).\n\n";
+        \x20 (`Jordan.Price@Outlook.com`).\n\
+        - Salesforce owns only `crm_email_opt_in`, a consent attribute: like `email_opt_in`\n\
+        \x20 it is compared only through `unsubscribed`, never as a stale attribute. Zoho\n\
+        \x20 owns nothing; its contacts only add identity evidence.\n\
+        - Salesforce follows the shop's consent, so C1104 and C1195 conflict with Customer.io\n\
+        \x20 through both `email_opt_in` (shop) and `crm_email_opt_in` (salesforce): one\n\
+        \x20 (rule, person) pair. C1231 conflicts through Salesforce alone.\n\
+        - C1990 and C1991 have no CRM contact either: unknown to salesforce (which owns\n\
+        \x20 an attribute) as well as to the shop, the same `orphan_profile` pair.\n\
+        - The CRM lookups match by id, email or phone, so C1088's subject also holds\n\
+        \x20 C1154's contacts (the shared phone), and the CRM contacts of C1007,\n\
+        \x20 C1063 and C1176 carry emails that land on their email-only profiles: more\n\
+        \x20 links of the same `split_identity` finding.\n\
+        - A CRM email that is only a Gmail-style variant of the customer's (C1233) is\n\
+        \x20 no split: there is one profile. A Zoho contact without `Customer_ID` (C1234)\n\
+        \x20 is matched by email and is no orphan.\n\
+        - Salesforce cases (`case_opened`) have no Customer.io counterpart; that is not a\n\
+        \x20 finding.\n\n";
     out += "## Sizes\n\n| part | bytes |\n|---|---|\n";
     for (part, bytes) in sizes {
         out += &format!("| {part} | {bytes} |\n");
@@ -2687,16 +3267,19 @@ fn render(w: &World) -> Files {
     let mut files = Files::new();
     files.insert("cioscope.toml".into(), render_config());
     files.insert("shop.sql".into(), render_shop_sql(&w.people));
+    render_salesforce(&w.people, &mut files);
+    render_zoho(&w.people, &mut files);
     render_customerio(&w.people, &mut files);
     files.insert("EXPECTED.json".into(), render_expected(&w.people));
     let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
     for (path, text) in &files {
-        let part = if path.starts_with("customerio") {
-            "customerio/"
-        } else {
-            path.to_str().expect("utf-8 path")
+        let part = match path.components().next() {
+            Some(dir) if path.components().count() > 1 => {
+                format!("{}/", dir.as_os_str().to_str().expect("utf-8 path"))
+            }
+            _ => path.to_str().expect("utf-8 path").to_string(),
         };
-        *sizes.entry(part.to_string()).or_default() += text.len();
+        *sizes.entry(part).or_default() += text.len();
     }
     files.insert("README.md".into(), render_readme(&w.people, &sizes));
     files
@@ -3068,6 +3651,157 @@ fn failing_checks(
     fail
 }
 
+/// Read the CRM files back through the crate's own Salesforce and Zoho
+/// connectors (fixture mode, the config's own fields and options) and look
+/// every id'd profile up as the resolver does: by id, email and phone.
+fn crm_checks(
+    w: &World,
+    files: &Files,
+    profiles: &BTreeMap<String, CioProfile>,
+    shop: &BTreeMap<String, ShopRow>,
+    failing: &mut BTreeMap<u32, BTreeSet<Check>>,
+) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for (path, text) in files {
+        if path.starts_with("salesforce") || path.starts_with("zoho") {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("has a parent"))?;
+            std::fs::write(full, text)?;
+        }
+    }
+    let config = cioscope::config::load_str(
+        &files[&PathBuf::from("cioscope.toml")],
+        &dir.path().join("cioscope.toml"),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    anyhow::ensure!(config.owner_of("crm_email_opt_in") == Some("salesforce"));
+    anyhow::ensure!(config.attributes["crm_email_opt_in"].consent.as_deref() == Some("email"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let found: Vec<(u32, Vec<cioscope::model::SourceRecord>)> = rt.block_on(async {
+        let mut crms = vec![];
+        for name in ["salesforce", "zoho"] {
+            let source = config.source(name).context("CRM source in the config")?;
+            crms.push(
+                cioscope::sources::connect(&config, source)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            );
+        }
+        let mut out = vec![];
+        for p in &w.people {
+            let profile = &profiles[&p.profiles[0].cio_id];
+            let Some(id) = profile.id.clone() else {
+                continue;
+            };
+            let lookup = cioscope::sources::Lookup {
+                id: Some(id),
+                email: profile.email.as_deref().and_then(normalize::email),
+                phone: profile
+                    .attributes
+                    .get("phone")
+                    .and_then(|v| normalize::phone(v)),
+            };
+            let mut records = vec![];
+            for crm in &crms {
+                records.extend(
+                    crm.lookup(&lookup)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                );
+            }
+            out.push((p.n, records));
+        }
+        Ok::<_, anyhow::Error>(out)
+    })?;
+
+    let now = now();
+    let zoned_past = |v: Option<&RawValue>, before: i64| {
+        v.and_then(|v| normalize::parse_instant(v).ok())
+            .is_some_and(|t| {
+                matches!(
+                    t.form,
+                    normalize::TimeForm::Zoned | normalize::TimeForm::NativeZoned
+                ) && t.instant.timestamp() <= before
+            })
+    };
+    let text =
+        |r: &cioscope::model::SourceRecord, name: &str| r.attribute(name).map(|v| v.to_string());
+    let mut all: BTreeMap<String, cioscope::model::SourceRecord> = BTreeMap::new();
+    for (n, records) in &found {
+        let person = w.people.iter().find(|p| p.n == *n).expect("person");
+        let fail = failing.entry(*n).or_default();
+        for r in records {
+            let key = r.extra_ids.values().cloned().collect::<Vec<_>>().join(",");
+            all.insert(format!("{}:{key}", r.source), r.clone());
+            if r.id.as_deref().is_some_and(|id| id != person.id) {
+                fail.insert(UniqueIdentifiers);
+            }
+        }
+        let Some(row) = shop.get(&person.id) else {
+            if !records.is_empty() {
+                fail.insert(CrmRecords);
+            }
+            continue;
+        };
+        for source in ["salesforce", "zoho"] {
+            let own: Vec<_> = records
+                .iter()
+                .filter(|r| r.source == source && r.id.as_deref() == Some(person.id.as_str()))
+                .collect();
+            let [r] = own[..] else {
+                fail.insert(CrmRecords);
+                continue;
+            };
+            let agrees = r.email.as_deref().and_then(normalize::email)
+                == normalize::email(&row.email)
+                && r.phone.as_deref().and_then(normalize::phone)
+                    == row.phone.as_deref().and_then(normalize::phone)
+                && text(r, "first_name").as_deref() == Some(person.first.as_str())
+                && text(r, "last_name").as_deref() == Some(person.last.as_str())
+                && zoned_past(r.updated_at.as_ref(), now - DAY)
+                && r.events
+                    .iter()
+                    .all(|e| e.name == "case_opened" && zoned_past(Some(&e.timestamp), now));
+            if !agrees {
+                fail.insert(CrmRecords);
+            }
+            if source == "salesforce"
+                && r.attribute("crm_email_opt_in")
+                    .and_then(normalize::parse_bool)
+                    != Some(row.opt_in)
+            {
+                fail.insert(CrmConsent);
+            }
+        }
+    }
+    // A CRM contact's email lands on no profile but its own customer's.
+    for r in all.values() {
+        let (Some(id), Some(email)) = (
+            r.id.as_deref(),
+            r.email.as_deref().and_then(normalize::email),
+        ) else {
+            continue;
+        };
+        let elsewhere = profiles.values().any(|p| {
+            p.email.as_deref().and_then(normalize::email).as_deref() == Some(email.as_str())
+                && p.id.as_deref() != Some(id)
+        });
+        if elsewhere {
+            let n: u32 = id[1..].parse()?;
+            failing.entry(n).or_default().insert(UniqueIdentifiers);
+        }
+    }
+    let sf_contacts = all.keys().filter(|k| k.starts_with("salesforce:")).count();
+    let expected = w.people.iter().filter(|p| p.sf.is_some()).count();
+    anyhow::ensure!(
+        sf_contacts == expected,
+        "{sf_contacts} of {expected} Salesforce contacts found by looking people up"
+    );
+    Ok(())
+}
+
 fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
     // The config loads with the crate's own loader and says what we wrote.
     let config_path = root.join("cioscope.toml");
@@ -3148,6 +3882,8 @@ fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
             failing.entry(n).or_default().insert(UniqueIdentifiers);
         }
     }
+
+    crm_checks(w, files, &profiles, &shop, &mut failing)?;
 
     let mut problems = vec![];
     for p in &w.people {
@@ -3250,10 +3986,11 @@ fn main() -> Result<()> {
     self_check(&root, &world, &files)?;
 
     // The recorded API answers are wholly ours: drop stale files first.
-    let cio_dir = root.join("customerio");
-    if cio_dir.exists() {
-        std::fs::remove_dir_all(&cio_dir)
-            .with_context(|| format!("removing {}", cio_dir.display()))?;
+    for dir in ["customerio", "salesforce", "zoho"] {
+        let dir = root.join(dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        }
     }
     for (path, text) in &files {
         let full = root.join(path);
