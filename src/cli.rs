@@ -106,6 +106,10 @@ pub struct CheckArgs {
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Keep this run in the spot-check database and compare it with the
+    /// previous run of the workspace (week over week).
+    #[arg(long)]
+    pub record: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

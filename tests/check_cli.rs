@@ -265,3 +265,16 @@ async fn a_split_is_found_even_when_the_batch_lookup_by_cio_id_returns_nothing()
     assert_eq!(v["findings"][0]["rule"], "split_identity");
     assert_eq!(v["findings"][0]["profiles"], json!(["a1", "a9"]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recorded_run_is_compared_with_the_previous_one() {
+    let people = vec![clean_person("a1", "C1", "jane@example.com"), FakePerson::new("a377", None, Some("jane@example.com"))];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), &format!("\n[spot_check]\ndatabase = \"{}\"\n", dir.path().join("qa.db").display()));
+    let (_, _, first) = run(args(&cfg, &["--person", "C1", "--record"])).await;
+    assert!(first.contains("the first for this workspace"), "{first}");
+    let (code, _, second) = run(args(&cfg, &["--person", "C1", "--record"])).await;
+    assert_eq!(code, 1);
+    assert!(second.contains("0 new, 0 resolved, 1 persisting"), "{second}");
+}

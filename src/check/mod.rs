@@ -246,12 +246,50 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
             selected.method
         );
     }
+    let people = selected.people.clone();
     let report = run_check(Arc::clone(&ws), selected.people, true).await;
+    if args.record {
+        record_and_compare(&ws.config, &report, &people).await;
+    }
     if let Err(e) = emit(&report, &args) {
         eprintln!("cioscope: {e}");
         return exit::USAGE;
     }
     report.exit_code(args.fail_on)
+}
+
+/// Store the run beside spot-check sessions and say what changed since the
+/// previous run. A failure here never changes the check's outcome.
+async fn record_and_compare(config: &Config, report: &CheckReport, people: &[String]) {
+    use crate::spotcheck::{compare, store};
+    let path = crate::spotcheck::database_path(Some(config));
+    let result = async {
+        let db = store::SessionStore::open(&path).await?;
+        let at = chrono::DateTime::parse_from_rfc3339(&report.generated_at)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        let previous = db.latest_check_run(&report.workspace, at).await?;
+        let id = store::record_check_run_for(&db, report, people).await?;
+        let current = db.latest_check_run(&report.workspace, at).await?;
+        Ok::<_, store::StoreError>((id, previous, current))
+    }
+    .await;
+    match result {
+        Ok((id, Some(prev), Some(cur))) if prev.id != cur.id => {
+            let c = compare::compare(
+                &compare::Snapshot::of_check_run(&prev),
+                &compare::Snapshot::of_check_run(&cur),
+            );
+            eprintln!("cioscope: recorded check run #{id}. {}", c.sentence());
+        }
+        Ok((id, _, _)) => {
+            eprintln!("cioscope: recorded check run #{id} (the first for this workspace)")
+        }
+        Err(e) => eprintln!(
+            "cioscope: could not record this run in {}: {e}",
+            path.display()
+        ),
+    }
 }
 
 fn emit(report: &CheckReport, args: &CheckArgs) -> std::io::Result<()> {
