@@ -323,6 +323,56 @@ fn a_missing_event_that_the_shop_recorded_says_to_send_it_from_the_shop() {
 }
 
 #[test]
+fn a_shop_order_from_before_the_campaign_started_is_not_a_missing_event() {
+    let mut i = input(post_purchase(), vec![profile("a3000001", "C1001")]);
+    let mut r = shop_record("C1001");
+    r.events.push(SourceEvent {
+        name: "order_completed".into(),
+        timestamp: RawValue::Int(NOW - 70 * DAY),
+        ..SourceEvent::default()
+    });
+    i.subject.records.push(r);
+    let e = run(&i);
+    assert_cause(&e, Check::TriggerEvent);
+    assert!(
+        e.likely_cause
+            .contains("has not done `order_completed` since the campaign started"),
+        "{}",
+        e.likely_cause
+    );
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap()
+            .starts_with("nothing to fix upstream"),
+        "{:?}",
+        e.fix
+    );
+}
+
+#[test]
+fn a_shop_order_older_than_the_activity_window_cannot_be_seen() {
+    let mut c = post_purchase();
+    c.first_started = Some(NOW - 90 * DAY);
+    let mut i = input(c, vec![profile("a3000001", "C1001")]);
+    let mut r = shop_record("C1001");
+    r.events.push(SourceEvent {
+        name: "order_completed".into(),
+        timestamp: RawValue::Int(NOW - 45 * DAY),
+        ..SourceEvent::default()
+    });
+    i.subject.records.push(r);
+    let e = run(&i);
+    assert_eq!(status(&e, Check::TriggerEvent), Status::Unknown);
+    assert_eq!(e.cause, Some(Check::TriggerEvent));
+    assert!(
+        e.likely_cause.contains("cannot be seen"),
+        "{}",
+        e.likely_cause
+    );
+}
+
+#[test]
 fn an_event_missing_everywhere_is_the_cause() {
     let e = run(&input(post_purchase(), vec![profile("a3000001", "C1001")]));
     assert_cause(&e, Check::TriggerEvent);

@@ -32,6 +32,9 @@ pub const TRIGGER_WINDOW_SECS: i64 = 72 * 3600;
 /// A merge brings the secondary's last 30 days of events.
 pub const MERGE_WINDOW_SECS: i64 = 30 * 86_400;
 
+/// How far back the activity log is guaranteed (App API: 30 days).
+pub const ACTIVITY_WINDOW_SECS: i64 = 30 * 86_400;
+
 /// A trigger younger than this may still be in flight (no message yet).
 pub const IN_FLIGHT_SECS: i64 = 15 * 60;
 
@@ -693,37 +696,71 @@ impl<'a> Explainer<'a> {
                 json!({ "event_name": name }),
             )
         } else {
-            let in_sources = self.source_events(name);
-            let mut step = Step::new(
-                Check::TriggerEvent,
-                Status::Fail,
-                format!(
-                    "no `{name}` on {} (the activity log covers about 30 days)",
-                    this.cio_id
-                ),
-                json!({ "event_name": name, "first_started": started, "events": [], "source_events": in_sources }),
-            );
-            step = match in_sources.first() {
-                Some(e) => {
-                    let source = e["source"].as_str().unwrap_or("a source").to_string();
-                    let when = e["timestamp"].as_str().unwrap_or("").to_string();
-                    step.because(
-                        format!("`{name}` never reached Customer.io: {source} recorded it at {when}, but profile {} has no such event.", this.cio_id),
-                        format!("send `{name}` from {source} to profile {} (the source has the event, Customer.io does not)", this.cio_id),
-                    )
-                }
-                None => step.because(
-                    format!("{} has no `{name}` event in Customer.io, and no source shows one either.", self.person()),
-                    format!("make sure the system where the action happens sends `{name}` to Customer.io for this person"),
-                ),
-            };
-            step
+            self.missing_event_step(this, name, started)
         };
         self.push(step);
     }
 
-    /// Source events of the trigger's concept, for evidence.
-    fn source_events(&self, name: &str) -> Vec<Json> {
+    /// No exact-name event on this profile at all: what the sources say.
+    fn missing_event_step(&self, this: &Profile, name: &str, started: Option<String>) -> Step {
+        let sources = self.source_events(name);
+        let json_of =
+            |list: &[(Option<i64>, Json)]| list.iter().map(|(_, j)| j.clone()).collect::<Vec<_>>();
+        let evidence = json!({ "event_name": name, "first_started": started, "events": [], "source_events": json_of(&sources) });
+        let summary = format!(
+            "no `{name}` on {} (the activity log covers about 30 days)",
+            this.cio_id
+        );
+        // Source events the campaign could have reacted to, newest first.
+        let after: Vec<&(Option<i64>, Json)> = sources
+            .iter()
+            .filter(|(t, _)| t.is_some_and(|t| self.after_start(t)))
+            .collect();
+        let visible = |t: i64| t >= self.now - ACTIVITY_WINDOW_SECS;
+        let label = |e: &Json| {
+            let source = e["source"].as_str().unwrap_or("a source").to_string();
+            let when = e["timestamp"]
+                .as_str()
+                .unwrap_or("an unknown time")
+                .to_string();
+            (source, when)
+        };
+        if let Some((_, e)) = after.iter().find(|(t, _)| t.is_some_and(visible)) {
+            let (source, when) = label(e);
+            return Step::new(Check::TriggerEvent, Status::Fail, summary, evidence).because(
+                format!("`{name}` never reached Customer.io: {source} recorded it at {when}, but profile {} has no such event.", this.cio_id),
+                format!("send `{name}` from {source} to profile {} (the source has the event, Customer.io does not)", this.cio_id),
+            );
+        }
+        if let Some((_, e)) = after.first() {
+            let (source, when) = label(e);
+            return Step::new(
+                Check::TriggerEvent,
+                Status::Unknown,
+                format!("no `{name}` on {} in the ~30 days the API keeps; {source}'s latest ({when}) is older than that", this.cio_id),
+                evidence,
+            )
+            .because(
+                format!("Whether {source}'s `{name}` of {when} reached Customer.io cannot be seen: the API keeps about 30 days of activity."),
+                format!("check the sending system's logs for `{name}` around {when}"),
+            );
+        }
+        if let Some((_, e)) = sources.first() {
+            let (source, when) = label(e);
+            let start = started.unwrap_or_default();
+            return Step::new(Check::TriggerEvent, Status::Fail, format!("no `{name}` since the campaign started ({start}); {source}'s latest is {when}"), evidence).because(
+                format!("{} has not done `{name}` since the campaign started ({start}): {source}'s latest is {when}.", self.person()),
+                format!("nothing to fix upstream: there is no `{name}` since the campaign started"),
+            );
+        }
+        Step::new(Check::TriggerEvent, Status::Fail, summary, evidence).because(
+            format!("{} has no `{name}` event in Customer.io, and no source shows one either.", self.person()),
+            format!("make sure the system where the action happens sends `{name}` to Customer.io for this person"),
+        )
+    }
+
+    /// Source events of the trigger's concept (instant, evidence), newest first.
+    fn source_events(&self, name: &str) -> Vec<(Option<i64>, Json)> {
         let canonical = self.config.canonical_event(name);
         let mut out = Vec::new();
         for r in &self.input.subject.records {
@@ -731,11 +768,12 @@ impl<'a> Explainer<'a> {
                 if e.name == name || self.config.canonical_event(&e.name) == canonical {
                     let ts = normalize::parse_instant(&e.timestamp)
                         .ok()
-                        .map(|p| iso(p.instant.timestamp()));
-                    out.push(json!({ "source": r.source, "record": r.label(), "name": e.name, "id": e.id, "timestamp": ts }));
+                        .map(|p| p.instant.timestamp());
+                    out.push((ts, json!({ "source": r.source, "record": r.label(), "name": e.name, "id": e.id, "timestamp": ts.map(iso) })));
                 }
             }
         }
+        out.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
         out
     }
 
@@ -775,12 +813,21 @@ impl<'a> Explainer<'a> {
                 evidence,
             )
         } else {
-            Step::new(
-                Check::EventNameDrift,
-                Status::Pass,
-                format!("no near-miss names of `{name}`"),
-                evidence,
-            )
+            let before = count_names(this.events().filter(|a| {
+                a.name
+                    .as_deref()
+                    .is_some_and(|n| is_near_name(self.config, n, name))
+                    && !self.after_start(a.timestamp)
+            }));
+            let summary = if before.is_empty() {
+                format!("no near-miss names of `{name}`")
+            } else {
+                format!(
+                    "no near-miss names of `{name}` since the campaign started ({} before)",
+                    names_text(&before)
+                )
+            };
+            Step::new(Check::EventNameDrift, Status::Pass, summary, evidence)
         };
         self.push(step);
     }
@@ -1238,10 +1285,16 @@ impl<'a> Explainer<'a> {
                     format!("reconcile consent: sync {attr} from {source} to Customer.io's `unsubscribed`, or correct {source} if the unsubscribe is real"),
                 )
             }
-            (true, Some(true), _) => Step::new(Check::Subscription, Status::Fail, format!("unsubscribed{since_text}; the campaign sends email"), evidence).because(
-                format!("{} is unsubscribed{since_text}, so the email campaign does not message them.", self.person()),
-                "nothing to fix if the unsubscribe is genuine (the consent owner agrees)",
-            ),
+            (true, Some(true), owner) => {
+                let agrees = match owner {
+                    Some((attr, source, Some(false), _)) => format!(" ({source}, the consent owner, agrees: {attr} = false)"),
+                    _ => String::new(),
+                };
+                Step::new(Check::Subscription, Status::Fail, format!("unsubscribed{since_text}; the campaign sends email{agrees}"), evidence).because(
+                    format!("{} is unsubscribed{since_text}, so the email campaign does not message them.", self.person()),
+                    format!("nothing to fix if the unsubscribe is genuine{agrees}"),
+                )
+            }
             (true, None, _) => Step::new(
                 Check::Subscription,
                 Status::Unknown,

@@ -36,7 +36,7 @@ pub enum WhyError {
 
 fn known_list(known: &[(i64, String)]) -> String {
     if known.is_empty() {
-        return String::new();
+        return " (GET /v1/campaigns lists none)".into();
     }
     let shown: Vec<String> = known
         .iter()
