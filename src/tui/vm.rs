@@ -248,6 +248,26 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The largest unit of `ago`, for narrow cells: `16d`, `5h`, `in 3d`.
+pub fn ago_short(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    let a = secs.abs();
+    let unit = if a < 60 {
+        return "now".into();
+    } else if a < 3600 {
+        format!("{}m", a / 60)
+    } else if a < 86_400 {
+        format!("{}h", a / 3600)
+    } else {
+        format!("{}d", a / 86_400)
+    };
+    if secs > 0 {
+        unit
+    } else {
+        format!("in {unit}")
+    }
+}
+
 /// A duration as an operator says it: `3d 4h`, `5h 12m`, `42m`.
 pub fn human(secs: i64) -> String {
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
@@ -352,6 +372,7 @@ enum Kind {
     Bool,
     Time,
     Email,
+    Phone,
     Text,
 }
 
@@ -390,6 +411,13 @@ fn same(a: &RawValue, b: &RawValue, kind: Option<Kind>) -> bool {
         Some(Kind::Bool) => boolean().unwrap_or_else(text),
         Some(Kind::Time) => time().unwrap_or_else(text),
         Some(Kind::Email) => normalize::email(&a.to_string()) == normalize::email(&b.to_string()),
+        Some(Kind::Phone) => match (
+            normalize::phone(&a.to_string()),
+            normalize::phone(&b.to_string()),
+        ) {
+            (Some(x), Some(y)) => x == y,
+            _ => text(),
+        },
         Some(Kind::Text) => text(),
         None => num()
             .or_else(|| {
@@ -686,7 +714,9 @@ fn compare_rows(
         let attr = config.attributes.get(&name);
         let kind = if name == "email" {
             Some(Kind::Email)
-        } else if name == "id" || name == "phone" {
+        } else if name == "phone" {
+            Some(Kind::Phone)
+        } else if name == "id" {
             Some(Kind::Text)
         } else {
             kind_of(attr.and_then(|a| a.ty), &name)
@@ -700,7 +730,7 @@ fn compare_rows(
                 let (v, note) = profile_value(p, &name, config);
                 let written = p.timestamps.get(&name).copied().and_then(unix);
                 let time = written
-                    .map(|t| format!("{} ({})", short_time(t), ago(t, now)))
+                    .map(|t| format!("{} ({})", short_time(t), ago_short(t, now)))
                     .unwrap_or_default();
                 let mut detail = vec![];
                 if let Some(n) = note {
@@ -727,7 +757,7 @@ fn compare_rows(
             let v = record_value(r, &name);
             let updated = r.updated_at_instant().filter(|_| !identifier);
             let time = updated
-                .map(|t| format!("{} ({})", short_time(t), ago(t, now)))
+                .map(|t| format!("{} ({})", short_time(t), ago_short(t, now)))
                 .unwrap_or_default();
             let mut detail = vec![];
             if let Some(t) = updated {
@@ -1062,6 +1092,18 @@ fn identity_lines(s: &Subject, findings: &[Finding]) -> Vec<IdentityLine> {
     out
 }
 
+/// Activity kinds, short enough for a column.
+fn short_kind(kind: &str) -> String {
+    match kind {
+        "attribute_change" => "attr change".into(),
+        "failed_attribute_change" => "failed attr".into(),
+        "failed_event" => "failed event".into(),
+        "profile_merge" => "merge".into(),
+        "anon_merge" => "anon merge".into(),
+        other => clean(other),
+    }
+}
+
 fn compact_json(v: &Json) -> String {
     match v {
         Json::Object(m) if m.is_empty() => String::new(),
@@ -1174,7 +1216,7 @@ fn timeline(
                     "customer.io".into()
                 },
                 from_source: false,
-                kind: clean(&a.kind),
+                kind: short_kind(&a.kind),
                 name: clean(&name),
                 detail: clean(&compact_json(&a.data)),
                 duplicate: dup_focus.contains(&focus),
@@ -1231,7 +1273,7 @@ fn timeline(
                     .unwrap_or_else(|| clean(&e.timestamp.to_string())),
                 origin: clean(&r.label()),
                 from_source: true,
-                kind: "source".into(),
+                kind: "event".into(),
                 name: clean(&e.name),
                 detail: clean(detail.trim()),
                 duplicate: dup_focus.contains(&focus),

@@ -113,15 +113,27 @@ impl App {
                 .collect()
         };
         match cmd {
-            "person" => pick(
-                self.people
-                    .slots
-                    .iter()
-                    .filter(|s| s.key.starts_with(arg))
-                    .map(|s| s.key.clone())
-                    .take(MAX)
-                    .collect(),
-            ),
+            "person" => self
+                .people
+                .slots
+                .iter()
+                .filter(|s| s.key.starts_with(arg))
+                .take(MAX)
+                .map(|s| {
+                    let about = match &s.data {
+                        Some(d) => {
+                            let badges: Vec<&str> =
+                                d.summary.badges.iter().map(|(r, _)| r.id()).collect();
+                            format!("  {}  {}", d.summary.email, badges.join(" "))
+                        }
+                        None => "  (loading)".into(),
+                    };
+                    (
+                        format!("{cmd} {}", s.key),
+                        format!("{}{about}", crate::tui::vm::clean(&s.key)),
+                    )
+                })
+                .collect(),
             "email" => pick(
                 self.people
                     .slots

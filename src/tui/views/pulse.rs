@@ -50,7 +50,7 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
         let mut spans = vec![
             Span::styled(format!(" {symbol} "), style),
             Span::styled(format!("{:<name_w$} ", fit(&s.name, name_w)), t.accent),
-            Span::styled(format!("{:<8} ", fit(&s.kind, 8)), t.muted),
+            Span::styled(format!("{:<10} ", fit(&s.kind, 10)), t.muted),
             Span::styled(format!("{:<12}", state), style),
         ];
         if !matches!(s.state, SystemState::Error(_)) {

@@ -30,8 +30,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let offset = scroll_window(cur.offset, cur.row, height, v.timeline.len());
     let origin_w = 14usize;
     let name_w = 20usize;
+    // The kind column only when there is room for the data beside it.
+    let kind_w = if inner.width >= 100 { 12usize } else { 0 };
     let detail_w = (inner.width as usize)
-        .saturating_sub(19 + origin_w + name_w + 12 + 5)
+        .saturating_sub(19 + origin_w + kind_w + name_w + 12 + 5 + usize::from(kind_w > 0))
         .max(4);
     let rows = v
         .timeline
@@ -58,16 +60,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
             } else {
                 t.text
             };
-            let row = Row::new(vec![
+            let mut cells = vec![
                 Cell::from(Span::styled(r.time.as_str(), t.muted)),
                 Cell::from(Span::styled(
                     fit(&r.origin, origin_w),
                     if r.from_source { t.accent } else { t.info },
                 )),
+            ];
+            if kind_w > 0 {
+                let style = if r.kind.starts_with("failed") {
+                    t.error
+                } else {
+                    t.muted
+                };
+                cells.push(Cell::from(Span::styled(fit(&r.kind, kind_w), style)));
+            }
+            cells.extend([
                 Cell::from(Span::styled(fit(&r.name, name_w), name_style)),
                 Cell::from(ratatui::text::Line::from(marks)),
                 Cell::from(Span::styled(fit(&r.detail, detail_w), t.muted)),
             ]);
+            let row = Row::new(cells);
             let row = if focused { row.style(t.focus) } else { row };
             if n == cur.row && active {
                 row.style(t.selection)
@@ -75,17 +88,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
                 row
             }
         });
-    let header = Row::new(
-        ["time (UTC)", "from", "name", "marks", "data"]
-            .map(|h| Cell::from(Span::styled(h, t.title))),
-    );
-    let widths = [
-        Constraint::Length(19),
-        Constraint::Length(origin_w as u16),
+    let mut heads = vec!["time (UTC)", "from"];
+    let mut widths = vec![Constraint::Length(19), Constraint::Length(origin_w as u16)];
+    if kind_w > 0 {
+        heads.push("kind");
+        widths.push(Constraint::Length(kind_w as u16));
+    }
+    heads.extend(["name", "marks", "data"]);
+    widths.extend([
         Constraint::Length(name_w as u16),
         Constraint::Length(12),
         Constraint::Min(4),
-    ];
+    ]);
+    let header = Row::new(
+        heads
+            .into_iter()
+            .map(|h| Cell::from(Span::styled(h, t.title))),
+    );
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
