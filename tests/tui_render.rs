@@ -830,3 +830,35 @@ fn small_terminals_still_render_every_screen() {
         key(&mut app, KeyCode::Esc);
     }
 }
+
+#[test]
+fn email_and_theme_commands() {
+    let mut app = app();
+    // A loaded person is found by any of their emails, case-insensitively.
+    let effects = app.dispatch(Action::Palette("email JANE@example.com".into()));
+    assert!(effects.is_empty());
+    assert_eq!(app.person.key.as_deref(), Some("C1001"));
+    // Anyone else is looked up in Customer.io, and the answer opens them.
+    let effects = app.dispatch(Action::Palette("email someone@else.com".into()));
+    let request = match &effects[..] {
+        [cioscope::tui::Effect::FindEmail { request, email }] if email == "someone@else.com" => {
+            *request
+        }
+        other => panic!("{other:?}"),
+    };
+    app.dispatch(Action::EmailFound {
+        request,
+        email: "someone@else.com".into(),
+        person: Ok(Some("C1002".into())),
+    });
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    assert!(screen(&app).contains("bob@example.com"));
+
+    app.dispatch(Action::Palette("theme light".into()));
+    if !Theme::no_color_requested() {
+        assert_eq!(app.theme.name, "light");
+    }
+    app.dispatch(Action::Palette("theme nope".into()));
+    let s = screen(&app);
+    assert!(s.lines().last().unwrap().contains("theme nope"), "{s}");
+}

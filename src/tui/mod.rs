@@ -67,7 +67,18 @@ const BATCH: usize = 256;
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
 pub async fn run(config: Config, theme: Option<String>) -> u8 {
-    let spec = theme.or_else(|| config.theme.clone());
+    // `--theme` wins; a theme file named in the config is relative to it.
+    let spec = theme.or_else(|| {
+        config.theme.as_ref().map(|t| {
+            let builtin = Theme::builtin_names().any(|n| n == t);
+            let p = std::path::Path::new(t);
+            if builtin || p.is_absolute() || p.exists() {
+                t.clone()
+            } else {
+                config.resolve_path(p).display().to_string()
+            }
+        })
+    });
     let theme = match Theme::resolve(spec.as_deref()) {
         Ok(t) => t,
         Err(e) => {

@@ -641,9 +641,13 @@ impl App {
     }
 
     fn command(&mut self, c: Command) -> Vec<Effect> {
-        if let Some(top) = self.popups.last_mut() {
+        if let Some(top) = self.popups.last() {
+            let max = super::views::popup::max_scroll(self, top);
             let is_help = matches!(top, Popup::Help { .. });
-            let (Popup::Help { scroll } | Popup::Text { scroll, .. }) = top;
+            let Some(Popup::Help { scroll } | Popup::Text { scroll, .. }) = self.popups.last_mut()
+            else {
+                return vec![];
+            };
             match c {
                 Command::Back | Command::Quit | Command::Open => {
                     self.popups.pop();
@@ -656,8 +660,13 @@ impl App {
                 Command::PageUp => *scroll = scroll.saturating_sub(10),
                 Command::PageDown => *scroll += 10,
                 Command::Top => *scroll = 0,
-                Command::Bottom => *scroll = usize::MAX / 2,
+                Command::Bottom => *scroll = max,
                 _ => {}
+            }
+            if let Some(Popup::Help { scroll } | Popup::Text { scroll, .. }) =
+                self.popups.last_mut()
+            {
+                *scroll = (*scroll).min(max);
             }
             return vec![];
         }

@@ -10,6 +10,24 @@ use super::{centered, pane};
 use crate::tui::app::{App, Popup};
 use crate::tui::keymap::Command;
 
+/// The popup's size inside the main area for `n` lines of content.
+fn size(main: Rect, n: usize) -> (u16, u16) {
+    let w = (main.width * 4 / 5).max(40);
+    let h = (n as u16 + 3).clamp(6, (main.height * 5 / 6).max(6));
+    (w, h.min(main.height))
+}
+
+/// How far a popup can scroll at the current terminal size.
+pub fn max_scroll(app: &App, popup: &Popup) -> usize {
+    let n = match popup {
+        Popup::Help { .. } => super::help::lines(app).len(),
+        Popup::Text { lines, .. } => lines.len(),
+    };
+    let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
+    let (_, h) = size(main, n);
+    n.saturating_sub(h.saturating_sub(3) as usize)
+}
+
 pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usize) {
     let t = &app.theme;
     let (title, lines, scroll): (String, Vec<Line>, usize) = match popup {
@@ -28,8 +46,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             *scroll,
         ),
     };
-    let w = (main.width * 4 / 5).max(40);
-    let h = (lines.len() as u16 + 3).clamp(6, (main.height * 5 / 6).max(6));
+    let (w, h) = size(main, lines.len());
     let shift = (depth as u16) * 2;
     let mut area = centered(main, w, h);
     area.x = (area.x + shift).min(main.right().saturating_sub(area.width));
