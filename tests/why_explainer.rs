@@ -583,10 +583,14 @@ fn not_being_in_the_trigger_segment_is_the_cause_for_a_segment_campaign() {
 
 #[test]
 fn a_failing_config_condition_explains_why_the_person_is_not_in_the_trigger_segment() {
-    let e = run(&input(
+    let mut i = input(
         winback(),
         vec![profile("a3000001", "C1001").attr("total_orders", "0")],
-    ));
+    );
+    let mut r = shop_record("C1001");
+    r.attributes.insert("total_orders".into(), RawValue::Int(3));
+    i.subject.records.push(r);
+    let e = run(&i);
     assert_eq!(status(&e, Check::TriggerSegment), Status::Fail);
     assert_eq!(status(&e, Check::Condition), Status::Fail);
     assert_cause(&e, Check::Condition);
@@ -599,7 +603,7 @@ fn a_failing_config_condition_explains_why_the_person_is_not_in_the_trigger_segm
         e.fix
             .as_deref()
             .unwrap()
-            .contains("`total_orders` at its owner shop"),
+            .contains("`total_orders` at its owner shop (which says 3)"),
         "{:?}",
         e.fix
     );

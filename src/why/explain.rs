@@ -1351,6 +1351,26 @@ impl<'a> Explainer<'a> {
         }
     }
 
+    /// The owner's value of an attribute for this person, as text.
+    fn owner_value(&self, owner: &str, attr: &str) -> Option<String> {
+        let this = self.this?;
+        let email = this.email.as_deref().and_then(normalize::email);
+        let records: Vec<&SourceRecord> = self
+            .input
+            .subject
+            .records_of(owner)
+            .filter(|r| r.attribute(attr).is_some())
+            .collect();
+        let record = records
+            .iter()
+            .find(|r| {
+                (this.id.is_some() && r.id == this.id)
+                    || (email.is_some() && r.email.as_deref().and_then(normalize::email) == email)
+            })
+            .or(records.first())?;
+        record.attribute(attr).map(|v| v.to_string())
+    }
+
     fn condition_step(&self, check: Check, out: &Outcome) -> Step {
         let text = &out.condition;
         let notes: Vec<String> = out.deciding().iter().map(|t| t.note.clone()).collect();
@@ -1368,7 +1388,10 @@ impl<'a> Explainer<'a> {
             .filter_map(|a| {
                 self.config
                     .owner_of(a)
-                    .map(|o| format!("`{a}` at its owner {o}"))
+                    .map(|o| match self.owner_value(o, a) {
+                        Some(v) => format!("`{a}` at its owner {o} (which says {v})"),
+                        None => format!("`{a}` at its owner {o}"),
+                    })
             })
             .collect();
         let correct = if owners.is_empty() {
