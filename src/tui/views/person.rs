@@ -166,19 +166,15 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         k.hint(Command::Right),
         k.hint(Command::ShowValue)
     );
-    let block = pane(t, title(app, "Compare", &hint, active), active);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.width < 10 || inner.height < 3 {
-        return;
-    }
+    let inner = ratatui::widgets::Block::bordered().inner(area);
     let name_w = v
         .rows
         .iter()
         .map(|r| r.name.chars().count() + 4)
         .max()
         .unwrap_or(8)
-        .clamp(12, 26);
+        .clamp(12, 26)
+        .min((inner.width as usize / 3).max(8));
     let owner_w = 8usize;
     let fixed = name_w + owner_w + 2;
     let rest = (inner.width as usize).saturating_sub(fixed);
@@ -187,6 +183,20 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     let fits = (rest / min_w).clamp(1, ncols);
     let first_col = cur.col.saturating_sub(fits - 1).min(ncols - fits);
     let col_w = rest / fits;
+    let name = if fits < ncols {
+        format!(
+            "Compare · systems {}-{} of {ncols}",
+            first_col + 1,
+            first_col + fits
+        )
+    } else {
+        "Compare".to_string()
+    };
+    let block = pane(t, title(app, &name, &hint, active), active);
+    frame.render_widget(block, area);
+    if inner.width < 10 || inner.height < 3 {
+        return;
+    }
 
     let cell = |s: String, w: usize| format!("{:<w$}", fit(&s, w.saturating_sub(1)));
     // Header: two lines.

@@ -28,12 +28,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     frame.render_widget(block, area);
     let height = (inner.height as usize).saturating_sub(1);
     let offset = scroll_window(cur.offset, cur.row, height, v.timeline.len());
-    let origin_w = 14usize;
-    let name_w = 20usize;
-    // The kind column only when there is room for the data beside it.
+    // Narrow panes drop the year and the seconds, then the kind column.
+    let narrow = inner.width < 90;
+    let time_w = if narrow { 11usize } else { 19 };
+    let origin_w = if narrow { 10usize } else { 14 };
+    let name_w = if narrow { 15usize } else { 20 };
+    let marks_w = if narrow { 6usize } else { 12 };
     let kind_w = if inner.width >= 100 { 12usize } else { 0 };
     let detail_w = (inner.width as usize)
-        .saturating_sub(19 + origin_w + kind_w + name_w + 12 + 5 + usize::from(kind_w > 0))
+        .saturating_sub(time_w + origin_w + kind_w + name_w + marks_w + 5 + usize::from(kind_w > 0))
         .max(4);
     let rows = v
         .timeline
@@ -61,7 +64,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
                 t.text
             };
             let mut cells = vec![
-                Cell::from(Span::styled(r.time.as_str(), t.muted)),
+                Cell::from(Span::styled(
+                    if narrow {
+                        r.time.get(5..16).unwrap_or(&r.time)
+                    } else {
+                        r.time.as_str()
+                    },
+                    t.muted,
+                )),
                 Cell::from(Span::styled(
                     fit(&r.origin, origin_w),
                     if r.from_source { t.accent } else { t.info },
@@ -89,7 +99,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
             }
         });
     let mut heads = vec!["time (UTC)", "from"];
-    let mut widths = vec![Constraint::Length(19), Constraint::Length(origin_w as u16)];
+    let mut widths = vec![
+        Constraint::Length(time_w as u16),
+        Constraint::Length(origin_w as u16),
+    ];
     if kind_w > 0 {
         heads.push("kind");
         widths.push(Constraint::Length(kind_w as u16));
@@ -97,7 +110,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     heads.extend(["name", "marks", "data"]);
     widths.extend([
         Constraint::Length(name_w as u16),
-        Constraint::Length(12),
+        Constraint::Length(marks_w as u16),
         Constraint::Min(4),
     ]);
     let header = Row::new(
