@@ -34,7 +34,10 @@
 //! To show something beside the person screen (a checklist, a verdict
 //! form), add a variant to [`app::SidePanel`] and an arm in
 //! `views::person::draw_side`; set `app.side_panel = Some(..)` from update.
-//! A drill-down text is `app.push_text(title, lines)` (a popup; back closes).
+//! A drill-down is `app.push_text(title, lines)` or `app.push_lines(title,
+//! styled_lines)`: a popup on the stack; back closes it. Theme styles for
+//! other modules' widgets come from `app.theme` (ok, warn, error, muted,
+//! accent…), never from fixed colors.
 
 pub mod action;
 pub mod app;
