@@ -20,14 +20,16 @@
 //! finding it expects. Every output has one `render_*` function. Each shop
 //! customer also has a Salesforce contact ([`SfContact`], with support cases)
 //! and a Zoho contact ([`ZohoContact`]) that mirror the shop; CRM plants bend
-//! those in phase `Customerio` (the recorded systems). Campaigns go into
-//! `render_customerio` (`campaigns.json`).
+//! those in phase `Customerio` (the recorded systems). Four campaigns
+//! ([`campaigns`]) go into `campaigns.json`; the `why_*` plants give every
+//! cause of `cioscope why` a person ([`WhyCase`]).
 //!
 //! Before writing, [`self_check`] reads the rendered files back (the SQL
 //! through SQLite with the config's own queries, the CRM files through the
 //! crate's own Salesforce and Zoho connectors in fixture mode, the JSON
 //! through serde) and proves that every person agrees shop-vs-CRM-vs-Customer.io
-//! on every count except exactly the deviations their plant declares.
+//! on every count except exactly the deviations their plant declares; then it
+//! asks the crate's own explainer for every planted "why" answer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -60,12 +62,13 @@ const MAX_BYTES: usize = 3 * 1024 * 1024;
 
 const VIP_TIERS: [&str; 4] = ["bronze", "silver", "gold", "platinum"];
 /// Event names a clean profile may carry (canonical spellings only).
-const KNOWN_EVENTS: [&str; 5] = [
+const KNOWN_EVENTS: [&str; 6] = [
     "order_completed",
     "refund_issued",
     "viewed_product",
     "added_to_cart",
     "subscription_renewed",
+    "cart_abandoned",
 ];
 /// `order_completed` and its configured aliases.
 const ORDER_NAMES: [&str; 4] = [
@@ -401,6 +404,8 @@ struct Person {
     lookalike: Option<LookAlike>,
     /// The agreements this person is planted to break (exactly these).
     deviates: BTreeSet<Check>,
+    /// Planted answers of `cioscope why` for this person.
+    whys: Vec<WhyCase>,
 }
 
 impl Person {
@@ -664,11 +669,14 @@ const PLANTED_IDENTITIES: [(u32, &str, &str, &str, Option<&str>); 15] = [
 /// shows a defect or look-alike that only the cross-system view reveals.
 /// (customer number, first, last, shop email, shop phone).
 #[rustfmt::skip]
-const ADDED_IDENTITIES: [(u32, &str, &str, &str, Option<&str>); 4] = [
+const ADDED_IDENTITIES: [(u32, &str, &str, &str, Option<&str>); 7] = [
     (1231, "Margot", "Ellison", "margot.ellison@icloud.com", Some("+1 (415) 555-0187")),
     (1232, "Tobias", "Reinholt", "t.reinholt@yahoo.com", Some("+1 917-555-0186")),
     (1233, "Anjali", "Menon", "anjali.menon@gmail.com", Some("+1 (512) 555-0183")),
     (1234, "Hugo", "Carvalho", "hugo.carvalho@me.com", Some("+1 (206) 555-0178")),
+    (1235, "Rosa", "Albrecht", "rosa.albrecht@fastmail.com", Some("+1 (303) 555-0186")),
+    (1236, "Felipe", "Ortega", "felipe.ortega@gmail.com", Some("+1 (773) 555-0187")),
+    (1237, "Maeve", "Gallagher", "maeve.gallagher@outlook.com", Some("+1 (617) 555-0184")),
 ];
 
 /// Customers added after the original shop (see [`ADDED_IDENTITIES`]).
@@ -800,6 +808,7 @@ fn new_person(
         expects: vec![],
         lookalike: None,
         deviates: BTreeSet::new(),
+        whys: vec![],
     }
 }
 
@@ -1359,7 +1368,7 @@ impl World {
 type Plant = fn(&mut World, Phase);
 
 /// Every plant, grouped by the rule it exercises (look-alikes last).
-const PLANTS: [Plant; 29] = [
+const PLANTS: [Plant; 33] = [
     split_email_only_duplicates,
     split_shared_phone,
     split_gmail_variants,
@@ -1382,6 +1391,10 @@ const PLANTS: [Plant; 29] = [
     crm_consent_conflict,
     crm_split_by_new_email,
     lookalike_crm_emails,
+    why_merged_order,
+    why_cart_then_order,
+    why_crm_reopt_in,
+    why_campaign_causes,
     lookalike_similar_people,
     lookalike_refund_shares_order_id,
     lookalike_equal_numbers,
@@ -2037,7 +2050,7 @@ fn orphan_profiles(w: &mut World, phase: Phase) {
 }
 
 /// failed_update (error): a failed attribute change (retried successfully by
-/// the next sync) and a failed event (re-sent successfully).
+/// the next sync) and a failed event (never re-sent).
 fn failed_updates(w: &mut World, phase: Phase) {
     match phase {
         Phase::Facts => {
@@ -2085,10 +2098,20 @@ fn failed_updates(w: &mut World, phase: Phase) {
             };
             let p = w.p(1136);
             p.profile().activities.push(a);
+            // Rejected and never re-sent: the shop has the order, the
+            // profile has only the failure (and the synced attributes).
+            p.profile()
+                .activities
+                .retain(|a| !(a.kind == "event" && a.data["order_id"] == order.id.as_str()));
+            p.deviate(&[EventMirror]);
             p.expect(
                 "failed_update",
                 "error",
-                format!("failed_event order_completed {} at {}", order.id, iso(at)),
+                format!(
+                    "failed_event order_completed {} at {}, never re-sent: the shop has the order, Customer.io only the failure",
+                    order.id,
+                    iso(at)
+                ),
             );
         }
     }
@@ -2407,6 +2430,422 @@ fn lookalike_formatting_and_consent(w: &mut World, phase: Phase) {
     }
 }
 
+// ---- campaigns, and people planted for each cause of the why-explainer ------
+
+/// `first_started` of campaign 201 "Post-purchase thank you" (−21 d).
+const POST_PURCHASE_STARTED: i64 = 1_793_361_600;
+
+/// `GET /v1/campaigns`: a running event-triggered campaign, a segment-
+/// triggered winback, a cart recovery that skips recent buyers, a draft.
+fn campaigns() -> Value {
+    json!([
+        {
+            "id": 201, "deduplicate_id": "201:1", "name": "Post-purchase thank you",
+            "description": "Thanks and brewing tips after every order",
+            "created": 1_791_720_000, "updated": 1_793_361_600, "active": true, "state": "running",
+            "actions": [{"id": 2011, "type": "email"}, {"id": 2012, "type": "delay"}, {"id": 2013, "type": "email"}],
+            "first_started": POST_PURCHASE_STARTED, "tags": ["post-purchase"],
+            "event_name": "order_completed", "trigger_segment_ids": [], "filter_segment_ids": []
+        },
+        {
+            "id": 202, "deduplicate_id": "202:1", "name": "Winback 90d",
+            "description": "Lapsed buyers get a comeback offer",
+            "created": 1_777_896_000, "updated": 1_784_808_000, "active": true, "state": "running",
+            "actions": [{"id": 2021, "type": "delay"}, {"id": 2022, "type": "email"}],
+            "first_started": 1_784_808_000, "tags": ["winback"],
+            "trigger_segment_ids": [8], "filter_segment_ids": [5]
+        },
+        {
+            "id": 203, "deduplicate_id": "203:1", "name": "Cart recovery",
+            "description": "Reminder 1 h after an abandoned cart; skips recent buyers",
+            "created": 1_787_400_000, "updated": 1_789_992_000, "active": true, "state": "running",
+            "actions": [{"id": 2031, "type": "delay"}, {"id": 2032, "type": "email"}],
+            "first_started": 1_789_992_000, "tags": ["cart"],
+            "event_name": "cart_abandoned", "trigger_segment_ids": [], "filter_segment_ids": [3]
+        },
+        {
+            "id": 204, "deduplicate_id": "204:1", "name": "Spring launch pre-order",
+            "description": "Not launched yet",
+            "created": 1_794_744_000, "updated": 1_795_003_200, "active": false, "state": "draft",
+            "actions": [{"id": 2041, "type": "email"}],
+            "first_started": null, "tags": ["launch"],
+            "event_name": "spring_preorder", "trigger_segment_ids": [], "filter_segment_ids": []
+        }
+    ])
+}
+
+/// One planted answer of `cioscope why`: this person, this campaign, this
+/// cause (the explainer's check id; `entered` when a message shows they did).
+#[derive(Debug, Clone)]
+struct WhyCase {
+    campaign: i64,
+    cause: &'static str,
+    what: String,
+}
+
+impl Person {
+    fn why(&mut self, campaign: i64, cause: &'static str, what: impl Into<String>) {
+        self.whys.push(WhyCase {
+            campaign,
+            cause,
+            what: what.into(),
+        });
+    }
+
+    /// The recorded delivery of a campaign action to this person.
+    fn deliver(
+        &mut self,
+        rng: &mut ChaCha8Rng,
+        campaign: i64,
+        action: i64,
+        subject: &str,
+        at: i64,
+    ) {
+        let mut bytes = [0u8; 16];
+        rng.fill(&mut bytes);
+        let id = base64::engine::general_purpose::URL_SAFE.encode(bytes);
+        let email = self.profiles[0].email.clone();
+        let message = json!({
+            "id": id,
+            "deduplicate_id": format!("{id}:{at}"),
+            "customer_id": self.id,
+            "campaign_id": campaign,
+            "action_id": action,
+            "newsletter_id": null,
+            "content_id": null,
+            "broadcast_id": null,
+            "recipient": email,
+            "subject": subject,
+            "metrics": {"sent": at + 2, "delivered": at + 6, "opened": at + 2 * HOUR + 17 * MINUTE},
+            "created": at,
+            "failure_message": null,
+            "type": "email",
+            "forgotten": false
+        });
+        self.profile().messages.push(message);
+    }
+}
+
+/// A storefront `cart_abandoned` event (no dedupe key).
+fn cart_abandoned(rng: &mut ChaCha8Rng, cart: &str, at: i64, cents: i64) -> Activity {
+    event(
+        rng,
+        "cart_abandoned",
+        at,
+        json!({"cart_id": cart, "value": money(cents), "currency": "USD"}),
+    )
+}
+
+/// The why-explainer's causes, each on a person who is otherwise clean or
+/// already planted for the matching rule: campaign not running, trigger
+/// event before the start or missing, a drifted name, the event on another
+/// profile (split), by merge, late; not in the trigger segment; in a filter
+/// segment; an exit condition; unsubscribed (genuinely, and by a consent
+/// conflict); a config condition; and people who did enter.
+fn why_campaign_causes(w: &mut World, phase: Phase) {
+    if phase != Phase::Customerio {
+        return;
+    }
+    let mut crm_rng = w.crm_rng.clone();
+    let rng = &mut crm_rng;
+    let p = w.p(1003);
+    p.why(
+        204,
+        "campaign_running",
+        "any person: the campaign is a draft, so nobody can enter it",
+    );
+
+    let p = w.p(1022);
+    p.why(201, "trigger_event", "its only order of the last 30 days (25 days ago) predates the campaign's first start (21 days ago)");
+
+    // C1136's failed_event was never re-sent (see failed_updates).
+    w.p(1136).why(201, "trigger_event", "order_completed O-10568 was rejected (failed_event) and never re-sent: the shop has it, Customer.io does not");
+
+    // The orders before the campaign started arrived as order_completed; the
+    // one since arrives from the new checkout as "Order Completed".
+    let p = w.p(1225);
+    let start = POST_PURCHASE_STARTED;
+    let before = p
+        .orders
+        .iter()
+        .filter(|o| o.placed_at >= now() - ACTIVITY_WINDOW && o.placed_at < start)
+        .count();
+    assert!(before > 0, "C1225 has an exact-name order before the start");
+    let order = p
+        .orders
+        .iter()
+        .rfind(|o| o.placed_at >= start)
+        .expect("an order after the start")
+        .id
+        .clone();
+    p.profile().order_event(&order).name = Some("Order Completed".into());
+    p.deviate(&[EventMirror, EventHygiene]);
+    p.expect(
+        "event_name_drift",
+        "warn",
+        format!("orders arrive as \"order_completed\" and, since the new checkout, as \"Order Completed\" ({order})"),
+    );
+    p.why(
+        201,
+        "event_name_drift",
+        format!("the only order since the start, {order}, arrives as \"Order Completed\" (the exact name only before the start)"),
+    );
+
+    let p = w.p(1007);
+    let (own, other) = p.profiles.split_at_mut(1);
+    let moved: Vec<Activity> = own[0]
+        .activities
+        .iter()
+        .filter(|a| a.kind == "event" && a.name.as_deref() == Some("order_completed"))
+        .filter(|a| a.timestamp >= POST_PURCHASE_STARTED)
+        .cloned()
+        .collect();
+    assert!(!moved.is_empty(), "C1007 has orders after the start");
+    own[0]
+        .activities
+        .retain(|a| !moved.iter().any(|m| m.id == a.id));
+    let orders: Vec<String> = moved
+        .iter()
+        .map(|a| a.data["order_id"].as_str().expect("order id").to_string())
+        .collect();
+    // The events stay with the human (the self-check mirrors across all of
+    // a person's profiles), so no agreement beyond the split breaks.
+    other[0].activities.extend(moved);
+    p.why(201, "split_identity", format!("her orders {} were tracked on the email-only profile a3000377 (a logged-out checkout identified by email), not on a3000007", orders.join(" and ")));
+
+    let p = w.p(1174);
+    let order = p
+        .orders
+        .iter()
+        .rfind(|o| o.placed_at >= POST_PURCHASE_STARTED)
+        .expect("an order after the start")
+        .clone();
+    let synced = order.placed_at + p.sync_delay();
+    let arrived = order.placed_at + 4 * DAY + 17 * MINUTE;
+    let profile = p.profile();
+    profile.order_event(&order.id).data["_received_at"] = json!(iso(arrived));
+    for a in profile
+        .activities
+        .iter_mut()
+        .filter(|a| a.kind == "attribute_change" && a.timestamp == synced)
+    {
+        a.timestamp = arrived;
+        a.id = ulid(rng, arrived);
+    }
+    for (_, ts) in profile.timestamps.iter_mut().filter(|(_, t)| *t == synced) {
+        *ts = arrived;
+    }
+    p.why(201, "late_event", format!("{} (placed {}) arrived with a nightly backfill 4 days later (`_received_at`, and the attribute change that carried it)", order.id, iso(order.placed_at)));
+
+    w.p(1129).why(201, "late_event", "the newest order arrived as an event but no attribute change carried it and it has no `_received_at`: when it arrived is unknown (?)");
+
+    let p = w.p(1014);
+    let reset = ago(12.4);
+    let was = p
+        .profile()
+        .get("total_orders")
+        .expect("total_orders")
+        .to_string();
+    p.profile().set("total_orders", "0", reset);
+    p.profile().activities.push(Activity {
+        id: ulid(rng, reset),
+        timestamp: reset,
+        kind: "attribute_change".into(),
+        name: Some("total_orders".into()),
+        data: json!({"total_orders": {"from": was, "to": "0"}}),
+    });
+    p.deviate(&[OwnedValues]);
+    p.expect(
+        "stale_attribute",
+        "error",
+        format!("total_orders is 0 in Customer.io (a bulk import overwrote it 12 days ago) but {was} in the shop, whose change is 195 days old: another writer overwrote it"),
+    );
+    p.why(202, "condition", "a lapsed buyer whose Customer.io total_orders was reset to 0: `total_orders > 0` fails, so the winback's trigger segment 8 leaves them out");
+
+    w.p(1001).why(
+        202,
+        "trigger_segment",
+        "bought 19 days ago: not in the trigger segment 8 \"Lapsed 90+ days\"",
+    );
+
+    let at = now() - 3 * HOUR;
+    let e = cart_abandoned(rng, "K-2101", at, 4_200);
+    let p = w.p(1047);
+    p.profile().activities.push(e);
+    p.why(203, "filter_segments", "abandoned a cart 3 h ago but bought 6 days ago: in segment 3 \"Recent buyers (30 days)\", which the campaign excludes");
+
+    w.p(1004).why(
+        201,
+        "subscription",
+        "ordered 15 days ago but is unsubscribed, as the shop and Salesforce agree: nothing to fix",
+    );
+
+    let p = w.p(1058);
+    let order = p
+        .orders
+        .iter()
+        .rfind(|o| o.placed_at >= POST_PURCHASE_STARTED)
+        .expect("an order after the start")
+        .clone();
+    let first = p.first.clone();
+    p.deliver(
+        rng,
+        201,
+        2011,
+        &format!("Thanks for your order, {first}"),
+        order.placed_at + 90,
+    );
+    p.why(201, "entered", format!("a message of the campaign 90 s after {} (the exact name; its drifted \"Order Completed\" is older than the campaign)", order.id));
+
+    let p = w.p(1011);
+    let order = p
+        .orders
+        .iter()
+        .rfind(|o| o.placed_at >= POST_PURCHASE_STARTED)
+        .expect("an order after the start")
+        .clone();
+    let first = p.first.clone();
+    p.deliver(
+        rng,
+        201,
+        2011,
+        &format!("Thanks for your order, {first}"),
+        order.placed_at + 90,
+    );
+    p.why(
+        201,
+        "entered",
+        format!(
+            "a clean customer: a message of the campaign 90 s after {}",
+            order.id
+        ),
+    );
+
+    let p = w.p(1003);
+    let lod = p.state_at(now()).last_order.expect("an order").instant();
+    let first = p.first.clone();
+    p.deliver(
+        rng,
+        202,
+        2022,
+        &format!("We miss you, {first}: 15% off your next bag"),
+        lod + 93 * DAY + 9 * HOUR,
+    );
+    p.why(
+        202,
+        "entered",
+        "a lapsed buyer in segment 8 got the winback email",
+    );
+    w.crm_rng = crm_rng;
+}
+
+/// merged_history (info) and the explainer's `merged_event`: her only order
+/// since campaign 201 started was placed in the app as a guest, and reached
+/// her profile only by a profile merge; merged events cannot trigger.
+fn why_merged_order(w: &mut World, phase: Phase) {
+    let p = w.p(1235);
+    match phase {
+        Phase::Facts => {
+            p.created_at = ago(700.0);
+            p.set_orders(&[(240.3, 5990), (97.4, 4200), (19.2, 3490)]);
+            p.browse.clear();
+            p.opt_in = true;
+            p.opt_in_changed_at = None;
+            p.deviate(&[EventHygiene]);
+        }
+        Phase::Customerio => {
+            let order = p.order_id(2);
+            let guest = "a3000396";
+            p.profile().order_event(&order).data["merged_from"] = json!(guest);
+            let at = ago(18.6);
+            let id = ulid(&mut w.crm_rng, at);
+            let p = w.p(1235);
+            p.profile().activities.push(Activity {
+                id,
+                timestamp: at,
+                kind: "profile_merge".into(),
+                name: None,
+                data: json!({"secondary": {"cio_id": guest, "email": null, "id": "guest-5120"}}),
+            });
+            p.expect(
+                "merged_history",
+                "info",
+                format!("profile_merge of {guest} (an app guest checkout) into this profile 18 days ago brought order_completed {order}"),
+            );
+            p.why(201, "merged_event", format!("her only order since the start, {order}, came with the merge of the guest profile {guest}"));
+        }
+    }
+}
+
+/// Cart recovery's exit condition: the cart was abandoned 6 h ago and the
+/// order followed 2 h ago. The order event is in Customer.io; the attribute
+/// sync has not run yet (in flight), so she is not in "Recent buyers" yet.
+fn why_cart_then_order(w: &mut World, phase: Phase) {
+    let p = w.p(1236);
+    match phase {
+        Phase::Facts => {
+            p.created_at = ago(400.0);
+            p.set_orders(&[(180.2, 4590), (63.7, 3990), (1.0, 5400)]);
+            p.orders[2].placed_at = now() - 2 * HOUR;
+            p.browse.clear();
+            p.opt_in = true;
+            p.opt_in_changed_at = None;
+            p.synced_until = p.orders[2].placed_at - 1;
+            p.deviate(&[OwnedValues, Freshness, NewestOrder]);
+        }
+        Phase::Customerio => {
+            let e = cart_abandoned(&mut w.crm_rng, "K-2107", now() - 6 * HOUR, 5_400);
+            let p = w.p(1236);
+            p.profile().activities.push(e);
+            let order = p.order_id(2);
+            p.lookalike = Some(LookAlike {
+                why: format!("ordered {order} 2 h ago: the order event is in Customer.io, the attributes are not yet (in flight, under max_lag 24h)"),
+                allow: Some(("stale_attribute", "info")),
+            });
+            p.why(203, "exit_when", format!("abandoned a cart 6 h ago, then ordered {order} 2 h ago: the exit condition `event order_completed` holds"));
+        }
+    }
+}
+
+/// consent_conflict (error) that only Salesforce shows, and the explainer's
+/// `subscription` cause: she asked customer care to be mailed again; the
+/// shop and Customer.io still have her unsubscribed.
+fn why_crm_reopt_in(w: &mut World, phase: Phase) {
+    let p = w.p(1237);
+    match phase {
+        Phase::Facts => {
+            p.created_at = ago(500.0);
+            p.set_orders(&[(130.4, 6490), (7.4, 3990)]);
+            p.browse.clear();
+            p.opt_in = false;
+            p.opt_in_changed_at = Some(ago(61.3));
+            p.deviate(&[CrmConsent]);
+        }
+        Phase::Customerio => {
+            let at = ago(10.2);
+            let sf = p.sf.as_mut().expect("salesforce contact");
+            sf.opt_in = true;
+            sf.modstamp = at;
+            sf.cases.push(Case {
+                id: String::new(),
+                number: String::new(),
+                subject: "Please add me back to your newsletter",
+                status: "Closed",
+                priority: "Low",
+                origin: "Phone",
+                created: at - 9 * MINUTE,
+                closed: Some(at + MINUTE),
+            });
+            p.expect(
+                "consent_conflict",
+                "error",
+                "Salesforce's Marketing_Opt_In__c (crm_email_opt_in) is true since she asked customer care to mail her again 10 days ago, while Customer.io (and the shop) still have her unsubscribed",
+            );
+            p.why(201, "subscription", "ordered 7 days ago; unsubscribed in Customer.io while Salesforce, which owns consent, says opted in: a consent conflict");
+        }
+    }
+}
+
 // ---- segments and messages -------------------------------------------------
 
 struct SegmentDef {
@@ -2422,7 +2861,7 @@ fn attr_num(p: &Profile, name: &str) -> Option<f64> {
         .and_then(|v| normalize::parse_number(&RawValue::text(v)))
 }
 
-const SEGMENTS: [SegmentDef; 7] = [
+const SEGMENTS: [SegmentDef; 8] = [
     SegmentDef {
         id: 1,
         name: "VIP customers",
@@ -2471,6 +2910,16 @@ const SEGMENTS: [SegmentDef; 7] = [
         description: "hand-picked for the new subscription flow",
         kind: "manual",
         member: |p| matches!(p.id.as_deref(), Some("C1003" | "C1016" | "C1120")),
+    },
+    SegmentDef {
+        id: 8,
+        name: "Lapsed 90+ days",
+        description: "total_orders > 0 and last_order_date more than 90 days ago",
+        kind: "dynamic",
+        member: |p| {
+            attr_num(p, "total_orders").is_some_and(|n| n > 0.0)
+                && attr_num(p, "last_order_date").is_some_and(|t| (t as i64) < now() - 90 * DAY)
+        },
     },
 ];
 
@@ -2586,6 +3035,11 @@ fn build() -> World {
         }
     }
     add_messages(&mut w);
+    for profile in w.people.iter_mut().flat_map(|p| &mut p.profiles) {
+        profile
+            .messages
+            .sort_by_key(|m| std::cmp::Reverse(m["created"].as_i64()));
+    }
     w
 }
 
@@ -2767,6 +3221,21 @@ aliases = ["Order Completed", "Order Placed", "purchase"]   # drift when they ar
 
 [events.refund_issued]
 dedupe_key = ["refund_id"]
+
+# ---- campaigns: what the API cannot say about them ----------------------------
+# `cioscope why` reads a campaign's trigger, filter segments and state from the
+# API; the conditions it cannot see are described here and checked per person.
+
+[[campaigns]]
+id = 202                                 # Winback 90d (trigger segment 8, filter segment 5)
+conditions = ["total_orders > 0", "segment = 5"]   # `segment = N`: the filter requires it
+note = "Winback: lapsed buyers (segment 8) who are email subscribers (segment 5)"
+
+[[campaigns]]
+id = 203                                 # Cart recovery (event cart_abandoned, filter segment 3)
+conditions = ["segment != 3"]            # the filter excludes recent buyers
+exit_when = ["event order_completed"]    # counts only events after the trigger
+note = "Cart recovery skips recent buyers (segment 3) and stops when they order"
 "#;
 
 fn render_config() -> String {
@@ -3036,7 +3505,7 @@ fn render_customerio(people: &[Person], files: &mut Files) {
     }
     files.insert(
         dir.join("campaigns.json"),
-        pretty(&json!({"campaigns": []})),
+        pretty(&json!({ "campaigns": campaigns() })),
     );
 }
 
@@ -3095,6 +3564,61 @@ fn render_expected(people: &[Person]) -> String {
     }))
 }
 
+/// The "why didn't they enter?" section: campaigns and planted answers.
+fn render_why_table(people: &[Person]) -> String {
+    let mut out = String::from(
+        "\n## Campaigns and \"why didn't they enter?\"\n\n\
+         `customerio/campaigns.json` holds four campaigns; `cioscope.toml` describes\n\
+         what the API cannot say about two of them (`[[campaigns]]`).\n\n\
+         | id | name | state | trigger | filter segments |\n|---|---|---|---|---|\n",
+    );
+    let ids = |v: &Value| {
+        let list: Vec<String> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|id| id.to_string())
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    for c in campaigns().as_array().expect("campaigns") {
+        let trigger = match c["event_name"].as_str() {
+            Some(e) => format!("event `{e}`"),
+            None => format!("segment {}", ids(&c["trigger_segment_ids"])),
+        };
+        out += &format!(
+            "| {} | {} | {} | {trigger} | {} |\n",
+            c["id"],
+            c["name"].as_str().unwrap_or(""),
+            c["state"].as_str().unwrap_or(""),
+            ids(&c["filter_segment_ids"])
+        );
+    }
+    out += "\nEach row is reproducible with `cioscope why --demo --person ID --campaign ID`;\n\
+        `cause` is the explainer's answer (its check id), `entered` when a message of the\n\
+        campaign shows the person did enter.\n\n\
+        | person | campaign | cause | what is planted |\n|---|---|---|---|\n";
+    let mut rows: Vec<(&Person, &WhyCase)> = people
+        .iter()
+        .flat_map(|p| p.whys.iter().map(move |w| (p, w)))
+        .collect();
+    rows.sort_by(|a, b| (a.1.campaign, &a.0.id).cmp(&(b.1.campaign, &b.0.id)));
+    for (p, w) in rows {
+        out += &format!(
+            "| {} | {} | `{}` | {} |\n",
+            p.id,
+            w.campaign,
+            w.cause,
+            w.what.replace('|', "\\|")
+        );
+    }
+    out
+}
+
 fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
     let mut out = String::from(
         "# The demo workspace: Acme Coffee Co.\n\n\
@@ -3128,7 +3652,7 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
          | `customerio/messages/<cio_id>.json` | `GET /v1/customers/{id}/messages` (a few people; missing = none) |\n\
          | `customerio/segments.json` | `GET /v1/segments` |\n\
          | `customerio/membership/<segment_id>.json` | `GET /v1/segments/{id}/membership` |\n\
-         | `customerio/campaigns.json` | `GET /v1/campaigns` (empty for now) |\n\
+         | `customerio/campaigns.json` | `GET /v1/campaigns` (also answers `GET /v1/campaigns/{id}`) |\n\
          | `EXPECTED.json` | the findings `cioscope check --demo --all` should report |\n\n",
     );
     let shop = people.iter().filter(|p| p.in_shop).count();
@@ -3165,7 +3689,7 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
     out += &format!(
         "## The data\n\n\
          - {shop} shop customers (`C1001`–`C{last_shop}`), {orders} orders, {refunds} refunds.\n\
-         \x20 `C1001`–`C1230` are the original shop; `C1231`… were added for the CRM plants\n\
+         \x20 `C1001`–`C1230` are the original shop; `C1231`… were added for the CRM and campaign plants\n\
          \x20 (their order numbers follow the original shop's).\n\
          - {profiles} Customer.io profiles: one per customer (`cio_id` `a3000001` for `C1001`, …),\n\
          \x20 {email_only} email-only profiles (`id` null) and {unknown} profiles the shop does not know.\n\
@@ -3211,6 +3735,7 @@ fn render_readme(people: &[Person], sizes: &BTreeMap<String, usize>) -> String {
             .unwrap_or_default();
         out += &format!("| {} | {}{allow} | {} |\n", p.id, l.why, deviations(p));
     }
+    out += &render_why_table(people);
     out += "\n## The self-check\n\n\
         Before writing, the generator proves these agreements between `shop.sql` (read\n\
         through SQLite with the config's own queries) and the Customer.io files, and\n\
@@ -3656,24 +4181,13 @@ fn failing_checks(
 /// every id'd profile up as the resolver does: by id, email and phone.
 fn crm_checks(
     w: &World,
-    files: &Files,
+    dir: &Path,
     profiles: &BTreeMap<String, CioProfile>,
     shop: &BTreeMap<String, ShopRow>,
     failing: &mut BTreeMap<u32, BTreeSet<Check>>,
 ) -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    for (path, text) in files {
-        if path.starts_with("salesforce") || path.starts_with("zoho") {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().expect("has a parent"))?;
-            std::fs::write(full, text)?;
-        }
-    }
-    let config = cioscope::config::load_str(
-        &files[&PathBuf::from("cioscope.toml")],
-        &dir.path().join("cioscope.toml"),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config =
+        cioscope::config::load(&dir.join("cioscope.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
     anyhow::ensure!(config.owner_of("crm_email_opt_in") == Some("salesforce"));
     anyhow::ensure!(config.attributes["crm_email_opt_in"].consent.as_deref() == Some("email"));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -3802,6 +4316,75 @@ fn crm_checks(
     Ok(())
 }
 
+/// Every planted "why" answer is what `cioscope why` says, and every
+/// recorded delivery names a campaign and one of its actions.
+fn why_checks(w: &World, dir: &Path, files: &Files) -> Result<Vec<String>> {
+    let mut problems = vec![];
+    let campaigns = campaigns();
+    let actions_of = |id: i64| -> Option<Vec<i64>> {
+        let c = campaigns.as_array()?.iter().find(|c| c["id"] == id)?;
+        Some(
+            c["actions"]
+                .as_array()?
+                .iter()
+                .filter_map(|a| a["id"].as_i64())
+                .collect(),
+        )
+    };
+    for (path, text) in files {
+        if !path.starts_with("customerio/messages") {
+            continue;
+        }
+        let v: Value = serde_json::from_str(text)?;
+        for m in v["messages"].as_array().context("messages")? {
+            let Some(campaign) = m["campaign_id"].as_i64() else {
+                continue;
+            };
+            let action = m["action_id"].as_i64().unwrap_or_default();
+            if !actions_of(campaign).is_some_and(|a| a.contains(&action)) {
+                problems.push(format!(
+                    "{path:?}: campaign {campaign} has no action {action}"
+                ));
+            }
+        }
+    }
+    let config =
+        cioscope::config::load(&dir.join("cioscope.toml")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for id in config.campaigns.keys() {
+        if actions_of(id.parse()?).is_none() {
+            problems.push(format!("[[campaigns]] id {id} is not in campaigns.json"));
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let ws = cioscope::resolve::Workspace::open(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for p in &w.people {
+            for case in &p.whys {
+                let e = cioscope::why::explain_person(&ws, &p.id, case.campaign)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("why {} {}: {e}", p.id, case.campaign))?;
+                let got = match (e.entered, e.cause) {
+                    (true, _) => "entered",
+                    (false, Some(c)) => c.id(),
+                    (false, None) => "none",
+                };
+                if got != case.cause || !e.errors.is_empty() {
+                    problems.push(format!(
+                        "why {} {}: planted {}, the explainer says {got}: {}",
+                        p.id, case.campaign, case.cause, e.likely_cause
+                    ));
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(problems)
+}
+
 fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
     // The config loads with the crate's own loader and says what we wrote.
     let config_path = root.join("cioscope.toml");
@@ -3883,7 +4466,14 @@ fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
         }
     }
 
-    crm_checks(w, files, &profiles, &shop, &mut failing)?;
+    // The rendered workspace, on disk for the crate's own readers.
+    let dir = tempfile::tempdir()?;
+    for (path, text) in files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("has a parent"))?;
+        std::fs::write(full, text)?;
+    }
+    crm_checks(w, dir.path(), &profiles, &shop, &mut failing)?;
 
     let mut problems = vec![];
     for p in &w.people {
@@ -3956,6 +4546,7 @@ fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
             }
         }
     }
+    problems.extend(why_checks(w, dir.path(), files)?);
     let total: usize = files.values().map(String::len).sum();
     if total > MAX_BYTES {
         problems.push(format!("fixtures are {total} bytes, over {MAX_BYTES}"));
@@ -3965,10 +4556,11 @@ fn self_check(root: &Path, w: &World, files: &Files) -> Result<()> {
     }
     let clean = w.people.iter().filter(|p| p.deviates.is_empty()).count();
     eprintln!(
-        "self-check: {} people, {clean} agree on every count; {} planted findings; {} look-alikes; {total} bytes",
+        "self-check: {} people, {clean} agree on every count; {} planted findings; {} look-alikes; {} why answers; {total} bytes",
         w.people.len(),
         pairs.len(),
-        w.people.iter().filter(|p| p.lookalike.is_some()).count()
+        w.people.iter().filter(|p| p.lookalike.is_some()).count(),
+        w.people.iter().map(|p| p.whys.len()).sum::<usize>()
     );
     Ok(())
 }
