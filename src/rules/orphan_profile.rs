@@ -73,15 +73,24 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let Some((key_name, key_value)) = key else {
         return out;
     };
-    for source in config.sources.iter().filter(|s| !s.owns.is_empty()) {
-        if subject.records_of(&source.name).next().is_some() {
+    for source in &config.sources {
+        // What the source owns, whether declared by its `owns` list or by an
+        // attribute's `owner`.
+        let mut owns: Vec<&str> = source.owns.iter().map(String::as_str).collect();
+        for a in config.attributes.values() {
+            if a.owner.as_deref() == Some(source.name.as_str()) && !owns.contains(&a.name.as_str())
+            {
+                owns.push(&a.name);
+            }
+        }
+        if owns.is_empty() || subject.records_of(&source.name).next().is_some() {
             continue;
         }
         let summary = format!(
             "profile {} is unknown to {}, which owns {}: no {} record for {key_name} {key_value}",
             profile.label(),
             source.name,
-            source.owns.join(", "),
+            owns.join(", "),
             source.name
         );
         out.push(
@@ -90,7 +99,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                     "side": "customerio",
                     "profile": profile_json(profile),
                     "source": source.name,
-                    "owns": source.owns,
+                    "owns": owns,
                     "looked_up_by": { key_name: key_value },
                 }))
                 .focus(Focus::Profile {
@@ -195,5 +204,31 @@ mod tests {
             .profile(email_only("a9", "jane@example.com"))
             .build();
         assert!(run(check, &s, &shop_config()).is_empty());
+    }
+
+    #[test]
+    fn an_owner_named_on_the_attribute_counts_like_owns() {
+        let cfg = crate::config::load_str(
+            "[[sources]]\nname = \"crm\"\nkind = \"sqlite\"\nurl = \"sqlite://x.db\"\npeople = \"select 1\"\n\n[[attributes]]\nname = \"tier\"\nowner = \"crm\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let subject = crate::model::Subject {
+            person: "C1".into(),
+            profiles: vec![crate::model::Profile {
+                cio_id: "a1".into(),
+                id: Some("C1".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let now = chrono::Utc::now();
+        let found = check(&subject, &crate::rules::RuleContext { config: &cfg, now });
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].summary.contains("unknown to crm, which owns tier"),
+            "{}",
+            found[0].summary
+        );
     }
 }
