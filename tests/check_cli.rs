@@ -248,7 +248,10 @@ async fn every_format_writes_to_out_and_stdout_stays_empty() {
 async fn a_split_is_found_even_when_the_batch_lookup_by_cio_id_returns_nothing() {
     // Some proxies answer the batch lookup only for `id`: the email search
     // alone must still reveal the second profile.
-    let people = vec![clean_person("a1", "C1", "kim@example.com"), FakePerson::new("a9", None, Some("kim@example.com"))];
+    let people = vec![
+        clean_person("a1", "C1", "kim@example.com"),
+        FakePerson::new("a9", None, Some("kim@example.com")),
+    ];
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .and(wiremock::matchers::path("/v1/customers/attributes"))
@@ -256,7 +259,11 @@ async fn a_split_is_found_even_when_the_batch_lookup_by_cio_id_returns_nothing()
         .with_priority(1)
         .mount(&server)
         .await;
-    wiremock::Mock::given(wiremock::matchers::any()).respond_with(FakeWorkspace::new(people)).with_priority(2).mount(&server).await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(FakeWorkspace::new(people))
+        .with_priority(2)
+        .mount(&server)
+        .await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &server.uri(), "");
     let (code, out, _) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
@@ -268,13 +275,26 @@ async fn a_split_is_found_even_when_the_batch_lookup_by_cio_id_returns_nothing()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recorded_run_is_compared_with_the_previous_one() {
-    let people = vec![clean_person("a1", "C1", "jane@example.com"), FakePerson::new("a377", None, Some("jane@example.com"))];
+    let people = vec![
+        clean_person("a1", "C1", "jane@example.com"),
+        FakePerson::new("a377", None, Some("jane@example.com")),
+    ];
     let server = serve(FakeWorkspace::new(people)).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &server.uri(), &format!("\n[spot_check]\ndatabase = \"{}\"\n", dir.path().join("qa.db").display()));
+    let cfg = config(
+        dir.path(),
+        &server.uri(),
+        &format!(
+            "\n[spot_check]\ndatabase = \"{}\"\n",
+            dir.path().join("qa.db").display()
+        ),
+    );
     let (_, _, first) = run(args(&cfg, &["--person", "C1", "--record"])).await;
     assert!(first.contains("the first for this workspace"), "{first}");
     let (code, _, second) = run(args(&cfg, &["--person", "C1", "--record"])).await;
     assert_eq!(code, 1);
-    assert!(second.contains("0 new, 0 resolved, 1 persisting"), "{second}");
+    assert!(
+        second.contains("0 new, 0 resolved, 1 persisting"),
+        "{second}"
+    );
 }

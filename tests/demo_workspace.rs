@@ -7,7 +7,11 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn expected() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo/EXPECTED.json")).expect("fixtures/demo/EXPECTED.json");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/demo/EXPECTED.json"
+    ))
+    .expect("fixtures/demo/EXPECTED.json");
     serde_json::from_str(&text).expect("EXPECTED.json parses")
 }
 
@@ -15,11 +19,24 @@ fn check_demo() -> Value {
     let out = Command::cargo_bin("cioscope")
         .unwrap()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["check", "--demo", "--all", "--format", "json", "--fail-on", "never"])
+        .args([
+            "check",
+            "--demo",
+            "--all",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
         .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
@@ -28,25 +45,40 @@ fn pairs(findings: &Value) -> BTreeSet<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["person"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["person"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn the_demo_reports_exactly_the_planted_defects() {
     let report = check_demo();
-    assert_eq!(report["errors"], serde_json::json!([]), "the demo loads without errors");
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "the demo loads without errors"
+    );
     let got = pairs(&report["findings"]);
     let want = pairs(&expected()["findings"]);
     let missed: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
-    assert!(missed.is_empty() && extra.is_empty(), "missed planted defects: {missed:?}\nunexpected findings: {extra:?}");
+    assert!(
+        missed.is_empty() && extra.is_empty(),
+        "missed planted defects: {missed:?}\nunexpected findings: {extra:?}"
+    );
     assert!(report["people_checked"].as_u64().unwrap() >= 200);
 }
 
 #[test]
 fn every_rule_is_planted_in_the_demo() {
-    let rules: BTreeSet<String> = pairs(&expected()["findings"]).into_iter().map(|(r, _)| r).collect();
+    let rules: BTreeSet<String> = pairs(&expected()["findings"])
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
     for rule in cioscope::rules::Rule::ALL {
         assert!(rules.contains(rule.id()), "no planted {rule} in the demo");
     }
@@ -55,9 +87,16 @@ fn every_rule_is_planted_in_the_demo() {
 #[test]
 fn the_look_alikes_stay_clean() {
     let report = check_demo();
-    let flagged: BTreeSet<String> = pairs(&report["findings"]).into_iter().map(|(_, p)| p).collect();
+    let flagged: BTreeSet<String> = pairs(&report["findings"])
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     for l in expected()["clean_lookalikes"].as_array().unwrap() {
         let person = l["person"].as_str().unwrap();
-        assert!(!flagged.contains(person), "look-alike {person} was flagged ({})", l["why"]);
+        assert!(
+            !flagged.contains(person),
+            "look-alike {person} was flagged ({})",
+            l["why"]
+        );
     }
 }

@@ -603,7 +603,16 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         None => None,
         Some(r) => Some(
             chrono::DateTime::parse_from_rfc3339(r.get_ref())
-                .map_err(|_| loc.err(span_of(r), "customerio.recorded_at", format!("an RFC 3339 instant like \"2026-11-20T12:00:00Z\", found {:?}", r.get_ref())))?
+                .map_err(|_| {
+                    loc.err(
+                        span_of(r),
+                        "customerio.recorded_at",
+                        format!(
+                            "an RFC 3339 instant like \"2026-11-20T12:00:00Z\", found {:?}",
+                            r.get_ref()
+                        ),
+                    )
+                })?
                 .with_timezone(&chrono::Utc),
         ),
     };
