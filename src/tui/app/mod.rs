@@ -409,7 +409,8 @@ impl App {
             }
             Action::WorkspaceOpened(info) => self.opened(info),
             Action::WorkspaceFailed(message) => {
-                self.systems[0].state = SystemState::Error(message.clone());
+                self.systems[0].state =
+                    SystemState::Error(crate::sanitize::sanitize(&message).into_owned());
                 self.notify(Level::Error, message);
                 vec![]
             }
@@ -434,7 +435,8 @@ impl App {
                 if generation == self.load.generation {
                     self.load.listing = false;
                     self.load.done = true;
-                    self.systems[0].last_error = Some(message.clone());
+                    self.systems[0].last_error =
+                        Some(crate::sanitize::sanitize(&message).into_owned());
                     self.notify(Level::Error, format!("cannot list people: {message}"));
                 }
                 vec![]

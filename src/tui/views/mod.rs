@@ -161,6 +161,14 @@ pub fn fit(s: &str, width: usize) -> String {
     crate::sanitize::truncate(s, width)
 }
 
+/// Sanitized text cut and padded to exactly `width` display columns.
+pub fn pad(s: &str, width: usize) -> String {
+    let mut out = fit(s, width);
+    let w = unicode_width::UnicodeWidthStr::width(out.as_str());
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
+    out
+}
+
 /// A duration since an instant, for freshness ("2m ago").
 pub fn since(app: &App, at: std::time::Instant) -> String {
     let secs = app.clock.saturating_duration_since(at).as_secs() as i64;

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{fit, pane, segs_line, spinner};
+use super::{fit, pad, pane, segs_line, spinner};
 use crate::tui::app::{scroll_window, App, Pane, SidePanel};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{sym, Theme};
@@ -198,7 +198,7 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         return;
     }
 
-    let cell = |s: String, w: usize| format!("{:<w$}", fit(&s, w.saturating_sub(1)));
+    let cell = |s: String, w: usize| format!("{} ", pad(&s, w.saturating_sub(1)));
     // Header: two lines.
     let mut h1 = vec![
         Span::styled(cell("attribute".into(), name_w + 1), t.title),

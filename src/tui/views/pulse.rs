@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 use ratatui::Frame;
 
-use super::{fit, pane, since, spinner};
+use super::{fit, pad, pane, since, spinner};
 use crate::rules::Severity;
 use crate::tui::app::{App, SystemState};
 use crate::tui::theme::{severity_symbol, sym};
@@ -49,8 +49,8 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
         };
         let mut spans = vec![
             Span::styled(format!(" {symbol} "), style),
-            Span::styled(format!("{:<name_w$} ", fit(&s.name, name_w)), t.accent),
-            Span::styled(format!("{:<10} ", fit(&s.kind, 10)), t.muted),
+            Span::styled(format!("{} ", pad(&s.name, name_w)), t.accent),
+            Span::styled(format!("{} ", pad(&s.kind, 10)), t.muted),
             Span::styled(format!("{:<12}", state), style),
         ];
         if !matches!(s.state, SystemState::Error(_)) {
