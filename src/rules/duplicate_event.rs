@@ -14,11 +14,13 @@
 //! names and are not duplicates. In a source, events of one record sharing
 //! canonical name and key (or source event id) are duplicates too.
 
+use std::borrow::Cow;
+
 use serde_json::{json, Value as Json};
 
 use super::support::{
-    cio_events, cio_key, human_duration, key_from_json, key_json, lag_json, source_events,
-    source_key, CioEvent, SrcEvent,
+    cio_event_list, cio_key, event_config, human_duration, key_from_json, lag_json, source_events,
+    source_key, CioEvent, Key, KeyPart, SrcEvent,
 };
 use super::{Finding, Rule, RuleContext, Severity};
 use crate::model::Subject;
@@ -27,7 +29,7 @@ use crate::model::Subject;
 const NEAR_WINDOW_SECS: i64 = 60;
 
 /// Why copies are one event.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Match {
     DedupeKey,
     EventId,
@@ -46,48 +48,47 @@ impl Match {
 
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let config = ctx.config;
-    let events: Vec<CioEvent> = cio_events(subject).collect();
+    let events: Vec<CioEvent> = cio_event_list(subject);
     let mut out = Vec::new();
 
-    // (canonical, key, index) for keyed events; the rest are near-dup candidates.
-    let mut keyed: Vec<(&str, String, usize)> = Vec::new();
-    let mut unkeyed: Vec<usize> = Vec::new();
-    let mut with_id: Vec<(&str, String, usize)> = Vec::new();
+    // (match, canonical, key, index) for keyed events and events with an
+    // id; the events without a key are near-duplicate candidates.
+    let mut keyed: Vec<(Match, &str, Key, usize)> = Vec::with_capacity(events.len());
+    let mut unkeyed: Vec<usize> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        let canonical = config.canonical_event(e.name);
-        let keys = config
-            .events
-            .get(canonical)
-            .map(|c| c.dedupe_key.as_slice())
-            .unwrap_or(&[]);
-        match (!keys.is_empty()).then(|| cio_key(e, keys)).flatten() {
-            Some(k) => keyed.push((canonical, k, i)),
+        let (canonical, fields) = event_config(config, e.name);
+        match (!fields.is_empty()).then(|| cio_key(e, fields)).flatten() {
+            Some(k) => keyed.push((Match::DedupeKey, canonical, k, i)),
             None => unkeyed.push(i),
         }
         if let Some(id) = event_id(e) {
-            with_id.push((canonical, id, i));
+            keyed.push((Match::EventId, canonical, Key::One(id), i));
         }
     }
 
     let mut reported: Vec<Vec<usize>> = Vec::new();
-    for (m, mut list) in [(Match::DedupeKey, keyed), (Match::EventId, with_id)] {
-        list.sort_unstable();
-        for run in list.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
-            if run.len() < 2 {
-                continue;
-            }
-            let members: Vec<usize> = run.iter().map(|r| r.2).collect();
-            if reported
-                .iter()
-                .any(|g| members.iter().all(|i| g.contains(i)))
-            {
-                continue;
-            }
-            out.push(cio_finding(
-                subject, ctx, &events, &members, m, run[0].0, &run[0].1,
-            ));
-            reported.push(members);
+    keyed.sort_unstable();
+    for run in keyed.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2) {
+        if run.len() < 2 {
+            continue;
         }
+        let members: Vec<usize> = run.iter().map(|r| r.3).collect();
+        if reported
+            .iter()
+            .any(|g| members.iter().all(|i| g.contains(i)))
+        {
+            continue;
+        }
+        out.push(cio_finding(
+            subject,
+            ctx,
+            &events,
+            &members,
+            run[0].0,
+            run[0].1,
+            Some(&run[0].2),
+        ));
+        reported.push(members);
     }
 
     // Unkeyed: identical name and data within the window.
@@ -101,7 +102,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let first = &events[unkeyed[x]];
-        let mut members = vec![unkeyed[x]];
+        let mut members: Vec<usize> = Vec::new();
         let mut last_ts = first.activity.timestamp;
         for y in x + 1..unkeyed.len() {
             let e = &events[unkeyed[y]];
@@ -110,6 +111,9 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             }
             if !taken[y] && e.activity.data == first.activity.data {
                 taken[y] = true;
+                if members.is_empty() {
+                    members.push(unkeyed[x]);
+                }
                 members.push(unkeyed[y]);
                 last_ts = e.activity.timestamp;
             }
@@ -126,7 +130,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 &members,
                 Match::IdenticalData,
                 config.canonical_event(first.name),
-                "",
+                None,
             ));
         }
     }
@@ -136,12 +140,24 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
 }
 
 /// `data.event_id`, or `data.id` when it looks like a generated event id.
-fn event_id(e: &CioEvent) -> Option<String> {
-    if let Some(id) = e.property("event_id").and_then(key_from_json) {
-        return Some(id);
+fn event_id<'a>(e: &CioEvent<'a>) -> Option<KeyPart<'a>> {
+    let Json::Object(map) = &e.activity.data else {
+        return None;
+    };
+    let (mut event_id, mut id) = (None, None);
+    for (k, v) in map {
+        match k.as_bytes() {
+            b"event_id" => event_id = Some(v),
+            b"id" => id = Some(v),
+            _ => {}
+        }
     }
-    let id = e.property("id")?.as_str()?.trim();
-    (id.len() >= 16 && !id.contains(char::is_whitespace)).then(|| id.to_string())
+    if let Some(part) = event_id.and_then(key_from_json) {
+        return Some(part);
+    }
+    let id = id?.as_str()?.trim();
+    (id.len() >= 16 && !id.contains(char::is_whitespace))
+        .then_some(KeyPart::Text(Cow::Borrowed(id)))
 }
 
 fn names_of<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -161,7 +177,7 @@ fn cio_finding(
     members: &[usize],
     m: Match,
     canonical: &str,
-    key: &str,
+    key: Option<&Key>,
 ) -> Finding {
     let copies: Vec<&CioEvent> = members.iter().map(|&i| &events[i]).collect();
     let names = names_of(copies.iter().map(|e| e.name));
@@ -188,19 +204,10 @@ fn cio_finding(
     } else {
         format!("{canonical} (as {})", names.join(", "))
     };
-    let by = match m {
-        Match::DedupeKey => format!(
-            " with {}",
-            keys.iter()
-                .zip(key.split('\u{1f}'))
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Match::EventId => format!(" with event id {key}"),
-        Match::IdenticalData => {
-            format!(" with identical data within {}", human_duration(max - min))
-        }
+    let by = match (m, key) {
+        (Match::DedupeKey, Some(k)) => format!(" with {}", k.describe(&keys)),
+        (Match::EventId, Some(k)) => format!(" with event id {}", k.parts()[0]),
+        _ => format!(" with identical data within {}", human_duration(max - min)),
     };
     let whose = if profiles.len() == 1 {
         format!("on profile {}", copies[0].profile.label())
@@ -219,10 +226,10 @@ fn cio_finding(
             "event": canonical,
             "names": names,
             "match": m.id(),
-            "dedupe_key": match m {
-                Match::DedupeKey => key_json(&keys, key),
-                Match::EventId => json!({"event_id": key}),
-                Match::IdenticalData => Json::Null,
+            "dedupe_key": match (m, key) {
+                (Match::DedupeKey, Some(k)) => k.json(&keys),
+                (Match::EventId, Some(k)) => json!({"event_id": k.parts()[0].to_string()}),
+                _ => Json::Null,
             },
             "copies": copies.iter().map(|e| e.json()).collect::<Vec<_>>(),
             "spread": lag_json(max - min),
@@ -252,19 +259,14 @@ fn source_duplicates(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         let events: Vec<SrcEvent> = source_events(subject)
             .filter(|e| e.record_index == record_index)
             .collect();
-        let mut keyed: Vec<(&str, String, usize, Match)> = Vec::new();
+        let mut keyed: Vec<(Match, &str, Key, usize)> = Vec::new();
         for (i, e) in events.iter().enumerate() {
-            let canonical = config.canonical_event(&e.event.name);
-            let keys = config
-                .events
-                .get(canonical)
-                .map(|c| c.dedupe_key.as_slice())
-                .unwrap_or(&[]);
-            if let Some(k) = (!keys.is_empty())
-                .then(|| source_key(e.event, keys))
+            let (canonical, fields) = event_config(config, &e.event.name);
+            if let Some(k) = (!fields.is_empty())
+                .then(|| source_key(e.event, fields))
                 .flatten()
             {
-                keyed.push((canonical, k, i, Match::DedupeKey));
+                keyed.push((Match::DedupeKey, canonical, k, i));
             } else if let Some(id) = e
                 .event
                 .id
@@ -272,29 +274,29 @@ fn source_duplicates(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
             {
-                keyed.push((canonical, id.to_string(), i, Match::EventId));
+                keyed.push((
+                    Match::EventId,
+                    canonical,
+                    Key::One(KeyPart::Text(Cow::Borrowed(id))),
+                    i,
+                ));
             }
         }
-        keyed.sort_unstable_by(|a, b| (a.3.id(), a.0, &a.1).cmp(&(b.3.id(), b.0, &b.1)));
-        for run in keyed.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.3 == b.3) {
+        keyed.sort_unstable();
+        for run in keyed.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1 && a.2 == b.2) {
             if run.len() < 2 {
                 continue;
             }
-            let (canonical, key, m) = (run[0].0, &run[0].1, run[0].3);
-            let copies: Vec<&SrcEvent> = run.iter().map(|r| &events[r.2]).collect();
+            let (m, canonical, key) = (run[0].0, run[0].1, &run[0].2);
+            let copies: Vec<&SrcEvent> = run.iter().map(|r| &events[r.3]).collect();
             let keys = config
                 .events
                 .get(canonical)
                 .map(|c| c.dedupe_key.clone())
                 .unwrap_or_default();
             let by = match m {
-                Match::DedupeKey => keys
-                    .iter()
-                    .zip(key.split('\u{1f}'))
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => format!("event id {key}"),
+                Match::DedupeKey => key.describe(&keys),
+                _ => format!("event id {}", key.parts()[0]),
             };
             let summary = format!(
                 "{} lists {canonical} with {by} {} in record {}",
@@ -310,8 +312,8 @@ fn source_duplicates(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                     "source": record.source,
                     "record": record.label(),
                     "dedupe_key": match m {
-                        Match::DedupeKey => key_json(&keys, key),
-                        _ => json!({"event_id": key}),
+                        Match::DedupeKey => key.json(&keys),
+                        _ => json!({"event_id": key.parts()[0].to_string()}),
                     },
                     "copies": copies.iter().map(|e| e.json()).collect::<Vec<_>>(),
                     "count": copies.len(),

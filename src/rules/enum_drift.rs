@@ -13,7 +13,7 @@ use serde_json::{json, Value as Json};
 use super::{Finding, Focus, Rule, RuleContext, Severity};
 use crate::config::AttrType;
 use crate::model::normalize;
-use crate::model::Subject;
+use crate::model::{RawValue, Subject};
 
 /// A distinct raw value and where it was seen.
 struct Value<'a> {
@@ -49,10 +49,40 @@ fn add<'a>(
     v.records.extend(record);
 }
 
+/// The common case, decided without building evidence: every system writes
+/// the value identically and it is in the configured set.
+fn uniform_and_allowed(subject: &Subject, name: &str, allowed: &[String]) -> bool {
+    let mut seen: Option<&str> = None;
+    let texts =
+        subject
+            .profiles
+            .iter()
+            .map(|p| p.attribute(name))
+            .chain(subject.records.iter().map(|r| match r.attribute(name) {
+                None => None,
+                Some(RawValue::Text(s)) => Some(s.as_str()),
+                Some(_) => Some("\u{0}not text"),
+            }));
+    for v in texts.flatten() {
+        match seen {
+            None => seen = Some(v),
+            Some(s) if s == v => {}
+            Some(_) => return false,
+        }
+    }
+    match seen {
+        None => true,
+        Some(v) => allowed.is_empty() || allowed.iter().any(|a| a == v),
+    }
+}
+
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     for (name, attr) in &ctx.config.attributes {
         if attr.ty != Some(AttrType::Enum) {
+            continue;
+        }
+        if uniform_and_allowed(subject, name, &attr.values) {
             continue;
         }
         let mut values: Vec<Value> = Vec::new();

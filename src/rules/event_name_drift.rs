@@ -11,7 +11,7 @@
 
 use serde_json::{json, Value as Json};
 
-use super::support::{cio_events, source_events};
+use super::support::{cio_events, source_events, CioEvent, SrcEvent};
 use super::{Finding, Focus, Rule, RuleContext, Severity};
 use crate::model::normalize;
 use crate::model::Subject;
@@ -21,7 +21,44 @@ struct Seen<'a> {
     name: &'a str,
     system: &'a str,
     count: usize,
-    focus: Focus,
+    first: Origin<'a>,
+}
+
+/// The first event seen under a spelling, for the view to jump to.
+enum Origin<'a> {
+    Cio(CioEvent<'a>),
+    Src(SrcEvent<'a>),
+}
+
+impl Origin<'_> {
+    fn focus(&self) -> Focus {
+        match self {
+            Origin::Cio(e) => e.focus(),
+            Origin::Src(e) => e.focus(),
+        }
+    }
+}
+
+/// `normalize::fold_name(a) == normalize::fold_name(b)`, without allocating.
+fn fold_eq(a: &str, b: &str) -> bool {
+    let fold = |s: &'_ str| {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+            .flat_map(char::to_lowercase)
+            .collect::<Vec<char>>()
+    };
+    if a.is_ascii() && b.is_ascii() {
+        let fa = a
+            .bytes()
+            .filter(|c| !matches!(c, b' ' | b'_' | b'-' | b'.'))
+            .map(|c| c.to_ascii_lowercase());
+        let fb = b
+            .bytes()
+            .filter(|c| !matches!(c, b' ' | b'_' | b'-' | b'.'))
+            .map(|c| c.to_ascii_lowercase());
+        return fa.eq(fb);
+    }
+    fold(a) == fold(b)
 }
 
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
@@ -37,7 +74,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 name: e.name,
                 system: "customerio",
                 count: 1,
-                focus: e.focus(),
+                first: Origin::Cio(e),
             }),
         }
     }
@@ -52,7 +89,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 name,
                 system,
                 count: 1,
-                focus: e.focus(),
+                first: Origin::Src(e),
             }),
         }
     }
@@ -67,12 +104,11 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             names.push(s.name);
         }
     }
-    let folded: Vec<String> = names.iter().map(|n| normalize::fold_name(n)).collect();
     let canonical: Vec<&str> = names.iter().map(|n| config.canonical_event(n)).collect();
     let mut concept: Vec<usize> = (0..names.len()).collect();
     for a in 0..names.len() {
         for b in 0..a {
-            if folded[a] == folded[b] || canonical[a] == canonical[b] {
+            if canonical[a] == canonical[b] || fold_eq(names[a], names[b]) {
                 let (ra, rb) = (concept[a], concept[b]);
                 for c in concept.iter_mut() {
                     if *c == ra {
@@ -143,10 +179,11 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         }
 
         let mut why: Vec<&str> = Vec::new();
-        if members
-            .iter()
-            .any(|&i| members.iter().any(|&j| i != j && folded[i] == folded[j]))
-        {
+        if members.iter().any(|&i| {
+            members
+                .iter()
+                .any(|&j| i != j && fold_eq(names[i], names[j]))
+        }) {
             why.push("equal after case, space and underscore folding");
         }
         if let Some(c) = configured {
@@ -182,7 +219,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             .iter()
             .filter(|s| drifting.contains(&s.system) && in_concept(s))
         {
-            f = f.focus(s.focus.clone());
+            f = f.focus(s.first.focus());
         }
         out.push(f);
     }
@@ -197,6 +234,23 @@ mod tests {
     use crate::model::RawValue;
     use crate::rules::support::build::*;
     use crate::rules::Severity;
+
+    #[test]
+    fn folding_without_allocation_matches_fold_name() {
+        for (a, b) in [
+            ("Order Completed", "order_completed"),
+            ("order-completed", "ORDER.COMPLETED"),
+            ("Straße Gekauft", "straße_gekauft"),
+            ("Purchased", "order_completed"),
+            ("ÉTÉ", "été"),
+        ] {
+            assert_eq!(
+                super::fold_eq(a, b),
+                crate::model::normalize::fold_name(a) == crate::model::normalize::fold_name(b),
+                "{a} / {b}"
+            );
+        }
+    }
 
     #[test]
     fn one_concept_under_three_spellings_in_customerio_is_drift() {

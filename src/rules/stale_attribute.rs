@@ -25,8 +25,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value as Json};
 
 use super::support::{
-    cio_events, human_duration, in_cents, infer_type, is_event, iso, iso_instant, lag_json,
-    owner_record, raw_time_json, source_events, type_name, typed, unix_json, Typed,
+    cio_events, human_duration, in_cents, infer_type, iso, iso_instant, lag_json, owner_record,
+    raw_time_json, source_events, type_name, typed, unix_json, CioEvent, SrcEvent, Typed,
     DEFAULT_MAX_LAG_SECS, ORDER_EVENT,
 };
 use super::{Finding, Focus, Rule, RuleContext, Severity};
@@ -60,15 +60,22 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         let Some(owner_value) = record.attribute(name) else {
             continue;
         };
-        let cio_value = profile.attribute(name).map(RawValue::text);
-        if cio_value.is_none() && attr.required_when.is_some() {
+        let cio_text = profile.attribute(name);
+        if cio_text.is_none() && attr.required_when.is_some() {
             continue;
         }
+        let cents = in_cents(ctx.config, owner, name);
+        // The same text is the same value under every type.
+        if let (Some(c), RawValue::Text(o), false) = (cio_text, owner_value, cents) {
+            if c.trim() == o.trim() {
+                continue;
+            }
+        }
+        let cio_value = cio_text.map(RawValue::text);
         let ty = attr.ty.unwrap_or_else(|| match &cio_value {
             Some(c) => infer_type(c, owner_value),
             None => AttrType::String,
         });
-        let cents = in_cents(ctx.config, owner, name);
         let Some(owner_typed) = typed(owner_value, ty, cents) else {
             continue;
         };
@@ -193,24 +200,29 @@ fn behind_newest_order(subject: &Subject, profile: &Profile, ctx: &RuleContext) 
     let horizon = ctx.now + chrono::Duration::minutes(5);
 
     // The newest order that is not itself a timestamp problem.
-    let mut newest: Option<(DateTime<Utc>, Json, Focus)> = None;
-    let mut consider =
-        |at: DateTime<Utc>, evidence: &dyn Fn() -> Json, focus: &dyn Fn() -> Focus| {
-            if at <= horizon && newest.as_ref().is_none_or(|(n, _, _)| at > *n) {
-                newest = Some((at, evidence(), focus()));
-            }
-        };
-    for e in cio_events(subject).filter(|e| is_event(ctx.config, e.name, ORDER_EVENT)) {
+    enum Order<'a> {
+        Cio(CioEvent<'a>),
+        Src(SrcEvent<'a>),
+    }
+    let mut newest: Option<(DateTime<Utc>, Order)> = None;
+    let order_canonical = ctx.config.canonical_event(ORDER_EVENT);
+    let is_order =
+        |name: &str| name == ORDER_EVENT || ctx.config.canonical_event(name) == order_canonical;
+    for e in cio_events(subject).filter(|e| is_order(e.name)) {
         if let Ok(p) = normalize::parse_instant(&RawValue::Int(e.activity.timestamp)) {
-            consider(p.instant, &|| e.json(), &|| e.focus());
+            if p.instant <= horizon && newest.as_ref().is_none_or(|(n, _)| p.instant > *n) {
+                newest = Some((p.instant, Order::Cio(e)));
+            }
         }
     }
-    for e in source_events(subject).filter(|e| is_event(ctx.config, &e.event.name, ORDER_EVENT)) {
+    for e in source_events(subject).filter(|e| is_order(&e.event.name)) {
         if let Ok(p) = normalize::parse_instant(&e.event.timestamp) {
-            consider(p.instant, &|| e.json(), &|| e.focus());
+            if p.instant <= horizon && newest.as_ref().is_none_or(|(n, _)| p.instant > *n) {
+                newest = Some((p.instant, Order::Src(e)));
+            }
         }
     }
-    let (order_at, order_json, order_focus) = newest?;
+    let (order_at, order) = newest?;
     let behind = if date_only {
         lod.instant.date_naive() < order_at.date_naive()
     } else {
@@ -257,7 +269,10 @@ fn behind_newest_order(subject: &Subject, profile: &Profile, ctx: &RuleContext) 
                     "read_as": iso_instant(lod.instant),
                     "written_at": written.map(unix_json),
                 },
-                "newest_order": order_json,
+                "newest_order": match &order {
+                    Order::Cio(e) => e.json(),
+                    Order::Src(e) => e.json(),
+                },
                 "behind_by": lag_json((order_at - lod.instant).num_seconds()),
                 "lag": lag_json(lag),
                 "max_lag": lag_json(max_lag),
@@ -265,7 +280,10 @@ fn behind_newest_order(subject: &Subject, profile: &Profile, ctx: &RuleContext) 
             .focus(Focus::Attribute {
                 name: LAST_ORDER_DATE.into(),
             })
-            .focus(order_focus),
+            .focus(match &order {
+                Order::Cio(e) => e.focus(),
+                Order::Src(e) => e.focus(),
+            }),
     )
 }
 

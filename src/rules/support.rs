@@ -2,6 +2,8 @@
 //! comparison, matching business keys, and writing evidence (ISO instants,
 //! human lags) the same way everywhere.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value as Json};
 
@@ -108,7 +110,7 @@ impl<'a> CioEvent<'a> {
     }
 
     pub fn property(&self, key: &str) -> Option<&'a Json> {
-        self.activity.data.get(key)
+        data_field(&self.activity.data, key)
     }
 }
 
@@ -116,7 +118,7 @@ impl<'a> CioEvent<'a> {
 pub fn cio_events(subject: &Subject) -> impl Iterator<Item = CioEvent<'_>> {
     subject.profiles.iter().flat_map(|profile| {
         profile.activities.iter().filter_map(move |activity| {
-            if activity.kind != "event" {
+            if !matches!(activity.kind.as_bytes(), b"event") {
                 return None;
             }
             let name = activity.name.as_deref()?;
@@ -127,6 +129,13 @@ pub fn cio_events(subject: &Subject) -> impl Iterator<Item = CioEvent<'_>> {
             })
         })
     })
+}
+
+/// [`cio_events`] collected, allocated once.
+pub fn cio_event_list(subject: &Subject) -> Vec<CioEvent<'_>> {
+    let mut list = Vec::with_capacity(subject.profiles.iter().map(|p| p.activities.len()).sum());
+    list.extend(cio_events(subject));
+    list
 }
 
 /// An event a source recorded, with its position in the subject.
@@ -229,109 +238,196 @@ pub fn owner_record<'a>(
     profile: Option<&Profile>,
     attribute: &str,
 ) -> Option<&'a SourceRecord> {
-    let holding: Vec<&SourceRecord> = subject
-        .records_of(source)
-        .filter(|r| r.attribute(attribute).is_some())
-        .collect();
-    let first = holding.first().copied();
-    let Some(p) = profile else { return first };
+    let mut holding = subject
+        .records
+        .iter()
+        .filter(|r| r.source == source && r.attribute(attribute).is_some());
+    let first = holding.next()?;
+    let Some(second) = holding.next() else {
+        return Some(first);
+    };
+    let Some(p) = profile else {
+        return Some(first);
+    };
     let email = profile_email(p);
-    holding
+    let speaks_about = |r: &&SourceRecord| {
+        (p.id.is_some() && r.id.as_deref().map(str::trim) == p.id.as_deref().map(str::trim))
+            || (email.is_some() && r.email.as_deref().and_then(normalize::email) == email)
+    };
+    [first, second]
         .into_iter()
-        .find(|r| {
-            (p.id.is_some() && r.id.as_deref().map(str::trim) == p.id.as_deref().map(str::trim))
-                || (email.is_some() && r.email.as_deref().and_then(normalize::email) == email)
-        })
-        .or(first)
+        .chain(holding)
+        .find(speaks_about)
+        .or(Some(first))
 }
 
 // ---- business keys ----------------------------------------------------------
 
-fn number_key(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{}", f as i64)
-    } else {
-        f.to_string()
+/// One value of a dedupe key, borrowed from the event when possible:
+/// `"1001"` and `1001` are the same key, `"01001"` is not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyPart<'a> {
+    Int(i64),
+    Text(Cow<'a, str>),
+}
+
+impl std::fmt::Display for KeyPart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPart::Int(i) => write!(f, "{i}"),
+            KeyPart::Text(s) => f.write_str(s),
+        }
     }
 }
 
-fn text_key(s: &str) -> Option<String> {
+/// A whole dedupe key: one value per configured key field.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key<'a> {
+    One(KeyPart<'a>),
+    Two([KeyPart<'a>; 2]),
+    Many(Vec<KeyPart<'a>>),
+}
+
+impl<'a> Key<'a> {
+    pub fn parts(&self) -> &[KeyPart<'a>] {
+        match self {
+            Key::One(p) => std::slice::from_ref(p),
+            Key::Two(pair) => pair,
+            Key::Many(v) => v,
+        }
+    }
+
+    /// `order_id 1001`, `cart_id K1, sku A`.
+    pub fn describe(&self, fields: &[String]) -> String {
+        fields
+            .iter()
+            .zip(self.parts())
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The key as `{field: value}` for evidence.
+    pub fn json(&self, fields: &[String]) -> Json {
+        let map: serde_json::Map<String, Json> = fields
+            .iter()
+            .zip(self.parts())
+            .map(|(k, v)| (k.clone(), Json::String(v.to_string())))
+            .collect();
+        Json::Object(map)
+    }
+}
+
+fn float_part(f: f64) -> KeyPart<'static> {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        KeyPart::Int(f as i64)
+    } else {
+        KeyPart::Text(Cow::Owned(f.to_string()))
+    }
+}
+
+fn text_part(s: &str) -> Option<KeyPart<'_>> {
     let t = s.trim();
     if t.is_empty() {
         return None;
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(t.to_string());
+        if t.len() == 1 || !t.starts_with('0') {
+            if let Ok(i) = t.parse::<i64>() {
+                return Some(KeyPart::Int(i));
+            }
+        }
+        return Some(KeyPart::Text(Cow::Borrowed(t)));
     }
-    match normalize::parse_number(&RawValue::text(t)) {
-        Some(f) => Some(number_key(f)),
-        None => Some(t.to_string()),
+    let numeric_start = t
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'-' || b == b'.');
+    if numeric_start {
+        if let Some(f) = normalize::parse_number(&RawValue::text(t)) {
+            return Some(float_part(f));
+        }
     }
+    Some(KeyPart::Text(Cow::Borrowed(t)))
 }
 
-/// A dedupe-key value from event data: `"1001"` and `1001` are one key.
-pub fn key_from_json(v: &Json) -> Option<String> {
+/// A dedupe-key value from event data.
+pub fn key_from_json(v: &Json) -> Option<KeyPart<'_>> {
     match v {
         Json::Null => None,
-        Json::String(s) => text_key(s),
+        Json::String(s) => text_part(s),
         Json::Number(n) => Some(match n.as_i64() {
-            Some(i) => i.to_string(),
-            None => number_key(n.as_f64()?),
+            Some(i) => KeyPart::Int(i),
+            None => float_part(n.as_f64()?),
         }),
-        Json::Bool(b) => Some(b.to_string()),
-        other => Some(other.to_string()),
+        Json::Bool(b) => Some(KeyPart::Text(Cow::Borrowed(if *b {
+            "true"
+        } else {
+            "false"
+        }))),
+        other => Some(KeyPart::Text(Cow::Owned(other.to_string()))),
     }
 }
 
 /// A dedupe-key value from a source property.
-pub fn key_from_raw(v: &RawValue) -> Option<String> {
+pub fn key_from_raw(v: &RawValue) -> Option<KeyPart<'_>> {
     match v {
         RawValue::Null => None,
-        RawValue::Int(i) => Some(i.to_string()),
-        RawValue::Float(f) if f.is_finite() => Some(number_key(*f)),
-        RawValue::Decimal(s) | RawValue::Text(s) => text_key(s),
-        other => Some(other.to_string()),
+        RawValue::Int(i) => Some(KeyPart::Int(*i)),
+        RawValue::Float(f) if f.is_finite() => Some(float_part(*f)),
+        RawValue::Decimal(s) | RawValue::Text(s) => text_part(s),
+        other => Some(KeyPart::Text(Cow::Owned(other.to_string()))),
     }
 }
 
-/// The event's dedupe key values, joined; `None` when any is missing.
-pub fn cio_key(event: &CioEvent, keys: &[String]) -> Option<String> {
-    join_key(
-        keys.iter()
-            .map(|k| event.property(k).and_then(key_from_json)),
-    )
-}
-
-pub fn source_key(event: &SourceEvent, keys: &[String]) -> Option<String> {
-    join_key(
-        keys.iter()
-            .map(|k| event.properties.get(k).and_then(key_from_raw)),
-    )
-}
-
-fn join_key(parts: impl Iterator<Item = Option<String>>) -> Option<String> {
-    let mut out: Option<String> = None;
-    for part in parts {
-        let part = part?;
-        match &mut out {
-            None => out = Some(part),
-            Some(o) => {
-                o.push('\u{1f}');
-                o.push_str(&part);
-            }
-        }
+/// A property of event data. Event data holds a handful of fields, where a
+/// scan beats hashing the name.
+pub fn data_field<'a>(data: &'a Json, key: &str) -> Option<&'a Json> {
+    match data {
+        Json::Object(map) if map.len() <= 8 => map.iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+        Json::Object(map) => map.get(key),
+        _ => None,
     }
-    out
 }
 
-/// The dedupe key map for evidence.
-pub fn key_json(keys: &[String], joined: &str) -> Json {
-    let map: serde_json::Map<String, Json> = keys
-        .iter()
-        .zip(joined.split('\u{1f}'))
-        .map(|(k, v)| (k.clone(), Json::String(v.to_string())))
-        .collect();
-    Json::Object(map)
+/// The event's dedupe key; `None` when a field is missing or empty.
+pub fn cio_key<'a>(event: &CioEvent<'a>, fields: &[String]) -> Option<Key<'a>> {
+    let data = &event.activity.data;
+    let part = |k: &String| data_field(data, k).and_then(key_from_json);
+    match fields {
+        [one] => Some(Key::One(part(one)?)),
+        [a, b] => Some(Key::Two([part(a)?, part(b)?])),
+        many => many
+            .iter()
+            .map(part)
+            .collect::<Option<Vec<_>>>()
+            .map(Key::Many),
+    }
+}
+
+pub fn source_key<'a>(event: &'a SourceEvent, fields: &[String]) -> Option<Key<'a>> {
+    let part = |k: &String| event.properties.get(k).and_then(key_from_raw);
+    match fields {
+        [one] => Some(Key::One(part(one)?)),
+        [a, b] => Some(Key::Two([part(a)?, part(b)?])),
+        many => many
+            .iter()
+            .map(part)
+            .collect::<Option<Vec<_>>>()
+            .map(Key::Many),
+    }
+}
+
+/// The canonical name of an event and its dedupe key fields (empty when
+/// none is configured).
+pub fn event_config<'a>(config: &'a Config, name: &'a str) -> (&'a str, &'a [String]) {
+    let canonical = config.canonical_event(name);
+    let fields = config
+        .events
+        .get(canonical)
+        .map(|c| c.dedupe_key.as_slice())
+        .unwrap_or(&[]);
+    (canonical, fields)
 }
 
 // ---- typed comparison --------------------------------------------------------

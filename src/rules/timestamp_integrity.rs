@@ -19,11 +19,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value as Json};
 
 use super::support::{
-    cio_events, cio_key, human_duration, iso, iso_instant, raw_time_json, source_events,
-    source_key, CioEvent, YEAR_2000,
+    cio_events, cio_key, event_config, human_duration, iso, iso_instant, raw_time_json,
+    source_events, source_key, CioEvent, Key, YEAR_2000,
 };
 use super::{Finding, Focus, Rule, RuleContext, Severity};
-use crate::config::{AttrType, Config};
+use crate::config::AttrType;
 use crate::model::normalize::{self, ParsedInstant, TimeForm, MILLIS_THRESHOLD};
 use crate::model::{RawValue, Subject};
 
@@ -287,6 +287,10 @@ fn read_as(parsed: Option<ParsedInstant>) -> Json {
 
 /// Customer.io's raw unix event time.
 fn unix_problem(ts: i64, horizon: DateTime<Utc>) -> Option<(Problem, Option<DateTime<Utc>>)> {
+    // The common case without building an instant: plain seconds in range.
+    if (YEAR_2000..=horizon.timestamp()).contains(&ts) {
+        return None;
+    }
     let parsed = normalize::parse_instant(&RawValue::Int(ts)).ok();
     if ts.abs() > MILLIS_THRESHOLD {
         return Some((Problem::Millis, parsed.map(|p| p.instant)));
@@ -330,29 +334,39 @@ fn parsed_problem(
     }
 }
 
-/// The canonical name and dedupe key of an event, when it has a key.
-fn keys_of<'a>(config: &'a Config, name: &'a str) -> Option<(&'a str, &'a [String])> {
-    let canonical = config.canonical_event(name);
-    config
-        .events
-        .get(canonical)
-        .filter(|c| !c.dedupe_key.is_empty())
-        .map(|c| (canonical, c.dedupe_key.as_slice()))
-}
-
 /// Several Customer.io events stamped with one instant while the source
 /// says they happened at different times.
 fn batch_stamps(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let config = ctx.config;
-    let mut events: Vec<(i64, CioEvent, &str, String)> = cio_events(subject)
-        .filter_map(|e| {
-            let (canonical, keys) = keys_of(config, e.name)?;
-            Some((e.activity.timestamp, e, canonical, cio_key(&e, keys)?))
-        })
-        .collect();
-    if events.len() < BATCH_MIN_EVENTS {
+    // Cheap first: do three events share a timestamp at all?
+    let mut stamps: Vec<i64> =
+        Vec::with_capacity(subject.profiles.iter().map(|p| p.activities.len()).sum());
+    stamps.extend(cio_events(subject).map(|e| e.activity.timestamp));
+    if stamps.len() < BATCH_MIN_EVENTS {
         return vec![];
     }
+    stamps.sort_unstable();
+    if !stamps
+        .chunk_by(|a, b| a == b)
+        .any(|r| r.len() >= BATCH_MIN_EVENTS)
+    {
+        return vec![];
+    }
+    let mut events: Vec<(i64, CioEvent, &str, &[String], Key)> = cio_events(subject)
+        .filter_map(|e| {
+            let (canonical, fields) = event_config(config, e.name);
+            if fields.is_empty() {
+                return None;
+            }
+            Some((
+                e.activity.timestamp,
+                e,
+                canonical,
+                fields,
+                cio_key(&e, fields)?,
+            ))
+        })
+        .collect();
     events.sort_by_key(|e| e.0);
     let mut out = Vec::new();
     for run in events.chunk_by(|a, b| a.0 == b.0) {
@@ -360,11 +374,12 @@ fn batch_stamps(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let mut matched = Vec::new();
-        for (_, e, canonical, key) in run {
+        for (_, e, canonical, _, key) in run {
             let source = source_events(subject).find(|s| {
-                keys_of(config, &s.event.name).is_some_and(|(c, keys)| {
-                    c == *canonical && source_key(s.event, keys).as_deref() == Some(key.as_str())
-                })
+                let (c, fields) = event_config(config, &s.event.name);
+                c == *canonical
+                    && !fields.is_empty()
+                    && source_key(s.event, fields).as_ref() == Some(key)
             });
             if let Some(s) = source {
                 if let Ok(p) = normalize::parse_instant(&s.event.timestamp) {
@@ -394,15 +409,15 @@ fn batch_stamps(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 "problem": "batch_timestamp",
                 "timestamp": {"raw": stamp, "iso": iso(stamp)},
                 "count": run.len(),
-                "events": run.iter().map(|(_, e, _, key)| {
+                "events": run.iter().map(|(_, e, _, fields, key)| {
                     let m = matched.iter().find(|m| std::ptr::eq(m.0.activity, e.activity));
                     let mut j = e.json();
-                    j["key"] = json!(key.replace('\u{1f}', ", "));
+                    j["key"] = key.json(fields);
                     j["source_event"] = m.map(|m| m.1.json()).unwrap_or(Json::Null);
                     j
                 }).collect::<Vec<_>>(),
             }));
-        for (_, e, _, _) in run {
+        for (_, e, _, _, _) in run {
             f = f.focus(e.focus());
         }
         for m in &matched {

@@ -23,7 +23,7 @@ use serde_json::{json, Value as Json};
 
 use super::support::{cio_events, source_events, type_name, CioEvent, SrcEvent};
 use super::{Finding, Focus, Rule, RuleContext, Severity};
-use crate::config::AttrType;
+use crate::config::{AttrType, Config};
 use crate::model::normalize::{self, ValueShape};
 use crate::model::{Profile, RawValue, SourceRecord, Subject};
 
@@ -114,6 +114,16 @@ impl Shaper {
     }
 
     fn text(&mut self, s: &str, time_like: bool, ty: Option<AttrType>) -> (ValueShape, bool) {
+        if let Some(shape) = quick_text_shape(s) {
+            // Letter-first text is never a number, so only a bool type can
+            // still read it (`true`, `yes`…).
+            let readable = match ty {
+                Some(AttrType::Number) => false,
+                Some(AttrType::Bool) => normalize::parse_bool(&RawValue::text(s)).is_some(),
+                _ => true,
+            };
+            return (shape, readable);
+        }
         if let RawValue::Text(buf) = &mut self.scratch {
             buf.clear();
             buf.push_str(s);
@@ -134,6 +144,43 @@ impl Shaper {
     }
 }
 
+/// `normalize::shape` of text that starts with a letter, without trying
+/// every number and timestamp format on it (the hot path: SKUs, names,
+/// currencies). Such text is never a number, a time or JSON: it is a bool,
+/// formatted money (capitals, digits and currency punctuation, like
+/// `USD 19`), or text. The proptest below holds this equal to
+/// `normalize::shape`; `None` sends anything else there.
+fn quick_text_shape(s: &str) -> Option<ValueShape> {
+    let t = s.trim();
+    let first = *t.as_bytes().first()?;
+    if !first.is_ascii_alphabetic() {
+        return None;
+    }
+    if t.len() <= 5 && (t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false")) {
+        return Some(ValueShape::Bool);
+    }
+    let short = t.len() <= 12;
+    let money = t.chars().all(|c| {
+        c.is_ascii_digit()
+            || matches!(c, '.' | ',' | '-' | '+' | ' ' | '$' | '€' | '£' | '¥')
+            || (short && c.is_ascii_uppercase())
+    }) && t.bytes().any(|b| b.is_ascii_digit());
+    Some(if money {
+        ValueShape::FormattedNumber
+    } else {
+        ValueShape::Text
+    })
+}
+
+/// `normalize::shape`, taking the quick path for text that starts with a
+/// letter (a source's `gold`, `EUR`).
+fn shape_of(v: &RawValue, time_like: bool) -> ValueShape {
+    match v {
+        RawValue::Text(s) => quick_text_shape(s).unwrap_or_else(|| normalize::shape(v, time_like)),
+        _ => normalize::shape(v, time_like),
+    }
+}
+
 fn readable(v: &RawValue, ty: Option<AttrType>) -> bool {
     v.is_empty()
         || match ty {
@@ -151,12 +198,50 @@ fn native_time(v: &RawValue) -> bool {
 }
 
 fn time_named(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "timestamp"
-        || n.ends_with("_at")
-        || n.ends_with("_date")
-        || n.ends_with("_time")
-        || n.ends_with("_on")
+    let n = name.as_bytes();
+    let ends = |suffix: &[u8]| {
+        n.len() >= suffix.len() && n[n.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    name.eq_ignore_ascii_case("timestamp")
+        || ends(b"_at")
+        || ends(b"_date")
+        || ends(b"_time")
+        || ends(b"_on")
+}
+
+/// String equality that skips the bytes for the same allocation (the
+/// config's canonical names).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+}
+
+/// Numbers the distinct attribute names of a subject. Names arrive sorted
+/// per profile and record, so the search starts after the last match.
+struct Keys<'a> {
+    keys: Vec<&'a str>,
+    cursor: usize,
+}
+
+impl<'a> Keys<'a> {
+    fn new() -> Self {
+        Keys {
+            keys: Vec::new(),
+            cursor: 0,
+        }
+    }
+
+    fn number(&mut self, key: &'a str) -> u32 {
+        let n = self.keys.len();
+        let found = (0..n)
+            .map(|i| (self.cursor + i) % n)
+            .find(|&i| same(self.keys[i], key));
+        let i = found.unwrap_or_else(|| {
+            self.keys.push(key);
+            n
+        });
+        self.cursor = i + 1;
+        i as u32
+    }
 }
 
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
@@ -167,27 +252,37 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
 
 fn attributes(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let config = ctx.config;
-    let mut all: Vec<(&str, Seen)> = Vec::new();
+    let mut names = Keys::new();
+    // (attribute number, value)
+    let mut all: Vec<(u32, Seen)> = Vec::new();
     for p in &subject.profiles {
         for (name, v) in &p.attributes {
             if !IDENTIFIERS.contains(&name.as_str()) && !v.trim().is_empty() {
-                all.push((name, Seen::CioAttr(p, v)));
+                let n = names.number(name);
+                all.push((n, Seen::CioAttr(p, v)));
             }
         }
     }
     for (i, r) in subject.records.iter().enumerate() {
         for (name, v) in &r.attributes {
             if !IDENTIFIERS.contains(&name.as_str()) && !v.is_empty() {
-                all.push((name, Seen::SrcAttr(i, r, v)));
+                let n = names.number(name);
+                all.push((n, Seen::SrcAttr(i, r, v)));
             }
         }
     }
-    all.sort_by(|a, b| a.0.cmp(b.0));
     let mut shaper = Shaper::new();
+    let mut obs: Vec<Obs> = Vec::new();
     let mut out = Vec::new();
-    for run in all.chunk_by(|a, b| a.0 == b.0) {
-        let name = run[0].0;
+    let mut groups = Grouped::default();
+    for g in 0..names.keys.len() {
+        let run = groups.of(&all, g);
+        let name = names.keys[g];
         let ty = config.attributes.get(name).and_then(|a| a.ty);
+        // A single value can only drift by being unreadable as its type.
+        if run.len() < 2 && !matches!(ty, Some(AttrType::Number | AttrType::Bool)) {
+            continue;
+        }
         let time_like = match ty {
             Some(t) => t == AttrType::Timestamp,
             None => {
@@ -197,31 +292,36 @@ fn attributes(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                         .any(|(_, s)| matches!(s, Seen::SrcAttr(_, _, v) if native_time(v)))
             }
         };
-        // A single value can only drift by being unreadable as its type.
-        if run.len() < 2 && !matches!(ty, Some(AttrType::Number | AttrType::Bool)) {
+        obs.clear();
+        obs.extend(run.iter().map(|(_, seen)| match seen {
+            Seen::CioAttr(_, v) => {
+                let (shape, readable) = shaper.text(v, time_like, ty);
+                Obs {
+                    seen: *seen,
+                    shape,
+                    readable,
+                    native_time: false,
+                }
+            }
+            Seen::SrcAttr(_, _, v) => Obs {
+                seen: *seen,
+                shape: shape_of(v, time_like),
+                readable: readable(v, ty),
+                native_time: native_time(v),
+            },
+            _ => unreachable!("attributes only"),
+        }));
+        let mut shapes = 0u16;
+        let mut all_readable = true;
+        for o in &obs {
+            if o.shape != ValueShape::Empty && !(time_like && o.native_time) {
+                shapes |= 1 << o.shape as u16;
+            }
+            all_readable &= o.readable;
+        }
+        if all_readable && shapes.count_ones() <= 1 {
             continue;
         }
-        let obs: Vec<Obs> = run
-            .iter()
-            .map(|(_, seen)| match seen {
-                Seen::CioAttr(_, v) => {
-                    let (shape, readable) = shaper.text(v, time_like, ty);
-                    Obs {
-                        seen: *seen,
-                        shape,
-                        readable,
-                        native_time: false,
-                    }
-                }
-                Seen::SrcAttr(_, _, v) => Obs {
-                    seen: *seen,
-                    shape: normalize::shape(v, time_like),
-                    readable: readable(v, ty),
-                    native_time: native_time(v),
-                },
-                _ => unreachable!("attributes only"),
-            })
-            .collect();
         if let Some(f) = judge(subject, &obs, time_like, ty, Subjectless::Attribute(name)) {
             out.push(f);
         }
@@ -231,58 +331,67 @@ fn attributes(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
 
 fn properties(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let config = ctx.config;
-    let mut all: Vec<(&str, &str, Seen)> = Vec::new();
+    let mut keys = PropKeys::default();
+    let mut shaper = Shaper::new();
+    // (event/property number, value); the shapes of each group are tallied
+    // on the way, so only groups with mixed shapes are looked at closely.
+    let mut all: Vec<(u32, Seen)> = Vec::with_capacity(64);
     for e in cio_events(subject) {
         if let Json::Object(map) = &e.activity.data {
-            let canonical = config.canonical_event(e.name);
-            for (k, v) in map {
+            let kind = keys.kind_of(config, e.name);
+            for (position, (k, v)) in map.iter().enumerate() {
                 if !v.is_null() {
-                    all.push((canonical, k, Seen::CioProp(e, v)));
+                    let n = keys.number(kind, k, position);
+                    let shape = shaper.json(v, keys.tally[n as usize].time_named);
+                    keys.tally[n as usize].add(shape, false);
+                    all.push((n, Seen::CioProp(e, v)));
                 }
             }
         }
     }
     for e in source_events(subject) {
-        let canonical = config.canonical_event(&e.event.name);
-        for (k, v) in &e.event.properties {
+        let kind = keys.kind_of(config, &e.event.name);
+        for (position, (k, v)) in e.event.properties.iter().enumerate() {
             if !v.is_empty() {
-                all.push((canonical, k, Seen::SrcProp(e, v)));
+                let n = keys.number(kind, k, position);
+                let shape = shape_of(v, keys.tally[n as usize].time_named);
+                keys.tally[n as usize].add(shape, native_time(v));
+                all.push((n, Seen::SrcProp(e, v)));
             }
         }
     }
     if all.len() < 2 {
         return vec![];
     }
-    all.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let mut shaper = Shaper::new();
+    let mut obs: Vec<Obs> = Vec::new();
     let mut out = Vec::new();
-    for run in all.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
-        if run.len() < 2 {
+    let mut groups = Grouped::default();
+    for g in 0..keys.pairs.len() {
+        if keys.tally[g].uniform() {
             continue;
         }
-        let (event, prop) = (run[0].0, run[0].1);
+        let run = groups.of(&all, g);
+        let (event, prop) = keys.pairs[g];
         let time_like = time_named(prop)
             || run
                 .iter()
-                .any(|(_, _, s)| matches!(s, Seen::SrcProp(_, v) if native_time(v)));
-        let obs: Vec<Obs> = run
-            .iter()
-            .map(|(_, _, seen)| match seen {
-                Seen::CioProp(_, v) => Obs {
-                    seen: *seen,
-                    shape: shaper.json(v, time_like),
-                    readable: true,
-                    native_time: false,
-                },
-                Seen::SrcProp(_, v) => Obs {
-                    seen: *seen,
-                    shape: normalize::shape(v, time_like),
-                    readable: true,
-                    native_time: native_time(v),
-                },
-                _ => unreachable!("properties only"),
-            })
-            .collect();
+                .any(|(_, s)| matches!(s, Seen::SrcProp(_, v) if native_time(v)));
+        obs.clear();
+        obs.extend(run.iter().map(|(_, seen)| match seen {
+            Seen::CioProp(_, v) => Obs {
+                seen: *seen,
+                shape: shaper.json(v, time_like),
+                readable: true,
+                native_time: false,
+            },
+            Seen::SrcProp(_, v) => Obs {
+                seen: *seen,
+                shape: shape_of(v, time_like),
+                readable: true,
+                native_time: native_time(v),
+            },
+            _ => unreachable!("properties only"),
+        }));
         if let Some(f) = judge(
             subject,
             &obs,
@@ -294,6 +403,101 @@ fn properties(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The entries of one group, in arrival order. A subject has a handful of
+/// groups, so a filtering pass per group is cheaper than sorting.
+#[derive(Default)]
+struct Grouped<'a> {
+    buf: Vec<(u32, Seen<'a>)>,
+}
+
+impl<'a> Grouped<'a> {
+    fn of(&mut self, all: &[(u32, Seen<'a>)], group: usize) -> &[(u32, Seen<'a>)] {
+        self.buf.clear();
+        self.buf
+            .extend(all.iter().filter(|e| e.0 as usize == group).copied());
+        &self.buf
+    }
+}
+
+/// Numbers (event, property) pairs: events first, then the few properties
+/// of each event kind.
+#[derive(Default)]
+struct PropKeys<'a> {
+    /// Event names as sent → kind, so each name is canonicalized once.
+    names: Vec<(&'a str, usize)>,
+    kinds: Vec<(&'a str, Vec<(&'a str, u32)>)>,
+    pairs: Vec<(&'a str, &'a str)>,
+    tally: Vec<Tally>,
+}
+
+impl<'a> PropKeys<'a> {
+    fn kind_of(&mut self, config: &'a Config, name: &'a str) -> usize {
+        if let Some(&(_, k)) = self.names.iter().find(|n| same(n.0, name)) {
+            return k;
+        }
+        let k = self.kind(config.canonical_event(name));
+        self.names.push((name, k));
+        k
+    }
+
+    fn kind(&mut self, canonical: &'a str) -> usize {
+        match self.kinds.iter().position(|k| same(k.0, canonical)) {
+            Some(i) => i,
+            None => {
+                self.kinds.push((canonical, Vec::new()));
+                self.kinds.len() - 1
+            }
+        }
+    }
+
+    /// `position` is the property's place in its event: events of one kind
+    /// list their properties in the same order, so that is tried first.
+    fn number(&mut self, kind: usize, prop: &'a str, position: usize) -> u32 {
+        let (event, props) = &mut self.kinds[kind];
+        if let Some(&(p, n)) = props.get(position) {
+            if same(p, prop) {
+                return n;
+            }
+        }
+        if let Some(&(_, n)) = props.iter().find(|p| same(p.0, prop)) {
+            return n;
+        }
+        let n = self.pairs.len() as u32;
+        self.pairs.push((event, prop));
+        self.tally.push(Tally {
+            time_named: time_named(prop),
+            ..Tally::default()
+        });
+        props.push((prop, n));
+        n
+    }
+}
+
+/// The shapes one property took, as a set.
+#[derive(Default)]
+struct Tally {
+    count: u32,
+    shapes: u16,
+    native_time: bool,
+    time_named: bool,
+}
+
+impl Tally {
+    fn add(&mut self, shape: ValueShape, native_time: bool) {
+        self.count += 1;
+        if shape != ValueShape::Empty {
+            self.shapes |= 1 << shape as u16;
+        }
+        self.native_time |= native_time;
+    }
+
+    /// One shape (or fewer) among plain values: nothing can clash. Native
+    /// times change how the others are read, so they get the full look.
+    fn uniform(&self) -> bool {
+        self.count < 2 || (self.shapes.count_ones() <= 1 && !self.native_time)
+    }
 }
 
 /// What the values belong to.
@@ -431,9 +635,45 @@ mod tests {
     use serde_json::json;
 
     use super::check;
+    use crate::model::normalize;
     use crate::model::RawValue;
     use crate::rules::support::build::*;
     use crate::rules::{Focus, Severity};
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_text_shape_agrees_with_normalize(s in "[ a-zA-Z0-9$€£.,:+{}-]{0,16}") {
+            if let Some(quick) = super::quick_text_shape(&s) {
+                proptest::prop_assert_eq!(quick, normalize::shape(&RawValue::text(s.as_str()), false));
+                proptest::prop_assert_eq!(quick, normalize::shape(&RawValue::text(s.as_str()), true));
+            }
+        }
+    }
+
+    #[test]
+    fn letter_first_text_takes_the_quick_path_with_the_same_shape() {
+        for s in [
+            "Berlin",
+            "true",
+            " FALSE ",
+            "gold",
+            "EUR",
+            "Name12",
+            "SKU-123 long name",
+            "e5",
+            "E5",
+        ] {
+            let quick = super::quick_text_shape(s);
+            if let Some(q) = quick {
+                assert_eq!(q, normalize::shape(&RawValue::text(s), false), "{s}");
+            }
+        }
+        assert_eq!(
+            super::quick_text_shape("SKU-123"),
+            Some(normalize::ValueShape::FormattedNumber)
+        );
+        assert_eq!(super::quick_text_shape("19.90"), None);
+    }
 
     #[test]
     fn an_order_total_sent_as_money_text_and_as_a_number_is_drift() {
