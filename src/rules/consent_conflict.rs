@@ -47,11 +47,11 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             (Some(o), Some(c)) if o.timestamp() > c => Some(format!(
                 "{} changed it {} after Customer.io's last subscription change",
                 record.source,
-                human_duration(o.timestamp() - c)
+                human_duration(o.timestamp().saturating_sub(c))
             )),
             (Some(o), Some(c)) if o.timestamp() < c => Some(format!(
                 "Customer.io's subscription changed {} after {}'s last change",
-                human_duration(c - o.timestamp()),
+                human_duration(c.saturating_sub(o.timestamp())),
                 record.source
             )),
             _ => None,

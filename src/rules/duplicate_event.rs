@@ -106,7 +106,9 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         let mut last_ts = first.activity.timestamp;
         for y in x + 1..unkeyed.len() {
             let e = &events[unkeyed[y]];
-            if e.name != first.name || e.activity.timestamp - last_ts > NEAR_WINDOW_SECS {
+            if e.name != first.name
+                || e.activity.timestamp.saturating_sub(last_ts) > NEAR_WINDOW_SECS
+            {
                 break;
             }
             if !taken[y] && e.activity.data == first.activity.data {
@@ -207,7 +209,10 @@ fn cio_finding(
     let by = match (m, key) {
         (Match::DedupeKey, Some(k)) => format!(" with {}", k.describe(&keys)),
         (Match::EventId, Some(k)) => format!(" with event id {}", k.parts()[0]),
-        _ => format!(" with identical data within {}", human_duration(max - min)),
+        _ => format!(
+            " with identical data within {}",
+            human_duration(max.saturating_sub(min))
+        ),
     };
     let whose = if profiles.len() == 1 {
         format!("on profile {}", copies[0].profile.label())
@@ -232,7 +237,7 @@ fn cio_finding(
                 _ => Json::Null,
             },
             "copies": copies.iter().map(|e| e.json()).collect::<Vec<_>>(),
-            "spread": lag_json(max - min),
+            "spread": lag_json(max.saturating_sub(min)),
         }));
     for e in &copies {
         f = f.focus(e.focus());

@@ -25,9 +25,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value as Json};
 
 use super::support::{
-    cio_events, human_duration, in_cents, infer_type, iso, iso_instant, lag_json, owner_record,
-    raw_time_json, source_events, type_name, typed, unix_json, CioEvent, SrcEvent, Typed,
-    DEFAULT_MAX_LAG_SECS, ORDER_EVENT,
+    activity_instant, cio_events, human_duration, in_cents, infer_type, iso, iso_instant, lag_json,
+    owner_record, raw_time_json, source_events, type_name, typed, unix_json, CioEvent, SrcEvent,
+    Typed, DEFAULT_MAX_LAG_SECS, ORDER_EVENT,
 };
 use super::{Finding, Focus, Rule, RuleContext, Severity};
 use crate::config::AttrType;
@@ -98,7 +98,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             continue; // in flight
         }
         let severity = match lag {
-            Some(l) if l > 7 * max_lag => Severity::Error,
+            Some(l) if l > max_lag.saturating_mul(7) => Severity::Error,
             _ => Severity::Warn,
         };
         let written = profile.timestamps.get(name).copied();
@@ -209,7 +209,7 @@ fn behind_newest_order(subject: &Subject, profile: &Profile, ctx: &RuleContext) 
     let is_order =
         |name: &str| name == ORDER_EVENT || ctx.config.canonical_event(name) == order_canonical;
     for e in cio_events(subject).filter(|e| is_order(e.name)) {
-        if let Ok(p) = normalize::parse_instant(&RawValue::Int(e.activity.timestamp)) {
+        if let Some(p) = activity_instant(e.activity.timestamp) {
             if p.instant <= horizon && newest.as_ref().is_none_or(|(n, _)| p.instant > *n) {
                 newest = Some((p.instant, Order::Cio(e)));
             }
@@ -242,7 +242,7 @@ fn behind_newest_order(subject: &Subject, profile: &Profile, ctx: &RuleContext) 
     if lag <= max_lag {
         return None;
     }
-    let severity = if lag > 7 * max_lag {
+    let severity = if lag > max_lag.saturating_mul(7) {
         Severity::Error
     } else {
         Severity::Warn

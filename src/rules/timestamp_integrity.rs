@@ -19,8 +19,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value as Json};
 
 use super::support::{
-    cio_events, cio_key, event_config, human_duration, iso, iso_instant, raw_time_json,
-    source_events, source_key, CioEvent, Key, YEAR_2000,
+    activity_instant, cio_events, cio_key, event_config, human_duration, iso, iso_instant,
+    raw_time_json, source_events, source_key, CioEvent, Key, YEAR_2000,
 };
 use super::{Finding, Focus, Rule, RuleContext, Severity};
 use crate::config::AttrType;
@@ -291,8 +291,8 @@ fn unix_problem(ts: i64, horizon: DateTime<Utc>) -> Option<(Problem, Option<Date
     if (YEAR_2000..=horizon.timestamp()).contains(&ts) {
         return None;
     }
-    let parsed = normalize::parse_instant(&RawValue::Int(ts)).ok();
-    if ts.abs() > MILLIS_THRESHOLD {
+    let parsed = activity_instant(ts);
+    if ts.checked_abs().is_none_or(|a| a > MILLIS_THRESHOLD) {
         return Some((Problem::Millis, parsed.map(|p| p.instant)));
     }
     let instant = parsed.map(|p| p.instant);
