@@ -2,9 +2,9 @@
 //!
 //! - Headless (no terminal): `spot-check --demo` samples and stores a
 //!   session and prints it; `report` exports it.
-//! - In a PTY (ignored until the TUI mounts the walk): start a 20-person
-//!   session on the demo, mark verdicts, quit, resume on the same person,
-//!   and export Markdown with the verdicts in it.
+//! - In a PTY: start a 20-person session on the demo, mark verdicts, quit,
+//!   resume on the same person, and export Markdown (`E`) with the verdicts
+//!   in it.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -113,7 +113,8 @@ impl Pty {
             .unwrap();
         let mut cmd = CommandBuilder::new(BIN);
         cmd.args(args);
-        cmd.cwd(env!("CARGO_MANIFEST_DIR"));
+        // The report export writes to the current folder.
+        cmd.cwd(data);
         cmd.env("CIOSCOPE_DATA_DIR", data);
         cmd.env("CIOSCOPE_LOG_DIR", data);
         cmd.env("TERM", "xterm-256color");
@@ -176,7 +177,6 @@ impl Pty {
 }
 
 #[test]
-#[ignore = "needs the TUI walk (crate::tui::run_spot_check) mounted on the Person screen"]
 fn a_spot_check_walked_in_the_terminal_survives_quit_and_resume_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     let mut tui = Pty::spawn(
@@ -208,17 +208,34 @@ fn a_spot_check_walked_in_the_terminal_survives_quit_and_resume_and_exports() {
     assert_eq!(state.people[0].note, "looks split");
     assert_eq!(state.reviewed(), 2);
 
-    let tui = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);
+    let mut tui = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);
     tui.wait_for("Spot check 3/20");
     tui.wait_for("2 reviewed");
+    tui.wait_for("spot 3/20");
+    // The note and verdicts of person 1 are back.
+    tui.keys("bb");
+    tui.wait_for("Spot check 1/20");
+    tui.wait_for("Note: looks split");
+    tui.keys("E");
+    tui.wait_for("report written to");
     tui.quit();
 
-    let md = cioscope(dir.path())
-        .args(["report", &id, "--format", "md"])
-        .output()
-        .unwrap();
-    assert_eq!(md.status.code(), Some(0));
-    let text = String::from_utf8_lossy(&md.stdout);
+    let path = dir.path().join(format!("spotcheck-{id}.md"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the report {} was not written: {e}", path.display()));
+    assert!(
+        text.starts_with(&format!("# Spot check {id} — acme-demo")),
+        "{text}"
+    );
     assert!(text.contains("| Reviewed | 2 of 20 |"), "{text}");
     assert!(text.contains("> looks split"), "{text}");
+
+    let state = rt.block_on(async {
+        let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+            .await
+            .unwrap();
+        store.load(&id).await.unwrap()
+    });
+    assert_eq!(state.position, 0, "moving back is saved too");
+    assert_eq!(state.reviewed(), 2);
 }

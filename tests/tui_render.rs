@@ -862,3 +862,111 @@ fn email_and_theme_commands() {
     let s = screen(&app);
     assert!(s.lines().last().unwrap().contains("theme nope"), "{s}");
 }
+
+fn walk_of(people: &[&str]) -> cioscope::spotcheck::Walk {
+    use cioscope::spotcheck::walk::WalkPerson;
+    let (_, findings) = jane();
+    let people = people
+        .iter()
+        .map(|p| {
+            let f = if *p == "C1001" {
+                findings.clone()
+            } else {
+                vec![]
+            };
+            let mut wp = WalkPerson::new(*p, f);
+            wp.reason = "worst-first".into();
+            wp
+        })
+        .collect();
+    cioscope::spotcheck::Walk::new("S1", "acme-test", people)
+}
+
+#[test]
+fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
+    use cioscope::spotcheck::{Item, Verdict};
+    use cioscope::tui::Effect;
+    let mut app = app();
+    let effects = app.start_walk(walk_of(&["C1001", "C1002"]));
+    app.prepare();
+    assert!(effects.is_empty(), "C1001 is loaded: {effects:?}");
+    assert_eq!(app.view, View::Person);
+    let s = screen(&app);
+    assert!(s.contains("Spot check 1/2 · 0 reviewed"), "{s}");
+    assert!(s.contains("Compare"), "the person screen is beside it: {s}");
+    let status = s.lines().last().unwrap_or_default();
+    assert!(status.contains("spot 1/2 · 0 reviewed"), "{s}");
+
+    // p / f / s mark the item under the cursor; each is saved at once.
+    let mut saved = vec![];
+    for c in ['p', 'f', 's'] {
+        saved.extend(app.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))));
+    }
+    let verdicts: Vec<(Item, Verdict)> = saved
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SaveWalk(cioscope::spotcheck::Effect::SaveVerdict {
+                item, verdict, ..
+            }) => Some((*item, *verdict)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (Item::Identifiers, Verdict::Pass),
+            (Item::Attributes, Verdict::Fail),
+            (Item::Events, Verdict::Skip)
+        ]
+    );
+
+    // A note takes every key, `q` included.
+    chars(&mut app, "mq ok");
+    key(&mut app, KeyCode::Enter);
+    assert!(!app.should_quit);
+    assert!(screen(&app).contains("Note: q ok"));
+
+    // n: the next person, and the person screen follows.
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('n'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        e.iter().any(|e| matches!(
+            e,
+            Effect::SaveWalk(cioscope::spotcheck::Effect::SavePosition { position: 1, .. })
+        )),
+        "{e:?}"
+    );
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    let s = screen(&app);
+    assert!(s.contains("Spot check 2/2 · 1 reviewed"), "{s}");
+
+    // E exports the report as a task; the answer is a notice with the path.
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('E'),
+        KeyModifiers::SHIFT,
+    )));
+    let (request, path) = match e.as_slice() {
+        [Effect::ExportReport {
+            request,
+            session_id,
+            path,
+        }] if session_id == "S1" => (*request, path.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert!(path.ends_with("spotcheck-S1.md"), "{path:?}");
+    app.dispatch(Action::ReportExported {
+        request,
+        result: Ok(path.clone()),
+    });
+    assert!(screen(&app).contains("report written to"));
+
+    // A key the config rebinds keeps its command: quit is x here, which
+    // the walk would otherwise use to attach a finding.
+    key(&mut app, KeyCode::Char('x'));
+    assert!(app.should_quit, "quit is bound to x in this config");
+}

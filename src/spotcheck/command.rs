@@ -3,8 +3,8 @@
 //! `spot-check` lists sessions, resumes one, or samples a new one: select a
 //! population, check a pool of it (so stratified / worst-first sampling can
 //! see findings), pick N, and store the session with each person's findings
-//! as they were when sampled. The walk itself is the TUI's; until it is
-//! mounted (see [`launch_walk`]) the command prints the session and exits.
+//! as they were when sampled. The walk itself is the TUI's (see
+//! [`launch_walk`]); without a terminal the command prints the session.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
@@ -79,16 +79,14 @@ fn store_exit(e: &StoreError) -> u8 {
     }
 }
 
-/// Hand the session to the interactive walk.
-///
-/// Wiring point for the TUI: when `crate::tui::run_spot_check(config,
-/// session_id)` exists, call it here when stdin and stdout are terminals.
-/// Until then (and whenever there is no terminal) the session is printed.
+/// Hand the session to the interactive walk: the TUI's Person screen with
+/// the checklist beside it ([`crate::tui::run_spot_check`]) when stdin and
+/// stdout are terminals; otherwise the session is printed.
 pub async fn launch_walk(config: Config, store: SessionStore, state: SessionState) -> u8 {
-    let _ = config;
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
-        eprintln!("cioscope: the interactive walk is not available in this build yet; the session is saved.");
+        store.close().await;
+        return crate::tui::run_spot_check(config, state.session.id.clone()).await;
     }
     let text = describe(&state);
     store.close().await;

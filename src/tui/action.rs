@@ -6,11 +6,14 @@
 
 use std::sync::Arc;
 
-use crossterm::event::KeyEvent;
+use std::path::PathBuf;
+
+use crossterm::event::{KeyEvent, MouseEventKind};
 
 use super::keymap::Command;
 use super::vm::LoadedPerson;
-use crate::customerio::ClientStats;
+use crate::customerio::{Campaign, ClientStats};
+use crate::why::Explanation;
 
 /// Identifies one navigation request (single-flight: only the newest counts).
 pub type RequestId = u64;
@@ -27,6 +30,8 @@ pub enum Action {
     /// A palette line without the `:` (`person C1001`).
     Palette(String),
     Resize(u16, u16),
+    /// A mouse event the TUI acts on (the wheel).
+    Mouse(MouseEventKind),
     /// The timer: spinners, freshness ("loaded 2m ago").
     Tick,
     /// SIGTERM / SIGINT: leave now.
@@ -64,6 +69,23 @@ pub enum Action {
         person: Result<Option<String>, String>,
     },
     Stats(ClientStats),
+    /// A spot-check save failed (the walk's state on screen is ahead).
+    SpotSaveFailed(String),
+    /// The spot-check report was written (or not).
+    ReportExported {
+        request: RequestId,
+        result: Result<PathBuf, String>,
+    },
+    /// The workspace's campaigns, for the "why didn't they enter" picker.
+    CampaignsLoaded {
+        request: RequestId,
+        result: Result<Vec<Campaign>, String>,
+    },
+    /// A person explained against a campaign.
+    Explained {
+        request: RequestId,
+        result: Result<Arc<Explanation>, String>,
+    },
 }
 
 /// What the workspace looks like once opened.
@@ -82,7 +104,7 @@ pub struct SourceInfo {
 }
 
 /// IO the runtime starts on the app's behalf.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// List everyone and load them all, streaming [`Action::PersonLoaded`].
     LoadAll { generation: Generation },
@@ -90,4 +112,20 @@ pub enum Effect {
     FetchPerson { request: RequestId, person: String },
     /// Find the person an email belongs to.
     FindEmail { request: RequestId, email: String },
+    /// Save a spot-check decision (in order, on the session's writer).
+    SaveWalk(crate::spotcheck::walk::Effect),
+    /// Write the spot-check session's Markdown report to `path`.
+    ExportReport {
+        request: RequestId,
+        session_id: String,
+        path: PathBuf,
+    },
+    /// List the workspace's campaigns.
+    LoadCampaigns { request: RequestId },
+    /// Explain why a person did (not) enter a campaign.
+    Explain {
+        request: RequestId,
+        person: String,
+        campaign: i64,
+    },
 }

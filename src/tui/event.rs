@@ -1,7 +1,7 @@
 //! Input: a task reading crossterm's event stream, and one turning
 //! SIGTERM/SIGINT/SIGHUP into a quit. Both only send [`Action`]s.
 
-use crossterm::event::{Event, EventStream};
+use crossterm::event::{Event, EventStream, MouseEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
@@ -16,6 +16,14 @@ pub fn spawn_input(tx: UnboundedSender<Action>) -> JoinHandle<()> {
             let action = match ev {
                 Ok(Event::Key(k)) => Action::Key(k),
                 Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+                Ok(Event::Mouse(m))
+                    if matches!(
+                        m.kind,
+                        MouseEventKind::ScrollUp | MouseEventKind::ScrollDown
+                    ) =>
+                {
+                    Action::Mouse(m.kind)
+                }
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!("terminal input failed: {e}");

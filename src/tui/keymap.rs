@@ -36,6 +36,7 @@ pub enum Command {
     ShowValue,
     Details,
     Zoom,
+    Why,
     Reload,
     Pulse,
     People,
@@ -58,7 +59,7 @@ macro_rules! info {
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 29] = [
+pub const COMMANDS: [CommandInfo; 30] = [
     info!(
         Help,
         "help",
@@ -196,6 +197,13 @@ pub const COMMANDS: [CommandInfo; 29] = [
         "side panel with details of the selection"
     ),
     info!(Zoom, "zoom", ["z"], "person", "fullscreen the focused pane"),
+    info!(
+        Why,
+        "why",
+        ["w"],
+        "person",
+        "why didn't they enter: pick a campaign, see its checklist"
+    ),
 ];
 
 impl Command {

@@ -15,6 +15,8 @@ use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
 use crate::resolve::{Resolved, Workspace};
 use crate::rules::{check_subject, RuleContext};
+use crate::spotcheck::walk::EffectWriter;
+use crate::spotcheck::SessionStore;
 
 /// Check a resolved person and build its view models (off the UI thread).
 /// A rule that panics becomes a load error for that person, not a crash.
@@ -69,7 +71,17 @@ pub struct Runtime {
     load: Option<JoinHandle<()>>,
     fetch: Option<JoinHandle<()>>,
     email: Option<JoinHandle<()>>,
+    /// Campaign list and explanations ("why didn't they enter").
+    why: Option<JoinHandle<()>>,
+    /// The spot-check session being walked, when there is one.
+    spot: Option<SpotIo>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Where a spot-check walk's decisions and reports go.
+pub struct SpotIo {
+    pub writer: EffectWriter,
+    pub store: SessionStore,
 }
 
 impl Runtime {
@@ -113,8 +125,20 @@ impl Runtime {
             load: None,
             fetch: None,
             email: None,
+            why: None,
+            spot: None,
             tasks: vec![open],
         }
+    }
+
+    /// Save a spot-check walk's effects with `writer`, export from `store`.
+    pub fn attach_spot(&mut self, spot: SpotIo) {
+        self.spot = Some(spot);
+    }
+
+    /// Stop saving (on quit): the writer finishes what it was given.
+    pub fn detach_spot(&mut self) {
+        self.spot = None;
     }
 
     fn workspace(&mut self) -> Option<Arc<Workspace>> {
@@ -135,6 +159,49 @@ impl Runtime {
     }
 
     pub fn run(&mut self, effect: Effect) {
+        // Spot-check saves and exports never wait for the workspace.
+        match effect {
+            Effect::SaveWalk(e) => {
+                match &self.spot {
+                    Some(spot) if spot.writer.send([e]) => {}
+                    _ => {
+                        let _ = self.tx.send(Action::SpotSaveFailed(
+                            "the session is not open for saving".into(),
+                        ));
+                    }
+                }
+                return;
+            }
+            Effect::ExportReport {
+                request,
+                session_id,
+                path,
+            } => {
+                let tx = self.tx.clone();
+                let Some(store) = self.spot.as_ref().map(|s| s.store.clone()) else {
+                    let _ = tx.send(Action::ReportExported {
+                        request,
+                        result: Err("no spot-check session is open".into()),
+                    });
+                    return;
+                };
+                self.tasks.push(tokio::spawn(async move {
+                    let result = crate::spotcheck::report::export(
+                        &store,
+                        &session_id,
+                        crate::cli::ReportFormat::Md,
+                        false,
+                        Some(&path),
+                    )
+                    .await
+                    .map(|_| path)
+                    .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::ReportExported { request, result });
+                }));
+                return;
+            }
+            _ => {}
+        }
         match self.workspace() {
             Some(ws) => self.run_with(&ws, effect),
             None => self.deferred.push(effect),
@@ -205,6 +272,39 @@ impl Runtime {
                     });
                 }));
             }
+            Effect::LoadCampaigns { request } => {
+                if let Some(old) = self.why.take() {
+                    old.abort();
+                }
+                self.why = Some(tokio::spawn(async move {
+                    let result = match ws.cio.campaigns().await {
+                        Ok(mut c) => {
+                            crate::why::sort_for_picker(&mut c);
+                            Ok(c)
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    let _ = tx.send(Action::CampaignsLoaded { request, result });
+                }));
+            }
+            Effect::Explain {
+                request,
+                person,
+                campaign,
+            } => {
+                if let Some(old) = self.why.take() {
+                    old.abort();
+                }
+                self.why = Some(tokio::spawn(async move {
+                    let result = crate::why::explain_person(&ws, &person, campaign)
+                        .await
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string());
+                    let _ = tx.send(Action::Explained { request, result });
+                }));
+            }
+            // Handled in `run` before the workspace is needed.
+            Effect::SaveWalk(_) | Effect::ExportReport { .. } => {}
         }
     }
 
@@ -216,6 +316,7 @@ impl Runtime {
             .chain(self.load.take())
             .chain(self.fetch.take())
             .chain(self.email.take())
+            .chain(self.why.take())
         {
             t.abort();
         }

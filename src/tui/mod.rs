@@ -31,6 +31,13 @@
 //! 5. IO: a variant in [`Effect`], its task in `loader::Runtime::run_with`,
 //!    and the answer as an [`Action`] carrying a request id.
 //!
+//! # The spot-check walk
+//!
+//! [`run_spot_check`] mounts a session ([`crate::spotcheck::Walk`]) on the
+//! person screen: `app.walk` holds it, `SidePanel::Walk` draws its panel,
+//! `App::walk_key` routes keys to it first, and its saves travel as
+//! `Effect::SaveWalk` to the session's `EffectWriter`, in order.
+//!
 //! To show something beside the person screen (a checklist, a verdict
 //! form), add a variant to [`app::SidePanel`] and an arm in
 //! `views::person::draw_side`; set `app.side_panel = Some(..)` from update.
@@ -70,6 +77,65 @@ const BATCH: usize = 256;
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
 pub async fn run(config: Config, theme: Option<String>) -> u8 {
+    run_app(config, theme, None).await
+}
+
+/// Walk a spot-check session in the TUI (`cioscope spot-check`): the Person
+/// screen opens on the session's current person with the checklist beside
+/// it; every verdict, note and move is saved as it is made (one committed
+/// transaction each, in order), so quitting at any moment loses nothing.
+/// `E` writes the Markdown report to the current folder. Exit codes as
+/// [`run`], and 2 when the session cannot be loaded.
+pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
+    use crate::spotcheck::{database_path, operator_name, walk::EffectWriter, SessionStore, Walk};
+    let db = database_path(Some(&config));
+    let store = match SessionStore::open(&db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return crate::check::exit::UNAVAILABLE;
+        }
+    };
+    let state = match store.load(&session_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            store.close().await;
+            return crate::check::exit::USAGE;
+        }
+    };
+    let walk = Walk::from_state(&state);
+    let (writer, saved) = EffectWriter::spawn(store.clone(), operator_name(Some(&config)));
+    let spot = Spot {
+        walk,
+        io: loader::SpotIo {
+            writer,
+            store: store.clone(),
+        },
+        saved,
+    };
+    let code = run_app(config, None, Some(spot)).await;
+    store.close().await;
+    if code == 0 {
+        eprintln!(
+            "cioscope: session {} saved. Resume: cioscope spot-check --resume {} · Report: cioscope report {} --format md",
+            state.session.id, state.session.id, state.session.id
+        );
+    }
+    code
+}
+
+/// A spot-check walk to mount on the person screen.
+struct Spot {
+    walk: crate::spotcheck::Walk,
+    io: loader::SpotIo,
+    saved: mpsc::UnboundedReceiver<crate::spotcheck::walk::Saved>,
+}
+
+/// How long quitting waits for the last saves to reach the database.
+const FLUSH: Duration = Duration::from_secs(10);
+
+async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u8 {
     // `--theme` wins; a theme file named in the config is relative to it.
     let spec = theme.or_else(|| {
         config.theme.as_ref().map(|t| {
@@ -114,7 +180,26 @@ pub async fn run(config: Config, theme: Option<String>) -> u8 {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel();
     let input = event::spawn_input(input_tx.clone());
     let signals = event::spawn_signals(input_tx);
-    let mut runtime = loader::Runtime::start(config, io_tx);
+    let mut runtime = loader::Runtime::start(config, io_tx.clone());
+    // A walk: its saves go to the session's writer; failures come back as
+    // notices, and quitting waits for the writer to finish.
+    let mut flushed = None;
+    if let Some(spot) = spot {
+        runtime.attach_spot(spot.io);
+        let mut saved = spot.saved;
+        let tx = io_tx.clone();
+        flushed = Some(tokio::spawn(async move {
+            while let Some(s) = saved.recv().await {
+                if let Err(e) = s.result {
+                    let _ = tx.send(Action::SpotSaveFailed(e.to_string()));
+                }
+            }
+        }));
+        for e in app.start_walk(spot.walk) {
+            runtime.run(e);
+        }
+    }
+    drop(io_tx);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
@@ -153,9 +238,16 @@ pub async fn run(config: Config, theme: Option<String>) -> u8 {
             runtime.run(e);
         }
     }
+    // The writer ends once every queued save is committed.
+    runtime.detach_spot();
     runtime.shutdown();
     input.abort();
     signals.abort();
+    if let Some(f) = flushed {
+        if tokio::time::timeout(FLUSH, f).await.is_err() {
+            tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+        }
+    }
     drop(term);
     drop(guard);
     terminal::restore();

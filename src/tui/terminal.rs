@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::thread::ThreadId;
 
 use crossterm::cursor::Show;
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
@@ -23,14 +24,18 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static UI_THREAD: OnceLock<ThreadId> = OnceLock::new();
 static HOOK: OnceLock<()> = OnceLock::new();
 
-/// Raw mode, alternate screen, hidden cursor.
+/// Raw mode, alternate screen, mouse capture (the wheel scrolls), hidden
+/// cursor.
 pub fn enter() -> io::Result<Term> {
     install_panic_hook();
     let _ = UI_THREAD.set(std::thread::current().id());
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = io::stdout();
-    if let Err(e) = out.execute(EnterAlternateScreen) {
+    if let Err(e) = out
+        .execute(EnterAlternateScreen)
+        .and_then(|o| o.execute(EnableMouseCapture))
+    {
         restore();
         return Err(e);
     }
@@ -46,13 +51,15 @@ pub fn enter() -> io::Result<Term> {
     Ok(term)
 }
 
-/// Leave the alternate screen, show the cursor, leave raw mode. Safe to
+/// Stop capturing the mouse, leave the alternate screen, show the cursor,
+/// leave raw mode. Safe to
 /// call more than once; only the first call after `enter` does anything.
 pub fn restore() {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return;
     }
     let mut out = io::stdout();
+    let _ = out.execute(DisableMouseCapture);
     let _ = out.execute(LeaveAlternateScreen);
     let _ = out.execute(Show);
     let _ = disable_raw_mode();

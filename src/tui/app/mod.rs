@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui::text::Line;
 
 mod palette;
 mod people;
 mod person;
+mod spot;
 
 pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
@@ -26,6 +27,7 @@ use super::vm::LoadedPerson;
 use crate::config::Config;
 use crate::customerio::ClientStats;
 use crate::rules::{Focus, Rule, Severity};
+use crate::spotcheck::Walk;
 
 /// The screens. To add one: a variant here, a module in `views/`, one arm
 /// in [`views::draw`] and one in [`App::view_command`] (see `tui/mod.rs`).
@@ -84,6 +86,9 @@ impl Pane {
 pub enum SidePanel {
     /// Everything known about the selection in the focused pane.
     Details,
+    /// The spot-check checklist of the person on screen (drawn from
+    /// [`App::walk`] at the panel's width).
+    Walk,
     /// Styled lines supplied by another view (a checklist, a form).
     Lines {
         title: String,
@@ -139,6 +144,14 @@ pub enum Popup {
         title: String,
         lines: Vec<Line<'static>>,
         scroll: usize,
+    },
+    /// Pick a campaign to explain `person` against (`:why`).
+    Campaigns {
+        person: String,
+        rows: Vec<Line<'static>>,
+        ids: Vec<i64>,
+        names: Vec<String>,
+        selected: usize,
     },
 }
 
@@ -260,6 +273,12 @@ pub struct App {
     /// The person being fetched for navigation, by request.
     pub fetching: Option<(RequestId, String)>,
     finding_email: Option<(RequestId, String)>,
+    /// The spot-check session being walked (`cioscope spot-check`).
+    pub walk: Option<Walk>,
+    /// The report export in flight.
+    exporting: Option<RequestId>,
+    /// The campaign list or explanation in flight: request, person, campaign.
+    why: Option<(RequestId, String, String)>,
     next_request: RequestId,
     /// Updated every tick; freshness is measured against it.
     pub clock: Instant,
@@ -328,6 +347,9 @@ impl App {
             pulse_cursor: 0,
             fetching: None,
             finding_email: None,
+            walk: None,
+            exporting: None,
+            why: None,
             next_request: 1,
             clock: Instant::now(),
             spinner: 0,
@@ -384,6 +406,9 @@ impl App {
                 if self.input.is_some() {
                     return self.input_key(ev.code);
                 }
+                if let Some(effects) = self.walk_key(&ev) {
+                    return effects;
+                }
                 match self.keymap.command_for(&ev) {
                     Some(c) => self.command(c),
                     None => vec![],
@@ -393,6 +418,42 @@ impl App {
             Action::Palette(line) => self.run_palette(&line),
             Action::Resize(w, h) => {
                 self.size = (w, h);
+                vec![]
+            }
+            Action::Mouse(kind) => {
+                if self.input.is_some() {
+                    return vec![];
+                }
+                match kind {
+                    MouseEventKind::ScrollUp => self.command(Command::Up),
+                    MouseEventKind::ScrollDown => self.command(Command::Down),
+                    _ => {
+                        self.dirty = false;
+                        vec![]
+                    }
+                }
+            }
+            Action::SpotSaveFailed(message) => {
+                self.notify(Level::Error, format!("spot check not saved: {message}"));
+                vec![]
+            }
+            Action::ReportExported { request, result } => {
+                if self.exporting == Some(request) {
+                    self.exporting = None;
+                    match result {
+                        Ok(path) => self
+                            .notify(Level::Info, format!("report written to {}", path.display())),
+                        Err(e) => self.notify(Level::Error, format!("report not written: {e}")),
+                    }
+                }
+                vec![]
+            }
+            Action::CampaignsLoaded { request, result } => {
+                self.campaigns_loaded(request, result);
+                vec![]
+            }
+            Action::Explained { request, result } => {
+                self.explained(request, result);
                 vec![]
             }
             Action::Tick => {
@@ -595,8 +656,11 @@ impl App {
             self.people.dirty = true;
             return;
         }
-        if self.view == View::Person && self.side_panel.is_some() {
-            self.side_panel = None;
+        if self.view == View::Person
+            && self.side_panel.is_some()
+            && self.side_panel != Some(SidePanel::Walk)
+        {
+            self.side_panel = self.walk.as_ref().map(|_| SidePanel::Walk);
             return;
         }
         if self.view == View::Person && self.person.zoom {
@@ -643,6 +707,9 @@ impl App {
     }
 
     fn command(&mut self, c: Command) -> Vec<Effect> {
+        if matches!(self.popups.last(), Some(Popup::Campaigns { .. })) {
+            return self.campaigns_command(c);
+        }
         if let Some(top) = self.popups.last() {
             let max = super::views::popup::max_scroll(self, top);
             let is_help = matches!(top, Popup::Help { .. });

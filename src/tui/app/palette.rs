@@ -10,7 +10,7 @@ use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
 /// The palette's commands: name, argument, what it does.
-pub const PALETTE: [(&str, &str, &str); 10] = [
+pub const PALETTE: [(&str, &str, &str); 12] = [
     ("person", "ID", "open a person by id"),
     ("email", "ADDR", "open the person with this email"),
     (
@@ -19,6 +19,16 @@ pub const PALETTE: [(&str, &str, &str); 10] = [
         "show people with findings of a rule (no RULE: everyone)",
     ),
     ("reload", "", "reload every person"),
+    (
+        "why",
+        "",
+        "why didn't the person on screen enter a campaign (pick one)",
+    ),
+    (
+        "export",
+        "",
+        "spot check: write the session's Markdown report to the current folder",
+    ),
     (
         "theme",
         "NAME",
@@ -223,6 +233,8 @@ impl App {
                 }
             },
             ("reload" | "r", _) => self.command(Command::Reload),
+            ("why" | "w", _) => self.start_why(),
+            ("export", _) => self.export_report(),
             ("theme", name) => {
                 let theme = if name.is_empty() {
                     Theme::load(None)

@@ -63,11 +63,12 @@ impl App {
             }
             Command::Details => {
                 self.side_panel = match self.side_panel {
-                    Some(SidePanel::Details) => None,
+                    Some(SidePanel::Details) => self.walk.as_ref().map(|_| SidePanel::Walk),
                     _ => Some(SidePanel::Details),
                 };
                 return vec![];
             }
+            Command::Why => return self.start_why(),
             Command::Zoom => {
                 self.person.zoom = !self.person.zoom;
                 return vec![];

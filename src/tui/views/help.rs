@@ -31,6 +31,25 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         out.push(Line::from(spans));
     }
+    if app.walk.is_some() {
+        out.push(Line::raw(""));
+        out.push(Line::from(Span::styled(
+            "spot check (person screen)",
+            t.title,
+        )));
+        for (keys, help) in crate::spotcheck::walk::KEYS
+            .iter()
+            .copied()
+            .chain([("E", "write the Markdown report to the current folder")])
+        {
+            // Tab keeps moving between panes while walking.
+            let keys = keys.trim_end_matches(", Tab");
+            out.push(Line::from(vec![
+                Span::styled(format!("  {keys:<32}"), t.accent),
+                Span::styled(help.to_string(), t.text),
+            ]));
+        }
+    }
     out.push(Line::raw(""));
     out.push(Line::from(Span::styled("commands (:)", t.title)));
     for (name, arg, help) in PALETTE {

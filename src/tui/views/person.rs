@@ -23,17 +23,19 @@ pub struct PersonLayout {
 
 pub fn layout(main: Rect, app: &App) -> PersonLayout {
     let errors = app.current().map_or(0, |p| p.view.errors.len().min(3)) as u16;
-    let [headline, body] =
-        Layout::vertical([Constraint::Length(1 + errors), Constraint::Min(4)]).areas(main);
-    let (body, side) = match &app.side_panel {
-        Some(_) if body.width >= 60 => {
+    // The side panel takes the right of the whole screen, so a checklist
+    // shows while the person is still loading.
+    let (main, side) = match &app.side_panel {
+        Some(_) if main.width >= 60 => {
             let [b, s] =
                 Layout::horizontal([Constraint::Percentage(68), Constraint::Percentage(32)])
-                    .areas(body);
+                    .areas(main);
             (b, Some(s))
         }
-        _ => (body, None),
+        _ => (main, None),
     };
+    let [headline, body] =
+        Layout::vertical([Constraint::Length(1 + errors), Constraint::Min(4)]).areas(main);
     let mut panes = [None; 4];
     if app.person.zoom {
         panes[app.person.pane.index()] = Some(body);
@@ -75,6 +77,14 @@ pub fn findings_list_rows(inner: usize) -> usize {
 
 pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
     let t = &app.theme;
+    let l = layout(main, app);
+    if let (Some(area), Some(side)) = (l.side, &app.side_panel) {
+        draw_side(frame, area, app, side);
+    }
+    let main = Rect {
+        width: l.headline.width,
+        ..main
+    };
     let Some(key) = app.person.key.as_deref() else {
         let msg = format!(
             "No person open. Pick one in People ({}) and press {}, or type {}person ID.",
@@ -100,7 +110,6 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         );
         return;
     };
-    let l = layout(main, app);
     draw_headline(frame, l.headline, app, p);
     for pn in Pane::ALL {
         let Some(area) = l.panes[pn.index()] else {
@@ -113,9 +122,6 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
             Pane::Timeline => super::timeline::draw(frame, area, app, p, active),
             Pane::Findings => super::findings::draw(frame, area, app, p, active),
         }
-    }
-    if let (Some(area), Some(side)) = (l.side, &app.side_panel) {
-        draw_side(frame, area, app, side);
     }
 }
 
@@ -302,6 +308,10 @@ fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
             None => (" Details ".into(), vec![Line::from("nothing selected")]),
         },
         SidePanel::Lines { title, lines } => (format!(" {} ", fit(title, 40)), lines.clone()),
+        SidePanel::Walk => (
+            " Spot check ".into(),
+            app.walk_panel(area.width.saturating_sub(2)),
+        ),
     };
     frame.render_widget(
         Paragraph::new(text)

@@ -22,6 +22,7 @@ pub fn max_scroll(app: &App, popup: &Popup) -> usize {
     let n = match popup {
         Popup::Help { .. } => super::help::lines(app).len(),
         Popup::Text { lines, .. } => lines.len(),
+        Popup::Campaigns { .. } => return 0,
     };
     let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
     let (_, h) = size(main, n);
@@ -45,6 +46,40 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             lines.clone(),
             *scroll,
         ),
+        Popup::Campaigns {
+            person,
+            rows,
+            selected,
+            ..
+        } => {
+            let [_, m, _] = super::screen(frame.area());
+            let (_, h) = size(m, rows.len());
+            let inner_h = (h.saturating_sub(3) as usize).max(1);
+            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
+            let lines = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut r = r.clone();
+                    if i == *selected {
+                        r = r.style(t.selection);
+                        r.spans.insert(0, Span::styled("▸ ", t.accent));
+                    } else {
+                        r.spans.insert(0, Span::raw("  "));
+                    }
+                    r
+                })
+                .collect();
+            (
+                format!(
+                    " Why didn't {} enter? Pick a campaign ({} explains) ",
+                    super::fit(person, 30),
+                    app.keymap.hint(Command::Open)
+                ),
+                lines,
+                offset,
+            )
+        }
     };
     let (w, h) = size(main, lines.len());
     let shift = (depth as u16) * 2;

@@ -16,6 +16,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         format!(" {} ", app.view.title()),
         t.selection.patch(t.title),
     )];
+    if let Some(w) = &app.walk {
+        spans.push(Span::styled(
+            format!(" spot {} · {} reviewed │", w.progress(), w.reviewed()),
+            t.accent,
+        ));
+    }
     let l = &app.load;
     if l.listing {
         spans.push(Span::styled(

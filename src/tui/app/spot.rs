@@ -1,0 +1,298 @@
+//! The spot-check walk on the person screen, and "why didn't they enter":
+//! pick a campaign, see the explainer's checklist.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Level, Popup, SidePanel, View};
+use crate::customerio::Campaign;
+use crate::spotcheck::walk::{self, WalkAction, WalkStyles};
+use crate::spotcheck::Walk;
+use crate::tui::action::{Effect, RequestId};
+use crate::tui::keymap::Command;
+use crate::why::{Explanation, WhyStyles};
+
+impl App {
+    /// Walk a spot-check session: the walk's side panel beside the person
+    /// screen, open on the session's current person.
+    pub fn start_walk(&mut self, walk: Walk) -> Vec<Effect> {
+        let person = walk.current().map(|p| p.person.clone());
+        self.walk = Some(walk);
+        self.side_panel = Some(SidePanel::Walk);
+        match person {
+            Some(p) => self.open_person(&p),
+            None => {
+                self.notify(Level::Warn, "this spot-check session has no people");
+                vec![]
+            }
+        }
+    }
+
+    /// The walk's panel styles, from the theme.
+    pub fn walk_styles(&self) -> WalkStyles {
+        let t = &self.theme;
+        WalkStyles {
+            pass: t.ok,
+            fail: t.error,
+            skip: t.muted,
+            muted: t.muted,
+            accent: t.accent,
+        }
+    }
+
+    /// The explainer's styles, from the theme.
+    pub fn why_styles(&self) -> WhyStyles {
+        let t = &self.theme;
+        WhyStyles {
+            pass: t.ok,
+            fail: t.error,
+            unknown: t.warn,
+            muted: t.muted,
+            accent: t.accent,
+        }
+    }
+
+    /// Keys for the walk: `Some` when the walk took the key. While a note
+    /// is typed every key is the note's; otherwise the walk's keys win on
+    /// the person screen (Tab still moves between panes, and keys the
+    /// config's `[keys]` rebinds keep their command), and `E` exports the
+    /// report from anywhere.
+    pub(super) fn walk_key(&mut self, ev: &KeyEvent) -> Option<Vec<Effect>> {
+        let walk = self.walk.as_ref()?;
+        if !self.popups.is_empty() {
+            return None;
+        }
+        let plain = !ev
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if !walk.is_editing() && plain && ev.code == KeyCode::Char('E') {
+            return Some(self.export_report());
+        }
+        if self.view != View::Person {
+            return None;
+        }
+        if walk.is_editing() {
+            let action = walk.action_for_key(*ev);
+            return Some(match action {
+                Some(a) => self.walk_apply(a),
+                None => vec![],
+            });
+        }
+        if matches!(ev.code, KeyCode::Tab | KeyCode::BackTab) {
+            return None;
+        }
+        // A key the config's `[keys]` gave to a command stays that command's.
+        if self
+            .keymap
+            .command_for(ev)
+            .is_some_and(|c| self.keymap.is_overridden(c))
+        {
+            return None;
+        }
+        let action = walk.action_for_key(*ev)?;
+        Some(self.walk_apply(action))
+    }
+
+    /// Apply a walk action: saves go to the session's writer at once, and
+    /// the person screen follows the walk to another person.
+    pub fn walk_apply(&mut self, action: WalkAction) -> Vec<Effect> {
+        let Some(walk) = self.walk.as_mut() else {
+            return vec![];
+        };
+        let before = walk.position();
+        let saves = walk.apply(action);
+        let moved = walk.position() != before;
+        let person = walk.current().map(|p| p.person.clone());
+        let mut effects: Vec<Effect> = saves.into_iter().map(Effect::SaveWalk).collect();
+        if let Some(p) = person.filter(|_| moved || self.person.key.is_none()) {
+            effects.extend(self.open_person(&p));
+        }
+        if let Some(w) = &self.walk {
+            if moved && w.is_complete() {
+                self.notify(
+                    Level::Info,
+                    "every person is reviewed — E writes the report",
+                );
+            }
+        }
+        effects
+    }
+
+    /// Write the session's Markdown report to the current folder, as a task.
+    pub(super) fn export_report(&mut self) -> Vec<Effect> {
+        let Some(walk) = &self.walk else {
+            self.notify(Level::Warn, ":export needs a spot-check session");
+            return vec![];
+        };
+        let session_id = walk.session_id.clone();
+        let name = format!("spotcheck-{}.md", safe_file_part(&session_id));
+        let path = std::env::current_dir()
+            .map(|d| d.join(&name))
+            .unwrap_or_else(|_| PathBuf::from(&name));
+        let request = self.request();
+        self.exporting = Some(request);
+        self.notify(Level::Info, format!("writing {}…", path.display()));
+        vec![Effect::ExportReport {
+            request,
+            session_id,
+            path,
+        }]
+    }
+
+    fn request(&mut self) -> RequestId {
+        let r = self.next_request;
+        self.next_request += 1;
+        r
+    }
+
+    /// `:why` / `w`: list the campaigns for the person on screen.
+    pub(super) fn start_why(&mut self) -> Vec<Effect> {
+        let person = match self.view {
+            View::Person => self.person.key.clone(),
+            View::People => self.people.selected().map(|s| s.key.clone()),
+            View::Pulse => self.person.key.clone(),
+        };
+        let Some(person) = person else {
+            self.notify(Level::Warn, ":why needs a person: open one first");
+            return vec![];
+        };
+        let request = self.request();
+        self.why = Some((request, person.clone(), String::new()));
+        self.notify(Level::Info, format!("listing campaigns for {person}…"));
+        vec![Effect::LoadCampaigns { request }]
+    }
+
+    pub(super) fn campaigns_loaded(
+        &mut self,
+        request: RequestId,
+        result: Result<Vec<Campaign>, String>,
+    ) {
+        let Some((r, person, _)) = self.why.clone() else {
+            return;
+        };
+        if r != request {
+            return;
+        }
+        self.why = None;
+        match result {
+            Ok(c) if c.is_empty() => self.notify(Level::Warn, "Customer.io lists no campaigns"),
+            Ok(campaigns) => {
+                let styles = self.why_styles();
+                self.popups.push(Popup::Campaigns {
+                    person,
+                    rows: campaigns
+                        .iter()
+                        .map(|c| crate::why::campaign_row(c, &styles))
+                        .collect(),
+                    ids: campaigns.iter().map(|c| c.id).collect(),
+                    names: campaigns.iter().map(|c| c.name.clone()).collect(),
+                    selected: 0,
+                });
+                self.notice = None;
+            }
+            Err(e) => self.notify(Level::Error, format!("cannot list campaigns: {e}")),
+        }
+    }
+
+    /// Keys while the campaign picker is on top.
+    pub(super) fn campaigns_command(&mut self, c: Command) -> Vec<Effect> {
+        let Some(Popup::Campaigns {
+            person,
+            ids,
+            names,
+            selected,
+            ..
+        }) = self.popups.last_mut()
+        else {
+            return vec![];
+        };
+        let last = ids.len().saturating_sub(1);
+        match c {
+            Command::Up => *selected = selected.saturating_sub(1),
+            Command::Down => *selected = (*selected + 1).min(last),
+            Command::PageUp => *selected = selected.saturating_sub(10),
+            Command::PageDown => *selected = (*selected + 10).min(last),
+            Command::Top => *selected = 0,
+            Command::Bottom => *selected = last,
+            Command::Back | Command::Quit => {
+                self.popups.pop();
+            }
+            Command::Open => {
+                let Some(&campaign) = ids.get(*selected) else {
+                    return vec![];
+                };
+                let name = names.get(*selected).cloned().unwrap_or_default();
+                let person = person.clone();
+                self.popups.pop();
+                let request = self.request();
+                self.why = Some((request, person.clone(), name.clone()));
+                self.notify(Level::Info, format!("explaining {person} in {name}…"));
+                return vec![Effect::Explain {
+                    request,
+                    person,
+                    campaign,
+                }];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn explained(
+        &mut self,
+        request: RequestId,
+        result: Result<Arc<Explanation>, String>,
+    ) {
+        let Some((r, person, name)) = self.why.clone() else {
+            return;
+        };
+        if r != request {
+            return;
+        }
+        self.why = None;
+        match result {
+            Ok(e) => {
+                self.notice = None;
+                self.show_explanation(&e);
+            }
+            Err(e) => self.notify(
+                Level::Error,
+                format!("cannot explain {person} in {name}: {e}"),
+            ),
+        }
+    }
+
+    /// The explainer's checklist in a popup.
+    pub fn show_explanation(&mut self, e: &Explanation) {
+        let lines = crate::why::checklist_lines(e, &self.why_styles());
+        let title = format!(
+            "Why · {} · {}",
+            crate::sanitize::sanitize(&e.person),
+            crate::sanitize::sanitize(&e.campaign.name)
+        );
+        self.push_lines(title, lines);
+    }
+
+    /// The walk's side panel lines at `width` columns.
+    pub fn walk_panel(&self, width: u16) -> Vec<ratatui::text::Line<'static>> {
+        match &self.walk {
+            Some(w) => walk::panel(w, &self.walk_styles(), width),
+            None => vec![],
+        }
+    }
+}
+
+/// A session id as part of a file name.
+fn safe_file_part(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
