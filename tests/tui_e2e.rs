@@ -325,3 +325,31 @@ fn ctrl_c_quits_and_a_bad_theme_exits_2_naming_the_file_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
+    let person = split_people().remove(0);
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the pulse screen", |t| t.contains("Systems"));
+    s.send(&format!(":person {person}\r"));
+    s.wait_for("the person screen", |t| t.contains("Findings ·"));
+
+    s.send("w");
+    let picker = s.wait_for("the campaign picker", |t| t.contains("Pick a campaign"));
+    assert!(picker.contains('▸'), "{picker}");
+    s.send("\r");
+    let checklist = s.wait_for("the checklist", |t| {
+        t.contains(&format!("Why · {person}")) && t.contains("campaign_running")
+    });
+    assert!(
+        checklist.contains("Likely cause:") || checklist.contains("Result:"),
+        "{checklist}"
+    );
+    s.send("\x1b");
+    s.wait_for("the checklist to close", |t| {
+        !t.contains("campaign_running")
+    });
+    s.send("q");
+    assert!(s.wait_exit().success());
+}

@@ -970,3 +970,136 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     key(&mut app, KeyCode::Char('x'));
     assert!(app.should_quit, "quit is bound to x in this config");
 }
+
+fn campaign(id: i64, name: &str, event: &str, running: bool) -> cioscope::customerio::Campaign {
+    cioscope::customerio::Campaign {
+        id,
+        name: name.into(),
+        active: running,
+        state: Some(if running { "running" } else { "draft" }.into()),
+        event_name: Some(event.into()),
+        first_started: Some(secs(60)),
+        actions: vec![cioscope::customerio::CampaignAction {
+            id: 1,
+            kind: "email".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// Jane against a campaign triggered by `order_completed`: her profile has
+/// the event only under a drifted name, so she never entered.
+fn jane_explained(c: cioscope::customerio::Campaign) -> cioscope::why::Explanation {
+    let (mut subject, _) = jane();
+    for p in &mut subject.profiles {
+        p.activities
+            .retain(|a| a.name.as_deref() == Some("Order Completed"));
+    }
+    let input = cioscope::why::WhyInput {
+        person: "C1001".into(),
+        campaign: c,
+        subject,
+        ..Default::default()
+    };
+    cioscope::why::explain(&input, &config(), now())
+}
+
+#[test]
+fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
+    use cioscope::tui::Effect;
+    let mut app = app();
+    open_jane(&mut app);
+
+    // w on the person screen lists the campaigns as a task.
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('w'),
+        KeyModifiers::NONE,
+    )));
+    let request = match e.as_slice() {
+        [Effect::LoadCampaigns { request }] => *request,
+        other => panic!("{other:?}"),
+    };
+    let campaigns = vec![
+        campaign(7, "Welcome series", "signed_up", true),
+        campaign(101, "Post-purchase thank you", "order_completed", true),
+        campaign(9, "Winback draft", "order_completed", false),
+    ];
+    app.dispatch(Action::CampaignsLoaded {
+        request: request + 100,
+        result: Ok(campaigns.clone()),
+    });
+    assert!(app.popups.is_empty(), "a stale answer is dropped");
+    app.dispatch(Action::CampaignsLoaded {
+        request,
+        result: Ok(campaigns.clone()),
+    });
+    let s = screen(&app);
+    assert!(s.contains("Why didn't C1001 enter? Pick a campaign"), "{s}");
+    assert!(
+        line_with(&s, "Welcome series").contains('▸'),
+        "the first row is selected:\n{s}"
+    );
+    assert!(
+        line_with(&s, "Winback draft").contains("event order_completed  draft"),
+        "{s}"
+    );
+
+    // Down, Enter: explain C1001 against campaign 101, as a task.
+    key(&mut app, KeyCode::Down);
+    assert!(line_with(&screen(&app), "Post-purchase thank you").contains('▸'));
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let request = match e.as_slice() {
+        [Effect::Explain {
+            request,
+            person,
+            campaign: 101,
+        }] if person == "C1001" => *request,
+        other => panic!("{other:?}"),
+    };
+    assert!(app.popups.is_empty(), "the picker closes");
+    assert!(screen(&app).contains("explaining C1001 in Post-purchase thank you"));
+
+    let explanation = jane_explained(campaigns[1].clone());
+    assert!(!explanation.entered);
+    app.dispatch(Action::Explained {
+        request,
+        result: Ok(Arc::new(explanation.clone())),
+    });
+    let s = screen(&app);
+    assert!(s.contains("Why · C1001 · Post-purchase thank you"), "{s}");
+    assert!(s.contains("Likely cause:"), "{s}");
+    assert!(
+        line_with(&s, "campaign_running").contains('✓'),
+        "a passing step:\n{s}"
+    );
+    assert!(
+        line_with(&s, "trigger_event").contains('✗'),
+        "the missing trigger event fails:\n{s}"
+    );
+    assert!(
+        line_with(&s, "event_name_drift").contains("Order Completed"),
+        "{s}"
+    );
+    // Back closes the checklist.
+    key(&mut app, KeyCode::Esc);
+    assert!(app.popups.is_empty());
+
+    // :why does the same from the palette; a failure is a notice.
+    chars(&mut app, ":why");
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let request = match e.as_slice() {
+        [Effect::LoadCampaigns { request }] => *request,
+        other => panic!("{other:?}"),
+    };
+    app.dispatch(Action::CampaignsLoaded {
+        request,
+        result: Err("customerio: 401 unauthorized".into()),
+    });
+    assert!(screen(&app).contains("cannot list campaigns: customerio: 401"));
+}
