@@ -275,6 +275,9 @@ fn an_operator_opens_a_split_identity_looks_at_the_finding_and_quits_cleanly() {
         left > entered && shown > entered,
         "restored after the session"
     );
+    let captured = find(b"\x1b[?1000h").expect("the mouse wheel was captured");
+    let released = find(b"\x1b[?1000l").expect("mouse capture was turned off");
+    assert!(released > captured, "mouse capture ends with the session");
 }
 
 #[test]

@@ -1103,3 +1103,54 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
     });
     assert!(screen(&app).contains("cannot list campaigns: customerio: 401"));
 }
+
+#[test]
+fn the_mouse_wheel_moves_the_selection_in_the_focused_list_or_pane() {
+    use crossterm::event::MouseEventKind;
+    let wheel = |app: &mut App, kind| {
+        app.dispatch(Action::Mouse(kind));
+    };
+    let mut app = app();
+
+    // People: the wheel moves the selected row.
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view, View::People);
+    assert_eq!(app.people.cursor.row, 0);
+    wheel(&mut app, MouseEventKind::ScrollDown);
+    wheel(&mut app, MouseEventKind::ScrollDown);
+    assert_eq!(app.people.cursor.row, 2);
+    wheel(&mut app, MouseEventKind::ScrollUp);
+    assert_eq!(app.people.cursor.row, 1);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+
+    // Person: the focused pane's cursor (findings by default).
+    open_jane(&mut app);
+    assert_eq!(app.person.pane, Pane::Findings);
+    let before = app.person.cursor(Pane::Findings).row;
+    wheel(&mut app, MouseEventKind::ScrollDown);
+    assert_eq!(app.person.cursor(Pane::Findings).row, before + 1);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.person.pane, Pane::Compare);
+    wheel(&mut app, MouseEventKind::ScrollDown);
+    assert_eq!(app.person.cursor(Pane::Compare).row, 1);
+
+    // A popup on top scrolls instead of the pane under it.
+    key(&mut app, KeyCode::Char('?'));
+    wheel(&mut app, MouseEventKind::ScrollDown);
+    match app.popups.last() {
+        Some(cioscope::tui::app::Popup::Help { scroll }) => assert_eq!(*scroll, 1),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.person.cursor(Pane::Compare).row, 1);
+    // Other mouse events change nothing.
+    wheel(&mut app, MouseEventKind::Moved);
+    assert!(matches!(
+        app.popups.last(),
+        Some(cioscope::tui::app::Popup::Help { scroll: 1 })
+    ));
+    assert!(
+        screen(&app).contains("mouse wheel"),
+        "help mentions the wheel"
+    );
+}

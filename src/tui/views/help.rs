@@ -31,6 +31,14 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         out.push(Line::from(spans));
     }
+    out.push(Line::from(vec![
+        Span::styled(format!("  {:<18}", "mouse wheel"), t.accent),
+        Span::styled(format!("{:<14}", "scroll"), t.muted),
+        Span::styled(
+            "move the selection in the focused list or pane / scroll a popup",
+            t.text,
+        ),
+    ]));
     if app.walk.is_some() {
         out.push(Line::raw(""));
         out.push(Line::from(Span::styled(
