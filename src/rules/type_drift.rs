@@ -151,9 +151,12 @@ impl Shaper {
 /// `USD 19`), or text. The proptest below holds this equal to
 /// `normalize::shape`; `None` sends anything else there.
 fn quick_text_shape(s: &str) -> Option<ValueShape> {
-    let t = s.trim();
-    let first = *t.as_bytes().first()?;
-    if !first.is_ascii_alphabetic() {
+    // ASCII trimming is cheap; text ending in other (maybe Unicode
+    // whitespace) characters goes the long way, trimmed as `shape` trims.
+    let t = s.trim_ascii();
+    let (&first, &last) = (t.as_bytes().first()?, t.as_bytes().last()?);
+    // (U+000B is whitespace to `trim` but not to `trim_ascii`.)
+    if !first.is_ascii_alphabetic() || !last.is_ascii() || last == 0x0b {
         return None;
     }
     if t.len() <= 5 && (t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false")) {
@@ -212,7 +215,22 @@ fn time_named(name: &str) -> bool {
 /// String equality that skips the bytes for the same allocation (the
 /// config's canonical names).
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if std::ptr::eq(a.as_ptr(), b.as_ptr()) {
+        return true;
+    }
+    // Keys are short: compare them as two overlapping words.
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
 }
 
 /// Numbers the distinct attribute names of a subject. Names arrive sorted
@@ -642,11 +660,18 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn the_quick_text_shape_agrees_with_normalize(s in "[ a-zA-Z0-9$€£.,:+{}-]{0,16}") {
+        fn the_quick_text_shape_agrees_with_normalize(s in "[ \t\u{b}\u{a0}a-zA-Z0-9$€£.,:+{}-]{0,16}") {
             if let Some(quick) = super::quick_text_shape(&s) {
                 proptest::prop_assert_eq!(quick, normalize::shape(&RawValue::text(s.as_str()), false));
                 proptest::prop_assert_eq!(quick, normalize::shape(&RawValue::text(s.as_str()), true));
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn key_equality_is_string_equality(a in "[a-c_]{0,20}", b in "[a-c_]{0,20}") {
+            proptest::prop_assert_eq!(super::same(&a, &b), a == b);
         }
     }
 
