@@ -945,6 +945,18 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     let s = screen(&app);
     assert!(s.contains("Spot check 2/2 · 1 reviewed"), "{s}");
 
+    // Looking at someone outside the walk, a verdict key first brings the
+    // session's person back instead of marking them unseen.
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(app.person.key.as_deref(), Some("C1001"));
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    assert!(!e.iter().any(|e| matches!(e, Effect::SaveWalk(_))), "{e:?}");
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    assert!(screen(&app).contains("back to C1002"));
+
     // E exports the report as a task; the answer is a notice with the path.
     let e = app.dispatch(Action::Key(KeyEvent::new(
         KeyCode::Char('E'),

@@ -92,6 +92,23 @@ impl App {
             return None;
         }
         let action = walk.action_for_key(*ev)?;
+        // The screen shows someone else (`]`, `:person`): a verdict would
+        // land on the session's person unseen, so go back to them first.
+        let theirs = walk.current().map(|p| p.person.clone());
+        let moves = matches!(
+            action,
+            WalkAction::Next
+                | WalkAction::Previous
+                | WalkAction::NextUnreviewed
+                | WalkAction::Goto(_)
+        );
+        if let Some(p) = theirs.filter(|p| !moves && self.person.key.as_deref() != Some(p)) {
+            self.notify(
+                Level::Warn,
+                format!("back to {p}, the person being spot-checked; press the key again"),
+            );
+            return Some(self.open_person(&p));
+        }
         Some(self.walk_apply(action))
     }
 
@@ -106,7 +123,7 @@ impl App {
         let moved = walk.position() != before;
         let person = walk.current().map(|p| p.person.clone());
         let mut effects: Vec<Effect> = saves.into_iter().map(Effect::SaveWalk).collect();
-        if let Some(p) = person.filter(|_| moved || self.person.key.is_none()) {
+        if let Some(p) = person.filter(|p| moved || self.person.key.as_deref() != Some(p)) {
             effects.extend(self.open_person(&p));
         }
         if let Some(w) = &self.walk {
