@@ -127,6 +127,7 @@ fn subject(i: usize, activities: usize) -> Subject {
             value: key,
             via: "selection".into(),
         }],
+        unavailable: vec![],
     }
 }
 

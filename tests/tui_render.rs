@@ -169,6 +169,7 @@ fn jane() -> (Subject, Vec<Finding>) {
                 via: "GET /v1/customers?email=".into(),
             },
         ],
+        unavailable: vec![],
     };
     let split = Finding::new(
         Rule::SplitIdentity,

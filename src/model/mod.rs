@@ -179,6 +179,10 @@ pub struct Subject {
     pub profiles: Vec<Profile>,
     pub records: Vec<SourceRecord>,
     pub links: Vec<Link>,
+    /// Sources that could not answer for this human: their absence of a
+    /// record says nothing.
+    #[serde(default)]
+    pub unavailable: Vec<String>,
 }
 
 impl Subject {

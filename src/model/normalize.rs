@@ -116,7 +116,7 @@ pub fn parse_instant(v: &RawValue) -> Result<ParsedInstant, NotATimestamp> {
 }
 
 fn unix(n: i64) -> Option<ParsedInstant> {
-    if n.abs() > MILLIS_THRESHOLD {
+    if n.unsigned_abs() > MILLIS_THRESHOLD as u64 {
         let instant = Utc.timestamp_millis_opt(n).single()?;
         Some(ParsedInstant {
             instant,
@@ -412,6 +412,12 @@ mod tests {
         assert_eq!(ts("1714521600000"), (want, TimeForm::UnixMillis));
         let native = parse_instant(&RawValue::Int(want)).unwrap();
         assert_eq!(native.instant.timestamp(), want);
+    }
+
+    #[test]
+    fn the_most_negative_integer_is_read_without_overflow() {
+        assert!(parse_instant(&RawValue::Int(i64::MIN)).is_err());
+        assert!(parse_instant(&RawValue::text("-9223372036854775808")).is_err());
     }
 
     #[test]

@@ -236,6 +236,9 @@ impl Resolver<'_> {
     }
 
     fn source_error(&mut self, e: SourceError) {
+        if !self.subject.unavailable.contains(&e.source_name) {
+            self.subject.unavailable.push(e.source_name.clone());
+        }
         self.errors.push(PersonError {
             person: self.person.to_string(),
             source: e.source_name,
@@ -373,11 +376,7 @@ impl Resolver<'_> {
         };
         for status in &ws.source_status {
             if let Some(err) = &status.error {
-                self.errors.push(PersonError {
-                    person: self.person.to_string(),
-                    source: status.name.clone(),
-                    message: err.clone(),
-                });
+                self.source_error(SourceError::new(&status.name, err.clone()));
             }
         }
         if !lookup.is_empty() {

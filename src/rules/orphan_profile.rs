@@ -83,7 +83,8 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                 owns.push(&a.name);
             }
         }
-        if owns.is_empty() || subject.records_of(&source.name).next().is_some() {
+        let answered = !subject.unavailable.contains(&source.name);
+        if owns.is_empty() || !answered || subject.records_of(&source.name).next().is_some() {
             continue;
         }
         let summary = format!(
@@ -230,5 +231,32 @@ mod tests {
             "{}",
             found[0].summary
         );
+    }
+
+    #[test]
+    fn a_source_that_failed_does_not_make_the_profile_an_orphan() {
+        let cfg = crate::config::load_str(
+            "[[sources]]\nname = \"crm\"\nkind = \"sqlite\"\nurl = \"sqlite://x.db\"\npeople = \"select 1\"\nowns = [\"tier\"]\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let subject = crate::model::Subject {
+            person: "C1".into(),
+            profiles: vec![crate::model::Profile {
+                cio_id: "a1".into(),
+                id: Some("C1".into()),
+                ..Default::default()
+            }],
+            unavailable: vec!["crm".into()],
+            ..Default::default()
+        };
+        let found = check(
+            &subject,
+            &crate::rules::RuleContext {
+                config: &cfg,
+                now: chrono::Utc::now(),
+            },
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 }

@@ -524,6 +524,7 @@ mod consent_tests {
                 ..Default::default()
             }],
             links: vec![],
+            unavailable: vec![],
         };
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
         assert!(check(&subject, &RuleContext { config: &cfg, now }).is_empty());

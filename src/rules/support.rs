@@ -1072,6 +1072,7 @@ mod robustness {
                 profiles,
                 records,
                 links: vec![],
+                unavailable: vec![],
             })
     }
 
