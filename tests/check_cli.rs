@@ -298,3 +298,48 @@ async fn a_recorded_run_is_compared_with_the_previous_one() {
         "{second}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_search_that_answers_with_everyone_links_nobody() {
+    // A proxy that ignores the email and filter parameters answers every
+    // search with the whole workspace: identity must rest on the values.
+    let people = vec![
+        clean_person("a1", "C1", "one@example.com").attr("phone", "+14155550101", T0),
+        clean_person("a2", "C2", "two@example.com").attr("phone", "+14155550102", T0),
+        clean_person("a3", "C3", "three@example.com"),
+    ];
+    let everyone: Vec<Value> = people
+        .iter()
+        .map(|p| json!({"id": p.id, "email": p.email, "cio_id": p.cio_id}))
+        .collect();
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/customers"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({"results": everyone})),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/customers"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"identifiers": everyone, "ids": ["C1", "C2", "C3"]})),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(FakeWorkspace::new(people))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, err) = run(args(&cfg, &["--all", "--format", "json"])).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["people_checked"], 3);
+    assert_eq!(v["findings"], json!([]));
+}

@@ -21,6 +21,10 @@ use crate::customerio::{ApiError, ApiErrorKind, CioClient, IdType, PersonRef};
 use crate::model::{normalize, Link, NodeRef, Profile, SourceRecord, Subject};
 use crate::sources::{self, Lookup, SharedSource, SourceError};
 
+/// More profiles than this sharing one email or phone is a placeholder
+/// value, not one human.
+pub const MAX_SHARED_IDENTIFIER: usize = 50;
+
 /// How many activities are read per profile (pages of 100).
 pub const MAX_ACTIVITIES: usize = 1000;
 
@@ -531,6 +535,30 @@ impl Resolver<'_> {
                 return;
             }
         };
+        // Keep only people the search really matched: a proxy that ignores
+        // the query must not link the whole workspace.
+        let refs: Vec<PersonRef> = refs
+            .into_iter()
+            .filter(|r| {
+                r.email
+                    .as_deref()
+                    .and_then(normalize::email)
+                    .is_some_and(|e| {
+                        if identifier == "email~" {
+                            normalize::email_canonical(&e) == email
+                        } else {
+                            e == email
+                        }
+                    })
+            })
+            .collect();
+        if refs.len() > MAX_SHARED_IDENTIFIER {
+            tracing::warn!(
+                "email {email} is shared by {} profiles; not treated as identity evidence",
+                refs.len()
+            );
+            return;
+        }
         self.add_refs(refs, from, identifier, email, &via).await;
     }
 
@@ -574,6 +602,48 @@ impl Resolver<'_> {
                 return;
             }
         };
+        // Only profiles whose phone really normalizes to the same number
+        // are the same human; a search answering with unrelated people (or
+        // a placeholder number shared by many) links nobody.
+        if refs.len() > MAX_SHARED_IDENTIFIER {
+            tracing::warn!(
+                "phone {normalized} is shared by {} profiles; not treated as identity evidence",
+                refs.len()
+            );
+            return;
+        }
+        let missing: Vec<String> = refs
+            .iter()
+            .filter(|r| !r.cio_id.is_empty() && !self.has_profile(&r.cio_id))
+            .map(|r| r.cio_id.clone())
+            .collect();
+        if !missing.is_empty() {
+            match self.ws.cio.people_by_ids(&missing, IdType::CioId).await {
+                Ok(found) => {
+                    for p in found {
+                        let same = p.phone().and_then(normalize::phone).as_deref()
+                            == Some(normalized.as_str());
+                        if same && !self.has_profile(&p.cio_id) {
+                            self.subject.profiles.push(p);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.api_error(e);
+                    return;
+                }
+            }
+        }
+        let refs: Vec<PersonRef> = refs
+            .into_iter()
+            .filter(|r| {
+                self.subject.profiles.iter().any(|p| {
+                    p.cio_id == r.cio_id
+                        && p.phone().and_then(normalize::phone).as_deref()
+                            == Some(normalized.as_str())
+                })
+            })
+            .collect();
         let from = NodeRef::Profile {
             cio_id: from.cio_id.clone(),
         };
