@@ -356,3 +356,29 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
     s.send("q");
     assert!(s.wait_exit().success());
 }
+
+#[test]
+fn a_person_shows_customerio_beside_the_shop_salesforce_and_zoho() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the people to load", |t| t.contains("people loaded in"));
+    // C1232: the Salesforce contact carries a new email that splits him.
+    s.send(":person C1232\r");
+    let screen = s.wait_for("four columns", |t| {
+        t.contains("shop:C1232") && t.contains("salesforce:") && t.contains("zoho:")
+    });
+    let header = screen
+        .lines()
+        .find(|l| l.contains("Customer.io") && l.contains("shop:C1232"))
+        .unwrap_or_else(|| panic!("a compare header:\n{screen}"));
+    assert!(
+        header.contains("salesforce:") && header.contains("zoho:"),
+        "Customer.io, shop, Salesforce and Zoho side by side:\n{header}"
+    );
+    assert!(
+        screen.contains("Identity ✗ split"),
+        "the CRM email splits the identity:\n{screen}"
+    );
+    s.send("q");
+    assert!(s.wait_exit().success());
+}
