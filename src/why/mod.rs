@@ -25,17 +25,26 @@
 //!
 //! [`explain`] is pure (time passed in); [`load`] does the IO; [`command`]
 //! is the CLI; [`tui`] has the popup's building blocks.
+//! The explainer itself is split by seam: `explain.rs` (entry point and the
+//! order of the checks), `types.rs` (input and output data), `events.rs`
+//! (the event checks), `audience.rs` (segments, subscription, config
+//! conditions, messages), `verdict.rs` (cause and fix) and `helpers.rs`.
 //!
 //! Exit codes of `why`: `0` explained; `2` usage or config error, including
 //! an unknown campaign or person (the message lists the campaigns); `3` the
 //! API failed, so nothing (or only part) could be explained — a partial
 //! explanation is still written, with its `errors`.
 
+mod audience;
 mod conditions;
+mod events;
 pub mod explain;
+mod helpers;
 mod load;
 pub mod render;
 pub mod tui;
+mod types;
+mod verdict;
 
 use std::io::{IsTerminal, Write};
 
