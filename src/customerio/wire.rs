@@ -157,6 +157,23 @@ impl Rd<'_> {
         }
     }
 
+    /// Every item of the array under the top-level `key` of `obj`, each
+    /// read by `item` with its own path (`activities[3]`).
+    fn items<T>(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+        item: fn(&Rd<'_>, &Value, &JsonPath<'_>) -> Result<T, ApiError>,
+    ) -> Result<Vec<T>, ApiError> {
+        let root = JsonPath::ROOT;
+        let path = root.key(key);
+        self.list(obj.get(key), &path)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| item(self, v, &path.index(i)))
+            .collect()
+    }
+
     /// An array; missing or null reads as empty.
     fn list<'v>(&self, v: Option<&'v Value>, path: &JsonPath<'_>) -> Result<&'v [Value], ApiError> {
         match v {
@@ -429,12 +446,7 @@ pub fn email_results(endpoint: &str, body: &Value) -> Result<Vec<PersonRef>, Api
     let root = JsonPath::ROOT;
     let rd = Rd { ep: endpoint };
     let obj = rd.obj(body, &root)?;
-    let path = root.key("results");
-    rd.list(obj.get("results"), &path)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| person_ref(&rd, v, &path.index(i)))
-        .collect()
+    rd.items(obj, "results", person_ref)
 }
 
 /// A page of people from segment membership or the filter search:
@@ -448,13 +460,8 @@ pub fn identifiers_page(
     let rd = Rd { ep: endpoint };
     let obj = rd.obj(body, &root)?;
     let next = rd.cursor(obj.get("next"), &root.key("next"))?;
-    let ids_path = root.key("identifiers");
     let people = if obj.get("identifiers").is_some_and(|v| !v.is_null()) {
-        rd.list(obj.get("identifiers"), &ids_path)?
-            .iter()
-            .enumerate()
-            .map(|(i, v)| person_ref(&rd, v, &ids_path.index(i)))
-            .collect::<Result<Vec<_>, _>>()?
+        rd.items(obj, "identifiers", person_ref)?
     } else {
         let path = root.key("ids");
         let mut out = Vec::new();
@@ -499,13 +506,7 @@ pub fn activities_page(
     let root = JsonPath::ROOT;
     let rd = Rd { ep: endpoint };
     let obj = rd.obj(body, &root)?;
-    let path = root.key("activities");
-    let items = rd
-        .list(obj.get("activities"), &path)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| activity(&rd, v, &path.index(i)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = rd.items(obj, "activities", activity)?;
     Ok((items, rd.cursor(obj.get("next"), &root.key("next"))?))
 }
 
@@ -513,22 +514,13 @@ pub fn activities_page(
 
 /// `{"segments":[{id,name}]}` from `GET /v1/customers/{id}/segments`.
 pub fn segment_refs(endpoint: &str, body: &Value) -> Result<Vec<SegmentRef>, ApiError> {
-    let root = JsonPath::ROOT;
-    let rd = Rd { ep: endpoint };
-    let obj = rd.obj(body, &root)?;
-    let path = root.key("segments");
-    let mut out = Vec::new();
-    for (i, v) in rd.list(obj.get("segments"), &path)?.iter().enumerate() {
-        let p = path.index(i);
-        let s = rd.obj(v, &p)?;
-        out.push(SegmentRef {
-            id: rd.req_int(s.get("id"), &p.key("id"))?,
-            name: rd
-                .opt_str(s.get("name"), &p.key("name"))?
-                .unwrap_or_default(),
-        });
-    }
-    Ok(out)
+    Ok(segments(endpoint, body)?
+        .into_iter()
+        .map(|s| SegmentRef {
+            id: s.id,
+            name: s.name,
+        })
+        .collect())
 }
 
 /// `{"segments":[..]}` from `GET /v1/segments`.
@@ -583,13 +575,7 @@ pub fn messages_page(
     let root = JsonPath::ROOT;
     let rd = Rd { ep: endpoint };
     let obj = rd.obj(body, &root)?;
-    let path = root.key("messages");
-    let items = rd
-        .list(obj.get("messages"), &path)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| message(&rd, v, &path.index(i)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = rd.items(obj, "messages", message)?;
     Ok((items, rd.cursor(obj.get("next"), &root.key("next"))?))
 }
 
@@ -646,12 +632,7 @@ pub fn campaigns(endpoint: &str, body: &Value) -> Result<Vec<Campaign>, ApiError
     let root = JsonPath::ROOT;
     let rd = Rd { ep: endpoint };
     let obj = rd.obj(body, &root)?;
-    let path = root.key("campaigns");
-    rd.list(obj.get("campaigns"), &path)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| campaign(&rd, v, &path.index(i)))
-        .collect()
+    rd.items(obj, "campaigns", campaign)
 }
 
 /// `{"campaign":{..}}` from `GET /v1/campaigns/{id}`.
