@@ -49,8 +49,8 @@ use serde_json::Value;
 
 use super::crm_http::{
     bind_params, check_option_keys, id_text, optional_secret_from_env, parse_opt, secret_from_env,
-    snippet, soql_literal, Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
-    Transport,
+    snippet, soql_literal, AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response,
+    RetryPolicy, TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError, SourceHealth};
 use crate::config::{Config, SourceConfig, SourceKind};
@@ -110,6 +110,12 @@ struct Token {
     instance_url: String,
 }
 
+impl AccessToken for Token {
+    fn access_token(&self) -> &str {
+        &self.access_token
+    }
+}
+
 #[derive(serde::Serialize)]
 struct Claims<'a> {
     iss: &'a str,
@@ -134,9 +140,8 @@ pub struct SalesforceSource {
     events_by_mapped_id: bool,
     policy: RetryPolicy,
     max_pages: usize,
-    token: tokio::sync::Mutex<Option<Token>>,
-    /// A login rejected by Salesforce: repeated, not retried.
-    auth_failure: Mutex<Option<String>>,
+    /// The access token; a login the CRM refused is remembered, not retried.
+    token: TokenCache<Token>,
     limit_info: Mutex<Option<String>>,
     limit_pause: Mutex<Option<(Instant, String)>>,
 }
@@ -212,8 +217,7 @@ impl SalesforceSource {
             events_by_mapped_id,
             policy,
             max_pages,
-            token: tokio::sync::Mutex::new(None),
-            auth_failure: Mutex::new(None),
+            token: TokenCache::default(),
             limit_info: Mutex::new(None),
             limit_pause: Mutex::new(None),
         })
@@ -232,27 +236,7 @@ impl SalesforceSource {
 
     /// The cached token, or a new one.
     async fn token(&self) -> Result<Token, String> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            return Ok(t.clone());
-        }
-        if let Some(m) = self.auth_failure.lock().expect("poisoned").clone() {
-            return Err(m);
-        }
-        let t = self.fetch_token().await?;
-        *guard = Some(t.clone());
-        Ok(t)
-    }
-
-    /// Forget `stale` (unless another task already replaced it).
-    async fn invalidate(&self, stale: &Token) {
-        let mut guard = self.token.lock().await;
-        if guard
-            .as_ref()
-            .is_some_and(|t| t.access_token == stale.access_token)
-        {
-            *guard = None;
-        }
+        self.token.get(|| self.fetch_token()).await
     }
 
     fn token_form(&self) -> Result<Vec<(String, String)>, String> {
@@ -353,7 +337,7 @@ impl SalesforceSource {
             let message = describe_login_error(&resp, &self.auth);
             if (400..500).contains(&resp.status) && resp.status != 429 {
                 // Credentials are wrong: asking again will not help.
-                *self.auth_failure.lock().expect("poisoned") = Some(message.clone());
+                self.token.refuse(message.clone());
             }
             return Err(message);
         }
@@ -416,7 +400,7 @@ impl SalesforceSource {
                 200..=299 => return resp.json(),
                 401 if !relogged => {
                     tracing::debug!("salesforce session rejected; logging in again");
-                    self.invalidate(&token).await;
+                    self.token.invalidate(&token).await;
                     relogged = true;
                 }
                 401 => {

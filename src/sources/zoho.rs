@@ -41,7 +41,6 @@
 //! the same code (see [`super::crm_http`] for the layout).
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -49,7 +48,8 @@ use serde_json::{json, Value};
 
 use super::crm_http::{
     bind_params, check_option_keys, coql_literal, id_text, parse_opt, secret_from_env, snippet,
-    Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy, Transport,
+    AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
+    TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceKind};
@@ -113,6 +113,15 @@ struct Token {
     expires_at: Option<Instant>,
 }
 
+impl AccessToken for Token {
+    fn access_token(&self) -> &str {
+        &self.access_token
+    }
+    fn fresh(&self) -> bool {
+        self.expires_at.is_none_or(|e| Instant::now() < e)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Coql,
@@ -138,8 +147,8 @@ pub struct ZohoSource {
     events_by_mapped_id: bool,
     policy: RetryPolicy,
     max_pages: usize,
-    token: tokio::sync::Mutex<Option<Token>>,
-    auth_failure: Mutex<Option<String>>,
+    /// The access token; a login the CRM refused is remembered, not retried.
+    token: TokenCache<Token>,
 }
 
 impl ZohoSource {
@@ -283,8 +292,7 @@ impl ZohoSource {
             events_by_mapped_id,
             policy,
             max_pages,
-            token: tokio::sync::Mutex::new(None),
-            auth_failure: Mutex::new(None),
+            token: TokenCache::default(),
         })
     }
 
@@ -299,29 +307,9 @@ impl ZohoSource {
         }
     }
 
+    /// The cached token, or a new one.
     async fn token(&self) -> Result<Token, String> {
-        let mut guard = self.token.lock().await;
-        if let Some(t) = guard.as_ref() {
-            if t.expires_at.is_none_or(|e| Instant::now() < e) {
-                return Ok(t.clone());
-            }
-        }
-        if let Some(m) = self.auth_failure.lock().expect("poisoned").clone() {
-            return Err(m);
-        }
-        let t = self.fetch_token().await?;
-        *guard = Some(t.clone());
-        Ok(t)
-    }
-
-    async fn invalidate(&self, stale: &Token) {
-        let mut guard = self.token.lock().await;
-        if guard
-            .as_ref()
-            .is_some_and(|t| t.access_token == stale.access_token)
-        {
-            *guard = None;
-        }
+        self.token.get(|| self.fetch_token()).await
     }
 
     async fn fetch_token(&self) -> Result<Token, String> {
@@ -372,7 +360,7 @@ impl ZohoSource {
             if let Some(code) = v.get("error").and_then(Value::as_str) {
                 let msg = describe_token_error(code, &v);
                 if !is_transient(resp.status) {
-                    *self.auth_failure.lock().expect("poisoned") = Some(msg.clone());
+                    self.token.refuse(msg.clone());
                 }
                 return Err(msg);
             }
@@ -383,7 +371,7 @@ impl ZohoSource {
                     snippet(&resp.body)
                 );
                 if (400..500).contains(&resp.status) && resp.status != 429 {
-                    *self.auth_failure.lock().expect("poisoned") = Some(msg.clone());
+                    self.token.refuse(msg.clone());
                 }
                 return Err(msg);
             }
@@ -468,7 +456,7 @@ impl ZohoSource {
                         .is_none_or(|c| c == "INVALID_TOKEN" || c == "AUTHENTICATION_FAILURE") =>
                 {
                     tracing::debug!("zoho token rejected; refreshing");
-                    self.invalidate(&token).await;
+                    self.token.invalidate(&token).await;
                     refreshed = true;
                 }
                 s if is_transient(s) && attempt < self.policy.max_retries => {
