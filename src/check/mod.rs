@@ -118,18 +118,7 @@ impl<'a> Collector<'a> {
     pub fn add(&mut self, r: Resolved) -> Option<Vec<Finding>> {
         self.report.errors.extend(r.errors);
         let subject = r.subject?;
-        let mut keys: Vec<String> = subject
-            .profiles
-            .iter()
-            .map(|p| format!("p:{}", p.cio_id))
-            .collect();
-        if keys.is_empty() {
-            keys = subject
-                .records
-                .iter()
-                .map(|rec| format!("r:{}", rec.label()))
-                .collect();
-        }
+        let keys = subject.identity_keys();
         if !keys.is_empty() && keys.iter().all(|k| self.seen.contains(k)) {
             return None;
         }

@@ -49,19 +49,7 @@ pub struct Resolved {
 impl Resolved {
     /// A key identifying the human: the set of profiles, else records.
     pub fn subject_key(&self) -> Option<String> {
-        let s = self.subject.as_ref()?;
-        let mut ids: Vec<String> = s
-            .profiles
-            .iter()
-            .map(|p| format!("p:{}", p.cio_id))
-            .collect();
-        if ids.is_empty() {
-            ids = s
-                .records
-                .iter()
-                .map(|r| format!("r:{}", r.label()))
-                .collect();
-        }
+        let mut ids = self.subject.as_ref()?.identity_keys();
         ids.sort();
         Some(ids.join(","))
     }
