@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod customerio;
+pub mod engine;
 pub mod logging;
 pub mod model;
 pub mod report;

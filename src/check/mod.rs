@@ -2,7 +2,7 @@
 //! report — the headless, CI-friendly path through the same engine the TUI
 //! uses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
@@ -12,8 +12,9 @@ use serde::Serialize;
 use crate::cli::{CheckArgs, FailOn, Format};
 use crate::config::Config;
 use crate::report;
-use crate::resolve::{PersonError, Resolved, Workspace};
-use crate::rules::{self, Finding, RuleContext, Severity};
+use crate::engine::Checked;
+use crate::resolve::{PersonError, Workspace};
+use crate::rules::{Finding, Severity};
 
 pub const SCHEMA: &str = "cioscope.findings/1";
 
@@ -63,7 +64,7 @@ impl CheckReport {
         self.findings.iter().map(|f| f.severity).max()
     }
 
-    fn summarize(&mut self) {
+    pub fn summarize(&mut self) {
         let mut s = Summary::default();
         for f in &self.findings {
             *s.by_rule.entry(f.rule.id().to_string()).or_default() += 1;
@@ -93,72 +94,48 @@ impl CheckReport {
     }
 }
 
-/// Collects resolved people into a report: each human is checked once, even
-/// when two selected ids lead to them.
-pub struct Collector<'a> {
-    config: &'a Config,
-    now: DateTime<Utc>,
-    seen: HashSet<String>,
-    pub report: CheckReport,
-}
-
-impl<'a> Collector<'a> {
-    pub fn new(config: &'a Config, now: DateTime<Utc>, generated_at: DateTime<Utc>) -> Self {
-        Collector {
-            config,
-            now,
-            seen: HashSet::new(),
-            report: CheckReport::new(&config.workspace, generated_at),
+impl CheckReport {
+    /// Add one checked human (or an entry point that reached nobody).
+    pub fn add(&mut self, c: Checked) {
+        self.errors.extend(c.errors);
+        if c.subject.is_some() {
+            self.people_checked += 1;
+            self.findings.extend(c.findings);
         }
     }
 
-    /// Add one person; returns the findings when the subject was new. A
-    /// subject whose profiles were all part of subjects already checked is
-    /// the same human reached from another selected id: checked once.
-    pub fn add(&mut self, r: Resolved) -> Option<Vec<Finding>> {
-        self.report.errors.extend(r.errors);
-        let subject = r.subject?;
-        let keys = subject.identity_keys();
-        if !keys.is_empty() && keys.iter().all(|k| self.seen.contains(k)) {
-            return None;
+    /// A report of checked humans, in the order given.
+    pub fn of(workspace: &str, generated_at: DateTime<Utc>, checked: Vec<Checked>) -> Self {
+        let mut report = CheckReport::new(workspace, generated_at);
+        for c in checked {
+            report.add(c);
         }
-        self.seen.extend(keys);
-        self.report.people_checked += 1;
-        let ctx = RuleContext {
-            config: self.config,
-            now: self.now,
-        };
-        let findings = rules::check_subject(&subject, &ctx);
-        self.report.findings.extend(findings.iter().cloned());
-        Some(findings)
-    }
-
-    pub fn finish(mut self) -> CheckReport {
-        self.report.summarize();
-        self.report
+        report.summarize();
+        report
     }
 }
 
 /// Progress on stderr: a bar on a terminal, nothing otherwise.
 struct Progress {
     tty: bool,
+    /// Entry points selected.
     total: usize,
 }
 
 impl Progress {
-    fn tick(&self, done: usize, person: &str) {
+    /// `humans` checked so far, the furthest entry point reached.
+    fn tick(&self, humans: usize, reached: usize, person: &str) {
         if self.tty {
             let width = 30;
-            let filled = (done * width)
+            let filled = (reached.min(self.total) * width)
                 .checked_div(self.total)
                 .unwrap_or(width)
                 .min(width);
             let person = crate::sanitize::truncate(person, 24);
             eprint!(
-                "\r\x1b[2K[{}{}] {done}/{} {person}",
+                "\r\x1b[2K[{}{}] {humans} people checked {person}",
                 "█".repeat(filled),
                 "░".repeat(width - filled),
-                self.total
             );
             let _ = std::io::stderr().flush();
         }
@@ -171,35 +148,61 @@ impl Progress {
     }
 }
 
-/// Resolve people in the selection's order and check them.
-pub async fn run_check(ws: Arc<Workspace>, people: Vec<String>, progress: bool) -> CheckReport {
-    let now = ws.now();
-    let progress = Progress {
+/// Check the humans the entry points reach, reported in the selection's
+/// order whatever order IO finished in. With `target`, entry points from
+/// `reserve` are added until that many humans are checked (a sample of N
+/// people is N humans, even when two sampled profiles are one human).
+pub async fn run_check(
+    ws: Arc<Workspace>,
+    people: Vec<String>,
+    reserve: Vec<String>,
+    target: Option<usize>,
+    progress: bool,
+) -> Vec<Checked> {
+    let mut progress = Progress {
         tty: progress && std::io::stderr().is_terminal(),
         total: people.len(),
     };
-    let order: BTreeMap<String, usize> = people
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.clone(), i))
-        .collect();
-    let mut rx = ws.resolve_stream(people.clone(), 16);
-    let mut results: Vec<Resolved> = Vec::with_capacity(people.len());
-    while let Some(r) = rx.recv().await {
-        results.push(r);
-        progress.tick(
-            results.len(),
-            &results.last().map(|r| r.person.clone()).unwrap_or_default(),
-        );
+    let mut entries = people;
+    let mut reserve = reserve.into_iter();
+    let mut checked: Vec<Checked> = Vec::new();
+    let mut offset = 0usize;
+    loop {
+        let batch = entries.split_off(0);
+        let n = batch.len();
+        let mut rx = ws.check_stream(batch);
+        while let Some(mut c) = rx.recv().await {
+            c.order += offset;
+            progress.tick(checked.len() + 1, c.order + 1, &c.person);
+            checked.push(c);
+        }
+        offset += n;
+        let humans = checked.iter().filter(|c| c.subject.is_some()).count();
+        let missing = target.map_or(0, |t| t.saturating_sub(humans));
+        if missing == 0 {
+            break;
+        }
+        entries = reserve.by_ref().take(missing).collect();
+        if entries.is_empty() {
+            break;
+        }
+        progress.total += entries.len();
     }
     progress.done();
-    // Report deterministically: in selection order, whatever order IO finished in.
-    results.sort_by_key(|r| order.get(&r.person).copied().unwrap_or(usize::MAX));
-    let mut collector = Collector::new(&ws.config, now, Utc::now());
-    for r in results {
-        collector.add(r);
+    checked.sort_by_key(|c| c.order);
+    if let Some(t) = target {
+        // Topping up can overshoot when a batch reached fewer merges than
+        // expected; keep the first `t` humans in selection order.
+        let mut humans = 0;
+        checked.retain(|c| {
+            if c.subject.is_none() {
+                return true;
+            }
+            humans += 1;
+            humans <= t
+        });
     }
-    collector.finish()
+    checked
 }
 
 /// The `check` command; returns the exit code.
@@ -236,7 +239,15 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
         );
     }
     let people = selected.people.clone();
-    let report = run_check(Arc::clone(&ws), selected.people, true).await;
+    let checked = run_check(
+        Arc::clone(&ws),
+        selected.people,
+        selected.reserve,
+        selected.target,
+        true,
+    )
+    .await;
+    let report = CheckReport::of(&ws.config.workspace, Utc::now(), checked);
     if args.record {
         record_and_compare(&ws.config, &report, &people).await;
     }

@@ -147,6 +147,35 @@ pub struct CustomerIo {
 pub struct Identity {
     pub primary: Primary,
     pub match_on: Vec<String>,
+    /// Where national phone numbers (no country code) are dialled.
+    pub phone_region: crate::model::normalize::PhoneRegion,
+}
+
+impl Identity {
+    /// Profiles sharing an email are one human.
+    pub fn match_email(&self) -> bool {
+        self.match_on.iter().any(|m| m == "email")
+    }
+
+    /// Profiles sharing a phone are one human.
+    pub fn match_phone(&self) -> bool {
+        self.match_on.iter().any(|m| m == "phone")
+    }
+
+    /// A phone in E.164, national numbers read in `phone_region`.
+    pub fn phone(&self, raw: &str) -> Option<String> {
+        crate::model::normalize::phone_in(raw, self.phone_region)
+    }
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            primary: Primary::Id,
+            match_on: vec!["email".into(), "phone".into()],
+            phone_region: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -339,6 +368,7 @@ struct RawCustomerIo {
 struct RawIdentity {
     primary: Option<Spanned<String>>,
     match_on: Option<Spanned<Vec<String>>>,
+    phone_region: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -662,6 +692,24 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             m.get_ref().clone()
         }
     };
+    let phone_region = match &raw.identity.phone_region {
+        None => Default::default(),
+        Some(r) => crate::model::normalize::PhoneRegion::from_code(r.get_ref()).ok_or_else(|| {
+            let known: Vec<&str> = crate::model::normalize::PhoneRegion::KNOWN
+                .iter()
+                .map(|r| r.code)
+                .collect();
+            loc.err(
+                span_of(r),
+                "identity.phone_region",
+                format!(
+                    "a region code ({}), found {:?}",
+                    known.join(", "),
+                    r.get_ref()
+                ),
+            )
+        })?,
+    };
 
     let mut sources = Vec::new();
     for s in raw.sources {
@@ -912,7 +960,11 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         path: file.to_path_buf(),
         workspace: raw.workspace.name.unwrap_or_else(|| "workspace".into()),
         customerio,
-        identity: Identity { primary, match_on },
+        identity: Identity {
+            primary,
+            match_on,
+            phone_region,
+        },
         sources,
         attributes,
         events,

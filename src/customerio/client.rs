@@ -12,11 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::stream::{FuturesUnordered, StreamExt};
+use futures::stream::StreamExt;
 use rand::Rng;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::fixtures::FixtureStore;
@@ -241,26 +239,61 @@ impl CioClient {
 
     // ------------------------------------------------------------ people
 
-    /// `POST /v1/customers/attributes?id_type=` in chunks of ≤ 100 ids.
-    /// Unknown ids are simply absent from the result.
+    /// Profiles for many ids through `POST /v1/customers/attributes?id_type=`
+    /// in chunks of ≤ 100, each id answered on its own: `Ok(None)` when the
+    /// workspace has no such person, `Err` when it could not be read. An
+    /// unreadable item is asked for alone (so its error is its person's
+    /// only); a workspace without the batch endpoint is asked id by id.
     pub async fn people_by_ids(
         &self,
         ids: &[String],
         id_type: IdType,
-    ) -> Result<Vec<Profile>, ApiError> {
+    ) -> Vec<(String, Result<Option<Profile>, ApiError>)> {
+        let mut seen = HashSet::new();
+        let ids: Vec<String> = ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .cloned()
+            .collect();
         let chunks: Vec<Vec<String>> = ids.chunks(BATCH_SIZE).map(<[String]>::to_vec).collect();
-        let results = futures::stream::iter(chunks)
-            .map(|chunk| async move { self.batch_chunk(&chunk, id_type).await })
+        let answers = futures::stream::iter(chunks)
+            .map(|chunk| async move {
+                let result = self.batch_chunk(&chunk, id_type).await;
+                (chunk, result)
+            })
             .buffered(4)
             .collect::<Vec<_>>()
             .await;
         let mut out = Vec::with_capacity(ids.len());
-        for items in results {
-            for item in items? {
-                out.push(item?);
+        let mut alone = Vec::new();
+        for (chunk, result) in answers {
+            if let Err(e) = &result {
+                if matches!(e.kind, ApiErrorKind::NotFound) || e.status == Some(405) {
+                    alone.extend(chunk);
+                    continue;
+                }
+            }
+            for (id, matched) in match_batch(chunk, id_type, result) {
+                match matched {
+                    Matched::Found(p) => out.push((id, Ok(Some(p)))),
+                    Matched::Refetch => alone.push(id),
+                    Matched::Failed(e) if e.kind == ApiErrorKind::NotFound => {
+                        out.push((id, Ok(None)))
+                    }
+                    Matched::Failed(e) => out.push((id, Err(e))),
+                }
             }
         }
-        Ok(out)
+        let singles = futures::stream::iter(alone)
+            .map(|id| async move {
+                let result = self.person(&id, id_type).await;
+                (id, result)
+            })
+            .buffered(4)
+            .collect::<Vec<_>>()
+            .await;
+        out.extend(singles);
+        out
     }
 
     /// One batch call; each item parsed on its own.
@@ -377,6 +410,20 @@ impl CioClient {
             .await
     }
 
+    /// [`Self::search_people`] stopping after `max` people: `None` when
+    /// more match (so a caller never mistakes part of a list for all of it).
+    pub async fn search_people_upto(
+        &self,
+        filter: &Value,
+        max: usize,
+    ) -> Result<Option<Vec<PersonRef>>, ApiError> {
+        let base = Request::new(Endpoint::PeopleFilter).body(json!({ "filter": filter }));
+        let people = self
+            .paged(base, max.saturating_add(1), PEOPLE_PAGE, wire::identifiers_page)
+            .await?;
+        Ok((people.len() <= max).then_some(people))
+    }
+
     // ------------------------------------------------------------ campaigns
 
     /// `GET /v1/campaigns`.
@@ -394,174 +441,6 @@ impl CioClient {
             Err(e) if e.kind == ApiErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    // ------------------------------------------------------------ bulk load
-
-    /// Loads many people with their activities (up to `max_activities`
-    /// each): attributes in batches of 100, then activities per person, all
-    /// through the workspace rate limiter. Each person is sent on the channel
-    /// as soon as it is complete, keyed by the id as given; unknown ids come
-    /// back as `NotFound` errors. Each distinct id is answered once. Dropping
-    /// the receiver cancels the remaining work.
-    ///
-    /// Runs on the current tokio runtime when there is one, else on a
-    /// runtime of its own thread.
-    pub fn load_people(
-        &self,
-        ids: Vec<String>,
-        id_type: IdType,
-        max_activities: usize,
-    ) -> mpsc::Receiver<(String, Result<Profile, ApiError>)> {
-        let (tx, rx) = mpsc::channel(256);
-        let job = self.clone().drive_load(ids, id_type, max_activities, tx);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(job);
-            }
-            Err(_) => {
-                std::thread::spawn(move || {
-                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        rt.block_on(job);
-                    }
-                });
-            }
-        }
-        rx
-    }
-
-    /// How many people's activity calls run at once: enough to keep the
-    /// limiter busy through slow answers, few enough that a dropped receiver
-    /// stops quickly.
-    fn person_concurrency(&self) -> usize {
-        if self.is_fixture() {
-            32
-        } else {
-            ((self.inner.rate * 2.0).ceil() as usize + 4).clamp(4, 64)
-        }
-    }
-
-    async fn drive_load(
-        self,
-        ids: Vec<String>,
-        id_type: IdType,
-        max_activities: usize,
-        tx: mpsc::Sender<(String, Result<Profile, ApiError>)>,
-    ) {
-        let mut seen = HashSet::new();
-        let ids: Vec<String> = ids
-            .into_iter()
-            .filter(|id| seen.insert(id.clone()))
-            .collect();
-        let mut chunks: VecDeque<Vec<String>> =
-            ids.chunks(BATCH_SIZE).map(<[String]>::to_vec).collect();
-        let concurrency = self.person_concurrency();
-        // People whose attributes are in, waiting for an activities slot.
-        let mut ready: VecDeque<Pending> = VecDeque::new();
-        let mut tasks: FuturesUnordered<JoinHandle<Event>> = FuturesUnordered::new();
-        let mut batch_in_flight = false;
-        let mut people_in_flight = 0usize;
-
-        loop {
-            // Fetch the next batch before the queue runs dry, one at a time,
-            // so the first people's activities are not queued behind every
-            // batch call.
-            if !batch_in_flight && ready.len() < concurrency {
-                if let Some(chunk) = chunks.pop_front() {
-                    let client = self.clone();
-                    tasks.push(tokio::spawn(async move {
-                        let result = client.batch_chunk(&chunk, id_type).await;
-                        Event::Batch(chunk, result)
-                    }));
-                    batch_in_flight = true;
-                }
-            }
-            while people_in_flight < concurrency {
-                let Some(pending) = ready.pop_front() else {
-                    break;
-                };
-                let client = self.clone();
-                tasks.push(tokio::spawn(async move {
-                    let (id, result) = client.complete(pending, id_type, max_activities).await;
-                    Event::Person(id, result)
-                }));
-                people_in_flight += 1;
-            }
-
-            let event = tokio::select! {
-                biased;
-                _ = tx.closed() => {
-                    for t in tasks.iter() {
-                        t.abort();
-                    }
-                    return;
-                }
-                event = tasks.next() => event,
-            };
-            let event = match event {
-                None => return,
-                Some(Ok(event)) => event,
-                // A task panicked or was aborted: nothing to deliver for it.
-                Some(Err(_)) => continue,
-            };
-            match event {
-                Event::Batch(chunk, result) => {
-                    batch_in_flight = false;
-                    for (id, outcome) in match_batch(chunk, id_type, result) {
-                        match outcome {
-                            Matched::Found(profile) => {
-                                ready.push_back(Pending::Loaded(id, profile))
-                            }
-                            Matched::Refetch => ready.push_back(Pending::Refetch(id)),
-                            Matched::Failed(e) => {
-                                if tx.send((id, Err(e))).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                }
-                Event::Person(id, result) => {
-                    people_in_flight -= 1;
-                    if tx.send((id, result)).await.is_err() {
-                        for t in tasks.iter() {
-                            t.abort();
-                        }
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Attributes (when the batch could not give them) plus activities.
-    async fn complete(
-        &self,
-        pending: Pending,
-        id_type: IdType,
-        max_activities: usize,
-    ) -> (String, Result<Profile, ApiError>) {
-        let (id, mut profile) = match pending {
-            Pending::Loaded(id, profile) => (id, profile),
-            Pending::Refetch(id) => match self.person(&id, id_type).await {
-                Ok(Some(p)) => (id, p),
-                Ok(None) => {
-                    let e = not_in_workspace(Endpoint::Person, &id, id_type);
-                    return (id, Err(e));
-                }
-                Err(e) => return (id, Err(e)),
-            },
-        };
-        if max_activities > 0 {
-            match self.activities(&id, id_type, max_activities).await {
-                Ok(a) => profile.activities = a,
-                Err(e) => return (id, Err(e)),
-            }
-        }
-        (id, Ok(profile))
     }
 
     // ------------------------------------------------------------ plumbing
@@ -794,21 +673,6 @@ enum Failure {
     Server(u16),
     Timeout,
     Network(String),
-}
-
-enum Event {
-    Batch(
-        Vec<String>,
-        Result<Vec<Result<Profile, ApiError>>, ApiError>,
-    ),
-    Person(String, Result<Profile, ApiError>),
-}
-
-enum Pending {
-    Loaded(String, Profile),
-    /// The batch answer for this id was unreadable: ask for it alone, so
-    /// the error (if it persists) is this person's only.
-    Refetch(String),
 }
 
 enum Matched {

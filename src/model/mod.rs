@@ -175,7 +175,7 @@ pub struct Link {
 pub struct Subject {
     /// The checked person's `identity.primary` value (the key in reports).
     pub person: String,
-    /// Every profile of this human; the selected one first when it exists.
+    /// Every profile of this human, the primary profile first.
     pub profiles: Vec<Profile>,
     pub records: Vec<SourceRecord>,
     pub links: Vec<Link>,
@@ -183,10 +183,17 @@ pub struct Subject {
     /// record says nothing.
     #[serde(default)]
     pub unavailable: Vec<String>,
+    /// Profiles of *other* humans whose email differs from one of this
+    /// human's only by Gmail-style dots or `+tag`: a possible split, shown
+    /// by `split_identity`, never merged.
+    #[serde(default)]
+    pub variants: Vec<Profile>,
 }
 
 impl Subject {
-    /// The profile the operator selected, when it exists in Customer.io.
+    /// The primary profile (DOMAIN: the one carrying the customer key the
+    /// owning source knows, else one with an id, else the oldest), when the
+    /// human has a profile at all.
     pub fn primary_profile(&self) -> Option<&Profile> {
         self.profiles.first()
     }

@@ -35,15 +35,127 @@ pub fn email_canonical(normalized: &str) -> String {
     format!("{local}@{domain}")
 }
 
-/// E.164-style: `+` and digits. A leading `00` is an international prefix.
-/// `None` when there are fewer than 6 digits (not a phone number).
+/// E.164-style: `+` and digits, reading national numbers as US numbers
+/// (see [`phone_in`]). `None` when there are fewer than 6 digits.
 pub fn phone(raw: &str) -> Option<String> {
+    phone_in(raw, PhoneRegion::US)
+}
+
+/// Where a national phone number (no `+`, no `00` prefix) is dialled:
+/// `identity.phone_region` in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion {
+    /// ISO 3166 alpha-2 code, as configured.
+    pub code: &'static str,
+    /// The country calling code.
+    pub calling: &'static str,
+    /// Whether national numbers start with a trunk `0` that E.164 drops.
+    pub trunk_zero: bool,
+}
+
+impl PhoneRegion {
+    pub const US: PhoneRegion = PhoneRegion {
+        code: "US",
+        calling: "1",
+        trunk_zero: false,
+    };
+
+    /// The regions cioscope knows, by ISO code.
+    pub const KNOWN: &'static [PhoneRegion] = &[
+        PhoneRegion::US,
+        PhoneRegion { code: "CA", calling: "1", trunk_zero: false },
+        PhoneRegion { code: "GB", calling: "44", trunk_zero: true },
+        PhoneRegion { code: "IE", calling: "353", trunk_zero: true },
+        PhoneRegion { code: "DE", calling: "49", trunk_zero: true },
+        PhoneRegion { code: "AT", calling: "43", trunk_zero: true },
+        PhoneRegion { code: "CH", calling: "41", trunk_zero: true },
+        PhoneRegion { code: "FR", calling: "33", trunk_zero: true },
+        PhoneRegion { code: "BE", calling: "32", trunk_zero: true },
+        PhoneRegion { code: "NL", calling: "31", trunk_zero: true },
+        PhoneRegion { code: "SE", calling: "46", trunk_zero: true },
+        PhoneRegion { code: "FI", calling: "358", trunk_zero: true },
+        PhoneRegion { code: "ES", calling: "34", trunk_zero: false },
+        PhoneRegion { code: "PT", calling: "351", trunk_zero: false },
+        PhoneRegion { code: "IT", calling: "39", trunk_zero: false },
+        PhoneRegion { code: "DK", calling: "45", trunk_zero: false },
+        PhoneRegion { code: "NO", calling: "47", trunk_zero: false },
+        PhoneRegion { code: "PL", calling: "48", trunk_zero: false },
+        PhoneRegion { code: "AU", calling: "61", trunk_zero: true },
+        PhoneRegion { code: "NZ", calling: "64", trunk_zero: true },
+        PhoneRegion { code: "IN", calling: "91", trunk_zero: true },
+        PhoneRegion { code: "JP", calling: "81", trunk_zero: true },
+        PhoneRegion { code: "BR", calling: "55", trunk_zero: true },
+        PhoneRegion { code: "MX", calling: "52", trunk_zero: false },
+        PhoneRegion { code: "ZA", calling: "27", trunk_zero: true },
+        PhoneRegion { code: "SG", calling: "65", trunk_zero: false },
+    ];
+
+    /// The region for an ISO code (case-insensitive).
+    pub fn from_code(code: &str) -> Option<PhoneRegion> {
+        let code = code.trim().to_ascii_uppercase();
+        PhoneRegion::KNOWN.iter().copied().find(|r| r.code == code)
+    }
+}
+
+impl Default for PhoneRegion {
+    fn default() -> Self {
+        PhoneRegion::US
+    }
+}
+
+/// E.164 (`+` and digits) of any written form: `+1-555-100-0037`,
+/// `(555) 100-0037`, `+1 555 100 0037` and `001 555 100 0037` are one
+/// number. A number without `+` or `00` is national: it takes `region`'s
+/// calling code (a North American 10-digit number, or 11 digits starting
+/// with 1; elsewhere the trunk `0` is dropped). `None` when there are fewer
+/// than 6 digits (not a phone number).
+pub fn phone_in(raw: &str, region: PhoneRegion) -> Option<String> {
     let trimmed = raw.trim();
     let mut digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
-    if !trimmed.starts_with('+') && digits.starts_with("00") {
-        digits.drain(..2);
+    if digits.len() < 6 {
+        return None;
     }
-    (digits.len() >= 6).then(|| format!("+{digits}"))
+    if trimmed.starts_with('+') {
+        return Some(format!("+{digits}"));
+    }
+    if digits.starts_with("00") {
+        digits.drain(..2);
+        return (digits.len() >= 6).then(|| format!("+{digits}"));
+    }
+    let national = if region.calling == "1" {
+        match digits.len() {
+            10 => format!("1{digits}"),
+            _ => digits,
+        }
+    } else if region.trunk_zero && digits.starts_with('0') {
+        format!("{}{}", region.calling, &digits[1..])
+    } else if digits.starts_with(region.calling) {
+        digits
+    } else {
+        format!("{}{digits}", region.calling)
+    };
+    Some(format!("+{national}"))
+}
+
+/// Written forms a system may hold for one E.164 number, for searches that
+/// match text exactly: the E.164 text itself and, for North American
+/// numbers, the usual punctuated and national forms.
+pub fn phone_forms(e164: &str) -> Vec<String> {
+    let mut forms = vec![e164.to_string()];
+    let digits = e164.trim_start_matches('+');
+    if let Some(national) = digits.strip_prefix('1').filter(|n| n.len() == 10) {
+        let (a, b, c) = (&national[..3], &national[3..6], &national[6..]);
+        forms.extend([
+            format!("+1-{a}-{b}-{c}"),
+            format!("+1 {a} {b} {c}"),
+            format!("+1 ({a}) {b}-{c}"),
+            format!("({a}) {b}-{c}"),
+            format!("{a}-{b}-{c}"),
+            national.to_string(),
+            digits.to_string(),
+        ]);
+    }
+    forms
 }
 
 /// How a timestamp value was read.
@@ -398,6 +510,34 @@ mod tests {
         ] {
             assert_eq!(phone(raw).as_deref(), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn every_written_form_of_a_us_number_is_one_number() {
+        for raw in [
+            "+15551000037",
+            "+1-555-100-0037",
+            "(555) 100-0037",
+            "+1 555 100 0037",
+            "555.100.0037",
+            "1 555 100 0037",
+            "001 555 100 0037",
+        ] {
+            assert_eq!(phone(raw).as_deref(), Some("+15551000037"), "{raw}");
+        }
+        for form in phone_forms("+15551000037") {
+            assert_eq!(phone(&form).as_deref(), Some("+15551000037"), "{form}");
+        }
+    }
+
+    #[test]
+    fn national_numbers_take_the_configured_region() {
+        let gb = PhoneRegion::from_code("gb").unwrap();
+        assert_eq!(phone_in("020 7946 0958", gb).as_deref(), Some("+442079460958"));
+        assert_eq!(phone_in("+44 20 7946 0958", gb).as_deref(), Some("+442079460958"));
+        let de = PhoneRegion::from_code("DE").unwrap();
+        assert_eq!(phone_in("030 1234567", de).as_deref(), Some("+49301234567"));
+        assert!(PhoneRegion::from_code("XX").is_none());
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub struct Selected {
     /// e.g. `segment 7, random sample of 30 (seed 42)`.
     pub method: String,
     pub seed: Option<u64>,
+    /// For a sample: the rest of the shuffled population, in order, to
+    /// draw from when two sampled entry points turn out to be one human.
+    pub reserve: Vec<String>,
+    /// For a sample: how many humans it should hold.
+    pub target: Option<usize>,
 }
 
 /// Read a people file: one id per line, `#` starts a comment.
@@ -70,22 +75,33 @@ pub fn unique(people: Vec<String>) -> Vec<String> {
 }
 
 impl Workspace {
-    /// Everyone in the workspace, people with an id first (so a split
-    /// identity is reported under the id'd person).
+    /// An entry point for every profile in the workspace, profiles with an
+    /// id first (they are most often a human's primary profile, so the
+    /// others are reached through them). The listing also becomes the
+    /// identity directory.
     pub async fn everyone(&self) -> Result<Vec<String>, ApiError> {
         let refs = self.cio.search_people(&everyone_filter()).await?;
-        Ok(self.keys_ordered(refs))
+        self.know_everyone(&refs);
+        Ok(self.entries_ordered(refs))
     }
 
-    fn keys_ordered(&self, refs: Vec<PersonRef>) -> Vec<String> {
-        let (with_id, without): (Vec<_>, Vec<_>) = refs
-            .into_iter()
-            .partition(|r| r.id.as_deref().is_some_and(|s| !s.is_empty()));
+    /// Entry points for listed profiles: the `identity.primary` value when
+    /// the profile has one, else `cio_<cio_id>`.
+    fn entries_ordered(&self, refs: Vec<PersonRef>) -> Vec<String> {
+        let primary = self.config.identity.primary;
+        let key = |r: &PersonRef| -> Option<String> {
+            match primary {
+                crate::config::Primary::Id => r.id.clone(),
+                crate::config::Primary::Email => r.email.clone(),
+            }
+            .filter(|s| !s.trim().is_empty())
+        };
+        let (keyed, rest): (Vec<_>, Vec<_>) = refs.into_iter().partition(|r| key(r).is_some());
         unique(
-            with_id
+            keyed
                 .iter()
-                .chain(without.iter())
-                .map(|r| self.key_of(r))
+                .filter_map(key)
+                .chain(rest.iter().map(|r| format!("cio_{}", r.cio_id)))
                 .collect(),
         )
     }
@@ -103,7 +119,7 @@ impl Workspace {
         }
         let population = if let Some(segment) = sel.segment {
             method.push(format!("segment {segment}"));
-            Some(self.keys_ordered(self.cio.segment_members(segment).await?))
+            Some(self.entries_ordered(self.cio.segment_members(segment).await?))
         } else if sel.all || (sel.sample.is_some() && people.is_empty()) {
             method.push("whole workspace".into());
             Some(self.everyone().await?)
@@ -111,21 +127,27 @@ impl Workspace {
             None
         };
         let mut seed = None;
+        let mut reserve = Vec::new();
+        let mut target = None;
+        let mut draw = |pop: Vec<String>, n: usize, method: &mut Vec<String>| {
+            let s = sel.seed.unwrap_or_else(rand::random::<u64>);
+            seed = Some(s);
+            target = Some(n);
+            method.push(format!("random sample of {n} people (seed {s})"));
+            let pop_len = pop.len();
+            let mut shuffled = sample(unique(pop), pop_len, s);
+            let rest = shuffled.split_off(n.min(shuffled.len()));
+            reserve = rest;
+            shuffled
+        };
         match (population, sel.sample) {
             (Some(pop), Some(n)) => {
-                let s = sel.seed.unwrap_or_else(rand::random::<u64>);
-                seed = Some(s);
-                method.push(format!("random sample of {n} (seed {s})"));
-                let mut sampled = sample(pop, n, s);
-                sampled.sort_by_key(|k| k.starts_with("cio_") || k.contains('@'));
+                let sampled = draw(pop, n, &mut method);
                 people.extend(sampled);
             }
             (Some(pop), None) => people.extend(pop),
             (None, Some(n)) => {
-                let s = sel.seed.unwrap_or_else(rand::random::<u64>);
-                seed = Some(s);
-                method.push(format!("random sample of {n} (seed {s})"));
-                people = sample(people, n, s);
+                people = draw(people, n, &mut method);
             }
             (None, None) => {}
         }
@@ -136,6 +158,8 @@ impl Workspace {
             people: unique(people),
             method: method.join(", "),
             seed,
+            reserve,
+            target,
         })
     }
 }

@@ -35,6 +35,19 @@ struct Edge<'a> {
 }
 
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
+    if subject.variants.is_empty() {
+        return check_profiles(subject, subject.profiles.len(), ctx);
+    }
+    // Gmail-style variants belong to other humans: judged beside this
+    // human's own profiles, only ever as a possible split of them.
+    let mut widened = subject.clone();
+    widened.profiles.extend(subject.variants.iter().cloned());
+    check_profiles(&widened, subject.profiles.len(), ctx)
+}
+
+/// Splits among `subject.profiles`, of which the first `own` are the
+/// human's own (the rest are variants of other humans).
+fn check_profiles(subject: &Subject, own: usize, ctx: &RuleContext) -> Vec<Finding> {
     let profiles = &subject.profiles;
     if profiles.len() < 2 {
         return vec![];
@@ -49,7 +62,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         .collect();
 
     let mut edges: Vec<Edge> = Vec::new();
-    for a in 0..profiles.len() {
+    for a in 0..profiles.len().min(own) {
         for b in a + 1..profiles.len() {
             if let (Some(ea), Some(eb)) = (&emails[a], &emails[b]) {
                 let email_only = profiles[a].id.is_none() != profiles[b].id.is_none();
@@ -127,7 +140,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let mut roots: Vec<usize> = Vec::new();
     for e in &edges {
         let r = root(&mut group, e.a);
-        if !roots.contains(&r) {
+        if !roots.contains(&r) && (0..own).any(|i| root(&mut group, i) == r) {
             roots.push(r);
         }
     }

@@ -6,7 +6,6 @@
 //! as they were when sampled. The walk itself is the TUI's (see
 //! [`launch_walk`]); without a terminal the command prints the session.
 
-use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
@@ -18,8 +17,7 @@ use crate::check::exit;
 use crate::cli::{ReportArgs, Selection, SpotCheckArgs, Strategy};
 use crate::config::Config;
 use crate::resolve::select::SelectError;
-use crate::resolve::{Resolved, Workspace};
-use crate::rules::{self, RuleContext};
+use crate::resolve::Workspace;
 use crate::sanitize::truncate;
 
 /// Strategies other than `random` check a pool of the population first; a
@@ -28,8 +26,6 @@ pub const POOL_FACTOR: usize = 5;
 pub const POOL_MIN: usize = 100;
 pub const POOL_MAX: usize = 500;
 
-/// People resolved at once (requests are paced by the workspace limiter).
-const CONCURRENCY: usize = 16;
 
 /// `cioscope spot-check`; returns the exit code.
 pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
@@ -369,56 +365,42 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
     }
 }
 
-/// Resolve and check people, in their given order; a human reached through
-/// two ids is kept once.
+/// Check the humans the entry points reach, in their given order; a
+/// human reached through several entry points is one candidate.
 async fn check_people(ws: &Arc<Workspace>, people: Vec<String>) -> Vec<Candidate> {
     let tty = std::io::stderr().is_terminal();
-    let order: BTreeMap<String, usize> = people
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.clone(), i))
-        .collect();
     let total = people.len();
-    let mut rx = ws.resolve_stream(people, CONCURRENCY);
-    let mut results: Vec<Resolved> = Vec::with_capacity(total);
-    while let Some(r) = rx.recv().await {
-        results.push(r);
+    let mut rx = ws.check_stream(people);
+    let mut results = Vec::with_capacity(total);
+    while let Some(c) = rx.recv().await {
+        results.push(c);
         if tty {
-            eprint!("\r\x1b[2Kchecking {}/{total}", results.len());
+            eprint!("\r\x1b[2Kchecking: {} people", results.len());
         }
     }
     if tty {
         eprint!("\r\x1b[2K");
     }
-    results.sort_by_key(|r| order.get(&r.person).copied().unwrap_or(usize::MAX));
-    let ctx = RuleContext {
-        config: &ws.config,
-        now: ws.now(),
-    };
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        if let Some(key) = r.subject_key() {
-            if !seen.insert(key) {
-                continue;
-            }
-        }
-        let errors: Vec<String> = r
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.source, e.message))
-            .collect();
-        let mut c = match &r.subject {
-            Some(subject) => Candidate::from_subject(subject, rules::check_subject(subject, &ctx)),
-            None => Candidate {
-                person: r.person.clone(),
-                ..Default::default()
-            },
-        };
-        c.errors = errors;
-        out.push(c);
-    }
-    out
+    results.sort_by_key(|c| c.order);
+    results
+        .into_iter()
+        .map(|c| {
+            let errors: Vec<String> = c
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.source, e.message))
+                .collect();
+            let mut candidate = match &c.subject {
+                Some(subject) => Candidate::from_subject(subject, c.findings),
+                None => Candidate {
+                    person: c.person.clone(),
+                    ..Default::default()
+                },
+            };
+            candidate.errors = errors;
+            candidate
+        })
+        .collect()
 }
 
 /// `cioscope report SESSION`; sessions are found as `spot-check` stores

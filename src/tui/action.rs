@@ -40,18 +40,21 @@ pub enum Action {
     // ---- IO results ----------------------------------------------------------
     WorkspaceOpened(WorkspaceInfo),
     WorkspaceFailed(String),
+    /// Customer.io listed the workspace: how many profiles it holds.
     PeopleListed {
         generation: Generation,
-        people: Vec<String>,
+        profiles: usize,
     },
     ListFailed {
         generation: Generation,
         message: String,
     },
-    /// A person from the background load of everyone.
+    /// A human from the background load of everyone; `reached` profiles
+    /// of the listing have been read so far.
     PersonLoaded {
         generation: Generation,
         person: Arc<LoadedPerson>,
+        reached: usize,
     },
     /// The background load finished (every person answered).
     LoadDone {

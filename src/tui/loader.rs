@@ -13,43 +13,23 @@ use tokio::task::JoinHandle;
 use super::action::{Action, Effect, SourceInfo, WorkspaceInfo};
 use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
-use crate::resolve::{Resolved, Workspace};
-use crate::rules::{check_subject, RuleContext};
+use crate::engine::Checked;
+use crate::resolve::Workspace;
 use crate::spotcheck::walk::EffectWriter;
 use crate::spotcheck::SessionStore;
 
-/// Check a resolved person and build its view models (off the UI thread).
-/// A rule that panics becomes a load error for that person, not a crash.
-pub fn build(ws: &Workspace, r: Resolved) -> Arc<LoadedPerson> {
+/// Build a checked human's view models (off the UI thread). A view that
+/// cannot be built becomes a load error for that person, not a crash.
+pub fn build(ws: &Workspace, c: Checked) -> Arc<LoadedPerson> {
     let now = ws.now();
-    let mut errors: Vec<LoadError> = r
+    let errors: Vec<LoadError> = c
         .errors
         .iter()
         .map(|e| LoadError::new(&e.source, &e.message))
         .collect();
-    let findings = match &r.subject {
-        Some(s) => {
-            let ctx = RuleContext {
-                config: &ws.config,
-                now,
-            };
-            match std::panic::catch_unwind(AssertUnwindSafe(|| check_subject(s, &ctx))) {
-                Ok(f) => f,
-                Err(_) => {
-                    errors.push(LoadError::new(
-                        "cioscope",
-                        "a rule failed on this person (see the log file)",
-                    ));
-                    vec![]
-                }
-            }
-        }
-        None => vec![],
-    };
-    let person = r.person.clone();
-    let subject = r.subject;
+    let person = c.person.clone();
     let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        LoadedPerson::build(&person, subject, findings, errors.clone(), &ws.config, now)
+        LoadedPerson::build(&person, c.subject, c.findings, errors.clone(), &ws.config, now)
     }));
     Arc::new(built.unwrap_or_else(|_| {
         let mut e = errors;
@@ -229,16 +209,18 @@ impl Runtime {
                     };
                     let _ = tx.send(Action::PeopleListed {
                         generation,
-                        people: people.clone(),
+                        profiles: people.len(),
                     });
-                    let concurrency = (ws.config.customerio.rate_limit as usize).clamp(4, 16);
-                    let mut rx = ws.resolve_stream(people, concurrency);
-                    while let Some(r) = rx.recv().await {
-                        let person = build(&ws, r);
-                        if tx
-                            .send(Action::PersonLoaded { generation, person })
-                            .is_err()
-                        {
+                    let mut rx = ws.check_stream(people);
+                    while let Some(c) = rx.recv().await {
+                        let reached = c.order + 1;
+                        let person = build(&ws, c);
+                        let loaded = Action::PersonLoaded {
+                            generation,
+                            person,
+                            reached,
+                        };
+                        if tx.send(loaded).is_err() {
                             return;
                         }
                     }
@@ -251,8 +233,8 @@ impl Runtime {
                     old.abort();
                 }
                 self.fetch = Some(tokio::spawn(async move {
-                    let r = ws.resolve(&person).await;
-                    let person = build(&ws, r);
+                    let c = ws.check_one(&person).await;
+                    let person = build(&ws, c);
                     let _ = tx.send(Action::PersonFetched { request, person });
                 }));
             }

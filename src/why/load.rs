@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 
 use super::explain::{selected_profile, Gap, Part, WhyInput};
+use std::sync::Arc;
+
 use crate::customerio::{Campaign, IdType};
+
 use crate::resolve::{PersonError, Workspace};
 
 /// Why nothing could be explained.
@@ -122,8 +125,12 @@ fn gap_of(e: &PersonError) -> Gap {
 }
 
 /// Load everything the explainer reads about `person` and campaign `campaign_id`.
-pub async fn load(ws: &Workspace, person: &str, campaign_id: i64) -> Result<WhyInput, WhyError> {
-    let (campaign, resolved) = futures::join!(ws.cio.campaign(campaign_id), ws.resolve(person));
+pub async fn load(
+    ws: &Arc<Workspace>,
+    person: &str,
+    campaign_id: i64,
+) -> Result<WhyInput, WhyError> {
+    let (campaign, resolved) = futures::join!(ws.cio.campaign(campaign_id), ws.check_one(person));
     let campaign = match campaign {
         Ok(Some(c)) => c,
         Ok(None) => {

@@ -68,7 +68,7 @@ pub mod exit {
 
 /// Load and explain in one call (for the TUI's popup, run as a task).
 pub async fn explain_person(
-    ws: &Workspace,
+    ws: &std::sync::Arc<Workspace>,
     person: &str,
     campaign_id: i64,
 ) -> Result<Explanation, WhyError> {
@@ -97,7 +97,7 @@ pub fn format(e: &Explanation, format: WhyFormat, color: bool) -> String {
 /// `cioscope why --person ID --campaign ID|NAME [--format table|json|md] [--out FILE]`.
 pub async fn command(config: Config, args: WhyArgs) -> u8 {
     let ws = match Workspace::open(config).await {
-        Ok(ws) => ws,
+        Ok(ws) => std::sync::Arc::new(ws),
         Err(e) => {
             eprintln!("cioscope: {e}");
             return exit::USAGE;

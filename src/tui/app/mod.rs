@@ -210,7 +210,12 @@ pub struct System {
 pub struct Load {
     pub generation: Generation,
     pub listing: bool,
+    /// Profiles Customer.io listed.
     pub total: usize,
+    /// Of those, how many the engine has reached (as entry points or as
+    /// another profile of a human already loaded).
+    pub reached: usize,
+    /// Humans loaded.
     pub loaded: usize,
     pub failed: usize,
     pub done: bool,
@@ -475,14 +480,14 @@ impl App {
                 self.notify(Level::Error, message);
                 vec![]
             }
-            Action::PeopleListed { generation, people } => {
+            Action::PeopleListed {
+                generation,
+                profiles,
+            } => {
                 if generation == self.load.generation {
                     self.load.listing = false;
-                    for p in &people {
-                        self.people.add(p);
-                    }
-                    self.load.total = self.people.slots.len();
-                    if people.is_empty() {
+                    self.load.total = profiles;
+                    if profiles == 0 {
                         self.load.done = true;
                         self.notify(Level::Warn, "Customer.io lists nobody in this workspace");
                     }
@@ -502,9 +507,14 @@ impl App {
                 }
                 vec![]
             }
-            Action::PersonLoaded { generation, person } => {
+            Action::PersonLoaded {
+                generation,
+                person,
+                reached,
+            } => {
                 if generation == self.load.generation {
                     self.load.loaded += 1;
+                    self.load.reached = self.load.reached.max(reached);
                     if person.subject.is_none() {
                         self.load.failed += 1;
                     }
@@ -515,22 +525,26 @@ impl App {
             Action::LoadDone { generation } => {
                 if generation == self.load.generation {
                     self.load.done = true;
+                    self.load.reached = self.load.total;
                     self.load.finished = Some(Instant::now());
                 }
                 vec![]
             }
             Action::PersonFetched { request, person } => {
-                let wanted = self
-                    .fetching
-                    .as_ref()
-                    .is_some_and(|(r, k)| *r == request && *k == person.person);
-                if wanted {
+                // The answer may name the human by another key than the one
+                // asked for (an email or cio_id reaches its primary profile).
+                let asked = match &self.fetching {
+                    Some((r, k)) if *r == request => Some(k.clone()),
+                    _ => None,
+                };
+                if let Some(asked) = asked {
                     self.fetching = None;
-                }
-                let here = self.view == View::Person
-                    && self.person.key.as_deref() == Some(person.person.as_str());
-                if wanted && here {
-                    self.insert(person);
+                    let here = self.view == View::Person
+                        && self.person.key.as_deref() == Some(asked.as_str());
+                    if here {
+                        self.person.key = Some(person.person.clone());
+                        self.insert(person);
+                    }
                 }
                 vec![]
             }

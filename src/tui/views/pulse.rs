@@ -98,14 +98,24 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
 fn draw_people(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let l = &app.load;
-    let total = l.total.max(app.people.slots.len());
+    let total = l.total;
     let loaded = app.people.loaded;
     let label = if l.listing {
         format!("{} listing people in Customer.io…", spinner(app))
     } else if total == 0 && l.started.is_none() {
         "waiting for the workspace…".into()
     } else {
-        let mut s = format!("{loaded}/{total} people loaded");
+        let mut s = if l.busy() {
+            format!(
+                "{loaded} people loaded · {}/{total} profiles read",
+                l.reached.min(total)
+            )
+        } else {
+            format!(
+                "{loaded} people ({total} profile{})",
+                if total == 1 { "" } else { "s" }
+            )
+        };
         if l.failed > 0 {
             s.push_str(&format!(
                 " · {} {} could not be loaded",
@@ -122,8 +132,10 @@ fn draw_people(frame: &mut Frame, area: Rect, app: &App) {
     };
     let ratio = if total == 0 {
         0.0
+    } else if !l.busy() {
+        1.0
     } else {
-        (loaded as f64 / total as f64).clamp(0.0, 1.0)
+        (l.reached as f64 / total as f64).clamp(0.0, 1.0)
     };
     let gauge = Gauge::default()
         .block(pane(t, " People ", false))

@@ -31,9 +31,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     } else if l.busy() {
         spans.push(Span::styled(
             format!(
-                " {} loading {}/{}",
+                " {} loading {} people · {}/{} profiles",
                 spinner(app),
                 app.people.loaded,
+                l.reached.min(l.total),
                 l.total
             ),
             t.info,

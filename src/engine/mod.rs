@@ -1,0 +1,387 @@
+//! The engine: entry points in, checked humans out.
+//!
+//! Every path that checks people — `check`, spot-check sampling and its
+//! walk, the TUI and `why` — goes through [`Workspace::check_stream`] (or
+//! [`Workspace::check_one`]). It owns, in one place:
+//! - batching: entry points are gathered in chunks (a small first chunk so
+//!   the first human arrives quickly, then 100 at a time) through the
+//!   batched data path (`resolve::gather`);
+//! - "same human": humans are formed by `resolve::human` and each is
+//!   checked once, whichever and however many entry points reach it;
+//! - concurrency derived from the workspace rate limit: activities of many
+//!   humans are read at once while the next chunk is gathered;
+//! - panic isolation: a rule that panics becomes an error of that human.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::model::Subject;
+use crate::resolve::gather::{self, profile_matches, EntryRef, Scope, ScopedError};
+use crate::resolve::human::{self, Human};
+use crate::resolve::{address, PersonError, Workspace, MAX_ACTIVITIES};
+use crate::rules::{self, Finding, RuleContext};
+
+/// Entry points in the first chunk: enough for one batch call, small
+/// enough that the first human is out within a few requests.
+const FIRST_CHUNK: usize = 10;
+/// Entry points per later chunk (the batch endpoint's maximum).
+const CHUNK: usize = 100;
+
+/// One human, checked; or an entry point that reached nobody.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The human's person key; the entry point itself when nothing was found.
+    pub person: String,
+    /// Index of the first entry point (in the order given) that reached it.
+    pub order: usize,
+    /// `None` when nothing about the entry point could be loaded.
+    pub subject: Option<Subject>,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<PersonError>,
+}
+
+impl Checked {
+    /// What makes this human this human: its profiles, else its records.
+    pub fn human_key(&self) -> Option<String> {
+        let s = self.subject.as_ref()?;
+        let mut keys = s.identity_keys();
+        keys.sort();
+        Some(keys.join(","))
+    }
+}
+
+/// A human formed from a chunk, waiting for its activities.
+struct Pending {
+    order: usize,
+    human: Human,
+    errors: Vec<ScopedError>,
+}
+
+impl Workspace {
+    /// Check the humans the entry points reach; each is sent as soon as it
+    /// is complete (in no particular order: sort by [`Checked::order`]).
+    /// Dropping the receiver stops the work.
+    pub fn check_stream(self: &Arc<Self>, entries: Vec<String>) -> mpsc::Receiver<Checked> {
+        let (tx, rx) = mpsc::channel(64);
+        let concurrency = self.concurrency();
+        let (work_tx, work_rx) = mpsc::channel::<Pending>(CHUNK);
+        let producer = {
+            let ws = Arc::clone(self);
+            let tx = tx.clone();
+            async move { ws.produce(entries, work_tx, tx).await }
+        };
+        let consumer = {
+            let ws = Arc::clone(self);
+            async move {
+                let mut done = tokio_stream_of(work_rx)
+                    .map(|p| {
+                        let ws = Arc::clone(&ws);
+                        async move { ws.complete(p).await }
+                    })
+                    .buffer_unordered(concurrency);
+                while let Some(checked) = done.next().await {
+                    if tx.send(checked).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::spawn(async move {
+            futures::join!(producer, consumer);
+        });
+        rx
+    }
+
+    /// Check one entry point.
+    pub async fn check_one(self: &Arc<Self>, entry: &str) -> Checked {
+        let mut rx = self.check_stream(vec![entry.to_string()]);
+        let mut first = None;
+        while let Some(c) = rx.recv().await {
+            first.get_or_insert(c);
+        }
+        first.unwrap_or_else(|| Checked {
+            person: entry.to_string(),
+            order: 0,
+            subject: None,
+            findings: vec![],
+            errors: vec![PersonError {
+                person: entry.to_string(),
+                source: "cioscope".into(),
+                message: "the check stopped before this person was done".into(),
+            }],
+        })
+    }
+
+    /// Check every entry point and return the humans in entry order.
+    pub async fn check_all(self: &Arc<Self>, entries: Vec<String>) -> Vec<Checked> {
+        let mut rx = self.check_stream(entries);
+        let mut out = Vec::new();
+        while let Some(c) = rx.recv().await {
+            out.push(c);
+        }
+        out.sort_by_key(|c| c.order);
+        out
+    }
+
+    /// Humans whose activities are read at once: enough to keep the rate
+    /// limiter busy through slow answers.
+    fn concurrency(&self) -> usize {
+        if self.cio.is_fixture() {
+            32
+        } else {
+            ((self.config.customerio.rate_limit * 2.0).ceil() as usize + 4).clamp(4, 64)
+        }
+    }
+
+    async fn produce(
+        self: Arc<Self>,
+        entries: Vec<String>,
+        work: mpsc::Sender<Pending>,
+        out: mpsc::Sender<Checked>,
+    ) {
+        let primary = self.config.identity.primary;
+        // Every identifier of every human already on its way, so a later
+        // entry point reaching one of them costs nothing.
+        let mut known: HashMap<String, ()> = HashMap::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut next = 0usize;
+        let mut chunk_size = FIRST_CHUNK;
+        while next < entries.len() {
+            let mut chunk: Vec<(usize, String)> = Vec::new();
+            while next < entries.len() && chunk.len() < chunk_size {
+                let entry = &entries[next];
+                let refs = gather::entry_refs(entry, primary);
+                let done = refs.iter().any(|r| known.contains_key(&ref_key(r)));
+                if !done && !chunk.iter().any(|(_, e)| e == entry) {
+                    chunk.push((next, entry.clone()));
+                }
+                next += 1;
+            }
+            chunk_size = CHUNK;
+            if chunk.is_empty() {
+                continue;
+            }
+            let names: Vec<String> = chunk.iter().map(|(_, e)| e.clone()).collect();
+            let gathered = gather::gather(&self, &names).await;
+            let humans = human::form(&gathered.pool, &self.config);
+            // Which human each entry point reached.
+            let mut reached: Vec<Option<usize>> = Vec::with_capacity(chunk.len());
+            for (_, entry) in &chunk {
+                let refs = gather::entry_refs(entry, primary);
+                reached.push(find_human(&humans, &refs));
+            }
+            let mut firsts: HashMap<usize, usize> = HashMap::new();
+            for (pos, h) in reached.iter().enumerate() {
+                if let Some(h) = h {
+                    firsts.entry(*h).or_insert(chunk[pos].0);
+                }
+            }
+            for (pos, h) in reached.iter().enumerate() {
+                let (order, entry) = &chunk[pos];
+                let mine = |scope: &Scope, human: Option<&Human>| match scope {
+                    Scope::All => true,
+                    Scope::Entry(i) => reached[*i] == reached[pos] && (*i == pos || human.is_some()),
+                    Scope::Profile(c) => human.is_some_and(|h| h.cio_ids.contains(c)),
+                };
+                match h {
+                    None => {
+                        let mut errors: Vec<PersonError> = gathered
+                            .errors
+                            .iter()
+                            .filter(|e| mine(&e.scope, None))
+                            .map(|e| person_error(entry, e))
+                            .collect();
+                        errors.extend(self.closed_sources(entry));
+                        if errors.is_empty() {
+                            errors.push(PersonError {
+                                person: entry.clone(),
+                                source: "customerio".into(),
+                                message: format!(
+                                    "no person {entry:?} in Customer.io or any source"
+                                ),
+                            });
+                        }
+                        let checked = Checked {
+                            person: entry.clone(),
+                            order: *order,
+                            subject: None,
+                            findings: vec![],
+                            errors,
+                        };
+                        if out.send(checked).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(h) => {
+                        if firsts.get(h) != Some(order) {
+                            continue;
+                        }
+                        let human = humans[*h].clone();
+                        if !seen.insert(human.key()) {
+                            continue;
+                        }
+                        for p in &human.subject.profiles {
+                            for r in profile_refs(p) {
+                                known.insert(r, ());
+                            }
+                        }
+                        let errors: Vec<ScopedError> = gathered
+                            .errors
+                            .iter()
+                            .filter(|e| mine(&e.scope, Some(&human)))
+                            .cloned()
+                            .collect();
+                        let pending = Pending {
+                            order: *order,
+                            human,
+                            errors,
+                        };
+                        if work.send(pending).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Errors for sources that could not even be opened.
+    fn closed_sources(&self, person: &str) -> Vec<PersonError> {
+        self.source_status
+            .iter()
+            .filter_map(|s| {
+                s.error.as_ref().map(|e| PersonError {
+                    person: person.to_string(),
+                    source: s.name.clone(),
+                    message: e.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Activities of every profile, then every rule.
+    async fn complete(self: Arc<Self>, p: Pending) -> Checked {
+        let mut subject = p.human.subject;
+        let person = subject.person.clone();
+        let mut errors: Vec<PersonError> =
+            p.errors.iter().map(|e| person_error(&person, e)).collect();
+        errors.extend(self.closed_sources(&person));
+        for e in p.errors.iter().filter(|e| e.source_failed) {
+            if !subject.unavailable.contains(&e.source) {
+                subject.unavailable.push(e.source.clone());
+            }
+        }
+        for s in &self.source_status {
+            if s.error.is_some() && !subject.unavailable.contains(&s.name) {
+                subject.unavailable.push(s.name.clone());
+            }
+        }
+        let cio = &self.cio;
+        let loads = subject.profiles.iter().map(|profile| {
+            let (addr, ty) = address(profile);
+            async move { cio.activities(&addr, ty, MAX_ACTIVITIES).await }
+        });
+        let results = futures::future::join_all(loads).await;
+        for (profile, result) in subject.profiles.iter_mut().zip(results) {
+            match result {
+                Ok(a) => profile.activities = a,
+                Err(e) => errors.push(PersonError {
+                    person: person.clone(),
+                    source: "customerio".into(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        let ctx = RuleContext {
+            config: &self.config,
+            now: self.now(),
+        };
+        let findings = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            rules::check_subject(&subject, &ctx)
+        })) {
+            Ok(f) => f,
+            Err(_) => {
+                tracing::error!("a rule panicked on {person}");
+                errors.push(PersonError {
+                    person: person.clone(),
+                    source: "cioscope".into(),
+                    message: "a rule failed on this person (see the log file)".into(),
+                });
+                vec![]
+            }
+        };
+        Checked {
+            person,
+            order: p.order,
+            subject: Some(subject),
+            findings,
+            errors,
+        }
+    }
+}
+
+fn person_error(person: &str, e: &ScopedError) -> PersonError {
+    PersonError {
+        person: person.to_string(),
+        source: e.source.clone(),
+        message: e.message.clone(),
+    }
+}
+
+/// The human an entry point names: by a profile, else by a source record.
+fn find_human(humans: &[Human], refs: &[EntryRef]) -> Option<usize> {
+    for r in refs {
+        if let Some(i) = humans
+            .iter()
+            .position(|h| h.subject.profiles.iter().any(|p| profile_matches(r, p)))
+        {
+            return Some(i);
+        }
+    }
+    for r in refs {
+        let hit = humans.iter().position(|h| {
+            h.subject.records.iter().any(|rec| match r {
+                EntryRef::Id(id) => rec.id.as_deref().map(str::trim) == Some(id.as_str()),
+                EntryRef::Email(e) => {
+                    rec.email.as_deref().and_then(crate::model::normalize::email).as_deref()
+                        == Some(e.as_str())
+                }
+                EntryRef::CioId(_) => false,
+            })
+        });
+        if hit.is_some() {
+            return hit;
+        }
+    }
+    None
+}
+
+fn ref_key(r: &EntryRef) -> String {
+    match r {
+        EntryRef::CioId(c) => format!("cio:{c}"),
+        EntryRef::Id(i) => format!("id:{i}"),
+        EntryRef::Email(e) => format!("email:{e}"),
+    }
+}
+
+fn profile_refs(p: &crate::model::Profile) -> Vec<String> {
+    let mut out = vec![format!("cio:{}", p.cio_id)];
+    if let Some(id) = p.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        out.push(format!("id:{id}"));
+    }
+    if let Some(e) = p.email.as_deref().and_then(crate::model::normalize::email) {
+        out.push(format!("email:{e}"));
+    }
+    out
+}
+
+/// A receiver as a stream.
+fn tokio_stream_of<T: Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
