@@ -1,0 +1,125 @@
+//! The human is the unit: over the whole demo workspace, a human's findings
+//! do not depend on how it was reached, and every count agrees.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cioscope::engine::Checked;
+use cioscope::resolve::Workspace;
+
+type FindingSet = BTreeSet<(String, String, Vec<String>)>;
+
+fn finding_set(c: &Checked) -> FindingSet {
+    c.findings
+        .iter()
+        .map(|f| {
+            let mut profiles = f.profiles.clone();
+            profiles.sort();
+            (f.rule.id().to_string(), f.severity.name().to_string(), profiles)
+        })
+        .collect()
+}
+
+async fn demo() -> Arc<Workspace> {
+    let config = cioscope::config::load(&cioscope::config::demo_path()).expect("demo config");
+    Arc::new(Workspace::open(config).await.expect("demo opens"))
+}
+
+#[tokio::test]
+async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the_same_key() {
+    let ws = demo().await;
+    let everyone = ws.everyone().await.expect("demo lists");
+    let humans = ws.check_all(everyone).await;
+    assert!(humans.iter().all(|c| c.errors.is_empty()), "the demo loads cleanly");
+    let mut checked_entries = 0;
+    let mut differences = Vec::new();
+    // A second workspace: nothing learnt from the listing above.
+    let alone = demo().await;
+    for human in &humans {
+        let subject = human.subject.as_ref().expect("every listed profile is a human's");
+        let want = finding_set(human);
+        let mut entries = vec![human.person.clone()];
+        for p in &subject.profiles {
+            entries.push(format!("cio_{}", p.cio_id));
+            if let Some(e) = &p.email {
+                entries.push(e.clone());
+            }
+            if let Some(id) = &p.id {
+                entries.push(id.clone());
+            }
+        }
+        entries.sort();
+        entries.dedup();
+        for entry in entries {
+            let got = alone.check_one(&entry).await;
+            checked_entries += 1;
+            if got.person != human.person || finding_set(&got) != want {
+                differences.push(format!(
+                    "{entry}: reported as {} with {:?}; as {} with {:?} from the listing",
+                    got.person,
+                    finding_set(&got),
+                    human.person,
+                    want
+                ));
+            }
+        }
+    }
+    assert!(checked_entries > humans.len(), "split humans have several entry points");
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[tokio::test]
+async fn a_human_is_one_row_and_its_secondary_profiles_gaps_are_not_findings() {
+    let ws = demo().await;
+    let everyone = ws.everyone().await.unwrap();
+    let profiles = everyone.len();
+    let humans = ws.check_all(everyone).await;
+    // 245 profiles; five splits merge two profiles each into one human.
+    assert_eq!(profiles, 245);
+    assert_eq!(humans.len(), 240);
+    let jane = humans.iter().find(|c| c.person == "C1007").unwrap();
+    let subject = jane.subject.as_ref().unwrap();
+    assert_eq!(subject.profiles[0].cio_id, "a3000007", "the profile the shop knows is primary");
+    assert_eq!(subject.profiles.len(), 2);
+    let by_rule: BTreeMap<&str, usize> = jane.findings.iter().fold(BTreeMap::new(), |mut m, f| {
+        *m.entry(f.rule.id()).or_default() += 1;
+        m
+    });
+    assert_eq!(
+        by_rule,
+        BTreeMap::from([("split_identity", 1)]),
+        "the email-only profile's missing and stale attributes are the split's consequence"
+    );
+    // The split's evidence shows every profile's values.
+    let split = &jane.findings[0];
+    let shown: Vec<&str> = split.evidence["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["cio_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["a3000007", "a3000377"]);
+}
+
+#[tokio::test]
+async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_warning() {
+    for (entry, key, other) in [
+        ("cio_a3000379", "jenniferlee@gmail.com", "a3000031"),
+        ("C1031", "C1031", "a3000379"),
+        ("mikechen@gmail.com", "mikechen@gmail.com", "a3000112"),
+        ("C1112", "C1112", "a3000380"),
+    ] {
+        let ws = demo().await;
+        let c = ws.check_one(entry).await;
+        assert_eq!(c.person, key, "{entry}");
+        let split: Vec<_> = c
+            .findings
+            .iter()
+            .filter(|f| f.rule.id() == "split_identity")
+            .collect();
+        assert_eq!(split.len(), 1, "{entry}: {:?}", c.findings);
+        assert_eq!(split[0].severity.name(), "warn", "{entry}");
+        assert!(split[0].profiles.iter().any(|p| p == other), "{entry}: {:?}", split[0].profiles);
+        assert_eq!(c.subject.unwrap().profiles.len(), 1, "{entry}: a possible split never merges");
+    }
+}
