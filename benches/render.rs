@@ -216,10 +216,9 @@ fn main() {
         }],
     }));
     let generation = app.load.generation;
-    let keys: Vec<String> = (0..PEOPLE).map(|i| format!("C{:05}", i)).collect();
     app.update(Action::PeopleListed {
         generation,
-        people: keys,
+        profiles: PEOPLE,
     });
 
     let t = Instant::now();
@@ -230,6 +229,7 @@ fn main() {
     app.update(Action::PersonLoaded {
         generation,
         person: Arc::new(built),
+        reached: 1,
     });
 
     let t = Instant::now();
@@ -240,6 +240,7 @@ fn main() {
         app.update(Action::PersonLoaded {
             generation,
             person: Arc::new(p),
+            reached: i + 1,
         });
     }
     let t_prepare = Instant::now();

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cioscope::customerio::{CioClient, IdType};
+use cioscope::customerio::CioClient;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -139,18 +139,25 @@ async fn loading_people_provokes_no_429_from_a_strict_server() {
         .respond_with(activities.clone())
         .mount(&server)
         .await;
-    let client = CioClient::http(&server.uri(), "k", 25.0, Duration::from_secs(5), 3);
+    std::env::set_var("CIOSCOPE_RATE_TEST_KEY", "k");
+    let config = cioscope::config::load_str(
+        &format!(
+            "[customerio]\nbase_url = \"{}\"\napi_key_env = \"CIOSCOPE_RATE_TEST_KEY\"\nrate_limit = 25\ntimeout = \"5s\"\nmax_retries = 3\n",
+            server.uri()
+        ),
+        std::path::Path::new("rate.toml"),
+    )
+    .unwrap();
+    let ws = std::sync::Arc::new(cioscope::resolve::Workspace::open(config).await.unwrap());
     let ids: Vec<String> = (0..60).map(|i| format!("P{i}")).collect();
-    let mut rx = client.load_people(ids, IdType::Id, 20);
-    let mut n = 0;
-    while let Some((_, r)) = rx.recv().await {
-        r.unwrap();
-        n += 1;
-    }
-    assert_eq!(n, 60);
+    let humans = ws.check_all(ids).await;
+    assert_eq!(humans.len(), 60);
+    assert!(humans.iter().all(|c| c.subject.is_some()));
     assert_eq!(activities.rejected(), 0);
-    assert_eq!(client.stats().throttled, 0);
-    assert_eq!(client.stats().requests, 61);
+    assert_eq!(ws.cio.stats().throttled, 0);
+    // The identity directory (this fake has no filter search: one 404),
+    // one batch call for 60 ids, one activities page each.
+    assert_eq!(ws.cio.stats().requests, 62);
 }
 
 /// 429 (Retry-After: 1) for the `nth` request only, 200 otherwise.

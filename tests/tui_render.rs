@@ -142,6 +142,7 @@ fn jane() -> (Subject, Vec<Finding>) {
         properties: Default::default(),
     });
     let subject = Subject {
+        variants: vec![],
         person: "C1001".into(),
         profiles: vec![a, b],
         records: vec![shop],
@@ -267,26 +268,24 @@ fn app() -> App {
     let generation = app.load.generation;
     app.dispatch(Action::PeopleListed {
         generation,
-        people: vec![
-            "C1001".into(),
-            "C1002".into(),
-            "C1003".into(),
-            "C1004".into(),
-        ],
+        profiles: 4,
     });
     let (s, f) = jane();
     app.dispatch(Action::PersonLoaded {
         generation,
         person: loaded("C1001", Some(s), f, vec![]),
+        reached: 1,
     });
     app.dispatch(Action::PersonLoaded {
         generation,
         person: plain("C1002", "bob@example.com"),
+        reached: 1,
     });
     let failed = LoadedPerson::failed("C1003", vec![LoadError::new("shop", "connection refused")]);
     app.dispatch(Action::PersonLoaded {
         generation,
         person: Arc::new(failed),
+        reached: 1,
     });
     app
 }
@@ -731,6 +730,7 @@ fn a_reload_drops_answers_from_the_previous_load() {
     app.dispatch(Action::PersonLoaded {
         generation: old,
         person: plain("C1002", "bob@example.com"),
+        reached: 1,
     });
     assert_eq!(app.people.loaded, 0);
     let s = screen(&app);

@@ -1185,13 +1185,13 @@ fn api_config_text(base_url: &str) -> String {
     )
 }
 
-async fn workspace(server: &wiremock::MockServer) -> Workspace {
+async fn workspace(server: &wiremock::MockServer) -> Arc<Workspace> {
     std::env::set_var(KEY_ENV, "test-key");
     let config = config::load_str(&api_config_text(&server.uri()), Path::new("why.toml")).unwrap();
-    Workspace::open(config).await.expect("workspace opens")
+    Arc::new(Workspace::open(config).await.expect("workspace opens"))
 }
 
-async fn explain_via_api(ws: &Workspace, person: &str, campaign: i64) -> Explanation {
+async fn explain_via_api(ws: &Arc<Workspace>, person: &str, campaign: i64) -> Explanation {
     let input = why::load(ws, person, campaign)
         .await
         .unwrap_or_else(|e| panic!("load {person}: {e}"));

@@ -266,6 +266,9 @@ impl CioClient {
             .await;
         let mut out = Vec::with_capacity(ids.len());
         let mut alone = Vec::new();
+        // The unreadable item of a chunk, for an id asked alone that the
+        // single lookup then cannot find either.
+        let mut unreadable: HashMap<String, ApiError> = HashMap::new();
         for (chunk, result) in answers {
             if let Err(e) = &result {
                 if matches!(e.kind, ApiErrorKind::NotFound) || e.status == Some(405) {
@@ -273,10 +276,19 @@ impl CioClient {
                     continue;
                 }
             }
+            let bad = match &result {
+                Ok(items) => items.iter().find_map(|i| i.as_ref().err().cloned()),
+                Err(e) => Some(e.clone()),
+            };
             for (id, matched) in match_batch(chunk, id_type, result) {
                 match matched {
                     Matched::Found(p) => out.push((id, Ok(Some(p)))),
-                    Matched::Refetch => alone.push(id),
+                    Matched::Refetch => {
+                        if let Some(e) = &bad {
+                            unreadable.insert(id.clone(), e.clone());
+                        }
+                        alone.push(id)
+                    }
                     Matched::Failed(e) if e.kind == ApiErrorKind::NotFound => {
                         out.push((id, Ok(None)))
                     }
@@ -292,7 +304,13 @@ impl CioClient {
             .buffered(4)
             .collect::<Vec<_>>()
             .await;
-        out.extend(singles);
+        for (id, result) in singles {
+            let result = match (result, unreadable.remove(&id)) {
+                (Ok(None), Some(e)) => Err(e),
+                (r, _) => r,
+            };
+            out.push((id, result));
+        }
         out
     }
 

@@ -76,6 +76,7 @@ impl Workspace {
         };
         let consumer = {
             let ws = Arc::clone(self);
+            let tx = tx.clone();
             async move {
                 let mut done = tokio_stream_of(work_rx)
                     .map(|p| {
@@ -90,8 +91,13 @@ impl Workspace {
                 }
             }
         };
+        let watch = tx;
         tokio::spawn(async move {
-            futures::join!(producer, consumer);
+            // Everything stops as soon as nobody listens.
+            tokio::select! {
+                _ = watch.closed() => {}
+                _ = async { futures::join!(producer, consumer) } => {}
+            }
         });
         rx
     }

@@ -510,6 +510,7 @@ mod consent_tests {
         )
         .unwrap();
         let subject = Subject {
+            variants: vec![],
             person: "C1".into(),
             profiles: vec![Profile {
                 cio_id: "a1".into(),

@@ -1066,13 +1066,15 @@ mod robustness {
         (
             prop::collection::vec(profile(), 0..4),
             prop::collection::vec(record(), 0..3),
+            prop::collection::vec(profile(), 0..2),
         )
-            .prop_map(|(profiles, records)| Subject {
+            .prop_map(|(profiles, records, variants)| Subject {
                 person: "C1".into(),
                 profiles,
                 records,
                 links: vec![],
                 unavailable: vec![],
+                variants,
             })
     }
 
