@@ -978,7 +978,12 @@ async fn fixture_mode_answers_people_by_id_email_and_cio_id() {
     assert_eq!(c.person("C9", IdType::Id).await.unwrap(), None);
 
     let ids: Vec<String> = ["C2", "C9", "C1"].map(String::from).to_vec();
-    let batch = c.people_by_ids(&ids, IdType::Id).await.unwrap();
+    let batch: Vec<_> = c
+        .people_by_ids(&ids, IdType::Id)
+        .await
+        .into_iter()
+        .filter_map(|(_, r)| r.unwrap())
+        .collect();
     let cio: Vec<&str> = batch.iter().map(|p| p.cio_id.as_str()).collect();
     assert_eq!(cio, ["a2", "a1"]);
 
@@ -1077,19 +1082,14 @@ async fn fixture_mode_loads_people_and_reports_broken_files_per_person() {
     )
     .unwrap();
     let c = CioClient::fixtures(dir.path()).unwrap();
-    let mut rx = c.load_people(
-        ["C1", "C2", "C7"].map(String::from).to_vec(),
-        IdType::Id,
-        100,
-    );
-    let mut got = Vec::new();
-    while let Some(r) = rx.recv().await {
-        got.push(r);
-    }
+    let mut got = c
+        .people_by_ids(&["C1", "C2", "C7"].map(String::from), IdType::Id)
+        .await;
     got.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(got[0].1.as_ref().unwrap().activities.len(), 100);
-    assert!(got[1].1.as_ref().unwrap().activities.is_empty());
-    assert_eq!(got[2].1.as_ref().unwrap_err().kind, ApiErrorKind::NotFound);
+    assert_eq!(got[0].1.as_ref().unwrap().as_ref().unwrap().cio_id, "a1");
+    assert_eq!(c.activities("C1", IdType::Id, 100).await.unwrap().len(), 100);
+    assert!(c.activities("C2", IdType::Id, 100).await.unwrap().is_empty());
+    assert_eq!(got[2].1.as_ref().unwrap(), &None, "C7 is not in the workspace");
 
     let e = c.person("a9", IdType::CioId).await.unwrap_err();
     assert_eq!(bad_field(&e), "$");
@@ -1109,11 +1109,13 @@ async fn the_bundled_demo_workspace_reads_without_a_single_error() {
         .collect();
     assert!(!cio_ids.is_empty());
 
-    let mut rx = c.load_people(cio_ids.clone(), IdType::CioId, 1000);
     let mut loaded = 0;
-    while let Some((id, result)) = rx.recv().await {
-        let p = result.unwrap_or_else(|e| panic!("{id}: {e}"));
+    for (id, result) in c.people_by_ids(&cio_ids, IdType::CioId).await {
+        let p = result.unwrap_or_else(|e| panic!("{id}: {e}")).unwrap();
         assert_eq!(p.cio_id, id);
+        c.activities(&id, IdType::CioId, 1000)
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         loaded += 1;
     }
     assert_eq!(loaded, cio_ids.len());
