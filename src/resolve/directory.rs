@@ -38,6 +38,15 @@ impl Directory {
         Directory { by_canonical }
     }
 
+    /// Profiles whose email is `email` (normalized), however it is written.
+    pub fn holders_of<'a>(&'a self, email: &'a str) -> impl Iterator<Item = &'a PersonRef> + 'a {
+        self.by_canonical
+            .get(&normalize::email_canonical(email))
+            .into_iter()
+            .flatten()
+            .filter(move |r| r.email.as_deref().and_then(normalize::email).as_deref() == Some(email))
+    }
+
     /// Profiles whose email is a Gmail-style variant of `email` (normalized),
     /// not the same address.
     pub fn variants_of<'a>(&'a self, email: &'a str) -> impl Iterator<Item = &'a PersonRef> + 'a {
@@ -76,5 +85,10 @@ mod tests {
         assert_eq!(cio("mikechen@gmail.com"), ["a3"]);
         assert_eq!(cio("mikechen+shop@gmail.com"), ["a4"]);
         assert!(cio("other@gmail.com").is_empty());
+        let same: Vec<&str> = d
+            .holders_of("jenniferlee@gmail.com")
+            .map(|r| r.cio_id.as_str())
+            .collect();
+        assert_eq!(same, ["a2"], "case does not matter");
     }
 }

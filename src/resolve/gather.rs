@@ -22,6 +22,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use futures::StreamExt;
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
+use super::directory::Directory;
 use super::human::Pool;
 use super::{Workspace, MAX_SHARED_IDENTIFIER};
 use crate::config::Primary;
@@ -111,6 +114,11 @@ type Term = (&'static str, String);
 
 struct Gatherer<'a> {
     ws: &'a Workspace,
+    /// When at hand, emails are looked up here instead of searched.
+    directory: Option<Arc<Directory>>,
+    /// What a search or the directory said about a profile, kept in case
+    /// the batch lookup does not return it.
+    refs: BTreeMap<String, PersonRef>,
     out: Gathered,
     want_ids: BTreeSet<String>,
     want_cio: BTreeSet<String>,
@@ -136,6 +144,8 @@ struct Gatherer<'a> {
 pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
     let mut g = Gatherer {
         ws,
+        directory: ws.directory().await,
+        refs: BTreeMap::new(),
         out: Gathered::default(),
         want_ids: BTreeSet::new(),
         want_cio: BTreeSet::new(),
@@ -201,10 +211,42 @@ impl Gatherer<'_> {
         });
     }
 
-    /// Emails are searched even when `identity.match_on` leaves them out:
-    /// an email-only profile with a human's email is always that human.
+    /// Emails are looked up even when `identity.match_on` leaves them out:
+    /// an email-only profile with a human's email is always that human. The
+    /// directory answers in memory (whatever the case, and Gmail-style
+    /// variants from either side); without one, the filter search does.
     fn want_email(&mut self, email: &str) {
-        self.terms.insert(("email", email.to_string()));
+        let Some(dir) = self.directory.clone() else {
+            self.terms.insert(("email", email.to_string()));
+            let canonical = normalize::email_canonical(email);
+            if canonical != email {
+                self.terms.insert(("email", canonical));
+            }
+            return;
+        };
+        if !self.searched_emails.insert(email.to_string()) {
+            return;
+        }
+        let holders: Vec<PersonRef> = dir.holders_of(email).cloned().collect();
+        if holders.len() > MAX_SHARED_IDENTIFIER {
+            tracing::warn!(
+                "email {email} is shared by {} profiles; not treated as identity evidence",
+                holders.len()
+            );
+        } else {
+            for r in holders {
+                if !self.out.pool.profiles.contains_key(&r.cio_id) {
+                    self.want_cio.insert(r.cio_id.clone());
+                    self.refs.insert(r.cio_id.clone(), r);
+                }
+            }
+        }
+        for r in dir.variants_of(email) {
+            if !self.out.pool.profiles.contains_key(&r.cio_id) {
+                self.want_variant.insert(r.cio_id.clone());
+                self.refs.insert(r.cio_id.clone(), r.clone());
+            }
+        }
     }
 
     fn want_phone(&mut self, raw: &str) {
@@ -248,8 +290,12 @@ impl Gatherer<'_> {
             cio_client.people_by_ids(&ids, IdType::Id),
             cio_client.people_by_ids(&cio, IdType::CioId)
         );
+        let mut unanswered = Vec::new();
         for (key, result) in by_id.into_iter().chain(by_cio) {
             match result {
+                Ok(None) if self.refs.contains_key(&key) && cio.contains(&key) => {
+                    unanswered.push(key);
+                }
                 Ok(Some(p)) => {
                     let variant_only = variants.contains(&p.cio_id)
                         && !self.out.pool.variant_only.contains(&p.cio_id);
@@ -269,6 +315,28 @@ impl Gatherer<'_> {
                 }
             }
         }
+        // A profile a search listed but the batch lookup did not return is
+        // still part of the human: ask for it alone, else keep what the
+        // search said about it.
+        for key in unanswered {
+            let profile = match cio_client.person(&key, IdType::CioId).await {
+                Ok(Some(p)) => p,
+                _ => {
+                    tracing::warn!("profile cio_id {key} listed by search but not returned by the batch lookup");
+                    let r = &self.refs[&key];
+                    Profile {
+                        cio_id: r.cio_id.clone(),
+                        id: r.id.clone().filter(|s| !s.is_empty()),
+                        email: r.email.clone().filter(|s| !s.is_empty()),
+                        ..Default::default()
+                    }
+                }
+            };
+            if variants.contains(&profile.cio_id) {
+                self.out.pool.variant_only.insert(profile.cio_id.clone());
+            }
+            self.out.pool.profiles.entry(profile.cio_id.clone()).or_insert(profile);
+        }
     }
 
     /// Queue the emails and phones of profiles not yet followed; find the
@@ -286,27 +354,14 @@ impl Gatherer<'_> {
         if new.is_empty() {
             return;
         }
-        let directory = self.ws.directory().await;
         for p in &new {
             self.expanded.insert(format!("p:{}", p.cio_id));
             if let Some(email) = p.email.as_deref().and_then(normalize::email) {
                 self.want_email(&email);
-                if let Some(raw) = p.email.as_deref().map(str::trim).filter(|r| *r != email) {
-                    self.terms.insert(("email", raw.to_string()));
-                }
-                let canonical = normalize::email_canonical(&email);
-                match &directory {
-                    Some(dir) => {
-                        for r in dir.variants_of(&email) {
-                            if !self.out.pool.profiles.contains_key(&r.cio_id) {
-                                self.want_variant.insert(r.cio_id.clone());
-                            }
-                        }
+                if self.directory.is_none() {
+                    if let Some(raw) = p.email.as_deref().map(str::trim).filter(|r| *r != email) {
+                        self.terms.insert(("email", raw.to_string()));
                     }
-                    None if canonical != email => {
-                        self.terms.insert(("email", canonical));
-                    }
-                    None => {}
                 }
             }
             if let Some(phone) = p.phone() {
@@ -448,6 +503,7 @@ impl Gatherer<'_> {
             if r.cio_id.is_empty() || self.out.pool.profiles.contains_key(&r.cio_id) {
                 continue;
             }
+            self.refs.insert(r.cio_id.clone(), r.clone());
             match r.email.as_deref().and_then(normalize::email) {
                 Some(e) if self.searched_emails.contains(&e) => {
                     per_email.entry(e).or_default().insert(r.cio_id);

@@ -4,8 +4,8 @@
 //! customer who asked for mail. Both are errors, whatever the lag.
 //!
 //! For every attribute with `consent` set, the owner's record value (read as
-//! a boolean the way Customer.io reads them) is compared with the primary
-//! profile's `!unsubscribed`. Without an owner, any source record holding the
+//! a boolean the way Customer.io reads them) is compared with every
+//! profile's `!unsubscribed`: a subscribed duplicate can still be mailed. Without an owner, any source record holding the
 //! attribute speaks for it. Silent when no record holds a readable value
 //! (`type_drift` reports unreadable ones) or there is no profile.
 
@@ -17,16 +17,19 @@ use crate::model::normalize;
 use crate::model::Subject;
 
 pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
-    let Some(profile) = subject.primary_profile() else {
+    let Some(primary) = subject.primary_profile() else {
         return vec![];
     };
     let mut out = Vec::new();
+    // Every profile of the human: a subscribed duplicate can still be mailed.
+    // The human's consent is what the owner says about the primary profile.
+    for profile in &subject.profiles {
     for (name, attr) in &ctx.config.attributes {
         let Some(channel) = attr.consent.as_deref() else {
             continue;
         };
         let record = match attr.owner.as_deref() {
-            Some(owner) => owner_record(subject, owner, Some(profile), name),
+            Some(owner) => owner_record(subject, owner, Some(primary), name),
             None => subject.records.iter().find(|r| r.attribute(name).is_some()),
         };
         let Some(record) = record else { continue };
@@ -76,6 +79,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             .unwrap_or(0);
         out.push(
             Finding::new(Rule::ConsentConflict, Severity::Error, subject, summary)
+                .with_profiles([profile.cio_id.clone()])
                 .evidence(json!({
                     "attribute": name,
                     "channel": channel,
@@ -109,6 +113,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
                     record: index,
                 }),
         );
+    }
     }
     out
 }
@@ -173,6 +178,37 @@ mod tests {
         let s = subject("C1")
             .profile(profile("a1", "C1").unsubscribed(true, NOW - DAY))
             .record(record("shop", "C1").attr("email_opt_in", "maybe"))
+            .build();
+        assert!(run(check, &s, &shop_config()).is_empty());
+    }
+
+    #[test]
+    fn a_subscribed_duplicate_of_an_opted_out_human_is_a_conflict_of_its_own() {
+        let s = subject("C1")
+            .profile(
+                profile("a1", "C1")
+                    .email("ann@x.com")
+                    .unsubscribed(true, NOW - DAY),
+            )
+            .profile(email_only("a2", "ann@x.com").unsubscribed(false, NOW - DAY))
+            .record(
+                record("shop", "C1")
+                    .email("ann@x.com")
+                    .attr("email_opt_in", 0i64),
+            )
+            .build();
+        let findings = run(check, &s, &shop_config());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].profiles, vec!["a1", "a2"]);
+        assert!(findings[0].summary.contains("a2") || findings[0].summary.contains("ann@x.com"));
+    }
+
+    #[test]
+    fn an_unsubscribed_duplicate_of_an_opted_out_human_is_clean() {
+        let s = subject("C1")
+            .profile(profile("a1", "C1").unsubscribed(true, NOW - DAY))
+            .profile(email_only("a2", "ann@x.com").unsubscribed(true, NOW - DAY))
+            .record(record("shop", "C1").attr("email_opt_in", 0i64))
             .build();
         assert!(run(check, &s, &shop_config()).is_empty());
     }

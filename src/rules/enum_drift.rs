@@ -2,8 +2,9 @@
 //! one value (`VIP`, `Vip`, ` vip`) or values outside its configured set, so
 //! a segment on `vip_tier = gold` misses the `Gold` people.
 //!
-//! Every attribute typed `enum` is read on all profiles and records of the
-//! subject. Variants are values equal after `fold_enum` but written
+//! Every attribute typed `enum` is read on the primary profile and every
+//! record of the subject (a secondary profile's values are the split's
+//! consequence, shown by `split_identity`). Variants are values equal after `fold_enum` but written
 //! differently; with `values` configured, any value not written exactly as
 //! one of them is outside the set (the evidence names the configured value
 //! it folds to, when there is one). One finding per attribute.
@@ -55,8 +56,8 @@ fn uniform_and_allowed(subject: &Subject, name: &str, allowed: &[String]) -> boo
     let mut seen: Option<&str> = None;
     let texts =
         subject
-            .profiles
-            .iter()
+            .primary_profile()
+            .into_iter()
             .map(|p| p.attribute(name))
             .chain(subject.records.iter().map(|r| match r.attribute(name) {
                 None => None,
@@ -86,7 +87,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let mut values: Vec<Value> = Vec::new();
-        for p in &subject.profiles {
+        if let Some(p) = subject.primary_profile() {
             if let Some(v) = p.attribute(name) {
                 add(
                     &mut values,

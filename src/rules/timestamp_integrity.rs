@@ -180,7 +180,8 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         .filter(|a| a.ty == Some(AttrType::Timestamp))
         .map(|a| a.name.as_str())
         .collect();
-    for p in &subject.profiles {
+    // Date attributes are read on the primary profile only.
+    if let Some(p) = subject.primary_profile() {
         for &name in &timestamp_attrs {
             let Some(v) = p.attribute(name) else { continue };
             let parsed = normalize::parse_instant_text(v);

@@ -273,7 +273,9 @@ fn attributes(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let mut names = Keys::new();
     // (attribute number, value)
     let mut all: Vec<(u32, Seen)> = Vec::new();
-    for p in &subject.profiles {
+    // Attribute values are the primary profile's: a secondary profile's
+    // values are the split's consequence (shown by split_identity).
+    if let Some(p) = subject.primary_profile() {
         for (name, v) in &p.attributes {
             if !IDENTIFIERS.contains(&name.as_str()) && !v.trim().is_empty() {
                 let n = names.number(name);
