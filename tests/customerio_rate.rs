@@ -156,8 +156,9 @@ async fn loading_people_provokes_no_429_from_a_strict_server() {
     assert_eq!(activities.rejected(), 0);
     assert_eq!(ws.cio.stats().throttled, 0);
     // The identity directory (this fake has no filter search: one 404),
-    // one batch call for 60 ids, one activities page each.
-    assert_eq!(ws.cio.stats().requests, 62);
+    // two batch calls (a first chunk of 10 ids, then 50), one activities
+    // page each.
+    assert_eq!(ws.cio.stats().requests, 63);
 }
 
 /// 429 (Retry-After: 1) for the `nth` request only, 200 otherwise.

@@ -211,7 +211,7 @@ fn an_operator_opens_a_split_identity_looks_at_the_finding_and_quits_cleanly() {
     let mut s = Session::start(&["--demo"], logs.path());
 
     // The pulse fills in while people load; wait for the load to finish.
-    let pulse = s.wait_for("the people to load", |t| t.contains("people loaded in"));
+    let pulse = s.wait_for("the people to load", |t| t.contains("profiles in "));
     assert!(
         pulse.contains("Customer.io") && pulse.contains("Findings by rule"),
         "{pulse}"
@@ -361,7 +361,7 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
 fn a_person_shows_customerio_beside_the_shop_salesforce_and_zoho() {
     let logs = tempfile::tempdir().unwrap();
     let mut s = Session::start(&["--demo"], logs.path());
-    s.wait_for("the people to load", |t| t.contains("people loaded in"));
+    s.wait_for("the people to load", |t| t.contains("profiles in "));
     // C1232: the Salesforce contact carries a new email that splits him.
     s.send(":person C1232\r");
     let screen = s.wait_for("four columns", |t| {

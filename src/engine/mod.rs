@@ -175,30 +175,41 @@ impl Workspace {
             let gathered = gather::gather(&self, &names).await;
             let humans = human::form(&gathered.pool, &self.config);
             // Which human each entry point reached.
-            let mut reached: Vec<Option<usize>> = Vec::with_capacity(chunk.len());
-            for (_, entry) in &chunk {
-                let refs = gather::entry_refs(entry, primary);
-                reached.push(find_human(&humans, &refs));
-            }
+            let refs: Vec<Vec<EntryRef>> = chunk
+                .iter()
+                .map(|(_, e)| gather::entry_refs(e, primary))
+                .collect();
+            let reached: Vec<Option<usize>> = refs.iter().map(|r| find_human(&humans, r)).collect();
             let mut firsts: HashMap<usize, usize> = HashMap::new();
             for (pos, h) in reached.iter().enumerate() {
                 if let Some(h) = h {
                     firsts.entry(*h).or_insert(chunk[pos].0);
                 }
             }
+            // Whether an error concerns entry `pos` (and the human it reached).
+            let mine = |scope: &Scope, pos: usize| -> bool {
+                let human = reached[pos].map(|h| &humans[h]);
+                let same = |j: usize| j == pos || (human.is_some() && reached[j] == reached[pos]);
+                match scope {
+                    Scope::All => true,
+                    Scope::Entry(i) => same(*i),
+                    Scope::Profile(c) => human.is_some_and(|h| h.cio_ids.contains(c)),
+                    Scope::Id(id) => {
+                        human.is_some_and(|h| h.holds_id(id))
+                            || (0..chunk.len()).any(|j| {
+                                same(j) && refs[j].iter().any(|r| *r == EntryRef::Id(id.clone()))
+                            })
+                    }
+                }
+            };
             for (pos, h) in reached.iter().enumerate() {
                 let (order, entry) = &chunk[pos];
-                let mine = |scope: &Scope, human: Option<&Human>| match scope {
-                    Scope::All => true,
-                    Scope::Entry(i) => reached[*i] == reached[pos] && (*i == pos || human.is_some()),
-                    Scope::Profile(c) => human.is_some_and(|h| h.cio_ids.contains(c)),
-                };
                 match h {
                     None => {
                         let mut errors: Vec<PersonError> = gathered
                             .errors
                             .iter()
-                            .filter(|e| mine(&e.scope, None))
+                            .filter(|e| mine(&e.scope, pos))
                             .map(|e| person_error(entry, e))
                             .collect();
                         errors.extend(self.closed_sources(entry));
@@ -238,7 +249,7 @@ impl Workspace {
                         let errors: Vec<ScopedError> = gathered
                             .errors
                             .iter()
-                            .filter(|e| mine(&e.scope, Some(&human)))
+                            .filter(|e| mine(&e.scope, pos))
                             .cloned()
                             .collect();
                         let pending = Pending {

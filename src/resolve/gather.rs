@@ -48,6 +48,8 @@ pub enum Scope {
     Entry(usize),
     /// One profile, by cio_id.
     Profile(String),
+    /// Whoever holds (or was named by) this customer id.
+    Id(String),
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +121,10 @@ struct Gatherer<'a> {
     /// What a search or the directory said about a profile, kept in case
     /// the batch lookup does not return it.
     refs: BTreeMap<String, PersonRef>,
+    /// Ids and cio_ids the entry points name: asked alone when the batch
+    /// lookup does not return them (some proxies answer it partly).
+    entry_ids: HashSet<String>,
+    entry_cio: HashSet<String>,
     out: Gathered,
     want_ids: BTreeSet<String>,
     want_cio: BTreeSet<String>,
@@ -146,6 +152,8 @@ pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
         ws,
         directory: ws.directory().await,
         refs: BTreeMap::new(),
+        entry_ids: HashSet::new(),
+        entry_cio: HashSet::new(),
         out: Gathered::default(),
         want_ids: BTreeSet::new(),
         want_cio: BTreeSet::new(),
@@ -170,9 +178,11 @@ pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
         match r {
             EntryRef::CioId(c) => {
                 g.want_cio.insert(c.clone());
+                g.entry_cio.insert(c.clone());
             }
             EntryRef::Id(id) => {
                 g.want_ids.insert(id.clone());
+                g.entry_ids.insert(id.clone());
             }
             EntryRef::Email(e) => g.want_email(e),
         }
@@ -291,10 +301,17 @@ impl Gatherer<'_> {
             cio_client.people_by_ids(&cio, IdType::CioId)
         );
         let mut unanswered = Vec::new();
+        let mut entries_alone = Vec::new();
         for (key, result) in by_id.into_iter().chain(by_cio) {
             match result {
                 Ok(None) if self.refs.contains_key(&key) && cio.contains(&key) => {
                     unanswered.push(key);
+                }
+                Ok(None) if self.entry_ids.remove(&key) && ids.contains(&key) => {
+                    entries_alone.push((key, IdType::Id));
+                }
+                Ok(None) if self.entry_cio.remove(&key) && cio.contains(&key) => {
+                    entries_alone.push((key, IdType::CioId));
                 }
                 Ok(Some(p)) => {
                     let variant_only = variants.contains(&p.cio_id)
@@ -309,9 +326,24 @@ impl Gatherer<'_> {
                     let scope = if cio.contains(&key) {
                         Scope::Profile(key)
                     } else {
-                        Scope::All
+                        Scope::Id(key)
                     };
                     self.api_error(scope, &e);
+                }
+            }
+        }
+        for (key, ty) in entries_alone {
+            match cio_client.person(&key, ty).await {
+                Ok(Some(p)) => {
+                    self.out.pool.profiles.entry(p.cio_id.clone()).or_insert(p);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let scope = match ty {
+                        IdType::CioId => Scope::Profile(key),
+                        _ => Scope::Id(key),
+                    };
+                    self.api_error(scope, &e)
                 }
             }
         }

@@ -53,6 +53,13 @@ pub struct Human {
 }
 
 impl Human {
+    /// Whether a profile or record of this human has customer id `id`.
+    pub fn holds_id(&self, id: &str) -> bool {
+        let is = |v: &Option<String>| v.as_deref().map(str::trim) == Some(id);
+        self.subject.profiles.iter().any(|p| is(&p.id))
+            || self.subject.records.iter().any(|r| is(&r.id))
+    }
+
     /// What makes this human this human, for de-duplication.
     pub fn key(&self) -> String {
         if self.cio_ids.is_empty() {

@@ -215,7 +215,7 @@ mod tests {
         let cfg = config("[[attributes]]\nname = \"segment\"\ntype = \"enum\"\n");
         let s = subject("C1")
             .profile(profile("a1", "C1").attr("segment", "VIP"))
-            .profile(profile("a2", "C2").attr("segment", "Vip"))
+            .record(record("shop", "C1").attr("segment", "Vip"))
             .record(record("crm", "C1").attr("segment", " vip "))
             .build();
         let f = only(run(check, &s, &cfg));
@@ -224,11 +224,22 @@ mod tests {
             f.summary,
             "segment holds 3 variants of one value: \"VIP\", \"Vip\", \" vip \""
         );
-        assert_eq!(f.profiles, vec!["a1", "a2"]);
+        assert_eq!(f.profiles, vec!["a1"]);
         assert!(f.focus.contains(&Focus::Record {
             source: "crm".into(),
-            record: 0
+            record: 1
         }));
+    }
+
+    #[test]
+    fn a_secondary_profiles_variant_is_the_splits_consequence_not_enum_drift() {
+        let cfg = config("[[attributes]]\nname = \"segment\"\ntype = \"enum\"\n");
+        let s = subject("C1")
+            .profile(profile("a1", "C1").attr("segment", "vip"))
+            .profile(email_only("a2", "ann@x.com").attr("segment", "Vip"))
+            .record(record("crm", "C1").attr("segment", "vip"))
+            .build();
+        assert!(run(check, &s, &cfg).is_empty());
     }
 
     #[test]

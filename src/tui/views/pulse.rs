@@ -112,7 +112,7 @@ fn draw_people(frame: &mut Frame, area: Rect, app: &App) {
             )
         } else {
             format!(
-                "{loaded} people ({total} profile{})",
+                "{loaded} people loaded from {total} profile{}",
                 if total == 1 { "" } else { "s" }
             )
         };
