@@ -3551,7 +3551,11 @@ fn sorted_expects(people: &[Person]) -> Vec<(&Person, &Expect)> {
         .flat_map(|p| p.expects.iter().map(move |e| (p, e)))
         .collect();
     all.sort_by(|a, b| {
-        (rule_rank(a.1.rule), &a.0.id, &a.1.person).cmp(&(rule_rank(b.1.rule), &b.0.id, &b.1.person))
+        (rule_rank(a.1.rule), &a.0.id, &a.1.person).cmp(&(
+            rule_rank(b.1.rule),
+            &b.0.id,
+            &b.1.person,
+        ))
     });
     all
 }

@@ -343,3 +343,87 @@ async fn a_search_that_answers_with_everyone_links_nobody() {
     assert_eq!(v["people_checked"], 3);
     assert_eq!(v["findings"], json!([]));
 }
+
+fn with_phone(p: FakePerson, phone: &str) -> FakePerson {
+    p.attr("phone", phone, T0)
+}
+
+/// Split findings of a report as (person, profiles).
+fn splits(out: &str) -> Vec<(String, Value)> {
+    let v: Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "split_identity")
+        .map(|f| {
+            (
+                f["person"].as_str().unwrap().to_string(),
+                f["profiles"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phone_written_two_ways_splits_one_human_whichever_profile_is_checked() {
+    for (first, second, region) in [
+        ("+15551000037", "+1-555-100-0037", ""),
+        ("+15551000037", "(555) 100-0037", ""),
+        ("(555) 100-0037", "+1 555 100 0037", ""),
+        (
+            "+442079460958",
+            "02079460958",
+            "\n[identity]\nphone_region = \"GB\"\n",
+        ),
+    ] {
+        let people = vec![
+            with_phone(clean_person("a1", "C1", "one@example.com"), first),
+            with_phone(clean_person("a2", "C2", "two@example.com"), second),
+        ];
+        let server = serve(FakeWorkspace::new(people)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &server.uri(), region);
+        for entry in ["C1", "C2", "cio_a2"] {
+            let (code, out, err) = run(args(&cfg, &["--person", entry, "--format", "json"])).await;
+            assert_eq!(code, 1, "{first} / {second} via {entry}: {err}\n{out}");
+            assert_eq!(
+                splits(&out),
+                vec![("C1".to_string(), json!(["a1", "a2"]))],
+                "{first} / {second} via {entry}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn different_numbers_are_different_humans() {
+    let people = vec![
+        with_phone(clean_person("a1", "C1", "one@example.com"), "+15551000037"),
+        with_phone(
+            clean_person("a2", "C2", "two@example.com"),
+            "+1-555-100-0038",
+        ),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, err) = run(args(&cfg, &["--all", "--format", "json"])).await;
+    assert_eq!(code, 0, "{err}\n{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["people_checked"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_phone_region_is_a_config_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "http://127.0.0.1:9",
+        "\n[identity]\nphone_region = \"Atlantis\"\n",
+    );
+    let (code, _, err) = run(args(&cfg, &["--person", "C1"])).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("identity.phone_region"), "{err}");
+    assert!(err.contains("cioscope.toml"), "{err}");
+}

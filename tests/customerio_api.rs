@@ -638,7 +638,10 @@ async fn a_wrong_typed_field_is_named_by_its_json_path() {
         .await;
     let ids: Vec<String> = ["C1", "C2", "C3", "C4"].map(String::from).to_vec();
     let answers = client(&server).people_by_ids(&ids, IdType::Id).await;
-    let ok = answers.iter().filter(|(_, r)| matches!(r, Ok(Some(_)))).count();
+    let ok = answers
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok(Some(_))))
+        .count();
     assert_eq!(ok, 3, "the readable items still count");
     let e = answers
         .into_iter()
@@ -820,7 +823,11 @@ async fn the_engine_streams_each_human_with_activities() {
     assert_eq!(ok, 120);
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].person, "ghost-1");
-    assert!(missing[0].errors[0].message.contains("no person"), "{:?}", missing[0].errors);
+    assert!(
+        missing[0].errors[0].message.contains("no person"),
+        "{:?}",
+        missing[0].errors
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 120);
     // The first human arrives after a small first batch and its activities,
     // long before the last.
@@ -861,7 +868,10 @@ async fn a_bad_batch_item_stays_that_persons_error() {
     assert!(results[0].subject.is_some() && results[0].errors.is_empty());
     assert!(results[1].subject.is_none());
     let e = &results[1].errors[0];
-    assert!(e.message.contains("GET /v1/customers/{id}/attributes"), "{e:?}");
+    assert!(
+        e.message.contains("GET /v1/customers/{id}/attributes"),
+        "{e:?}"
+    );
     assert!(e.message.contains("customer.timestamps"), "{e:?}");
     assert!(results[2].subject.is_some() && results[2].errors.is_empty());
 }
@@ -1087,9 +1097,20 @@ async fn fixture_mode_loads_people_and_reports_broken_files_per_person() {
         .await;
     got.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got[0].1.as_ref().unwrap().as_ref().unwrap().cio_id, "a1");
-    assert_eq!(c.activities("C1", IdType::Id, 100).await.unwrap().len(), 100);
-    assert!(c.activities("C2", IdType::Id, 100).await.unwrap().is_empty());
-    assert_eq!(got[2].1.as_ref().unwrap(), &None, "C7 is not in the workspace");
+    assert_eq!(
+        c.activities("C1", IdType::Id, 100).await.unwrap().len(),
+        100
+    );
+    assert!(c
+        .activities("C2", IdType::Id, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        got[2].1.as_ref().unwrap(),
+        &None,
+        "C7 is not in the workspace"
+    );
 
     let e = c.person("a9", IdType::CioId).await.unwrap_err();
     assert_eq!(bad_field(&e), "$");

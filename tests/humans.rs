@@ -15,7 +15,11 @@ fn finding_set(c: &Checked) -> FindingSet {
         .map(|f| {
             let mut profiles = f.profiles.clone();
             profiles.sort();
-            (f.rule.id().to_string(), f.severity.name().to_string(), profiles)
+            (
+                f.rule.id().to_string(),
+                f.severity.name().to_string(),
+                profiles,
+            )
         })
         .collect()
 }
@@ -30,13 +34,19 @@ async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the
     let ws = demo().await;
     let everyone = ws.everyone().await.expect("demo lists");
     let humans = ws.check_all(everyone).await;
-    assert!(humans.iter().all(|c| c.errors.is_empty()), "the demo loads cleanly");
+    assert!(
+        humans.iter().all(|c| c.errors.is_empty()),
+        "the demo loads cleanly"
+    );
     let mut checked_entries = 0;
     let mut differences = Vec::new();
     // A second workspace: nothing learnt from the listing above.
     let alone = demo().await;
     for human in &humans {
-        let subject = human.subject.as_ref().expect("every listed profile is a human's");
+        let subject = human
+            .subject
+            .as_ref()
+            .expect("every listed profile is a human's");
         let want = finding_set(human);
         let mut entries = vec![human.person.clone()];
         for p in &subject.profiles {
@@ -64,7 +74,10 @@ async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the
             }
         }
     }
-    assert!(checked_entries > humans.len(), "split humans have several entry points");
+    assert!(
+        checked_entries > humans.len(),
+        "split humans have several entry points"
+    );
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
@@ -79,7 +92,10 @@ async fn a_human_is_one_row_and_its_secondary_profiles_gaps_are_not_findings() {
     assert_eq!(humans.len(), 240);
     let jane = humans.iter().find(|c| c.person == "C1007").unwrap();
     let subject = jane.subject.as_ref().unwrap();
-    assert_eq!(subject.profiles[0].cio_id, "a3000007", "the profile the shop knows is primary");
+    assert_eq!(
+        subject.profiles[0].cio_id, "a3000007",
+        "the profile the shop knows is primary"
+    );
     assert_eq!(subject.profiles.len(), 2);
     let by_rule: BTreeMap<&str, usize> = jane.findings.iter().fold(BTreeMap::new(), |mut m, f| {
         *m.entry(f.rule.id()).or_default() += 1;
@@ -119,7 +135,15 @@ async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_war
             .collect();
         assert_eq!(split.len(), 1, "{entry}: {:?}", c.findings);
         assert_eq!(split[0].severity.name(), "warn", "{entry}");
-        assert!(split[0].profiles.iter().any(|p| p == other), "{entry}: {:?}", split[0].profiles);
-        assert_eq!(c.subject.unwrap().profiles.len(), 1, "{entry}: a possible split never merges");
+        assert!(
+            split[0].profiles.iter().any(|p| p == other),
+            "{entry}: {:?}",
+            split[0].profiles
+        );
+        assert_eq!(
+            c.subject.unwrap().profiles.len(),
+            1,
+            "{entry}: a possible split never merges"
+        );
     }
 }

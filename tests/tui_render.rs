@@ -753,7 +753,10 @@ fn the_status_bar_shows_loading_and_the_rate_limit_budget() {
     }));
     let s = screen(&app);
     let status = s.lines().last().unwrap();
-    assert!(status.contains("loading 3 people · 3/4 profiles"), "{status}");
+    assert!(
+        status.contains("loading 3 people · 3/4 profiles"),
+        "{status}"
+    );
     assert!(status.contains("api 9/10 req/s · 3 waiting"), "{status}");
     app.dispatch(Action::Palette("bogus".into()));
     let s = screen(&app);

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::cli::{CheckArgs, FailOn, Format};
 use crate::config::Config;
-use crate::report;
 use crate::engine::Checked;
+use crate::report;
 use crate::resolve::{PersonError, Workspace};
 use crate::rules::{Finding, Severity};
 

@@ -694,21 +694,23 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     };
     let phone_region = match &raw.identity.phone_region {
         None => Default::default(),
-        Some(r) => crate::model::normalize::PhoneRegion::from_code(r.get_ref()).ok_or_else(|| {
-            let known: Vec<&str> = crate::model::normalize::PhoneRegion::KNOWN
-                .iter()
-                .map(|r| r.code)
-                .collect();
-            loc.err(
-                span_of(r),
-                "identity.phone_region",
-                format!(
-                    "a region code ({}), found {:?}",
-                    known.join(", "),
-                    r.get_ref()
-                ),
-            )
-        })?,
+        Some(r) => {
+            crate::model::normalize::PhoneRegion::from_code(r.get_ref()).ok_or_else(|| {
+                let known: Vec<&str> = crate::model::normalize::PhoneRegion::KNOWN
+                    .iter()
+                    .map(|r| r.code)
+                    .collect();
+                loc.err(
+                    span_of(r),
+                    "identity.phone_region",
+                    format!(
+                        "a region code ({}), found {:?}",
+                        known.join(", "),
+                        r.get_ref()
+                    ),
+                )
+            })?
+        }
     };
 
     let mut sources = Vec::new();

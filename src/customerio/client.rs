@@ -437,7 +437,12 @@ impl CioClient {
     ) -> Result<Option<Vec<PersonRef>>, ApiError> {
         let base = Request::new(Endpoint::PeopleFilter).body(json!({ "filter": filter }));
         let people = self
-            .paged(base, max.saturating_add(1), PEOPLE_PAGE, wire::identifiers_page)
+            .paged(
+                base,
+                max.saturating_add(1),
+                PEOPLE_PAGE,
+                wire::identifiers_page,
+            )
             .await?;
         Ok((people.len() <= max).then_some(people))
     }

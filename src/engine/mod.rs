@@ -364,7 +364,10 @@ fn find_human(humans: &[Human], refs: &[EntryRef]) -> Option<usize> {
             h.subject.records.iter().any(|rec| match r {
                 EntryRef::Id(id) => rec.id.as_deref().map(str::trim) == Some(id.as_str()),
                 EntryRef::Email(e) => {
-                    rec.email.as_deref().and_then(crate::model::normalize::email).as_deref()
+                    rec.email
+                        .as_deref()
+                        .and_then(crate::model::normalize::email)
+                        .as_deref()
                         == Some(e.as_str())
                 }
                 EntryRef::CioId(_) => false,

@@ -63,31 +63,131 @@ impl PhoneRegion {
     /// The regions cioscope knows, by ISO code.
     pub const KNOWN: &'static [PhoneRegion] = &[
         PhoneRegion::US,
-        PhoneRegion { code: "CA", calling: "1", trunk_zero: false },
-        PhoneRegion { code: "GB", calling: "44", trunk_zero: true },
-        PhoneRegion { code: "IE", calling: "353", trunk_zero: true },
-        PhoneRegion { code: "DE", calling: "49", trunk_zero: true },
-        PhoneRegion { code: "AT", calling: "43", trunk_zero: true },
-        PhoneRegion { code: "CH", calling: "41", trunk_zero: true },
-        PhoneRegion { code: "FR", calling: "33", trunk_zero: true },
-        PhoneRegion { code: "BE", calling: "32", trunk_zero: true },
-        PhoneRegion { code: "NL", calling: "31", trunk_zero: true },
-        PhoneRegion { code: "SE", calling: "46", trunk_zero: true },
-        PhoneRegion { code: "FI", calling: "358", trunk_zero: true },
-        PhoneRegion { code: "ES", calling: "34", trunk_zero: false },
-        PhoneRegion { code: "PT", calling: "351", trunk_zero: false },
-        PhoneRegion { code: "IT", calling: "39", trunk_zero: false },
-        PhoneRegion { code: "DK", calling: "45", trunk_zero: false },
-        PhoneRegion { code: "NO", calling: "47", trunk_zero: false },
-        PhoneRegion { code: "PL", calling: "48", trunk_zero: false },
-        PhoneRegion { code: "AU", calling: "61", trunk_zero: true },
-        PhoneRegion { code: "NZ", calling: "64", trunk_zero: true },
-        PhoneRegion { code: "IN", calling: "91", trunk_zero: true },
-        PhoneRegion { code: "JP", calling: "81", trunk_zero: true },
-        PhoneRegion { code: "BR", calling: "55", trunk_zero: true },
-        PhoneRegion { code: "MX", calling: "52", trunk_zero: false },
-        PhoneRegion { code: "ZA", calling: "27", trunk_zero: true },
-        PhoneRegion { code: "SG", calling: "65", trunk_zero: false },
+        PhoneRegion {
+            code: "CA",
+            calling: "1",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "GB",
+            calling: "44",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "IE",
+            calling: "353",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "DE",
+            calling: "49",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "AT",
+            calling: "43",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "CH",
+            calling: "41",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "FR",
+            calling: "33",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "BE",
+            calling: "32",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "NL",
+            calling: "31",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "SE",
+            calling: "46",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "FI",
+            calling: "358",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "ES",
+            calling: "34",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "PT",
+            calling: "351",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "IT",
+            calling: "39",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "DK",
+            calling: "45",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "NO",
+            calling: "47",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "PL",
+            calling: "48",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "AU",
+            calling: "61",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "NZ",
+            calling: "64",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "IN",
+            calling: "91",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "JP",
+            calling: "81",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "BR",
+            calling: "55",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "MX",
+            calling: "52",
+            trunk_zero: false,
+        },
+        PhoneRegion {
+            code: "ZA",
+            calling: "27",
+            trunk_zero: true,
+        },
+        PhoneRegion {
+            code: "SG",
+            calling: "65",
+            trunk_zero: false,
+        },
     ];
 
     /// The region for an ISO code (case-insensitive).
@@ -138,11 +238,12 @@ pub fn phone_in(raw: &str, region: PhoneRegion) -> Option<String> {
 }
 
 /// Written forms a system may hold for one E.164 number, for searches that
-/// match text exactly: the E.164 text itself and, for North American
-/// numbers, the usual punctuated and national forms.
-pub fn phone_forms(e164: &str) -> Vec<String> {
-    let mut forms = vec![e164.to_string()];
+/// match text exactly: the E.164 text, its digits with `00` or without a
+/// prefix, the national form for `region` (trunk `0`), and for North
+/// American numbers the usual punctuated forms.
+pub fn phone_forms(e164: &str, region: PhoneRegion) -> Vec<String> {
     let digits = e164.trim_start_matches('+');
+    let mut forms = vec![e164.to_string(), digits.to_string(), format!("00{digits}")];
     if let Some(national) = digits.strip_prefix('1').filter(|n| n.len() == 10) {
         let (a, b, c) = (&national[..3], &national[3..6], &national[6..]);
         forms.extend([
@@ -152,8 +253,14 @@ pub fn phone_forms(e164: &str) -> Vec<String> {
             format!("({a}) {b}-{c}"),
             format!("{a}-{b}-{c}"),
             national.to_string(),
-            digits.to_string(),
         ]);
+        forms.retain(|f| !f.starts_with("00"));
+    } else if let Some(national) = digits.strip_prefix(region.calling) {
+        if region.trunk_zero {
+            forms.push(format!("0{national}"));
+        } else {
+            forms.push(national.to_string());
+        }
     }
     forms
 }
@@ -525,16 +632,31 @@ mod tests {
         ] {
             assert_eq!(phone(raw).as_deref(), Some("+15551000037"), "{raw}");
         }
-        for form in phone_forms("+15551000037") {
+        for form in phone_forms("+15551000037", PhoneRegion::US) {
             assert_eq!(phone(&form).as_deref(), Some("+15551000037"), "{form}");
         }
+        let gb = PhoneRegion::from_code("GB").unwrap();
+        for form in phone_forms("+442079460958", gb) {
+            assert_eq!(
+                phone_in(&form, gb).as_deref(),
+                Some("+442079460958"),
+                "{form}"
+            );
+        }
+        assert!(phone_forms("+442079460958", gb).contains(&"02079460958".to_string()));
     }
 
     #[test]
     fn national_numbers_take_the_configured_region() {
         let gb = PhoneRegion::from_code("gb").unwrap();
-        assert_eq!(phone_in("020 7946 0958", gb).as_deref(), Some("+442079460958"));
-        assert_eq!(phone_in("+44 20 7946 0958", gb).as_deref(), Some("+442079460958"));
+        assert_eq!(
+            phone_in("020 7946 0958", gb).as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(
+            phone_in("+44 20 7946 0958", gb).as_deref(),
+            Some("+442079460958")
+        );
         let de = PhoneRegion::from_code("DE").unwrap();
         assert_eq!(phone_in("030 1234567", de).as_deref(), Some("+49301234567"));
         assert!(PhoneRegion::from_code("XX").is_none());

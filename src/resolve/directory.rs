@@ -44,7 +44,9 @@ impl Directory {
             .get(&normalize::email_canonical(email))
             .into_iter()
             .flatten()
-            .filter(move |r| r.email.as_deref().and_then(normalize::email).as_deref() == Some(email))
+            .filter(move |r| {
+                r.email.as_deref().and_then(normalize::email).as_deref() == Some(email)
+            })
     }
 
     /// Profiles whose email is a Gmail-style variant of `email` (normalized),
@@ -54,7 +56,9 @@ impl Directory {
             .get(&normalize::email_canonical(email))
             .into_iter()
             .flatten()
-            .filter(move |r| r.email.as_deref().and_then(normalize::email).as_deref() != Some(email))
+            .filter(move |r| {
+                r.email.as_deref().and_then(normalize::email).as_deref() != Some(email)
+            })
     }
 }
 
@@ -79,7 +83,11 @@ mod tests {
             r("a4", "mikechen@gmail.com"),
             r("a5", "other@gmail.com"),
         ]);
-        let cio = |e: &str| d.variants_of(e).map(|r| r.cio_id.clone()).collect::<Vec<_>>();
+        let cio = |e: &str| {
+            d.variants_of(e)
+                .map(|r| r.cio_id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(cio("jenniferlee@gmail.com"), ["a1"]);
         assert_eq!(cio("jennifer.lee@gmail.com"), ["a2"]);
         assert_eq!(cio("mikechen@gmail.com"), ["a3"]);

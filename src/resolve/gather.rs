@@ -150,7 +150,7 @@ struct Gatherer<'a> {
 pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
     let mut g = Gatherer {
         ws,
-        directory: ws.directory().await,
+        directory: None,
         refs: BTreeMap::new(),
         entry_ids: HashSet::new(),
         entry_cio: HashSet::new(),
@@ -174,6 +174,7 @@ pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
         .iter()
         .map(|e| entry_refs(e, ws.config.identity.primary))
         .collect();
+    let mut emails = Vec::new();
     for r in refs.iter().flatten() {
         match r {
             EntryRef::CioId(c) => {
@@ -184,8 +185,15 @@ pub async fn gather(ws: &Workspace, entries: &[String]) -> Gathered {
                 g.want_ids.insert(id.clone());
                 g.entry_ids.insert(id.clone());
             }
-            EntryRef::Email(e) => g.want_email(e),
+            EntryRef::Email(e) => emails.push(e.clone()),
         }
+    }
+    // The directory (listed once per process at most) while the entries'
+    // own profiles are fetched: neither waits for the other.
+    let (directory, ()) = futures::join!(ws.directory(), g.fetch());
+    g.directory = directory;
+    for e in emails {
+        g.want_email(&e);
     }
     for round in 0..MAX_ROUNDS {
         let before = (g.out.pool.profiles.len(), g.out.pool.records.len());
@@ -268,7 +276,7 @@ impl Gatherer<'_> {
         };
         let raw = raw.trim().to_string();
         if !self.searched_phones.contains(&e164) {
-            for form in normalize::phone_forms(&e164) {
+            for form in normalize::phone_forms(&e164, self.ws.config.identity.phone_region) {
                 self.terms.insert(("phone", form));
             }
         }
@@ -280,7 +288,14 @@ impl Gatherer<'_> {
         let ids: Vec<String> = std::mem::take(&mut self.want_ids)
             .into_iter()
             .filter(|i| self.asked_ids.insert(i.clone()))
-            .filter(|i| !self.out.pool.profiles.values().any(|p| p.id.as_deref() == Some(i)))
+            .filter(|i| {
+                !self
+                    .out
+                    .pool
+                    .profiles
+                    .values()
+                    .any(|p| p.id.as_deref() == Some(i))
+            })
             .collect();
         let variants = std::mem::take(&mut self.want_variant);
         let mut cio: Vec<String> = std::mem::take(&mut self.want_cio)
@@ -367,7 +382,11 @@ impl Gatherer<'_> {
             if variants.contains(&profile.cio_id) {
                 self.out.pool.variant_only.insert(profile.cio_id.clone());
             }
-            self.out.pool.profiles.entry(profile.cio_id.clone()).or_insert(profile);
+            self.out
+                .pool
+                .profiles
+                .entry(profile.cio_id.clone())
+                .or_insert(profile);
         }
     }
 
@@ -412,7 +431,12 @@ impl Gatherer<'_> {
         for r in records {
             if let Some(id) = r.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 if !self.asked_ids.contains(id)
-                    && !self.out.pool.profiles.values().any(|p| p.id.as_deref() == Some(id))
+                    && !self
+                        .out
+                        .pool
+                        .profiles
+                        .values()
+                        .any(|p| p.id.as_deref() == Some(id))
                 {
                     self.want_ids.insert(id.to_string());
                 }
@@ -443,7 +467,8 @@ impl Gatherer<'_> {
             match t.0 {
                 "email" => {
                     if let Some(e) = normalize::email(&t.1) {
-                        self.searched_canonical.insert(normalize::email_canonical(&e));
+                        self.searched_canonical
+                            .insert(normalize::email_canonical(&e));
                         self.searched_emails.insert(e);
                     }
                 }
@@ -484,7 +509,9 @@ impl Gatherer<'_> {
                     Ok(r) => refs.extend(r),
                     // A workspace or proxy without filter search still
                     // gets email lookups and every other check.
-                    Err(e) if matches!(e.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound) => {
+                    Err(e)
+                        if matches!(e.kind, ApiErrorKind::BadRequest | ApiErrorKind::NotFound) =>
+                    {
                         tracing::warn!("filter search unavailable: {e}");
                         unsupported = true;
                     }
@@ -511,7 +538,9 @@ impl Gatherer<'_> {
             .collect();
         let cio = &self.ws.cio;
         let answers = futures::future::join_all(
-            emails.iter().map(|e| async move { cio.people_by_email(e).await }),
+            emails
+                .iter()
+                .map(|e| async move { cio.people_by_email(e).await }),
         )
         .await;
         let mut refs = Vec::new();
@@ -540,7 +569,11 @@ impl Gatherer<'_> {
                 Some(e) if self.searched_emails.contains(&e) => {
                     per_email.entry(e).or_default().insert(r.cio_id);
                 }
-                Some(e) if self.searched_canonical.contains(&normalize::email_canonical(&e)) => {
+                Some(e)
+                    if self
+                        .searched_canonical
+                        .contains(&normalize::email_canonical(&e)) =>
+                {
                     variants.insert(r.cio_id);
                 }
                 _ => {
@@ -599,9 +632,13 @@ impl Gatherer<'_> {
     async fn lookup_unanswered_entries(&mut self, refs: &[Vec<EntryRef>]) {
         let mut jobs = Vec::new();
         for (i, entry) in refs.iter().enumerate() {
-            let answered = entry
-                .iter()
-                .any(|r| self.out.pool.profiles.values().any(|p| profile_matches(r, p)));
+            let answered = entry.iter().any(|r| {
+                self.out
+                    .pool
+                    .profiles
+                    .values()
+                    .any(|p| profile_matches(r, p))
+            });
             if answered {
                 continue;
             }
@@ -667,7 +704,11 @@ impl Gatherer<'_> {
             for source in &self.ws.sources {
                 let scope = scope.clone();
                 calls.push(Box::pin(async move {
-                    (scope, source.name().to_string(), source.lookup(lookup).await)
+                    (
+                        scope,
+                        source.name().to_string(),
+                        source.lookup(lookup).await,
+                    )
                 }));
             }
         }
@@ -700,7 +741,10 @@ mod tests {
             entry_refs("cio_a3000001", Primary::Id),
             vec![EntryRef::CioId("a3000001".into())]
         );
-        assert_eq!(entry_refs("C1001", Primary::Id), vec![EntryRef::Id("C1001".into())]);
+        assert_eq!(
+            entry_refs("C1001", Primary::Id),
+            vec![EntryRef::Id("C1001".into())]
+        );
         assert_eq!(
             entry_refs(" Jane@X.com ", Primary::Id),
             vec![

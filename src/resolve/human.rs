@@ -63,8 +63,12 @@ impl Human {
     /// What makes this human this human, for de-duplication.
     pub fn key(&self) -> String {
         if self.cio_ids.is_empty() {
-            let mut labels: Vec<String> =
-                self.subject.records.iter().map(SourceRecord::label).collect();
+            let mut labels: Vec<String> = self
+                .subject
+                .records
+                .iter()
+                .map(SourceRecord::label)
+                .collect();
             labels.sort();
             format!("r:{}", labels.join(","))
         } else {
@@ -109,7 +113,10 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
     let mut by_phone: BTreeMap<String, Vec<Node>> = BTreeMap::new();
     for (i, p) in profiles.iter().enumerate() {
         if let Some(id) = p.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            by_id.entry(id.to_string()).or_default().push(Node::Profile(i));
+            by_id
+                .entry(id.to_string())
+                .or_default()
+                .push(Node::Profile(i));
         }
         if let Some(e) = p.email.as_deref().and_then(normalize::email) {
             by_email.entry(e).or_default().push(Node::Profile(i));
@@ -120,7 +127,10 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
     }
     for (i, r) in records.iter().enumerate() {
         if let Some(id) = r.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            by_id.entry(id.to_string()).or_default().push(Node::Record(i));
+            by_id
+                .entry(id.to_string())
+                .or_default()
+                .push(Node::Record(i));
         }
         if let Some(e) = r.email.as_deref().and_then(normalize::email) {
             by_email.entry(e).or_default().push(Node::Record(i));
@@ -144,7 +154,10 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
         }
     }
     let email_only = |n: Node| match n {
-        Node::Profile(i) => profiles[i].id.as_deref().is_none_or(|s| s.trim().is_empty()),
+        Node::Profile(i) => profiles[i]
+            .id
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty()),
         Node::Record(_) => true,
     };
     for (value, nodes) in &by_email {
@@ -291,13 +304,23 @@ fn order_profiles(
     let primary = config.identity.primary;
     let key_of = |p: &Profile| -> Option<String> {
         match primary {
-            Primary::Id => p.id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            Primary::Id => {
+                p.id.as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            }
             Primary::Email => p.email.as_deref().and_then(normalize::email),
         }
     };
     let record_key = |r: &SourceRecord| -> Option<String> {
         match primary {
-            Primary::Id => r.id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            Primary::Id => {
+                r.id.as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            }
             Primary::Email => r.email.as_deref().and_then(normalize::email),
         }
     };
@@ -307,7 +330,13 @@ fn order_profiles(
         .collect();
     let rank = |p: &Profile| -> u8 {
         match key_of(p) {
-            Some(k) if owning.iter().any(|r| record_key(r).as_deref() == Some(k.as_str())) => 0,
+            Some(k)
+                if owning
+                    .iter()
+                    .any(|r| record_key(r).as_deref() == Some(k.as_str())) =>
+            {
+                0
+            }
             Some(_) => 1,
             None => 2,
         }
@@ -397,7 +426,8 @@ mod tests {
             email: email.map(Into::into),
             ..Default::default()
         };
-        p.attributes.insert("created_at".into(), created.to_string());
+        p.attributes
+            .insert("created_at".into(), created.to_string());
         p
     }
 
@@ -412,7 +442,10 @@ mod tests {
 
     fn pool(profiles: Vec<Profile>, records: Vec<SourceRecord>) -> Pool {
         Pool {
-            profiles: profiles.into_iter().map(|p| (p.cio_id.clone(), p)).collect(),
+            profiles: profiles
+                .into_iter()
+                .map(|p| (p.cio_id.clone(), p))
+                .collect(),
             records,
             ..Default::default()
         }
@@ -460,7 +493,12 @@ people = "SELECT 1"
             &cfg,
         );
         assert_eq!(humans.len(), 1);
-        let order: Vec<&str> = humans[0].subject.profiles.iter().map(|p| p.cio_id.as_str()).collect();
+        let order: Vec<&str> = humans[0]
+            .subject
+            .profiles
+            .iter()
+            .map(|p| p.cio_id.as_str())
+            .collect();
         assert_eq!(order, ["a3", "a2", "a1"]);
         assert_eq!(humans[0].subject.person, "C3");
     }
@@ -489,7 +527,11 @@ people = "SELECT 1"
         let humans = form(&pool(vec![a, b], vec![]), &cfg);
         assert_eq!(humans.len(), 1);
         assert_eq!(humans[0].cio_ids, ["a1", "a2"]);
-        assert!(humans[0].subject.links.iter().any(|l| l.identifier == "phone" && l.value == "+15551000037"));
+        assert!(humans[0]
+            .subject
+            .links
+            .iter()
+            .any(|l| l.identifier == "phone" && l.value == "+15551000037"));
     }
 
     #[test]
@@ -516,7 +558,14 @@ people = "SELECT 1"
     fn a_placeholder_email_shared_by_many_profiles_links_nobody() {
         let cfg = config("");
         let profiles = (0..=MAX_SHARED_IDENTIFIER)
-            .map(|i| profile(&format!("a{i}"), Some(&format!("C{i}")), Some("noreply@shop.test"), 1))
+            .map(|i| {
+                profile(
+                    &format!("a{i}"),
+                    Some(&format!("C{i}")),
+                    Some("noreply@shop.test"),
+                    1,
+                )
+            })
             .collect();
         let humans = form(&pool(profiles, vec![]), &cfg);
         assert_eq!(humans.len(), MAX_SHARED_IDENTIFIER + 1);

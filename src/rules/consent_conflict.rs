@@ -24,96 +24,96 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     // Every profile of the human: a subscribed duplicate can still be mailed.
     // The human's consent is what the owner says about the primary profile.
     for profile in &subject.profiles {
-    for (name, attr) in &ctx.config.attributes {
-        let Some(channel) = attr.consent.as_deref() else {
-            continue;
-        };
-        let record = match attr.owner.as_deref() {
-            Some(owner) => owner_record(subject, owner, Some(primary), name),
-            None => subject.records.iter().find(|r| r.attribute(name).is_some()),
-        };
-        let Some(record) = record else { continue };
-        let Some(raw) = record.attribute(name) else {
-            continue;
-        };
-        let Some(opted_in) = normalize::parse_bool(raw) else {
-            continue;
-        };
-        let subscribed = !profile.unsubscribed;
-        if opted_in == subscribed {
-            continue;
-        }
+        for (name, attr) in &ctx.config.attributes {
+            let Some(channel) = attr.consent.as_deref() else {
+                continue;
+            };
+            let record = match attr.owner.as_deref() {
+                Some(owner) => owner_record(subject, owner, Some(primary), name),
+                None => subject.records.iter().find(|r| r.attribute(name).is_some()),
+            };
+            let Some(record) = record else { continue };
+            let Some(raw) = record.attribute(name) else {
+                continue;
+            };
+            let Some(opted_in) = normalize::parse_bool(raw) else {
+                continue;
+            };
+            let subscribed = !profile.unsubscribed;
+            if opted_in == subscribed {
+                continue;
+            }
 
-        let owner_changed = record.updated_at_instant();
-        let cio_changed = profile.timestamps.get("unsubscribed").copied();
-        let newer = match (owner_changed, cio_changed) {
-            (Some(o), Some(c)) if o.timestamp() > c => Some(format!(
-                "{} changed it {} after Customer.io's last subscription change",
-                record.source,
-                human_duration(o.timestamp().saturating_sub(c))
-            )),
-            (Some(o), Some(c)) if o.timestamp() < c => Some(format!(
-                "Customer.io's subscription changed {} after {}'s last change",
-                human_duration(c.saturating_sub(o.timestamp())),
-                record.source
-            )),
-            _ => None,
-        };
-        let (owner_says, cio_says) = if opted_in {
-            ("opted in", "unsubscribed")
-        } else {
-            ("opted out", "subscribed")
-        };
-        let mut summary = format!(
+            let owner_changed = record.updated_at_instant();
+            let cio_changed = profile.timestamps.get("unsubscribed").copied();
+            let newer = match (owner_changed, cio_changed) {
+                (Some(o), Some(c)) if o.timestamp() > c => Some(format!(
+                    "{} changed it {} after Customer.io's last subscription change",
+                    record.source,
+                    human_duration(o.timestamp().saturating_sub(c))
+                )),
+                (Some(o), Some(c)) if o.timestamp() < c => Some(format!(
+                    "Customer.io's subscription changed {} after {}'s last change",
+                    human_duration(c.saturating_sub(o.timestamp())),
+                    record.source
+                )),
+                _ => None,
+            };
+            let (owner_says, cio_says) = if opted_in {
+                ("opted in", "unsubscribed")
+            } else {
+                ("opted out", "subscribed")
+            };
+            let mut summary = format!(
             "{} says {channel} consent is {owner_says} ({name} = {raw}) but Customer.io has profile {} {cio_says}",
             record.source,
             profile.label()
         );
-        if let Some(n) = &newer {
-            summary.push_str(&format!("; {n}"));
+            if let Some(n) = &newer {
+                summary.push_str(&format!("; {n}"));
+            }
+            let index = subject
+                .records
+                .iter()
+                .position(|r| std::ptr::eq(r, record))
+                .unwrap_or(0);
+            out.push(
+                Finding::new(Rule::ConsentConflict, Severity::Error, subject, summary)
+                    .with_profiles([profile.cio_id.clone()])
+                    .evidence(json!({
+                        "attribute": name,
+                        "channel": channel,
+                        "owner": {
+                            "source": record.source,
+                            "record": record.label(),
+                            "value": raw.to_json(),
+                            "opted_in": opted_in,
+                            "updated_at": record.updated_at.as_ref().map(raw_time_json),
+                        },
+                        "customerio": {
+                            "cio_id": profile.cio_id,
+                            "unsubscribed": profile.unsubscribed,
+                            "opted_in": subscribed,
+                            "attribute_value": profile.attributes.get(name),
+                            "unsubscribed_changed_at": cio_changed.map(unix_json),
+                        },
+                        "newer": match (owner_changed, cio_changed) {
+                            (Some(o), Some(c)) if o.timestamp() > c => json!(record.source),
+                            (Some(o), Some(c)) if o.timestamp() < c => json!("customerio"),
+                            _ => serde_json::Value::Null,
+                        },
+                        "owner_changed_at": owner_changed.map(iso_instant),
+                    }))
+                    .focus(Focus::Attribute { name: name.clone() })
+                    .focus(Focus::Attribute {
+                        name: "unsubscribed".into(),
+                    })
+                    .focus(Focus::Record {
+                        source: record.source.clone(),
+                        record: index,
+                    }),
+            );
         }
-        let index = subject
-            .records
-            .iter()
-            .position(|r| std::ptr::eq(r, record))
-            .unwrap_or(0);
-        out.push(
-            Finding::new(Rule::ConsentConflict, Severity::Error, subject, summary)
-                .with_profiles([profile.cio_id.clone()])
-                .evidence(json!({
-                    "attribute": name,
-                    "channel": channel,
-                    "owner": {
-                        "source": record.source,
-                        "record": record.label(),
-                        "value": raw.to_json(),
-                        "opted_in": opted_in,
-                        "updated_at": record.updated_at.as_ref().map(raw_time_json),
-                    },
-                    "customerio": {
-                        "cio_id": profile.cio_id,
-                        "unsubscribed": profile.unsubscribed,
-                        "opted_in": subscribed,
-                        "attribute_value": profile.attributes.get(name),
-                        "unsubscribed_changed_at": cio_changed.map(unix_json),
-                    },
-                    "newer": match (owner_changed, cio_changed) {
-                        (Some(o), Some(c)) if o.timestamp() > c => json!(record.source),
-                        (Some(o), Some(c)) if o.timestamp() < c => json!("customerio"),
-                        _ => serde_json::Value::Null,
-                    },
-                    "owner_changed_at": owner_changed.map(iso_instant),
-                }))
-                .focus(Focus::Attribute { name: name.clone() })
-                .focus(Focus::Attribute {
-                    name: "unsubscribed".into(),
-                })
-                .focus(Focus::Record {
-                    source: record.source.clone(),
-                    record: index,
-                }),
-        );
-    }
     }
     out
 }

@@ -54,16 +54,15 @@ fn add<'a>(
 /// the value identically and it is in the configured set.
 fn uniform_and_allowed(subject: &Subject, name: &str, allowed: &[String]) -> bool {
     let mut seen: Option<&str> = None;
-    let texts =
-        subject
-            .primary_profile()
-            .into_iter()
-            .map(|p| p.attribute(name))
-            .chain(subject.records.iter().map(|r| match r.attribute(name) {
-                None => None,
-                Some(RawValue::Text(s)) => Some(s.as_str()),
-                Some(_) => Some("\u{0}not text"),
-            }));
+    let texts = subject
+        .primary_profile()
+        .into_iter()
+        .map(|p| p.attribute(name))
+        .chain(subject.records.iter().map(|r| match r.attribute(name) {
+            None => None,
+            Some(RawValue::Text(s)) => Some(s.as_str()),
+            Some(_) => Some("\u{0}not text"),
+        }));
     for v in texts.flatten() {
         match seen {
             None => seen = Some(v),

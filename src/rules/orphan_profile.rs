@@ -28,10 +28,21 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
     let phones: Vec<Option<String>> = subject
         .profiles
         .iter()
-        .map(|p| p.phone().and_then(normalize::phone))
+        .map(|p| p.phone().and_then(|ph| config.identity.phone(ph)))
         .collect();
     for (index, record) in subject.records.iter().enumerate() {
-        if has_profile(record, &subject.profiles, &emails, &phones, match_phone) {
+        let phone = record
+            .phone
+            .as_deref()
+            .and_then(|ph| config.identity.phone(ph));
+        if has_profile(
+            record,
+            phone,
+            &subject.profiles,
+            &emails,
+            &phones,
+            match_phone,
+        ) {
             continue;
         }
         let summary = if subject.profiles.is_empty() {
@@ -113,6 +124,7 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
 
 fn has_profile(
     record: &SourceRecord,
+    phone: Option<String>,
     profiles: &[Profile],
     emails: &[Option<String>],
     phones: &[Option<String>],
@@ -124,7 +136,6 @@ fn has_profile(
         .map(str::trim)
         .filter(|s| !s.is_empty());
     let email = record.email.as_deref().and_then(normalize::email);
-    let phone = record.phone.as_deref().and_then(normalize::phone);
     profiles.iter().enumerate().any(|(i, p)| {
         (id.is_some() && p.id.as_deref().map(str::trim) == id)
             || (email.is_some() && emails[i] == email)

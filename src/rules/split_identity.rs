@@ -58,7 +58,7 @@ fn check_profiles(subject: &Subject, own: usize, ctx: &RuleContext) -> Vec<Findi
     let emails: Vec<Option<String>> = profiles.iter().map(profile_email).collect();
     let phones: Vec<Option<String>> = profiles
         .iter()
-        .map(|p| p.phone().and_then(normalize::phone))
+        .map(|p| p.phone().and_then(|ph| ctx.config.identity.phone(ph)))
         .collect();
 
     let mut edges: Vec<Edge> = Vec::new();
@@ -119,7 +119,7 @@ fn check_profiles(subject: &Subject, own: usize, ctx: &RuleContext) -> Vec<Findi
             }
         }
     }
-    record_edges(subject, &emails, &phones, match_phone, &mut edges);
+    record_edges(subject, ctx, &emails, &phones, match_phone, &mut edges);
     if edges.is_empty() {
         return vec![];
     }
@@ -162,6 +162,7 @@ fn check_profiles(subject: &Subject, own: usize, ctx: &RuleContext) -> Vec<Findi
 /// lands on another.
 fn record_edges<'a>(
     subject: &'a Subject,
+    ctx: &RuleContext,
     emails: &[Option<String>],
     phones: &[Option<String>],
     match_phone: bool,
@@ -178,7 +179,10 @@ fn record_edges<'a>(
             continue;
         };
         let remail = record.email.as_deref().and_then(normalize::email);
-        let rphone = record.phone.as_deref().and_then(normalize::phone);
+        let rphone = record
+            .phone
+            .as_deref()
+            .and_then(|ph| ctx.config.identity.phone(ph));
         for (a, pa) in profiles.iter().enumerate() {
             if pa.id.as_deref().map(str::trim) != Some(rid) {
                 continue;

@@ -26,7 +26,6 @@ pub const POOL_FACTOR: usize = 5;
 pub const POOL_MIN: usize = 100;
 pub const POOL_MAX: usize = 500;
 
-
 /// `cioscope spot-check`; returns the exit code.
 pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
     let db = database_path(Some(&config));

@@ -29,7 +29,14 @@ pub fn build(ws: &Workspace, c: Checked) -> Arc<LoadedPerson> {
         .collect();
     let person = c.person.clone();
     let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        LoadedPerson::build(&person, c.subject, c.findings, errors.clone(), &ws.config, now)
+        LoadedPerson::build(
+            &person,
+            c.subject,
+            c.findings,
+            errors.clone(),
+            &ws.config,
+            now,
+        )
     }));
     Arc::new(built.unwrap_or_else(|_| {
         let mut e = errors;
