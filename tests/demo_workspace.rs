@@ -100,3 +100,40 @@ fn the_look_alikes_stay_clean() {
         );
     }
 }
+
+fn check_demo_with(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("cioscope")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "--demo", "--format", "json", "--fail-on", "never"])
+        .args(args)
+        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+#[test]
+fn a_sample_of_fifty_is_fifty_humans_whose_findings_are_the_workspaces() {
+    let all = check_demo();
+    let all_findings: BTreeSet<String> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"])).unwrap())
+        .collect();
+    for seed in ["1", "7", "42"] {
+        let sample = check_demo_with(&["--sample", "50", "--seed", seed]);
+        assert_eq!(sample["people_checked"], 50, "seed {seed}");
+        for f in sample["findings"].as_array().unwrap() {
+            let key = serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"])).unwrap();
+            assert!(
+                all_findings.contains(&key),
+                "seed {seed}: {key} is not a finding of the whole workspace"
+            );
+        }
+        let again = check_demo_with(&["--sample", "50", "--seed", seed]);
+        assert_eq!(sample["findings"], again["findings"], "the same seed, the same sample");
+    }
+}

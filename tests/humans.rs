@@ -147,3 +147,75 @@ async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_war
         );
     }
 }
+
+/// `check --demo --all` through the real binary.
+fn check_all_json() -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("cioscope")
+        .unwrap()
+        .args(["check", "--demo", "--all", "--format", "json", "--fail-on", "never"])
+        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
+    use cioscope::tui::{loader::Runtime, Action, App, Keymap, Theme};
+
+    let config = cioscope::config::load(&cioscope::config::demo_path()).unwrap();
+    let shared = Arc::new(config.clone());
+    let keymap = Keymap::from_config(&shared).unwrap();
+    let mut app = App::new(Arc::clone(&shared), Theme::default(), keymap);
+    app.size = (160, 48);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runtime = Runtime::start(config, tx);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !app.load.done {
+        assert!(std::time::Instant::now() < deadline, "the demo loads");
+        let action = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the runtime answers")
+            .expect("the runtime runs");
+        if matches!(action, Action::Stats(_)) {
+            continue;
+        }
+        for effect in app.dispatch(action) {
+            runtime.run(effect);
+        }
+    }
+    runtime.shutdown();
+
+    let report = check_all_json();
+    assert_eq!(
+        app.people.loaded as u64,
+        report["people_checked"].as_u64().unwrap(),
+        "people"
+    );
+    let [info, warn, error] = app.totals.by_severity;
+    assert_eq!(error as u64, report["summary"]["error"].as_u64().unwrap());
+    assert_eq!(warn as u64, report["summary"]["warn"].as_u64().unwrap());
+    assert_eq!(info as u64, report["summary"]["info"].as_u64().unwrap());
+    for (rule, counts) in &app.totals.by_rule {
+        let n: usize = counts.iter().sum();
+        assert_eq!(
+            n as u64,
+            report["summary"]["by_rule"][rule.id()].as_u64().unwrap_or(0),
+            "{rule}"
+        );
+    }
+    assert_eq!(
+        app.totals.by_rule.len(),
+        report["summary"]["by_rule"].as_object().unwrap().len()
+    );
+    // And the Pulse says so.
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| cioscope::tui::draw(f, &app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let screen: String = (0..48)
+        .map(|y| (0..160).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect();
+    let people = format!("{} people loaded from 245 profiles", report["people_checked"]);
+    assert!(screen.contains(&people), "{screen}");
+}
