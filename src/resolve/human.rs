@@ -3,7 +3,7 @@
 //! primary profile and person key. Pure: no IO, so the same pool gives the
 //! same humans whichever entry point brought it in.
 //!
-//! Links (see `docs/rules.md`, "Humans"):
+//! Links (see `docs/humans.md`):
 //! - a record and a profile, or two records, with the same customer id;
 //! - the same normalized email: always between a record and a profile or
 //!   an email-only profile and another profile, between two profiles with
