@@ -115,6 +115,7 @@ fn subject(i: usize, activities: usize) -> Subject {
         })
         .collect();
     Subject {
+        variants: vec![],
         person: key.clone(),
         profiles: vec![p],
         records: vec![r],

@@ -121,19 +121,27 @@ fn a_sample_of_fifty_is_fifty_humans_whose_findings_are_the_workspaces() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"])).unwrap())
+        .map(|f| {
+            serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"]))
+                .unwrap()
+        })
         .collect();
     for seed in ["1", "7", "42"] {
         let sample = check_demo_with(&["--sample", "50", "--seed", seed]);
         assert_eq!(sample["people_checked"], 50, "seed {seed}");
         for f in sample["findings"].as_array().unwrap() {
-            let key = serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"])).unwrap();
+            let key =
+                serde_json::to_string(&(&f["rule"], &f["person"], &f["severity"], &f["profiles"]))
+                    .unwrap();
             assert!(
                 all_findings.contains(&key),
                 "seed {seed}: {key} is not a finding of the whole workspace"
             );
         }
         let again = check_demo_with(&["--sample", "50", "--seed", seed]);
-        assert_eq!(sample["findings"], again["findings"], "the same seed, the same sample");
+        assert_eq!(
+            sample["findings"], again["findings"],
+            "the same seed, the same sample"
+        );
     }
 }

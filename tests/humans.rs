@@ -152,7 +152,15 @@ async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_war
 fn check_all_json() -> serde_json::Value {
     let out = assert_cmd::Command::cargo_bin("cioscope")
         .unwrap()
-        .args(["check", "--demo", "--all", "--format", "json", "--fail-on", "never"])
+        .args([
+            "check",
+            "--demo",
+            "--all",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
         .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
         .output()
         .unwrap();
@@ -201,7 +209,9 @@ async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
         let n: usize = counts.iter().sum();
         assert_eq!(
             n as u64,
-            report["summary"]["by_rule"][rule.id()].as_u64().unwrap_or(0),
+            report["summary"]["by_rule"][rule.id()]
+                .as_u64()
+                .unwrap_or(0),
             "{rule}"
         );
     }
@@ -216,6 +226,9 @@ async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
     let screen: String = (0..48)
         .map(|y| (0..160).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
         .collect();
-    let people = format!("{} people loaded from 245 profiles", report["people_checked"]);
+    let people = format!(
+        "{} people loaded from 245 profiles",
+        report["people_checked"]
+    );
     assert!(screen.contains(&people), "{screen}");
 }
