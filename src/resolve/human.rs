@@ -206,6 +206,20 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
         .values()
         .filter_map(|a| a.owner.as_deref())
         .collect();
+    // Link evidence: per identifier, the edges of a spanning forest (five
+    // nodes sharing an email are four links, not ten).
+    let mut shown: Vec<bool> = vec![false; edges.len()];
+    let mut per_identifier: BTreeMap<&str, UnionFind> = BTreeMap::new();
+    for (k, (a, b, identifier, _)) in edges.iter().enumerate() {
+        let uf = per_identifier
+            .entry(identifier)
+            .or_insert_with(|| UnionFind::new(np + records.len()));
+        let (ra, rb) = (uf.find(index(*a)), uf.find(index(*b)));
+        if ra != rb {
+            uf.union(ra, rb);
+            shown[k] = true;
+        }
+    }
     let mut humans = Vec::new();
     for (root, nodes) in components {
         let mut member_profiles: Vec<&Profile> = nodes
@@ -259,8 +273,8 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
                     .unwrap_or(0),
             },
         };
-        for (a, b, identifier, value) in &edges {
-            if uf.find(index(*a)) != root {
+        for (k, (a, b, identifier, value)) in edges.iter().enumerate() {
+            if !shown[k] || uf.find(index(*a)) != root {
                 continue;
             }
             let via = match (a, b) {

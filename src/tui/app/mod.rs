@@ -515,6 +515,8 @@ impl App {
                 if generation == self.load.generation {
                     self.load.loaded += 1;
                     self.load.reached = self.load.reached.max(reached);
+                    let slot = self.people.add(&person.person);
+                    self.people.slots[slot].order = reached.saturating_sub(1);
                     if person.subject.is_none() {
                         self.load.failed += 1;
                     }

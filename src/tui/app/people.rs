@@ -16,6 +16,9 @@ use crate::tui::vm::LoadedPerson;
 pub struct Slot {
     pub key: String,
     pub data: Option<Arc<LoadedPerson>>,
+    /// Position in the workspace listing (the first profile of this human
+    /// the listing named); people opened by hand sort after the listing.
+    pub order: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,7 @@ impl People {
         self.slots.push(Slot {
             key: key.to_string(),
             data: None,
+            order: usize::MAX,
         });
         self.index.insert(key.to_string(), self.slots.len() - 1);
         self.dirty = true;
@@ -154,6 +158,9 @@ impl People {
         };
         match self.sort {
             SortBy::Listed => {
+                // Humans arrive as their IO finishes; list them in the
+                // workspace's order.
+                visible.sort_by_key(|&i| (slots[i].order, i));
                 if desc {
                     visible.reverse();
                 }
