@@ -3,9 +3,11 @@
 
 use std::borrow::Cow;
 
-/// Replace every control character (C0, DEL, C1) with a visible form:
-/// ESC → `␛`, other C0 → the Unicode control picture (`␇`, `␊`…), DEL → `␡`,
-/// C1 and bidi overrides → `\u{…}`. Plain text is returned unchanged.
+/// Replace every control character (C0, DEL, C1), format character and
+/// line/paragraph separator with a visible form: ESC → `␛`, other C0 → the
+/// Unicode control picture (`␇`, `␊`…), DEL → `␡`, the rest (C1, bidi
+/// controls, zero-width characters, soft hyphen, BOM, U+2028/2029…) →
+/// `\u{…}`. Plain text is returned unchanged.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
@@ -26,8 +28,36 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200b}'..='\u{200f}')
+    c.is_control() || is_format_or_separator(c)
+}
+
+/// Unicode's format characters (Cf: soft hyphen, zero-width and bidi
+/// controls, the byte-order mark, tags…) and the line and paragraph
+/// separators (Zl, Zp): invisible, or able to reorder or break what a
+/// terminal shows.
+fn is_format_or_separator(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD
+        | 0x0600..=0x0605
+        | 0x061C
+        | 0x06DD
+        | 0x070F
+        | 0x0890..=0x0891
+        | 0x08E2
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x2028..=0x202E
+        | 0x2060..=0x2064
+        | 0x2066..=0x206F
+        | 0xFEFF
+        | 0xFFF9..=0xFFFB
+        | 0x110BD
+        | 0x110CD
+        | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0001
+        | 0xE0020..=0xE007F)
 }
 
 /// Sanitize and cut to `max` display columns, ending with `…` when cut.
@@ -69,6 +99,31 @@ mod tests {
         assert_eq!(sanitize("a\nb\r"), "a␊b␍");
         assert_eq!(sanitize("x\u{9b}31m"), "x\\u{9b}31m");
         assert_eq!(sanitize("abc\u{202e}def"), "abc\\u{202e}def");
+    }
+
+    #[test]
+    fn every_control_format_and_separator_character_of_unicode_is_made_visible() {
+        use unicode_general_category::{get_general_category, GeneralCategory as G};
+        let mut checked = 0;
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let hidden = matches!(
+                get_general_category(c),
+                G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+            );
+            if hidden {
+                checked += 1;
+                let shown = sanitize(&format!("a{c}b")).into_owned();
+                assert!(
+                    shown.starts_with('a') && shown.ends_with('b') && !shown.contains(c),
+                    "U+{:04X} passes through as {shown:?}",
+                    c as u32
+                );
+            }
+        }
+        assert!(checked > 200, "{checked}");
+        for c in ['\u{2028}', '\u{2029}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{61c}', '\u{ad}'] {
+            assert!(!sanitize(&c.to_string()).contains(c), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

@@ -515,6 +515,16 @@ impl CioClient {
     async fn execute(&self, req: &Request) -> Result<Vec<u8>, ApiError> {
         let inner = &*self.inner;
         let label = req.endpoint.label();
+        // `.` and `..` cannot stay one path segment (URLs resolve them, even
+        // percent-encoded): such an id is never sent in a path.
+        if let Some(p) = req.param.as_deref().filter(|p| is_dot_segment(p)) {
+            return Err(self.error(
+                label,
+                None,
+                ApiErrorKind::BadRequest,
+                format!("the id {p:?} cannot be sent as a URL path segment"),
+            ));
+        }
         let mut retries = 0u32;
         let mut throttles = 0u32;
         loop {
@@ -686,6 +696,11 @@ impl CioClient {
             ),
         }
     }
+}
+
+/// `.` or `..`: a path segment URLs resolve away.
+pub fn is_dot_segment(s: &str) -> bool {
+    s == "." || s == ".."
 }
 
 /// Reads one page of a paged endpoint: its items and the next cursor.

@@ -7,13 +7,25 @@ pub fn md_cell(s: &str) -> String {
     sanitize(s).replace('|', "\\|")
 }
 
-/// A CSV field (RFC 4180): sanitized, quoted when needed.
+/// A CSV field (RFC 4180), the one rule for every CSV cioscope writes:
+/// remote text sanitized line by line (line breaks kept, for notes); a cell
+/// a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage
+/// return — also after leading spaces) defused with a leading `'`; quoted
+/// when needed.
 pub fn csv_field(s: &str) -> String {
-    let s = sanitize(s);
-    if s.contains([',', '"', '\n']) || s.starts_with([' ', '=', '+', '-', '@']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+    let clean: String = s
+        .split('\n')
+        .map(|l| sanitize(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let risky = clean
+        .trim_start_matches(' ')
+        .starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let defused = if risky { format!("'{clean}") } else { clean };
+    if defused.contains([',', '"', '\n', '\r']) || defused.starts_with(' ') {
+        format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
-        s.into_owned()
+        defused
     }
 }
 
@@ -25,5 +37,20 @@ pub fn pad(s: &str, width: usize) -> String {
         s.to_string()
     } else {
         format!("{s}{}", " ".repeat(width - w))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn formulas_are_defused_and_cells_quoted() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("  -1+2"), "\"'  -1+2\"");
+        assert_eq!(csv_field("C1001"), "C1001");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
     }
 }

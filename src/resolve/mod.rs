@@ -156,10 +156,13 @@ pub fn person_key(primary: Primary, id: Option<&str>, email: Option<&str>, cio_i
         .unwrap_or_else(|| format!("cio_{cio_id}"))
 }
 
-/// How to address a profile in a path.
+/// How to address a profile in a path: by its id, else (no id, or one a
+/// path cannot carry) by its cio_id.
 pub fn address(p: &Profile) -> (String, IdType) {
     match &p.id {
-        Some(id) if !id.is_empty() => (id.clone(), IdType::Id),
+        Some(id) if !id.is_empty() && !crate::customerio::client::is_dot_segment(id) => {
+            (id.clone(), IdType::Id)
+        }
         _ => (p.cio_id.clone(), IdType::CioId),
     }
 }

@@ -36,17 +36,29 @@ pub struct Selected {
     pub target: Option<usize>,
 }
 
-/// Read a people file: one id per line, `#` starts a comment.
+/// Read a people file: one id per line; a `#` at the start of a line or
+/// after whitespace begins a comment (a `#` inside an id is part of it).
 pub fn read_people_file(path: &Path) -> Result<Vec<String>, SelectError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         SelectError::Usage(format!("cannot read people file {}: {e}", path.display()))
     })?;
     Ok(text
         .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .map(|l| without_comment(l).trim())
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect())
+}
+
+fn without_comment(line: &str) -> &str {
+    let mut prev_space = true;
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev_space {
+            return &line[..i];
+        }
+        prev_space = c.is_whitespace();
+    }
+    line
 }
 
 /// The filter that matches every person with an id or an email.
@@ -181,10 +193,14 @@ mod tests {
     fn people_files_skip_comments_and_blank_lines() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("people.txt");
-        std::fs::write(&f, "# launch day\nC1001\n\n  C1002  # vip\nC1001\n").unwrap();
+        std::fs::write(
+            &f,
+            "# launch day\nC1001\n\n  C1002  # vip\nC1001\nORD#42\t# a hash inside an id\n",
+        )
+        .unwrap();
         assert_eq!(
             unique(read_people_file(&f).unwrap()),
-            vec!["C1001", "C1002"]
+            vec!["C1001", "C1002", "ORD#42"]
         );
     }
 }

@@ -498,25 +498,9 @@ fn is_empty_json(v: &Value) -> bool {
 
 pub const CSV_HEADER: &str = "session,position,person,outcome,item,verdict,decided_at,operator,attached_rule,attached_summary,item_findings,item_evidence,verdict_note,person_note,sources";
 
-/// One CSV cell: remote text sanitized (line breaks kept in notes), cells a
-/// spreadsheet would run as a formula defused with a leading `'`, quoted
-/// when needed.
+/// One CSV cell (the rule every report follows).
 fn cell(s: &str) -> String {
-    let clean: String = s
-        .split('\n')
-        .map(|l| sanitize(l).into_owned())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let defused = if clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{clean}")
-    } else {
-        clean
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
+    crate::report::text::csv_field(s)
 }
 
 /// One row per person × checklist item.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::explain::{selected_profile, Gap, Part, WhyInput};
 use std::sync::Arc;
 
-use crate::customerio::{Campaign, IdType};
+use crate::customerio::Campaign;
 
 use crate::resolve::{PersonError, Workspace};
 
@@ -176,10 +176,7 @@ pub async fn load(
     let mut segments = Vec::new();
     let mut messages = Vec::new();
     if let Some(p) = selected_profile(&subject) {
-        let (addr, ty) = match p.id.as_deref().filter(|s| !s.is_empty()) {
-            Some(id) => (id.to_string(), IdType::Id),
-            None => (p.cio_id.clone(), IdType::CioId),
-        };
+        let (addr, ty) = crate::resolve::address(p);
         let (segs, msgs) = futures::join!(
             ws.cio.person_segments(&addr, ty),
             ws.cio.person_messages(&addr, ty)
