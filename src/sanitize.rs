@@ -121,7 +121,9 @@ mod tests {
             }
         }
         assert!(checked > 200, "{checked}");
-        for c in ['\u{2028}', '\u{2029}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{61c}', '\u{ad}'] {
+        for c in [
+            '\u{2028}', '\u{2029}', '\u{2060}', '\u{2064}', '\u{feff}', '\u{61c}', '\u{ad}',
+        ] {
             assert!(!sanitize(&c.to_string()).contains(c), "U+{:04X}", c as u32);
         }
     }

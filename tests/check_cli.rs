@@ -427,3 +427,79 @@ async fn an_unknown_phone_region_is_a_config_error_naming_the_key() {
     assert!(err.contains("identity.phone_region"), "{err}");
     assert!(err.contains("cioscope.toml"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_cells_a_spreadsheet_would_run_are_defused_wherever_they_come_from() {
+    let hostile_id = "=HYPERLINK(\"http://evil.test\",\"x\")";
+    let people = vec![
+        FakePerson::new("a1", Some(hostile_id), Some("a@example.com"))
+            .attr("first_name", "Ada", T0)
+            .attr("total_orders", "2", T0),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    for selection in [vec!["--all"], vec!["--person", "@SUM(1+1)"]] {
+        let mut a = selection.clone();
+        a.extend(["--format", "csv"]);
+        let (_, out, err) = run(args(&cfg, &a)).await;
+        assert!(out.lines().count() > 1, "{selection:?}: {err}\n{out}");
+        for line in out.lines().skip(1) {
+            for cell in line.split(',') {
+                let cell = cell.trim_start_matches('"');
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@']),
+                    "{selection:?}: live formula in {line}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_of_dots_never_leaves_its_path_segment() {
+    let ws = FakeWorkspace::new(vec![clean_person("a1", "C1", "a@example.com")]);
+    let server = serve(ws.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, _, err) = run(args(&cfg, &["--person", "..", "--person", "."])).await;
+    assert_eq!(code, 3, "{err}");
+    let requests = ws.requests.lock().unwrap().clone();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert!(r.contains("/v1/customers"), "a request left its path: {r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn null_attributes_are_an_error_naming_the_field_not_missing_data() {
+    let server = wiremock::MockServer::start().await;
+    let broken = json!({"customer": {"identifiers": {"id": "C1", "email": "a@example.com", "cio_id": "a1"},
+                        "attributes": null, "timestamps": {}, "unsubscribed": false, "devices": []}});
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/customers/attributes"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"customers": [broken.clone()]})),
+        )
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/customers/C1/attributes"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(broken))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let (code, out, err) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    assert_eq!(code, 3, "{err}\n{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["findings"],
+        json!([]),
+        "no finding from a profile that was never read"
+    );
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("customer.attributes"), "{message}");
+    assert!(message.contains("/v1/customers"), "{message}");
+}

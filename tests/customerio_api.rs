@@ -1149,3 +1149,52 @@ async fn the_bundled_demo_workspace_reads_without_a_single_error() {
     }
     c.campaigns().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_server_that_echoes_the_api_key_never_gets_it_into_an_error_or_a_value() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/C1/attributes"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "errors": [{"detail": format!("bad token Bearer {KEY} for this workspace"), "status": "400"}]})))
+        .mount(&server)
+        .await;
+    let mut echoed = person_json("C2", "c2");
+    echoed["attributes"]["note"] = json!(format!("key={KEY}"));
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/C2/attributes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(echoed))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let e = c.person("C1", IdType::Id).await.unwrap_err();
+    assert!(!e.to_string().contains(KEY), "{e}");
+    assert!(e.to_string().contains("redacted"), "{e}");
+    let p = c.person("C2", IdType::Id).await.unwrap().unwrap();
+    assert!(
+        !p.attributes["note"].contains(KEY),
+        "{:?}",
+        p.attributes["note"]
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_an_error_naming_the_endpoint_and_where_it_points() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("Location", format!("{}/elsewhere", server.uri())),
+        )
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let e = c.campaigns().await.unwrap_err();
+    assert_eq!(e.endpoint, "GET /v1/campaigns");
+    assert!(
+        e.message.contains("301") && e.message.contains("/elsewhere"),
+        "{e}"
+    );
+    assert_eq!(c.stats().requests, 1, "no hop is followed");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

@@ -57,6 +57,8 @@ struct Inner {
     timeout: Duration,
     /// The env var that held the key, for messages (never the key itself).
     key_env: Option<String>,
+    /// The key itself, only to scrub it from anything a server sends back.
+    secret: Option<Vec<u8>>,
     counters: Counters,
 }
 
@@ -136,6 +138,7 @@ impl CioClient {
                 timeout,
                 cfg.max_retries,
                 None,
+                None,
             ));
         }
         let var = cfg.api_key_env.as_str();
@@ -159,6 +162,7 @@ impl CioClient {
             timeout,
             cfg.max_retries,
             Some(var.to_string()),
+            Some(&key),
         ))
     }
 
@@ -179,6 +183,7 @@ impl CioClient {
             timeout,
             max_retries,
             None,
+            Some(api_key),
         )
     }
 
@@ -197,6 +202,7 @@ impl CioClient {
             Duration::from_secs(30),
             0,
             None,
+            None,
         ))
     }
 
@@ -207,6 +213,7 @@ impl CioClient {
         timeout: Duration,
         max_retries: u32,
         key_env: Option<String>,
+        secret: Option<&str>,
     ) -> CioClient {
         CioClient {
             inner: Arc::new(Inner {
@@ -216,6 +223,10 @@ impl CioClient {
                 max_retries,
                 timeout,
                 key_env,
+                secret: secret
+                    .map(str::trim)
+                    .filter(|k| k.len() >= 4)
+                    .map(|k| k.as_bytes().to_vec()),
                 counters: Counters::default(),
             }),
         }
@@ -533,7 +544,10 @@ impl CioClient {
             }
             inner.counters.sent();
             let started = Instant::now();
-            let outcome = inner.transport.send(req).await;
+            let outcome = inner.transport.send(req).await.map(|mut r| {
+                r.body = self.scrub(std::mem::take(&mut r.body));
+                r
+            });
             tracing::debug!(
                 endpoint = label,
                 status = outcome.as_ref().map(|r| r.status).ok(),
@@ -572,6 +586,23 @@ impl CioClient {
                         Failure::Throttled(wait)
                     }
                     500..=599 => Failure::Server(resp.status),
+                    300..=399 => {
+                        let to = resp
+                            .location
+                            .as_deref()
+                            .map(crate::sanitize::sanitize)
+                            .map(|l| format!(" to {l}"))
+                            .unwrap_or_default();
+                        return Err(self.error(
+                            label,
+                            Some(resp.status),
+                            ApiErrorKind::BadRequest,
+                            format!(
+                                "Customer.io answered {} (redirect{to}); cioscope follows no redirects: check base_url or region",
+                                resp.status
+                            ),
+                        ));
+                    }
                     status => return Err(self.rejected(label, &resp, status)),
                 },
                 Err(TransportError::Timeout) => Failure::Timeout,
@@ -616,6 +647,29 @@ impl CioClient {
             kind,
             message,
         }
+    }
+
+    /// A body with every occurrence of the API key replaced: a server that
+    /// echoes it (in an error, in a value) never gets it into a report.
+    fn scrub(&self, body: Vec<u8>) -> Vec<u8> {
+        let Some(secret) = self.inner.secret.as_deref() else {
+            return body;
+        };
+        if !body.windows(secret.len()).any(|w| w == secret) {
+            return body;
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i..].starts_with(secret) {
+                out.extend_from_slice("‹redacted›".as_bytes());
+                i += secret.len();
+            } else {
+                out.push(body[i]);
+                i += 1;
+            }
+        }
+        out
     }
 
     fn key_hint(&self) -> String {

@@ -494,6 +494,7 @@ fn ok_raw(body: Vec<u8>) -> Response {
     Response {
         status: 200,
         retry_after: None,
+        location: None,
         body,
     }
 }

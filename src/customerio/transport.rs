@@ -158,6 +158,8 @@ pub struct Response {
     pub status: u16,
     /// The raw `Retry-After` header.
     pub retry_after: Option<String>,
+    /// The raw `Location` header (a redirect is reported, never followed).
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -166,6 +168,7 @@ impl Response {
         Response {
             status,
             retry_after: None,
+            location: None,
             body: body.to_string().into_bytes(),
         }
     }
@@ -224,7 +227,10 @@ impl HttpTransport {
                 v.set_sensitive(true);
                 v
             });
+        // An API client follows no redirect: each hop would be a request the
+        // rate limiter never saw.
         let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("cioscope/", env!("CARGO_PKG_VERSION")))
@@ -267,10 +273,16 @@ impl HttpTransport {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = resp.bytes().await.map_err(classify)?.to_vec();
         Ok(Response {
             status,
             retry_after,
+            location,
             body,
         })
     }

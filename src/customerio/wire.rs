@@ -320,7 +320,14 @@ pub fn profile(endpoint: &str, v: &Value, path: &JsonPath<'_>) -> Result<Profile
     let obj = rd.obj(v, path)?;
 
     let attr_path = path.key("attributes");
-    let attributes = rd.string_map(obj.get("attributes"), &attr_path)?;
+    // A person always has attributes: an absent or null map is a broken
+    // answer, not an empty profile (which would read as missing data).
+    let attributes = match obj.get("attributes") {
+        None | Some(Value::Null) => {
+            return Err(rd.err(&attr_path, "is missing (a person always has attributes)"))
+        }
+        some => rd.string_map(some, &attr_path)?,
+    };
 
     let ids_path = path.key("identifiers");
     let identifiers = rd.opt_obj(obj.get("identifiers"), &ids_path)?;
@@ -336,10 +343,12 @@ pub fn profile(endpoint: &str, v: &Value, path: &JsonPath<'_>) -> Result<Profile
                 return Ok(None);
             }
         }
-        if let Some(found) = rd.opt_str(obj.get(name), &path.key(name))? {
-            return Ok(Some(found));
+        // Attributes before the legacy top-level fields: a top-level `id`
+        // may echo what the request asked for (a cio_id, an email).
+        if let Some(found) = attributes.get(name).filter(|v| !v.is_empty()) {
+            return Ok(Some(found.clone()));
         }
-        Ok(attributes.get(name).cloned())
+        rd.opt_str(obj.get(name), &path.key(name))
     };
     let id = pick("id")?.filter(|s| !s.is_empty());
     let email = pick("email")?.filter(|s| !s.is_empty());
@@ -387,18 +396,22 @@ pub fn profile(endpoint: &str, v: &Value, path: &JsonPath<'_>) -> Result<Profile
 pub fn person_response(endpoint: &str, body: &Value) -> Result<Profile, ApiError> {
     let root = JsonPath::ROOT;
     let rd = Rd { ep: endpoint };
-    let obj = rd.obj(body, &root)?;
-    match obj.get("customer") {
-        Some(c) => profile(endpoint, c, &root.key("customer")),
-        None => profile(endpoint, body, &root),
-    }
+    rd.obj(body, &root)?;
+    batch_item(endpoint, body, &root)
 }
 
 /// One batch item: `{"customer":{..}}` or the bare person object.
 pub fn batch_item(endpoint: &str, item: &Value, path: &JsonPath<'_>) -> Result<Profile, ApiError> {
     match item.get("customer") {
         Some(c) => profile(endpoint, c, &path.key("customer")),
-        None => profile(endpoint, item, path),
+        // A bare person object names its parts; anything else lacks the
+        // `customer` the API documents.
+        None if item.get("identifiers").is_some() || item.get("attributes").is_some() => {
+            profile(endpoint, item, path)
+        }
+        None => {
+            Err(Rd { ep: endpoint }.err(&path.key("customer"), "is missing (the person object)"))
+        }
     }
 }
 
@@ -711,7 +724,8 @@ mod tests {
             (json!("0"), false),
             (json!(null), false),
         ] {
-            let body = json!({"identifiers": {"cio_id": "c1"}, "unsubscribed": v});
+            let body =
+                json!({"identifiers": {"cio_id": "c1"}, "attributes": {}, "unsubscribed": v});
             assert_eq!(
                 person_response("x", &body).unwrap().unsubscribed,
                 want,
@@ -723,10 +737,10 @@ mod tests {
     #[test]
     fn a_wrong_typed_cio_id_is_named_by_its_path() {
         let body = json!({"customers": [
-            {"customer": {"identifiers": {"id": "1", "cio_id": "a"}}},
-            {"identifiers": {"id": "2", "cio_id": "b"}},
-            {"customer": {"identifiers": {"id": "3", "cio_id": "c"}}},
-            {"customer": {"identifiers": {"id": "4", "cio_id": ["x"]}}}
+            {"customer": {"identifiers": {"id": "1", "cio_id": "a"}, "attributes": {}}},
+            {"identifiers": {"id": "2", "cio_id": "b"}, "attributes": {}},
+            {"customer": {"identifiers": {"id": "3", "cio_id": "c"}, "attributes": {}}},
+            {"customer": {"identifiers": {"id": "4", "cio_id": ["x"]}, "attributes": {}}}
         ]});
         let e = batch_response(EP, &body).unwrap_err();
         assert_eq!(field(&e), "customers[3].customer.identifiers.cio_id");
@@ -747,9 +761,46 @@ mod tests {
 
     #[test]
     fn a_missing_cio_id_is_an_error() {
-        let e =
-            person_response("x", &json!({"customer": {"identifiers": {"id": "1"}}})).unwrap_err();
+        let e = person_response(
+            "x",
+            &json!({"customer": {"identifiers": {"id": "1"}, "attributes": {}}}),
+        )
+        .unwrap_err();
         assert_eq!(field(&e), "customer.identifiers.cio_id");
+    }
+
+    #[test]
+    fn null_or_missing_attributes_are_an_error_not_an_empty_profile() {
+        for attributes in [json!(null), json!("none")] {
+            let e = person_response(
+                "x",
+                &json!({"customer": {"identifiers": {"id": "1", "cio_id": "a"}, "attributes": attributes}}),
+            )
+            .unwrap_err();
+            assert_eq!(field(&e), "customer.attributes", "{attributes}");
+        }
+        let e = person_response(
+            "x",
+            &json!({"customer": {"identifiers": {"id": "1", "cio_id": "a"}}}),
+        )
+        .unwrap_err();
+        assert_eq!(field(&e), "customer.attributes");
+        let e = person_response("x", &json!({"meta": {}})).unwrap_err();
+        assert_eq!(field(&e), "customer", "the person object itself is named");
+    }
+
+    #[test]
+    fn identifiers_come_before_attributes_and_the_legacy_top_level() {
+        let p = person_response(
+            "x",
+            &json!({"customer": {"id": "a3000001", "attributes": {"id": "C1", "cio_id": "a3000001", "email": "e@x.com"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            p.id.as_deref(),
+            Some("C1"),
+            "a top-level id echoing the cio_id is not the id"
+        );
     }
 
     #[test]
