@@ -170,6 +170,8 @@ async fn a_missing_api_key_is_a_config_error_naming_the_env_var() {
     let (code, _, err) = run(args(&cfg, &["--person", "C1"])).await;
     assert_eq!(code, 2);
     assert!(err.contains("CIOSCOPE_TEST_UNSET_KEY"), "{err}");
+    // The key sits on line 9 of the file written by `config`.
+    assert!(err.contains("cioscope.toml:9"), "file and line: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,10 @@
 
 use chrono::Duration;
 
+/// The longest duration any setting takes (ten years).
+pub const MAX: Duration = Duration::days(3650);
+
+/// A positive duration like `24h`, `30m`, `7d` or `1h30m`, at most [`MAX`].
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -14,22 +18,31 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             number.push(c);
             continue;
         }
-        let n: i64 = number
-            .parse()
-            .map_err(|_| format!("a number before {c:?} (a duration like \"24h\")"))?;
+        let too_long = || format!("a duration of at most {}d, found {t:?}", MAX.num_days());
+        let n: i64 = number.parse().map_err(|_| {
+            if number.is_empty() {
+                format!("a number before {c:?} (a duration like \"24h\")")
+            } else {
+                too_long()
+            }
+        })?;
         number.clear();
-        total += match c {
-            's' => Duration::seconds(n),
-            'm' => Duration::minutes(n),
-            'h' => Duration::hours(n),
-            'd' => Duration::days(n),
-            'w' => Duration::weeks(n),
+        let part = match c {
+            's' => Duration::try_seconds(n),
+            'm' => Duration::try_minutes(n),
+            'h' => Duration::try_hours(n),
+            'd' => Duration::try_days(n),
+            'w' => Duration::try_weeks(n),
             _ => {
                 return Err(format!(
                     "a unit s, m, h, d or w, not {c:?} (a duration like \"24h\")"
                 ))
             }
         };
+        total = part
+            .and_then(|p| total.checked_add(&p))
+            .filter(|t| *t <= MAX)
+            .ok_or_else(too_long)?;
     }
     if !number.is_empty() {
         return Err("a unit after the number, e.g. \"24h\" (s, m, h, d, w)".into());

@@ -134,6 +134,8 @@ pub struct CustomerIo {
     pub base_url: String,
     pub region: Region,
     pub api_key_env: String,
+    /// The line of `api_key_env` in the file, for errors found later.
+    pub api_key_line: Option<usize>,
     pub rate_limit: f64,
     pub fixtures: Option<PathBuf>,
     pub timeout: chrono::Duration,
@@ -142,6 +144,13 @@ pub struct CustomerIo {
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
+
+/// Bounds of `customerio.rate_limit` (requests per second).
+pub const MIN_RATE: f64 = 0.1;
+pub const MAX_RATE: f64 = 1000.0;
+/// Bounds of `customerio.timeout` and `customerio.max_retries`.
+pub const MAX_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
+pub const MAX_RETRIES: u32 = 20;
 
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -355,11 +364,11 @@ struct RawWorkspace {
 struct RawCustomerIo {
     region: Option<Spanned<String>>,
     base_url: Option<Spanned<String>>,
-    api_key_env: Option<String>,
+    api_key_env: Option<Spanned<String>>,
     rate_limit: Option<Spanned<f64>>,
     fixtures: Option<String>,
     timeout: Option<Spanned<String>>,
-    max_retries: Option<u32>,
+    max_retries: Option<Spanned<u32>>,
     recorded_at: Option<Spanned<String>>,
 }
 
@@ -612,13 +621,13 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     };
     let rate_limit = match &raw.customerio.rate_limit {
         None => 10.0,
-        Some(r) if *r.get_ref() > 0.0 && r.get_ref().is_finite() => *r.get_ref(),
+        Some(r) if (MIN_RATE..=MAX_RATE).contains(r.get_ref()) => *r.get_ref(),
         Some(r) => {
             return Err(loc.err(
                 span_of(r),
                 "customerio.rate_limit",
                 format!(
-                    "a positive number of requests per second, found {}",
+                    "requests per second between {MIN_RATE} and {MAX_RATE}, found {}",
                     r.get_ref()
                 ),
             ))
@@ -627,8 +636,31 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let timeout = match &raw.customerio.timeout {
         None => chrono::Duration::seconds(30),
         Some(t) => duration::parse(t.get_ref())
+            .and_then(|d| {
+                if d <= MAX_TIMEOUT {
+                    Ok(d)
+                } else {
+                    Err(format!("a timeout of at most 10m, found {:?}", t.get_ref()))
+                }
+            })
             .map_err(|e| loc.err(span_of(t), "customerio.timeout", e))?,
     };
+    let max_retries = match &raw.customerio.max_retries {
+        None => 4,
+        Some(m) if *m.get_ref() <= MAX_RETRIES => *m.get_ref(),
+        Some(m) => {
+            return Err(loc.err(
+                span_of(m),
+                "customerio.max_retries",
+                format!("at most {MAX_RETRIES} retries, found {}", m.get_ref()),
+            ))
+        }
+    };
+    let api_key_line = raw
+        .customerio
+        .api_key_env
+        .as_ref()
+        .map(|k| loc.line_of(k.span().start));
     let recorded_at = match &raw.customerio.recorded_at {
         None => None,
         Some(r) => Some(
@@ -653,14 +685,16 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         api_key_env: raw
             .customerio
             .api_key_env
+            .map(Spanned::into_inner)
             .unwrap_or_else(|| "CIO_APP_API_KEY".into()),
+        api_key_line,
         rate_limit,
         fixtures: raw
             .customerio
             .fixtures
             .map(|f| resolve_relative(file, Path::new(&f))),
         timeout,
-        max_retries: raw.customerio.max_retries.unwrap_or(4),
+        max_retries,
     };
 
     let primary = match &raw.identity.primary {
@@ -1044,6 +1078,52 @@ mod tests {
         assert_eq!(e.line, Some(5));
         assert_eq!(e.key, "customerio.rate_limt");
         assert!(e.to_string().starts_with("bad.toml:5:"), "{e}");
+    }
+
+    #[test]
+    fn absurd_numbers_are_config_errors_not_crashes() {
+        for (text, key, line) in [
+            (
+                "[customerio]\nrate_limit = 1e12\n",
+                "customerio.rate_limit",
+                2,
+            ),
+            (
+                "[customerio]\nrate_limit = 1e-9\n",
+                "customerio.rate_limit",
+                2,
+            ),
+            (
+                "[customerio]\ntimeout = \"99999999999999999h\"\n",
+                "customerio.timeout",
+                2,
+            ),
+            ("[customerio]\ntimeout = \"2h\"\n", "customerio.timeout", 2),
+            (
+                "[customerio]\nmax_retries = 4000000000\n",
+                "customerio.max_retries",
+                2,
+            ),
+            (
+                "[[attributes]]\nname = \"x\"\nmax_lag = \"99999999999999999h\"\n",
+                "attributes.max_lag",
+                3,
+            ),
+            (
+                "[[attributes]]\nname = \"x\"\nmax_lag = \"9999999999999999999999h\"\n",
+                "attributes.max_lag",
+                3,
+            ),
+        ] {
+            let e = err(text);
+            assert_eq!((e.key.as_str(), e.line), (key, Some(line)), "{text}: {e}");
+        }
+        let ok = load_str(
+            "[customerio]\nrate_limit = 2.5\ntimeout = \"90s\"\nmax_retries = 6\n",
+            Path::new("ok.toml"),
+        )
+        .unwrap();
+        assert_eq!(ok.customerio.max_retries, 6);
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Workspace {
     pub async fn open(config: Config) -> Result<Workspace, ConfigError> {
         let cio = CioClient::new(&config.customerio).map_err(|e| ConfigError {
             file: config.path.clone(),
-            line: None,
+            line: config.customerio.api_key_line,
             key: if config.customerio.fixtures.is_some() {
                 "customerio.fixtures"
             } else {
