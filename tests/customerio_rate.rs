@@ -216,3 +216,39 @@ async fn a_429_pauses_every_task_of_the_workspace() {
     let s = client.stats();
     assert_eq!((s.throttled, s.retries), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workspaces_opened_from_one_config_share_one_limiter() {
+    // A spot check samples with one workspace and walks with another: the
+    // server must still see the workspace's rate, not twice it.
+    let server = MockServer::start().await;
+    let strict = Strict::new(10, json!({"campaigns": []}));
+    Mock::given(method("GET"))
+        .and(path("/v1/campaigns"))
+        .respond_with(strict.clone())
+        .mount(&server)
+        .await;
+    std::env::set_var("CIOSCOPE_RATE_SHARED_KEY", "shared-key");
+    let text = format!(
+        "[customerio]\nbase_url = \"{}\"\napi_key_env = \"CIOSCOPE_RATE_SHARED_KEY\"\nrate_limit = 10\nmax_retries = 0\n",
+        server.uri()
+    );
+    let open = || async {
+        let config = cioscope::config::load_str(&text, std::path::Path::new("shared.toml")).unwrap();
+        Arc::new(cioscope::resolve::Workspace::open(config).await.unwrap())
+    };
+    let (a, b) = (open().await, open().await);
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let ws = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { ws.cio.campaigns().await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let arrivals = strict.arrivals();
+    assert_eq!(arrivals.len(), 30);
+    assert_eq!(strict.rejected(), 0);
+    assert!(busiest_second(&arrivals) <= 10, "{}", busiest_second(&arrivals));
+}

@@ -148,10 +148,8 @@ impl Progress {
     }
 }
 
-/// Check the humans the entry points reach, reported in the selection's
-/// order whatever order IO finished in. With `target`, entry points from
-/// `reserve` are added until that many humans are checked (a sample of N
-/// people is N humans, even when two sampled profiles are one human).
+/// Check the selection's humans with a progress bar on a terminal (see
+/// [`Workspace::check_until`]).
 pub async fn run_check(
     ws: Arc<Workspace>,
     people: Vec<String>,
@@ -159,49 +157,19 @@ pub async fn run_check(
     target: Option<usize>,
     progress: bool,
 ) -> Vec<Checked> {
-    let mut progress = Progress {
+    let mut bar = Progress {
         tty: progress && std::io::stderr().is_terminal(),
         total: people.len(),
     };
-    let mut entries = people;
-    let mut reserve = reserve.into_iter();
-    let mut checked: Vec<Checked> = Vec::new();
-    let mut offset = 0usize;
-    loop {
-        let batch = entries.split_off(0);
-        let n = batch.len();
-        let mut rx = ws.check_stream(batch);
-        while let Some(mut c) = rx.recv().await {
-            c.order += offset;
-            progress.tick(checked.len() + 1, c.order + 1, &c.person);
-            checked.push(c);
-        }
-        offset += n;
-        let humans = checked.iter().filter(|c| c.subject.is_some()).count();
-        let missing = target.map_or(0, |t| t.saturating_sub(humans));
-        if missing == 0 {
-            break;
-        }
-        entries = reserve.by_ref().take(missing).collect();
-        if entries.is_empty() {
-            break;
-        }
-        progress.total += entries.len();
-    }
-    progress.done();
-    checked.sort_by_key(|c| c.order);
-    if let Some(t) = target {
-        // Topping up can overshoot when a batch reached fewer merges than
-        // expected; keep the first `t` humans in selection order.
-        let mut humans = 0;
-        checked.retain(|c| {
-            if c.subject.is_none() {
-                return true;
-            }
+    let mut humans = 0;
+    let checked = ws
+        .check_until(people, reserve, target, |c, given| {
             humans += 1;
-            humans <= t
-        });
-    }
+            bar.total = bar.total.max(given);
+            bar.tick(humans, c.order + 1, &c.person);
+        })
+        .await;
+    bar.done();
     checked
 }
 

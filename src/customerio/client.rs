@@ -51,7 +51,7 @@ pub struct CioClient {
 struct Inner {
     transport: Transport,
     /// `None` in fixture mode: recorded answers cost no quota.
-    limiter: Option<RateLimiter>,
+    limiter: Option<Arc<RateLimiter>>,
     rate: f64,
     max_retries: u32,
     timeout: Duration,
@@ -157,7 +157,7 @@ impl CioClient {
         let transport = Transport::Http(HttpTransport::new(&cfg.base_url, &key, timeout));
         Ok(CioClient::build(
             transport,
-            Some(RateLimiter::new(cfg.rate_limit)),
+            Some(RateLimiter::for_workspace(&cfg.base_url, &key, cfg.rate_limit)),
             cfg.rate_limit,
             timeout,
             cfg.max_retries,
@@ -174,7 +174,7 @@ impl CioClient {
         timeout: Duration,
         max_retries: u32,
     ) -> CioClient {
-        let limiter = RateLimiter::new(rate_limit);
+        let limiter = Arc::new(RateLimiter::new(rate_limit));
         let rate = limiter.rate();
         CioClient::build(
             Transport::Http(HttpTransport::new(base_url, api_key, timeout)),
@@ -208,7 +208,7 @@ impl CioClient {
 
     fn build(
         transport: Transport,
-        limiter: Option<RateLimiter>,
+        limiter: Option<Arc<RateLimiter>>,
         rate: f64,
         timeout: Duration,
         max_retries: u32,

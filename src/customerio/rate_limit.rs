@@ -14,9 +14,10 @@
 //! spread requests further apart, never bunch them. A 429 pauses everyone
 //! ([`RateLimiter::pause_for`]), because the limit is per workspace.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -42,7 +43,32 @@ pub struct RateLimiter {
     waiting: AtomicU64,
 }
 
+/// Every live limiter of this process, by workspace.
+static WORKSPACES: OnceLock<Mutex<HashMap<u64, Weak<RateLimiter>>>> = OnceLock::new();
+
 impl RateLimiter {
+    /// The one limiter of a workspace in this process: every client opened
+    /// for the same API host and key shares it, wherever the requests come
+    /// from (a spot check's sampling and its TUI, say). The first opener's
+    /// rate holds while any client still uses it.
+    pub fn for_workspace(base_url: &str, api_key: &str, rate: f64) -> Arc<RateLimiter> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        base_url.trim_end_matches('/').hash(&mut h);
+        api_key.trim().hash(&mut h);
+        let key = h.finish();
+        let mut all = WORKSPACES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, w| w.strong_count() > 0);
+        if let Some(live) = all.get(&key).and_then(Weak::upgrade) {
+            return live;
+        }
+        let limiter = Arc::new(RateLimiter::new(rate));
+        all.insert(key, Arc::downgrade(&limiter));
+        limiter
+    }
+
     /// A limiter that lets at most `rate` requests (per second) reach the server
     /// in any 1-second window. A non-positive or non-finite rate means
     /// [`DEFAULT_RATE`].
@@ -170,6 +196,15 @@ mod tests {
         limiter.pause_for(Duration::from_millis(10));
         limiter.acquire().await;
         assert!(Instant::now() - start >= Duration::from_millis(300));
+    }
+
+    #[test]
+    fn clients_of_one_workspace_share_one_limiter() {
+        let a = RateLimiter::for_workspace("https://api.example", "k1", 10.0);
+        let b = RateLimiter::for_workspace("https://api.example/", "k1", 10.0);
+        let c = RateLimiter::for_workspace("https://api.example", "k2", 10.0);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
     }
 
     #[test]

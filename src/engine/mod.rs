@@ -133,6 +133,53 @@ impl Workspace {
         out
     }
 
+    /// Check the humans the entry points reach, in entry order. With
+    /// `target`, entry points from `reserve` are added until that many
+    /// humans are checked (a sample of N people is N humans, even when two
+    /// sampled profiles turn out to be one human). `progress` hears of each
+    /// human as it is done, with the number of entry points given so far.
+    pub async fn check_until(
+        self: &Arc<Self>,
+        entries: Vec<String>,
+        reserve: Vec<String>,
+        target: Option<usize>,
+        mut progress: impl FnMut(&Checked, usize),
+    ) -> Vec<Checked> {
+        let mut entries = entries;
+        let mut reserve = reserve.into_iter();
+        let mut checked: Vec<Checked> = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            let n = entries.len();
+            let mut rx = self.check_stream(std::mem::take(&mut entries));
+            while let Some(mut c) = rx.recv().await {
+                c.order += offset;
+                progress(&c, offset + n);
+                checked.push(c);
+            }
+            offset += n;
+            let humans = checked.iter().filter(|c| c.subject.is_some()).count();
+            let missing = target.map_or(0, |t| t.saturating_sub(humans));
+            entries = reserve.by_ref().take(missing).collect();
+            if entries.is_empty() {
+                break;
+            }
+        }
+        checked.sort_by_key(|c| c.order);
+        if let Some(t) = target {
+            // Keep the first `t` humans in entry order.
+            let mut humans = 0;
+            checked.retain(|c| {
+                if c.subject.is_none() {
+                    return true;
+                }
+                humans += 1;
+                humans <= t
+            });
+        }
+        checked
+    }
+
     /// Humans whose activities are read at once: enough to keep the rate
     /// limiter busy through slow answers.
     fn concurrency(&self) -> usize {

@@ -254,20 +254,15 @@ async fn start_session(
     }
     let (candidates, picks, method) = match args.strategy {
         Strategy::Random => {
-            // Pick from the ids alone; only the sample needs checking.
-            let keys: Vec<Candidate> = population
-                .people
-                .iter()
-                .map(|p| Candidate {
-                    person: p.clone(),
-                    ..Default::default()
-                })
-                .collect();
-            let chosen: Vec<String> = sample::random(&keys, size, seed)
+            // Only the sample needs checking: shuffled entry points, checked
+            // until `size` humans are in (two sampled profiles of one human
+            // are one person).
+            let mut order: Vec<String> = sample::shuffled(population.people.len(), seed)
                 .into_iter()
-                .map(|p| keys[p.index].person.clone())
+                .map(|i| population.people[i].clone())
                 .collect();
-            let candidates = check_people(&ws, chosen).await;
+            let reserve = order.split_off(size.min(order.len()));
+            let candidates = check_people(&ws, order, reserve, Some(size)).await;
             let picks = (0..candidates.len())
                 .map(|i| (i, "random".to_string()))
                 .collect();
@@ -286,7 +281,7 @@ async fn start_session(
             } else {
                 population.people.clone()
             };
-            let candidates = check_people(&ws, pool).await;
+            let candidates = check_people(&ws, pool, vec![], None).await;
             let picks = sample::pick(&candidates, size, strategy, seed)
                 .into_iter()
                 .map(|p| (p.index, p.reason))
@@ -364,23 +359,28 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
     }
 }
 
-/// Check the humans the entry points reach, in their given order; a
-/// human reached through several entry points is one candidate.
-async fn check_people(ws: &Arc<Workspace>, people: Vec<String>) -> Vec<Candidate> {
+/// Check the humans the entry points reach, in their given order (topped
+/// up from `reserve` to `target` humans); a human reached through several
+/// entry points is one candidate.
+async fn check_people(
+    ws: &Arc<Workspace>,
+    people: Vec<String>,
+    reserve: Vec<String>,
+    target: Option<usize>,
+) -> Vec<Candidate> {
     let tty = std::io::stderr().is_terminal();
-    let total = people.len();
-    let mut rx = ws.check_stream(people);
-    let mut results = Vec::with_capacity(total);
-    while let Some(c) = rx.recv().await {
-        results.push(c);
-        if tty {
-            eprint!("\r\x1b[2Kchecking: {} people", results.len());
-        }
-    }
+    let mut done = 0;
+    let results = ws
+        .check_until(people, reserve, target, |_, _| {
+            done += 1;
+            if tty {
+                eprint!("\r\x1b[2Kchecking: {done} people");
+            }
+        })
+        .await;
     if tty {
         eprint!("\r\x1b[2K");
     }
-    results.sort_by_key(|c| c.order);
     results
         .into_iter()
         .map(|c| {
