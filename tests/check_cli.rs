@@ -505,3 +505,64 @@ async fn null_attributes_are_an_error_naming_the_field_not_missing_data() {
     assert!(message.contains("customer.attributes"), "{message}");
     assert!(message.contains("/v1/customers"), "{message}");
 }
+
+/// Answers every request with 429, with or without `Retry-After`.
+struct Storm(Option<&'static str>);
+
+impl wiremock::Respond for Storm {
+    fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let r = wiremock::ResponseTemplate::new(429)
+            .set_body_json(json!({"errors": [{"status": "429", "detail": "rate limited"}]}));
+        match self.0 {
+            Some(v) => r.insert_header("Retry-After", v),
+            None => r,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_storm_stops_at_the_budget_and_reports_what_it_could_not_check() {
+    for retry_after in [None, Some("86400")] {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(Storm(retry_after))
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(
+            dir.path(),
+            &server.uri(),
+            "throttle_budget = \"6s\"\nretry_after_max = \"5m\"\n",
+        );
+        let people: Vec<String> = (0..20).map(|i| format!("C{i}")).collect();
+        let mut a = vec!["--format", "json"];
+        for p in &people {
+            a.extend(["--person", p.as_str()]);
+        }
+        let started = std::time::Instant::now();
+        let (code, out, err) = run(args(&cfg, &a)).await;
+        let took = started.elapsed();
+        assert_eq!(code, 3, "{retry_after:?}: {err}");
+        // Without the budget: ~10 minutes (no Retry-After) or hours (a day's
+        // Retry-After waited in series).
+        assert!(
+            took < std::time::Duration::from_secs(40),
+            "{retry_after:?} took {took:?}"
+        );
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let errors = v["errors"].as_array().unwrap();
+        assert!(!errors.is_empty());
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["message"].as_str().unwrap().contains("throttle_budget")),
+            "{retry_after:?}: {out}"
+        );
+        if retry_after.is_none() {
+            assert!(
+                err.contains("waiting until"),
+                "progress says it waits: {err}"
+            );
+        }
+    }
+}

@@ -234,7 +234,8 @@ async fn two_workspaces_opened_from_one_config_share_one_limiter() {
         server.uri()
     );
     let open = || async {
-        let config = cioscope::config::load_str(&text, std::path::Path::new("shared.toml")).unwrap();
+        let config =
+            cioscope::config::load_str(&text, std::path::Path::new("shared.toml")).unwrap();
         Arc::new(cioscope::resolve::Workspace::open(config).await.unwrap())
     };
     let (a, b) = (open().await, open().await);
@@ -250,5 +251,9 @@ async fn two_workspaces_opened_from_one_config_share_one_limiter() {
     let arrivals = strict.arrivals();
     assert_eq!(arrivals.len(), 30);
     assert_eq!(strict.rejected(), 0);
-    assert!(busiest_second(&arrivals) <= 10, "{}", busiest_second(&arrivals));
+    assert!(
+        busiest_second(&arrivals) <= 10,
+        "{}",
+        busiest_second(&arrivals)
+    );
 }

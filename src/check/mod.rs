@@ -162,6 +162,7 @@ pub async fn run_check(
         total: people.len(),
     };
     let mut humans = 0;
+    let watch = progress.then(|| tokio::spawn(announce_pauses(Arc::clone(&ws))));
     let checked = ws
         .check_until(people, reserve, target, |c, given| {
             humans += 1;
@@ -169,8 +170,39 @@ pub async fn run_check(
             bar.tick(humans, c.order + 1, &c.person);
         })
         .await;
+    if let Some(w) = watch {
+        w.abort();
+    }
     bar.done();
     checked
+}
+
+/// Says on stderr (a line, terminal or not) when Customer.io's rate limit
+/// holds the run back, and until when.
+async fn announce_pauses(ws: Arc<Workspace>) {
+    let mut said: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let Some(until) = ws.cio.paused_until() else {
+            continue;
+        };
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let new = said.is_none_or(|s| until > s + std::time::Duration::from_secs(1));
+        if left >= std::time::Duration::from_secs(1) && new {
+            said = Some(until);
+            let at = Utc::now() + chrono::Duration::from_std(left).unwrap_or_default();
+            let clear = if std::io::stderr().is_terminal() {
+                "\r\x1b[2K"
+            } else {
+                ""
+            };
+            eprintln!(
+                "{clear}cioscope: Customer.io is rate limiting (429): waiting until {} ({} from now)",
+                at.format("%H:%M:%S UTC"),
+                crate::model::time::human_duration(left.as_secs() as i64)
+            );
+        }
+    }
 }
 
 /// The `check` command; returns the exit code.

@@ -140,6 +140,11 @@ pub struct CustomerIo {
     pub fixtures: Option<PathBuf>,
     pub timeout: chrono::Duration,
     pub max_retries: u32,
+    /// The longest single `Retry-After` honoured as sent.
+    pub retry_after_max: std::time::Duration,
+    /// The most time 429s may hold the workspace back in one run; past it
+    /// cioscope stops and reports what it checked.
+    pub throttle_budget: std::time::Duration,
     /// When recorded fixtures were captured: checks on them use this as "now",
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -369,6 +374,8 @@ struct RawCustomerIo {
     fixtures: Option<String>,
     timeout: Option<Spanned<String>>,
     max_retries: Option<Spanned<u32>>,
+    retry_after_max: Option<Spanned<String>>,
+    throttle_budget: Option<Spanned<String>>,
     recorded_at: Option<Spanned<String>>,
 }
 
@@ -656,6 +663,35 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             ))
         }
     };
+    let bounded = |value: &Option<Spanned<String>>, key: &str, default: u64, max: u64| match value {
+        None => Ok(std::time::Duration::from_secs(default)),
+        Some(v) => duration::parse(v.get_ref())
+            .and_then(|d| {
+                let secs = d.num_seconds().max(0) as u64;
+                if secs <= max {
+                    Ok(std::time::Duration::from_secs(secs.max(1)))
+                } else {
+                    Err(format!(
+                        "at most {}, found {:?}",
+                        crate::model::time::human_duration(max as i64),
+                        v.get_ref()
+                    ))
+                }
+            })
+            .map_err(|e| loc.err(span_of(v), key, e)),
+    };
+    let retry_after_max = bounded(
+        &raw.customerio.retry_after_max,
+        "customerio.retry_after_max",
+        60,
+        3600,
+    )?;
+    let throttle_budget = bounded(
+        &raw.customerio.throttle_budget,
+        "customerio.throttle_budget",
+        180,
+        24 * 3600,
+    )?;
     let api_key_line = raw
         .customerio
         .api_key_env
@@ -695,6 +731,8 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             .map(|f| resolve_relative(file, Path::new(&f))),
         timeout,
         max_retries,
+        retry_after_max,
+        throttle_budget,
     };
 
     let primary = match &raw.identity.primary {

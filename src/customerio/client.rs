@@ -37,10 +37,11 @@ const MAX_PAGES: usize = 10_000;
 /// First backoff step for 5xx, timeouts and network errors.
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(10);
-/// Wait after a 429 without `Retry-After` (doubled on each further 429).
-const THROTTLE_BACKOFF: Duration = Duration::from_secs(1);
-/// Longest `Retry-After` honoured as sent.
-const RETRY_AFTER_CAP: Duration = Duration::from_secs(300);
+/// Longest `Retry-After` read at all (a day); what is honoured is bounded
+/// by `customerio.retry_after_max`.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(86_400);
+/// `customerio.retry_after_max` for clients built without a config.
+const DEFAULT_RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 
 /// The read-only Customer.io App API client.
 #[derive(Clone)]
@@ -59,6 +60,7 @@ struct Inner {
     key_env: Option<String>,
     /// The key itself, only to scrub it from anything a server sends back.
     secret: Option<Vec<u8>>,
+    retry_after_max: Duration,
     counters: Counters,
 }
 
@@ -155,15 +157,24 @@ impl CioClient {
                 ),
             })?;
         let transport = Transport::Http(HttpTransport::new(&cfg.base_url, &key, timeout));
-        Ok(CioClient::build(
+        let mut client = CioClient::build(
             transport,
-            Some(RateLimiter::for_workspace(&cfg.base_url, &key, cfg.rate_limit)),
+            Some(RateLimiter::for_workspace(
+                &cfg.base_url,
+                &key,
+                cfg.rate_limit,
+                cfg.throttle_budget,
+            )),
             cfg.rate_limit,
             timeout,
             cfg.max_retries,
             Some(var.to_string()),
             Some(&key),
-        ))
+        );
+        if let Some(inner) = Arc::get_mut(&mut client.inner) {
+            inner.retry_after_max = cfg.retry_after_max;
+        }
+        Ok(client)
     }
 
     /// HTTP against `base_url` with this key and limits (tests, benches).
@@ -227,9 +238,15 @@ impl CioClient {
                     .map(str::trim)
                     .filter(|k| k.len() >= 4)
                     .map(|k| k.as_bytes().to_vec()),
+                retry_after_max: DEFAULT_RETRY_AFTER_MAX,
                 counters: Counters::default(),
             }),
         }
+    }
+
+    /// Until when a 429 holds the workspace back, if it does now.
+    pub fn paused_until(&self) -> Option<tokio::time::Instant> {
+        self.inner.limiter.as_ref().and_then(|l| l.paused_until())
     }
 
     pub fn stats(&self) -> ClientStats {
@@ -540,7 +557,9 @@ impl CioClient {
         let mut throttles = 0u32;
         loop {
             if let Some(limiter) = &inner.limiter {
-                limiter.acquire().await;
+                if let Err(why) = limiter.acquire().await {
+                    return Err(self.error(label, Some(429), ApiErrorKind::RateLimited, why));
+                }
             }
             inner.counters.sent();
             let started = Instant::now();
@@ -557,7 +576,12 @@ impl CioClient {
             );
             let failure = match outcome {
                 Ok(resp) => match resp.status {
-                    200..=299 => return Ok(resp.body),
+                    200..=299 => {
+                        if let Some(limiter) = &inner.limiter {
+                            limiter.calm();
+                        }
+                        return Ok(resp.body);
+                    }
                     404 => {
                         return Err(self.error(
                             label,
@@ -570,18 +594,27 @@ impl CioClient {
                     429 => {
                         inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
                         throttles += 1;
-                        let wait = resp
-                            .retry_after
-                            .as_deref()
-                            .and_then(parse_retry_after)
-                            .unwrap_or_else(|| {
-                                THROTTLE_BACKOFF * 2u32.saturating_pow(throttles - 1).min(16)
-                            });
+                        // A storm pauses the workspace once (the limiter
+                        // keeps the longest pause), backing off per
+                        // workspace, not per task; a `Retry-After` is
+                        // honoured up to `customerio.retry_after_max`.
+                        let wait = match resp.retry_after.as_deref().and_then(parse_retry_after) {
+                            Some(w) => w.min(inner.retry_after_max),
+                            None => match &inner.limiter {
+                                Some(l) => l.backoff(),
+                                None => Duration::from_secs(1 << (throttles - 1).min(5)),
+                            },
+                        };
                         tracing::debug!(endpoint = label, wait_ms = wait.as_millis() as u64, "429");
-                        // Everyone waits, even when this call gives up: the
-                        // limit is per workspace.
                         if let Some(limiter) = &inner.limiter {
-                            limiter.pause_for(wait);
+                            if let Err(why) = limiter.pause_for(wait) {
+                                return Err(self.error(
+                                    label,
+                                    Some(429),
+                                    ApiErrorKind::RateLimited,
+                                    why,
+                                ));
+                            }
                         }
                         Failure::Throttled(wait)
                     }
@@ -856,7 +889,7 @@ fn backoff(retry: u32) -> Duration {
     capped.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
 }
 
-/// `Retry-After` as delta-seconds (`"2"`) or an HTTP-date; capped at 300 s,
+/// `Retry-After` as delta-seconds (`"2"`) or an HTTP-date; capped at a day,
 /// and never zero (a zero wait would hit the limit again at once).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
@@ -880,7 +913,11 @@ mod tests {
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after(" 0 "), Some(Duration::from_millis(100)));
-        assert_eq!(parse_retry_after("99999"), Some(RETRY_AFTER_CAP));
+        assert_eq!(
+            parse_retry_after("99999"),
+            Some(Duration::from_secs(99_999))
+        );
+        assert_eq!(parse_retry_after("999999999"), Some(RETRY_AFTER_CAP));
         assert_eq!(parse_retry_after("soon"), None);
         let in_3s = (chrono::Utc::now() + chrono::Duration::seconds(3))
             .format("%a, %d %b %Y %H:%M:%S GMT")

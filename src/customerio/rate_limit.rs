@@ -41,7 +41,24 @@ pub struct RateLimiter {
     /// Set by a 429: nobody sends before this instant.
     paused_until: Mutex<Option<Instant>>,
     waiting: AtomicU64,
+    storm: Mutex<Storm>,
 }
+
+/// How long the workspace has been held back by 429s, and whether it gave up.
+#[derive(Debug)]
+struct Storm {
+    /// The most time 429s may hold the workspace back in all.
+    budget: Duration,
+    /// Time spent paused so far.
+    spent: Duration,
+    /// 429s without `Retry-After` since the last success.
+    consecutive: u32,
+    /// Why every further request fails at once.
+    stopped: Option<String>,
+}
+
+/// The default of `customerio.throttle_budget`.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(180);
 
 /// Every live limiter of this process, by workspace.
 static WORKSPACES: OnceLock<Mutex<HashMap<u64, Weak<RateLimiter>>>> = OnceLock::new();
@@ -51,7 +68,12 @@ impl RateLimiter {
     /// for the same API host and key shares it, wherever the requests come
     /// from (a spot check's sampling and its TUI, say). The first opener's
     /// rate holds while any client still uses it.
-    pub fn for_workspace(base_url: &str, api_key: &str, rate: f64) -> Arc<RateLimiter> {
+    pub fn for_workspace(
+        base_url: &str,
+        api_key: &str,
+        rate: f64,
+        budget: Duration,
+    ) -> Arc<RateLimiter> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         base_url.trim_end_matches('/').hash(&mut h);
         api_key.trim().hash(&mut h);
@@ -64,7 +86,7 @@ impl RateLimiter {
         if let Some(live) = all.get(&key).and_then(Weak::upgrade) {
             return live;
         }
-        let limiter = Arc::new(RateLimiter::new(rate));
+        let limiter = Arc::new(RateLimiter::new(rate).with_budget(budget));
         all.insert(key, Arc::downgrade(&limiter));
         limiter
     }
@@ -92,7 +114,43 @@ impl RateLimiter {
             turn: tokio::sync::Mutex::new(VecDeque::with_capacity(per_window + 1)),
             paused_until: Mutex::new(None),
             waiting: AtomicU64::new(0),
+            storm: Mutex::new(Storm {
+                budget: DEFAULT_BUDGET,
+                spent: Duration::ZERO,
+                consecutive: 0,
+                stopped: None,
+            }),
         }
+    }
+
+    /// The most time 429s may hold this workspace back in all, after which
+    /// every request fails at once (`customerio.throttle_budget`).
+    pub fn with_budget(self, budget: Duration) -> RateLimiter {
+        lock(&self.storm).budget = budget;
+        self
+    }
+
+    /// Until when every sender is held back, when a 429 paused the workspace.
+    pub fn paused_until(&self) -> Option<Instant> {
+        lock(&self.paused_until).filter(|u| *u > Instant::now())
+    }
+
+    /// The wait after a 429 without `Retry-After`: 1 s, doubling with every
+    /// further 429 of the workspace (not of one task) up to 32 s.
+    pub fn backoff(&self) -> Duration {
+        let mut storm = lock(&self.storm);
+        storm.consecutive = storm.consecutive.saturating_add(1);
+        Duration::from_secs(1 << (storm.consecutive - 1).min(5))
+    }
+
+    /// A request went through: the storm, if any, is over.
+    pub fn calm(&self) {
+        lock(&self.storm).consecutive = 0;
+    }
+
+    /// Why the workspace gave up on 429s, once it has.
+    pub fn stopped(&self) -> Option<String> {
+        lock(&self.storm).stopped.clone()
     }
 
     /// Requests per second this limiter admits.
@@ -105,12 +163,16 @@ impl RateLimiter {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// Waits for this caller's turn; returns when the request may be sent.
+    /// Waits for this caller's turn; returns when the request may be sent,
+    /// or at once with why when the workspace gave up on a 429 storm.
     /// Cancel-safe: a dropped future gives up its place and consumes no slot.
-    pub async fn acquire(&self) {
+    pub async fn acquire(&self) -> Result<(), String> {
         let _queued = WaitingGuard::enter(&self.waiting);
         let mut sent = self.turn.lock().await;
         loop {
+            if let Some(why) = self.stopped() {
+                return Err(why);
+            }
             let now = Instant::now();
             let mut at = now;
             if let Some(until) = *lock(&self.paused_until) {
@@ -132,16 +194,39 @@ impl RateLimiter {
         while sent.len() > self.per_window {
             sent.pop_front();
         }
+        Ok(())
     }
 
     /// Holds every sender back for `wait` from now (a 429's `Retry-After`).
-    /// A longer pause already in force is kept.
-    pub fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+    /// A longer pause already in force is kept: a storm pauses the workspace
+    /// once, however many tasks hear the 429. A pause that would take the
+    /// workspace past its budget is not waited: the limiter stops, and every
+    /// request from then on fails at once (`Err` says why).
+    pub fn pause_for(&self, wait: Duration) -> Result<(), String> {
+        let now = Instant::now();
+        let until = now + wait;
         let mut paused = lock(&self.paused_until);
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
+        let mut storm = lock(&self.storm);
+        if let Some(why) = &storm.stopped {
+            return Err(why.clone());
         }
+        let already = paused.filter(|p| *p > now).unwrap_or(now);
+        if until <= already {
+            return Ok(());
+        }
+        let extension = until - already;
+        if storm.spent + extension > storm.budget {
+            let why = format!(
+                "Customer.io kept answering 429 (rate limited): waiting {} more would pass the budget of {} (customerio.throttle_budget), so cioscope stopped",
+                crate::model::time::human_duration(wait.as_secs() as i64),
+                crate::model::time::human_duration(storm.budget.as_secs() as i64),
+            );
+            storm.stopped = Some(why.clone());
+            return Err(why);
+        }
+        storm.spent += extension;
+        *paused = Some(until);
+        Ok(())
     }
 }
 
@@ -200,9 +285,9 @@ mod tests {
 
     #[test]
     fn clients_of_one_workspace_share_one_limiter() {
-        let a = RateLimiter::for_workspace("https://api.example", "k1", 10.0);
-        let b = RateLimiter::for_workspace("https://api.example/", "k1", 10.0);
-        let c = RateLimiter::for_workspace("https://api.example", "k2", 10.0);
+        let a = RateLimiter::for_workspace("https://api.example", "k1", 10.0, DEFAULT_BUDGET);
+        let b = RateLimiter::for_workspace("https://api.example/", "k1", 10.0, DEFAULT_BUDGET);
+        let c = RateLimiter::for_workspace("https://api.example", "k2", 10.0, DEFAULT_BUDGET);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
     }

@@ -5,6 +5,7 @@
 //! ([`Link`]). Rules read subjects; loaders build them.
 
 pub mod normalize;
+pub mod time;
 pub mod value;
 
 use std::collections::BTreeMap;

@@ -35,25 +35,7 @@ pub fn iso_instant(dt: DateTime<Utc>) -> String {
     dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// A duration the way an operator says it: `3d 4h`, `5h 12m`, `42m`, `30s`.
-pub fn human_duration(secs: i64) -> String {
-    let sign = if secs < 0 { "-" } else { "" };
-    let secs = secs.unsigned_abs();
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
-    match (d, h, m) {
-        (0, 0, 0) => format!("{sign}{s}s"),
-        (0, 0, _) => format!("{sign}{m}m"),
-        (0, _, 0) => format!("{sign}{h}h"),
-        (0, _, _) => format!("{sign}{h}h {m}m"),
-        (_, 0, _) => format!("{sign}{d}d"),
-        _ => format!("{sign}{d}d {h}h"),
-    }
-}
+pub use crate::model::time::human_duration;
 
 /// A Customer.io activity time (raw unix seconds, or milliseconds by
 /// mistake) as an instant. `i64::MIN` has no absolute value, so it is

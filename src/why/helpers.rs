@@ -22,26 +22,7 @@ pub fn iso(secs: i64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-/// `3d 4h`, `5h 12m`, `42m`, `30s`.
-pub fn human_duration(secs: i64) -> String {
-    if secs < 0 {
-        return format!("-{}", human_duration(-secs));
-    }
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m"),
-        (0, _, 0) => format!("{h}h"),
-        (0, _, _) => format!("{h}h {m}m"),
-        (_, 0, _) => format!("{d}d"),
-        _ => format!("{d}d {h}h"),
-    }
-}
+pub use crate::model::time::human_duration;
 
 pub(super) fn profile_json(p: &Profile) -> Json {
     json!({ "cio_id": p.cio_id, "id": p.id, "email": p.email })

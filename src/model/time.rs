@@ -1,0 +1,36 @@
+//! Durations and instants as an operator reads them, the same everywhere.
+
+/// A duration the way an operator says it: `3d 4h`, `5h 12m`, `42m`, `30s`.
+pub fn human_duration(secs: i64) -> String {
+    let sign = if secs < 0 { "-" } else { "" };
+    let secs = secs.unsigned_abs();
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{sign}{s}s"),
+        (0, 0, _) => format!("{sign}{m}m"),
+        (0, _, 0) => format!("{sign}{h}h"),
+        (0, _, _) => format!("{sign}{h}h {m}m"),
+        (_, 0, _) => format!("{sign}{d}d"),
+        _ => format!("{sign}{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_duration;
+
+    #[test]
+    fn durations_read_like_an_operator_says_them() {
+        assert_eq!(human_duration(30), "30s");
+        assert_eq!(human_duration(42 * 60), "42m");
+        assert_eq!(human_duration(5 * 3600 + 12 * 60), "5h 12m");
+        assert_eq!(human_duration(3 * 86_400 + 4 * 3600), "3d 4h");
+        assert_eq!(human_duration(-90), "-1m");
+        assert_eq!(human_duration(i64::MIN).chars().next(), Some('-'));
+    }
+}
