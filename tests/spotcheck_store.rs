@@ -307,3 +307,155 @@ fn the_data_dir_env_var_decides_where_sessions_live() {
     config.spot_check.operator = Some("dana".into());
     assert_eq!(cioscope::spotcheck::operator_name(Some(&config)), "dana");
 }
+
+/// Caps the database at its current size on every pooled connection (or
+/// lifts the cap): SQLite then answers "database or disk is full", as on a
+/// filled disk.
+async fn cap_size(store: &SessionStore, capped: bool) {
+    let pool = store.pool();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in held.iter_mut() {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        let cap = if capped { pages } else { 1_000_000_000 };
+        sqlx::query(&format!("PRAGMA max_page_count = {cap}"))
+            .execute(&mut **conn)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn after_a_write_fails_on_a_full_disk_the_store_recovers_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store
+        .create_session(fixtures::new_session(SESSION))
+        .await
+        .unwrap();
+    let big = "x".repeat(200_000);
+    let verdict = |item: Item, note: Option<&'static str>| NewVerdict {
+        session_id: SESSION,
+        person: "C1001",
+        item,
+        verdict: Verdict::Pass,
+        note,
+        finding: None,
+        operator: "dana",
+    };
+    cap_size(&store, true).await;
+    let note: &'static str = Box::leak(big.into_boxed_str());
+    let failed = store
+        .record_verdict(verdict(Item::Identifiers, Some(note)))
+        .await;
+    assert!(failed.is_err(), "the full disk refuses the write");
+    // Space returns: every later write works again.
+    cap_size(&store, false).await;
+    for item in [Item::Identifiers, Item::Attributes, Item::Events] {
+        store
+            .record_verdict(verdict(item, None))
+            .await
+            .unwrap_or_else(|e| panic!("{item:?} after recovery: {e}"));
+    }
+    let state = store.load(SESSION).await.unwrap();
+    assert_eq!(
+        state.people[0].verdict_marks(),
+        [
+            Some(Verdict::Pass),
+            Some(Verdict::Pass),
+            Some(Verdict::Pass)
+        ]
+    );
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_write_that_fails_is_retried_in_order_and_counted_until_it_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+    store
+        .create_session(fixtures::new_session(SESSION))
+        .await
+        .unwrap();
+    let state = store.load(SESSION).await.unwrap();
+    let mut walk = Walk::from_state(&state);
+    let (writer, mut saved) = EffectWriter::spawn(store.clone(), "dana".into());
+    // Every write of a note fails, on every connection, until the fault goes.
+    sqlx::query(
+        "CREATE TRIGGER disk_full BEFORE UPDATE OF note ON session_people
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    // A note that cannot be written, then a verdict behind it.
+    let mut effects = walk.apply(WalkAction::EditNote);
+    for c in "y".repeat(100).chars() {
+        effects.extend(walk.apply(WalkAction::NoteInput(c)));
+    }
+    effects.extend(walk.apply(WalkAction::NoteSave));
+    effects.extend(walk.apply(WalkAction::Mark(Verdict::Pass)));
+    assert!(writer.send(effects));
+    let first = saved.recv().await.unwrap();
+    assert!(
+        first.result.is_err(),
+        "the note is refused: {:?}",
+        first.effect
+    );
+    assert!(writer.unsaved() >= 2, "the note and the verdict behind it");
+    walk.saved(&first.effect, false);
+    // Nothing behind the failed note reached the database out of order.
+    let state = store.load(SESSION).await.unwrap();
+    assert_eq!(state.people[0].verdict_marks()[0], None);
+    sqlx::query("DROP TRIGGER disk_full")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    // The retry commits the note, then the verdict, in that order.
+    while writer.unsaved() > 0 {
+        let s = tokio::time::timeout(std::time::Duration::from_secs(20), saved.recv())
+            .await
+            .expect("the writer retries")
+            .unwrap();
+        walk.saved(&s.effect, s.result.is_ok());
+    }
+    assert_eq!(walk.unsaved(), 0);
+    let state = store.load(SESSION).await.unwrap();
+    assert_eq!(state.people[0].note.len(), 100);
+    assert_eq!(state.people[0].verdict_marks()[0], Some(Verdict::Pass));
+}
+
+#[tokio::test]
+async fn a_damaged_database_file_is_named_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spotcheck.db");
+    {
+        let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
+        walked_session(&store, SESSION).await;
+        // Fold the WAL into the file so damage to it is real.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    // Scribble over the middle of the file, past the header.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 8192, "{}", bytes.len());
+    for b in &mut bytes[4096..8192] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    match SessionStore::open(&path).await {
+        Err(e @ StoreError::Damaged { .. }) => {
+            assert!(e.to_string().contains("damaged"), "{e}")
+        }
+        Err(other) => panic!("a damaged file is reported as damaged, not {other}"),
+        Ok(_) => panic!("a damaged file opens as if sound"),
+    }
+}

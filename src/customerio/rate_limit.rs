@@ -258,7 +258,7 @@ mod tests {
         let limiter = RateLimiter::new(100.0);
         let mut times = Vec::new();
         for _ in 0..130 {
-            limiter.acquire().await;
+            limiter.acquire().await.unwrap();
             times.push(Instant::now());
         }
         for (i, t) in times.iter().enumerate() {
@@ -275,12 +275,34 @@ mod tests {
     #[tokio::test]
     async fn a_pause_holds_everyone_back() {
         let limiter = RateLimiter::new(50.0);
-        limiter.acquire().await;
+        limiter.acquire().await.unwrap();
         let start = Instant::now();
-        limiter.pause_for(Duration::from_millis(300));
-        limiter.pause_for(Duration::from_millis(10));
-        limiter.acquire().await;
+        limiter.pause_for(Duration::from_millis(300)).unwrap();
+        limiter.pause_for(Duration::from_millis(10)).unwrap();
+        limiter.acquire().await.unwrap();
         assert!(Instant::now() - start >= Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn a_storm_pauses_once_and_stops_past_its_budget() {
+        let limiter = RateLimiter::new(50.0).with_budget(Duration::from_millis(500));
+        // Many tasks hearing one 429 pause the workspace once.
+        for _ in 0..10 {
+            limiter.pause_for(Duration::from_millis(300)).unwrap();
+        }
+        limiter.acquire().await.unwrap();
+        // The next pause would pass the budget: nothing waits, all fail.
+        let why = limiter.pause_for(Duration::from_millis(300)).unwrap_err();
+        assert!(why.contains("throttle_budget"), "{why}");
+        let start = Instant::now();
+        assert!(limiter.acquire().await.is_err());
+        assert!(Instant::now() - start < Duration::from_millis(50));
+        // Backing off doubles per workspace, and a success resets it.
+        let l = RateLimiter::new(10.0);
+        assert_eq!(l.backoff(), Duration::from_secs(1));
+        assert_eq!(l.backoff(), Duration::from_secs(2));
+        l.calm();
+        assert_eq!(l.backoff(), Duration::from_secs(1));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::sample::Candidate;
 use super::{pass_rate, Item, Outcome, Verdict};
@@ -36,6 +36,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub enum StoreError {
     #[error("cannot open the spot-check database {}: {source}", path.display())]
     Open { path: PathBuf, source: sqlx::Error },
+    #[error("the spot-check database {} is damaged ({detail}): keep a copy, then restore it from a backup or move it aside to start a new one", path.display())]
+    Damaged { path: PathBuf, detail: String },
     #[error("spot-check database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("cannot update the spot-check database schema: {0}")]
@@ -52,6 +54,16 @@ pub enum StoreError {
         what: String,
         message: String,
     },
+}
+
+/// After a write: a connection whose transaction failed (a full disk, an
+/// I/O error) is closed rather than returned to the pool, so the next write
+/// starts on a clean connection once the cause is gone.
+async fn settle<T>(conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, result: &Result<T, StoreError>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "a spot-check write failed; its connection is discarded");
+        let _ = conn.close().await;
+    }
 }
 
 /// Time as stored: RFC 3339 UTC with milliseconds, which sorts as text.
@@ -288,6 +300,24 @@ impl SessionStore {
             .map_err(open_err)?;
         // Two processes opening a fresh file at once may race on the first
         // migration; the loser finds it applied on the second try.
+        let damaged = |detail: String| StoreError::Damaged {
+            path: path.to_path_buf(),
+            detail,
+        };
+        // A damaged file is said so at once, not found out verdict by verdict.
+        let check = sqlx::query("PRAGMA quick_check")
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| damaged(e.to_string()))?;
+        let problems: Vec<String> = check
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).unwrap_or_default())
+            .filter(|line| line != "ok")
+            .collect();
+        if !problems.is_empty() {
+            pool.close().await;
+            return Err(damaged(problems.join("; ")));
+        }
         if MIGRATOR.run(&pool).await.is_err() {
             MIGRATOR.run(&pool).await?;
         }
@@ -375,112 +405,124 @@ impl SessionStore {
             created_at,
             finished_at: None,
         };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, workspace, operator, method, strategy, seed, size, population, position, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-        )
-        .bind(&session.id)
-        .bind(&session.workspace)
-        .bind(&session.operator)
-        .bind(&session.method)
-        .bind(&session.strategy)
-        .bind(session.seed.map(|s| s.to_string()))
-        .bind(session.size as i64)
-        .bind(session.population.map(|p| p as i64))
-        .bind(format_time(created_at))
-        .execute(&mut *tx)
-        .await?;
-        for (position, (c, reason)) in new.people.iter().enumerate() {
+        let mut conn = self.pool.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             sqlx::query(
-                "INSERT INTO session_people (session_id, position, person, reason, findings, sources, errors)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sessions (id, workspace, operator, method, strategy, seed, size, population, position, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
             )
             .bind(&session.id)
-            .bind(position as i64)
-            .bind(&c.person)
-            .bind(reason)
-            .bind(to_json(&c.findings))
-            .bind(to_json(&c.sources))
-            .bind(to_json(&c.errors))
+            .bind(&session.workspace)
+            .bind(&session.operator)
+            .bind(&session.method)
+            .bind(&session.strategy)
+            .bind(session.seed.map(|s| s.to_string()))
+            .bind(session.size as i64)
+            .bind(session.population.map(|p| p as i64))
+            .bind(format_time(created_at))
             .execute(&mut *tx)
             .await?;
+            for (position, (c, reason)) in new.people.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO session_people (session_id, position, person, reason, findings, sources, errors)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&session.id)
+                .bind(position as i64)
+                .bind(&c.person)
+                .bind(reason)
+                .bind(to_json(&c.findings))
+                .bind(to_json(&c.sources))
+                .bind(to_json(&c.errors))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let data = serde_json::json!({
+                "method": session.method, "strategy": session.strategy,
+                "seed": session.seed.map(|s| s.to_string()), "size": session.size,
+            });
+            log_event(
+                &mut tx,
+                &session.id,
+                created_at,
+                Some(&session.operator),
+                "created",
+                None,
+                data,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(session)
         }
-        let data = serde_json::json!({
-            "method": session.method, "strategy": session.strategy,
-            "seed": session.seed.map(|s| s.to_string()), "size": session.size,
-        });
-        log_event(
-            &mut tx,
-            &session.id,
-            created_at,
-            Some(&session.operator),
-            "created",
-            None,
-            data,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(session)
+        .await;
+        settle(conn, &result).await;
+        result
     }
 
     /// Record (or replace) one verdict; committed before this returns.
     pub async fn record_verdict(&self, v: NewVerdict<'_>) -> Result<VerdictRecord, StoreError> {
         let at = self.now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        require_person(&mut tx, v.session_id, v.person).await?;
-        let finding_json = v.finding.as_ref().map(to_json);
-        sqlx::query(
-            "INSERT INTO verdicts (session_id, person, item, verdict, note, finding, operator, decided_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (session_id, person, item) DO UPDATE SET
-               verdict = excluded.verdict, note = excluded.note, finding = excluded.finding,
-               operator = excluded.operator, decided_at = excluded.decided_at",
-        )
-        .bind(v.session_id)
-        .bind(v.person)
-        .bind(v.item.id())
-        .bind(v.verdict.id())
-        .bind(v.note)
-        .bind(&finding_json)
-        .bind(v.operator)
-        .bind(format_time(at))
-        .execute(&mut *tx)
-        .await?;
-        let data = serde_json::json!({
-            "item": v.item, "verdict": v.verdict, "note": v.note,
-            "finding": v.finding.as_ref().map(|f| f.rule),
-        });
-        log_event(
-            &mut tx,
-            v.session_id,
-            at,
-            Some(v.operator),
-            "verdict",
-            Some(v.person),
-            data,
-        )
-        .await?;
-        // The session is finished when its last item is decided.
-        sqlx::query(
-            "UPDATE sessions SET finished_at = ?
-             WHERE id = ? AND finished_at IS NULL
-               AND (SELECT count(*) FROM verdicts WHERE session_id = ?) >= 3 * size",
-        )
-        .bind(format_time(at))
-        .bind(v.session_id)
-        .bind(v.session_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(VerdictRecord {
-            item: v.item,
-            verdict: v.verdict,
-            note: v.note.map(str::to_string),
-            finding: v.finding,
-            operator: v.operator.to_string(),
-            decided_at: at,
-        })
+        let mut conn = self.pool.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            require_person(&mut tx, v.session_id, v.person).await?;
+            let finding_json = v.finding.as_ref().map(to_json);
+            sqlx::query(
+                "INSERT INTO verdicts (session_id, person, item, verdict, note, finding, operator, decided_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (session_id, person, item) DO UPDATE SET
+                   verdict = excluded.verdict, note = excluded.note, finding = excluded.finding,
+                   operator = excluded.operator, decided_at = excluded.decided_at",
+            )
+            .bind(v.session_id)
+            .bind(v.person)
+            .bind(v.item.id())
+            .bind(v.verdict.id())
+            .bind(v.note)
+            .bind(&finding_json)
+            .bind(v.operator)
+            .bind(format_time(at))
+            .execute(&mut *tx)
+            .await?;
+            let data = serde_json::json!({
+                "item": v.item, "verdict": v.verdict, "note": v.note,
+                "finding": v.finding.as_ref().map(|f| f.rule),
+            });
+            log_event(
+                &mut tx,
+                v.session_id,
+                at,
+                Some(v.operator),
+                "verdict",
+                Some(v.person),
+                data,
+            )
+            .await?;
+            // The session is finished when its last item is decided.
+            sqlx::query(
+                "UPDATE sessions SET finished_at = ?
+                 WHERE id = ? AND finished_at IS NULL
+                   AND (SELECT count(*) FROM verdicts WHERE session_id = ?) >= 3 * size",
+            )
+            .bind(format_time(at))
+            .bind(v.session_id)
+            .bind(v.session_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(VerdictRecord {
+                item: v.item,
+                verdict: v.verdict,
+                note: v.note.map(str::to_string),
+                finding: v.finding,
+                operator: v.operator.to_string(),
+                decided_at: at,
+            })
+        }
+        .await;
+        settle(conn, &result).await;
+        result
     }
 
     /// Take a verdict back (the item is undecided again).
@@ -492,30 +534,36 @@ impl SessionStore {
         operator: &str,
     ) -> Result<(), StoreError> {
         let at = self.now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        require_person(&mut tx, session_id, person).await?;
-        sqlx::query("DELETE FROM verdicts WHERE session_id = ? AND person = ? AND item = ?")
-            .bind(session_id)
-            .bind(person)
-            .bind(item.id())
-            .execute(&mut *tx)
+        let mut conn = self.pool.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            require_person(&mut tx, session_id, person).await?;
+            sqlx::query("DELETE FROM verdicts WHERE session_id = ? AND person = ? AND item = ?")
+                .bind(session_id)
+                .bind(person)
+                .bind(item.id())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE sessions SET finished_at = NULL WHERE id = ?")
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+            log_event(
+                &mut tx,
+                session_id,
+                at,
+                Some(operator),
+                "cleared",
+                Some(person),
+                serde_json::json!({"item": item}),
+            )
             .await?;
-        sqlx::query("UPDATE sessions SET finished_at = NULL WHERE id = ?")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
-        log_event(
-            &mut tx,
-            session_id,
-            at,
-            Some(operator),
-            "cleared",
-            Some(person),
-            serde_json::json!({"item": item}),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        settle(conn, &result).await;
+        result
     }
 
     /// Set the operator's note on a person (empty clears it).
@@ -527,31 +575,37 @@ impl SessionStore {
         operator: &str,
     ) -> Result<(), StoreError> {
         let at = self.now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        require_person(&mut tx, session_id, person).await?;
-        sqlx::query(
-            "UPDATE session_people SET note = ?, note_operator = ?, note_updated_at = ?
-             WHERE session_id = ? AND person = ?",
-        )
-        .bind(note)
-        .bind(operator)
-        .bind(format_time(at))
-        .bind(session_id)
-        .bind(person)
-        .execute(&mut *tx)
-        .await?;
-        log_event(
-            &mut tx,
-            session_id,
-            at,
-            Some(operator),
-            "note",
-            Some(person),
-            serde_json::json!({"note": note}),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            require_person(&mut tx, session_id, person).await?;
+            sqlx::query(
+                "UPDATE session_people SET note = ?, note_operator = ?, note_updated_at = ?
+                 WHERE session_id = ? AND person = ?",
+            )
+            .bind(note)
+            .bind(operator)
+            .bind(format_time(at))
+            .bind(session_id)
+            .bind(person)
+            .execute(&mut *tx)
+            .await?;
+            log_event(
+                &mut tx,
+                session_id,
+                at,
+                Some(operator),
+                "note",
+                Some(person),
+                serde_json::json!({"note": note}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        settle(conn, &result).await;
+        result
     }
 
     /// Remember which person is on screen, so `--resume` lands there.
@@ -747,34 +801,40 @@ impl SessionStore {
         for f in findings {
             *by_rule.entry(f.rule.id()).or_default() += 1;
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO check_runs (workspace, generated_at, recorded_at, people_checked, people, summary)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(workspace)
-        .bind(format_time(generated_at))
-        .bind(format_time(self.now()))
-        .bind(people_checked as i64)
-        .bind(people.map(to_json))
-        .bind(to_json(&serde_json::json!({ "by_rule": by_rule, "findings": findings.len() })))
-        .fetch_one(&mut *tx)
-        .await?;
-        for f in findings {
-            sqlx::query(
-                "INSERT INTO check_run_findings (run_id, person, rule, severity, summary, finding) VALUES (?, ?, ?, ?, ?, ?)",
+        let mut conn = self.pool.acquire().await?;
+        let result = async {
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO check_runs (workspace, generated_at, recorded_at, people_checked, people, summary)
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             )
-            .bind(id)
-            .bind(&f.person)
-            .bind(f.rule.id())
-            .bind(f.severity.name())
-            .bind(&f.summary)
-            .bind(to_json(f))
-            .execute(&mut *tx)
+            .bind(workspace)
+            .bind(format_time(generated_at))
+            .bind(format_time(self.now()))
+            .bind(people_checked as i64)
+            .bind(people.map(to_json))
+            .bind(to_json(&serde_json::json!({ "by_rule": by_rule, "findings": findings.len() })))
+            .fetch_one(&mut *tx)
             .await?;
+            for f in findings {
+                sqlx::query(
+                    "INSERT INTO check_run_findings (run_id, person, rule, severity, summary, finding) VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(&f.person)
+                .bind(f.rule.id())
+                .bind(f.severity.name())
+                .bind(&f.summary)
+                .bind(to_json(f))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
         }
-        tx.commit().await?;
-        Ok(id)
+        .await;
+        settle(conn, &result).await;
+        result
     }
 
     /// The newest check run of `workspace` generated at or before `at`.

@@ -7,6 +7,9 @@
 //! database follows a moment later, one committed transaction per effect.
 //! [`panel`] draws the checklist for a side panel on the Person screen.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -163,6 +166,9 @@ pub struct Walk {
     position: usize,
     cursor: Item,
     mode: Mode,
+    /// Decisions the database has not committed yet (a write failed and is
+    /// being retried): shown as unsaved, never as recorded.
+    unsaved: std::collections::BTreeSet<(String, Item)>,
 }
 
 impl Walk {
@@ -178,9 +184,34 @@ impl Walk {
             position: 0,
             cursor: Item::Identifiers,
             mode: Mode::Checklist,
+            unsaved: Default::default(),
         };
         walk.reset_cursor();
         walk
+    }
+
+    /// What the writer said about an effect: a failed verdict write marks
+    /// its item unsaved until a retry commits it.
+    pub fn saved(&mut self, effect: &Effect, committed: bool) {
+        let key = match effect {
+            Effect::SaveVerdict { person, item, .. }
+            | Effect::ClearVerdict { person, item, .. } => (person.clone(), *item),
+            _ => return,
+        };
+        if committed {
+            self.unsaved.remove(&key);
+        } else {
+            self.unsaved.insert(key);
+        }
+    }
+
+    /// Decisions not committed yet.
+    pub fn unsaved(&self) -> usize {
+        self.unsaved.len()
+    }
+
+    fn is_unsaved(&self, person: &str, item: Item) -> bool {
+        self.unsaved.contains(&(person.to_string(), item))
     }
 
     /// The walk of a loaded session, at its stored position.
@@ -555,11 +586,19 @@ pub struct Saved {
 
 /// Saves effects in the order they were made, on one background task, so a
 /// quick "pass, then fail" can never land as "fail, then pass". Sending
-/// never blocks the UI; outcomes come back on the receiver for a status line.
+/// never blocks the UI; outcomes come back on the receiver. A write that
+/// fails is reported, kept, and retried (later effects wait behind it, so
+/// the order holds) until it commits; [`EffectWriter::unsaved`] counts what
+/// is not in the database yet.
 #[derive(Debug, Clone)]
 pub struct EffectWriter {
     tx: mpsc::UnboundedSender<Effect>,
+    unsaved: Arc<AtomicUsize>,
 }
+
+/// How long a failed write waits before it is tried again (doubling).
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl EffectWriter {
     pub fn spawn(
@@ -568,21 +607,53 @@ impl EffectWriter {
     ) -> (EffectWriter, mpsc::UnboundedReceiver<Saved>) {
         let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let unsaved = Arc::new(AtomicUsize::new(0));
+        let pending = Arc::clone(&unsaved);
         tokio::spawn(async move {
             while let Some(effect) = rx.recv().await {
-                let result = execute(&store, &effect, &operator).await;
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, "spot-check save failed");
+                let mut wait = RETRY_FIRST;
+                loop {
+                    let result = execute(&store, &effect, &operator).await;
+                    let ok = result.is_ok();
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "spot-check save failed; retrying");
+                    }
+                    let _ = done_tx.send(Saved {
+                        effect: effect.clone(),
+                        result,
+                    });
+                    if ok {
+                        pending.fetch_sub(1, Ordering::SeqCst);
+                        break;
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RETRY_MAX);
                 }
-                let _ = done_tx.send(Saved { effect, result });
             }
         });
-        (EffectWriter { tx }, done_rx)
+        (EffectWriter { tx, unsaved }, done_rx)
     }
 
     /// Queue effects; false when the writer has stopped.
     pub fn send(&self, effects: impl IntoIterator<Item = Effect>) -> bool {
-        effects.into_iter().all(|e| self.tx.send(e).is_ok())
+        effects.into_iter().all(|e| {
+            self.unsaved.fetch_add(1, Ordering::SeqCst);
+            let sent = self.tx.send(e).is_ok();
+            if !sent {
+                self.unsaved.fetch_sub(1, Ordering::SeqCst);
+            }
+            sent
+        })
+    }
+
+    /// Effects accepted and not committed yet (queued, or failing).
+    pub fn unsaved(&self) -> usize {
+        self.unsaved.load(Ordering::SeqCst)
+    }
+
+    /// The unsaved count, to read after the writer is dropped.
+    pub fn unsaved_counter(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.unsaved)
     }
 }
 
@@ -622,7 +693,7 @@ impl WalkStyles {
 pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>> {
     let width = usize::from(width.max(20));
     let mut lines = Vec::new();
-    lines.push(Line::from(vec![
+    let mut head = vec![
         Span::styled("Spot check ", styles.accent.add_modifier(Modifier::BOLD)),
         Span::styled(walk.progress(), styles.accent),
         Span::styled(
@@ -633,7 +704,14 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
             ),
             styles.muted,
         ),
-    ]));
+    ];
+    if walk.unsaved() > 0 {
+        head.push(Span::styled(
+            format!(" · ⚠ {} not saved", walk.unsaved()),
+            styles.fail,
+        ));
+    }
+    lines.push(Line::from(head));
     let Some(p) = walk.current() else {
         lines.push(Line::styled("No people in this session.", styles.muted));
         return lines;
@@ -668,6 +746,9 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
             Span::styled(format!("{:<12}", item.id()), label),
             Span::styled(format!("{word:<5}"), styles.verdict(d.map(|d| d.verdict))),
         ];
+        if walk.is_unsaved(&p.person, item) {
+            spans.push(Span::styled(" ⚠ not saved (retrying)", styles.fail));
+        }
         let relevant = p.relevant_count(item);
         if relevant > 0 && d.and_then(|d| d.finding).is_none() {
             let s = if relevant == 1 { "" } else { "s" };

@@ -74,6 +74,12 @@ pub enum Action {
     Stats(ClientStats),
     /// A spot-check save failed (the walk's state on screen is ahead).
     SpotSaveFailed(String),
+    /// What the session's writer made of one effect: committed, or not
+    /// (and retrying).
+    SpotSaved {
+        effect: crate::spotcheck::walk::Effect,
+        error: Option<String>,
+    },
     /// The spot-check report was written (or not).
     ReportExported {
         request: RequestId,

@@ -106,6 +106,7 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
     };
     let walk = Walk::from_state(&state);
     let (writer, saved) = EffectWriter::spawn(store.clone(), operator_name(Some(&config)));
+    let unsaved = writer.unsaved_counter();
     let spot = Spot {
         walk,
         io: loader::SpotIo {
@@ -116,6 +117,18 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
     };
     let code = run_app(config, None, Some(spot)).await;
     store.close().await;
+    let lost = unsaved.load(std::sync::atomic::Ordering::SeqCst);
+    if lost > 0 {
+        // Never say "saved" while the database lacks something on screen.
+        eprintln!(
+            "cioscope: {lost} change{} to session {} could NOT be saved (see the log file); \
+             the database holds everything else. Resume: cioscope spot-check --resume {}",
+            if lost == 1 { "" } else { "s" },
+            state.session.id,
+            state.session.id
+        );
+        return crate::check::exit::UNAVAILABLE;
+    }
     if code == 0 {
         eprintln!(
             "cioscope: session {} saved. Resume: cioscope spot-check --resume {} · Report: cioscope report {} --format md",
@@ -190,9 +203,10 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
         let tx = io_tx.clone();
         flushed = Some(tokio::spawn(async move {
             while let Some(s) = saved.recv().await {
-                if let Err(e) = s.result {
-                    let _ = tx.send(Action::SpotSaveFailed(e.to_string()));
-                }
+                let _ = tx.send(Action::SpotSaved {
+                    effect: s.effect,
+                    error: s.result.err().map(|e| e.to_string()),
+                });
             }
         }));
         for e in app.start_walk(spot.walk) {

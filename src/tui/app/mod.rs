@@ -442,6 +442,19 @@ impl App {
                 self.notify(Level::Error, format!("spot check not saved: {message}"));
                 vec![]
             }
+            Action::SpotSaved { effect, error } => {
+                if let Some(walk) = self.walk.as_mut() {
+                    walk.saved(&effect, error.is_none());
+                }
+                if let Some(message) = error {
+                    self.notify(
+                        Level::Error,
+                        format!("spot check not saved (retrying): {message}"),
+                    );
+                }
+                self.dirty = true;
+                vec![]
+            }
             Action::ReportExported { request, result } => {
                 if self.exporting == Some(request) {
                     self.exporting = None;
