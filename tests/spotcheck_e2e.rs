@@ -239,3 +239,47 @@ fn a_spot_check_walked_in_the_terminal_survives_quit_and_resume_and_exports() {
     assert_eq!(state.position, 0, "moving back is saved too");
     assert_eq!(state.reviewed(), 2);
 }
+
+#[test]
+fn a_second_process_on_the_same_session_is_told_who_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Pty::spawn(
+        dir.path(),
+        &["spot-check", "--demo", "--size", "5", "--seed", "9"],
+    );
+    first.wait_for("Spot check 1/5");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let id = rt.block_on(async {
+        let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+            .await
+            .unwrap();
+        store.list().await.unwrap()[0].id.clone()
+    });
+    let mut second = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);
+    second.wait_for("is open in another cioscope");
+    let start = Instant::now();
+    let status = loop {
+        if let Ok(Some(s)) = second.child.try_wait() {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "the second process waits");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.exit_code(), 3);
+    assert!(second.contents().contains("pid "), "{}", second.contents());
+    // The first walk goes on, and saves.
+    first.keys("p");
+    first.quit();
+    let state = rt.block_on(async {
+        let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+            .await
+            .unwrap();
+        store.load(&id).await.unwrap()
+    });
+    assert_eq!(state.reviewed(), 0, "one item decided, no person reviewed yet");
+    assert!(state.people[0].verdicts.iter().any(Option::is_some));
+    // Once the first is gone, the session opens again.
+    let again = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);
+    again.wait_for("Spot check 1/5");
+    again.quit();
+}

@@ -18,6 +18,7 @@
 //! - [`command`] is `cioscope spot-check` and `cioscope report`.
 
 pub mod command;
+pub mod lock;
 pub mod compare;
 pub mod pii;
 pub mod report;

@@ -104,6 +104,15 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
             return crate::check::exit::USAGE;
         }
     };
+    // One process per session: a second walk is told who holds it.
+    let _lock = match crate::spotcheck::lock::SessionLock::acquire(&db, &state.session.id) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            store.close().await;
+            return crate::check::exit::UNAVAILABLE;
+        }
+    };
     let walk = Walk::from_state(&state);
     let (writer, saved) = EffectWriter::spawn(store.clone(), operator_name(Some(&config)));
     let unsaved = writer.unsaved_counter();
