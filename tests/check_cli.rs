@@ -566,3 +566,68 @@ async fn a_429_storm_stops_at_the_budget_and_reports_what_it_could_not_check() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_stopped_by_sigterm_reports_what_it_checked_and_exits_three() {
+    let people: Vec<FakePerson> = (0..40)
+        .map(|i| {
+            clean_person(
+                &format!("a{i}"),
+                &format!("C{i}"),
+                &format!("p{i}@example.com"),
+            )
+        })
+        .collect();
+    let server = wiremock::MockServer::start().await;
+    // Activities answer slowly: the run takes a while, person by person.
+    wiremock::Mock::given(wiremock::matchers::path_regex(r"/activities$"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"activities": [], "next": ""}))
+                .set_delay(std::time::Duration::from_millis(400)),
+        )
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(FakeWorkspace::new(people))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let cfg_text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("rate_limit = 50", "rate_limit = 4");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cioscope"))
+        .args(args(&cfg, &["--all", "--format", "json"]))
+        .env("CIO_APP_API_KEY", "test-key-123")
+        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("a whole JSON report");
+    let checked = v["people_checked"].as_u64().unwrap();
+    assert!(checked > 0 && checked < 40, "{checked} of 40");
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains("stopped by SIGTERM")),
+        "{errors:?}"
+    );
+}

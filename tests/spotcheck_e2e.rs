@@ -262,7 +262,10 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
         if let Ok(Some(s)) = second.child.try_wait() {
             break s;
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "the second process waits");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the second process waits"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.exit_code(), 3);
@@ -276,7 +279,11 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
             .unwrap();
         store.load(&id).await.unwrap()
     });
-    assert_eq!(state.reviewed(), 0, "one item decided, no person reviewed yet");
+    assert_eq!(
+        state.reviewed(),
+        0,
+        "one item decided, no person reviewed yet"
+    );
     assert!(state.people[0].verdicts.iter().any(Option::is_some));
     // Once the first is gone, the session opens again.
     let again = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);

@@ -281,17 +281,24 @@ fn an_operator_opens_a_split_identity_looks_at_the_finding_and_quits_cleanly() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
+fn sigterm_and_sigquit_restore_the_terminal_and_exit_as_signalled() {
+    for (signal, code) in [("-TERM", 143), ("-QUIT", 131)] {
+        signal_restores_the_terminal(signal, code);
+    }
+}
+
+fn signal_restores_the_terminal(signal: &str, code: u32) {
     let logs = tempfile::tempdir().unwrap();
     let mut s = Session::start(&["--demo"], logs.path());
     s.wait_for("the pulse screen", |t| t.contains("Systems"));
     let pid = s.child.process_id().expect("a pid");
     let ok = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([signal, &pid.to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
-    s.wait_exit();
+    let status = s.wait_exit();
+    assert_eq!(status.exit_code(), code, "{signal}");
     let raw = s.raw();
     let find = |needle: &[u8]| raw.windows(needle.len()).rposition(|w| w == needle);
     let entered = find(b"\x1b[?1049h").expect("the alternate screen was used");

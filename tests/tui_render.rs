@@ -1173,3 +1173,35 @@ fn the_mouse_wheel_moves_the_selection_in_the_focused_list_or_pane() {
         "help mentions the wheel"
     );
 }
+
+#[test]
+fn every_screen_and_popup_draws_in_a_tiny_terminal_without_panicking() {
+    for (w, h) in [
+        (1, 1),
+        (4, 2),
+        (10, 3),
+        (12, 4),
+        (20, 5),
+        (30, 8),
+        (31, 9),
+        (40, 10),
+        (80, 24),
+    ] {
+        for keys in [
+            &[][..],
+            &[':'][..],
+            &['?'][..],
+            &['2'][..],
+            &['3'][..],
+            &['2', '/'][..],
+        ] {
+            let mut app = app();
+            app.size = (w, h);
+            for c in keys {
+                key(&mut app, KeyCode::Char(*c));
+            }
+            app.prepare();
+            let _ = render(&app, w, h);
+        }
+    }
+}

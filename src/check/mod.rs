@@ -156,6 +156,7 @@ pub async fn run_check(
     reserve: Vec<String>,
     target: Option<usize>,
     progress: bool,
+    done: Option<Arc<std::sync::Mutex<Vec<Checked>>>>,
 ) -> Vec<Checked> {
     let mut bar = Progress {
         tty: progress && std::io::stderr().is_terminal(),
@@ -168,6 +169,11 @@ pub async fn run_check(
             humans += 1;
             bar.total = bar.total.max(given);
             bar.tick(humans, c.order + 1, &c.person);
+            if let Some(done) = &done {
+                done.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(c.clone());
+            }
         })
         .await;
     if let Some(w) = watch {
@@ -175,6 +181,25 @@ pub async fn run_check(
     }
     bar.done();
     checked
+}
+
+/// Resolves when SIGINT or SIGTERM arrives, naming it.
+async fn terminated() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
 }
 
 /// Says on stderr (a line, terminal or not) when Customer.io's rate limit
@@ -239,16 +264,42 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
         );
     }
     let people = selected.people.clone();
-    let checked = run_check(
+    let total = people.len();
+    // Humans as they are done, so a run stopped by a signal still reports
+    // what it checked.
+    let done: Arc<std::sync::Mutex<Vec<Checked>>> = Arc::default();
+    let run = run_check(
         Arc::clone(&ws),
         selected.people,
         selected.reserve,
         selected.target,
         true,
-    )
-    .await;
-    let report = CheckReport::of(&ws.config.workspace, Utc::now(), checked);
-    if args.record {
+        Some(Arc::clone(&done)),
+    );
+    let (checked, interrupted) = tokio::select! {
+        checked = run => (checked, None),
+        signal = terminated() => {
+            let mut partial = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
+            partial.sort_by_key(|c| c.order);
+            (partial, Some(signal))
+        }
+    };
+    let mut report = CheckReport::of(&ws.config.workspace, Utc::now(), checked);
+    if let Some(signal) = interrupted {
+        eprintln!(
+            "\ncioscope: stopped by {signal}; reporting the {} people checked so far",
+            report.people_checked
+        );
+        report.errors.push(PersonError {
+            person: String::new(),
+            source: "cioscope".into(),
+            message: format!(
+                "stopped by {signal} after checking {} people of a selection of {total}: the rest were not checked",
+                report.people_checked
+            ),
+        });
+    }
+    if args.record && interrupted.is_none() {
         record_and_compare(&ws.config, &report, &people).await;
     }
     if let Err(e) = emit(&report, &args) {

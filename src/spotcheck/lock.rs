@@ -19,7 +19,9 @@ pub struct SessionLock {
 /// Why a session could not be locked.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("session {session} is open in another cioscope ({holder}); finish or quit it there first")]
+    #[error(
+        "session {session} is open in another cioscope ({holder}); finish or quit it there first"
+    )]
     Held { session: String, holder: String },
     #[error("cannot lock session {session} ({}): {source}", path.display())]
     Io {
@@ -34,11 +36,19 @@ impl SessionLock {
     pub fn acquire(db: &Path, session: &str) -> Result<SessionLock, LockError> {
         let safe: String = session
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let name = format!(
             "{}.{safe}.lock",
-            db.file_name().and_then(|n| n.to_str()).unwrap_or("spotcheck.db")
+            db.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("spotcheck.db")
         );
         let path = db.with_file_name(name);
         let io = |source| LockError::Io {
@@ -115,7 +125,10 @@ mod tests {
         let first = SessionLock::acquire(&db, "2026-11-22-a3f9").unwrap();
         let second = SessionLock::acquire(&db, "2026-11-22-a3f9").unwrap_err();
         let text = second.to_string();
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
         assert!(text.contains("2026-11-22-a3f9"), "{text}");
         // Another session is free; the first is free again once released.
         SessionLock::acquire(&db, "2026-11-23-b001").unwrap();

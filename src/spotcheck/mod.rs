@@ -18,8 +18,8 @@
 //! - [`command`] is `cioscope spot-check` and `cioscope report`.
 
 pub mod command;
-pub mod lock;
 pub mod compare;
+pub mod lock;
 pub mod pii;
 pub mod report;
 pub mod sample;

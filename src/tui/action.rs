@@ -36,6 +36,8 @@ pub enum Action {
     Tick,
     /// SIGTERM / SIGINT: leave now.
     Quit,
+    /// A signal asked the process to end: quit with this exit code.
+    Terminated(u8),
 
     // ---- IO results ----------------------------------------------------------
     WorkspaceOpened(WorkspaceInfo),

@@ -41,26 +41,31 @@ pub fn spawn_input(tx: UnboundedSender<Action>) -> JoinHandle<()> {
 /// Quit cleanly on SIGTERM, SIGINT (outside raw mode) and SIGHUP.
 pub fn spawn_signals(tx: UnboundedSender<Action>) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let code: u8;
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut quit)) = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
                 signal(SignalKind::hangup()),
+                signal(SignalKind::quit()),
             ) else {
                 return;
             };
-            tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM: quitting"),
-                _ = int.recv() => tracing::info!("SIGINT: quitting"),
-                _ = hup.recv() => tracing::info!("SIGHUP: quitting"),
-            }
+            // The shell's convention: 128 + the signal's number.
+            code = tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: quitting"); 143 }
+                _ = int.recv() => { tracing::info!("SIGINT: quitting"); 130 }
+                _ = hup.recv() => { tracing::info!("SIGHUP: quitting"); 129 }
+                _ = quit.recv() => { tracing::info!("SIGQUIT: quitting"); 131 }
+            };
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
+            code = 130;
         }
-        let _ = tx.send(Action::Quit);
+        let _ = tx.send(Action::Terminated(code));
     })
 }

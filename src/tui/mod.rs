@@ -275,5 +275,5 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
     drop(guard);
     terminal::restore();
     tracing::info!("tui stopped");
-    code
+    app.exit_code.unwrap_or(code)
 }

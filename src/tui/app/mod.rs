@@ -280,6 +280,8 @@ pub struct App {
     finding_email: Option<(RequestId, String)>,
     /// The spot-check session being walked (`cioscope spot-check`).
     pub walk: Option<Walk>,
+    /// Set when a signal ended the app: the process exits with it.
+    pub exit_code: Option<u8>,
     /// The report export in flight.
     exporting: Option<RequestId>,
     /// The campaign list or explanation in flight: request, person, campaign.
@@ -353,6 +355,7 @@ impl App {
             fetching: None,
             finding_email: None,
             walk: None,
+            exit_code: None,
             exporting: None,
             why: None,
             next_request: 1,
@@ -484,6 +487,11 @@ impl App {
             }
             Action::Quit => {
                 self.should_quit = true;
+                vec![]
+            }
+            Action::Terminated(code) => {
+                self.should_quit = true;
+                self.exit_code = Some(code);
                 vec![]
             }
             Action::WorkspaceOpened(info) => self.opened(info),

@@ -25,12 +25,29 @@ use super::theme::Theme;
 use super::vm::{Seg, Tone};
 
 /// Draw the whole screen.
+/// Below this a screen cannot show anything useful: it says so instead.
+pub const MIN_WIDTH: u16 = 30;
+pub const MIN_HEIGHT: u16 = 8;
+
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     frame.render_widget(
         Block::default().style(app.theme.background.patch(app.theme.text)),
         area,
     );
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "cioscope needs {MIN_WIDTH}×{MIN_HEIGHT} (this is {}×{}); q quits",
+            area.width, area.height
+        );
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(text)
+                .style(app.theme.muted)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
     let [header, main, status] = screen(area);
     draw_header(frame, header, app);
     match app.view {

@@ -21,7 +21,8 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         main.bottom().saturating_sub(h),
         w.saturating_sub(2).max(10),
         h,
-    );
+    )
+    .intersection(main);
     let mut lines = vec![Line::from(vec![
         Span::styled(":", t.accent),
         Span::styled(format!("{}▏", input.text), t.text),
@@ -29,7 +30,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
     for (i, (_, hint)) in input.hints.iter().take(8).enumerate() {
         let style = if i == 0 { t.accent } else { t.muted };
         lines.push(Line::from(Span::styled(
-            format!("  {}", super::fit(hint, w as usize - 4)),
+            format!("  {}", super::fit(hint, (w as usize).saturating_sub(4))),
             style,
         )));
     }
