@@ -1198,3 +1198,43 @@ async fn a_redirect_is_an_error_naming_the_endpoint_and_where_it_points() {
     assert_eq!(c.stats().requests, 1, "no hop is followed");
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+/// 408 for the first `n` requests, then the campaigns list.
+struct FlakyThen(std::sync::atomic::AtomicUsize, usize, u16);
+
+impl Respond for FlakyThen {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if self.0.fetch_add(1, Ordering::SeqCst) < self.1 {
+            ResponseTemplate::new(self.2)
+        } else {
+            ResponseTemplate::new(200).set_body_json(json!({"campaigns": []}))
+        }
+    }
+}
+
+#[tokio::test]
+async fn timeouts_and_cdn_errors_are_retried_as_the_official_sdks_do() {
+    for status in [408, 522, 524] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(FlakyThen(Default::default(), 1, status))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        c.campaigns().await.unwrap_or_else(|e| panic!("{status}: {e}"));
+        assert_eq!(c.stats().retries, 1, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn errors_under_meta_are_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"meta": {"errors": ["segment 99 does not exist"]}}),
+        ))
+        .mount(&server)
+        .await;
+    let e = client(&server).campaigns().await.unwrap_err();
+    assert!(e.message.contains("segment 99 does not exist"), "{e}");
+}

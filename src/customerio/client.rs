@@ -618,7 +618,9 @@ impl CioClient {
                         }
                         Failure::Throttled(wait)
                     }
-                    500..=599 => Failure::Server(resp.status),
+                    // 408 and the 5xx (522/524 from a CDN included) are
+                    // worth another try, as the official SDKs do.
+                    408 | 500..=599 => Failure::Server(resp.status),
                     300..=399 => {
                         let to = resp
                             .location
@@ -730,6 +732,8 @@ impl CioClient {
             .ok()
             .and_then(|v| {
                 v.pointer("/errors/0/detail")
+                    .or_else(|| v.pointer("/meta/errors/0/detail"))
+                    .or_else(|| v.pointer("/meta/errors/0"))
                     .or_else(|| v.pointer("/meta/error"))
                     .or_else(|| v.get("error"))
                     .and_then(Value::as_str)

@@ -69,6 +69,10 @@ pub struct Message {
     /// `{sent: ts, delivered: ts, …}`.
     pub metrics: std::collections::BTreeMap<String, i64>,
     pub failure_message: Option<String>,
+    /// Parts of the delivery that could not be read (left out), named by
+    /// their JSON path.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

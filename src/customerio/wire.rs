@@ -564,7 +564,8 @@ pub fn segments(endpoint: &str, body: &Value) -> Result<Vec<Segment>, ApiError> 
 fn message(rd: &Rd<'_>, v: &Value, path: &JsonPath<'_>) -> Result<Message, ApiError> {
     let obj = rd.obj(v, path)?;
     let int = |k: &str| rd.opt_int(obj.get(k), &path.key(k));
-    Ok(Message {
+    let mut unreadable = Vec::new();
+    let mut m = Message {
         id: rd.req_str(obj.get("id"), &path.key("id"))?,
         campaign_id: int("campaign_id")?,
         action_id: int("action_id")?,
@@ -573,11 +574,32 @@ fn message(rd: &Rd<'_>, v: &Value, path: &JsonPath<'_>) -> Result<Message, ApiEr
         created: int("created")?,
         subject: rd.opt_str(obj.get("subject"), &path.key("subject"))?,
         kind: rd.opt_str(obj.get("type"), &path.key("type"))?,
-        metrics: rd.int_map(obj.get("metrics"), &path.key("metrics"))?,
+        metrics: {
+            // One unreadable metric does not cost the whole page: it is
+            // left out and named.
+            let mpath = path.key("metrics");
+            let mut metrics = BTreeMap::new();
+            for (k, v) in rd.opt_obj(obj.get("metrics"), &mpath)?.into_iter().flatten() {
+                match rd.opt_int(Some(v), &mpath.key(k)) {
+                    Ok(Some(n)) => {
+                        metrics.insert(k.clone(), n);
+                    }
+                    Ok(None) => {}
+                    Err(e) => unreadable.push(e.to_string()),
+                }
+            }
+            metrics
+        },
         failure_message: rd
             .opt_str(obj.get("failure_message"), &path.key("failure_message"))?
             .filter(|s| !s.is_empty()),
-    })
+        unreadable: vec![],
+    };
+    for u in &unreadable {
+        tracing::warn!("{u}");
+    }
+    m.unreadable = unreadable;
+    Ok(m)
 }
 
 /// `{"messages":[..], "next":".."}` from `GET /v1/customers/{id}/messages`.
@@ -757,6 +779,20 @@ mod tests {
         let e = parse_body(EP, br#"{"customers":[{"customer":{"ident"#).unwrap_err();
         assert_eq!(field(&e), "$");
         assert!(e.message.contains("truncated"));
+    }
+
+    #[test]
+    fn one_unreadable_message_metric_is_named_not_fatal() {
+        let body = json!({"messages": [
+            {"id": "d1", "metrics": {"sent": 1700000000, "opened": "yesterday"}},
+            {"id": "d2", "metrics": {"sent": 1700000100}}
+        ], "next": ""});
+        let (messages, _) = messages_page("GET /v1/customers/{id}/messages", &body).unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].metrics.get("sent"), Some(&1700000000));
+        assert!(!messages[0].metrics.contains_key("opened"));
+        assert!(messages[0].unreadable[0].contains("messages[0].metrics.opened"), "{:?}", messages[0].unreadable);
+        assert!(messages[1].unreadable.is_empty());
     }
 
     #[test]

@@ -393,10 +393,8 @@ impl ZohoSource {
                     "the Zoho token answer carried no api_domain; set options.api_domain"
                         .to_string()
                 })?;
-            let expires_at = v
-                .get("expires_in")
-                .and_then(Value::as_u64)
-                .map(|s| Instant::now() + Duration::from_secs(s).saturating_sub(EXPIRY_MARGIN));
+            let expires_at = token_lifetime(&v)
+                .map(|d| Instant::now() + d.saturating_sub(EXPIRY_MARGIN));
             return Ok(Token {
                 access_token: access_token.to_string(),
                 api_domain,
@@ -453,7 +451,12 @@ impl ZohoSource {
                 401 if !refreshed
                     && code
                         .as_deref()
-                        .is_none_or(|c| c == "INVALID_TOKEN" || c == "AUTHENTICATION_FAILURE") =>
+                        .is_none_or(|c| {
+                            matches!(
+                                c,
+                                "INVALID_TOKEN" | "AUTHENTICATION_FAILURE" | "AUTHENTICATION_FAILED"
+                            )
+                        }) =>
                 {
                     tracing::debug!("zoho token rejected; refreshing");
                     self.token.invalidate(&token).await;
@@ -609,11 +612,17 @@ impl ZohoSource {
     }
 
     async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
+        // (A COQL comparison with an unknown value is left out, see
+        // `omit_unknown`: `Email = null` is not COQL.)
         let raw = match self.mode {
-            Mode::Coql => {
-                let q = bind_params(&self.coql, lookup, coql_literal)?;
-                self.coql_all(&q, Purpose::People(lookup.clone())).await?
-            }
+            Mode::Coql => match omit_unknown(&self.coql, lookup) {
+                Some(query) => {
+                    let q = bind_params(&query, lookup, coql_literal)?;
+                    self.coql_all(&q, Purpose::People(lookup.clone())).await?
+                }
+                // Nothing known to look up by.
+                None => Vec::new(),
+            },
             Mode::Search => self.search(lookup).await?,
         };
         let mapper = self.mapper();
@@ -632,8 +641,14 @@ impl ZohoSource {
                     email: rec.email.clone(),
                     phone: rec.phone.clone(),
                 };
-                let q = bind_params(events_coql, &bound, coql_literal)?;
-                for e in &self.coql_all(&q, Purpose::Events { parent }).await? {
+                let events = match omit_unknown(events_coql, &bound) {
+                    Some(query) => {
+                        let q = bind_params(&query, &bound, coql_literal)?;
+                        self.coql_all(&q, Purpose::Events { parent }).await?
+                    }
+                    None => Vec::new(),
+                };
+                for e in &events {
                     rec.events.push(mapper.event(
                         e,
                         self.event_name.as_deref(),
@@ -834,5 +849,142 @@ mod tests {
     #[test]
     fn criteria_values_escape_parentheses_and_commas() {
         assert_eq!(escape_criteria("a(b),c"), r"a\(b\)\,c");
+    }
+}
+
+/// How long a Zoho access token lives: `expires_in_sec` when the accounts
+/// server sends it (its `expires_in` is then in milliseconds, the legacy
+/// form), else `expires_in` in seconds.
+fn token_lifetime(v: &Value) -> Option<Duration> {
+    match v.get("expires_in_sec").and_then(Value::as_u64) {
+        Some(secs) => Some(Duration::from_secs(secs)),
+        None => v.get("expires_in").and_then(Value::as_u64).map(Duration::from_secs),
+    }
+}
+
+/// The COQL query without its comparisons on parameters the lookup does not
+/// know (`Email = :email` when there is no email): COQL has no `= null`.
+/// `None` when no condition is left, so there is nothing to ask.
+fn omit_unknown(query: &str, lookup: &Lookup) -> Option<String> {
+    let mut q = query.to_string();
+    for (name, value) in [("id", &lookup.id), ("email", &lookup.email), ("phone", &lookup.phone)] {
+        if value.is_some() {
+            continue;
+        }
+        let param = format!(":{name}");
+        while let Some(at) = find_param(&q, &param) {
+            let before = &q[..at];
+            // `<field> =` (or `like`, `!=`) before the parameter.
+            let op_start = before.trim_end_matches(|c: char| c.is_whitespace());
+            let op_start = op_start
+                .trim_end_matches(['=', '!', '<', '>'])
+                .trim_end_matches(|c: char| c.is_whitespace());
+            let op_start = if op_start.to_lowercase().ends_with(" like") {
+                &op_start[..op_start.len() - 5]
+            } else {
+                op_start
+            };
+            let field_start = op_start
+                .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                .len();
+            let end = at + param.len();
+            let (mut start, mut stop) = (field_start, end);
+            // Take one connector with the term: the one after, else before.
+            let after = &q[stop..];
+            let after_lower = after.to_lowercase();
+            let trimmed = after_lower.trim_start();
+            let gap = after_lower.len() - trimmed.len();
+            if let Some(word) = ["and ", "or "].iter().find(|w| trimmed.starts_with(**w)) {
+                stop += gap + word.len();
+            } else {
+                let head = q[..start].to_lowercase();
+                let head_trim = head.trim_end();
+                for word in [" and", " or"] {
+                    if head_trim.ends_with(word) {
+                        start = head_trim.len() - word.len();
+                        break;
+                    }
+                }
+            }
+            q.replace_range(start..stop, "");
+        }
+    }
+    let lower = q.to_lowercase();
+    let where_at = lower.rfind("where")?;
+    let rest = lower[where_at + 5..].replace(['(', ')'], "");
+    let conditions = rest
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .take_while(|w| !matches!(*w, "order" | "limit" | "group"))
+        .count();
+    (conditions > 0).then(|| q.trim_end().to_string())
+}
+
+/// Where `param` appears as a parameter (not inside quotes, not a longer
+/// name).
+fn find_param(q: &str, param: &str) -> Option<usize> {
+    let bytes = q.as_bytes();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quoted => i += 1,
+            b'\'' => quoted = !quoted,
+            _ if !quoted && q[i..].starts_with(param) => {
+                let next = q[i + param.len()..].chars().next();
+                if !next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod coql_tests {
+    use super::*;
+
+    fn lookup(id: Option<&str>, email: Option<&str>, phone: Option<&str>) -> Lookup {
+        Lookup {
+            id: id.map(Into::into),
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+        }
+    }
+
+    const Q: &str = "select id, Email from Contacts where Customer_ID = :id or Email = :email or Phone = :phone";
+
+    #[test]
+    fn comparisons_on_unknown_values_are_left_out_not_bound_as_null() {
+        assert_eq!(
+            omit_unknown(Q, &lookup(Some("C1"), None, None)).unwrap(),
+            "select id, Email from Contacts where Customer_ID = :id"
+        );
+        assert_eq!(
+            omit_unknown(Q, &lookup(None, Some("a@x.com"), None)).unwrap(),
+            "select id, Email from Contacts where Email = :email"
+        );
+        assert_eq!(
+            omit_unknown(Q, &lookup(None, None, Some("+1555"))).unwrap(),
+            "select id, Email from Contacts where Phone = :phone"
+        );
+        assert_eq!(omit_unknown(Q, &lookup(Some("C1"), Some("a@x.com"), Some("+1"))).unwrap(), Q);
+        assert_eq!(omit_unknown(Q, &lookup(None, None, None)), None);
+        let q = "select id from Contacts where (Email = :email) limit 10";
+        assert_eq!(omit_unknown(q, &lookup(Some("C1"), None, None)), None);
+        // A parameter inside quotes is text, not a parameter.
+        let q = "select id from Contacts where Note = ':email' and Customer_ID = :id";
+        assert_eq!(omit_unknown(q, &lookup(Some("C1"), None, None)).unwrap(), q);
+    }
+
+    #[test]
+    fn a_legacy_token_answer_counts_its_lifetime_in_seconds() {
+        let legacy = serde_json::json!({"expires_in": 3_600_000, "expires_in_sec": 3600});
+        assert_eq!(token_lifetime(&legacy), Some(Duration::from_secs(3600)));
+        let current = serde_json::json!({"expires_in": 3600});
+        assert_eq!(token_lifetime(&current), Some(Duration::from_secs(3600)));
     }
 }

@@ -190,7 +190,16 @@ pub async fn load(
             }),
         }
         match msgs {
-            Ok(m) => messages = m,
+            Ok(m) => {
+                for u in m.iter().flat_map(|m| &m.unreadable) {
+                    gaps.push(Gap {
+                        part: Part::Messages,
+                        source: "customerio".into(),
+                        message: u.clone(),
+                    });
+                }
+                messages = m
+            }
             Err(e) => gaps.push(Gap {
                 part: Part::Messages,
                 source: "customerio".into(),
