@@ -1221,7 +1221,9 @@ async fn timeouts_and_cdn_errors_are_retried_as_the_official_sdks_do() {
             .mount(&server)
             .await;
         let c = client(&server);
-        c.campaigns().await.unwrap_or_else(|e| panic!("{status}: {e}"));
+        c.campaigns()
+            .await
+            .unwrap_or_else(|e| panic!("{status}: {e}"));
         assert_eq!(c.stats().retries, 1, "{status}");
     }
 }
@@ -1230,9 +1232,10 @@ async fn timeouts_and_cdn_errors_are_retried_as_the_official_sdks_do() {
 async fn errors_under_meta_are_read() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
-            json!({"meta": {"errors": ["segment 99 does not exist"]}}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"meta": {"errors": ["segment 99 does not exist"]}})),
+        )
         .mount(&server)
         .await;
     let e = client(&server).campaigns().await.unwrap_err();

@@ -924,3 +924,71 @@ async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
         .unwrap()
         .is_empty());
 }
+
+/// A body from Salesforce's own documentation (tests/data/conformance/salesforce).
+fn official(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance/salesforce")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_documented_query_pages_are_read_and_followed() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    // The first page as documented points at a next page; the documented
+    // single-page answer ends the list.
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(official("query_page1.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v56.0/query/01gRO0000016PIAYA2-500"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(official("query.json")))
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id, Name FROM Contact WHERE Email = :email",
+        None,
+        &[("Name", "name")],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "OFFICIAL"));
+    let records = connect(&src)
+        .await
+        .lookup(&by_email("a@x.com"))
+        .await
+        .unwrap();
+    assert_eq!(
+        records.len(),
+        3,
+        "one record on the first page, two on the next"
+    );
+    assert_eq!(records[1].attributes["name"], RawValue::text("Test 1"));
+}
+
+#[tokio::test]
+async fn the_documented_query_error_is_reported_with_its_code() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(official("error_invalid_type.json")))
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM accountx WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "OFFICIALERR"));
+    let e = connect(&src)
+        .await
+        .lookup(&by_email("a@x.com"))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("INVALID_TYPE"), "{}", e.message);
+}

@@ -752,3 +752,90 @@ async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
         .unwrap()
         .is_empty());
 }
+
+/// A body from Zoho's own documentation (tests/data/conformance/zoho).
+fn official(name: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/conformance/zoho")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_documented_coql_answers_are_read() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    // Two sources, two token caches.
+    mount_token(&accounts, &api, "tok", 2).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_string_contains("from Products"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(official("coql.json")))
+        .mount(&api)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_string_contains("from Contacts"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(official("coql_lookup.json")))
+        .mount(&api)
+        .await;
+    let mut products = source(
+        "select Product_Code, Product_Name, id from Products where Product_Code = :id",
+        None,
+        &[("Product_Code", "id"), ("Product_Name", "name")],
+        &[],
+    );
+    products.options.extend(auth_options(&accounts, "OFFICIAL"));
+    let z = connect(&products).await;
+    let lookup = Lookup {
+        id: Some("SR-001".into()),
+        ..Lookup::default()
+    };
+    let records = z.lookup(&lookup).await.unwrap();
+    let ids: Vec<_> = records.iter().map(|r| r.id.clone().unwrap()).collect();
+    assert_eq!(ids, ["SR-001", "SR-003"]);
+    assert_eq!(records[0].extra_ids["zoho_id"], "4876876000001036109");
+
+    // Lookup fields arrive nested and dotted, some null.
+    let mut contacts = source(
+        "select Account_Name, Account_Name.Account_Name, id from Contacts where id = :id",
+        None,
+        &[("Account_Name.Account_Name", "account")],
+        &[],
+    );
+    contacts.options.extend(auth_options(&accounts, "OFFICIAL"));
+    let z = connect(&contacts).await;
+    let records = z.lookup(&lookup).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].attributes["account"],
+        RawValue::text("Benton (Sample)")
+    );
+}
+
+#[tokio::test]
+async fn the_documented_query_error_is_reported_with_its_code() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(official("coql_error_invalid_query.json")),
+        )
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id from Contacts where Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "OFFICIALERR"));
+    let e = connect(&src)
+        .await
+        .lookup(&by_email("a@x.com"))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("INVALID_QUERY"), "{}", e.message);
+}

@@ -579,7 +579,11 @@ fn message(rd: &Rd<'_>, v: &Value, path: &JsonPath<'_>) -> Result<Message, ApiEr
             // left out and named.
             let mpath = path.key("metrics");
             let mut metrics = BTreeMap::new();
-            for (k, v) in rd.opt_obj(obj.get("metrics"), &mpath)?.into_iter().flatten() {
+            for (k, v) in rd
+                .opt_obj(obj.get("metrics"), &mpath)?
+                .into_iter()
+                .flatten()
+            {
                 match rd.opt_int(Some(v), &mpath.key(k)) {
                     Ok(Some(n)) => {
                         metrics.insert(k.clone(), n);
@@ -791,7 +795,11 @@ mod tests {
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[0].metrics.get("sent"), Some(&1700000000));
         assert!(!messages[0].metrics.contains_key("opened"));
-        assert!(messages[0].unreadable[0].contains("messages[0].metrics.opened"), "{:?}", messages[0].unreadable);
+        assert!(
+            messages[0].unreadable[0].contains("messages[0].metrics.opened"),
+            "{:?}",
+            messages[0].unreadable
+        );
         assert!(messages[1].unreadable.is_empty());
     }
 

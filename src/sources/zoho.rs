@@ -393,8 +393,8 @@ impl ZohoSource {
                     "the Zoho token answer carried no api_domain; set options.api_domain"
                         .to_string()
                 })?;
-            let expires_at = token_lifetime(&v)
-                .map(|d| Instant::now() + d.saturating_sub(EXPIRY_MARGIN));
+            let expires_at =
+                token_lifetime(&v).map(|d| Instant::now() + d.saturating_sub(EXPIRY_MARGIN));
             return Ok(Token {
                 access_token: access_token.to_string(),
                 api_domain,
@@ -449,14 +449,12 @@ impl ZohoSource {
                     }
                 }
                 401 if !refreshed
-                    && code
-                        .as_deref()
-                        .is_none_or(|c| {
-                            matches!(
-                                c,
-                                "INVALID_TOKEN" | "AUTHENTICATION_FAILURE" | "AUTHENTICATION_FAILED"
-                            )
-                        }) =>
+                    && code.as_deref().is_none_or(|c| {
+                        matches!(
+                            c,
+                            "INVALID_TOKEN" | "AUTHENTICATION_FAILURE" | "AUTHENTICATION_FAILED"
+                        )
+                    }) =>
                 {
                     tracing::debug!("zoho token rejected; refreshing");
                     self.token.invalidate(&token).await;
@@ -858,7 +856,10 @@ mod tests {
 fn token_lifetime(v: &Value) -> Option<Duration> {
     match v.get("expires_in_sec").and_then(Value::as_u64) {
         Some(secs) => Some(Duration::from_secs(secs)),
-        None => v.get("expires_in").and_then(Value::as_u64).map(Duration::from_secs),
+        None => v
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map(Duration::from_secs),
     }
 }
 
@@ -867,7 +868,11 @@ fn token_lifetime(v: &Value) -> Option<Duration> {
 /// `None` when no condition is left, so there is nothing to ask.
 fn omit_unknown(query: &str, lookup: &Lookup) -> Option<String> {
     let mut q = query.to_string();
-    for (name, value) in [("id", &lookup.id), ("email", &lookup.email), ("phone", &lookup.phone)] {
+    for (name, value) in [
+        ("id", &lookup.id),
+        ("email", &lookup.email),
+        ("phone", &lookup.phone),
+    ] {
         if value.is_some() {
             continue;
         }
@@ -971,7 +976,10 @@ mod coql_tests {
             omit_unknown(Q, &lookup(None, None, Some("+1555"))).unwrap(),
             "select id, Email from Contacts where Phone = :phone"
         );
-        assert_eq!(omit_unknown(Q, &lookup(Some("C1"), Some("a@x.com"), Some("+1"))).unwrap(), Q);
+        assert_eq!(
+            omit_unknown(Q, &lookup(Some("C1"), Some("a@x.com"), Some("+1"))).unwrap(),
+            Q
+        );
         assert_eq!(omit_unknown(Q, &lookup(None, None, None)), None);
         let q = "select id from Contacts where (Email = :email) limit 10";
         assert_eq!(omit_unknown(q, &lookup(Some("C1"), None, None)), None);
