@@ -480,7 +480,7 @@ impl App {
             Action::Tick => {
                 self.clock = Instant::now();
                 self.spinner = self.spinner.wrapping_add(1);
-                if self.load.busy() || self.fetching.is_some() || self.spinner % 8 == 0 {
+                if self.load.busy() || self.fetching.is_some() || self.spinner.is_multiple_of(8) {
                     self.dirty = true;
                 }
                 vec![]
