@@ -80,7 +80,7 @@ impl Person {
 
     /// A third of the cio_ids are JSON numbers.
     fn cio_json(&self) -> Value {
-        if self.n % 3 == 0 {
+        if self.n.is_multiple_of(3) {
             json!(3_000_000 + self.n)
         } else {
             json!(self.cio())

@@ -148,7 +148,7 @@ fn findings(s: &Subject, i: usize) -> Vec<Finding> {
             }),
         );
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         f.push(
             Finding::new(Rule::DuplicateEvent, Severity::Error, s, "order O1 twice").focus(
                 Focus::Activity {
@@ -161,7 +161,7 @@ fn findings(s: &Subject, i: usize) -> Vec<Finding> {
             ),
         );
     }
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         f.push(Finding::new(
             Rule::EventNameDrift,
             Severity::Warn,
