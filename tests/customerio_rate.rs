@@ -129,7 +129,7 @@ async fn loading_people_provokes_no_429_from_a_strict_server() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|id| json!({"customer": {"identifiers": {"id": id, "email": null, "cio_id": id}}}))
+                .map(|id| json!({"customer": {"identifiers": {"id": id, "email": null, "cio_id": id}, "attributes": {}}}))
                 .collect();
             ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
         })

@@ -1,9 +1,11 @@
 //! The bundled demo workspace: `check --demo --all` reports exactly the
 //! defects planted in it (fixtures/demo/EXPECTED.json), no more, no less.
 
+mod common;
+
 use std::collections::BTreeSet;
 
-use assert_cmd::Command;
+use common::check_demo_with;
 use serde_json::Value;
 
 fn expected() -> Value {
@@ -16,28 +18,7 @@ fn expected() -> Value {
 }
 
 fn check_demo() -> Value {
-    let out = Command::cargo_bin("cioscope")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "check",
-            "--demo",
-            "--all",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-        ])
-        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
+    check_demo_with(&["--all"])
 }
 
 fn pairs(findings: &Value) -> BTreeSet<(String, String)> {
@@ -99,19 +80,6 @@ fn the_look_alikes_stay_clean() {
             l["why"]
         );
     }
-}
-
-fn check_demo_with(args: &[&str]) -> Value {
-    let out = Command::cargo_bin("cioscope")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["check", "--demo", "--format", "json", "--fail-on", "never"])
-        .args(args)
-        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The human is the unit: over the whole demo workspace, a human's findings
 //! do not depend on how it was reached, and every count agrees.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -148,26 +150,6 @@ async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_war
     }
 }
 
-/// `check --demo --all` through the real binary.
-fn check_all_json() -> serde_json::Value {
-    let out = assert_cmd::Command::cargo_bin("cioscope")
-        .unwrap()
-        .args([
-            "check",
-            "--demo",
-            "--all",
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-        ])
-        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
     use cioscope::tui::{loader::Runtime, Action, App, Keymap, Theme};
@@ -195,7 +177,7 @@ async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
     }
     runtime.shutdown();
 
-    let report = check_all_json();
+    let report = common::check_demo_with(&["--all"]);
     assert_eq!(
         app.people.loaded as u64,
         report["people_checked"].as_u64().unwrap(),

@@ -242,3 +242,23 @@ pub async fn serve(ws: FakeWorkspace) -> wiremock::MockServer {
         .await;
     server
 }
+
+/// `cioscope check --demo --format json --fail-on never` plus `args`,
+/// through the real binary; the report it prints.
+pub fn check_demo_with(args: &[&str]) -> Value {
+    let out = assert_cmd::Command::cargo_bin("cioscope")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check", "--demo", "--format", "json", "--fail-on", "never"])
+        .args(args)
+        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
