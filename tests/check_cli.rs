@@ -552,10 +552,15 @@ async fn a_429_storm_stops_at_the_budget_and_reports_what_it_could_not_check() {
         let v: Value = serde_json::from_str(&out).unwrap();
         let errors = v["errors"].as_array().unwrap();
         assert!(!errors.is_empty());
+        let because = if retry_after.is_some() {
+            "retry_after_max"
+        } else {
+            "throttle_budget"
+        };
         assert!(
             errors
                 .iter()
-                .any(|e| e["message"].as_str().unwrap().contains("throttle_budget")),
+                .any(|e| e["message"].as_str().unwrap().contains(because)),
             "{retry_after:?}: {out}"
         );
         if retry_after.is_none() {

@@ -992,3 +992,60 @@ async fn the_documented_query_error_is_reported_with_its_code() {
         .unwrap_err();
     assert!(e.message.contains("INVALID_TYPE"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn the_documented_token_answer_and_oauth_error_are_read() {
+    // The official client-credentials answer, pointed at this server.
+    let server = MockServer::start().await;
+    let mut token = official("oauth_token_client_credentials.json");
+    token["instance_url"] = json!(server.uri());
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(header(
+            "authorization",
+            "Bearer 00DS7000000oxzo!AR8AQPXAhJNveaXDdPzbrtXqPykdVxBxtbLycpiyPmKyJm0Ku8gKKztulObJ1dhJU8Jt9W8k7FySsPAkvCnsadT_AbJTSW5T",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(json!([]), None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&server, "OFFICIALTOK"));
+    assert!(connect(&src)
+        .await
+        .lookup(&by_email("a@x.com"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A refused login says why, in Salesforce's words.
+    let refused = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(400).set_body_json(official("oauth_error.json")))
+        .mount(&refused)
+        .await;
+    let mut src = source(
+        "SELECT Id FROM Contact WHERE Email = :email",
+        None,
+        &[],
+        &[],
+    );
+    with_opts(&mut src, cc_options(&refused, "OFFICIALREFUSED"));
+    let e = match SalesforceSource::connect(&Config::builtin(), &src).await {
+        Err(e) => e,
+        Ok(sf) => sf.lookup(&by_email("a@x.com")).await.unwrap_err(),
+    };
+    assert!(e.message.contains("invalid_grant"), "{}", e.message);
+}

@@ -839,3 +839,41 @@ async fn the_documented_query_error_is_reported_with_its_code() {
         .unwrap_err();
     assert!(e.message.contains("INVALID_QUERY"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn every_documented_form_of_a_rejected_token_renews_it_once() {
+    let codes = [
+        official("error_invalid_token.json"),
+        json!({"code": "AUTHENTICATION_FAILURE", "details": {}, "message": "Authentication failed", "status": "error"}),
+        json!({"code": "AUTHENTICATION_FAILED", "details": {}, "message": "Authentication failed", "status": "error"}),
+    ];
+    for (i, rejected) in codes.into_iter().enumerate() {
+        let accounts = MockServer::start().await;
+        let api = MockServer::start().await;
+        mount_token(&accounts, &api, "tok", 2).await;
+        Mock::given(method("POST"))
+            .and(path(COQL_PATH))
+            .respond_with(ResponseTemplate::new(401).set_body_json(rejected.clone()))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&api)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(COQL_PATH))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(1)
+            .mount(&api)
+            .await;
+        let mut src = source(
+            "select id from Contacts where Email = :email",
+            None,
+            &[],
+            &[],
+        );
+        src.options
+            .extend(auth_options(&accounts, &format!("FORMS{i}")));
+        let z = connect(&src).await;
+        let found = z.lookup(&by_email("a@example.com")).await;
+        assert!(found.unwrap().is_empty(), "{rejected}: a 204 is no records");
+    }
+}

@@ -598,8 +598,26 @@ impl CioClient {
                         // keeps the longest pause), backing off per
                         // workspace, not per task; a `Retry-After` is
                         // honoured up to `customerio.retry_after_max`.
-                        let wait = match resp.retry_after.as_deref().and_then(parse_retry_after) {
-                            Some(w) => w.min(inner.retry_after_max),
+                        let asked = resp.retry_after.as_deref().and_then(parse_retry_after);
+                        if let Some(w) = asked.filter(|w| *w > inner.retry_after_max) {
+                            // Waiting less than asked would only hear 429 again.
+                            let why = format!(
+                                "Customer.io asked to wait {} (Retry-After), more than customerio.retry_after_max ({}), so cioscope stopped",
+                                crate::model::time::human_duration(w.as_secs() as i64),
+                                crate::model::time::human_duration(inner.retry_after_max.as_secs() as i64)
+                            );
+                            if let Some(limiter) = &inner.limiter {
+                                limiter.stop(why.clone());
+                            }
+                            return Err(self.error(
+                                label,
+                                Some(429),
+                                ApiErrorKind::RateLimited,
+                                why,
+                            ));
+                        }
+                        let wait = match asked {
+                            Some(w) => w,
                             None => match &inner.limiter {
                                 Some(l) => l.backoff(),
                                 None => Duration::from_secs(1 << (throttles - 1).min(5)),

@@ -148,6 +148,11 @@ impl RateLimiter {
         lock(&self.storm).consecutive = 0;
     }
 
+    /// Give up on this workspace: every request from now on fails with `why`.
+    pub fn stop(&self, why: String) {
+        lock(&self.storm).stopped.get_or_insert(why);
+    }
+
     /// Why the workspace gave up on 429s, once it has.
     pub fn stopped(&self) -> Option<String> {
         lock(&self.storm).stopped.clone()
