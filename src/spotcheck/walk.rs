@@ -1108,4 +1108,30 @@ mod tests {
             .collect();
         assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
     }
+
+    #[test]
+    fn a_verdict_the_database_refused_is_shown_as_not_saved_until_a_retry_lands() {
+        let mut w = Walk::new("S", "acme", vec![WalkPerson::new("C1", vec![])]);
+        let effects = w.apply(WalkAction::Mark(Verdict::Pass));
+        let save = effects
+            .iter()
+            .find(|e| matches!(e, Effect::SaveVerdict { .. }))
+            .expect("a verdict to save")
+            .clone();
+        let text = |w: &Walk| -> String {
+            panel(w, &WalkStyles::default(), 80)
+                .iter()
+                .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+                .collect()
+        };
+        assert!(!text(&w).contains("not saved"));
+        w.saved(&save, false);
+        assert_eq!(w.unsaved(), 1);
+        let shown = text(&w);
+        assert!(shown.contains("⚠ 1 not saved"), "{shown}");
+        assert!(shown.contains("not saved (retrying)"), "{shown}");
+        w.saved(&save, true);
+        assert_eq!(w.unsaved(), 0);
+        assert!(!text(&w).contains("not saved"));
+    }
 }
