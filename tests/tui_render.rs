@@ -332,7 +332,9 @@ fn pulse_shows_systems_progress_and_findings_by_rule_and_severity() {
     assert!(s.contains("acme-test"), "{s}");
     assert!(line_with(&s, "Customer.io").contains("fixture"), "{s}");
     assert!(line_with(&s, "Customer.io").contains("connected"), "{s}");
-    assert!(line_with(&s, "✓ shop").contains("loaded just now"), "{s}");
+    // The shop answered for some people and failed for one: partial.
+    assert!(line_with(&s, "▲ shop").contains("partial"), "{s}");
+    assert!(line_with(&s, "▲ shop").contains("loaded just now"), "{s}");
     assert!(s.contains("3 people loaded · 3/4 profiles read"), "{s}");
     assert!(s.contains("could not be loaded"), "{s}");
     assert!(
@@ -1204,4 +1206,27 @@ fn every_screen_and_popup_draws_in_a_tiny_terminal_without_panicking() {
             let _ = render(&app, w, h);
         }
     }
+}
+
+#[test]
+fn an_unreachable_workspace_is_never_an_all_clear() {
+    let cfg = Arc::new(config());
+    let keymap = Keymap::from_config(&cfg).unwrap();
+    let mut app = App::new(cfg, Theme::default(), keymap);
+    app.size = (160, 40);
+    app.dispatch(Action::WorkspaceOpened(WorkspaceInfo {
+        cio_mode: "http".into(),
+        sources: vec![],
+    }));
+    let generation = app.load.generation;
+    app.dispatch(Action::ListFailed {
+        generation,
+        message: "POST /v1/customers: could not reach Customer.io (dns error)".into(),
+    });
+    let s = screen(&app);
+    let cio = line_with(&s, "Customer.io");
+    assert!(cio.contains("✗") && cio.contains("error"), "{s}");
+    assert!(!cio.contains("connected"), "{s}");
+    assert!(s.contains("nothing could be checked"), "{s}");
+    assert!(!s.contains("no findings"), "{s}");
 }

@@ -522,6 +522,8 @@ impl App {
                 if generation == self.load.generation {
                     self.load.listing = false;
                     self.load.done = true;
+                    self.systems[0].state =
+                        SystemState::Error(crate::sanitize::sanitize(&message).into_owned());
                     self.systems[0].last_error =
                         Some(crate::sanitize::sanitize(&message).into_owned());
                     self.notify(Level::Error, format!("cannot list people: {message}"));

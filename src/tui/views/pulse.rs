@@ -44,6 +44,14 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
             SystemState::Connecting => {
                 (spinner(app).to_string(), "connecting…".to_string(), t.info)
             }
+            // Opened is not answering: a system that only ever failed is
+            // failed, one that failed for some people is partial.
+            SystemState::Connected if s.errors > 0 && s.last_data.is_none() => {
+                (sym::ERROR.to_string(), "failing".to_string(), t.error)
+            }
+            SystemState::Connected if s.errors > 0 => {
+                (sym::WARN.to_string(), "partial".to_string(), t.warn)
+            }
             SystemState::Connected => (sym::OK.to_string(), "connected".to_string(), t.ok),
             SystemState::Error(e) => (sym::ERROR.to_string(), format!("error: {e}"), t.error),
         };
@@ -199,14 +207,38 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
     let width = area.width.saturating_sub(36) as usize;
     let mut lines = vec![];
     if rules.is_empty() {
-        let msg = if app.load.busy() {
-            "no findings yet…"
+        // "No findings" only when something was checked, and said with
+        // what could not be.
+        let checked = app.people.loaded.saturating_sub(app.load.failed);
+        let failing: Vec<&str> = app
+            .systems
+            .iter()
+            .filter(|s| s.errors > 0 || matches!(s.state, SystemState::Error(_)))
+            .map(|s| s.name.as_str())
+            .collect();
+        let (symbol, msg, style) = if app.load.busy() {
+            (sym::OK, "no findings yet…".to_string(), t.ok)
+        } else if checked == 0 {
+            (
+                sym::ERROR,
+                "nothing could be checked: see the systems above".to_string(),
+                t.error,
+            )
+        } else if !failing.is_empty() {
+            (
+                sym::WARN,
+                format!(
+                    "no findings among {checked} people, checked without {} where it failed",
+                    failing.join(", ")
+                ),
+                t.warn,
+            )
         } else {
-            "no findings"
+            (sym::OK, "no findings".to_string(), t.ok)
         };
         lines.push(Line::from(Span::styled(
-            format!(" {} {msg}", sym::OK),
-            t.ok,
+            format!(" {symbol} {msg}"),
+            style,
         )));
     }
     for (i, (rule, n, sev)) in rules.iter().enumerate() {
