@@ -745,6 +745,16 @@ fn a_reload_drops_answers_from_the_previous_load() {
 #[test]
 fn the_status_bar_shows_loading_and_the_rate_limit_budget() {
     let mut app = app();
+    // Recorded answers cost no quota: no rate is shown for them.
+    app.dispatch(Action::Stats(cioscope::customerio::ClientStats {
+        requests: 1019,
+        last_second: 1019,
+        rate_limit: 10.0,
+        ..Default::default()
+    }));
+    let status = screen(&app).lines().last().unwrap().to_string();
+    assert!(status.contains("recorded answers") && !status.contains("req/s"), "{status}");
+    app.systems[0].kind = "http".into();
     app.dispatch(Action::Stats(cioscope::customerio::ClientStats {
         requests: 120,
         throttled: 0,

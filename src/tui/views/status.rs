@@ -51,7 +51,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.info,
         ));
     }
-    if let Some(s) = &app.stats {
+    let recorded = app.systems.first().is_some_and(|s| s.kind == "fixture");
+    if recorded {
+        // Recorded answers cost no quota: a rate would read as an overrun.
+        spans.push(Span::styled(" │ api: recorded answers", t.muted));
+    } else if let Some(s) = &app.stats {
         let busy = s.rate_limit > 0.0 && s.last_second as f64 >= s.rate_limit * 0.9;
         let mut text = format!(" │ api {}/{} req/s", s.last_second, fmt_rate(s.rate_limit));
         if s.waiting > 0 {
