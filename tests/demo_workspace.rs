@@ -113,3 +113,35 @@ fn a_sample_of_fifty_is_fifty_humans_whose_findings_are_the_workspaces() {
         );
     }
 }
+
+#[test]
+fn the_demo_ships_inside_the_binary_and_runs_from_any_folder() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_cioscope"))
+        .current_dir(elsewhere.path())
+        .env("XDG_CACHE_HOME", elsewhere.path().join("cache"))
+        .env("CIOSCOPE_LOG_DIR", elsewhere.path())
+        .args([
+            "check",
+            "--demo",
+            "--all",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["people_checked"], 240);
+    assert!(
+        elsewhere.path().join("cache/cioscope").is_dir(),
+        "written to the cache folder"
+    );
+}

@@ -753,7 +753,10 @@ fn the_status_bar_shows_loading_and_the_rate_limit_budget() {
         ..Default::default()
     }));
     let status = screen(&app).lines().last().unwrap().to_string();
-    assert!(status.contains("recorded answers") && !status.contains("req/s"), "{status}");
+    assert!(
+        status.contains("recorded answers") && !status.contains("req/s"),
+        "{status}"
+    );
     app.systems[0].kind = "http".into();
     app.dispatch(Action::Stats(cioscope::customerio::ClientStats {
         requests: 120,

@@ -5,6 +5,7 @@
 //! `cioscope check` can exit 2 with a message a person can act on.
 
 pub mod condition;
+pub mod demo;
 pub mod duration;
 
 use std::collections::BTreeMap;
@@ -311,13 +312,17 @@ pub fn default_path() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// The bundled demo workspace's config.
+/// The bundled demo workspace's config: the copy inside the binary,
+/// written to the cache folder on first use (see [`demo`]). Should the
+/// cache not be writable, a checkout's `fixtures/demo` is used.
 pub fn demo_path() -> PathBuf {
-    let local = PathBuf::from("fixtures/demo/cioscope.toml");
-    if local.exists() {
-        return local;
+    match demo::config_path() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("cannot write the bundled demo: {e}");
+            PathBuf::from("fixtures/demo/cioscope.toml")
+        }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/cioscope.toml")
 }
 
 /// Read and validate a config file.

@@ -236,10 +236,7 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         } else {
             (sym::OK, "no findings".to_string(), t.ok)
         };
-        lines.push(Line::from(Span::styled(
-            format!(" {symbol} {msg}"),
-            style,
-        )));
+        lines.push(Line::from(Span::styled(format!(" {symbol} {msg}"), style)));
     }
     for (i, (rule, n, sev)) in rules.iter().enumerate() {
         let sev = *sev;
