@@ -1,4 +1,4 @@
-//! The check engine is linear (SPEC.md "Performance targets"): 100,000
+//! The check engine is linear (docs/cli.md, "Performance targets"): 100,000
 //! people × 20 events checked in memory in ≤ 2 s on one core.
 //!
 //! Builds synthetic subjects in memory — a realistic mix of a shop-owned

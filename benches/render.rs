@@ -1,4 +1,4 @@
-//! Frame render time of the TUI (SPEC.md: ≤ 2 ms median with 10,000 people
+//! Frame render time of the TUI (docs/cli.md: ≤ 2 ms median with 10,000 people
 //! in the list and 1,000 activities on a person).
 //!
 //! `cargo bench --bench render` draws each screen on a 200×60 TestBackend

@@ -1,4 +1,4 @@
-//! The command line (SPEC.md "CLI").
+//! The command line (docs/cli.md).
 
 use std::path::PathBuf;
 

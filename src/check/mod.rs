@@ -18,7 +18,7 @@ use crate::rules::{Finding, Severity};
 
 pub const SCHEMA: &str = "cioscope.findings/1";
 
-/// Exit codes of `check` (SPEC.md).
+/// Exit codes of `check` (docs/cli.md).
 pub mod exit {
     pub const CLEAN: u8 = 0;
     pub const FINDINGS: u8 = 1;

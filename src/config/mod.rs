@@ -1,4 +1,4 @@
-//! The config file (TOML, SPEC.md "Config"): reading, validation and the
+//! The config file (TOML, docs/config.md): reading, validation and the
 //! typed settings every other module reads.
 //!
 //! Every error names the file, the line, the key and what was expected, so

@@ -1,4 +1,4 @@
-//! Normalization shared by every comparison (DOMAIN.md, "Normalization").
+//! Normalization shared by every comparison (docs/rules.md, "Comparing values").
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! Turning a SELECTION (SPEC.md) into the list of people to check.
+//! Turning a SELECTION (docs/cli.md) into the entry points to check.
 
 use std::collections::HashSet;
 use std::path::Path;

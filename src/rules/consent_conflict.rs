@@ -1,4 +1,4 @@
-//! `consent_conflict` (DOMAIN.md): the system that owns consent and
+//! `consent_conflict` (docs/rules.md): the system that owns consent and
 //! Customer.io disagree about whether the person may be messaged. Opted out
 //! but subscribed is a compliance problem; opted in but unsubscribed loses a
 //! customer who asked for mail. Both are errors, whatever the lag.

@@ -1,4 +1,4 @@
-//! `duplicate_event` (DOMAIN.md): one business event arrived more than once,
+//! `duplicate_event` (docs/rules.md): one business event arrived more than once,
 //! so a campaign triggers twice or counts a purchase twice.
 //!
 //! Customer.io events of every profile of the subject are compared:

@@ -1,4 +1,4 @@
-//! `enum_drift` (DOMAIN.md): an enum attribute holds case/space variants of
+//! `enum_drift` (docs/rules.md): an enum attribute holds case/space variants of
 //! one value (`VIP`, `Vip`, ` vip`) or values outside its configured set, so
 //! a segment on `vip_tier = gold` misses the `Gold` people.
 //!

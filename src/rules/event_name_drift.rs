@@ -1,4 +1,4 @@
-//! `event_name_drift` (DOMAIN.md): one concept arrives under several names,
+//! `event_name_drift` (docs/rules.md): one concept arrives under several names,
 //! so a campaign triggered by one spelling misses the others.
 //!
 //! Names are one concept when they are equal after case/space/underscore

@@ -1,4 +1,4 @@
-//! `failed_update` (DOMAIN.md): Customer.io logged that it rejected an
+//! `failed_update` (docs/rules.md): Customer.io logged that it rejected an
 //! attribute change or an event for this person. The data never arrived, so
 //! segments and triggers run on what was there before.
 //!

@@ -1,4 +1,4 @@
-//! `merged_history` (DOMAIN.md): the profile absorbed another one
+//! `merged_history` (docs/rules.md): the profile absorbed another one
 //! (`profile_merge`) or an anonymous visitor (`anon_merge`). Events brought in
 //! by a merge sit in the log but cannot trigger campaigns, which explains
 //! many "why didn't this send?" questions. Informational: nothing is broken.

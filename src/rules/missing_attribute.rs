@@ -1,4 +1,4 @@
-//! `missing_attribute` (DOMAIN.md): a required attribute is empty or absent
+//! `missing_attribute` (docs/rules.md): a required attribute is empty or absent
 //! on the person's profile while its `required_when` condition holds, so
 //! segments built on it silently leave the person out.
 //!

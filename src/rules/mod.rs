@@ -1,4 +1,4 @@
-//! The rules of DOMAIN.md: pure functions from a subject to findings.
+//! The rules of docs/rules.md: pure functions from a human to findings.
 //!
 //! No IO, no terminal, no clock: the time is passed in. To add a rule, add a
 //! [`Rule`] variant, a module with `pub fn check(subject, ctx) -> Vec<Finding>`,

@@ -1,4 +1,4 @@
-//! `orphan_profile` (DOMAIN.md): the two sides do not know each other.
+//! `orphan_profile` (docs/rules.md): the two sides do not know each other.
 //!
 //! - A source record of the subject matches no Customer.io profile of it (by
 //!   id, normalized email, or E.164 phone when identity matches on phone):

@@ -1,4 +1,4 @@
-//! `split_identity` (DOMAIN.md): one human has more than one Customer.io
+//! `split_identity` (docs/rules.md): one human has more than one Customer.io
 //! profile, so their events and attributes are spread over several people
 //! and campaigns see only part of them.
 //!

@@ -1,4 +1,4 @@
-//! `stale_attribute` (DOMAIN.md): Customer.io disagrees with the system that
+//! `stale_attribute` (docs/rules.md): Customer.io disagrees with the system that
 //! owns an attribute, long after the owner's change should have arrived.
 //!
 //! For every owned attribute, the primary profile's value is compared with

@@ -18,7 +18,7 @@ pub const YEAR_2000: i64 = 946_684_800;
 /// `max_lag` when an attribute does not configure one.
 pub const DEFAULT_MAX_LAG_SECS: i64 = 24 * 3600;
 
-/// The canonical order event (DOMAIN.md: `last_order_date` follows it).
+/// The canonical order event (`last_order_date` follows it, docs/rules.md).
 pub const ORDER_EVENT: &str = "order_completed";
 
 // ---- time and evidence formatting ----------------------------------------
@@ -565,7 +565,7 @@ pub mod build {
         Utc.timestamp_opt(secs, 0).unwrap()
     }
 
-    /// A workspace like SPEC.md's: a shop owning order data and consent, a
+    /// A workspace like docs/config.md's: a shop owning order data and consent, a
     /// CRM owning the lifecycle stage.
     pub const SHOP_TOML: &str = r#"
 [[sources]]

@@ -1,4 +1,4 @@
-//! `timestamp_integrity` (DOMAIN.md): a time that cannot be what it claims.
+//! `timestamp_integrity` (docs/rules.md): a time that cannot be what it claims.
 //! Customer.io only triggers on events stamped within 72 h and segments on
 //! dates by their instant, so a wrong time silently keeps people out.
 //!

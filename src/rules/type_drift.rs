@@ -1,4 +1,4 @@
-//! `type_drift` (DOMAIN.md): one attribute or event property holds values of
+//! `type_drift` (docs/rules.md): one attribute or event property holds values of
 //! incompatible types, so segment conditions and Liquid math work on some
 //! people and silently fail on others.
 //!

@@ -1,5 +1,5 @@
 //! Spot-check sessions: the seeds' "validate 20–50 profiles" step
-//! (DOMAIN.md, "Spot checks").
+//! (docs/humans.md: samples are humans).
 //!
 //! An operator walks a sample of people one at a time and records, for each,
 //! whether the identifiers, the attributes and the events look right. The

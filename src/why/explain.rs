@@ -2,7 +2,7 @@
 //! person and one campaign to an ordered checklist and its likely cause.
 //!
 //! No IO, no terminal, no clock: `now` is passed in. The checks run in the
-//! order of DOMAIN.md ("Why didn't this person enter the flow?"); each step
+//! order of docs/rules.md ("Why didn't this person enter the campaign?"); each step
 //! is ✓ pass, ✗ fail or ? unknown, with a one-line summary and JSON evidence.
 //! The first failing step is the cause, except that a failed *trigger* step
 //! (no exact event / not in the trigger segment) defers to a later failing

@@ -2,7 +2,7 @@
 //!
 //! The App API gives a campaign's event name, trigger and filter segment ids,
 //! `active`/`state` and `first_started`, but not its condition tree. The
-//! explainer walks what can be checked, in DOMAIN.md's order, and answers
+//! explainer walks what can be checked, in the order docs/rules.md gives, and answers
 //! with an ordered checklist (✓ pass / ✗ fail / ? unknown, with evidence),
 //! the likely cause, and what to fix upstream:
 //!
