@@ -1243,3 +1243,17 @@ fn an_unreachable_workspace_is_never_an_all_clear() {
     assert!(s.contains("nothing could be checked"), "{s}");
     assert!(!s.contains("no findings"), "{s}");
 }
+
+#[test]
+fn a_notice_fades_after_a_while() {
+    let mut app = app();
+    app.dispatch(Action::Palette("bogus".into()));
+    assert!(screen(&app).contains("unknown command :bogus"));
+    app.dispatch(Action::Tick);
+    assert!(screen(&app).contains("unknown command :bogus"), "not at once");
+    let n = app.notice.as_mut().expect("a notice");
+    n.at -= std::time::Duration::from_secs(30);
+    app.dispatch(Action::Tick);
+    assert!(app.notice.is_none());
+    assert!(!screen(&app).contains("unknown command"), "it fades");
+}

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui::text::Line;
@@ -183,6 +183,19 @@ pub enum Level {
 pub struct Notice {
     pub level: Level,
     pub text: String,
+    /// When it was said: notices fade (info 5 s, warnings 10 s, errors 20 s).
+    pub at: Instant,
+}
+
+impl Notice {
+    fn expired(&self, now: Instant) -> bool {
+        let life = match self.level {
+            Level::Info => Duration::from_secs(5),
+            Level::Warn => Duration::from_secs(10),
+            Level::Error => Duration::from_secs(20),
+        };
+        now.saturating_duration_since(self.at) >= life
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -394,6 +407,7 @@ impl App {
         self.notice = Some(Notice {
             level,
             text: crate::sanitize::sanitize(&text.into()).into_owned(),
+            at: Instant::now(),
         });
     }
 
@@ -479,6 +493,10 @@ impl App {
             }
             Action::Tick => {
                 self.clock = Instant::now();
+                if self.notice.as_ref().is_some_and(|n| n.expired(self.clock)) {
+                    self.notice = None;
+                    self.dirty = true;
+                }
                 self.spinner = self.spinner.wrapping_add(1);
                 if self.load.busy() || self.fetching.is_some() || self.spinner.is_multiple_of(8) {
                     self.dirty = true;
