@@ -1250,7 +1250,10 @@ fn a_notice_fades_after_a_while() {
     app.dispatch(Action::Palette("bogus".into()));
     assert!(screen(&app).contains("unknown command :bogus"));
     app.dispatch(Action::Tick);
-    assert!(screen(&app).contains("unknown command :bogus"), "not at once");
+    assert!(
+        screen(&app).contains("unknown command :bogus"),
+        "not at once"
+    );
     let n = app.notice.as_mut().expect("a notice");
     n.at -= std::time::Duration::from_secs(30);
     app.dispatch(Action::Tick);

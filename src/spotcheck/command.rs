@@ -369,6 +369,7 @@ async fn check_people(
     target: Option<usize>,
 ) -> Vec<Candidate> {
     let tty = std::io::stderr().is_terminal();
+    let now = ws.now();
     let mut done = 0;
     let results = ws
         .check_until(people, reserve, target, |_, _| {
@@ -390,7 +391,7 @@ async fn check_people(
                 .map(|e| format!("{}: {}", e.source, e.message))
                 .collect();
             let mut candidate = match &c.subject {
-                Some(subject) => Candidate::from_subject(subject, c.findings),
+                Some(subject) => Candidate::from_subject(subject, c.findings, now),
                 None => Candidate {
                     person: c.person.clone(),
                     ..Default::default()

@@ -44,8 +44,12 @@ impl From<(String, Vec<Finding>, Vec<String>)> for Candidate {
 }
 
 impl Candidate {
-    /// A candidate from a resolved subject and its findings.
-    pub fn from_subject(subject: &Subject, findings: Vec<Finding>) -> Candidate {
+    /// A candidate from a checked human and its findings, as of `now`.
+    pub fn from_subject(
+        subject: &Subject,
+        findings: Vec<Finding>,
+        now: DateTime<Utc>,
+    ) -> Candidate {
         let mut sources: Vec<String> = Vec::new();
         if !subject.profiles.is_empty() {
             sources.push(CUSTOMERIO.into());
@@ -59,7 +63,7 @@ impl Candidate {
             person: subject.person.clone(),
             findings,
             sources,
-            last_activity: last_activity(subject),
+            last_activity: last_activity(subject, now),
             errors: vec![],
         }
     }
@@ -81,14 +85,12 @@ impl Candidate {
     }
 }
 
-/// The newest instant among a subject's activities and source events.
-/// Timestamps that are clearly wrong (milliseconds read as seconds, the far
-/// future) are what `timestamp_integrity` reports; here they are only
-/// ignored past 2100 so one bad value does not pin a person to the top.
-pub fn last_activity(subject: &Subject) -> Option<DateTime<Utc>> {
-    let ceiling = DateTime::parse_from_rfc3339("2100-01-01T00:00:00Z")
-        .ok()?
-        .with_timezone(&Utc);
+/// The newest instant among a subject's activities and source events, as of
+/// `now`. Future-dated times (a clock ahead, milliseconds read as seconds)
+/// are what `timestamp_integrity` reports; here they are ignored, so one bad
+/// value does not pin a person to the top of a "most recent" sample.
+pub fn last_activity(subject: &Subject, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let ceiling = now + chrono::Duration::minutes(5);
     let activities = subject
         .profiles
         .iter()
@@ -435,6 +437,38 @@ mod tests {
         assert_eq!(
             strategy_from_id(strategy_id(Strategy::WorstFirst)),
             Some(Strategy::WorstFirst)
+        );
+    }
+
+    #[test]
+    fn a_future_dated_event_does_not_make_a_person_the_most_recent() {
+        use crate::model::{Activity, Profile, Subject};
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let subject = Subject {
+            person: "C1".into(),
+            profiles: vec![Profile {
+                cio_id: "a1".into(),
+                activities: vec![
+                    Activity {
+                        id: "future".into(),
+                        kind: "event".into(),
+                        timestamp: 1_800_000_000 + 2 * 86_400,
+                        ..Default::default()
+                    },
+                    Activity {
+                        id: "real".into(),
+                        kind: "event".into(),
+                        timestamp: 1_800_000_000 - 3600,
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            last_activity(&subject, now),
+            DateTime::from_timestamp(1_800_000_000 - 3600, 0)
         );
     }
 }
