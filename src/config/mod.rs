@@ -870,6 +870,22 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
                 format!("a `coql` query for the zoho source {name:?}"),
             ));
         }
+        // One owner per attribute: two sources of truth are none.
+        if let Some((attr, other)) = s.owns.iter().find_map(|a| {
+            sources
+                .iter()
+                .find(|o: &&SourceConfig| o.owns.contains(a))
+                .map(|o| (a.clone(), o.name.clone()))
+        }) {
+            return Err(ConfigError {
+                file: file.to_path_buf(),
+                line,
+                key: "sources.owns".into(),
+                expected: format!(
+                    "one owner per attribute, but {attr:?} is owned by {other:?} and by {name:?}"
+                ),
+            });
+        }
         sources.push(SourceConfig {
             name,
             kind,
@@ -1121,6 +1137,18 @@ mod tests {
         assert_eq!(e.line, Some(5));
         assert_eq!(e.key, "customerio.rate_limt");
         assert!(e.to_string().starts_with("bad.toml:5:"), "{e}");
+    }
+
+    #[test]
+    fn two_sources_owning_one_attribute_is_a_config_error() {
+        let e = err("[[sources]]\nname = \"shop\"\nkind = \"sqlite\"\nurl = \"sqlite::memory:\"\npeople = \"select 1\"\nowns = [\"vip_tier\"]\n\n[[sources]]\nname = \"crm\"\nkind = \"sqlite\"\nurl = \"sqlite::memory:\"\npeople = \"select 1\"\nowns = [\"vip_tier\"]\n");
+        assert_eq!((e.key.as_str(), e.line), ("sources.owns", Some(8)), "{e}");
+        assert!(
+            e.expected.contains("vip_tier")
+                && e.expected.contains("shop")
+                && e.expected.contains("crm"),
+            "{e}"
+        );
     }
 
     #[test]
