@@ -135,6 +135,9 @@ fn jane() -> (Subject, Vec<Finding>) {
         .insert("total_orders".into(), RawValue::Int(4));
     shop.attributes
         .insert("lifetime_value".into(), RawValue::Float(120.5));
+    // A field only the shop keeps: nothing Customer.io is expected to hold.
+    shop.attributes
+        .insert("lead_source".into(), RawValue::text("trade show"));
     shop.events.push(SourceEvent {
         name: "order_completed".into(),
         id: Some("O-77".into()),
@@ -478,6 +481,9 @@ fn person_compare_marks_differences_missing_and_stale_values_with_symbols() {
     // lifetime_value: the shop has it, Customer.io does not.
     let ltv = line_with(&s, " lifetime_value");
     assert!(ltv.contains("∅ missing") && ltv.contains("120.5"), "{ltv}");
+    // A shop-only field is not "missing" from Customer.io.
+    let lead = line_with(&s, " lead_source");
+    assert!(lead.contains("trade show") && !lead.contains("∅"), "{lead}");
     // The Customer.io write time of an attribute is shown under it.
     assert!(s.contains("2026-11-01 12:00 (19d)"), "{s}");
     // The owner's record update time too.

@@ -804,11 +804,16 @@ fn compare_rows(
             .unwrap_or(24 * 3600);
         // A source only lacks a value it could have: one it owns or one
         // its record has a (null) field for.
+        // Customer.io only lacks what it is expected to hold: an identifier,
+        // a configured or owned attribute — not a CRM-only field.
+        let expected_in_cio =
+            matches!(name.as_str(), "id" | "email") || attr.is_some() || owner.is_some();
         let knows = |i: usize| -> bool {
-            i == 0 || {
-                let r = &s.records[i - 1];
-                r.attributes.contains_key(&name) || owner.as_deref() == Some(r.source.as_str())
+            if i == 0 {
+                return expected_in_cio;
             }
+            let r = &s.records[i - 1];
+            r.attributes.contains_key(&name) || owner.as_deref() == Some(r.source.as_str())
         };
         for (i, (v, time, detail, cents)) in values.iter().enumerate() {
             let mark = match (v, reference) {
