@@ -636,3 +636,39 @@ async fn a_check_stopped_by_sigterm_reports_what_it_checked_and_exits_three() {
         "{errors:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_written_to_a_file_cuts_nothing() {
+    let long_id = format!("C-{}", "9".repeat(180));
+    let people = vec![
+        FakePerson::new("a1", Some(&long_id), Some("a@example.com")).attr("total_orders", "2", T0),
+    ];
+    let server = serve(FakeWorkspace::new(people)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &server.uri(), "");
+    let out_file = dir.path().join("report.txt");
+    let (code, _, err) = run(args(
+        &cfg,
+        &[
+            "--all",
+            "--format",
+            "table",
+            "--out",
+            out_file.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert_eq!(code, 1, "{err}");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(text.contains("missing_attribute"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains("missing_attribute"))
+        .unwrap();
+    assert!(!row.contains('…'), "{row}");
+    assert_eq!(
+        row.matches(&long_id).count(),
+        2,
+        "the id as person and in the summary: {row}"
+    );
+}

@@ -349,7 +349,10 @@ fn emit(report: &CheckReport, args: &CheckArgs) -> std::io::Result<()> {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let text = match args.format {
         Format::Json => report::findings::json(report),
-        Format::Table => report::findings::table(report, color),
+        Format::Table => {
+            let terminal = args.out.is_none() && std::io::stdout().is_terminal();
+            report::findings::table(report, color, terminal)
+        }
         Format::Md => report::findings::markdown(report),
         Format::Csv => report::findings::csv(report),
     };

@@ -26,8 +26,17 @@ fn paint(text: &str, severity: Severity, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// An aligned table for a terminal (colored when `color`).
-pub fn table(report: &CheckReport, color: bool) -> String {
+/// An aligned table: colored when `color`, long summaries and messages cut
+/// to fit when `cut` (a terminal); written to a file or a pipe, nothing is
+/// cut.
+pub fn table(report: &CheckReport, color: bool, cut: bool) -> String {
+    let fit = |s: &str, max: usize| {
+        if cut {
+            truncate(s, max)
+        } else {
+            sanitize(s).into_owned()
+        }
+    };
     let mut out = String::new();
     let rows: Vec<[String; 4]> = report
         .findings
@@ -37,7 +46,7 @@ pub fn table(report: &CheckReport, color: bool) -> String {
                 f.severity.name().to_string(),
                 f.rule.id().to_string(),
                 sanitize(&f.person).into_owned(),
-                truncate(&f.summary, 120),
+                fit(&f.summary, 120),
             ]
         })
         .collect();
@@ -85,7 +94,7 @@ pub fn table(report: &CheckReport, color: bool) -> String {
                 "  {}  {}  {}\n",
                 sanitize(&e.person),
                 sanitize(&e.source),
-                truncate(&e.message, 160)
+                fit(&e.message, 160)
             ));
         }
     }
