@@ -23,6 +23,11 @@ fn main() -> ExitCode {
     ExitCode::from(runtime.block_on(run(cli)))
 }
 
+/// Whether the flags (or the default paths) name a config.
+fn has_config(ws: &WorkspaceArgs) -> bool {
+    ws.demo || ws.config.is_some() || config::default_path().is_some()
+}
+
 /// Load the config the flags point at; `Err` is an exit code.
 fn load_config(ws: &WorkspaceArgs) -> Result<Config, u8> {
     let path: PathBuf = if ws.demo {
@@ -47,16 +52,16 @@ async fn run(cli: Cli) -> u8 {
             Ok(config) => cioscope::check::command(config, args).await,
             Err(code) => code,
         },
+        Some(Command::SpotCheck(args)) if args.list && !has_config(&cli.workspace) => {
+            cioscope::spotcheck::command::list_command(None).await
+        }
         Some(Command::SpotCheck(args)) => match load_config(&cli.workspace) {
             Ok(config) => cioscope::spotcheck::command::spot_check_command(config, args).await,
             Err(code) => code,
         },
         Some(Command::Report(args)) => {
             // The report needs no workspace, but a config names the database.
-            let has_config = cli.workspace.demo
-                || cli.workspace.config.is_some()
-                || config::default_path().is_some();
-            match has_config.then(|| load_config(&cli.workspace)) {
+            match has_config(&cli.workspace).then(|| load_config(&cli.workspace)) {
                 Some(Err(code)) => code,
                 Some(Ok(config)) => {
                     cioscope::spotcheck::command::report_command_with(Some(&config), args).await

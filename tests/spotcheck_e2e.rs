@@ -68,6 +68,19 @@ fn spot_check_without_a_terminal_prints_the_session_and_report_exports_it() {
         .unwrap();
     assert_eq!(list.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&list.stdout).contains(&id));
+    // Listing needs no config.
+    let list = cioscope(dir.path())
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["spot-check", "--list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        list.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&id));
 
     let md = cioscope(dir.path())
         .args(["report", &id, "--format", "md"])

@@ -26,6 +26,27 @@ pub const POOL_FACTOR: usize = 5;
 pub const POOL_MIN: usize = 100;
 pub const POOL_MAX: usize = 500;
 
+/// `cioscope spot-check --list`: needs no workspace, only the database (the
+/// config's, else the default one).
+pub async fn list_command(config: Option<&Config>) -> u8 {
+    let db = database_path(config);
+    if !db.exists() {
+        println!("No spot-check sessions yet ({}).", db.display());
+        return exit::CLEAN;
+    }
+    match SessionStore::open(&db).await {
+        Ok(store) => {
+            let code = list(&store).await;
+            store.close().await;
+            code
+        }
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            store_exit(&e)
+        }
+    }
+}
+
 /// `cioscope spot-check`; returns the exit code.
 pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
     let db = database_path(Some(&config));
