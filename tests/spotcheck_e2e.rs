@@ -303,3 +303,98 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
     again.wait_for("Spot check 1/5");
     again.quit();
 }
+
+#[test]
+fn worst_first_samples_humans_with_real_findings_never_a_secondary_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cioscope(dir.path())
+        .args([
+            "spot-check",
+            "--demo",
+            "--size",
+            "20",
+            "--seed",
+            "3",
+            "--strategy",
+            "worst-first",
+        ])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let state = rt.block_on(async {
+        let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+            .await
+            .unwrap();
+        let id = store.list().await.unwrap()[0].id.clone();
+        store.load(&id).await.unwrap()
+    });
+    assert_eq!(state.people.len(), 20);
+    // The email-only profiles that are another human's secondary profile.
+    let secondaries = [
+        "jane.whitaker@fastmail.com",
+        "marcus.bell@icloud.com",
+        "kieran.oconnor@gmail.com",
+        "tobias@reinholt.design",
+        "C1154",
+    ];
+    for p in &state.people {
+        assert!(
+            !secondaries.contains(&p.person.as_str()),
+            "{} is not a human of its own",
+            p.person
+        );
+    }
+    // Worst first: people with findings before people without; and the
+    // findings are the humans' own (no phantom errors of a secondary
+    // profile: every error is one the whole-workspace check reports).
+    let with: Vec<bool> = state
+        .people
+        .iter()
+        .map(|p| !p.findings.is_empty())
+        .collect();
+    assert!(with.windows(2).all(|w| w[0] >= w[1]), "{with:?}");
+    assert!(with[0], "the worst has findings");
+    let all = std::process::Command::new(BIN)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CIOSCOPE_LOG_DIR", dir.path())
+        .args([
+            "check",
+            "--demo",
+            "--all",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let known: std::collections::BTreeSet<(String, String)> = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["person"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for p in &state.people {
+        for f in &p.findings {
+            assert!(
+                known.contains(&(p.person.clone(), f.rule.id().to_string())),
+                "{} {} is not a finding of the workspace",
+                p.person,
+                f.rule
+            );
+        }
+    }
+}
