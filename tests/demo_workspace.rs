@@ -145,3 +145,27 @@ fn the_demo_ships_inside_the_binary_and_runs_from_any_folder() {
         "written to the cache folder"
     );
 }
+
+#[test]
+fn a_recent_buyer_left_out_of_cart_recovery_is_excluded_as_designed() {
+    let out = assert_cmd::Command::cargo_bin("cioscope")
+        .unwrap()
+        .args([
+            "why",
+            "--demo",
+            "--person",
+            "C1047",
+            "--campaign",
+            "203",
+            "--format",
+            "json",
+        ])
+        .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("excluded as designed"), "{text}");
+    assert!(text.contains("nothing to fix"), "{text}");
+    assert!(!text.contains("correct that data"), "{text}");
+}

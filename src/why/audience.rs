@@ -113,10 +113,26 @@ impl<'a> Explainer<'a> {
                     format!("check the data segment {label} filters on for this person"),
                 )
             } else {
-                Step::new(Check::FilterSegments, Status::Fail, format!("in filter segment {label}, which the campaign excludes"), evidence).because(
-                    format!("{} is in segment {label}, which the campaign's filter excludes.", self.person()),
-                    format!("find out why {} is in segment {label} (for example a duplicate or stale event or attribute) and correct that data at its source", self.person()),
-                )
+                // In an exclusion segment with healthy data is the campaign
+                // working as designed, not a data problem to fix.
+                let problems = self.data_problems();
+                let step = Step::new(
+                    Check::FilterSegments,
+                    Status::Fail,
+                    format!("in filter segment {label}, which the campaign excludes"),
+                    evidence,
+                );
+                if problems.is_empty() {
+                    step.because(
+                        format!("{} is in segment {label}, which the campaign's filter excludes: excluded as designed.", self.person()),
+                        format!("nothing to fix: {}'s data shows no problem; the campaign leaves out people in segment {label} on purpose", self.person()),
+                    )
+                } else {
+                    step.because(
+                        format!("{} is in segment {label}, which the campaign's filter excludes.", self.person()),
+                        format!("check whether {} belongs in segment {label}: their data has {} — correct that at its source if it put them there", self.person(), problems.join(", ")),
+                    )
+                }
             }
         } else {
             Step::new(

@@ -94,6 +94,23 @@ impl<'a> Explainer<'a> {
         self.steps.push(step);
     }
 
+    /// The person's data problems (error and warn findings, by rule), as the
+    /// check would report them.
+    pub(super) fn data_problems(&self) -> Vec<String> {
+        let ctx = crate::rules::RuleContext {
+            config: self.config,
+            now: chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default(),
+        };
+        let mut rules: Vec<String> = crate::rules::check_subject(&self.input.subject, &ctx)
+            .into_iter()
+            .filter(|f| f.severity >= crate::rules::Severity::Warn)
+            .map(|f| f.rule.id().to_string())
+            .collect();
+        rules.sort();
+        rules.dedup();
+        rules
+    }
+
     pub(super) fn after_start(&self, ts: i64) -> bool {
         self.started.is_none_or(|s| ts >= s)
     }
