@@ -120,6 +120,18 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+impl Condition {
+    /// The attributes the condition reads (not event names).
+    pub fn attributes(&self) -> impl Iterator<Item = &str> {
+        self.any.iter().flatten().filter_map(|t| match t {
+            Test::Compare { attribute, .. } | Test::Exists { attribute } => {
+                Some(attribute.as_str())
+            }
+            Test::Event { .. } => None,
+        })
+    }
+}
+
 /// Parse a condition; the error says what was expected.
 pub fn parse(text: &str) -> Result<Condition, String> {
     let tokens = tokenize(text)?;

@@ -8,7 +8,7 @@ pub mod condition;
 pub mod demo;
 pub mod duration;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -149,6 +149,26 @@ pub struct CustomerIo {
     /// When recorded fixtures were captured: checks on them use this as "now",
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Bounds of `customerio.rate_limit` (requests per second).
@@ -1032,12 +1052,43 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
                 ))
             }
         };
-        let parse_all =
-            |list: &[Spanned<String>], key: &str| -> Result<Vec<Condition>, ConfigError> {
-                list.iter()
-                    .map(|s| condition::parse(s.get_ref()).map_err(|e| loc.err(span_of(s), key, e)))
+        // A condition names attributes cioscope can read: a typo would
+        // otherwise quietly never hold.
+        let known: BTreeSet<String> = ["segment", "id", "email", "phone", "cio_id", "created_at"]
+            .into_iter()
+            .map(str::to_string)
+            .chain(attributes.keys().cloned())
+            .chain(sources.iter().flat_map(|s| s.owns.iter().cloned()))
+            .chain(sources.iter().flat_map(|s| s.fields.values().cloned()))
+            .collect();
+        let parse_all = |list: &[Spanned<String>],
+                         key: &str|
+         -> Result<Vec<Condition>, ConfigError> {
+            list.iter()
+                    .map(|s| {
+                        let c = condition::parse(s.get_ref())
+                            .map_err(|e| loc.err(span_of(s), key, e))?;
+                        for name in c.attributes() {
+                            if !known.contains(name) {
+                                let near = known
+                                    .iter()
+                                    .filter(|k| edit_distance(k, name) <= 2)
+                                    .min_by_key(|k| edit_distance(k, name));
+                                let hint = match near {
+                                    Some(k) => format!("; did you mean `{k}`?"),
+                                    None => "; declare it under [[attributes]]".into(),
+                                };
+                                return Err(loc.err(
+                                    span_of(s),
+                                    key,
+                                    format!("an attribute cioscope reads (`segment`, an identifier, or a configured or owned attribute), not `{name}`{hint}"),
+                                ));
+                            }
+                        }
+                        Ok(c)
+                    })
                     .collect()
-            };
+        };
         let conditions = parse_all(&c.conditions, "campaigns.conditions")?;
         let exit_when = parse_all(&c.exit_when, "campaigns.exit_when")?;
         campaigns.insert(
@@ -1137,6 +1188,24 @@ mod tests {
         assert_eq!(e.line, Some(5));
         assert_eq!(e.key, "customerio.rate_limt");
         assert!(e.to_string().starts_with("bad.toml:5:"), "{e}");
+    }
+
+    #[test]
+    fn a_campaign_condition_on_an_unknown_attribute_is_a_config_error() {
+        let e = err("[[campaigns]]\nid = 203\nconditions = [\"segmnt = 5\"]\n");
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("campaigns.conditions", Some(3)),
+            "{e}"
+        );
+        assert!(e.expected.contains("did you mean `segment`"), "{e}");
+        let e = err("[[campaigns]]\nid = 203\nconditions = [\"plan = 'pro'\"]\n");
+        assert!(
+            e.expected.contains("`plan`") && e.expected.contains("[[attributes]]"),
+            "{e}"
+        );
+        let ok = "[[attributes]]\nname = \"plan\"\n\n[[campaigns]]\nid = 203\nconditions = [\"plan = 'pro'\", \"segment != 3\"]\nexit_when = [\"event order_completed\"]\n";
+        load_str(ok, Path::new("ok.toml")).unwrap();
     }
 
     #[test]
