@@ -1403,9 +1403,14 @@ fn the_demo_plan_campaigns_are_valid_api_campaign_objects() {
             (204, false, Some("spring_preorder"), vec![], vec![]),
         ]
     );
-    let toml = plan["config"]["toml"].as_str().unwrap();
+    // The plan's campaign blocks, beside the attribute they read (declared
+    // elsewhere in the demo config).
+    let toml = format!(
+        "[[attributes]]\nname = \"total_orders\"\ntype = \"number\"\n\n{}",
+        plan["config"]["toml"].as_str().unwrap()
+    );
     let config =
-        config::load_str(toml, Path::new("plan.toml")).expect("the plan's config blocks load");
+        config::load_str(&toml, Path::new("plan.toml")).expect("the plan's config blocks load");
     assert_eq!(
         config.campaigns["203"].exit_when[0].text,
         "event order_completed"
