@@ -95,8 +95,33 @@ fn segment_membership_segments_activities_and_campaigns() {
     assert_eq!(campaigns[0].trigger_segment_ids, vec![90]);
 }
 
-#[test]
-fn the_429_body_is_json_the_client_reads() {
-    let v = body("error_429.json");
-    assert_eq!(v["errors"][0]["status"], "429");
+#[tokio::test]
+async fn the_documented_429_is_read_as_rate_limited_by_the_client() {
+    use wiremock::{matchers::any, Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/conformance/customerio/error_429.json"),
+    )
+    .unwrap();
+    // As documented for a daily quota: no Retry-After.
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(429).set_body_raw(raw, "application/json"))
+        .mount(&server)
+        .await;
+    let client = cioscope::customerio::CioClient::http(
+        &server.uri(),
+        "conformance-key",
+        10.0,
+        std::time::Duration::from_secs(5),
+        0,
+    );
+    let e = client.campaigns().await.unwrap_err();
+    assert_eq!(
+        e.kind,
+        cioscope::customerio::ApiErrorKind::RateLimited,
+        "{e}"
+    );
+    assert_eq!(e.status, Some(429));
+    assert_eq!(client.stats().throttled, 1);
 }

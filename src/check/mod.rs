@@ -148,39 +148,38 @@ impl Progress {
     }
 }
 
-/// Check the selection's humans with a progress bar on a terminal (see
-/// [`Workspace::check_until`]).
+/// Check the selection's humans into `checked`, with a progress bar on a
+/// terminal (see [`Workspace::check_into`]).
 pub async fn run_check(
     ws: Arc<Workspace>,
     people: Vec<String>,
     reserve: Vec<String>,
     target: Option<usize>,
     progress: bool,
-    done: Option<Arc<std::sync::Mutex<Vec<Checked>>>>,
-) -> Vec<Checked> {
+    checked: &mut Vec<Checked>,
+) {
     let mut bar = Progress {
         tty: progress && std::io::stderr().is_terminal(),
         total: people.len(),
     };
     let mut humans = 0;
     let watch = progress.then(|| tokio::spawn(announce_pauses(Arc::clone(&ws))));
-    let checked = ws
-        .check_until(people, reserve, target, |c, given| {
+    ws.check_into(
+        people,
+        reserve,
+        target,
+        |c, given| {
             humans += 1;
             bar.total = bar.total.max(given);
             bar.tick(humans, c.order + 1, &c.person);
-            if let Some(done) = &done {
-                done.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(c.clone());
-            }
-        })
-        .await;
+        },
+        checked,
+    )
+    .await;
     if let Some(w) = watch {
         w.abort();
     }
     bar.done();
-    checked
 }
 
 /// Resolves when SIGINT or SIGTERM arrives, naming it.
@@ -265,25 +264,25 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
     }
     let people = selected.people.clone();
     let total = people.len();
-    // Humans as they are done, so a run stopped by a signal still reports
-    // what it checked.
-    let done: Arc<std::sync::Mutex<Vec<Checked>>> = Arc::default();
-    let run = run_check(
-        Arc::clone(&ws),
-        selected.people,
-        selected.reserve,
-        selected.target,
-        true,
-        Some(Arc::clone(&done)),
-    );
-    let (checked, interrupted) = tokio::select! {
-        checked = run => (checked, None),
-        signal = terminated() => {
-            let mut partial = std::mem::take(&mut *done.lock().unwrap_or_else(|p| p.into_inner()));
-            partial.sort_by_key(|c| c.order);
-            (partial, Some(signal))
+    // Humans land in `checked` as they are done, so a run stopped by a
+    // signal still reports what it checked.
+    let mut checked = Vec::new();
+    let interrupted = {
+        let run = run_check(
+            Arc::clone(&ws),
+            selected.people,
+            selected.reserve,
+            selected.target,
+            true,
+            &mut checked,
+        );
+        tokio::pin!(run);
+        tokio::select! {
+            () = &mut run => None,
+            signal = terminated() => Some(signal),
         }
     };
+    checked.sort_by_key(|c| c.order);
     let mut report = CheckReport::of(&ws.config.workspace, Utc::now(), checked);
     if let Some(signal) = interrupted {
         eprintln!(

@@ -44,16 +44,6 @@ pub struct Checked {
     pub errors: Vec<PersonError>,
 }
 
-impl Checked {
-    /// What makes this human this human: its profiles, else its records.
-    pub fn human_key(&self) -> Option<String> {
-        let s = self.subject.as_ref()?;
-        let mut keys = s.identity_keys();
-        keys.sort();
-        Some(keys.join(","))
-    }
-}
-
 /// A human formed from a chunk, waiting for its activities.
 struct Pending {
     order: usize,
@@ -124,13 +114,7 @@ impl Workspace {
 
     /// Check every entry point and return the humans in entry order.
     pub async fn check_all(self: &Arc<Self>, entries: Vec<String>) -> Vec<Checked> {
-        let mut rx = self.check_stream(entries);
-        let mut out = Vec::new();
-        while let Some(c) = rx.recv().await {
-            out.push(c);
-        }
-        out.sort_by_key(|c| c.order);
-        out
+        self.check_until(entries, vec![], None, |_, _| {}).await
     }
 
     /// Check the humans the entry points reach, in entry order. With
@@ -143,11 +127,26 @@ impl Workspace {
         entries: Vec<String>,
         reserve: Vec<String>,
         target: Option<usize>,
-        mut progress: impl FnMut(&Checked, usize),
+        progress: impl FnMut(&Checked, usize),
     ) -> Vec<Checked> {
+        let mut out = Vec::new();
+        self.check_into(entries, reserve, target, progress, &mut out)
+            .await;
+        out
+    }
+
+    /// [`Self::check_until`] into `out`: a caller that stops early (a
+    /// signal) keeps every human done so far, in arrival order.
+    pub async fn check_into(
+        self: &Arc<Self>,
+        entries: Vec<String>,
+        reserve: Vec<String>,
+        target: Option<usize>,
+        mut progress: impl FnMut(&Checked, usize),
+        out: &mut Vec<Checked>,
+    ) {
         let mut entries = entries;
         let mut reserve = reserve.into_iter();
-        let mut checked: Vec<Checked> = Vec::new();
         let mut offset = 0usize;
         loop {
             let n = entries.len();
@@ -155,21 +154,21 @@ impl Workspace {
             while let Some(mut c) = rx.recv().await {
                 c.order += offset;
                 progress(&c, offset + n);
-                checked.push(c);
+                out.push(c);
             }
             offset += n;
-            let humans = checked.iter().filter(|c| c.subject.is_some()).count();
+            let humans = out.iter().filter(|c| c.subject.is_some()).count();
             let missing = target.map_or(0, |t| t.saturating_sub(humans));
             entries = reserve.by_ref().take(missing).collect();
             if entries.is_empty() {
                 break;
             }
         }
-        checked.sort_by_key(|c| c.order);
+        out.sort_by_key(|c| c.order);
         if let Some(t) = target {
             // Keep the first `t` humans in entry order.
             let mut humans = 0;
-            checked.retain(|c| {
+            out.retain(|c| {
                 if c.subject.is_none() {
                     return true;
                 }
@@ -177,7 +176,6 @@ impl Workspace {
                 humans <= t
             });
         }
-        checked
     }
 
     /// Humans whose activities are read at once: enough to keep the rate
@@ -199,18 +197,20 @@ impl Workspace {
         let primary = self.config.identity.primary;
         // Every identifier of every human already on its way, so a later
         // entry point reaching one of them costs nothing.
-        let mut known: HashMap<String, ()> = HashMap::new();
+        let mut known: HashSet<String> = HashSet::new();
         let mut seen: HashSet<String> = HashSet::new();
         let mut next = 0usize;
         let mut chunk_size = FIRST_CHUNK;
         while next < entries.len() {
             let mut chunk: Vec<(usize, String)> = Vec::new();
+            let mut refs: Vec<Vec<EntryRef>> = Vec::new();
             while next < entries.len() && chunk.len() < chunk_size {
                 let entry = &entries[next];
-                let refs = gather::entry_refs(entry, primary);
-                let done = refs.iter().any(|r| known.contains_key(&ref_key(r)));
+                let entry_refs = gather::entry_refs(entry, primary);
+                let done = entry_refs.iter().any(|r| known.contains(&ref_key(r)));
                 if !done && !chunk.iter().any(|(_, e)| e == entry) {
                     chunk.push((next, entry.clone()));
+                    refs.push(entry_refs);
                 }
                 next += 1;
             }
@@ -222,10 +222,6 @@ impl Workspace {
             let gathered = gather::gather(&self, &names).await;
             let humans = human::form(&gathered.pool, &self.config);
             // Which human each entry point reached.
-            let refs: Vec<Vec<EntryRef>> = chunk
-                .iter()
-                .map(|(_, e)| gather::entry_refs(e, primary))
-                .collect();
             let reached: Vec<Option<usize>> = refs.iter().map(|r| find_human(&humans, r)).collect();
             let mut firsts: HashMap<usize, usize> = HashMap::new();
             for (pos, h) in reached.iter().enumerate() {
@@ -288,11 +284,7 @@ impl Workspace {
                         if !seen.insert(human.key()) {
                             continue;
                         }
-                        for p in &human.subject.profiles {
-                            for r in profile_refs(p) {
-                                known.insert(r, ());
-                            }
-                        }
+                        known.extend(human.subject.profiles.iter().flat_map(profile_refs));
                         let errors: Vec<ScopedError> = gathered
                             .errors
                             .iter()

@@ -199,23 +199,6 @@ impl Subject {
         self.profiles.first()
     }
 
-    /// What makes this human this human: `p:<cio_id>` of every profile,
-    /// else `r:<source>:<id>` of every record. Two subjects sharing these are
-    /// the same human reached twice.
-    pub fn identity_keys(&self) -> Vec<String> {
-        if self.profiles.is_empty() {
-            self.records
-                .iter()
-                .map(|r| format!("r:{}", r.label()))
-                .collect()
-        } else {
-            self.profiles
-                .iter()
-                .map(|p| format!("p:{}", p.cio_id))
-                .collect()
-        }
-    }
-
     pub fn profile(&self, cio_id: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.cio_id == cio_id)
     }

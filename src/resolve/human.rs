@@ -315,29 +315,19 @@ fn order_profiles(
     config: &Config,
     owners: &BTreeSet<&str>,
 ) {
-    let primary = config.identity.primary;
-    let key_of = |p: &Profile| -> Option<String> {
-        match primary {
-            Primary::Id => {
-                p.id.as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            }
-            Primary::Email => p.email.as_deref().and_then(normalize::email),
+    // The customer key (`identity.primary`) of a profile or a record.
+    let key = |id: &Option<String>, email: &Option<String>| -> Option<String> {
+        match config.identity.primary {
+            Primary::Id => id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            Primary::Email => email.as_deref().and_then(normalize::email),
         }
     };
-    let record_key = |r: &SourceRecord| -> Option<String> {
-        match primary {
-            Primary::Id => {
-                r.id.as_deref()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-            }
-            Primary::Email => r.email.as_deref().and_then(normalize::email),
-        }
-    };
+    let key_of = |p: &Profile| key(&p.id, &p.email);
+    let record_key = |r: &SourceRecord| key(&r.id, &r.email);
     let owning: Vec<&&SourceRecord> = records
         .iter()
         .filter(|r| owners.is_empty() || owners.contains(r.source.as_str()))
