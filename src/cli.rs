@@ -43,6 +43,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Explain why a person did or did not enter a campaign.
     Why(WhyArgs),
+    /// Scan the whole workspace (or a segment): every human, stored and
+    /// compared with the previous scan.
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Clone, Args, Default)]
@@ -177,4 +180,32 @@ pub struct WhyArgs {
     pub format: WhyFormat,
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  cioscope scan --demo\n  cioscope scan --segment 7 --format md --out qa.md\n  cioscope scan --list\n  cioscope scan --resume 2026-11-30-0228")]
+pub struct ScanArgs {
+    /// Scan the members of one segment instead of the whole workspace.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]
+    pub segment: Option<i64>,
+    /// Humans whose activities are read for the event rules.
+    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_EVENTS_SAMPLE)]
+    pub events_sample: usize,
+    /// Seed of the event sample (same seed and workspace, same sample).
+    #[arg(long, value_name = "S", conflicts_with = "resume")]
+    pub seed: Option<u64>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// List the stored scans.
+    #[arg(long, conflicts_with = "resume")]
+    pub list: bool,
+    /// Continue an interrupted scan (or print a finished one again).
+    #[arg(long, value_name = "ID")]
+    pub resume: Option<String>,
 }

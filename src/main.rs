@@ -69,6 +69,13 @@ async fn run(cli: Cli) -> u8 {
                 None => cioscope::spotcheck::command::report_command(args).await,
             }
         }
+        Some(Command::Scan(args)) if args.list && !has_config(&cli.workspace) => {
+            cioscope::scan::command::list_command(None).await
+        }
+        Some(Command::Scan(args)) => match load_config(&cli.workspace) {
+            Ok(config) => cioscope::scan::command::command(config, args).await,
+            Err(code) => code,
+        },
         Some(Command::Why(args)) => match load_config(&cli.workspace) {
             Ok(config) => cioscope::why::command(config, args).await,
             Err(code) => code,

@@ -183,7 +183,7 @@ pub async fn run_check(
 }
 
 /// Resolves when SIGINT or SIGTERM arrives, naming it.
-async fn terminated() -> &'static str {
+pub async fn terminated() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -203,7 +203,7 @@ async fn terminated() -> &'static str {
 
 /// Says on stderr (a line, terminal or not) when Customer.io's rate limit
 /// holds the run back, and until when.
-async fn announce_pauses(ws: Arc<Workspace>) {
+pub async fn announce_pauses(ws: Arc<Workspace>) {
     let mut said: Option<tokio::time::Instant> = None;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;

@@ -128,6 +128,17 @@ pub struct Config {
     /// `[keys]`: action name → key list, merged over the built-in keymap.
     pub keys: BTreeMap<String, Vec<String>>,
     pub theme: Option<String>,
+    pub store: StoreConfig,
+}
+
+/// `[store]`: where scans and spot-check sessions are kept.
+#[derive(Debug, Clone, Default)]
+pub struct StoreConfig {
+    /// A shared database URL read from `url_env` (secret: never log);
+    /// `None` keeps everything in the local SQLite store.
+    pub url: Option<String>,
+    /// The env var it came from, for messages.
+    pub url_env: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -226,6 +237,11 @@ pub struct SourceConfig {
     pub events_soql: Option<String>,
     pub coql: Option<String>,
     pub events_coql: Option<String>,
+    /// The bulk query a workspace scan reads every record with (no
+    /// parameters): `scan_people`, `scan_soql` or `scan_coql` by kind.
+    pub scan_people: Option<String>,
+    /// SQL kinds: every event of every record, naming its record in `person`.
+    pub scan_events: Option<String>,
     /// CRM field → attribute name.
     pub fields: BTreeMap<String, String>,
     /// Attributes this source stores in cents (divided by 100 to compare).
@@ -381,6 +397,14 @@ struct RawConfig {
     keys: BTreeMap<String, OneOrMany>,
     #[serde(default)]
     ui: RawUi,
+    #[serde(default)]
+    store: RawStore,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url_env: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -427,6 +451,10 @@ struct RawSource {
     events_soql: Option<String>,
     coql: Option<String>,
     events_coql: Option<String>,
+    scan_people: Option<Spanned<String>>,
+    scan_events: Option<Spanned<String>>,
+    scan_soql: Option<Spanned<String>>,
+    scan_coql: Option<Spanned<String>>,
     #[serde(default)]
     fields: BTreeMap<String, String>,
     #[serde(default)]
@@ -890,6 +918,37 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
                 format!("a `coql` query for the zoho source {name:?}"),
             ));
         }
+        // Bulk queries for scans: each kind has its own key.
+        let scan_keys = [
+            ("scan_people", &s.scan_people, sql_kind),
+            ("scan_events", &s.scan_events, sql_kind),
+            ("scan_soql", &s.scan_soql, kind == SourceKind::Salesforce),
+            ("scan_coql", &s.scan_coql, kind == SourceKind::Zoho),
+        ];
+        for (key, value, allowed) in scan_keys {
+            if let Some(v) = value {
+                if !allowed {
+                    return Err(loc.err(
+                        span_of(v),
+                        &format!("sources.{key}"),
+                        format!("no `{key}` on a {} source (SQL sources take scan_people/scan_events, Salesforce scan_soql, Zoho scan_coql)", kind.name()),
+                    ));
+                }
+            }
+        }
+        if let (Some(v), None) = (&s.scan_events, &s.scan_people) {
+            return Err(loc.err(
+                span_of(v),
+                "sources.scan_events",
+                format!("a `scan_people` query beside `scan_events` for source {name:?} (events belong to the records it reads)"),
+            ));
+        }
+        let scan_people = s
+            .scan_people
+            .or(s.scan_soql)
+            .or(s.scan_coql)
+            .map(Spanned::into_inner);
+        let scan_events = s.scan_events.map(Spanned::into_inner);
         // One owner per attribute: two sources of truth are none.
         if let Some((attr, other)) = s.owns.iter().find_map(|a| {
             sources
@@ -917,6 +976,8 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             events_soql: s.events_soql,
             coql: s.coql,
             events_coql: s.events_coql,
+            scan_people,
+            scan_events,
             fields: s.fields,
             cents: s.cents,
             seed_sql: s.seed_sql.map(|p| resolve_relative(file, Path::new(&p))),
@@ -1102,6 +1163,37 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
         );
     }
 
+    let store = match raw.store.url_env {
+        None => StoreConfig::default(),
+        Some(env) => match std::env::var(env.get_ref()) {
+            Ok(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StoreConfig {
+                    url: Some(url),
+                    url_env: Some(env.get_ref().clone()),
+                }
+            }
+            Ok(url) if !url.is_empty() => {
+                return Err(loc.err(
+                    span_of(&env),
+                    "store.url_env",
+                    format!(
+                        "{} to hold a postgres:// URL (a shared store is PostgreSQL; leave [store] out for the local SQLite store)",
+                        env.get_ref()
+                    ),
+                ))
+            }
+            _ => {
+                return Err(loc.err(
+                    span_of(&env),
+                    "store.url_env",
+                    format!(
+                        "the environment variable {} to hold the store's postgres:// URL, but it is not set",
+                        env.get_ref()
+                    ),
+                ))
+            }
+        },
+    };
     Ok(Config {
         path: file.to_path_buf(),
         workspace: raw.workspace.name.unwrap_or_else(|| "workspace".into()),
@@ -1128,6 +1220,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             .map(|(k, v)| (k, v.into_vec()))
             .collect(),
         theme: raw.ui.theme,
+        store,
     })
 }
 

@@ -32,6 +32,26 @@ pub const ACTIVITIES_PAGE: usize = 100;
 pub const MESSAGES_PAGE: usize = 1000;
 /// Page size of segment membership and the filter search.
 pub const PEOPLE_PAGE: usize = 1000;
+/// People per segment-membership page (the endpoint's maximum).
+pub const MEMBERSHIP_PAGE: usize = 30_000;
+
+/// A listing of people a scan pages through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listing {
+    /// `POST /v1/customers` with this filter, pages of [`PEOPLE_PAGE`].
+    Filter(Value),
+    /// `GET /v1/segments/{id}/membership`, pages of [`MEMBERSHIP_PAGE`].
+    Segment(i64),
+}
+
+impl Listing {
+    pub fn page_size(&self) -> usize {
+        match self {
+            Listing::Filter(_) => PEOPLE_PAGE,
+            Listing::Segment(_) => MEMBERSHIP_PAGE,
+        }
+    }
+}
 /// A safety stop for cursors that never end.
 const MAX_PAGES: usize = 10_000;
 /// First backoff step for 5xx, timeouts and network errors.
@@ -473,6 +493,35 @@ impl CioClient {
             )
             .await?;
         Ok((people.len() <= max).then_some(people))
+    }
+
+    /// One page of a listing of people (a filter search or a segment's
+    /// membership) from `cursor`: the people and the cursor of the next
+    /// page (`None` on the last). A scan stores each page with its cursor,
+    /// so an interrupted listing continues where it stopped.
+    pub async fn people_page(
+        &self,
+        listing: &Listing,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<PersonRef>, Option<String>), ApiError> {
+        let mut req = match listing {
+            Listing::Filter(filter) => {
+                Request::new(Endpoint::PeopleFilter).body(json!({ "filter": filter }))
+            }
+            Listing::Segment(id) => {
+                Request::new(Endpoint::SegmentMembership).param(id.to_string())
+            }
+        };
+        if let Some(c) = cursor {
+            req = req.query("start", c.to_string());
+        }
+        req = req.query("limit", limit.to_string());
+        let label = req.endpoint.label();
+        let body = self.get_json(&req).await?;
+        let (people, next) = wire::identifiers_page(label, &body)?;
+        let next = next.filter(|n| !people.is_empty() && Some(n.as_str()) != cursor);
+        Ok((people, next))
     }
 
     // ------------------------------------------------------------ campaigns

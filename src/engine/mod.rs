@@ -180,7 +180,7 @@ impl Workspace {
 
     /// Humans whose activities are read at once: enough to keep the rate
     /// limiter busy through slow answers.
-    fn concurrency(&self) -> usize {
+    pub fn concurrency(&self) -> usize {
         if self.cio.is_fixture() {
             32
         } else {
@@ -356,17 +356,10 @@ impl Workspace {
             config: &self.config,
             now: self.now(),
         };
-        let findings = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-            rules::check_subject(&subject, &ctx)
-        })) {
+        let findings = match judge(&subject, &ctx) {
             Ok(f) => f,
-            Err(_) => {
-                tracing::error!("a rule panicked on {person}");
-                errors.push(PersonError {
-                    person: person.clone(),
-                    source: "cioscope".into(),
-                    message: "a rule failed on this person (see the log file)".into(),
-                });
+            Err(e) => {
+                errors.push(e);
                 vec![]
             }
         };
@@ -378,6 +371,21 @@ impl Workspace {
             errors,
         }
     }
+}
+
+/// Every rule on one human, a panicking rule becoming that human's error
+/// (the one place rules run: checks, the TUI and scans).
+pub fn judge(subject: &Subject, ctx: &RuleContext) -> Result<Vec<Finding>, PersonError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| rules::check_subject(subject, ctx))).map_err(
+        |_| {
+            tracing::error!("a rule panicked on {}", subject.person);
+            PersonError {
+                person: subject.person.clone(),
+                source: "cioscope".into(),
+                message: "a rule failed on this person (see the log file)".into(),
+            }
+        },
+    )
 }
 
 fn person_error(person: &str, e: &ScopedError) -> PersonError {

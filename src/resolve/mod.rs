@@ -29,7 +29,7 @@ pub const MAX_SHARED_IDENTIFIER: usize = 50;
 pub const MAX_ACTIVITIES: usize = 1000;
 
 /// A person that could not be (fully) checked, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct PersonError {
     pub person: String,
     /// `customerio` or a source name.

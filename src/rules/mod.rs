@@ -75,6 +75,20 @@ impl Rule {
         }
     }
 
+    /// Whether the rule judges Customer.io activities (each profile's
+    /// activity log costs a request per profile): a workspace scan runs
+    /// these on its event sample only.
+    pub fn reads_activities(self) -> bool {
+        matches!(
+            self,
+            Rule::DuplicateEvent
+                | Rule::TimestampIntegrity
+                | Rule::EventNameDrift
+                | Rule::FailedUpdate
+                | Rule::MergedHistory
+        )
+    }
+
     pub fn from_id(id: &str) -> Option<Rule> {
         Rule::ALL.into_iter().find(|r| r.id() == id)
     }

@@ -62,6 +62,11 @@ pub trait Source: Send + Sync {
     fn kind(&self) -> SourceKind;
     /// Every record matching the lookup, each with its events.
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError>;
+    /// Every record at once, for a workspace scan: `None` when the source
+    /// has no bulk query configured (a scan then looks people up one by one).
+    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+        None
+    }
     /// Budget/health details, when the source knows them.
     fn health(&self) -> SourceHealth {
         SourceHealth::default()

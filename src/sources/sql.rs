@@ -422,13 +422,15 @@ pub fn mysql_value(row: &MySqlRow, i: usize) -> Result<RawValue, String> {
     })
 }
 
-/// Run a query with its parameters bound and decode every row.
+/// Run a query with its parameters bound, decoding each row as it streams
+/// in and handing it to `on_row` (a scan never holds the raw rows).
 async fn fetch<DB>(
     pool: &Pool<DB>,
     query: &PreparedQuery,
     lookup: &Lookup,
     decode: fn(&DB::Row, usize) -> Result<RawValue, String>,
-) -> Result<Vec<RowValues>, FetchError>
+    on_row: &mut (dyn FnMut(RowValues) + Send),
+) -> Result<(), FetchError>
 where
     DB: Database,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
@@ -436,19 +438,20 @@ where
     for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
+    use futures::TryStreamExt;
     let mut q = sqlx::query::<DB>(&query.sql);
     for value in query.binds(lookup) {
         q = q.bind(value.map(str::to_string));
     }
-    let rows = q.fetch_all(pool).await.map_err(FetchError::Database)?;
-    rows.iter()
-        .map(|row| {
-            (0..row.len())
-                .map(|i| Ok((row.column(i).name().to_string(), decode(row, i)?)))
-                .collect::<Result<RowValues, String>>()
-                .map_err(FetchError::Decode)
-        })
-        .collect()
+    let mut rows = q.fetch(pool);
+    while let Some(row) = rows.try_next().await.map_err(FetchError::Database)? {
+        let values = (0..row.len())
+            .map(|i| Ok((row.column(i).name().to_string(), decode(&row, i)?)))
+            .collect::<Result<RowValues, String>>()
+            .map_err(FetchError::Decode)?;
+        on_row(values);
+    }
+    Ok(())
 }
 
 enum FetchError {
@@ -477,6 +480,9 @@ pub struct SqlSource {
     db: Db,
     people: PreparedQuery,
     events: Option<PreparedQuery>,
+    /// Bulk queries for scans (no parameters).
+    scan_people: Option<PreparedQuery>,
+    scan_events: Option<PreparedQuery>,
     /// Strings never to show in a message (the URL and its password).
     secrets: Vec<String>,
     connect_timeout: Duration,
@@ -499,6 +505,14 @@ impl SqlSource {
             .events
             .as_deref()
             .map(|q| PreparedQuery::new("events", q, placeholder));
+        let scan_people = source
+            .scan_people
+            .as_deref()
+            .map(|q| PreparedQuery::new("scan_people", q, placeholder));
+        let scan_events = source
+            .scan_events
+            .as_deref()
+            .map(|q| PreparedQuery::new("scan_events", q, placeholder));
         let connect_timeout = match source.options.get("connect_timeout") {
             None => DEFAULT_CONNECT_TIMEOUT,
             Some(text) => crate::config::duration::parse(text)
@@ -573,19 +587,33 @@ impl SqlSource {
             db,
             people,
             events,
+            scan_people,
+            scan_events,
             secrets,
             connect_timeout,
         })
     }
 
     async fn run(&self, query: &PreparedQuery, lookup: &Lookup) -> Result<Vec<RowValues>, String> {
+        let mut rows = Vec::new();
+        self.each(query, lookup, &mut |row| rows.push(row)).await?;
+        Ok(rows)
+    }
+
+    /// Run a query, handing each decoded row to `on_row` as it arrives.
+    async fn each(
+        &self,
+        query: &PreparedQuery,
+        lookup: &Lookup,
+        on_row: &mut (dyn FnMut(RowValues) + Send),
+    ) -> Result<(), String> {
         let result = match &self.db {
-            Db::Sqlite { pool } => fetch(pool, query, lookup, sqlite_value).await,
-            Db::Postgres { pool, .. } => fetch(pool, query, lookup, pg_value).await,
-            Db::Mysql { pool, .. } => fetch(pool, query, lookup, mysql_value).await,
+            Db::Sqlite { pool } => fetch(pool, query, lookup, sqlite_value, on_row).await,
+            Db::Postgres { pool, .. } => fetch(pool, query, lookup, pg_value, on_row).await,
+            Db::Mysql { pool, .. } => fetch(pool, query, lookup, mysql_value, on_row).await,
         };
         match result {
-            Ok(rows) => Ok(rows),
+            Ok(()) => Ok(()),
             Err(FetchError::Decode(m)) => Err(format!("{} query: {m}", query.label)),
             Err(FetchError::Database(e)) => Err(self.describe(query.label, e).await),
         }
@@ -724,6 +752,72 @@ impl Source for SqlSource {
                     .collect::<Result<_, _>>()
                     .map_err(|m| SourceError::new(&self.name, format!("events query: {m}")))?;
             }
+        }
+        Ok(records)
+    }
+
+    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+        let people = self.scan_people.as_ref()?;
+        Some(self.scan_all(people).await)
+    }
+}
+
+impl SqlSource {
+    /// Every record through `scan_people`, with the events `scan_events`
+    /// assigns to each (by the record id in its `person` column).
+    async fn scan_all(&self, people: &PreparedQuery) -> Result<Vec<SourceRecord>, SourceError> {
+        let err = |m: String| SourceError::new(&self.name, m);
+        let none = Lookup::default();
+        let mut records = Vec::new();
+        let name = self.name.clone();
+        self.each(people, &none, &mut |row| {
+            records.push(record_from_row(&name, row))
+        })
+        .await
+        .map_err(err)?;
+        let Some(events) = &self.scan_events else {
+            return Ok(records);
+        };
+        let mut by_id: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, r) in records.iter().enumerate() {
+            if let Some(id) = r.id.as_deref() {
+                by_id.entry(id.to_string()).or_default().push(i);
+            }
+        }
+        let mut problem: Option<String> = None;
+        let mut unowned = 0usize;
+        self.each(events, &none, &mut |mut row| {
+            if problem.is_some() {
+                return;
+            }
+            let Some(pos) = row.iter().position(|(c, _)| c == "person") else {
+                problem = Some("scan_events query: no `person` column naming the record".into());
+                return;
+            };
+            let (_, person) = row.remove(pos);
+            let Some(person) = identifier_text(&person) else {
+                unowned += 1;
+                return;
+            };
+            match event_from_row(row) {
+                Ok(event) => match by_id.get(&person) {
+                    Some(owners) => {
+                        for &i in owners {
+                            records[i].events.push(event.clone());
+                        }
+                    }
+                    None => unowned += 1,
+                },
+                Err(m) => problem = Some(format!("scan_events query: {m}")),
+            }
+        })
+        .await
+        .map_err(err)?;
+        if let Some(m) = problem {
+            return Err(err(m));
+        }
+        if unowned > 0 {
+            tracing::info!(source = %self.name, unowned, "scan_events rows naming no record read by scan_people");
         }
         Ok(records)
     }

@@ -38,28 +38,14 @@ pub use compare::{compare, Comparison};
 pub use store::{record_check_run, SessionState, SessionStore, SessionSummary, StoreError};
 pub use walk::{Effect, Walk, WalkAction, WalkStyles};
 
-/// Env var naming the folder that holds `spotcheck.db` (tests use temp dirs).
-pub const DATA_DIR_ENV: &str = "CIOSCOPE_DATA_DIR";
+pub use crate::store::DATA_DIR_ENV;
 
 /// The default session size: the middle of the seeds' 20–50.
 pub const DEFAULT_SIZE: usize = 30;
 
-/// Where sessions live: `$CIOSCOPE_DATA_DIR/spotcheck.db` when that is set
-/// (a run-specific override, like a flag), else `[spot_check] database` from
-/// the config, else `<data dir>/cioscope/spotcheck.db`.
+/// Where sessions live: the local store's file (see [`crate::store::local_path`]).
 pub fn database_path(config: Option<&Config>) -> PathBuf {
-    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-        return PathBuf::from(dir).join("spotcheck.db");
-    }
-    if let Some(config) = config {
-        if let Some(db) = &config.spot_check.database {
-            return config.resolve_path(db);
-        }
-    }
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("cioscope")
-        .join("spotcheck.db")
+    crate::store::local_path(config)
 }
 
 /// Who is checking: `[spot_check] operator`, else `$USER`/`$USERNAME`.

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -68,7 +68,7 @@ async fn settle<T>(conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, result: &Resu
 
 /// Time as stored: RFC 3339 UTC with milliseconds, which sorts as text.
 pub fn format_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    crate::model::time::iso_millis(t)
 }
 
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {

@@ -1,0 +1,276 @@
+//! `cioscope scan`: run, continue, list and print workspace scans.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use super::report::{self, ScanReport};
+use super::{new_scan, run, ScanError, ScanOptions, Step};
+use crate::check::{announce_pauses, exit, terminated};
+use crate::cli::{FailOn, Format, ScanArgs};
+use crate::config::Config;
+use crate::resolve::{PersonError, Workspace};
+use crate::rules::{Finding, Rule, Severity};
+use crate::store::scans::ScanRow;
+use crate::store::Store;
+
+/// `scan --list` (no workspace needed: a config only names the store).
+pub async fn list_command(config: Option<&Config>) -> u8 {
+    let store = match open_store(config).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let scans = match store.list_scans(config.map(|c| c.workspace.as_str())).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return exit::UNAVAILABLE;
+        }
+    };
+    if scans.is_empty() {
+        println!("no scans in {} yet: run `cioscope scan`", store.place());
+        return exit::CLEAN;
+    }
+    println!(
+        "{:<24}  {:<16}  {:<12}  {:<8}  {:<20}  {:>9}  {:>8}  FINDINGS",
+        "SCAN", "WORKSPACE", "SELECTION", "STATUS", "STARTED", "PROFILES", "HUMANS"
+    );
+    for s in scans {
+        let findings = s
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<ScanReport>(r).ok())
+            .map(|r| {
+                format!(
+                    "{} error, {} warn, {} info",
+                    r.summary.error, r.summary.warn, r.summary.info
+                )
+            })
+            .unwrap_or_else(|| "—".into());
+        let status = if s.is_done() { "done" } else { "stopped" };
+        println!(
+            "{:<24}  {:<16}  {:<12}  {:<8}  {:<20}  {:>9}  {:>8}  {}",
+            s.id,
+            crate::sanitize::truncate(&s.workspace, 16),
+            s.selection,
+            status,
+            s.started_at.get(..19).unwrap_or(&s.started_at).replace('T', " "),
+            s.profiles,
+            s.humans,
+            findings
+        );
+    }
+    exit::CLEAN
+}
+
+async fn open_store(config: Option<&Config>) -> Result<Store, u8> {
+    let opened = match config {
+        Some(c) => Store::open(c).await,
+        None => Store::open_sqlite(&crate::store::local_path(None)).await,
+    };
+    opened.map_err(|e| {
+        eprintln!("cioscope: {e}");
+        exit::UNAVAILABLE
+    })
+}
+
+/// `scan` and `scan --resume ID`; returns the exit code.
+pub async fn command(config: Config, args: ScanArgs) -> u8 {
+    if args.list {
+        return list_command(Some(&config)).await;
+    }
+    let store = match open_store(Some(&config)).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let scan = match &args.resume {
+        Some(id) => match store.resolve_scan(id).await {
+            Ok(s) if s.workspace != config.workspace => {
+                eprintln!(
+                    "cioscope: {}",
+                    ScanError::OtherWorkspace {
+                        id: s.id,
+                        workspace: s.workspace,
+                        config: config.workspace.clone(),
+                    }
+                );
+                return exit::USAGE;
+            }
+            Ok(s) if s.is_done() => {
+                // A finished scan is printed again, not re-read.
+                return match stored_report(&store, &s).await {
+                    Ok(r) => finish(&r, &args),
+                    Err(e) => {
+                        eprintln!("cioscope: {e}");
+                        exit::UNAVAILABLE
+                    }
+                };
+            }
+            Ok(s) => {
+                eprintln!("cioscope: continuing scan {} ({})", s.id, s.selection);
+                s
+            }
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return exit::USAGE;
+            }
+        },
+        None => {
+            let options = ScanOptions {
+                segment: args.segment,
+                events_sample: args.events_sample,
+                seed: args.seed,
+            };
+            let scan = new_scan(&config.workspace, &options);
+            if let Err(e) = store.create_scan(&scan).await {
+                eprintln!("cioscope: {e}");
+                return exit::UNAVAILABLE;
+            }
+            scan
+        }
+    };
+    let ws = match Workspace::open(config).await {
+        Ok(ws) => Arc::new(ws),
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return exit::USAGE;
+        }
+    };
+    eprintln!(
+        "cioscope: scan {} of {} ({}) into {}",
+        scan.id,
+        ws.config.workspace,
+        scan.selection,
+        store.place()
+    );
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = move |step: Step| show(step, tty);
+    let watch = tokio::spawn(announce_pauses(Arc::clone(&ws)));
+    let outcome = {
+        let scanning = run(&ws, &store, &scan, &mut progress);
+        tokio::pin!(scanning);
+        tokio::select! {
+            r = &mut scanning => Ok(r),
+            signal = terminated() => Err(signal),
+        }
+    };
+    watch.abort();
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    match outcome {
+        Err(signal) => {
+            eprintln!(
+                "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan --resume {}",
+                scan.id
+            );
+            exit::UNAVAILABLE
+        }
+        Ok(Err(e)) => {
+            eprintln!("cioscope: {e}");
+            eprintln!(
+                "cioscope: what was read is stored. Continue with: cioscope scan --resume {}",
+                scan.id
+            );
+            exit::UNAVAILABLE
+        }
+        Ok(Ok(report)) => finish(&report, &args),
+    }
+}
+
+/// A progress line on stderr: redrawn on a terminal; otherwise one line
+/// as each step starts and ends.
+fn show(step: Step, tty: bool) {
+    let (line, milestone) = match step {
+        Step::Listing { people } => (format!("listing people… {people}"), people == 0),
+        Step::Profiles { done, total } => (
+            format!("reading profiles {done}/{total}"),
+            done == 0 || done == total,
+        ),
+        Step::Source { name } => (format!("reading source {name}"), true),
+        Step::Humans { humans } => (format!("{humans} humans formed; judging"), true),
+        Step::Activities { done, total } => (
+            format!("reading activities of the event sample {done}/{total} humans"),
+            done == 0 || done == total,
+        ),
+        Step::Storing => ("storing results".into(), true),
+    };
+    if tty {
+        eprint!("\r\x1b[2K{line}");
+        let _ = std::io::stderr().flush();
+    } else if milestone {
+        eprintln!("cioscope: {line}");
+    }
+}
+
+/// Print the report and pick the exit code (as `check`'s).
+fn finish(report: &ScanReport, args: &ScanArgs) -> u8 {
+    let text = match args.format {
+        Format::Table => report::table(report),
+        Format::Json => report::json(report),
+        Format::Md => report::markdown(report),
+        Format::Csv => report::csv(report),
+    };
+    let written = match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| e.to_string())
+        }
+    };
+    if let Err(e) = written {
+        eprintln!("cioscope: {e}");
+        return exit::USAGE;
+    }
+    let fail_on: FailOn = args.fail_on;
+    report.as_check().exit_code(fail_on)
+}
+
+/// A finished scan's report, read back from the store.
+pub async fn stored_report(
+    store: &Store,
+    scan: &ScanRow,
+) -> Result<ScanReport, crate::store::StoreError> {
+    let corrupt = |what: &str, message: String| crate::store::StoreError::Corrupt {
+        scan: scan.id.clone(),
+        what: what.to_string(),
+        message,
+    };
+    let mut report: ScanReport = serde_json::from_str(scan.report.as_deref().unwrap_or("null"))
+        .map_err(|e| corrupt("report", e.to_string()))?;
+    let rows = store.scan_findings(&scan.id, None, 0, usize::MAX >> 1).await?;
+    let mut findings = Vec::with_capacity(rows.len());
+    for f in rows {
+        let rule = Rule::from_id(&f.rule).ok_or_else(|| corrupt("finding", f.rule.clone()))?;
+        let severity = match f.severity.as_str() {
+            "error" => Severity::Error,
+            "warn" => Severity::Warn,
+            "info" => Severity::Info,
+            other => return Err(corrupt("finding severity", other.to_string())),
+        };
+        findings.push(Finding {
+            rule,
+            severity,
+            person: f.person,
+            profiles: f.profiles,
+            summary: f.summary,
+            evidence: serde_json::from_str(&f.evidence).unwrap_or(serde_json::Value::Null),
+            focus: vec![],
+        });
+    }
+    report::sort_findings(&mut findings);
+    report.findings = findings;
+    report.errors = store
+        .scan_errors(&scan.id)
+        .await?
+        .into_iter()
+        .map(|e| PersonError {
+            person: e.person,
+            source: e.source,
+            message: e.message,
+        })
+        .collect();
+    Ok(report)
+}

@@ -1,0 +1,647 @@
+//! The scan report (`cioscope.scan/1`, documented in `docs/scan-json.md`)
+//! and its formats: a terminal table, the weekly QA page in Markdown, JSON,
+//! and CSV of the findings.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::sample::{wilson, Part};
+use super::Judged;
+use crate::check::{CheckReport, Summary};
+use crate::model::Subject;
+use crate::report::text::{md_cell, pad};
+use crate::resolve::PersonError;
+use crate::rules::{Finding, Rule, Severity};
+use crate::sanitize::sanitize;
+use crate::store::scans::ScanRow;
+
+pub const SCHEMA: &str = "cioscope.scan/1";
+
+/// How a source was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceRead {
+    pub name: String,
+    /// `bulk` (its scan query), `per_person` (no bulk query: looked up by
+    /// every profile's identifiers) or `failed`.
+    pub read: String,
+    pub records: usize,
+    /// Lookups made (per-person reads).
+    pub lookups: usize,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl SourceRead {
+    pub fn bulk(name: &str, records: usize) -> Self {
+        SourceRead {
+            name: name.into(),
+            read: "bulk".into(),
+            records,
+            lookups: 0,
+            error: None,
+        }
+    }
+    pub fn per_person(name: &str, records: usize, lookups: usize) -> Self {
+        SourceRead {
+            name: name.into(),
+            read: "per_person".into(),
+            records,
+            lookups,
+            error: None,
+        }
+    }
+    pub fn failed(name: &str, message: &str) -> Self {
+        SourceRead {
+            name: name.into(),
+            read: "failed".into(),
+            records: 0,
+            lookups: 0,
+            error: Some(message.into()),
+        }
+    }
+}
+
+/// What the event sample was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsSample {
+    /// The budget, in humans.
+    pub budget: usize,
+    pub seed: u64,
+    /// Humans chosen at random (the rates' denominator).
+    pub random: usize,
+    /// Humans added because attribute rules flagged them.
+    pub flagged: usize,
+    /// Every human was sampled: rates are exact.
+    pub census: bool,
+}
+
+/// One rule across the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRate {
+    pub rule: Rule,
+    /// `every_human` or `event_sample`.
+    pub judged_on: String,
+    pub humans_judged: usize,
+    /// Judged humans with at least one finding of this rule.
+    pub humans_affected: usize,
+    pub rate: f64,
+    /// 95 % interval of the rate, for rates estimated from a sample.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ci95: Option<[f64; 2]>,
+    /// Findings of this rule, every human included (flagged ones too).
+    pub findings: usize,
+    /// The same rule in the previous scan, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub previous: Option<PreviousRate>,
+    /// (person, rule) pairs new, resolved and persisting since then.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub change: Option<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreviousRate {
+    pub humans_affected: usize,
+    pub rate: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub new: usize,
+    pub resolved: usize,
+    pub persisting: usize,
+}
+
+/// One person with one rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pair {
+    pub person: String,
+    pub rule: String,
+}
+
+/// The comparison with the previous scan of the same workspace and selection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trend {
+    pub previous: String,
+    pub previous_finished_at: Option<String>,
+    /// Pairs found now and not then (for rules on the event sample: among
+    /// humans both scans sampled).
+    pub new: Vec<Pair>,
+    pub resolved: Vec<Pair>,
+    pub persisting: usize,
+}
+
+/// A whole scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanReport {
+    pub schema: String,
+    pub scan: String,
+    pub workspace: String,
+    pub selection: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub profiles: usize,
+    pub humans: usize,
+    pub events_sample: EventsSample,
+    pub sources: Vec<SourceRead>,
+    pub rules: Vec<RuleRate>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trend: Option<Trend>,
+    pub summary: ScanSummary,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub errors: Vec<PersonError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    pub by_rule: BTreeMap<String, usize>,
+    pub error: usize,
+    pub warn: usize,
+    pub info: usize,
+    pub errors: usize,
+}
+
+impl ScanReport {
+    /// The report without its findings and errors (stored with the scan).
+    pub fn header(&self) -> ScanReport {
+        ScanReport {
+            findings: vec![],
+            errors: vec![],
+            ..self.clone()
+        }
+    }
+
+    /// As a findings report: the same exit codes and CSV as `check`.
+    pub fn as_check(&self) -> CheckReport {
+        let mut r = CheckReport::new(&self.workspace, Utc::now());
+        r.generated_at = self.finished_at.clone();
+        r.people_checked = self.humans;
+        r.findings = self.findings.clone();
+        r.errors = self.errors.clone();
+        r.summary = Summary {
+            by_rule: self.summary.by_rule.clone(),
+            error: self.summary.error,
+            warn: self.summary.warn,
+            info: self.summary.info,
+        };
+        r
+    }
+
+    pub fn rule(&self, rule: Rule) -> Option<&RuleRate> {
+        self.rules.iter().find(|r| r.rule == rule)
+    }
+}
+
+/// Everything a report is built from.
+pub struct Parts<'a> {
+    pub scan: &'a ScanRow,
+    pub finished_at: DateTime<Utc>,
+    pub profiles: usize,
+    pub subjects: &'a [Subject],
+    pub judged: &'a [Judged],
+    pub sources: Vec<SourceRead>,
+    pub errors: Vec<PersonError>,
+    pub previous: Option<&'a ScanRow>,
+    pub previous_pairs: Option<&'a (HashSet<(String, String)>, HashSet<String>)>,
+}
+
+pub fn build(parts: Parts<'_>) -> ScanReport {
+    let Parts {
+        scan,
+        finished_at,
+        profiles,
+        subjects,
+        judged,
+        sources,
+        errors,
+        previous,
+        previous_pairs,
+    } = parts;
+    let humans = subjects.len();
+    let random = judged.iter().filter(|j| j.sampled == Part::Random).count();
+    let flagged = judged.iter().filter(|j| j.sampled == Part::Flagged).count();
+    let census = random == humans;
+    let previous_report: Option<ScanReport> = previous
+        .and_then(|p| p.report.as_deref())
+        .and_then(|r| serde_json::from_str(r).ok());
+
+    let mut findings: Vec<Finding> = judged.iter().flat_map(|j| j.findings.clone()).collect();
+    sort_findings(&mut findings);
+    let current: BTreeSet<(String, String)> = findings
+        .iter()
+        .map(|f| (f.person.clone(), f.rule.id().to_string()))
+        .collect();
+    let sampled_now: HashSet<&str> = subjects
+        .iter()
+        .zip(judged)
+        .filter(|(_, j)| j.sampled != Part::None)
+        .map(|(s, _)| s.person.as_str())
+        .collect();
+
+    // Pairs compared: every pair, except that a rule on the event sample
+    // is compared only for humans both scans sampled.
+    let trend = previous.zip(previous_pairs).map(|(p, (before, sampled_then))| {
+        let comparable = |person: &str, rule: &str| {
+            let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
+            !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
+        };
+        let mut new = Vec::new();
+        let mut persisting = 0;
+        for (person, rule) in &current {
+            if !comparable(person, rule) {
+                continue;
+            }
+            if before.contains(&(person.clone(), rule.clone())) {
+                persisting += 1;
+            } else {
+                new.push(Pair {
+                    person: person.clone(),
+                    rule: rule.clone(),
+                });
+            }
+        }
+        let mut resolved: Vec<Pair> = before
+            .iter()
+            .filter(|(person, rule)| comparable(person, rule))
+            .filter(|pair| !current.contains(*pair))
+            .map(|(person, rule)| Pair {
+                person: person.clone(),
+                rule: rule.clone(),
+            })
+            .collect();
+        resolved.sort();
+        Trend {
+            previous: p.id.clone(),
+            previous_finished_at: p.finished_at.clone(),
+            new,
+            resolved,
+            persisting,
+        }
+    });
+
+    let rules = Rule::ALL
+        .into_iter()
+        .map(|rule| {
+            let on_sample = rule.reads_activities();
+            let judged_here = |j: &Judged| !on_sample || j.sampled == Part::Random;
+            let humans_judged = judged.iter().filter(|j| judged_here(j)).count();
+            let humans_affected = judged
+                .iter()
+                .filter(|j| judged_here(j) && j.findings.iter().any(|f| f.rule == rule))
+                .count();
+            let rate = if humans_judged == 0 {
+                0.0
+            } else {
+                humans_affected as f64 / humans_judged as f64
+            };
+            let ci95 = (on_sample && !census)
+                .then(|| wilson(humans_affected, humans_judged))
+                .flatten()
+                .map(|(lo, hi)| [lo, hi]);
+            let previous = previous_report
+                .as_ref()
+                .and_then(|r| r.rule(rule))
+                .map(|r| PreviousRate {
+                    humans_affected: r.humans_affected,
+                    rate: r.rate,
+                });
+            let change = trend.as_ref().map(|t| Change {
+                new: t.new.iter().filter(|p| p.rule == rule.id()).count(),
+                resolved: t.resolved.iter().filter(|p| p.rule == rule.id()).count(),
+                persisting: current
+                    .iter()
+                    .filter(|(person, r)| {
+                        r == rule.id()
+                            && previous_pairs
+                                .is_some_and(|(b, _)| b.contains(&(person.clone(), r.clone())))
+                    })
+                    .count(),
+            });
+            RuleRate {
+                rule,
+                judged_on: if on_sample {
+                    "event_sample".into()
+                } else {
+                    "every_human".into()
+                },
+                humans_judged,
+                humans_affected,
+                rate,
+                ci95,
+                findings: findings.iter().filter(|f| f.rule == rule).count(),
+                previous,
+                change,
+            }
+        })
+        .collect();
+
+    let mut summary = ScanSummary {
+        errors: errors.len(),
+        ..ScanSummary::default()
+    };
+    for f in &findings {
+        *summary.by_rule.entry(f.rule.id().to_string()).or_default() += 1;
+        match f.severity {
+            Severity::Error => summary.error += 1,
+            Severity::Warn => summary.warn += 1,
+            Severity::Info => summary.info += 1,
+        }
+    }
+    ScanReport {
+        schema: SCHEMA.into(),
+        scan: scan.id.clone(),
+        workspace: scan.workspace.clone(),
+        selection: scan.selection.clone(),
+        started_at: scan.started_at.clone(),
+        finished_at: finished_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        profiles,
+        humans,
+        events_sample: EventsSample {
+            budget: scan.events_sample,
+            seed: scan.seed,
+            random,
+            flagged,
+            census,
+        },
+        sources,
+        rules,
+        trend,
+        summary,
+        findings,
+        errors,
+    }
+}
+
+/// Report order: worst severity first, then rule, person and summary.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (b.severity, a.rule, &a.person, &a.summary).cmp(&(a.severity, b.rule, &b.person, &b.summary))
+    });
+}
+
+// ---------------------------------------------------------------- formats
+
+fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
+}
+
+fn rate_cell(r: &RuleRate) -> String {
+    match r.ci95 {
+        Some([lo, hi]) => format!("{} ({}–{})", percent(r.rate), percent(lo), percent(hi)),
+        None => percent(r.rate),
+    }
+}
+
+fn change_cell(r: &RuleRate) -> String {
+    match (&r.previous, &r.change) {
+        (Some(p), Some(c)) => {
+            let delta = r.humans_affected as i64 - p.humans_affected as i64;
+            let arrow = match delta.cmp(&0) {
+                std::cmp::Ordering::Greater => "▲",
+                std::cmp::Ordering::Less => "▼",
+                std::cmp::Ordering::Equal => "=",
+            };
+            format!("{arrow} {delta:+} (+{} new, −{} resolved)", c.new, c.resolved)
+        }
+        _ => "—".into(),
+    }
+}
+
+fn judged_cell(r: &RuleRate) -> String {
+    if r.judged_on == "event_sample" {
+        format!("{} sampled", r.humans_judged)
+    } else {
+        format!("{} humans", r.humans_judged)
+    }
+}
+
+fn sample_sentence(r: &ScanReport) -> String {
+    let s = &r.events_sample;
+    if s.census {
+        format!(
+            "events: every human sampled ({} of {}; seed {}), rates exact",
+            s.random, r.humans, s.seed
+        )
+    } else {
+        format!(
+            "events: {} humans at random + {} flagged of {} (budget {}, seed {}); rates from the random part, 95 % interval",
+            s.random, s.flagged, r.humans, s.budget, s.seed
+        )
+    }
+}
+
+fn source_sentence(s: &SourceRead) -> String {
+    match s.read.as_str() {
+        "bulk" => format!("{}: {} records (bulk query)", s.name, s.records),
+        "per_person" => format!(
+            "{}: {} records, looked up person by person ({} lookups; no bulk query configured)",
+            s.name, s.records, s.lookups
+        ),
+        _ => format!(
+            "{}: FAILED — {} (findings computed without it)",
+            s.name,
+            s.error.as_deref().unwrap_or("unknown error")
+        ),
+    }
+}
+
+/// The terminal table.
+pub fn table(r: &ScanReport) -> String {
+    let mut out = format!(
+        "scan {} · {} ({}) · {} profiles → {} humans\n",
+        r.scan,
+        sanitize(&r.workspace),
+        r.selection,
+        r.profiles,
+        r.humans
+    );
+    if let Some(t) = &r.trend {
+        out.push_str(&format!(
+            "compared with scan {}: {} new, {} resolved, {} persisting\n",
+            t.previous,
+            t.new.len(),
+            t.resolved.len(),
+            t.persisting
+        ));
+    } else {
+        out.push_str("first scan of this workspace and selection: no trend yet\n");
+    }
+    out.push('\n');
+    let head = ["RULE", "JUDGED", "AFFECTED", "RATE", "CHANGE"];
+    let rows: Vec<[String; 5]> = r
+        .rules
+        .iter()
+        .map(|x| {
+            [
+                x.rule.id().to_string(),
+                judged_cell(x),
+                x.humans_affected.to_string(),
+                rate_cell(x),
+                change_cell(x),
+            ]
+        })
+        .collect();
+    let mut widths = head.map(|h| h.chars().count());
+    for row in &rows {
+        for (i, c) in row.iter().enumerate() {
+            widths[i] = widths[i].max(unicode_width::UnicodeWidthStr::width(c.as_str()));
+        }
+    }
+    out.push_str(&format!(
+        "{}  {}  {}  {}  {}\n",
+        pad(head[0], widths[0]),
+        pad(head[1], widths[1]),
+        pad(head[2], widths[2]),
+        pad(head[3], widths[3]),
+        head[4]
+    ));
+    for row in &rows {
+        out.push_str(&format!(
+            "{}  {}  {}  {}  {}\n",
+            pad(&row[0], widths[0]),
+            pad(&row[1], widths[1]),
+            pad(&row[2], widths[2]),
+            pad(&row[3], widths[3]),
+            row[4]
+        ));
+    }
+    out.push('\n');
+    out.push_str(&sample_sentence(r));
+    out.push('\n');
+    for s in &r.sources {
+        out.push_str(&format!("source {}\n", sanitize(&source_sentence(s))));
+    }
+    let s = &r.summary;
+    out.push_str(&format!(
+        "\n{} findings: {} error, {} warn, {} info",
+        s.error + s.warn + s.info,
+        s.error,
+        s.warn,
+        s.info
+    ));
+    if s.errors > 0 {
+        out.push_str(&format!("; {} people could not be read", s.errors));
+    }
+    out.push_str(&format!(
+        "\nevery finding: cioscope scan --resume {} --format csv (or md, json)\n",
+        r.scan
+    ));
+    out
+}
+
+/// Examples per rule on the weekly page.
+const EXAMPLES: usize = 5;
+
+/// The weekly QA page.
+pub fn markdown(r: &ScanReport) -> String {
+    let mut out = format!(
+        "# Data QA — {} ({})\n\nScan `{}` · finished {} · {} profiles → **{} humans**\n\n",
+        md_cell(&r.workspace),
+        md_cell(&r.selection),
+        r.scan,
+        r.finished_at,
+        r.profiles,
+        r.humans
+    );
+    match &r.trend {
+        Some(t) => out.push_str(&format!(
+            "Compared with scan `{}`{}: **{} new**, {} resolved, {} persisting (person, rule) pairs.\n\n",
+            t.previous,
+            t.previous_finished_at
+                .as_deref()
+                .map(|f| format!(" (finished {f})"))
+                .unwrap_or_default(),
+            t.new.len(),
+            t.resolved.len(),
+            t.persisting
+        )),
+        None => out.push_str("First scan of this workspace and selection: no trend yet.\n\n"),
+    }
+    out.push_str("| rule | judged | humans affected | rate | change since last scan |\n|---|---:|---:|---:|---|\n");
+    for x in &r.rules {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            x.rule.id(),
+            judged_cell(x),
+            x.humans_affected,
+            rate_cell(x),
+            change_cell(x)
+        ));
+    }
+    out.push_str("\n## Worst examples\n\n");
+    let mut any = false;
+    for x in &r.rules {
+        let examples: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule == x.rule)
+            .take(EXAMPLES)
+            .collect();
+        if examples.is_empty() {
+            continue;
+        }
+        any = true;
+        out.push_str(&format!(
+            "### `{}` — {} findings\n\n| severity | person | summary |\n|---|---|---|\n",
+            x.rule.id(),
+            x.findings
+        ));
+        for f in examples {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                f.severity.name(),
+                md_cell(&f.person),
+                md_cell(&f.summary)
+            ));
+        }
+        out.push('\n');
+    }
+    if !any {
+        out.push_str("No findings.\n\n");
+    }
+    if let Some(t) = &r.trend {
+        if !t.new.is_empty() {
+            out.push_str("## New since last scan\n\n| person | rule |\n|---|---|\n");
+            for p in t.new.iter().take(50) {
+                out.push_str(&format!("| {} | `{}` |\n", md_cell(&p.person), p.rule));
+            }
+            if t.new.len() > 50 {
+                out.push_str(&format!("| … | {} more |\n", t.new.len() - 50));
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str("## What was read\n\n");
+    out.push_str(&format!("- {}\n", md_cell(&sample_sentence(r))));
+    for s in &r.sources {
+        out.push_str(&format!("- source {}\n", md_cell(&source_sentence(s))));
+    }
+    if !r.errors.is_empty() {
+        out.push_str(&format!(
+            "\n## Errors ({})\n\n| person | source | message |\n|---|---|---|\n",
+            r.errors.len()
+        ));
+        for e in r.errors.iter().take(100) {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                md_cell(&e.person),
+                md_cell(&e.source),
+                md_cell(&e.message)
+            ));
+        }
+    }
+    out
+}
+
+pub fn json(r: &ScanReport) -> String {
+    let mut s = serde_json::to_string_pretty(r).expect("report serializes");
+    s.push('\n');
+    s
+}
+
+pub fn csv(r: &ScanReport) -> String {
+    crate::report::findings::csv(&r.as_check())
+}

@@ -1,0 +1,623 @@
+//! Scans in the store: what was read (listing pages, profile batches,
+//! source records, sampled activities) as it streams in, so an interrupted
+//! scan resumes without reading anything twice; and, when it finishes,
+//! every human, finding and error, so later scans compare with it.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A scan's header row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanRow {
+    pub id: String,
+    pub workspace: String,
+    /// `all` or `segment <id>`.
+    pub selection: String,
+    /// `running` or `done`.
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub seed: u64,
+    pub events_sample: usize,
+    pub listed: bool,
+    pub profiles: usize,
+    pub humans: usize,
+    /// The finished report (JSON, without its findings).
+    pub report: Option<String>,
+}
+
+impl ScanRow {
+    pub fn is_done(&self) -> bool {
+        self.status == "done"
+    }
+}
+
+/// One human of a finished scan, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HumanRow {
+    pub person: String,
+    pub profiles: Vec<String>,
+    /// `""`, `random` or `flagged`.
+    pub sampled: String,
+    pub findings: usize,
+    pub worst: Option<String>,
+}
+
+/// One finding of a finished scan, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    pub person: String,
+    pub rule: String,
+    pub severity: String,
+    pub profiles: Vec<String>,
+    pub summary: String,
+    pub evidence: String,
+}
+
+/// One error of a finished scan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRow {
+    pub person: String,
+    pub source: String,
+    pub message: String,
+}
+
+/// How a source's bulk read ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceDone {
+    Chunks(usize),
+    Failed(String),
+}
+
+const SCAN_COLUMNS: &str = "id, workspace, selection, status, started_at, finished_at, seed, events_sample, listed, profiles, humans, report";
+
+fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
+    Ok(ScanRow {
+        id: r.try_get("id")?,
+        workspace: r.try_get("workspace")?,
+        selection: r.try_get("selection")?,
+        status: r.try_get("status")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        seed: r.try_get::<i64, _>("seed")? as u64,
+        events_sample: r.try_get::<i64, _>("events_sample")?.max(0) as usize,
+        listed: r.try_get::<i64, _>("listed")? != 0,
+        profiles: r.try_get::<i64, _>("profiles")?.max(0) as usize,
+        humans: r.try_get::<i64, _>("humans")?.max(0) as usize,
+        report: r.try_get("report")?,
+    })
+}
+
+/// Rows per multi-row INSERT (7 columns × 100 stays far below both
+/// databases' parameter limits).
+const ROWS_PER_INSERT: usize = 100;
+
+impl Store {
+    pub async fn create_scan(&self, scan: &ScanRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scans (id, workspace, selection, status, started_at, seed, events_sample) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&scan.id)
+        .bind(&scan.workspace)
+        .bind(&scan.selection)
+        .bind(&scan.status)
+        .bind(&scan.started_at)
+        .bind(scan.seed as i64)
+        .bind(scan.events_sample as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    pub async fn scan(&self, id: &str) -> Result<ScanRow, StoreError> {
+        let row = sqlx::query(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?
+            .ok_or_else(|| StoreError::NoScan(id.to_string()))?;
+        scan_row(&row).map_err(|e| self.db(e))
+    }
+
+    /// A scan by id or unique id prefix.
+    pub async fn resolve_scan(&self, id: &str) -> Result<ScanRow, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1 OR id LIKE $2 ORDER BY id"
+        ))
+        .bind(id)
+        .bind(format!("{}%", id.replace(['%', '_'], "")))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let scans: Vec<ScanRow> = rows
+            .iter()
+            .map(scan_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db(e))?;
+        if let Some(exact) = scans.iter().find(|s| s.id == id) {
+            return Ok(exact.clone());
+        }
+        match scans.len() {
+            0 => Err(StoreError::NoScan(id.to_string())),
+            1 => Ok(scans.into_iter().next().expect("one")),
+            _ => Err(StoreError::Ambiguous {
+                id: id.to_string(),
+                matches: scans
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// Every scan (of one workspace, when given), newest first.
+    pub async fn list_scans(&self, workspace: Option<&str>) -> Result<Vec<ScanRow>, StoreError> {
+        let rows = match workspace {
+            Some(w) => {
+                sqlx::query(&format!(
+                    "SELECT {SCAN_COLUMNS} FROM scans WHERE workspace = $1 ORDER BY started_at DESC, id DESC"
+                ))
+                .bind(w)
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {SCAN_COLUMNS} FROM scans ORDER BY started_at DESC, id DESC"
+                ))
+                .fetch_all(&self.pool)
+                .await
+            }
+        }
+        .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(scan_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db(e))
+    }
+
+    /// The last finished scan of the same workspace and selection that
+    /// started before `before`.
+    pub async fn previous_scan(
+        &self,
+        workspace: &str,
+        selection: &str,
+        before: &str,
+    ) -> Result<Option<ScanRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE workspace = $1 AND selection = $2 AND status = 'done' AND started_at < $3 ORDER BY started_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(workspace)
+        .bind(selection)
+        .bind(before)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        row.as_ref()
+            .map(scan_row)
+            .transpose()
+            .map_err(|e| self.db(e))
+    }
+
+    // ------------------------------------------------------------ reading
+
+    pub async fn save_page(
+        &self,
+        scan: &str,
+        page: usize,
+        next: Option<&str>,
+        refs: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO scan_pages (scan_id, page, next, refs) VALUES ($1, $2, $3, $4)")
+            .bind(scan)
+            .bind(page as i64)
+            .bind(next)
+            .bind(refs)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// The listing so far: (page, next cursor, refs JSON), in order.
+    pub async fn pages(&self, scan: &str) -> Result<Vec<(usize, Option<String>, String)>, StoreError> {
+        let rows = sqlx::query("SELECT page, next, refs FROM scan_pages WHERE scan_id = $1 ORDER BY page")
+            .bind(scan)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("page")? as usize,
+                    r.try_get("next")?,
+                    r.try_get("refs")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+
+    pub async fn mark_listed(&self, scan: &str, profiles: usize) -> Result<(), StoreError> {
+        sqlx::query("UPDATE scans SET listed = 1, profiles = $2 WHERE id = $1")
+            .bind(scan)
+            .bind(profiles as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    pub async fn save_batch(
+        &self,
+        scan: &str,
+        batch: usize,
+        profiles: &str,
+        errors: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scan_batches (scan_id, batch, profiles, errors) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(scan)
+        .bind(batch as i64)
+        .bind(profiles)
+        .bind(errors)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// Batches read so far: (batch, profiles JSON, errors JSON).
+    pub async fn batches(&self, scan: &str) -> Result<Vec<(usize, String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT batch, profiles, errors FROM scan_batches WHERE scan_id = $1 ORDER BY batch",
+        )
+        .bind(scan)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("batch")? as usize,
+                    r.try_get("profiles")?,
+                    r.try_get("errors")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+
+    /// A source's records, chunk by chunk, then its end marker, in one
+    /// transaction: a source is either wholly stored or not at all.
+    pub async fn save_source(
+        &self,
+        scan: &str,
+        source: &str,
+        chunks: &[String],
+        done: &SourceDone,
+    ) -> Result<(), StoreError> {
+        let db = |e| self.db(e);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("DELETE FROM scan_records WHERE scan_id = $1 AND source = $2")
+            .bind(scan)
+            .bind(source)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (i, chunk) in chunks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO scan_records (scan_id, source, chunk, records) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(scan)
+            .bind(source)
+            .bind(i as i64)
+            .bind(chunk)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let marker = match done {
+            SourceDone::Chunks(n) => serde_json::json!({ "done": n }),
+            SourceDone::Failed(m) => serde_json::json!({ "error": m }),
+        };
+        sqlx::query(
+            "INSERT INTO scan_records (scan_id, source, chunk, records) VALUES ($1, $2, -1, $3)",
+        )
+        .bind(scan)
+        .bind(source)
+        .bind(marker.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// A source's stored read: its end marker and its chunks (JSON), when complete.
+    pub async fn source(
+        &self,
+        scan: &str,
+        source: &str,
+    ) -> Result<Option<(SourceDone, Vec<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chunk, records FROM scan_records WHERE scan_id = $1 AND source = $2 ORDER BY chunk",
+        )
+        .bind(scan)
+        .bind(source)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let mut marker = None;
+        let mut chunks = Vec::new();
+        for r in &rows {
+            let chunk: i64 = r.try_get("chunk").map_err(|e| self.db(e))?;
+            let body: String = r.try_get("records").map_err(|e| self.db(e))?;
+            if chunk < 0 {
+                let v: serde_json::Value =
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        scan: scan.to_string(),
+                        what: format!("{source} marker"),
+                        message: e.to_string(),
+                    })?;
+                marker = Some(match v.get("error").and_then(|e| e.as_str()) {
+                    Some(m) => SourceDone::Failed(m.to_string()),
+                    None => SourceDone::Chunks(v["done"].as_u64().unwrap_or(0) as usize),
+                });
+            } else {
+                chunks.push(body);
+            }
+        }
+        Ok(marker.map(|m| (m, chunks)))
+    }
+
+    pub async fn save_activities(
+        &self,
+        scan: &str,
+        cio_id: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scan_activities (scan_id, cio_id, activities) VALUES ($1, $2, $3) ON CONFLICT (scan_id, cio_id) DO NOTHING",
+        )
+        .bind(scan)
+        .bind(cio_id)
+        .bind(body)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
+    /// Activities read so far, by cio_id (JSON).
+    pub async fn activities(&self, scan: &str) -> Result<HashMap<String, String>, StoreError> {
+        let rows = sqlx::query("SELECT cio_id, activities FROM scan_activities WHERE scan_id = $1")
+            .bind(scan)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("cio_id")?, r.try_get("activities")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+
+    // ------------------------------------------------------------ results
+
+    /// Store a scan's humans, findings and errors and mark it done, in one
+    /// transaction (a finished scan is complete or not finished at all).
+    pub async fn finish_scan(
+        &self,
+        scan: &str,
+        finished_at: &str,
+        humans: &[HumanRow],
+        findings: &[FindingRow],
+        errors: &[ErrorRow],
+        report: &str,
+    ) -> Result<(), StoreError> {
+        let db = |e| self.db(e);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for table in ["scan_humans", "scan_findings", "scan_errors"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE scan_id = $1"))
+                .bind(scan)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        for chunk in humans.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(
+                "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
+                6,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(&sql);
+            for h in chunk {
+                q = q
+                    .bind(scan)
+                    .bind(&h.person)
+                    .bind(serde_json::to_string(&h.profiles).unwrap_or_default())
+                    .bind(&h.sampled)
+                    .bind(h.findings as i64)
+                    .bind(h.worst.clone());
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in findings.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql(
+                "scan_findings (scan_id, person, rule, severity, profiles, summary, evidence)",
+                7,
+                chunk.len(),
+            );
+            let mut q = sqlx::query(&sql);
+            for f in chunk {
+                q = q
+                    .bind(scan)
+                    .bind(&f.person)
+                    .bind(&f.rule)
+                    .bind(&f.severity)
+                    .bind(serde_json::to_string(&f.profiles).unwrap_or_default())
+                    .bind(&f.summary)
+                    .bind(&f.evidence);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in errors.chunks(ROWS_PER_INSERT) {
+            let sql = insert_sql("scan_errors (scan_id, person, source, message)", 4, chunk.len());
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(scan).bind(&e.person).bind(&e.source).bind(&e.message);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query(
+            "UPDATE scans SET status = 'done', finished_at = $2, humans = $3, report = $4 WHERE id = $1",
+        )
+        .bind(scan)
+        .bind(finished_at)
+        .bind(humans.len() as i64)
+        .bind(report)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    /// Every (person, rule) a finished scan found, with the people whose
+    /// events it sampled.
+    pub async fn scan_pairs(
+        &self,
+        scan: &str,
+    ) -> Result<(HashSet<(String, String)>, HashSet<String>), StoreError> {
+        let rows = sqlx::query("SELECT DISTINCT person, rule FROM scan_findings WHERE scan_id = $1")
+            .bind(scan)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        let pairs = rows
+            .iter()
+            .map(|r| Ok((r.try_get("person")?, r.try_get("rule")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))?;
+        let rows = sqlx::query("SELECT person FROM scan_humans WHERE scan_id = $1 AND sampled <> ''")
+            .bind(scan)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        let sampled = rows
+            .iter()
+            .map(|r| r.try_get("person"))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))?;
+        Ok((pairs, sampled))
+    }
+
+    /// A page of a scan's findings of one rule (or all), by person.
+    pub async fn scan_findings(
+        &self,
+        scan: &str,
+        rule: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<FindingRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT person, rule, severity, profiles, summary, evidence FROM scan_findings WHERE scan_id = $1 AND ($2 = '' OR rule = $2) ORDER BY rule, person LIMIT $3 OFFSET $4",
+        )
+        .bind(scan)
+        .bind(rule.unwrap_or(""))
+        .bind(limit as i64)
+        .bind(offset as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| {
+                let profiles: String = r.try_get("profiles")?;
+                Ok(FindingRow {
+                    person: r.try_get("person")?,
+                    rule: r.try_get("rule")?,
+                    severity: r.try_get("severity")?,
+                    profiles: serde_json::from_str(&profiles).unwrap_or_default(),
+                    summary: r.try_get("summary")?,
+                    evidence: r.try_get("evidence")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+
+    pub async fn scan_errors(&self, scan: &str) -> Result<Vec<ErrorRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT person, source, message FROM scan_errors WHERE scan_id = $1 ORDER BY person, source",
+        )
+        .bind(scan)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ErrorRow {
+                    person: r.try_get("person")?,
+                    source: r.try_get("source")?,
+                    message: r.try_get("message")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+
+    /// A finished scan's humans (all, or those with a finding of `rule`).
+    pub async fn scan_humans(
+        &self,
+        scan: &str,
+        rule: Option<&str>,
+    ) -> Result<Vec<HumanRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT person, profiles, sampled, findings, worst FROM scan_humans h WHERE scan_id = $1 AND ($2 = '' OR EXISTS (SELECT 1 FROM scan_findings f WHERE f.scan_id = h.scan_id AND f.person = h.person AND f.rule = $2)) ORDER BY person",
+        )
+        .bind(scan)
+        .bind(rule.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        rows.iter()
+            .map(|r| {
+                let profiles: String = r.try_get("profiles")?;
+                Ok(HumanRow {
+                    person: r.try_get("person")?,
+                    profiles: serde_json::from_str(&profiles).unwrap_or_default(),
+                    sampled: r.try_get("sampled")?,
+                    findings: r.try_get::<i64, _>("findings")?.max(0) as usize,
+                    worst: r.try_get("worst")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db(e))
+    }
+}
+
+/// `INSERT INTO <table (cols)> VALUES ($1, ..), ($n+1, ..), ..`.
+fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * columns + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
