@@ -3095,6 +3095,15 @@ SELECT 'refund_issued' AS name, order_id, refund_id, refunded_at AS timestamp, N
   FROM refunds WHERE customer_id = :id
 ORDER BY timestamp";
 
+const SCAN_PEOPLE_QUERY: &str = "SELECT customer_id AS id, email, phone, first_name, last_name, total_orders, last_order_date, lifetime_value, vip_tier, email_opt_in, updated_at FROM customers";
+
+const SCAN_EVENTS_QUERY: &str = "SELECT customer_id AS person, 'order_completed' AS name, order_id, NULL AS refund_id, placed_at AS timestamp, total_cents, NULL AS amount_cents
+  FROM orders
+UNION ALL
+SELECT customer_id AS person, 'refund_issued' AS name, order_id, refund_id, refunded_at AS timestamp, NULL AS total_cents, amount_cents
+  FROM refunds
+ORDER BY person, timestamp";
+
 const SOQL: &str = "SELECT Id, Customer_Id__c, Email, Phone, FirstName, LastName, Marketing_Opt_In__c, LeadSource, SystemModstamp FROM Contact WHERE Customer_Id__c = :id OR Email = :email OR Phone = :phone";
 
 const EVENTS_SOQL: &str = "SELECT Id, CaseNumber, ContactId, Subject, Status, Priority, Origin, CreatedDate, ClosedDate FROM Case WHERE ContactId = :id ORDER BY CreatedDate";
@@ -3144,6 +3153,12 @@ people = """{PEOPLE}"""
 # Orders and refunds are one UNION; NULL fills the columns one side lacks.
 events = """
 {EVENTS}"""
+# For `cioscope scan`: every record and every event in one read each (no
+# parameters); `person` names the record an event belongs to. The CRMs
+# below have no bulk query, so a scan looks them up person by person.
+scan_people = """{SCAN_PEOPLE}"""
+scan_events = """
+{SCAN_EVENTS}"""
 
 [[sources]]
 name = "salesforce"                      # customer care: contacts, cases, marketing consent
@@ -3257,6 +3272,8 @@ fn render_config() -> String {
         .replace("{RECORDED_AT}", RECORDED_AT)
         .replace("{PEOPLE}", PEOPLE_QUERY)
         .replace("{EVENTS}", EVENTS_QUERY)
+        .replace("{SCAN_PEOPLE}", SCAN_PEOPLE_QUERY)
+        .replace("{SCAN_EVENTS}", SCAN_EVENTS_QUERY)
         .replace("{EVENTS_SOQL}", EVENTS_SOQL)
         .replace("{SOQL}", SOQL)
         .replace("{COQL}", COQL)

@@ -1,0 +1,362 @@
+//! `cioscope scan` through the real binary: agreement with `check`, splits
+//! only a workspace-wide view can see, trend between scans, resume.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+fn cioscope(data: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("cioscope").unwrap();
+    cmd.env("CIOSCOPE_DATA_DIR", data).env_remove("NO_COLOR");
+    cmd
+}
+
+fn scan_json(data: &Path, args: &[&str]) -> Value {
+    let out = cioscope(data)
+        .args(["scan", "--format", "json", "--fail-on", "never"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scan failed ({:?}): {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("scan prints JSON")
+}
+
+/// (person, rule, severity, sorted profiles) of every finding.
+fn findings(report: &Value) -> BTreeSet<(String, String, String, Vec<String>)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let mut profiles: Vec<String> = f["profiles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            profiles.sort();
+            (
+                f["person"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                profiles,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_demo_scan_agrees_with_checking_everyone() {
+    let data = tempfile::tempdir().unwrap();
+    let scan = scan_json(data.path(), &["--demo"]);
+    let check = common::check_demo_with(&["--all"]);
+    assert_eq!(scan["schema"], "cioscope.scan/1");
+    assert_eq!(scan["humans"], check["people_checked"], "the same humans");
+    assert_eq!(scan["profiles"], 245);
+    // Every human, every rule: the same findings on the same profiles.
+    let (s, c) = (findings(&scan), findings(&check));
+    assert_eq!(
+        s.difference(&c).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the scan"
+    );
+    assert_eq!(
+        c.difference(&s).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by check"
+    );
+    assert_eq!(scan["summary"]["by_rule"], check["summary"]["by_rule"]);
+    // The demo is smaller than the event budget: a census, exact rates.
+    assert_eq!(scan["events_sample"]["census"], true);
+    let rules = scan["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 12);
+    for r in rules {
+        assert_eq!(r["humans_judged"], 240, "{r}");
+        let affected: BTreeSet<&str> = scan["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == r["rule"])
+            .map(|f| f["person"].as_str().unwrap())
+            .collect();
+        assert_eq!(r["humans_affected"], affected.len(), "{r}");
+    }
+    // The shop is read in bulk; the CRMs, without a bulk query, person by person.
+    let reads: BTreeMap<&str, &str> = scan["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["read"].as_str().unwrap()))
+        .collect();
+    assert_eq!(reads["shop"], "bulk");
+    assert_eq!(reads["salesforce"], "per_person");
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/// A recorded workspace in `dir`: people files and a config.
+fn write_workspace(dir: &Path, people: &[Value], shop_sql: &str) {
+    let cio = dir.join("customerio").join("people");
+    std::fs::create_dir_all(&cio).unwrap();
+    for p in people {
+        let cio_id = p["identifiers"]["cio_id"].as_str().unwrap();
+        std::fs::write(
+            cio.join(format!("{cio_id}.json")),
+            serde_json::to_string_pretty(&json!({ "customer": p })).unwrap(),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("shop.sql"), shop_sql).unwrap();
+    std::fs::write(
+        dir.join("cioscope.toml"),
+        r#"[workspace]
+name = "scan-test"
+
+[customerio]
+fixtures = "customerio"
+recorded_at = "2026-11-20T12:00:00Z"
+
+[identity]
+primary = "id"
+match_on = ["email", "phone"]
+
+[[sources]]
+name = "shop"
+kind = "sqlite"
+seed_sql = "shop.sql"
+owns = ["vip_tier"]
+people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
+scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
+
+[[attributes]]
+name = "vip_tier"
+type = "enum"
+values = ["bronze", "silver", "gold"]
+"#,
+    )
+    .unwrap();
+}
+
+fn person(cio_id: &str, id: Option<&str>, email: Option<&str>, attrs: &[(&str, &str)]) -> Value {
+    let mut attributes = serde_json::Map::new();
+    let mut timestamps = serde_json::Map::new();
+    attributes.insert("cio_id".into(), json!(cio_id));
+    attributes.insert("created_at".into(), json!("1700000000"));
+    if let Some(id) = id {
+        attributes.insert("id".into(), json!(id));
+    }
+    if let Some(e) = email {
+        attributes.insert("email".into(), json!(e));
+    }
+    for (k, v) in attrs {
+        attributes.insert(k.to_string(), json!(v));
+    }
+    for k in attributes.keys() {
+        timestamps.insert(k.clone(), json!(1_763_000_000));
+    }
+    json!({
+        "id": id,
+        "identifiers": {"id": id, "email": email, "cio_id": cio_id},
+        "attributes": attributes,
+        "timestamps": timestamps,
+        "unsubscribed": false,
+        "devices": []
+    })
+}
+
+const SHOP: &str = "CREATE TABLE customers (customer_id TEXT, email TEXT, phone TEXT, vip_tier TEXT, updated_at TEXT);
+INSERT INTO customers VALUES ('C1', 'ann@example.com', NULL, 'gold', '2026-11-01T00:00:00Z');
+INSERT INTO customers VALUES ('C9', 'orphan@example.com', NULL, 'gold', '2026-11-01T00:00:00Z');
+INSERT INTO customers (customer_id) VALUES ('C2'), ('C3'), ('C4'), ('C5'), ('C6'), ('C7'), ('C8');
+";
+
+/// Splits no single selected person reveals: two id'd profiles sharing an
+/// email, a Gmail variant seen from its plain side, one phone written two
+/// ways — plus clean look-alikes.
+fn split_people() -> Vec<Value> {
+    vec![
+        person("b01", Some("C1"), Some("ann@example.com"), &[("vip_tier", "gold")]),
+        person("b02", Some("C2"), Some("bob@example.com"), &[]),
+        person("b03", Some("C3"), Some("Bob@Example.com "), &[]),
+        person("b04", Some("C4"), Some("carol.jones@gmail.com"), &[]),
+        person("b05", Some("C5"), Some("caroljones+shop@gmail.com"), &[]),
+        person("b06", Some("C6"), Some("dan@example.com"), &[("phone", "+1 555 100 0037")]),
+        person("b07", Some("C7"), Some("dan.w@example.org"), &[("phone", "(555) 100-0037")]),
+        person("b08", Some("C8"), Some("erin@example.com"), &[("phone", "+1 555 100 0099")]),
+    ]
+}
+
+#[test]
+fn a_scan_finds_splits_only_a_workspace_wide_view_can_see() {
+    let ws = tempfile::tempdir().unwrap();
+    write_workspace(ws.path(), &split_people(), SHOP);
+    let data = tempfile::tempdir().unwrap();
+    let config = ws.path().join("cioscope.toml");
+    let report = scan_json(data.path(), &["--config", config.to_str().unwrap()]);
+    let splits: BTreeMap<String, (String, Vec<String>)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "split_identity")
+        .map(|f| {
+            let mut profiles: Vec<String> = f["profiles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            profiles.sort();
+            (
+                f["person"].as_str().unwrap().to_string(),
+                (f["severity"].as_str().unwrap().to_string(), profiles),
+            )
+        })
+        .collect();
+    // The shared email: one human, an error naming both profiles.
+    let bob = splits
+        .values()
+        .find(|(_, p)| p.contains(&"b02".to_string()))
+        .expect("the shared email is a split");
+    assert_eq!(bob, &("error".to_string(), vec!["b02".into(), "b03".into()]));
+    // The phone written two ways: one human.
+    let dan = splits
+        .values()
+        .find(|(_, p)| p.contains(&"b06".to_string()))
+        .expect("the phone in two formats is a split");
+    assert_eq!(dan, &("error".to_string(), vec!["b06".into(), "b07".into()]));
+    // The Gmail variant: a possible split, a warning on both sides.
+    for side in ["C4", "C5"] {
+        let (severity, profiles) = splits.get(side).expect("the variant is found from both sides");
+        assert_eq!(severity, "warn");
+        assert_eq!(profiles, &vec!["b04".to_string(), "b05".to_string()]);
+    }
+    // Look-alikes stay clean; the shop's customer without a profile is an orphan.
+    assert!(!splits.contains_key("C1") && !splits.contains_key("C8"), "{splits:?}");
+    let orphans: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "orphan_profile")
+        .map(|f| f["person"].as_str().unwrap())
+        .collect();
+    assert_eq!(orphans, vec!["C9"]);
+    // 8 profiles, 7 humans: bob and dan merge, the variants do not, the orphan is one.
+    assert_eq!(report["profiles"], 8);
+    assert_eq!(report["humans"], 7);
+}
+
+#[test]
+fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
+    let ws = tempfile::tempdir().unwrap();
+    write_workspace(ws.path(), &split_people(), SHOP);
+    let data = tempfile::tempdir().unwrap();
+    let config = ws.path().join("cioscope.toml");
+    let config = config.to_str().unwrap();
+    let first = scan_json(data.path(), &["--config", config]);
+    assert!(first.get("trend").is_none(), "the first scan has no trend");
+
+    // The week after: bob's duplicate profile is deleted (the split is
+    // resolved; the shop's C3 now has no profile), erin's tier drifts.
+    std::fs::remove_file(ws.path().join("customerio/people/b03.json")).unwrap();
+    let mut erin = person("b08", Some("C8"), Some("erin@example.com"), &[("phone", "+1 555 100 0099")]);
+    erin["attributes"]["vip_tier"] = json!("Platinum");
+    erin["timestamps"]["vip_tier"] = json!(1_763_000_000);
+    std::fs::write(
+        ws.path().join("customerio/people/b08.json"),
+        serde_json::to_string(&json!({ "customer": erin })).unwrap(),
+    )
+    .unwrap();
+    let second = scan_json(data.path(), &["--config", config]);
+    let trend = &second["trend"];
+    assert_eq!(trend["previous"], first["scan"]);
+    assert_eq!(
+        trend["new"],
+        json!([
+            {"person": "C3", "rule": "orphan_profile"},
+            {"person": "C8", "rule": "enum_drift"}
+        ]),
+        "{trend}"
+    );
+    assert_eq!(
+        trend["resolved"],
+        json!([{"person": "C2", "rule": "split_identity"}]),
+        "{trend}"
+    );
+    let split = second["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "split_identity")
+        .unwrap();
+    assert_eq!(split["change"]["resolved"], 1);
+    assert_eq!(split["previous"]["humans_affected"], first["rules"][0]["humans_affected"]);
+
+    // The weekly page carries the trend; the list shows both scans.
+    let md = cioscope(data.path())
+        .args(["scan", "--config", config, "--resume"])
+        .arg(second["scan"].as_str().unwrap())
+        .args(["--format", "md", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.contains("**2 new**, 1 resolved"), "{md}");
+    assert!(md.contains("| C8 | `enum_drift` |"), "{md}");
+    let list = cioscope(data.path())
+        .args(["scan", "--list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(list.contains(first["scan"].as_str().unwrap()), "{list}");
+    assert!(list.contains(second["scan"].as_str().unwrap()), "{list}");
+}
+
+#[test]
+fn a_finished_scan_prints_again_from_the_store_identically() {
+    let data = tempfile::tempdir().unwrap();
+    let scan = scan_json(data.path(), &["--demo"]);
+    let again = scan_json(
+        data.path(),
+        &["--demo", "--resume", scan["scan"].as_str().unwrap()],
+    );
+    assert_eq!(findings(&scan), findings(&again));
+    assert_eq!(scan["rules"], again["rules"]);
+    // CSV lists the findings, defused like every CSV.
+    let csv = cioscope(data.path())
+        .args(["scan", "--demo", "--format", "csv", "--fail-on", "never", "--resume"])
+        .arg(scan["scan"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.starts_with("rule,severity,person,profiles,summary,evidence\n"));
+    assert_eq!(
+        csv.lines().count() - 1,
+        scan["findings"].as_array().unwrap().len() + scan["errors"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn scan_exit_codes_follow_check() {
+    let data = tempfile::tempdir().unwrap();
+    cioscope(data.path())
+        .args(["scan", "--demo", "--format", "json"])
+        .assert()
+        .code(1);
+    cioscope(data.path())
+        .args(["scan", "--demo", "--fail-on", "never"])
+        .assert()
+        .code(0);
+    let out = cioscope(data.path())
+        .args(["scan", "--demo", "--resume", "no-such-scan"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scan"));
+}
