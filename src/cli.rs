@@ -183,7 +183,9 @@ pub struct WhyArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  cioscope scan --demo\n  cioscope scan --segment 7 --format md --out qa.md\n  cioscope scan --list\n  cioscope scan --resume 2026-11-30-0228")]
+#[command(
+    after_help = "Examples:\n  cioscope scan --demo\n  cioscope scan --segment 7 --format md --out qa.md\n  cioscope scan --list\n  cioscope scan --resume 2026-11-30-0228"
+)]
 pub struct ScanArgs {
     /// Scan the members of one segment instead of the whole workspace.
     #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]

@@ -39,6 +39,8 @@ fn source(
         events_soql: events_soql.map(str::to_string),
         coql: None,
         events_coql: None,
+        scan_people: None,
+        scan_events: None,
         fields: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -183,14 +183,34 @@ INSERT INTO customers (customer_id) VALUES ('C2'), ('C3'), ('C4'), ('C5'), ('C6'
 /// ways — plus clean look-alikes.
 fn split_people() -> Vec<Value> {
     vec![
-        person("b01", Some("C1"), Some("ann@example.com"), &[("vip_tier", "gold")]),
+        person(
+            "b01",
+            Some("C1"),
+            Some("ann@example.com"),
+            &[("vip_tier", "gold")],
+        ),
         person("b02", Some("C2"), Some("bob@example.com"), &[]),
         person("b03", Some("C3"), Some("Bob@Example.com "), &[]),
         person("b04", Some("C4"), Some("carol.jones@gmail.com"), &[]),
         person("b05", Some("C5"), Some("caroljones+shop@gmail.com"), &[]),
-        person("b06", Some("C6"), Some("dan@example.com"), &[("phone", "+1 555 100 0037")]),
-        person("b07", Some("C7"), Some("dan.w@example.org"), &[("phone", "(555) 100-0037")]),
-        person("b08", Some("C8"), Some("erin@example.com"), &[("phone", "+1 555 100 0099")]),
+        person(
+            "b06",
+            Some("C6"),
+            Some("dan@example.com"),
+            &[("phone", "+1 555 100 0037")],
+        ),
+        person(
+            "b07",
+            Some("C7"),
+            Some("dan.w@example.org"),
+            &[("phone", "(555) 100-0037")],
+        ),
+        person(
+            "b08",
+            Some("C8"),
+            Some("erin@example.com"),
+            &[("phone", "+1 555 100 0099")],
+        ),
     ]
 }
 
@@ -225,21 +245,32 @@ fn a_scan_finds_splits_only_a_workspace_wide_view_can_see() {
         .values()
         .find(|(_, p)| p.contains(&"b02".to_string()))
         .expect("the shared email is a split");
-    assert_eq!(bob, &("error".to_string(), vec!["b02".into(), "b03".into()]));
+    assert_eq!(
+        bob,
+        &("error".to_string(), vec!["b02".into(), "b03".into()])
+    );
     // The phone written two ways: one human.
     let dan = splits
         .values()
         .find(|(_, p)| p.contains(&"b06".to_string()))
         .expect("the phone in two formats is a split");
-    assert_eq!(dan, &("error".to_string(), vec!["b06".into(), "b07".into()]));
+    assert_eq!(
+        dan,
+        &("error".to_string(), vec!["b06".into(), "b07".into()])
+    );
     // The Gmail variant: a possible split, a warning on both sides.
     for side in ["C4", "C5"] {
-        let (severity, profiles) = splits.get(side).expect("the variant is found from both sides");
+        let (severity, profiles) = splits
+            .get(side)
+            .expect("the variant is found from both sides");
         assert_eq!(severity, "warn");
         assert_eq!(profiles, &vec!["b04".to_string(), "b05".to_string()]);
     }
     // Look-alikes stay clean; the shop's customer without a profile is an orphan.
-    assert!(!splits.contains_key("C1") && !splits.contains_key("C8"), "{splits:?}");
+    assert!(
+        !splits.contains_key("C1") && !splits.contains_key("C8"),
+        "{splits:?}"
+    );
     let orphans: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -266,7 +297,12 @@ fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
     // The week after: bob's duplicate profile is deleted (the split is
     // resolved; the shop's C3 now has no profile), erin's tier drifts.
     std::fs::remove_file(ws.path().join("customerio/people/b03.json")).unwrap();
-    let mut erin = person("b08", Some("C8"), Some("erin@example.com"), &[("phone", "+1 555 100 0099")]);
+    let mut erin = person(
+        "b08",
+        Some("C8"),
+        Some("erin@example.com"),
+        &[("phone", "+1 555 100 0099")],
+    );
     erin["attributes"]["vip_tier"] = json!("Platinum");
     erin["timestamps"]["vip_tier"] = json!(1_763_000_000);
     std::fs::write(
@@ -297,7 +333,10 @@ fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
         .find(|r| r["rule"] == "split_identity")
         .unwrap();
     assert_eq!(split["change"]["resolved"], 1);
-    assert_eq!(split["previous"]["humans_affected"], first["rules"][0]["humans_affected"]);
+    assert_eq!(
+        split["previous"]["humans_affected"],
+        first["rules"][0]["humans_affected"]
+    );
 
     // The weekly page carries the trend; the list shows both scans.
     let md = cioscope(data.path())
@@ -330,7 +369,15 @@ fn a_finished_scan_prints_again_from_the_store_identically() {
     assert_eq!(scan["rules"], again["rules"]);
     // CSV lists the findings, defused like every CSV.
     let csv = cioscope(data.path())
-        .args(["scan", "--demo", "--format", "csv", "--fail-on", "never", "--resume"])
+        .args([
+            "scan",
+            "--demo",
+            "--format",
+            "csv",
+            "--fail-on",
+            "never",
+            "--resume",
+        ])
         .arg(scan["scan"].as_str().unwrap())
         .output()
         .unwrap();

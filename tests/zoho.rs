@@ -38,6 +38,8 @@ fn source(
         events_soql: None,
         coql: Some(coql.into()),
         events_coql: events_coql.map(str::to_string),
+        scan_people: None,
+        scan_events: None,
         fields: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

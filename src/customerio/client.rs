@@ -509,9 +509,7 @@ impl CioClient {
             Listing::Filter(filter) => {
                 Request::new(Endpoint::PeopleFilter).body(json!({ "filter": filter }))
             }
-            Listing::Segment(id) => {
-                Request::new(Endpoint::SegmentMembership).param(id.to_string())
-            }
+            Listing::Segment(id) => Request::new(Endpoint::SegmentMembership).param(id.to_string()),
         };
         if let Some(c) = cursor {
             req = req.query("start", c.to_string());

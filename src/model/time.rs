@@ -20,6 +20,17 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// An instant as stored and exchanged: RFC 3339 UTC with milliseconds
+/// (`2026-11-22T10:00:00.000Z`), which sorts as text.
+pub fn iso_millis(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// [`iso_millis`] of now.
+pub fn iso_now() -> String {
+    iso_millis(chrono::Utc::now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::human_duration;
@@ -33,15 +44,4 @@ mod tests {
         assert_eq!(human_duration(-90), "-1m");
         assert_eq!(human_duration(i64::MIN).chars().next(), Some('-'));
     }
-}
-
-/// An instant as stored and exchanged: RFC 3339 UTC with milliseconds
-/// (`2026-11-22T10:00:00.000Z`), which sorts as text.
-pub fn iso_millis(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// [`iso_millis`] of now.
-pub fn iso_now() -> String {
-    iso_millis(chrono::Utc::now())
 }

@@ -53,7 +53,10 @@ pub async fn list_command(config: Option<&Config>) -> u8 {
             crate::sanitize::truncate(&s.workspace, 16),
             s.selection,
             status,
-            s.started_at.get(..19).unwrap_or(&s.started_at).replace('T', " "),
+            s.started_at
+                .get(..19)
+                .unwrap_or(&s.started_at)
+                .replace('T', " "),
             s.profiles,
             s.humans,
             findings
@@ -211,8 +214,9 @@ fn finish(report: &ScanReport, args: &ScanArgs) -> u8 {
         Format::Csv => report::csv(report),
     };
     let written = match &args.out {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
@@ -240,7 +244,9 @@ pub async fn stored_report(
     };
     let mut report: ScanReport = serde_json::from_str(scan.report.as_deref().unwrap_or("null"))
         .map_err(|e| corrupt("report", e.to_string()))?;
-    let rows = store.scan_findings(&scan.id, None, 0, usize::MAX >> 1).await?;
+    let rows = store
+        .scan_findings(&scan.id, None, 0, usize::MAX >> 1)
+        .await?;
     let mut findings = Vec::with_capacity(rows.len());
     for f in rows {
         let rule = Rule::from_id(&f.rule).ok_or_else(|| corrupt("finding", f.rule.clone()))?;

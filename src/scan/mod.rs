@@ -125,7 +125,9 @@ pub fn new_scan(workspace: &str, options: &ScanOptions) -> ScanRow {
         status: "running".into(),
         started_at: crate::model::time::iso_millis(now),
         finished_at: None,
-        seed: options.seed.unwrap_or_else(|| rand::thread_rng().next_u64() >> 1),
+        seed: options
+            .seed
+            .unwrap_or_else(|| rand::thread_rng().next_u64() >> 1),
         events_sample: options.events_sample,
         listed: false,
         profiles: 0,
@@ -703,7 +705,11 @@ async fn read_activities(
             let mut got = Vec::new();
             for (k, p) in missing {
                 let (addr, ty) = address(&p);
-                got.push((k, p.cio_id.clone(), ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await));
+                got.push((
+                    k,
+                    p.cio_id.clone(),
+                    ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await,
+                ));
             }
             (i, got, errs)
         })

@@ -15,7 +15,7 @@ use crate::report::text::{md_cell, pad};
 use crate::resolve::PersonError;
 use crate::rules::{Finding, Rule, Severity};
 use crate::sanitize::sanitize;
-use crate::store::scans::ScanRow;
+use crate::store::scans::{FoundPairs, ScanRow};
 
 pub const SCHEMA: &str = "cioscope.scan/1";
 
@@ -205,7 +205,7 @@ pub struct Parts<'a> {
     pub sources: Vec<SourceRead>,
     pub errors: Vec<PersonError>,
     pub previous: Option<&'a ScanRow>,
-    pub previous_pairs: Option<&'a (HashSet<(String, String)>, HashSet<String>)>,
+    pub previous_pairs: Option<&'a FoundPairs>,
 }
 
 pub fn build(parts: Parts<'_>) -> ScanReport {
@@ -243,7 +243,8 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
 
     // Pairs compared: every pair, except that a rule on the event sample
     // is compared only for humans both scans sampled.
-    let trend = previous.zip(previous_pairs).map(|(p, (before, sampled_then))| {
+    let trend = previous.zip(previous_pairs).map(|(p, found)| {
+        let (before, sampled_then) = (&found.pairs, &found.sampled);
         let comparable = |person: &str, rule: &str| {
             let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
             !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
@@ -316,7 +317,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                     .filter(|(person, r)| {
                         r == rule.id()
                             && previous_pairs
-                                .is_some_and(|(b, _)| b.contains(&(person.clone(), r.clone())))
+                                .is_some_and(|f| f.pairs.contains(&(person.clone(), r.clone())))
                     })
                     .count(),
             });
@@ -378,7 +379,8 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
 /// Report order: worst severity first, then rule, person and summary.
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (b.severity, a.rule, &a.person, &a.summary).cmp(&(a.severity, b.rule, &b.person, &b.summary))
+        (b.severity, a.rule, &a.person, &a.summary)
+            .cmp(&(a.severity, b.rule, &b.person, &b.summary))
     });
 }
 
@@ -404,7 +406,10 @@ fn change_cell(r: &RuleRate) -> String {
                 std::cmp::Ordering::Less => "▼",
                 std::cmp::Ordering::Equal => "=",
             };
-            format!("{arrow} {delta:+} (+{} new, −{} resolved)", c.new, c.resolved)
+            format!(
+                "{arrow} {delta:+} (+{} new, −{} resolved)",
+                c.new, c.resolved
+            )
         }
         _ => "—".into(),
     }

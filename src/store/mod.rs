@@ -282,7 +282,9 @@ mod tests {
 
     #[test]
     fn migration_files_split_into_statements() {
-        let s = statements("-- head\nCREATE TABLE a (x TEXT, -- note\n y TEXT);\n\nCREATE INDEX i ON a (x);\n");
+        let s = statements(
+            "-- head\nCREATE TABLE a (x TEXT, -- note\n y TEXT);\n\nCREATE INDEX i ON a (x);\n",
+        );
         assert_eq!(s.len(), 2);
         assert!(s[0].starts_with("CREATE TABLE a"));
         assert!(!s[0].contains("note"));

@@ -66,6 +66,15 @@ pub struct ErrorRow {
     pub message: String,
 }
 
+/// What a finished scan found, for comparing the next one with it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FoundPairs {
+    /// (person, rule) of every finding.
+    pub pairs: HashSet<(String, String)>,
+    /// Humans whose activities it sampled.
+    pub sampled: HashSet<String>,
+}
+
 /// How a source's bulk read ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceDone {
@@ -226,12 +235,16 @@ impl Store {
     }
 
     /// The listing so far: (page, next cursor, refs JSON), in order.
-    pub async fn pages(&self, scan: &str) -> Result<Vec<(usize, Option<String>, String)>, StoreError> {
-        let rows = sqlx::query("SELECT page, next, refs FROM scan_pages WHERE scan_id = $1 ORDER BY page")
-            .bind(scan)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+    pub async fn pages(
+        &self,
+        scan: &str,
+    ) -> Result<Vec<(usize, Option<String>, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT page, next, refs FROM scan_pages WHERE scan_id = $1 ORDER BY page")
+                .bind(scan)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         rows.iter()
             .map(|r| {
                 Ok((
@@ -469,10 +482,18 @@ impl Store {
             q.execute(&mut *tx).await.map_err(db)?;
         }
         for chunk in errors.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql("scan_errors (scan_id, person, source, message)", 4, chunk.len());
+            let sql = insert_sql(
+                "scan_errors (scan_id, person, source, message)",
+                4,
+                chunk.len(),
+            );
             let mut q = sqlx::query(&sql);
             for e in chunk {
-                q = q.bind(scan).bind(&e.person).bind(&e.source).bind(&e.message);
+                q = q
+                    .bind(scan)
+                    .bind(&e.person)
+                    .bind(&e.source)
+                    .bind(&e.message);
             }
             q.execute(&mut *tx).await.map_err(db)?;
         }
@@ -492,31 +513,30 @@ impl Store {
 
     /// Every (person, rule) a finished scan found, with the people whose
     /// events it sampled.
-    pub async fn scan_pairs(
-        &self,
-        scan: &str,
-    ) -> Result<(HashSet<(String, String)>, HashSet<String>), StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT person, rule FROM scan_findings WHERE scan_id = $1")
-            .bind(scan)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+    pub async fn scan_pairs(&self, scan: &str) -> Result<FoundPairs, StoreError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT person, rule FROM scan_findings WHERE scan_id = $1")
+                .bind(scan)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         let pairs = rows
             .iter()
             .map(|r| Ok((r.try_get("person")?, r.try_get("rule")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))?;
-        let rows = sqlx::query("SELECT person FROM scan_humans WHERE scan_id = $1 AND sampled <> ''")
-            .bind(scan)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        let rows =
+            sqlx::query("SELECT person FROM scan_humans WHERE scan_id = $1 AND sampled <> ''")
+                .bind(scan)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         let sampled = rows
             .iter()
             .map(|r| r.try_get("person"))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))?;
-        Ok((pairs, sampled))
+        Ok(FoundPairs { pairs, sampled })
     }
 
     /// A page of a scan's findings of one rule (or all), by person.
