@@ -407,3 +407,194 @@ fn scan_exit_codes_follow_check() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scan"));
 }
+
+// ---------------------------------------------------------------- resume
+
+fn http_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
+    let path = dir.join("cioscope.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[workspace]
+name = "resume-test"
+
+[customerio]
+base_url = "{base_url}"
+api_key_env = "CIOSCOPE_SCAN_TEST_KEY"
+rate_limit = 1000
+
+[[attributes]]
+name = "vip_tier"
+type = "enum"
+values = ["bronze", "silver", "gold"]
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn fake_people(n: usize) -> Vec<common::FakePerson> {
+    (1..=n)
+        .map(|i| {
+            let p = common::FakePerson::new(
+                &format!("c{i:05}"),
+                Some(&format!("C{i:05}")),
+                Some(&format!("person{i}@example.com")),
+            )
+            .attr("created_at", "1700000000", 1_700_000_000);
+            if i % 97 == 0 {
+                p.attr("vip_tier", "Gold", 1_763_000_000)
+            } else {
+                p
+            }
+        })
+        .collect()
+}
+
+/// The ids of every `POST /v1/customers/attributes` body.
+fn batch_ids(bodies: &[(String, String)]) -> Vec<String> {
+    bodies
+        .iter()
+        .filter(|(path, _)| path == "/v1/customers/attributes")
+        .flat_map(|(_, body)| {
+            let v: Value = serde_json::from_str(body).unwrap();
+            v["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+async fn db(data: &Path) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data.join("spotcheck.db"))
+        .read_only(true);
+    sqlx::SqlitePool::connect_with(options).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_scan_resumes_without_reading_anything_finished_twice() {
+    use sqlx::Row;
+    let fake = common::FakeWorkspace::new(fake_people(3000))
+        .with_delay(std::time::Duration::from_millis(120));
+    let server = common::serve(fake.clone()).await;
+    let ws = tempfile::tempdir().unwrap();
+    let config = http_config(ws.path(), &server.uri());
+    let data = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("cioscope");
+    let scan_cmd = |extra: &[&str]| {
+        let mut c = std::process::Command::new(&bin);
+        c.env("CIOSCOPE_DATA_DIR", data.path())
+            .env("CIOSCOPE_SCAN_TEST_KEY", "test-key")
+            .args(["scan", "--config", config.to_str().unwrap()])
+            .args(["--format", "json", "--fail-on", "never"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let mut child = scan_cmd(&["--events-sample", "20", "--seed", "5"])
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no chance to clean up) once a batch of profiles is stored.
+    let started = std::time::Instant::now();
+    let stored_batches = loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no batch was stored within a minute"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the scan ended ({status}) before it could be killed");
+        }
+        if data.path().join("spotcheck.db").exists() {
+            let pool = db(data.path()).await;
+            let n: Option<i64> = sqlx::query("SELECT COUNT(*) FROM scan_batches")
+                .fetch_one(&pool)
+                .await
+                .ok()
+                .map(|r| r.get(0));
+            pool.close().await;
+            if n.unwrap_or(0) >= 1 {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break n.unwrap();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    };
+    assert!(stored_batches >= 1 && stored_batches < 3, "killed mid-scan");
+    let pool = db(data.path()).await;
+    let integrity: String = sqlx::query("PRAGMA integrity_check")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(integrity, "ok");
+    let scan_id: String = sqlx::query("SELECT id FROM scans")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    let mut stored: BTreeSet<String> = BTreeSet::new();
+    for row in sqlx::query("SELECT profiles FROM scan_batches")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    {
+        let profiles: Value = serde_json::from_str(row.get::<String, _>(0).as_str()).unwrap();
+        for p in profiles.as_array().unwrap() {
+            stored.insert(p["cio_id"].as_str().unwrap().to_string());
+        }
+    }
+    pool.close().await;
+    assert!(stored.len() >= 1000);
+    let before = fake.bodies.lock().unwrap().len();
+
+    // Resume: nothing stored is asked again, everything else is.
+    let out = scan_cmd(&["--resume", &scan_id]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let after: Vec<(String, String)> = fake.bodies.lock().unwrap()[before..].to_vec();
+    assert!(
+        !after.iter().any(|(path, _)| path == "/v1/customers"),
+        "the finished listing was read again"
+    );
+    let asked: BTreeSet<String> = batch_ids(&after).into_iter().collect();
+    let everyone: BTreeSet<String> = (1..=3000).map(|i| format!("c{i:05}")).collect();
+    assert!(asked.is_disjoint(&stored), "a stored batch was read again");
+    assert_eq!(
+        asked,
+        everyone.difference(&stored).cloned().collect::<BTreeSet<_>>(),
+        "the resumed scan reads exactly what was not stored"
+    );
+    assert_eq!(resumed["profiles"], 3000);
+    assert_eq!(resumed["humans"], 3000);
+
+    // Nothing lost: the same findings as a scan never interrupted.
+    let fresh = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(&bin)
+        .env("CIOSCOPE_DATA_DIR", fresh.path())
+        .env("CIOSCOPE_SCAN_TEST_KEY", "test-key")
+        .args(["scan", "--config", config.to_str().unwrap()])
+        .args(["--events-sample", "20", "--seed", "5", "--format", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    let whole: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings(&resumed), findings(&whole));
+    assert_eq!(
+        findings(&whole)
+            .iter()
+            .filter(|f| f.1 == "enum_drift")
+            .count(),
+        30,
+        "every planted drift"
+    );
+}

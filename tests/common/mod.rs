@@ -85,6 +85,10 @@ pub struct FakeWorkspace {
     pub requests: Arc<Mutex<Vec<String>>>,
     /// Ids whose activity requests always answer 500.
     pub broken: Arc<Vec<String>>,
+    /// `POST` bodies, with their path, in arrival order.
+    pub bodies: Arc<Mutex<Vec<(String, String)>>>,
+    /// How long every answer takes.
+    pub delay: Option<std::time::Duration>,
 }
 
 impl FakeWorkspace {
@@ -93,7 +97,14 @@ impl FakeWorkspace {
             people: Arc::new(people),
             requests: Arc::default(),
             broken: Arc::default(),
+            bodies: Arc::default(),
+            delay: None,
         }
+    }
+
+    pub fn with_delay(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
 
     pub fn with_broken_activities(mut self, ids: &[&str]) -> Self {
@@ -119,11 +130,27 @@ fn query(req: &Request, name: &str) -> Option<String> {
 
 impl Respond for FakeWorkspace {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        let answer = self.answer(req);
+        match self.delay {
+            Some(d) => answer.set_delay(d),
+            None => answer,
+        }
+    }
+}
+
+impl FakeWorkspace {
+    fn answer(&self, req: &Request) -> ResponseTemplate {
         let path = req.url.path().to_string();
         self.requests
             .lock()
             .unwrap()
             .push(format!("{} {}", req.method, req.url));
+        if req.method.to_string() == "POST" {
+            self.bodies
+                .lock()
+                .unwrap()
+                .push((path.clone(), String::from_utf8_lossy(&req.body).into_owned()));
+        }
         let id_type = query(req, "id_type").unwrap_or_else(|| "id".into());
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let method = req.method.to_string();
@@ -167,14 +194,20 @@ impl Respond for FakeWorkspace {
                 let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
                 let filter = &body["filter"];
                 let matches = |p: &FakePerson| matches_filter(p, filter);
-                let hits: Vec<&FakePerson> = self.people.iter().filter(|p| matches(p)).collect();
+                let all: Vec<&FakePerson> = self.people.iter().filter(|p| matches(p)).collect();
+                // Paged like the API: `start` is the cursor (an offset here).
+                let start: usize = query(req, "start").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let limit: usize = query(req, "limit").and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+                let end = start.saturating_add(limit).min(all.len());
+                let hits = &all[start.min(end)..end];
+                let next = if end < all.len() { end.to_string() } else { String::new() };
                 let ids: Vec<Value> = hits
                     .iter()
                     .map(|p| json!(p.id.clone().unwrap_or_default()))
                     .collect();
                 let idents: Vec<Value> = hits.iter().map(|p| p.ident()).collect();
                 ResponseTemplate::new(200)
-                    .set_body_json(json!({"identifiers": idents, "ids": ids, "next": ""}))
+                    .set_body_json(json!({"identifiers": idents, "ids": ids, "next": next}))
             }
             ("GET", ["v1", "customers", id, "activities"])
                 if self.broken.iter().any(|b| b == id) =>
