@@ -598,3 +598,79 @@ async fn a_killed_scan_resumes_without_reading_anything_finished_twice() {
         "every planted drift"
     );
 }
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/// The shared-store server, or a visible skip (a failure under CI, where
+/// `.ci/run` always provides one).
+fn pg_url() -> Option<String> {
+    match std::env::var("CIOSCOPE_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CIOSCOPE_TEST_PG_URL is not set: .ci/run starts PostgreSQL for this test")
+        }
+        _ => {
+            eprintln!("SKIPPED: the shared-store scan test needs CIOSCOPE_TEST_PG_URL (postgres://…); .ci/run sets it");
+            None
+        }
+    }
+}
+
+/// The demo's config with absolute paths, its own workspace name, and a
+/// `[store]` in PostgreSQL.
+fn demo_config_in_postgres(dir: &Path, workspace: &str) -> std::path::PathBuf {
+    let demo = std::fs::canonicalize("fixtures/demo").unwrap();
+    let text = std::fs::read_to_string(demo.join("cioscope.toml")).unwrap();
+    let text = text
+        .replace("fixtures = \"", &format!("fixtures = \"{}/", demo.display()))
+        .replace("seed_sql = \"", &format!("seed_sql = \"{}/", demo.display()))
+        .replace("name = \"acme-demo\"", &format!("name = \"{workspace}\""));
+    let path = dir.join("cioscope.toml");
+    std::fs::write(
+        &path,
+        format!("{text}\n[store]\nurl_env = \"CIOSCOPE_TEST_PG_URL\"\n"),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn scans_round_trip_through_a_shared_postgresql_store() {
+    let Some(url) = pg_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = format!("pg-scan-{}", std::process::id());
+    let config = demo_config_in_postgres(dir.path(), &workspace);
+    let data = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| -> Value {
+        let out = cioscope(data.path())
+            .env("CIOSCOPE_TEST_PG_URL", &url)
+            .args(["scan", "--config", config.to_str().unwrap()])
+            .args(["--format", "json", "--fail-on", "never"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("postgres 127.0.0.1/"), "{stderr}");
+        assert!(!stderr.contains(&url), "the URL never shows: {stderr}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = run(&[]);
+    let second = run(&[]);
+    assert_eq!(second["trend"]["previous"], first["scan"]);
+    assert_eq!(second["trend"]["new"], json!([]));
+    assert_eq!(second["trend"]["resolved"], json!([]));
+    let again = run(&["--resume", first["scan"].as_str().unwrap()]);
+    assert_eq!(findings(&again), findings(&first));
+    assert_eq!(again["findings"].as_array().unwrap().len(), 46);
+    assert_eq!(again["findings"], first["findings"]);
+    // Nothing went to the local file.
+    assert!(!data.path().join("spotcheck.db").exists());
+    let list = cioscope(data.path())
+        .env("CIOSCOPE_TEST_PG_URL", &url)
+        .args(["scan", "--list", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert_eq!(list.matches(&workspace).count(), 2, "{list}");
+}

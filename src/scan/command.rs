@@ -100,6 +100,12 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
             }
             Ok(s) if s.is_done() => {
                 // A finished scan is printed again, not re-read.
+                eprintln!(
+                    "cioscope: scan {} finished {}; its report, read back from {}",
+                    s.id,
+                    s.finished_at.as_deref().unwrap_or("?"),
+                    store.place()
+                );
                 return match stored_report(&store, &s).await {
                     Ok(r) => finish(&r, &args),
                     Err(e) => {
