@@ -126,6 +126,7 @@ impl std::fmt::Debug for CioClient {
                 .field("base_url", &h.base_url())
                 .field("api_key", &"<redacted>"),
             Transport::Fixtures(s) => d.field("mode", &"fixtures").field("dir", &s.dir()),
+            Transport::InProcess(_) => d.field("mode", &"in-process"),
         };
         d.field("rate_limit", &self.inner.rate)
             .field("max_retries", &self.inner.max_retries)
@@ -218,6 +219,20 @@ impl CioClient {
         )
     }
 
+    /// Requests answered by `handler` inside the process, with no rate
+    /// limit (benchmarks of everything but the network).
+    pub fn in_process(handler: super::transport::Handler) -> CioClient {
+        CioClient::build(
+            Transport::InProcess(handler),
+            None,
+            super::rate_limit::DEFAULT_RATE,
+            Duration::from_secs(30),
+            0,
+            None,
+            None,
+        )
+    }
+
     /// Fixture mode over a recorded folder (tests, demo).
     pub fn fixtures(dir: &std::path::Path) -> Result<CioClient, ApiError> {
         let store = FixtureStore::open(dir).map_err(|message| ApiError {
@@ -281,8 +296,13 @@ impl CioClient {
         }
     }
 
+    /// Answers come from inside the process (recorded fixtures or an
+    /// in-process handler): no network, no rate limit.
     pub fn is_fixture(&self) -> bool {
-        matches!(self.inner.transport, Transport::Fixtures(_))
+        matches!(
+            self.inner.transport,
+            Transport::Fixtures(_) | Transport::InProcess(_)
+        )
     }
 
     // ------------------------------------------------------------ people

@@ -220,6 +220,13 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
             shown[k] = true;
         }
     }
+    // The shown edges of each component, so each human reads only its own.
+    let mut edges_of: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (k, (a, _, _, _)) in edges.iter().enumerate() {
+        if shown[k] {
+            edges_of.entry(uf.find(index(*a))).or_default().push(k);
+        }
+    }
     let mut humans = Vec::new();
     for (root, nodes) in components {
         let mut member_profiles: Vec<&Profile> = nodes
@@ -273,10 +280,8 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
                     .unwrap_or(0),
             },
         };
-        for (k, (a, b, identifier, value)) in edges.iter().enumerate() {
-            if !shown[k] || uf.find(index(*a)) != root {
-                continue;
-            }
+        for &k in edges_of.get(&root).map(Vec::as_slice).unwrap_or_default() {
+            let (a, b, identifier, value) = &edges[k];
             let via = match (a, b) {
                 (Node::Record(i), _) | (_, Node::Record(i)) => {
                     format!("source {}", records[*i].source)

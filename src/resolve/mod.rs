@@ -70,6 +70,11 @@ impl Workspace {
             .into(),
             expected: e.message,
         })?;
+        Ok(Workspace::with_client(config, cio).await)
+    }
+
+    /// Open with a given Customer.io client (benchmarks, tests).
+    pub async fn with_client(config: Config, cio: CioClient) -> Workspace {
         let mut opened = Vec::new();
         let mut source_status = Vec::new();
         let connects = config.sources.iter().map(|s| sources::connect(&config, s));
@@ -88,13 +93,13 @@ impl Workspace {
                 error,
             });
         }
-        Ok(Workspace {
+        Workspace {
             config: Arc::new(config),
             cio,
             sources: opened,
             source_status,
             directory: OnceCell::new(),
-        })
+        }
     }
 
     /// The clock rules use: the recording time for recorded workspaces.
