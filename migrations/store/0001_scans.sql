@@ -28,23 +28,39 @@ CREATE TABLE IF NOT EXISTS scan_pages (
     PRIMARY KEY (scan_id, page)
 );
 
--- Profiles read in bulk: batch n holds the listed people n*1000 .. n*1000+999.
+-- Profiles read in bulk, one row each; batch n (the listed people
+-- n*1000 .. n*1000+999) is complete when its row in scan_batches exists,
+-- written in the same transaction as its profiles.
+CREATE TABLE IF NOT EXISTS scan_profiles (
+    scan_id TEXT NOT NULL,
+    cio_id  TEXT NOT NULL,
+    batch   BIGINT NOT NULL,
+    body    TEXT NOT NULL,                   -- JSON: Profile
+    PRIMARY KEY (scan_id, cio_id)
+);
+
 CREATE TABLE IF NOT EXISTS scan_batches (
-    scan_id  TEXT NOT NULL,
-    batch    BIGINT NOT NULL,
-    profiles TEXT NOT NULL,                  -- JSON: [Profile]
-    errors   TEXT NOT NULL,                  -- JSON: [{person, source, message}]
+    scan_id TEXT NOT NULL,
+    batch   BIGINT NOT NULL,
+    errors  TEXT NOT NULL,                   -- JSON: [{person, source, message}]
     PRIMARY KEY (scan_id, batch)
 );
 
--- Source records read in bulk, in chunks; a source is complete when its
--- row with chunk = -1 (records = the chunk count, or an error) exists.
+-- Source records, one row each, numbered per source; a source is complete
+-- when its row in scan_sources exists (same transaction).
 CREATE TABLE IF NOT EXISTS scan_records (
     scan_id TEXT NOT NULL,
     source  TEXT NOT NULL,
-    chunk   BIGINT NOT NULL,
-    records TEXT NOT NULL,                   -- JSON: [SourceRecord], or {"done": n} / {"error": ".."}
-    PRIMARY KEY (scan_id, source, chunk)
+    n       BIGINT NOT NULL,
+    body    TEXT NOT NULL,                   -- JSON: SourceRecord
+    PRIMARY KEY (scan_id, source, n)
+);
+
+CREATE TABLE IF NOT EXISTS scan_sources (
+    scan_id TEXT NOT NULL,
+    source  TEXT NOT NULL,
+    outcome TEXT NOT NULL,                   -- JSON: {"records": n, "lookups": n} or {"error": ".."}
+    PRIMARY KEY (scan_id, source)
 );
 
 -- Activities of the profiles in the event sample.

@@ -196,7 +196,8 @@ fn show(step: Step, tty: bool) {
             done == 0 || done == total,
         ),
         Step::Source { name } => (format!("reading source {name}"), true),
-        Step::Humans { humans } => (format!("{humans} humans formed; judging"), true),
+        Step::Humans { humans } => (format!("{humans} humans formed"), true),
+        Step::Judging { done, total } => (format!("judging humans {done}/{total}"), done == 0),
         Step::Activities { done, total } => (
             format!("reading activities of the event sample {done}/{total} humans"),
             done == 0 || done == total,

@@ -28,12 +28,12 @@ use rand::RngCore;
 use crate::customerio::client::Listing;
 use crate::customerio::{IdType, PersonRef};
 use crate::engine::judge;
-use crate::model::{Profile, SourceRecord};
+use crate::model::{Profile, SourceRecord, Subject};
 use crate::resolve::human::{self, Pool};
 use crate::resolve::{address, PersonError, Workspace, MAX_ACTIVITIES};
-use crate::rules::{Finding, Rule, RuleContext, Severity};
+use crate::rules::{Finding, RuleContext};
 use crate::sources::Lookup;
-use crate::store::scans::{ErrorRow, FindingRow, HumanRow, ScanRow, SourceDone};
+use crate::store::scans::{ErrorRow, FindingRow, HumanRow, ScanRow};
 use crate::store::{Store, StoreError};
 
 pub mod command;
@@ -46,8 +46,6 @@ pub use report::{RuleRate, ScanReport, SourceRead};
 pub const DEFAULT_EVENTS_SAMPLE: usize = 1000;
 /// Profiles per stored batch (ten batch calls).
 const BATCH: usize = 1000;
-/// Records per stored chunk of a source.
-const CHUNK: usize = 1000;
 /// Rounds of person-by-person lookups for a source without a bulk query
 /// (records found by one round's identifiers are followed by the next).
 const LOOKUP_ROUNDS: usize = 3;
@@ -104,6 +102,7 @@ pub enum Step {
     Profiles { done: usize, total: usize },
     Source { name: String },
     Humans { humans: usize },
+    Judging { done: usize, total: usize },
     Activities { done: usize, total: usize },
     Storing,
 }
@@ -136,7 +135,15 @@ pub fn new_scan(workspace: &str, options: &ScanOptions) -> ScanRow {
     }
 }
 
+/// Humans hydrated from the store at once while judging.
+const JUDGE_CHUNK: usize = 500;
+
 /// Run (or continue) a scan to the end and store its results.
+///
+/// Memory stays bounded by identity keys: full profiles and records go to
+/// the store as they are read; humans are formed over thin copies (ids,
+/// emails, phones, `created_at`), then judged a chunk at a time from the
+/// stored originals.
 pub async fn run(
     ws: &Arc<Workspace>,
     store: &Store,
@@ -152,9 +159,10 @@ pub async fn run(
         None => Listing::Filter(crate::resolve::select::everyone_filter()),
     };
     let refs = list(ws, store, scan, &listing, progress).await?;
-    let (profiles, mut errors) = read_profiles(ws, store, scan, &refs, progress).await?;
+    let listed = refs.len();
+    let (thin, mut errors) = read_profiles(ws, store, scan, refs, progress).await?;
     let mut pool = Pool::default();
-    for p in profiles {
+    for p in thin {
         pool.profiles.insert(p.cio_id.clone(), p);
     }
     let mut reads = Vec::new();
@@ -171,13 +179,12 @@ pub async fn run(
             name: source.name().to_string(),
         });
         match read_source(store, &scan.id, source.as_ref()).await? {
-            Some(Ok(records)) => {
-                reads.push(SourceRead::bulk(source.name(), records.len()));
+            Some((read, records)) => {
+                if read.error.is_some() {
+                    unavailable.push(source.name().to_string());
+                }
+                reads.push(read);
                 pool.records.extend(records);
-            }
-            Some(Err(message)) => {
-                unavailable.push(source.name().to_string());
-                reads.push(SourceRead::failed(source.name(), &message));
             }
             None => per_person.push(Arc::clone(source)),
         }
@@ -205,11 +212,7 @@ pub async fn run(
     progress(Step::Humans {
         humans: humans.len(),
     });
-    let ctx = RuleContext {
-        config: &ws.config,
-        now: ws.now(),
-    };
-    let mut subjects: Vec<crate::model::Subject> = humans
+    let mut subjects: Vec<Subject> = humans
         .into_iter()
         .map(|h| {
             let mut s = h.subject;
@@ -222,11 +225,21 @@ pub async fn run(
         })
         .collect();
     subjects.sort_by(|a, b| a.person.cmp(&b.person));
+    let ctx = RuleContext {
+        config: &ws.config,
+        now: ws.now(),
+    };
 
-    // Attribute and identity rules on everyone.
-    let mut judged: Vec<Judged> = subjects
-        .iter()
-        .map(|s| {
+    // Attribute and identity rules on everyone, a chunk at a time.
+    let total = subjects.len();
+    let mut judged: Vec<Judged> = Vec::with_capacity(total);
+    for (c, chunk) in subjects.chunks(JUDGE_CHUNK).enumerate() {
+        progress(Step::Judging {
+            done: c * JUDGE_CHUNK,
+            total,
+        });
+        let full = hydrate(store, &scan.id, chunk.to_vec()).await?;
+        for s in &full {
             let (findings, error) = match judge(s, &ctx) {
                 Ok(f) => (
                     f.into_iter()
@@ -236,36 +249,53 @@ pub async fn run(
                 ),
                 Err(e) => (vec![], Some(e)),
             };
-            Judged {
+            judged.push(Judged {
+                person: s.person.clone(),
+                profiles: s.profiles.iter().map(|p| p.cio_id.clone()).collect(),
                 findings,
                 error,
                 sampled: sample::Part::None,
-            }
-        })
-        .collect();
+            });
+        }
+    }
 
     // The event sample: its activities, then every rule on it.
     let flagged: Vec<bool> = judged.iter().map(|j| !j.findings.is_empty()).collect();
     let parts = sample::choose(&flagged, scan.events_sample, scan.seed);
-    let chosen: Vec<usize> = (0..subjects.len())
+    for (j, part) in judged.iter_mut().zip(&parts) {
+        j.sampled = *part;
+    }
+    let chosen: Vec<usize> = (0..total)
         .filter(|&i| parts[i] != sample::Part::None)
         .collect();
-    let loaded = read_activities(ws, store, &scan.id, &mut subjects, &chosen, progress).await?;
-    for (i, errs) in loaded {
-        judged[i].sampled = parts[i];
-        let (findings, error) = match judge(&subjects[i], &ctx) {
-            Ok(f) => (f, None),
-            Err(e) => (vec![], Some(e)),
-        };
-        judged[i].findings = findings;
-        judged[i].error = error;
-        errors.extend(errs);
-    }
-    for (i, j) in judged.iter_mut().enumerate() {
-        if j.sampled == sample::Part::None {
-            j.sampled = parts[i];
+    let stored = store.activities(&scan.id).await?;
+    let mut done = 0;
+    progress(Step::Activities {
+        done,
+        total: chosen.len(),
+    });
+    for chunk in chosen.chunks(JUDGE_CHUNK) {
+        let thin: Vec<Subject> = chunk.iter().map(|&i| subjects[i].clone()).collect();
+        let mut full = hydrate(store, &scan.id, thin).await?;
+        let errs = read_activities(ws, store, &scan.id, &stored, &mut full, &mut |n| {
+            progress(Step::Activities {
+                done: done + n,
+                total: chosen.len(),
+            })
+        })
+        .await?;
+        done += chunk.len();
+        for ((&i, s), errs) in chunk.iter().zip(&full).zip(errs) {
+            let (findings, error) = match judge(s, &ctx) {
+                Ok(f) => (f, None),
+                Err(e) => (vec![], Some(e)),
+            };
+            judged[i].findings = findings;
+            judged[i].error = error;
+            errors.extend(errs);
         }
     }
+    drop(subjects);
 
     progress(Step::Storing);
     let previous = store
@@ -284,8 +314,7 @@ pub async fn run(
     let report = report::build(report::Parts {
         scan,
         finished_at,
-        profiles: refs.len(),
-        subjects: &subjects,
+        profiles: listed,
         judged: &judged,
         sources: reads,
         errors: errors.clone(),
@@ -293,12 +322,11 @@ pub async fn run(
         previous_pairs: previous_pairs.as_ref(),
     });
 
-    let human_rows: Vec<HumanRow> = subjects
+    let human_rows: Vec<HumanRow> = judged
         .iter()
-        .zip(&judged)
-        .map(|(s, j)| HumanRow {
-            person: s.person.clone(),
-            profiles: s.profiles.iter().map(|p| p.cio_id.clone()).collect(),
+        .map(|j| HumanRow {
+            person: j.person.clone(),
+            profiles: j.profiles.clone(),
             sampled: j.sampled.name().to_string(),
             findings: j.findings.len(),
             worst: j
@@ -346,9 +374,99 @@ pub async fn run(
 /// What the rules made of one human.
 #[derive(Debug, Clone)]
 pub struct Judged {
+    pub person: String,
+    /// Its profiles' cio_ids, the primary first.
+    pub profiles: Vec<String>,
     pub findings: Vec<Finding>,
     pub error: Option<PersonError>,
     pub sampled: sample::Part,
+}
+
+// ---------------------------------------------------------------- thin copies
+
+/// The `extra_ids` key that holds a thin record's number in the store.
+const RECORD_NUMBER: &str = "\u{1}n";
+
+/// What forming humans reads of a profile: its identifiers and `created_at`.
+fn thin_profile(p: &Profile) -> Profile {
+    let keep = ["phone", "created_at"];
+    Profile {
+        cio_id: p.cio_id.clone(),
+        id: p.id.clone(),
+        email: p.email.clone(),
+        attributes: p
+            .attributes
+            .iter()
+            .filter(|(k, _)| keep.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// What forming humans reads of a record, with its number in the store.
+fn thin_record(r: &SourceRecord, n: i64) -> SourceRecord {
+    SourceRecord {
+        source: r.source.clone(),
+        id: r.id.clone(),
+        email: r.email.clone(),
+        phone: r.phone.clone(),
+        extra_ids: [(RECORD_NUMBER.to_string(), n.to_string())].into(),
+        ..Default::default()
+    }
+}
+
+/// Thin subjects made whole again from the store: every profile, variant
+/// and record replaced by the original (order and links kept).
+async fn hydrate(store: &Store, scan: &str, mut subjects: Vec<Subject>) -> Result<Vec<Subject>, ScanError> {
+    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
+        scan: scan.to_string(),
+        what: what.to_string(),
+        message: e.to_string(),
+    };
+    let mut cio_ids: Vec<String> = subjects
+        .iter()
+        .flat_map(|s| s.profiles.iter().chain(&s.variants))
+        .map(|p| p.cio_id.clone())
+        .collect();
+    cio_ids.sort();
+    cio_ids.dedup();
+    let mut profiles: HashMap<String, Profile> = HashMap::with_capacity(cio_ids.len());
+    for body in store.profiles_by_cio(scan, &cio_ids).await? {
+        let p: Profile = serde_json::from_str(&body).map_err(|e| corrupt("profile", e))?;
+        profiles.insert(p.cio_id.clone(), p);
+    }
+    let mut wanted: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for r in subjects.iter().flat_map(|s| &s.records) {
+        if let Some(n) = r.extra_ids.get(RECORD_NUMBER).and_then(|n| n.parse().ok()) {
+            wanted.entry(r.source.clone()).or_default().push(n);
+        }
+    }
+    let mut records: HashMap<(String, i64), SourceRecord> = HashMap::new();
+    for (source, ns) in wanted {
+        for (n, body) in store.records_by_n(scan, &source, &ns).await? {
+            let r: SourceRecord = serde_json::from_str(&body).map_err(|e| corrupt("record", e))?;
+            records.insert((source.clone(), n), r);
+        }
+    }
+    for s in &mut subjects {
+        for p in s.profiles.iter_mut().chain(s.variants.iter_mut()) {
+            if let Some(full) = profiles.get(&p.cio_id) {
+                *p = full.clone();
+            }
+        }
+        for r in &mut s.records {
+            let key = r
+                .extra_ids
+                .get(RECORD_NUMBER)
+                .and_then(|n| n.parse::<i64>().ok())
+                .map(|n| (r.source.clone(), n));
+            if let Some(full) = key.and_then(|k| records.remove(&k)) {
+                *r = full;
+            }
+        }
+    }
+    Ok(subjects)
 }
 
 // ---------------------------------------------------------------- listing
@@ -418,30 +536,46 @@ async fn list(
 
 // ---------------------------------------------------------------- profiles
 
-/// Every listed profile's attributes, batch by batch; stored batches are
-/// read back, not fetched again.
+/// Every listed profile's attributes, batch by batch, stored as read;
+/// returns thin copies (stored batches are read back, not fetched again).
 async fn read_profiles(
     ws: &Workspace,
     store: &Store,
     scan: &ScanRow,
-    refs: &[PersonRef],
+    refs: Vec<PersonRef>,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<(Vec<Profile>, Vec<PersonError>), ScanError> {
     let total = refs.len();
-    let mut profiles = Vec::with_capacity(total);
+    let mut thin = Vec::with_capacity(total);
     let mut errors = Vec::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
-    for (batch, body, errs) in store.batches(&scan.id).await? {
-        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+    for (batch, errs) in store.batches(&scan.id).await? {
+        let es: Vec<PersonError> = serde_json::from_str(&errs).map_err(|e| StoreError::Corrupt {
             scan: scan.id.clone(),
             what: format!("profile batch {batch}"),
             message: e.to_string(),
-        };
-        let ps: Vec<Profile> = serde_json::from_str(&body).map_err(corrupt)?;
-        let es: Vec<PersonError> = serde_json::from_str(&errs).map_err(corrupt)?;
-        profiles.extend(ps);
+        })?;
         errors.extend(es);
         done.insert(batch);
+    }
+    if !done.is_empty() {
+        let mut bad = None;
+        store
+            .each_profile(&scan.id, &mut |body| match serde_json::from_str::<Profile>(&body) {
+                Ok(p) => thin.push(thin_profile(&p)),
+                Err(e) => {
+                    bad.get_or_insert(e.to_string());
+                }
+            })
+            .await?;
+        if let Some(message) = bad {
+            return Err(StoreError::Corrupt {
+                scan: scan.id.clone(),
+                what: "profile".into(),
+                message,
+            }
+            .into());
+        }
     }
     let todo: Vec<usize> = (0..total.div_ceil(BATCH))
         .filter(|b| !done.contains(b))
@@ -451,6 +585,7 @@ async fn read_profiles(
         done: finished.min(total),
         total,
     });
+    let refs = &refs;
     let mut batches = futures::stream::iter(todo)
         .map(|b| {
             let chunk = &refs[b * BATCH..((b + 1) * BATCH).min(total)];
@@ -458,11 +593,20 @@ async fn read_profiles(
         })
         .buffer_unordered(2);
     while let Some((b, (ps, es))) = batches.next().await {
+        let rows: Vec<(String, String)> = ps
+            .iter()
+            .map(|p| {
+                (
+                    p.cio_id.clone(),
+                    serde_json::to_string(p).expect("profiles serialize"),
+                )
+            })
+            .collect();
         store
             .save_batch(
                 &scan.id,
                 b,
-                &serde_json::to_string(&ps).expect("profiles serialize"),
+                &rows,
                 &serde_json::to_string(&es).expect("errors serialize"),
             )
             .await?;
@@ -471,10 +615,10 @@ async fn read_profiles(
             done: finished.min(total),
             total,
         });
-        profiles.extend(ps);
+        thin.extend(ps.iter().map(thin_profile));
         errors.extend(es);
     }
-    Ok((profiles, errors))
+    Ok((thin, errors))
 }
 
 async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<PersonError>) {
@@ -518,73 +662,115 @@ async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<Pe
 
 // ---------------------------------------------------------------- sources
 
-/// A source's records through its bulk query (stored, or read and stored):
-/// `None` when it has none.
+/// A source's records through its bulk query (stored, or read and
+/// stored), as thin copies: `None` when it has no bulk query.
 async fn read_source(
     store: &Store,
     scan: &str,
     source: &dyn crate::sources::Source,
-) -> Result<Option<Result<Vec<SourceRecord>, String>>, ScanError> {
+) -> Result<Option<(SourceRead, Vec<SourceRecord>)>, ScanError> {
     if let Some(stored) = stored_source(store, scan, source.name()).await? {
         return Ok(Some(stored));
     }
     let Some(result) = source.scan().await else {
         return Ok(None);
     };
-    let outcome = result.map_err(|e| e.message);
-    save_source(store, scan, source.name(), &outcome).await?;
-    Ok(Some(outcome))
+    Ok(Some(
+        save_source(store, scan, source.name(), result.map_err(|e| e.message), None).await?,
+    ))
 }
 
+/// A source read before (this scan, interrupted): how it went and its
+/// records, thin.
 async fn stored_source(
     store: &Store,
     scan: &str,
     name: &str,
-) -> Result<Option<Result<Vec<SourceRecord>, String>>, ScanError> {
-    let Some((done, chunks)) = store.source(scan, name).await? else {
+) -> Result<Option<(SourceRead, Vec<SourceRecord>)>, ScanError> {
+    let Some(outcome) = store.source_outcome(scan, name).await? else {
         return Ok(None);
     };
-    Ok(Some(match done {
-        SourceDone::Failed(m) => Err(m),
-        SourceDone::Chunks(_) => {
-            let mut records = Vec::new();
-            for (i, c) in chunks.iter().enumerate() {
-                let rs: Vec<SourceRecord> =
-                    serde_json::from_str(c).map_err(|e| StoreError::Corrupt {
-                        scan: scan.to_string(),
-                        what: format!("{name} records chunk {i}"),
-                        message: e.to_string(),
-                    })?;
-                records.extend(rs);
+    let outcome: serde_json::Value =
+        serde_json::from_str(&outcome).map_err(|e| StoreError::Corrupt {
+            scan: scan.to_string(),
+            what: format!("{name} outcome"),
+            message: e.to_string(),
+        })?;
+    if let Some(m) = outcome.get("error").and_then(|m| m.as_str()) {
+        return Ok(Some((SourceRead::failed(name, m), vec![])));
+    }
+    let mut records = Vec::new();
+    let mut bad = None;
+    store
+        .each_record(scan, name, &mut |n, body| {
+            match serde_json::from_str::<SourceRecord>(&body) {
+                Ok(r) => records.push(thin_record(&r, n)),
+                Err(e) => {
+                    bad.get_or_insert(e.to_string());
+                }
             }
-            Ok(records)
+        })
+        .await?;
+    if let Some(message) = bad {
+        return Err(StoreError::Corrupt {
+            scan: scan.to_string(),
+            what: format!("{name} record"),
+            message,
         }
-    }))
+        .into());
+    }
+    records.sort_by_key(|r| {
+        r.extra_ids
+            .get(RECORD_NUMBER)
+            .and_then(|n| n.parse::<i64>().ok())
+    });
+    let read = match outcome.get("lookups").and_then(|l| l.as_u64()) {
+        Some(lookups) => SourceRead::per_person(name, records.len(), lookups as usize),
+        None => SourceRead::bulk(name, records.len()),
+    };
+    Ok(Some((read, records)))
 }
 
+/// Store a source's read; its records come back thin.
 async fn save_source(
     store: &Store,
     scan: &str,
     name: &str,
-    outcome: &Result<Vec<SourceRecord>, String>,
-) -> Result<(), ScanError> {
+    outcome: Result<Vec<SourceRecord>, String>,
+    lookups: Option<usize>,
+) -> Result<(SourceRead, Vec<SourceRecord>), ScanError> {
     match outcome {
         Ok(records) => {
-            let chunks: Vec<String> = records
-                .chunks(CHUNK)
-                .map(|c| serde_json::to_string(c).expect("records serialize"))
+            let bodies: Vec<String> = records
+                .iter()
+                .map(|r| serde_json::to_string(r).expect("records serialize"))
                 .collect();
+            let outcome = match lookups {
+                Some(l) => serde_json::json!({ "records": records.len(), "lookups": l }),
+                None => serde_json::json!({ "records": records.len() }),
+            };
             store
-                .save_source(scan, name, &chunks, &SourceDone::Chunks(chunks.len()))
+                .save_source(scan, name, &bodies, &outcome.to_string())
                 .await?;
+            let read = match lookups {
+                Some(l) => SourceRead::per_person(name, records.len(), l),
+                None => SourceRead::bulk(name, records.len()),
+            };
+            let thin = records
+                .iter()
+                .enumerate()
+                .map(|(n, r)| thin_record(r, n as i64))
+                .collect();
+            Ok((read, thin))
         }
         Err(m) => {
+            let outcome = serde_json::json!({ "error": m });
             store
-                .save_source(scan, name, &[], &SourceDone::Failed(m.clone()))
-                .await?
+                .save_source(scan, name, &[], &outcome.to_string())
+                .await?;
+            Ok((SourceRead::failed(name, &m), vec![]))
         }
     }
-    Ok(())
 }
 
 /// A source without a bulk query, asked by every profile's identifiers
@@ -598,10 +784,7 @@ async fn look_up_everyone(
 ) -> Result<(SourceRead, Vec<SourceRecord>), ScanError> {
     let name = source.name().to_string();
     if let Some(stored) = stored_source(store, scan, &name).await? {
-        return Ok(match stored {
-            Ok(records) => (SourceRead::per_person(&name, records.len(), 0), records),
-            Err(m) => (SourceRead::failed(&name, &m), vec![]),
-        });
+        return Ok(stored);
     }
     let identity = &ws.config.identity;
     let mut asked: HashSet<Lookup> = HashSet::new();
@@ -615,6 +798,7 @@ async fn look_up_everyone(
         })
         .collect();
     let mut records: Vec<SourceRecord> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut failure: Option<String> = None;
     let mut calls = 0usize;
     for _ in 0..LOOKUP_ROUNDS {
@@ -635,7 +819,8 @@ async fn look_up_everyone(
             match answer {
                 Ok(found) => {
                     for r in found {
-                        if !records.contains(&r) {
+                        let key = serde_json::to_string(&r).expect("records serialize");
+                        if seen.insert(key) {
                             lookups.push(Lookup {
                                 id: r.id.clone().filter(|s| !s.trim().is_empty()),
                                 email: r.email.as_deref().and_then(crate::model::normalize::email),
@@ -655,66 +840,51 @@ async fn look_up_everyone(
         Some(m) => Err(m),
         None => Ok(records),
     };
-    save_source(store, scan, &name, &outcome).await?;
-    Ok(match outcome {
-        Ok(records) => (SourceRead::per_person(&name, records.len(), calls), records),
-        Err(m) => (SourceRead::failed(&name, &m), vec![]),
-    })
+    save_source(store, scan, &name, outcome, Some(calls)).await
 }
 
 // ---------------------------------------------------------------- activities
 
-/// Activities of the chosen humans' profiles (stored ones read back);
-/// returns, per chosen human, the errors met.
+/// Activities of these humans' profiles (those stored are read back);
+/// returns, per human, the errors met. `progress` hears of each human done.
 async fn read_activities(
     ws: &Workspace,
     store: &Store,
     scan: &str,
-    subjects: &mut [crate::model::Subject],
-    chosen: &[usize],
-    progress: &mut (dyn FnMut(Step) + Send),
-) -> Result<Vec<(usize, Vec<PersonError>)>, ScanError> {
-    let stored = store.activities(scan).await?;
-    let total = chosen.len();
-    let mut out = Vec::with_capacity(total);
+    stored: &HashMap<String, String>,
+    subjects: &mut [Subject],
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<Vec<Vec<PersonError>>, ScanError> {
+    let mut out: Vec<Vec<PersonError>> = vec![Vec::new(); subjects.len()];
     let mut jobs = Vec::new();
-    for &i in chosen {
-        let mut errs = Vec::new();
+    for (i, s) in subjects.iter_mut().enumerate() {
         let mut missing = Vec::new();
-        for (k, p) in subjects[i].profiles.iter_mut().enumerate() {
+        for (k, p) in s.profiles.iter_mut().enumerate() {
             match stored.get(&p.cio_id).map(|b| stored_activities(b)) {
                 Some(Ok(a)) => p.activities = a,
-                Some(Err(m)) => errs.push(PersonError {
-                    person: subjects_person(&p.cio_id),
+                Some(Err(m)) => out[i].push(PersonError {
+                    person: s.person.clone(),
                     source: "customerio".into(),
                     message: m,
                 }),
                 None => missing.push((k, p.clone())),
             }
         }
-        for e in &mut errs {
-            e.person = subjects[i].person.clone();
-        }
-        jobs.push((i, missing, errs));
+        jobs.push((i, missing));
     }
     let mut done = 0usize;
-    progress(Step::Activities { done, total });
     let concurrency = ws.concurrency();
     let mut reads = futures::stream::iter(jobs)
-        .map(|(i, missing, errs)| async move {
+        .map(|(i, missing)| async move {
             let mut got = Vec::new();
             for (k, p) in missing {
                 let (addr, ty) = address(&p);
-                got.push((
-                    k,
-                    p.cio_id.clone(),
-                    ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await,
-                ));
+                got.push((k, p.cio_id.clone(), ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await));
             }
-            (i, got, errs)
+            (i, got)
         })
         .buffer_unordered(concurrency);
-    while let Some((i, got, mut errs)) = reads.next().await {
+    while let Some((i, got)) = reads.next().await {
         for (k, cio_id, result) in got {
             match result {
                 Ok(a) => {
@@ -725,7 +895,7 @@ async fn read_activities(
                 Err(e) => {
                     let body = serde_json::json!({ "error": e.to_string() }).to_string();
                     store.save_activities(scan, &cio_id, &body).await?;
-                    errs.push(PersonError {
+                    out[i].push(PersonError {
                         person: subjects[i].person.clone(),
                         source: "customerio".into(),
                         message: e.to_string(),
@@ -734,14 +904,9 @@ async fn read_activities(
             }
         }
         done += 1;
-        progress(Step::Activities { done, total });
-        out.push((i, errs));
+        progress(done);
     }
     Ok(out)
-}
-
-fn subjects_person(cio_id: &str) -> String {
-    format!("cio_{cio_id}")
 }
 
 /// Stored activities, or the error met reading them.
@@ -751,18 +916,4 @@ fn stored_activities(body: &str) -> Result<Vec<crate::model::Activity>, String> 
         return Err(m.to_string());
     }
     serde_json::from_value(v).map_err(|e| e.to_string())
-}
-
-/// Severity counts of findings, for summaries.
-pub fn severity_counts(findings: &[Finding]) -> BTreeMap<Severity, usize> {
-    let mut out = BTreeMap::new();
-    for f in findings {
-        *out.entry(f.severity).or_default() += 1;
-    }
-    out
-}
-
-/// Rules a scan reports, in report order.
-pub fn rules() -> impl Iterator<Item = Rule> {
-    Rule::ALL.into_iter()
 }

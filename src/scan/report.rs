@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use super::sample::{wilson, Part};
 use super::Judged;
 use crate::check::{CheckReport, Summary};
-use crate::model::Subject;
 use crate::report::text::{md_cell, pad};
 use crate::resolve::PersonError;
 use crate::rules::{Finding, Rule, Severity};
@@ -200,7 +199,6 @@ pub struct Parts<'a> {
     pub scan: &'a ScanRow,
     pub finished_at: DateTime<Utc>,
     pub profiles: usize,
-    pub subjects: &'a [Subject],
     pub judged: &'a [Judged],
     pub sources: Vec<SourceRead>,
     pub errors: Vec<PersonError>,
@@ -213,14 +211,13 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         scan,
         finished_at,
         profiles,
-        subjects,
         judged,
         sources,
         errors,
         previous,
         previous_pairs,
     } = parts;
-    let humans = subjects.len();
+    let humans = judged.len();
     let random = judged.iter().filter(|j| j.sampled == Part::Random).count();
     let flagged = judged.iter().filter(|j| j.sampled == Part::Flagged).count();
     let census = random == humans;
@@ -234,11 +231,10 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         .iter()
         .map(|f| (f.person.clone(), f.rule.id().to_string()))
         .collect();
-    let sampled_now: HashSet<&str> = subjects
+    let sampled_now: HashSet<&str> = judged
         .iter()
-        .zip(judged)
-        .filter(|(_, j)| j.sampled != Part::None)
-        .map(|(s, _)| s.person.as_str())
+        .filter(|j| j.sampled != Part::None)
+        .map(|j| j.person.as_str())
         .collect();
 
     // Pairs compared: every pair, except that a rule on the event sample

@@ -75,13 +75,6 @@ pub struct FoundPairs {
     pub sampled: HashSet<String>,
 }
 
-/// How a source's bulk read ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceDone {
-    Chunks(usize),
-    Failed(String),
-}
-
 const SCAN_COLUMNS: &str = "id, workspace, selection, status, started_at, finished_at, seed, events_sample, listed, profiles, humans, report";
 
 fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
@@ -101,9 +94,11 @@ fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
     })
 }
 
-/// Rows per multi-row INSERT (7 columns × 100 stays far below both
-/// databases' parameter limits).
-const ROWS_PER_INSERT: usize = 100;
+/// Rows per multi-row INSERT: few enough parameters that binding them
+/// stays cheap (the SQLite driver looks each one up by name).
+const ROWS_PER_INSERT: usize = 25;
+/// Keys per `IN (…)` lookup.
+const LOOKUP_CHUNK: usize = 100;
 
 impl Store {
     pub async fn create_scan(&self, scan: &ScanRow) -> Result<(), StoreError> {
@@ -267,55 +262,99 @@ impl Store {
         Ok(())
     }
 
+    /// One batch of profiles (cio_id, JSON) and the errors met reading it,
+    /// in one transaction: a batch is stored whole or not at all.
     pub async fn save_batch(
         &self,
         scan: &str,
         batch: usize,
-        profiles: &str,
+        profiles: &[(String, String)],
         errors: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO scan_batches (scan_id, batch, profiles, errors) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(scan)
-        .bind(batch as i64)
-        .bind(profiles)
-        .bind(errors)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
+        let db = |e| self.db(e);
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        for chunk in profiles.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "{} ON CONFLICT (scan_id, cio_id) DO NOTHING",
+                insert_sql("scan_profiles (scan_id, cio_id, batch, body)", 4, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (cio_id, body) in chunk {
+                q = q.bind(scan).bind(cio_id).bind(batch as i64).bind(body);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("INSERT INTO scan_batches (scan_id, batch, errors) VALUES ($1, $2, $3)")
+            .bind(scan)
+            .bind(batch as i64)
+            .bind(errors)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(())
     }
 
-    /// Batches read so far: (batch, profiles JSON, errors JSON).
-    pub async fn batches(&self, scan: &str) -> Result<Vec<(usize, String, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT batch, profiles, errors FROM scan_batches WHERE scan_id = $1 ORDER BY batch",
-        )
-        .bind(scan)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
+    /// Batches stored so far: (batch, errors JSON).
+    pub async fn batches(&self, scan: &str) -> Result<Vec<(usize, String)>, StoreError> {
+        let rows = sqlx::query("SELECT batch, errors FROM scan_batches WHERE scan_id = $1 ORDER BY batch")
+            .bind(scan)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get::<i64, _>("batch")? as usize,
-                    r.try_get("profiles")?,
-                    r.try_get("errors")?,
-                ))
-            })
+            .map(|r| Ok((r.try_get::<i64, _>("batch")? as usize, r.try_get("errors")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))
     }
 
-    /// A source's records, chunk by chunk, then its end marker, in one
-    /// transaction: a source is either wholly stored or not at all.
+    /// Every stored profile's JSON, streamed.
+    pub async fn each_profile(
+        &self,
+        scan: &str,
+        on: &mut (dyn FnMut(String) + Send),
+    ) -> Result<(), StoreError> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query("SELECT body FROM scan_profiles WHERE scan_id = $1")
+            .bind(scan)
+            .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await.map_err(|e| self.db(e))? {
+            on(r.try_get("body").map_err(|e| self.db(e))?);
+        }
+        Ok(())
+    }
+
+    /// The JSON of these profiles (those stored).
+    pub async fn profiles_by_cio(
+        &self,
+        scan: &str,
+        cio_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::with_capacity(cio_ids.len());
+        for chunk in cio_ids.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT body FROM scan_profiles WHERE scan_id = $1 AND cio_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(scan);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            for r in q.fetch_all(&self.pool).await.map_err(|e| self.db(e))? {
+                out.push(r.try_get("body").map_err(|e| self.db(e))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A source's records (JSON, numbered from 0) and how its read ended,
+    /// in one transaction: a source is stored whole or not at all.
     pub async fn save_source(
         &self,
         scan: &str,
         source: &str,
-        chunks: &[String],
-        done: &SourceDone,
+        records: &[String],
+        outcome: &str,
     ) -> Result<(), StoreError> {
         let db = |e| self.db(e);
         let mut tx = self.pool.begin().await.map_err(db)?;
@@ -325,70 +364,85 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (i, chunk) in chunks.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO scan_records (scan_id, source, chunk, records) VALUES ($1, $2, $3, $4)",
-            )
+        for (c, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
+            let sql = insert_sql("scan_records (scan_id, source, n, body)", 4, chunk.len());
+            let mut q = sqlx::query(&sql);
+            for (k, body) in chunk.iter().enumerate() {
+                let n = (c * ROWS_PER_INSERT + k) as i64;
+                q = q.bind(scan).bind(source).bind(n).bind(body);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("INSERT INTO scan_sources (scan_id, source, outcome) VALUES ($1, $2, $3)")
             .bind(scan)
             .bind(source)
-            .bind(i as i64)
-            .bind(chunk)
+            .bind(outcome)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        }
-        let marker = match done {
-            SourceDone::Chunks(n) => serde_json::json!({ "done": n }),
-            SourceDone::Failed(m) => serde_json::json!({ "error": m }),
-        };
-        sqlx::query(
-            "INSERT INTO scan_records (scan_id, source, chunk, records) VALUES ($1, $2, -1, $3)",
-        )
-        .bind(scan)
-        .bind(source)
-        .bind(marker.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(())
     }
 
-    /// A source's stored read: its end marker and its chunks (JSON), when complete.
-    pub async fn source(
+    /// How a source's stored read ended (JSON), when it is stored.
+    pub async fn source_outcome(&self, scan: &str, source: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT outcome FROM scan_sources WHERE scan_id = $1 AND source = $2")
+            .bind(scan)
+            .bind(source)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        row.map(|r| r.try_get("outcome"))
+            .transpose()
+            .map_err(|e| self.db(e))
+    }
+
+    /// Every stored record of a source: (n, JSON), streamed.
+    pub async fn each_record(
         &self,
         scan: &str,
         source: &str,
-    ) -> Result<Option<(SourceDone, Vec<String>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT chunk, records FROM scan_records WHERE scan_id = $1 AND source = $2 ORDER BY chunk",
-        )
-        .bind(scan)
-        .bind(source)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.db(e))?;
-        let mut marker = None;
-        let mut chunks = Vec::new();
-        for r in &rows {
-            let chunk: i64 = r.try_get("chunk").map_err(|e| self.db(e))?;
-            let body: String = r.try_get("records").map_err(|e| self.db(e))?;
-            if chunk < 0 {
-                let v: serde_json::Value =
-                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                        scan: scan.to_string(),
-                        what: format!("{source} marker"),
-                        message: e.to_string(),
-                    })?;
-                marker = Some(match v.get("error").and_then(|e| e.as_str()) {
-                    Some(m) => SourceDone::Failed(m.to_string()),
-                    None => SourceDone::Chunks(v["done"].as_u64().unwrap_or(0) as usize),
-                });
-            } else {
-                chunks.push(body);
+        on: &mut (dyn FnMut(i64, String) + Send),
+    ) -> Result<(), StoreError> {
+        use futures::TryStreamExt;
+        let mut rows = sqlx::query("SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2")
+            .bind(scan)
+            .bind(source)
+            .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await.map_err(|e| self.db(e))? {
+            on(
+                r.try_get("n").map_err(|e| self.db(e))?,
+                r.try_get("body").map_err(|e| self.db(e))?,
+            );
+        }
+        Ok(())
+    }
+
+    /// The JSON of these records of a source: (n, JSON).
+    pub async fn records_by_n(
+        &self,
+        scan: &str,
+        source: &str,
+        ns: &[i64],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut out = Vec::with_capacity(ns.len());
+        for chunk in ns.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2 AND n IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(scan).bind(source);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for r in q.fetch_all(&self.pool).await.map_err(|e| self.db(e))? {
+                out.push((
+                    r.try_get("n").map_err(|e| self.db(e))?,
+                    r.try_get("body").map_err(|e| self.db(e))?,
+                ));
             }
         }
-        Ok(marker.map(|m| (m, chunks)))
+        Ok(out)
     }
 
     pub async fn save_activities(
@@ -621,6 +675,14 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))
     }
+}
+
+/// `$from, $from+1, …` (`n` of them).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `INSERT INTO <table (cols)> VALUES ($1, ..), ($n+1, ..), ..`.
