@@ -119,7 +119,16 @@ fn main() {
     );
     println!(
         "{:<10} {:>8} {:>7} {:>9} {:>9} {:>6} {:>8} {:>8} {:>6} {:>10}",
-        "path", "profiles", "sample", "requests", "req/prof", "429s", "wall", "floor", "ratio", "profiles/s"
+        "path",
+        "profiles",
+        "sample",
+        "requests",
+        "req/prof",
+        "429s",
+        "wall",
+        "floor",
+        "ratio",
+        "profiles/s"
     );
     let row = |name: &str, n: usize, sample: &str, r: &Run| {
         println!(

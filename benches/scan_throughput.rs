@@ -162,9 +162,27 @@ fn one(n: usize) {
         let row = cioscope::scan::new_scan("throughput", &options);
         store.create_scan(&row).await.expect("row");
         let start = Instant::now();
-        let report = cioscope::scan::run(&ws, &store, &row, &mut |_| {})
+        // Time per step, to stderr (where a slow step shows).
+        let mut last: Option<(String, Instant)> = None;
+        let mut phases: Vec<(String, f64)> = Vec::new();
+        let mut on_step = |step: cioscope::scan::Step| {
+            let name = format!("{step:?}");
+            let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
+            if last.as_ref().is_none_or(|(n, _)| *n != name) {
+                if let Some((n, at)) = last.take() {
+                    phases.push((n, at.elapsed().as_secs_f64()));
+                }
+                last = Some((name, Instant::now()));
+            }
+        };
+        let report = cioscope::scan::run(&ws, &store, &row, &mut on_step)
             .await
             .expect("scan");
+        if let Some((n, at)) = last.take() {
+            phases.push((n, at.elapsed().as_secs_f64()));
+        }
+        let line: Vec<String> = phases.iter().map(|(n, t)| format!("{n} {t:.2}s")).collect();
+        eprintln!("{n}: {}", line.join(", "));
         let wall = start.elapsed().as_secs_f64();
         let fake = FAKE_NANOS.load(Ordering::Relaxed) as f64 / 1e9;
         println!(

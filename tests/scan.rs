@@ -569,7 +569,10 @@ async fn a_killed_scan_resumes_without_reading_anything_finished_twice() {
     assert!(asked.is_disjoint(&stored), "a stored batch was read again");
     assert_eq!(
         asked,
-        everyone.difference(&stored).cloned().collect::<BTreeSet<_>>(),
+        everyone
+            .difference(&stored)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
         "the resumed scan reads exactly what was not stored"
     );
     assert_eq!(resumed["profiles"], 3000);
@@ -581,7 +584,16 @@ async fn a_killed_scan_resumes_without_reading_anything_finished_twice() {
         .env("CIOSCOPE_DATA_DIR", fresh.path())
         .env("CIOSCOPE_SCAN_TEST_KEY", "test-key")
         .args(["scan", "--config", config.to_str().unwrap()])
-        .args(["--events-sample", "20", "--seed", "5", "--format", "json", "--fail-on", "never"])
+        .args([
+            "--events-sample",
+            "20",
+            "--seed",
+            "5",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+        ])
         .output()
         .unwrap();
     let whole: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -619,8 +631,14 @@ fn demo_config_in_postgres(dir: &Path, workspace: &str) -> std::path::PathBuf {
     let demo = std::fs::canonicalize("fixtures/demo").unwrap();
     let text = std::fs::read_to_string(demo.join("cioscope.toml")).unwrap();
     let text = text
-        .replace("fixtures = \"", &format!("fixtures = \"{}/", demo.display()))
-        .replace("seed_sql = \"", &format!("seed_sql = \"{}/", demo.display()))
+        .replace(
+            "fixtures = \"",
+            &format!("fixtures = \"{}/", demo.display()),
+        )
+        .replace(
+            "seed_sql = \"",
+            &format!("seed_sql = \"{}/", demo.display()),
+        )
         .replace("name = \"acme-demo\"", &format!("name = \"{workspace}\""));
     let path = dir.join("cioscope.toml");
     std::fs::write(
@@ -646,7 +664,11 @@ fn scans_round_trip_through_a_shared_postgresql_store() {
             .args(extra)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("postgres 127.0.0.1/"), "{stderr}");
         assert!(!stderr.contains(&url), "the URL never shows: {stderr}");

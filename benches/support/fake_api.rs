@@ -244,7 +244,6 @@ impl Respond for Fake {
     }
 }
 
-
 /// Serve `people` generated people.
 pub async fn serve(people: usize) -> (MockServer, Fake) {
     let people: Vec<Person> = (0..people).map(Person::new).collect();

@@ -219,8 +219,8 @@ impl Workspace {
                 continue;
             }
             let names: Vec<String> = chunk.iter().map(|(_, e)| e.clone()).collect();
-            let gathered = gather::gather(&self, &names).await;
-            let humans = human::form(&gathered.pool, &self.config);
+            let mut gathered = gather::gather(&self, &names).await;
+            let humans = human::form_owned(std::mem::take(&mut gathered.pool), &self.config);
             // Which human each entry point reached.
             let reached: Vec<Option<usize>> = refs.iter().map(|r| find_human(&humans, r)).collect();
             let mut firsts: HashMap<usize, usize> = HashMap::new();

@@ -50,6 +50,8 @@ pub struct Human {
     pub subject: Subject,
     /// cio_ids of its profiles (sorted).
     pub cio_ids: Vec<String>,
+    /// Where each of `subject.records` was in `Pool::records`.
+    pub pool_records: Vec<usize>,
 }
 
 impl Human {
@@ -87,18 +89,29 @@ enum Node {
 /// The humans of a pool, each listing its nodes. Humans made only of
 /// variant-only profiles are formed too (callers pick the ones they need).
 pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
-    let profiles: Vec<&Profile> = pool.profiles.values().collect();
-    let mut records: Vec<&SourceRecord> = pool.records.iter().collect();
+    form_owned(pool.clone(), config)
+}
+
+/// [`form`], moving the pool's profiles and records into the humans
+/// instead of copying them (a workspace-wide pool is large).
+pub fn form_owned(pool: Pool, config: &Config) -> Vec<Human> {
+    let mut profile_slots: Vec<Option<Profile>> = pool.profiles.into_values().map(Some).collect();
+    let mut record_list: Vec<(usize, SourceRecord)> =
+        pool.records.into_iter().enumerate().collect();
     let source_order: HashMap<&str, usize> = config
         .sources
         .iter()
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
-    records.sort_by(|a, b| {
+    record_list.sort_by(|(_, a), (_, b)| {
         let rank = |r: &SourceRecord| source_order.get(r.source.as_str()).copied();
         (rank(a), &a.id, &a.email, &a.phone).cmp(&(rank(b), &b.id, &b.email, &b.phone))
     });
+    let mut record_slots: Vec<Option<(usize, SourceRecord)>> =
+        record_list.into_iter().map(Some).collect();
+    let profiles: Vec<&Profile> = profile_slots.iter().flatten().collect();
+    let records: Vec<&SourceRecord> = record_slots.iter().flatten().map(|(_, r)| r).collect();
     let identity = &config.identity;
     let np = profiles.len();
     let index = |n: Node| match n {
@@ -227,25 +240,35 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
             edges_of.entry(uf.find(index(*a))).or_default().push(k);
         }
     }
-    let mut humans = Vec::new();
+    // Per component: the order of its profiles, its person key and its
+    // links, read while everything is borrowed; then its profiles and
+    // records are moved into the human.
+    struct Plan {
+        profiles: Vec<usize>,
+        records: Vec<usize>,
+        person: String,
+        links: Vec<Link>,
+    }
+    let mut plans = Vec::with_capacity(components.len());
     for (root, nodes) in components {
-        let mut member_profiles: Vec<&Profile> = nodes
+        let mut member_profiles: Vec<(usize, &Profile)> = nodes
             .iter()
             .filter_map(|n| match n {
-                Node::Profile(i) => Some(profiles[*i]),
+                Node::Profile(i) => Some((*i, profiles[*i])),
                 _ => None,
             })
             .collect();
-        let member_records: Vec<&SourceRecord> = nodes
+        let member_records: Vec<(usize, &SourceRecord)> = nodes
             .iter()
             .filter_map(|n| match n {
-                Node::Record(i) => Some(records[*i]),
+                Node::Record(i) => Some((*i, records[*i])),
                 _ => None,
             })
             .collect();
-        order_profiles(&mut member_profiles, &member_records, config, &owners);
+        let record_refs: Vec<&SourceRecord> = member_records.iter().map(|(_, r)| *r).collect();
+        order_profiles(&mut member_profiles, &record_refs, config, &owners);
         let person = match member_profiles.first() {
-            Some(p) => person_key(
+            Some((_, p)) => person_key(
                 config.identity.primary,
                 p.id.as_deref(),
                 p.email.as_deref(),
@@ -253,33 +276,27 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
             ),
             None => member_records
                 .first()
-                .and_then(|r| {
+                .and_then(|(_, r)| {
                     r.id.clone()
                         .filter(|s| !s.trim().is_empty())
                         .or_else(|| r.email.clone())
                 })
                 .unwrap_or_default(),
         };
-        let mut subject = Subject {
-            person,
-            profiles: member_profiles.iter().map(|p| (*p).clone()).collect(),
-            records: member_records.iter().map(|r| (*r).clone()).collect(),
-            ..Default::default()
-        };
         // Evidence: every edge inside this component, once per pair.
-        let node_ref = |n: Node, subject: &Subject| match n {
+        let node_ref = |n: Node| match n {
             Node::Profile(i) => NodeRef::Profile {
                 cio_id: profiles[i].cio_id.clone(),
             },
             Node::Record(i) => NodeRef::Record {
                 source: records[i].source.clone(),
-                index: subject
-                    .records
+                index: member_records
                     .iter()
-                    .position(|r| r == records[i])
+                    .position(|(j, _)| *j == i)
                     .unwrap_or(0),
             },
         };
+        let mut links: Vec<Link> = Vec::new();
         for &k in edges_of.get(&root).map(Vec::as_slice).unwrap_or_default() {
             let (a, b, identifier, value) = &edges[k];
             let via = match (a, b) {
@@ -293,19 +310,55 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
                 },
             };
             let link = Link {
-                from: node_ref(*a, &subject),
-                to: node_ref(*b, &subject),
+                from: node_ref(*a),
+                to: node_ref(*b),
                 identifier: (*identifier).to_string(),
                 value: value.clone(),
                 via,
             };
-            if !subject.links.contains(&link) {
-                subject.links.push(link);
+            if !links.contains(&link) {
+                links.push(link);
             }
+        }
+        plans.push(Plan {
+            profiles: member_profiles.iter().map(|(i, _)| *i).collect(),
+            records: member_records.iter().map(|(i, _)| *i).collect(),
+            person,
+            links,
+        });
+    }
+    drop(profiles);
+    drop(records);
+    drop(edges);
+    let mut humans = Vec::with_capacity(plans.len());
+    for plan in plans {
+        // Exact sizes: a workspace holds a million of these.
+        let mut member_profiles = Vec::with_capacity(plan.profiles.len());
+        member_profiles.extend(
+            plan.profiles
+                .iter()
+                .filter_map(|&i| profile_slots[i].take()),
+        );
+        let mut member_records = Vec::with_capacity(plan.records.len());
+        let mut pool_records = Vec::with_capacity(plan.records.len());
+        for (from, r) in plan.records.iter().filter_map(|&i| record_slots[i].take()) {
+            member_records.push(r);
+            pool_records.push(from);
         }
         let mut cio_ids: Vec<String> = member_profiles.iter().map(|p| p.cio_id.clone()).collect();
         cio_ids.sort();
-        humans.push(Human { subject, cio_ids });
+        let subject = Subject {
+            person: plan.person,
+            profiles: member_profiles,
+            records: member_records,
+            links: plan.links,
+            ..Default::default()
+        };
+        humans.push(Human {
+            subject,
+            cio_ids,
+            pool_records,
+        });
     }
     attach_variants(&mut humans);
     humans
@@ -315,7 +368,7 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
 /// owning source; else one with the primary identifier; else the oldest),
 /// the others after it, oldest first.
 fn order_profiles(
-    profiles: &mut [&Profile],
+    profiles: &mut [(usize, &Profile)],
     records: &[&SourceRecord],
     config: &Config,
     owners: &BTreeSet<&str>,
@@ -350,7 +403,7 @@ fn order_profiles(
             None => 2,
         }
     };
-    profiles.sort_by(|a, b| {
+    profiles.sort_by(|(_, a), (_, b)| {
         (rank(a), created_at(a), &a.cio_id).cmp(&(rank(b), created_at(b), &b.cio_id))
     });
 }

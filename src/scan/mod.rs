@@ -173,6 +173,15 @@ pub async fn run(
             reads.push(SourceRead::failed(&status.name, e));
         }
     }
+    // Where each pool record is stored: (source, number).
+    let mut stored_as: Vec<(Arc<str>, i64)> = Vec::new();
+    let mut add = |pool: &mut Pool, name: &str, records: Vec<(i64, SourceRecord)>| {
+        let name: Arc<str> = Arc::from(name);
+        for (n, r) in records {
+            stored_as.push((Arc::clone(&name), n));
+            pool.records.push(r);
+        }
+    };
     let mut per_person = Vec::new();
     for source in &ws.sources {
         progress(Step::Source {
@@ -184,7 +193,7 @@ pub async fn run(
                     unavailable.push(source.name().to_string());
                 }
                 reads.push(read);
-                pool.records.extend(records);
+                add(&mut pool, source.name(), records);
             }
             None => per_person.push(Arc::clone(source)),
         }
@@ -195,7 +204,7 @@ pub async fn run(
             unavailable.push(source.name().to_string());
         }
         reads.push(read);
-        pool.records.extend(records);
+        add(&mut pool, source.name(), records);
     }
     // Source order as configured, so reports read the same each time.
     let order: HashMap<&str, usize> = ws
@@ -207,12 +216,11 @@ pub async fn run(
         .collect();
     reads.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
 
-    let humans = human::form(&pool, &ws.config);
-    drop(pool);
+    let humans = human::form_owned(pool, &ws.config);
     progress(Step::Humans {
         humans: humans.len(),
     });
-    let mut subjects: Vec<Subject> = humans
+    let mut subjects: Vec<Thin> = humans
         .into_iter()
         .map(|h| {
             let mut s = h.subject;
@@ -221,10 +229,18 @@ pub async fn run(
                     s.unavailable.push(u.clone());
                 }
             }
-            s
+            Thin {
+                subject: s,
+                records: h
+                    .pool_records
+                    .iter()
+                    .map(|&i| stored_as[i].clone())
+                    .collect(),
+            }
         })
         .collect();
-    subjects.sort_by(|a, b| a.person.cmp(&b.person));
+    drop(stored_as);
+    subjects.sort_by(|a, b| a.subject.person.cmp(&b.subject.person));
     let ctx = RuleContext {
         config: &ws.config,
         now: ws.now(),
@@ -275,7 +291,7 @@ pub async fn run(
         total: chosen.len(),
     });
     for chunk in chosen.chunks(JUDGE_CHUNK) {
-        let thin: Vec<Subject> = chunk.iter().map(|&i| subjects[i].clone()).collect();
+        let thin: Vec<Thin> = chunk.iter().map(|&i| subjects[i].clone()).collect();
         let mut full = hydrate(store, &scan.id, thin).await?;
         let errs = read_activities(ws, store, &scan.id, &stored, &mut full, &mut |n| {
             progress(Step::Activities {
@@ -384,9 +400,6 @@ pub struct Judged {
 
 // ---------------------------------------------------------------- thin copies
 
-/// The `extra_ids` key that holds a thin record's number in the store.
-const RECORD_NUMBER: &str = "\u{1}n";
-
 /// What forming humans reads of a profile: its identifiers and `created_at`.
 fn thin_profile(p: &Profile) -> Profile {
     let keep = ["phone", "created_at"];
@@ -404,29 +417,36 @@ fn thin_profile(p: &Profile) -> Profile {
     }
 }
 
-/// What forming humans reads of a record, with its number in the store.
-fn thin_record(r: &SourceRecord, n: i64) -> SourceRecord {
+/// What forming humans reads of a record.
+fn thin_record(r: &SourceRecord) -> SourceRecord {
     SourceRecord {
         source: r.source.clone(),
         id: r.id.clone(),
         email: r.email.clone(),
         phone: r.phone.clone(),
-        extra_ids: [(RECORD_NUMBER.to_string(), n.to_string())].into(),
         ..Default::default()
     }
 }
 
-/// Thin subjects made whole again from the store: every profile, variant
+/// A human before judging: thin copies, and where its records are stored.
+#[derive(Debug, Clone)]
+struct Thin {
+    subject: Subject,
+    /// (source, number) of each of `subject.records`, in order.
+    records: Vec<(Arc<str>, i64)>,
+}
+
+/// Thin humans made whole again from the store: every profile, variant
 /// and record replaced by the original (order and links kept).
-async fn hydrate(store: &Store, scan: &str, mut subjects: Vec<Subject>) -> Result<Vec<Subject>, ScanError> {
+async fn hydrate(store: &Store, scan: &str, thin: Vec<Thin>) -> Result<Vec<Subject>, ScanError> {
     let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
         scan: scan.to_string(),
         what: what.to_string(),
         message: e.to_string(),
     };
-    let mut cio_ids: Vec<String> = subjects
+    let mut cio_ids: Vec<String> = thin
         .iter()
-        .flat_map(|s| s.profiles.iter().chain(&s.variants))
+        .flat_map(|t| t.subject.profiles.iter().chain(&t.subject.variants))
         .map(|p| p.cio_id.clone())
         .collect();
     cio_ids.sort();
@@ -436,37 +456,34 @@ async fn hydrate(store: &Store, scan: &str, mut subjects: Vec<Subject>) -> Resul
         let p: Profile = serde_json::from_str(&body).map_err(|e| corrupt("profile", e))?;
         profiles.insert(p.cio_id.clone(), p);
     }
-    let mut wanted: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for r in subjects.iter().flat_map(|s| &s.records) {
-        if let Some(n) = r.extra_ids.get(RECORD_NUMBER).and_then(|n| n.parse().ok()) {
-            wanted.entry(r.source.clone()).or_default().push(n);
-        }
+    let mut wanted: BTreeMap<Arc<str>, Vec<i64>> = BTreeMap::new();
+    for (source, n) in thin.iter().flat_map(|t| &t.records) {
+        wanted.entry(Arc::clone(source)).or_default().push(*n);
     }
-    let mut records: HashMap<(String, i64), SourceRecord> = HashMap::new();
+    let mut records: HashMap<(Arc<str>, i64), SourceRecord> = HashMap::new();
     for (source, ns) in wanted {
         for (n, body) in store.records_by_n(scan, &source, &ns).await? {
             let r: SourceRecord = serde_json::from_str(&body).map_err(|e| corrupt("record", e))?;
-            records.insert((source.clone(), n), r);
+            records.insert((Arc::clone(&source), n), r);
         }
     }
-    for s in &mut subjects {
-        for p in s.profiles.iter_mut().chain(s.variants.iter_mut()) {
-            if let Some(full) = profiles.get(&p.cio_id) {
-                *p = full.clone();
+    Ok(thin
+        .into_iter()
+        .map(|t| {
+            let mut s = t.subject;
+            for p in s.profiles.iter_mut().chain(s.variants.iter_mut()) {
+                if let Some(full) = profiles.get(&p.cio_id) {
+                    *p = full.clone();
+                }
             }
-        }
-        for r in &mut s.records {
-            let key = r
-                .extra_ids
-                .get(RECORD_NUMBER)
-                .and_then(|n| n.parse::<i64>().ok())
-                .map(|n| (r.source.clone(), n));
-            if let Some(full) = key.and_then(|k| records.remove(&k)) {
-                *r = full;
+            for (r, key) in s.records.iter_mut().zip(t.records) {
+                if let Some(full) = records.remove(&key) {
+                    *r = full;
+                }
             }
-        }
-    }
-    Ok(subjects)
+            s
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------- listing
@@ -550,23 +567,27 @@ async fn read_profiles(
     let mut errors = Vec::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     for (batch, errs) in store.batches(&scan.id).await? {
-        let es: Vec<PersonError> = serde_json::from_str(&errs).map_err(|e| StoreError::Corrupt {
-            scan: scan.id.clone(),
-            what: format!("profile batch {batch}"),
-            message: e.to_string(),
-        })?;
+        let es: Vec<PersonError> =
+            serde_json::from_str(&errs).map_err(|e| StoreError::Corrupt {
+                scan: scan.id.clone(),
+                what: format!("profile batch {batch}"),
+                message: e.to_string(),
+            })?;
         errors.extend(es);
         done.insert(batch);
     }
     if !done.is_empty() {
         let mut bad = None;
         store
-            .each_profile(&scan.id, &mut |body| match serde_json::from_str::<Profile>(&body) {
-                Ok(p) => thin.push(thin_profile(&p)),
-                Err(e) => {
-                    bad.get_or_insert(e.to_string());
-                }
-            })
+            .each_profile(
+                &scan.id,
+                &mut |body| match serde_json::from_str::<Profile>(&body) {
+                    Ok(p) => thin.push(thin_profile(&p)),
+                    Err(e) => {
+                        bad.get_or_insert(e.to_string());
+                    }
+                },
+            )
             .await?;
         if let Some(message) = bad {
             return Err(StoreError::Corrupt {
@@ -668,7 +689,7 @@ async fn read_source(
     store: &Store,
     scan: &str,
     source: &dyn crate::sources::Source,
-) -> Result<Option<(SourceRead, Vec<SourceRecord>)>, ScanError> {
+) -> Result<Option<(SourceRead, Vec<(i64, SourceRecord)>)>, ScanError> {
     if let Some(stored) = stored_source(store, scan, source.name()).await? {
         return Ok(Some(stored));
     }
@@ -676,7 +697,14 @@ async fn read_source(
         return Ok(None);
     };
     Ok(Some(
-        save_source(store, scan, source.name(), result.map_err(|e| e.message), None).await?,
+        save_source(
+            store,
+            scan,
+            source.name(),
+            result.map_err(|e| e.message),
+            None,
+        )
+        .await?,
     ))
 }
 
@@ -686,7 +714,7 @@ async fn stored_source(
     store: &Store,
     scan: &str,
     name: &str,
-) -> Result<Option<(SourceRead, Vec<SourceRecord>)>, ScanError> {
+) -> Result<Option<(SourceRead, Vec<(i64, SourceRecord)>)>, ScanError> {
     let Some(outcome) = store.source_outcome(scan, name).await? else {
         return Ok(None);
     };
@@ -702,14 +730,16 @@ async fn stored_source(
     let mut records = Vec::new();
     let mut bad = None;
     store
-        .each_record(scan, name, &mut |n, body| {
-            match serde_json::from_str::<SourceRecord>(&body) {
-                Ok(r) => records.push(thin_record(&r, n)),
+        .each_record(
+            scan,
+            name,
+            &mut |n, body| match serde_json::from_str::<SourceRecord>(&body) {
+                Ok(r) => records.push((n, thin_record(&r))),
                 Err(e) => {
                     bad.get_or_insert(e.to_string());
                 }
-            }
-        })
+            },
+        )
         .await?;
     if let Some(message) = bad {
         return Err(StoreError::Corrupt {
@@ -719,11 +749,7 @@ async fn stored_source(
         }
         .into());
     }
-    records.sort_by_key(|r| {
-        r.extra_ids
-            .get(RECORD_NUMBER)
-            .and_then(|n| n.parse::<i64>().ok())
-    });
+    records.sort_by_key(|(n, _)| *n);
     let read = match outcome.get("lookups").and_then(|l| l.as_u64()) {
         Some(lookups) => SourceRead::per_person(name, records.len(), lookups as usize),
         None => SourceRead::bulk(name, records.len()),
@@ -738,7 +764,7 @@ async fn save_source(
     name: &str,
     outcome: Result<Vec<SourceRecord>, String>,
     lookups: Option<usize>,
-) -> Result<(SourceRead, Vec<SourceRecord>), ScanError> {
+) -> Result<(SourceRead, Vec<(i64, SourceRecord)>), ScanError> {
     match outcome {
         Ok(records) => {
             let bodies: Vec<String> = records
@@ -759,7 +785,7 @@ async fn save_source(
             let thin = records
                 .iter()
                 .enumerate()
-                .map(|(n, r)| thin_record(r, n as i64))
+                .map(|(n, r)| (n as i64, thin_record(r)))
                 .collect();
             Ok((read, thin))
         }
@@ -781,7 +807,7 @@ async fn look_up_everyone(
     scan: &str,
     source: &crate::sources::SharedSource,
     pool: &Pool,
-) -> Result<(SourceRead, Vec<SourceRecord>), ScanError> {
+) -> Result<(SourceRead, Vec<(i64, SourceRecord)>), ScanError> {
     let name = source.name().to_string();
     if let Some(stored) = stored_source(store, scan, &name).await? {
         return Ok(stored);
@@ -879,7 +905,11 @@ async fn read_activities(
             let mut got = Vec::new();
             for (k, p) in missing {
                 let (addr, ty) = address(&p);
-                got.push((k, p.cio_id.clone(), ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await));
+                got.push((
+                    k,
+                    p.cio_id.clone(),
+                    ws.cio.activities(&addr, ty, MAX_ACTIVITIES).await,
+                ));
             }
             (i, got)
         })

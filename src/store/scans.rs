@@ -276,7 +276,11 @@ impl Store {
         for chunk in profiles.chunks(ROWS_PER_INSERT) {
             let sql = format!(
                 "{} ON CONFLICT (scan_id, cio_id) DO NOTHING",
-                insert_sql("scan_profiles (scan_id, cio_id, batch, body)", 4, chunk.len())
+                insert_sql(
+                    "scan_profiles (scan_id, cio_id, batch, body)",
+                    4,
+                    chunk.len()
+                )
             );
             let mut q = sqlx::query(&sql);
             for (cio_id, body) in chunk {
@@ -297,11 +301,12 @@ impl Store {
 
     /// Batches stored so far: (batch, errors JSON).
     pub async fn batches(&self, scan: &str) -> Result<Vec<(usize, String)>, StoreError> {
-        let rows = sqlx::query("SELECT batch, errors FROM scan_batches WHERE scan_id = $1 ORDER BY batch")
-            .bind(scan)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+        let rows =
+            sqlx::query("SELECT batch, errors FROM scan_batches WHERE scan_id = $1 ORDER BY batch")
+                .bind(scan)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         rows.iter()
             .map(|r| Ok((r.try_get::<i64, _>("batch")? as usize, r.try_get("errors")?)))
             .collect::<Result<_, sqlx::Error>>()
@@ -385,13 +390,18 @@ impl Store {
     }
 
     /// How a source's stored read ended (JSON), when it is stored.
-    pub async fn source_outcome(&self, scan: &str, source: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT outcome FROM scan_sources WHERE scan_id = $1 AND source = $2")
-            .bind(scan)
-            .bind(source)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db(e))?;
+    pub async fn source_outcome(
+        &self,
+        scan: &str,
+        source: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row =
+            sqlx::query("SELECT outcome FROM scan_sources WHERE scan_id = $1 AND source = $2")
+                .bind(scan)
+                .bind(source)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.db(e))?;
         row.map(|r| r.try_get("outcome"))
             .transpose()
             .map_err(|e| self.db(e))
@@ -405,10 +415,11 @@ impl Store {
         on: &mut (dyn FnMut(i64, String) + Send),
     ) -> Result<(), StoreError> {
         use futures::TryStreamExt;
-        let mut rows = sqlx::query("SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2")
-            .bind(scan)
-            .bind(source)
-            .fetch(&self.pool);
+        let mut rows =
+            sqlx::query("SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2")
+                .bind(scan)
+                .bind(source)
+                .fetch(&self.pool);
         while let Some(r) = rows.try_next().await.map_err(|e| self.db(e))? {
             on(
                 r.try_get("n").map_err(|e| self.db(e))?,

@@ -146,10 +146,10 @@ impl FakeWorkspace {
             .unwrap()
             .push(format!("{} {}", req.method, req.url));
         if req.method.to_string() == "POST" {
-            self.bodies
-                .lock()
-                .unwrap()
-                .push((path.clone(), String::from_utf8_lossy(&req.body).into_owned()));
+            self.bodies.lock().unwrap().push((
+                path.clone(),
+                String::from_utf8_lossy(&req.body).into_owned(),
+            ));
         }
         let id_type = query(req, "id_type").unwrap_or_else(|| "id".into());
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -196,11 +196,19 @@ impl FakeWorkspace {
                 let matches = |p: &FakePerson| matches_filter(p, filter);
                 let all: Vec<&FakePerson> = self.people.iter().filter(|p| matches(p)).collect();
                 // Paged like the API: `start` is the cursor (an offset here).
-                let start: usize = query(req, "start").and_then(|s| s.parse().ok()).unwrap_or(0);
-                let limit: usize = query(req, "limit").and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+                let start: usize = query(req, "start")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let limit: usize = query(req, "limit")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(usize::MAX);
                 let end = start.saturating_add(limit).min(all.len());
                 let hits = &all[start.min(end)..end];
-                let next = if end < all.len() { end.to_string() } else { String::new() };
+                let next = if end < all.len() {
+                    end.to_string()
+                } else {
+                    String::new()
+                };
                 let ids: Vec<Value> = hits
                     .iter()
                     .map(|p| json!(p.id.clone().unwrap_or_default()))
