@@ -3106,6 +3106,10 @@ ORDER BY person, timestamp";
 
 const SOQL: &str = "SELECT Id, Customer_Id__c, Email, Phone, FirstName, LastName, Marketing_Opt_In__c, LeadSource, SystemModstamp FROM Contact WHERE Customer_Id__c = :id OR Email = :email OR Phone = :phone";
 
+const SCAN_SOQL: &str = "SELECT Id, Customer_Id__c, Email, Phone, FirstName, LastName, Marketing_Opt_In__c, LeadSource, SystemModstamp FROM Contact";
+
+const SCAN_COQL: &str = "select id, Customer_ID, Email, Phone, First_Name, Last_Name, Lead_Source, Owner, Modified_Time from Contacts where id is not null";
+
 const EVENTS_SOQL: &str = "SELECT Id, CaseNumber, ContactId, Subject, Status, Priority, Origin, CreatedDate, ClosedDate FROM Case WHERE ContactId = :id ORDER BY CreatedDate";
 
 const COQL: &str = "select id, Customer_ID, Email, Phone, First_Name, Last_Name, Lead_Source, Owner, Modified_Time from Contacts where Customer_ID = :id or Email = :email or Phone = :phone";
@@ -3154,8 +3158,8 @@ people = """{PEOPLE}"""
 events = """
 {EVENTS}"""
 # For `cioscope scan`: every record and every event in one read each (no
-# parameters); `person` names the record an event belongs to. The CRMs
-# below have no bulk query, so a scan looks them up person by person.
+# parameters); `person` names the record an event belongs to. (A source
+# without a bulk query is looked up person by person during a scan.)
 scan_people = """{SCAN_PEOPLE}"""
 scan_events = """
 {SCAN_EVENTS}"""
@@ -3173,6 +3177,8 @@ owns = ["crm_email_opt_in"]
 # :id, :email and :phone become escaped SOQL literals (null when unknown).
 # SystemModstamp is the record's `updated_at`; Id is kept as salesforce_id.
 soql = """{SOQL}"""
+# For `cioscope scan`: every contact, paged (no parameters).
+scan_soql = """{SCAN_SOQL}"""
 # Each contact's cases are its events (`:id` is the contact's Id).
 events_soql = """{EVENTS_SOQL}"""
 
@@ -3195,6 +3201,8 @@ fixtures = "zoho"                        # zoho/records.json: Contacts as COQL r
 # Owns nothing: a second opinion on identity. Modified_Time is `updated_at`
 # (the org's time zone is IST, +05:30); id is kept as zoho_id.
 coql = """{COQL}"""
+# For `cioscope scan`: every contact, paged (COQL needs a WHERE clause).
+scan_coql = """{SCAN_COQL}"""
 
 [sources.fields]
 Customer_ID = "id"
@@ -3274,6 +3282,8 @@ fn render_config() -> String {
         .replace("{EVENTS}", EVENTS_QUERY)
         .replace("{SCAN_PEOPLE}", SCAN_PEOPLE_QUERY)
         .replace("{SCAN_EVENTS}", SCAN_EVENTS_QUERY)
+        .replace("{SCAN_SOQL}", SCAN_SOQL)
+        .replace("{SCAN_COQL}", SCAN_COQL)
         .replace("{EVENTS_SOQL}", EVENTS_SOQL)
         .replace("{SOQL}", SOQL)
         .replace("{COQL}", COQL)

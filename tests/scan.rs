@@ -89,15 +89,17 @@ fn a_demo_scan_agrees_with_checking_everyone() {
             .collect();
         assert_eq!(r["humans_affected"], affected.len(), "{r}");
     }
-    // The shop is read in bulk; the CRMs, without a bulk query, person by person.
+    // Every source is read through its bulk query.
     let reads: BTreeMap<&str, &str> = scan["sources"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| (s["name"].as_str().unwrap(), s["read"].as_str().unwrap()))
         .collect();
-    assert_eq!(reads["shop"], "bulk");
-    assert_eq!(reads["salesforce"], "per_person");
+    assert_eq!(
+        reads,
+        BTreeMap::from([("shop", "bulk"), ("salesforce", "bulk"), ("zoho", "bulk")])
+    );
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -135,6 +137,13 @@ seed_sql = "shop.sql"
 owns = ["vip_tier"]
 people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
 scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
+
+# No bulk query: a scan asks it person by person.
+[[sources]]
+name = "care"
+kind = "sqlite"
+seed_sql = "shop.sql"
+people = "SELECT customer_id AS id, email FROM customers WHERE customer_id = :id OR lower(email) = lower(:email)"
 
 [[attributes]]
 name = "vip_tier"
@@ -282,6 +291,28 @@ fn a_scan_finds_splits_only_a_workspace_wide_view_can_see() {
     // 8 profiles, 7 humans: bob and dan merge, the variants do not, the orphan is one.
     assert_eq!(report["profiles"], 8);
     assert_eq!(report["humans"], 7);
+    // The source without a bulk query was looked up person by person, and says so.
+    let care = &report["sources"][1];
+    assert_eq!(care["name"], "care");
+    assert_eq!(care["read"], "per_person");
+    assert!(care["lookups"].as_u64().unwrap() >= 8, "{care}");
+    let table = cioscope(data.path())
+        .args([
+            "scan",
+            "--config",
+            config.to_str().unwrap(),
+            "--fail-on",
+            "never",
+            "--resume",
+        ])
+        .arg(report["scan"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.contains("source care: 8 records, looked up person by person"),
+        "{table}"
+    );
 }
 
 #[test]

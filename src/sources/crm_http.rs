@@ -54,6 +54,8 @@ pub enum Purpose {
     },
     /// A follow-up page (`nextRecordsUrl`, next offset) of an earlier query.
     Page,
+    /// A scan's bulk query: every record.
+    All,
 }
 
 #[derive(Debug, Clone)]
@@ -809,6 +811,7 @@ impl Fixture {
                 .filter(|r| self.matches_person(r, lookup))
                 .cloned()
                 .collect(),
+            Purpose::All => self.records.clone(),
             Purpose::Events { parent } => {
                 let Some(parent) = parent else {
                     return self.page(Vec::new(), calls);

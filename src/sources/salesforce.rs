@@ -134,6 +134,8 @@ pub struct SalesforceSource {
     instance_override: Option<String>,
     soql: String,
     events_soql: Option<String>,
+    /// `scan_soql`: every record, for a workspace scan.
+    scan_soql: Option<String>,
     fields: BTreeMap<String, String>,
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
@@ -211,6 +213,7 @@ impl SalesforceSource {
                 .map(|s| s.trim().trim_end_matches('/').to_string()),
             soql,
             events_soql: source.events_soql.clone(),
+            scan_soql: source.scan_people.clone(),
             fields: source.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
@@ -500,9 +503,14 @@ impl SalesforceSource {
     async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
         let soql = bind_params(&self.soql, lookup, soql_literal)?;
         let raw = self.query(&soql, Purpose::People(lookup.clone())).await?;
+        self.records_from(&raw).await
+    }
+
+    /// Queried records as source records, each with its events.
+    async fn records_from(&self, raw: &[Value]) -> Result<Vec<SourceRecord>, String> {
         let mapper = self.mapper();
         let mut out = Vec::with_capacity(raw.len());
-        for r in &raw {
+        for r in raw {
             let mut rec = mapper.person(r)?;
             if let Some(events_soql) = &self.events_soql {
                 let parent = if self.events_by_mapped_id {
@@ -740,6 +748,14 @@ impl Source for SalesforceSource {
         self.lookup_inner(lookup)
             .await
             .map_err(|m| SourceError::new(&self.name, m))
+    }
+    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+        let soql = self.scan_soql.as_deref()?;
+        let result = match self.query(soql, Purpose::All).await {
+            Ok(raw) => self.records_from(&raw).await,
+            Err(m) => Err(m),
+        };
+        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))))
     }
     fn health(&self) -> SourceHealth {
         SourceHealth {

@@ -141,6 +141,8 @@ pub struct ZohoSource {
     page_size: usize,
     coql: String,
     events_coql: Option<String>,
+    /// `scan_coql`: every record, for a workspace scan.
+    scan_coql: Option<String>,
     fields: BTreeMap<String, String>,
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
@@ -286,6 +288,7 @@ impl ZohoSource {
             page_size,
             coql,
             events_coql: source.events_coql.clone(),
+            scan_coql: source.scan_people.clone(),
             fields: source.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
@@ -623,10 +626,15 @@ impl ZohoSource {
             },
             Mode::Search => self.search(lookup).await?,
         };
+        self.records_from(&raw).await
+    }
+
+    /// Fetched records as source records, each with its events.
+    async fn records_from(&self, raw: &[Value]) -> Result<Vec<SourceRecord>, String> {
         let mapper = self.mapper();
         let fallback_name = self.events_coql.as_deref().and_then(from_module);
         let mut out = Vec::with_capacity(raw.len());
-        for r in &raw {
+        for r in raw {
             let mut rec = mapper.person(r)?;
             if let Some(events_coql) = &self.events_coql {
                 let parent = if self.events_by_mapped_id {
@@ -822,6 +830,14 @@ impl Source for ZohoSource {
         self.lookup_inner(lookup)
             .await
             .map_err(|m| SourceError::new(&self.name, m))
+    }
+    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+        let coql = self.scan_coql.as_deref()?;
+        let result = match self.coql_all(coql, Purpose::All).await {
+            Ok(raw) => self.records_from(&raw).await,
+            Err(m) => Err(m),
+        };
+        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))))
     }
 }
 
