@@ -39,7 +39,7 @@ fn email(i: usize) -> String {
 }
 
 fn customer(i: usize) -> String {
-    let tier = if i % 50 == 0 { "Gold" } else { "gold" };
+    let tier = if i.is_multiple_of(50) { "Gold" } else { "gold" };
     format!(
         r#"{{"customer":{{"id":"C{i}","identifiers":{{"id":"C{i}","email":"{e}","cio_id":"p{i}"}},"attributes":{{"id":"C{i}","email":"{e}","cio_id":"p{i}","created_at":"1600000000","total_orders":"3","last_order_date":"1763000000","vip_tier":"{tier}","first_name":"Pat","last_name":"Lee"}},"timestamps":{{"total_orders":1763000000,"last_order_date":1763000000,"vip_tier":1763000000}},"unsubscribed":false,"devices":[]}}}}"#,
         e = email(i)
