@@ -145,7 +145,7 @@ impl FakeWorkspace {
             .lock()
             .unwrap()
             .push(format!("{} {}", req.method, req.url));
-        if req.method.to_string() == "POST" {
+        if req.method.as_str() == "POST" {
             self.bodies.lock().unwrap().push((
                 path.clone(),
                 String::from_utf8_lossy(&req.body).into_owned(),
