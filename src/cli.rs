@@ -139,6 +139,12 @@ pub struct SpotCheckArgs {
     pub size: Option<usize>,
     #[arg(long, value_enum, default_value_t = Strategy::Random)]
     pub strategy: Strategy,
+    /// Sample from the humans of a finished scan (see `scan --list`).
+    #[arg(long, value_name = "SCAN", conflicts_with_all = ["resume", "list", "persons", "people_file", "segment", "all"])]
+    pub from_scan: Option<String>,
+    /// With --from-scan: only humans with a finding of this rule.
+    #[arg(long, value_name = "RULE", requires = "from_scan")]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -724,3 +724,40 @@ fn scans_round_trip_through_a_shared_postgresql_store() {
     let list = String::from_utf8(list.stdout).unwrap();
     assert_eq!(list.matches(&workspace).count(), 2, "{list}");
 }
+
+#[test]
+fn a_spot_check_samples_the_humans_a_scan_found_with_a_rule() {
+    let data = tempfile::tempdir().unwrap();
+    let scan = scan_json(data.path(), &["--demo"]);
+    let id = scan["scan"].as_str().unwrap();
+    let drifted: BTreeSet<&str> = scan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "enum_drift")
+        .map(|f| f["person"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted.len(), 2);
+    let out = cioscope(data.path())
+        .env("CIOSCOPE_LOG_DIR", data.path())
+        .args(["spot-check", "--demo", "--from-scan", id, "--rule", "enum_drift", "--size", "5", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("scan {id}, the 2 humans with enum_drift")), "{text}");
+    for person in &drifted {
+        assert!(text.contains(person), "{person} is sampled: {text}");
+    }
+    // A rule that does not exist, and --rule without a scan, are usage errors.
+    let bad = cioscope(data.path())
+        .args(["spot-check", "--demo", "--from-scan", id, "--rule", "enum_drfit"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a rule"));
+    cioscope(data.path())
+        .args(["spot-check", "--demo", "--rule", "enum_drift"])
+        .assert()
+        .code(2);
+}

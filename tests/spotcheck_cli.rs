@@ -22,6 +22,8 @@ fn args(strategy: Strategy, size: usize, seed: u64) -> SpotCheckArgs {
         list: false,
         size: Some(size),
         strategy,
+        from_scan: None,
+        rule: None,
     }
 }
 

@@ -265,7 +265,10 @@ async fn start_session(
             return Err(exit::USAGE);
         }
     };
-    let population = select_population(&ws, &args.selection).await?;
+    let population = match &args.from_scan {
+        Some(scan) => scan_population(config, scan, args.rule.as_deref()).await?,
+        None => select_population(&ws, &args.selection).await?,
+    };
     if population.people.is_empty() {
         eprintln!(
             "cioscope: the selection has no people to sample ({})",
@@ -348,6 +351,61 @@ async fn start_session(
 
 /// The selection, without its `--sample` (the session's sampler does that);
 /// no selection at all means the whole workspace.
+/// The humans of a finished scan (those with a finding of `rule`, when
+/// given), by person key.
+async fn scan_population(config: &Config, scan: &str, rule: Option<&str>) -> Result<Population, u8> {
+    if let Some(r) = rule {
+        if crate::rules::Rule::from_id(r).is_none() {
+            let known: Vec<&str> = crate::rules::Rule::ALL.iter().map(|r| r.id()).collect();
+            eprintln!("cioscope: --rule {r:?} is not a rule; one of: {}", known.join(", "));
+            return Err(exit::USAGE);
+        }
+    }
+    let store = match crate::store::Store::open(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(exit::UNAVAILABLE);
+        }
+    };
+    let found = async {
+        let row = store.resolve_scan(scan).await?;
+        let humans = store.scan_humans(&row.id, rule).await?;
+        Ok::<_, crate::store::StoreError>((row, humans))
+    }
+    .await;
+    store.close().await;
+    let (row, humans) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(exit::USAGE);
+        }
+    };
+    if !row.is_done() {
+        eprintln!(
+            "cioscope: scan {} did not finish; finish it first (cioscope scan --resume {})",
+            row.id, row.id
+        );
+        return Err(exit::USAGE);
+    }
+    if row.workspace != config.workspace {
+        eprintln!(
+            "cioscope: scan {} is of workspace {:?}, and the config opens {:?}",
+            row.id, row.workspace, config.workspace
+        );
+        return Err(exit::USAGE);
+    }
+    let method = match rule {
+        Some(r) => format!("scan {}, the {} humans with {r}", row.id, humans.len()),
+        None => format!("scan {}, all {} humans", row.id, humans.len()),
+    };
+    Ok(Population {
+        people: humans.into_iter().map(|h| h.person).collect(),
+        method,
+    })
+}
+
 async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Population, u8> {
     let mut sel = selection.clone();
     sel.sample = None;
