@@ -740,18 +740,43 @@ fn a_spot_check_samples_the_humans_a_scan_found_with_a_rule() {
     assert_eq!(drifted.len(), 2);
     let out = cioscope(data.path())
         .env("CIOSCOPE_LOG_DIR", data.path())
-        .args(["spot-check", "--demo", "--from-scan", id, "--rule", "enum_drift", "--size", "5", "--seed", "3"])
+        .args([
+            "spot-check",
+            "--demo",
+            "--from-scan",
+            id,
+            "--rule",
+            "enum_drift",
+            "--size",
+            "5",
+            "--seed",
+            "3",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains(&format!("scan {id}, the 2 humans with enum_drift")), "{text}");
+    assert!(
+        text.contains(&format!("scan {id}, the 2 humans with enum_drift")),
+        "{text}"
+    );
     for person in &drifted {
         assert!(text.contains(person), "{person} is sampled: {text}");
     }
     // A rule that does not exist, and --rule without a scan, are usage errors.
     let bad = cioscope(data.path())
-        .args(["spot-check", "--demo", "--from-scan", id, "--rule", "enum_drfit"])
+        .args([
+            "spot-check",
+            "--demo",
+            "--from-scan",
+            id,
+            "--rule",
+            "enum_drfit",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));

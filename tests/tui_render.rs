@@ -15,7 +15,7 @@ use cioscope::model::{
     Activity, Link, NodeRef, Profile, RawValue, SourceEvent, SourceRecord, Subject,
 };
 use cioscope::rules::{Finding, Focus, Rule, Severity};
-use cioscope::tui::action::{Action, SourceInfo, WorkspaceInfo};
+use cioscope::tui::action::{Action, Effect, SourceInfo, WorkspaceInfo};
 use cioscope::tui::app::{App, Pane, View};
 use cioscope::tui::keymap::{Command, Keymap};
 use cioscope::tui::vm::{LoadError, LoadedPerson};
@@ -1265,4 +1265,82 @@ fn a_notice_fades_after_a_while() {
     app.dispatch(Action::Tick);
     assert!(app.notice.is_none());
     assert!(!screen(&app).contains("unknown command"), "it fades");
+}
+
+/// A stored scan header, as `cioscope scan` writes it.
+fn scan_report(id: &str, split: usize, previous: Option<usize>) -> cioscope::scan::ScanReport {
+    let previous =
+        previous.map(|p| serde_json::json!({"humans_affected": p, "rate": p as f64 / 5000.0}));
+    serde_json::from_value(serde_json::json!({
+        "schema": "cioscope.scan/1", "scan": id, "workspace": "acme", "selection": "all",
+        "started_at": "2026-11-30T02:00:00.000Z", "finished_at": "2026-11-30T02:10:00.000Z",
+        "profiles": 5100, "humans": 5000,
+        "events_sample": {"budget": 1000, "seed": 1, "random": 800, "flagged": 200, "census": false},
+        "sources": [],
+        "rules": [
+            {"rule": "split_identity", "judged_on": "every_human", "humans_judged": 5000,
+             "humans_affected": split, "rate": split as f64 / 5000.0, "findings": split,
+             "previous": previous},
+            {"rule": "duplicate_event", "judged_on": "event_sample", "humans_judged": 800,
+             "humans_affected": 12, "rate": 0.015, "ci95": [0.0086, 0.026], "findings": 14}
+        ],
+        "trend": {"previous": "older", "previous_finished_at": null,
+                  "new": [{"person": "C1", "rule": "split_identity"}], "resolved": [], "persisting": 30},
+        "summary": {"by_rule": {}, "error": 0, "warn": 0, "info": 0, "errors": 0}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn pulse_shows_the_latest_scan_with_rates_intervals_and_trend() {
+    let mut app = app();
+    app.dispatch(Action::ScansLoaded(Ok(vec![
+        scan_report("2026-11-30-0200-aaaa", 31, Some(27)),
+        scan_report("2026-11-23-0200-bbbb", 27, None),
+    ])));
+    let s = render(&app, 160, 48);
+    assert!(
+        s.contains("Workspace scan 2026-11-30-0200-aaaa · 5000 humans"),
+        "{s}"
+    );
+    assert!(s.contains("+1 new, −0 resolved, 30 persisting"), "{s}");
+    // The scan pane's line (the live pane above counts findings, no rates).
+    let split = s
+        .lines()
+        .find(|l| l.contains("split_identity") && l.contains('%'))
+        .unwrap_or_else(|| panic!("no scan line for split_identity in\n{s}"));
+    assert!(split.contains(" 31 0.6%"), "{split}");
+    assert!(
+        split.contains("▲+4"),
+        "the change since the last scan: {split}"
+    );
+    let dup = s
+        .lines()
+        .find(|l| l.contains("duplicate_event") && l.contains('%'))
+        .unwrap_or_else(|| panic!("no scan line for duplicate_event in\n{s}"));
+    assert!(
+        dup.contains("1.5% (0.9–2.6)"),
+        "an estimated rate carries its interval: {dup}"
+    );
+    // At 80 columns the pane still reads whole; with no room for both, the
+    // live panes keep the screen.
+    let small = render(&app, 80, 24);
+    assert!(
+        small.contains("SPL split_identity          31 0.6%"),
+        "{small}"
+    );
+    let tiny = render(&app, 80, 16);
+    assert!(!tiny.contains("Workspace scan"), "{tiny}");
+}
+
+#[test]
+fn opening_the_workspace_asks_for_the_scan_history() {
+    let cfg = Arc::new(config());
+    let keymap = Keymap::from_config(&cfg).unwrap();
+    let mut app = App::new(cfg, Theme::default(), keymap);
+    let effects = app.dispatch(Action::WorkspaceOpened(WorkspaceInfo {
+        cio_mode: "fixture".into(),
+        sources: vec![],
+    }));
+    assert!(effects.contains(&Effect::LoadScans), "{effects:?}");
 }

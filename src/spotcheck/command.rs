@@ -353,11 +353,18 @@ async fn start_session(
 /// no selection at all means the whole workspace.
 /// The humans of a finished scan (those with a finding of `rule`, when
 /// given), by person key.
-async fn scan_population(config: &Config, scan: &str, rule: Option<&str>) -> Result<Population, u8> {
+async fn scan_population(
+    config: &Config,
+    scan: &str,
+    rule: Option<&str>,
+) -> Result<Population, u8> {
     if let Some(r) = rule {
         if crate::rules::Rule::from_id(r).is_none() {
             let known: Vec<&str> = crate::rules::Rule::ALL.iter().map(|r| r.id()).collect();
-            eprintln!("cioscope: --rule {r:?} is not a rule; one of: {}", known.join(", "));
+            eprintln!(
+                "cioscope: --rule {r:?} is not a rule; one of: {}",
+                known.join(", ")
+            );
             return Err(exit::USAGE);
         }
     }

@@ -97,6 +97,8 @@ pub enum Action {
         request: RequestId,
         result: Result<Arc<Explanation>, String>,
     },
+    /// The workspace's finished scans, newest first (headers only).
+    ScansLoaded(Result<Vec<crate::scan::ScanReport>, String>),
 }
 
 /// What the workspace looks like once opened.
@@ -139,4 +141,6 @@ pub enum Effect {
         person: String,
         campaign: i64,
     },
+    /// Read the workspace's latest scans from the store.
+    LoadScans,
 }

@@ -261,6 +261,12 @@ impl Runtime {
                     });
                 }));
             }
+            Effect::LoadScans => {
+                self.tasks.push(tokio::spawn(async move {
+                    let result = latest_scans(&ws.config).await;
+                    let _ = tx.send(Action::ScansLoaded(result));
+                }));
+            }
             Effect::LoadCampaigns { request } => {
                 if let Some(old) = self.why.take() {
                     old.abort();
@@ -323,4 +329,31 @@ fn spawn_stats(ws: Arc<Workspace>, tx: UnboundedSender<Action>) -> JoinHandle<()
             }
         }
     })
+}
+
+/// How many past scans the Pulse trend shows.
+const SCAN_HISTORY: usize = 8;
+
+/// The workspace's latest finished scans, newest first. A local store that
+/// does not exist yet holds none (and is not created just to look).
+async fn latest_scans(
+    config: &crate::config::Config,
+) -> Result<Vec<crate::scan::ScanReport>, String> {
+    if config.store.url.is_none() && !crate::store::local_path(Some(config)).exists() {
+        return Ok(vec![]);
+    }
+    let store = crate::store::Store::open(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows = store
+        .list_scans(Some(&config.workspace))
+        .await
+        .map_err(|e| e.to_string());
+    store.close().await;
+    Ok(rows?
+        .into_iter()
+        .filter(|s| s.is_done())
+        .filter_map(|s| serde_json::from_str(s.report.as_deref()?).ok())
+        .take(SCAN_HISTORY)
+        .collect())
 }

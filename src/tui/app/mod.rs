@@ -306,6 +306,8 @@ pub struct App {
     /// The terminal size (for page sizes and scroll offsets).
     pub size: (u16, u16),
     pub should_quit: bool,
+    /// The workspace's latest finished scans, newest first (Pulse).
+    pub scans: Vec<crate::scan::ScanReport>,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -376,6 +378,7 @@ impl App {
             spinner: 0,
             size: (120, 40),
             should_quit: false,
+            scans: Vec::new(),
             dirty: true,
         }
     }
@@ -489,6 +492,14 @@ impl App {
             }
             Action::Explained { request, result } => {
                 self.explained(request, result);
+                vec![]
+            }
+            Action::ScansLoaded(result) => {
+                match result {
+                    Ok(scans) => self.scans = scans,
+                    Err(e) => tracing::warn!("cannot read the scan history: {e}"),
+                }
+                self.dirty = true;
                 vec![]
             }
             Action::Tick => {
@@ -645,7 +656,9 @@ impl App {
                 }),
             }
         }
-        self.start_load()
+        let mut effects = self.start_load();
+        effects.push(Effect::LoadScans);
+        effects
     }
 
     fn start_load(&mut self) -> Vec<Effect> {

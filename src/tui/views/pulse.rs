@@ -22,6 +22,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     .areas(area);
     draw_systems(frame, sys, app);
     draw_people(frame, people, app);
+    // The latest workspace scan, under the live findings, when one exists
+    // and there is room for both.
+    let findings = match app.scans.first() {
+        Some(scan) if findings.height >= 14 => {
+            let want = scan_rows(scan) as u16 + 2;
+            let [live, scanned] = Layout::vertical([
+                Constraint::Min(6),
+                Constraint::Length(want.min(findings.height - 6)),
+            ])
+            .areas(findings);
+            draw_scan(frame, scanned, app);
+            live
+        }
+        _ => findings,
+    };
     let [sev, rules] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)])
         .areas(findings);
     draw_severity(frame, sev, app);
@@ -268,4 +283,119 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         ),
     ]);
     frame.render_widget(Paragraph::new(lines).block(pane(t, title, true)), area);
+}
+
+/// Rules worth a line in the scan pane: affected now or at the last scan.
+fn scan_rules(scan: &crate::scan::ScanReport) -> Vec<&crate::scan::RuleRate> {
+    scan.rules
+        .iter()
+        .filter(|r| {
+            r.humans_affected > 0 || r.previous.as_ref().is_some_and(|p| p.humans_affected > 0)
+        })
+        .collect()
+}
+
+fn scan_rows(scan: &crate::scan::ScanReport) -> usize {
+    scan_rules(scan).len().max(1) + 2
+}
+
+/// `▁▃█` for values, oldest first.
+fn sparkline(values: &[usize]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| {
+            if max == 0 {
+                BARS[0]
+            } else {
+                BARS[(v * 7).div_ceil(max).min(7)]
+            }
+        })
+        .collect()
+}
+
+/// The latest scan: per rule, humans affected, rate (with its interval
+/// when estimated from the event sample), change since the scan before,
+/// and the trend over the last scans.
+fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let Some(scan) = app.scans.first() else {
+        return;
+    };
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = vec![];
+    let trend = match &scan.trend {
+        Some(tr) => format!(
+            " vs previous scan: +{} new, −{} resolved, {} persisting",
+            tr.new.len(),
+            tr.resolved.len(),
+            tr.persisting
+        ),
+        None => " first scan of this workspace: no trend yet".into(),
+    };
+    lines.push(Line::from(Span::styled(fit(&trend, width), t.muted)));
+    lines.push(Line::from(Span::styled(
+        format!(
+            " {:<24}{:>6} {:<18}{:<7}{}",
+            "rule", "humans", "rate", "change", "last scans"
+        ),
+        t.muted,
+    )));
+    let rules = scan_rules(scan);
+    if rules.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(" {} no findings on {} humans", sym::OK, scan.humans),
+            t.ok,
+        )));
+    }
+    for r in rules {
+        let history: Vec<usize> = app
+            .scans
+            .iter()
+            .rev()
+            .map(|s| s.rule(r.rule).map_or(0, |x| x.humans_affected))
+            .collect();
+        let rate = match r.ci95 {
+            Some([lo, hi]) => format!(
+                "{:.1}% ({:.1}–{:.1})",
+                r.rate * 100.0,
+                lo * 100.0,
+                hi * 100.0
+            ),
+            None => format!("{:.1}%", r.rate * 100.0),
+        };
+        let (change, style) = match &r.previous {
+            Some(p) => {
+                let d = r.humans_affected as i64 - p.humans_affected as i64;
+                match d.cmp(&0) {
+                    std::cmp::Ordering::Greater => (format!("▲{d:+}"), t.error),
+                    std::cmp::Ordering::Less => (format!("▼{d:+}"), t.ok),
+                    std::cmp::Ordering::Equal => ("=".to_string(), t.muted),
+                }
+            }
+            None => ("—".to_string(), t.muted),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", rule_code(r.rule)), t.accent),
+            Span::styled(format!("{:<20}", r.rule.id()), t.text),
+            Span::styled(format!("{:>6} ", r.humans_affected), t.text),
+            Span::styled(format!("{:<18}", rate), t.text),
+            Span::styled(format!("{:<7}", change), style),
+            Span::styled(sparkline(&history), t.info),
+        ]));
+    }
+    let finished = scan
+        .finished_at
+        .get(..16)
+        .unwrap_or(&scan.finished_at)
+        .replace('T', " ");
+    let title = format!(
+        " Workspace scan {} · {} humans · {finished} UTC ",
+        scan.scan, scan.humans
+    );
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(t, fit(&title, width), false)),
+        area,
+    );
 }
