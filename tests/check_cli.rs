@@ -292,13 +292,47 @@ async fn a_recorded_run_is_compared_with_the_previous_one() {
         ),
     );
     let (_, _, first) = run(args(&cfg, &["--person", "C1", "--record"])).await;
-    assert!(first.contains("the first for this workspace"), "{first}");
-    let (code, _, second) = run(args(&cfg, &["--person", "C1", "--record"])).await;
+    assert!(first.contains("the first run of this selection"), "{first}");
+    let (code, out, second) = run(args(
+        &cfg,
+        &["--person", "C1", "--record", "--format", "json"],
+    ))
+    .await;
     assert_eq!(code, 1);
     assert!(
         second.contains("0 new, 0 resolved, 1 persisting"),
         "{second}"
     );
+    // The comparison is part of the report, not only a line on stderr.
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let c = &v["comparison"];
+    assert!(
+        c["selection"].as_str().unwrap().starts_with("people 1 #"),
+        "{c}"
+    );
+    assert_eq!(c["previous_run"], c["run"].as_i64().unwrap() - 1);
+    assert_eq!(c["persisting"], 1);
+    assert_eq!(c["new"], json!([]));
+    // Another selection is never compared with this one's runs.
+    let (_, out, third) = run(args(
+        &cfg,
+        &[
+            "--person",
+            "C1",
+            "--person",
+            "jane@example.com",
+            "--record",
+            "--format",
+            "md",
+        ],
+    ))
+    .await;
+    assert!(third.contains("the first run of this selection"), "{third}");
+    assert!(out.contains("### Since the previous run"), "{out}");
+    // Without --record the findings JSON has no comparison.
+    let (_, out, _) = run(args(&cfg, &["--person", "C1", "--format", "json"])).await;
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v.get("comparison").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -105,7 +105,11 @@ async fn the_database_runs_in_wal_mode_with_full_sync_and_foreign_keys() {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 1);
+    assert_eq!(
+        applied,
+        cioscope::spotcheck::store::MIGRATOR.iter().count() as i64
+    );
+    assert!(applied >= 2);
 }
 
 #[tokio::test]

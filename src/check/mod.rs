@@ -13,6 +13,7 @@ use crate::cli::{CheckArgs, FailOn, Format};
 use crate::config::Config;
 use crate::engine::Checked;
 use crate::report;
+use crate::resolve::select::Selected;
 use crate::resolve::{PersonError, Workspace};
 use crate::rules::{Finding, Severity};
 
@@ -44,6 +45,46 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     pub errors: Vec<PersonError>,
     pub summary: Summary,
+    /// With `--record`: the comparison with the previous run of the same
+    /// selection (an extension of `cioscope.findings/1`; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<RunComparison>,
+}
+
+/// A recorded run compared with the previous run of the same selection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunComparison {
+    /// This run's number in the store.
+    pub run: i64,
+    /// The selection both runs made (`all`, `segment 7`, `sample 50 seed 42`, …).
+    pub selection: String,
+    /// The previous run of the same selection; `None` for the first.
+    pub previous_run: Option<i64>,
+    pub previous_generated_at: Option<String>,
+    /// (rule, person) found now and not then, among people both runs checked.
+    pub new: Vec<crate::spotcheck::compare::FindingKey>,
+    pub resolved: Vec<crate::spotcheck::compare::FindingKey>,
+    pub persisting: usize,
+}
+
+impl RunComparison {
+    pub fn sentence(&self) -> String {
+        match (self.previous_run, &self.previous_generated_at) {
+            (Some(p), at) => format!(
+                "recorded as run #{}; since run #{p} of the same selection ({}, {}): {} new, {} resolved, {} persisting",
+                self.run,
+                self.selection,
+                at.as_deref().and_then(|a| a.get(..10)).unwrap_or("?"),
+                self.new.len(),
+                self.resolved.len(),
+                self.persisting
+            ),
+            (None, _) => format!(
+                "recorded as run #{}: the first run of this selection ({}), nothing to compare with",
+                self.run, self.selection
+            ),
+        }
+    }
 }
 
 impl CheckReport {
@@ -56,6 +97,7 @@ impl CheckReport {
             findings: vec![],
             errors: vec![],
             summary: Summary::default(),
+            comparison: None,
         }
     }
 
@@ -263,6 +305,7 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
         );
     }
     let people = selected.people.clone();
+    let selection = selection_key(&args.selection, &selected);
     let total = people.len();
     // Humans land in `checked` as they are done, so a run stopped by a
     // signal still reports what it checked.
@@ -299,7 +342,7 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
         });
     }
     if args.record && interrupted.is_none() {
-        record_and_compare(&ws.config, &report, &people).await;
+        report.comparison = record_and_compare(&ws.config, &report, &people, &selection).await;
     }
     if let Err(e) = emit(&report, &args) {
         eprintln!("cioscope: {e}");
@@ -308,9 +351,43 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
     report.exit_code(args.fail_on)
 }
 
-/// Store the run beside spot-check sessions and say what changed since the
-/// previous run. A failure here never changes the check's outcome.
-async fn record_and_compare(config: &Config, report: &CheckReport, people: &[String]) {
+/// What a selection checks, as a key two runs must share to be compared:
+/// a random sample is the same selection only with the same seed, a list of
+/// people only with the same people.
+pub fn selection_key(selection: &crate::cli::Selection, selected: &Selected) -> String {
+    let mut parts = Vec::new();
+    if !selection.persons.is_empty() || selection.people_file.is_some() {
+        let mut people = selected.people.clone();
+        people.sort();
+        people.dedup();
+        // FNV-1a: a stable fingerprint of the list, short enough to show.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in people.join("\n").bytes() {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        parts.push(format!("people {} #{:012x}", people.len(), hash >> 16));
+    }
+    if let Some(s) = selection.segment {
+        parts.push(format!("segment {s}"));
+    }
+    if let Some(n) = selection.sample {
+        parts.push(format!("sample {n} seed {}", selected.seed.unwrap_or(0)));
+    }
+    if selection.all {
+        parts.push("all".into());
+    }
+    parts.join(", ")
+}
+
+/// Store the run beside spot-check sessions and compare it with the
+/// previous run of the same selection. A failure here never changes the
+/// check's outcome (it is said on stderr, and the report has no comparison).
+async fn record_and_compare(
+    config: &Config,
+    report: &CheckReport,
+    people: &[String],
+    selection: &str,
+) -> Option<RunComparison> {
     use crate::spotcheck::{compare, store};
     let path = crate::spotcheck::database_path(Some(config));
     let result = async {
@@ -318,28 +395,51 @@ async fn record_and_compare(config: &Config, report: &CheckReport, people: &[Str
         let at = chrono::DateTime::parse_from_rfc3339(&report.generated_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
-        let previous = db.latest_check_run(&report.workspace, at).await?;
-        let id = store::record_check_run_for(&db, report, people).await?;
-        let current = db.latest_check_run(&report.workspace, at).await?;
+        let previous = db
+            .latest_check_run(&report.workspace, at, Some(selection))
+            .await?;
+        let id = store::record_check_run_for(&db, report, people, selection).await?;
+        let current = db
+            .latest_check_run(&report.workspace, at, Some(selection))
+            .await?;
         Ok::<_, store::StoreError>((id, previous, current))
     }
     .await;
-    match result {
+    let comparison = match result {
         Ok((id, Some(prev), Some(cur))) if prev.id != cur.id => {
             let c = compare::compare(
                 &compare::Snapshot::of_check_run(&prev),
                 &compare::Snapshot::of_check_run(&cur),
             );
-            eprintln!("cioscope: recorded check run #{id}. {}", c.sentence());
+            RunComparison {
+                run: id,
+                selection: selection.to_string(),
+                previous_run: Some(prev.id),
+                previous_generated_at: Some(crate::model::time::iso_millis(prev.generated_at)),
+                new: c.new,
+                resolved: c.resolved,
+                persisting: c.persisting.len(),
+            }
         }
-        Ok((id, _, _)) => {
-            eprintln!("cioscope: recorded check run #{id} (the first for this workspace)")
+        Ok((id, _, _)) => RunComparison {
+            run: id,
+            selection: selection.to_string(),
+            previous_run: None,
+            previous_generated_at: None,
+            new: vec![],
+            resolved: vec![],
+            persisting: 0,
+        },
+        Err(e) => {
+            eprintln!(
+                "cioscope: could not record this run in {}: {e}",
+                path.display()
+            );
+            return None;
         }
-        Err(e) => eprintln!(
-            "cioscope: could not record this run in {}: {e}",
-            path.display()
-        ),
-    }
+    };
+    eprintln!("cioscope: {}", comparison.sentence());
+    Some(comparison)
 }
 
 fn emit(report: &CheckReport, args: &CheckArgs) -> std::io::Result<()> {

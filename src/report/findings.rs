@@ -112,6 +112,23 @@ pub fn table(report: &CheckReport, color: bool, cut: bool) -> String {
         out.push_str(&format!(" ({})", by.join(", ")));
     }
     out.push('\n');
+    if let Some(c) = &report.comparison {
+        out.push_str(&format!("{}\n", sanitize(&c.sentence())));
+        for k in &c.new {
+            out.push_str(&format!(
+                "  new       {}  {}\n",
+                k.rule.id(),
+                sanitize(&k.person)
+            ));
+        }
+        for k in &c.resolved {
+            out.push_str(&format!(
+                "  resolved  {}  {}\n",
+                k.rule.id(),
+                sanitize(&k.person)
+            ));
+        }
+    }
     out
 }
 
@@ -147,6 +164,29 @@ pub fn markdown(report: &CheckReport) -> String {
                 md_cell(&f.profiles.join(", ")),
                 md_cell(&f.summary)
             ));
+        }
+    }
+    if let Some(c) = &report.comparison {
+        out.push_str(&format!(
+            "\n### Since the previous run\n\n{}\n",
+            md_cell(&c.sentence())
+        ));
+        if !c.new.is_empty() || !c.resolved.is_empty() {
+            out.push_str("\n| change | rule | person |\n|---|---|---|\n");
+            for k in &c.new {
+                out.push_str(&format!(
+                    "| new | `{}` | {} |\n",
+                    k.rule.id(),
+                    md_cell(&k.person)
+                ));
+            }
+            for k in &c.resolved {
+                out.push_str(&format!(
+                    "| resolved | `{}` | {} |\n",
+                    k.rule.id(),
+                    md_cell(&k.person)
+                ));
+            }
         }
     }
     if !report.errors.is_empty() {

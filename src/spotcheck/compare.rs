@@ -254,7 +254,7 @@ pub async fn comparisons_for(
         out.push(compare(&Snapshot::of_session(&prev), &current));
     }
     if let Some(run) = store
-        .latest_check_run(&state.session.workspace, state.session.created_at)
+        .latest_check_run(&state.session.workspace, state.session.created_at, None)
         .await?
     {
         out.push(compare(&Snapshot::of_check_run(&run), &current));

@@ -796,6 +796,7 @@ impl SessionStore {
         people_checked: usize,
         findings: &[Finding],
         people: Option<&[String]>,
+        selection: Option<&str>,
     ) -> Result<i64, StoreError> {
         let mut by_rule: std::collections::BTreeMap<&str, usize> = Default::default();
         for f in findings {
@@ -805,8 +806,8 @@ impl SessionStore {
         let result = async {
             let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO check_runs (workspace, generated_at, recorded_at, people_checked, people, summary)
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO check_runs (workspace, generated_at, recorded_at, people_checked, people, summary, selection)
+                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(workspace)
             .bind(format_time(generated_at))
@@ -814,6 +815,7 @@ impl SessionStore {
             .bind(people_checked as i64)
             .bind(people.map(to_json))
             .bind(to_json(&serde_json::json!({ "by_rule": by_rule, "findings": findings.len() })))
+            .bind(selection)
             .fetch_one(&mut *tx)
             .await?;
             for f in findings {
@@ -837,17 +839,21 @@ impl SessionStore {
         result
     }
 
-    /// The newest check run of `workspace` generated at or before `at`.
+    /// The newest check run of `workspace` generated at or before `at`
+    /// (of exactly this selection, when given).
     pub async fn latest_check_run(
         &self,
         workspace: &str,
         at: DateTime<Utc>,
+        selection: Option<&str>,
     ) -> Result<Option<CheckRun>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM check_runs WHERE workspace = ? AND generated_at <= ? ORDER BY generated_at DESC, id DESC LIMIT 1",
+            "SELECT * FROM check_runs WHERE workspace = ? AND generated_at <= ? AND (? IS NULL OR selection = ?) ORDER BY generated_at DESC, id DESC LIMIT 1",
         )
         .bind(workspace)
         .bind(format_time(at))
+        .bind(selection)
+        .bind(selection)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -894,23 +900,26 @@ pub async fn record_check_run(
     store: &SessionStore,
     report: &crate::check::CheckReport,
 ) -> Result<i64, StoreError> {
-    insert_report(store, report, None).await
+    insert_report(store, report, None, None).await
 }
 
 /// [`record_check_run`] with the people the run selected, so "resolved"
-/// only counts people the run actually checked again.
+/// only counts people the run actually checked again, and the selection
+/// it made, so it is compared only with runs of the same selection.
 pub async fn record_check_run_for(
     store: &SessionStore,
     report: &crate::check::CheckReport,
     people: &[String],
+    selection: &str,
 ) -> Result<i64, StoreError> {
-    insert_report(store, report, Some(people)).await
+    insert_report(store, report, Some(people), Some(selection)).await
 }
 
 async fn insert_report(
     store: &SessionStore,
     report: &crate::check::CheckReport,
     people: Option<&[String]>,
+    selection: Option<&str>,
 ) -> Result<i64, StoreError> {
     let generated_at = parse_time(&report.generated_at).unwrap_or_else(|| store.now());
     store
@@ -920,6 +929,7 @@ async fn insert_report(
             report.people_checked,
             &report.findings,
             people,
+            selection,
         )
         .await
 }
