@@ -1344,3 +1344,63 @@ fn opening_the_workspace_asks_for_the_scan_history() {
     }));
     assert!(effects.contains(&Effect::LoadScans), "{effects:?}");
 }
+
+#[test]
+fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
+    let mut app = app();
+    app.dispatch(Action::ScansLoaded(Ok(vec![scan_report(
+        "2026-11-30-0200-aaaa",
+        31,
+        Some(27),
+    )])));
+    app.dispatch(Action::Command(Command::Pulse));
+    // Tab gives the scan pane the keys; down to duplicate_event; enter.
+    app.dispatch(Action::Command(Command::NextPane));
+    app.dispatch(Action::Command(Command::Down));
+    let effects = app.dispatch(Action::Command(Command::Open));
+    let request = match effects.as_slice() {
+        [Effect::LoadScanHumans {
+            request,
+            scan,
+            rule,
+            offset: 0,
+            ..
+        }] => {
+            assert_eq!(scan, "2026-11-30-0200-aaaa");
+            assert_eq!(*rule, Rule::DuplicateEvent);
+            *request
+        }
+        other => panic!("expected a page request, got {other:?}"),
+    };
+    app.dispatch(Action::ScanHumansPage {
+        request,
+        result: Ok(vec![
+            ("C2001".into(), "order O-1 arrived twice".into()),
+            ("C2002".into(), "order O-9 arrived twice".into()),
+        ]),
+    });
+    let s = render(&app, 120, 40);
+    assert!(s.contains("duplicate_event — 2 of 14"), "{s}");
+    assert!(
+        line_with(&s, "C2002").contains("order O-9 arrived twice"),
+        "{s}"
+    );
+    // Further down asks the store for the next page (14 findings, 2 in).
+    let effects = app.dispatch(Action::Command(Command::Down));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::LoadScanHumans { offset: 2, .. }]
+        ),
+        "{effects:?}"
+    );
+    // Enter loads that human live.
+    let effects = app.dispatch(Action::Command(Command::Open));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::FetchPerson { person, .. } if person == "C2002")),
+        "{effects:?}"
+    );
+    assert_eq!(app.view, View::Person);
+}

@@ -97,6 +97,11 @@ pub enum Action {
         request: RequestId,
         result: Result<Arc<Explanation>, String>,
     },
+    /// A page of a scan's humans with one rule: (person, summary).
+    ScanHumansPage {
+        request: RequestId,
+        result: Result<Vec<(String, String)>, String>,
+    },
     /// The workspace's finished scans, newest first (headers only).
     ScansLoaded(Result<Vec<crate::scan::ScanReport>, String>),
 }
@@ -143,4 +148,12 @@ pub enum Effect {
     },
     /// Read the workspace's latest scans from the store.
     LoadScans,
+    /// A page of a stored scan's findings of one rule.
+    LoadScanHumans {
+        request: RequestId,
+        scan: String,
+        rule: crate::rules::Rule,
+        offset: usize,
+        limit: usize,
+    },
 }

@@ -261,6 +261,29 @@ impl Runtime {
                     });
                 }));
             }
+            Effect::LoadScanHumans {
+                request,
+                scan,
+                rule,
+                offset,
+                limit,
+            } => {
+                self.tasks.push(tokio::spawn(async move {
+                    let result = async {
+                        let store = crate::store::Store::open(&ws.config)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        let rows = store
+                            .scan_findings(&scan, Some(rule.id()), offset, limit)
+                            .await
+                            .map_err(|e| e.to_string());
+                        store.close().await;
+                        Ok::<_, String>(rows?.into_iter().map(|f| (f.person, f.summary)).collect())
+                    }
+                    .await;
+                    let _ = tx.send(Action::ScanHumansPage { request, result });
+                }));
+            }
             Effect::LoadScans => {
                 self.tasks.push(tokio::spawn(async move {
                     let result = latest_scans(&ws.config).await;

@@ -15,6 +15,7 @@ use ratatui::text::Line;
 mod palette;
 mod people;
 mod person;
+mod scan;
 mod spot;
 
 pub use palette::PALETTE;
@@ -144,6 +145,19 @@ pub enum Popup {
         title: String,
         lines: Vec<Line<'static>>,
         scroll: usize,
+    },
+    /// The humans a stored scan found with one rule, paged from the store
+    /// (a scan may hold a million); open one to load it live.
+    ScanHumans {
+        scan: String,
+        rule: Rule,
+        /// Person and the finding's summary, as far as paged in.
+        rows: Vec<(String, String)>,
+        /// Findings of the rule in the scan (rows to page through).
+        total: usize,
+        selected: usize,
+        /// The page request in flight.
+        loading: Option<RequestId>,
     },
     /// Pick a campaign to explain `person` against (`:why`).
     Campaigns {
@@ -288,6 +302,9 @@ pub struct App {
     pub stats: Option<ClientStats>,
     /// Pulse: the selected rule in "findings by rule".
     pub pulse_cursor: usize,
+    /// Pulse: the latest scan's pane has the keys (and its selected rule).
+    pub scan_focus: bool,
+    pub scan_cursor: usize,
     /// The person being fetched for navigation, by request.
     pub fetching: Option<(RequestId, String)>,
     finding_email: Option<(RequestId, String)>,
@@ -379,6 +396,8 @@ impl App {
             size: (120, 40),
             should_quit: false,
             scans: Vec::new(),
+            scan_focus: false,
+            scan_cursor: 0,
             dirty: true,
         }
     }
@@ -492,6 +511,10 @@ impl App {
             }
             Action::Explained { request, result } => {
                 self.explained(request, result);
+                vec![]
+            }
+            Action::ScanHumansPage { request, result } => {
+                self.scan_humans_page(request, result);
                 vec![]
             }
             Action::ScansLoaded(result) => {
@@ -780,6 +803,9 @@ impl App {
         if matches!(self.popups.last(), Some(Popup::Campaigns { .. })) {
             return self.campaigns_command(c);
         }
+        if matches!(self.popups.last(), Some(Popup::ScanHumans { .. })) {
+            return self.scan_humans_command(c);
+        }
         if let Some(top) = self.popups.last() {
             let max = super::views::popup::max_scroll(self, top);
             let is_help = matches!(top, Popup::Help { .. });
@@ -888,6 +914,13 @@ impl App {
     }
 
     fn pulse_command(&mut self, c: Command) -> Vec<Effect> {
+        if matches!(c, Command::NextPane | Command::PrevPane) && !self.scans.is_empty() {
+            self.scan_focus = !self.scan_focus;
+            return vec![];
+        }
+        if self.scan_focus && !self.scans.is_empty() {
+            return self.scan_pane_command(c);
+        }
         let n = self.pulse_rules().len();
         match c {
             Command::Up => self.pulse_cursor = self.pulse_cursor.saturating_sub(1),

@@ -158,7 +158,7 @@ impl App {
         }]
     }
 
-    fn request(&mut self) -> RequestId {
+    pub(super) fn request(&mut self) -> RequestId {
         let r = self.next_request;
         self.next_request += 1;
         r

@@ -22,7 +22,7 @@ pub fn max_scroll(app: &App, popup: &Popup) -> usize {
     let n = match popup {
         Popup::Help { .. } => super::help::lines(app).len(),
         Popup::Text { lines, .. } => lines.len(),
-        Popup::Campaigns { .. } => return 0,
+        Popup::Campaigns { .. } | Popup::ScanHumans { .. } => return 0,
     };
     let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
     let (_, h) = size(main, n);
@@ -46,6 +46,63 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             lines.clone(),
             *scroll,
         ),
+        Popup::ScanHumans {
+            scan,
+            rule,
+            rows,
+            total,
+            selected,
+            loading,
+        } => {
+            let [_, m, _] = super::screen(frame.area());
+            let (w, h) = size(m, (*total).max(rows.len()).max(1));
+            let inner_h = (h.saturating_sub(3) as usize).max(1);
+            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
+            let width = w.saturating_sub(4) as usize;
+            let mut lines: Vec<Line> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (person, summary))| {
+                    let marker = if i == *selected { "▸ " } else { "  " };
+                    let text = super::fit(
+                        &format!("{:<16} {summary}", super::fit(person, 16)),
+                        width.saturating_sub(2),
+                    );
+                    let line = Line::from(vec![
+                        Span::styled(marker, t.accent),
+                        Span::styled(text, t.text),
+                    ]);
+                    if i == *selected {
+                        line.style(t.selection)
+                    } else {
+                        line
+                    }
+                })
+                .collect();
+            if loading.is_some() {
+                lines.push(Line::from(Span::styled(
+                    "  loading from the store…",
+                    t.muted,
+                )));
+            } else if rows.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "  no humans stored for this rule",
+                    t.muted,
+                )));
+            }
+            (
+                format!(
+                    " Scan {} · {} — {} of {} ({} loads one live) ",
+                    super::fit(scan, 28),
+                    rule.id(),
+                    rows.len(),
+                    total,
+                    app.keymap.hint(Command::Open)
+                ),
+                lines,
+                offset,
+            )
+        }
         Popup::Campaigns {
             person,
             rows,

@@ -256,7 +256,7 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
     for (i, (rule, n, sev)) in rules.iter().enumerate() {
         let sev = *sev;
         let style = t.severity(sev);
-        let selected = i == app.pulse_cursor;
+        let selected = i == app.pulse_cursor && !app.scan_focus;
         let mut line = Line::from(vec![
             Span::styled(if selected { " ▸ " } else { "   " }, t.accent),
             Span::styled(
@@ -282,7 +282,10 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
             t.muted,
         ),
     ]);
-    frame.render_widget(Paragraph::new(lines).block(pane(t, title, true)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(t, title, !app.scan_focus)),
+        area,
+    );
 }
 
 /// Rules worth a line in the scan pane: affected now or at the last scan.
@@ -349,7 +352,8 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             t.ok,
         )));
     }
-    for r in rules {
+    for (i, r) in rules.into_iter().enumerate() {
+        let selected = app.scan_focus && i == app.scan_cursor;
         let history: Vec<usize> = app
             .scans
             .iter()
@@ -376,26 +380,43 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             }
             None => ("—".to_string(), t.muted),
         };
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {} ", rule_code(r.rule)), t.accent),
+        let line = Line::from(vec![
+            Span::styled(if selected { "▸" } else { " " }, t.accent),
+            Span::styled(format!("{} ", rule_code(r.rule)), t.accent),
             Span::styled(format!("{:<20}", r.rule.id()), t.text),
             Span::styled(format!("{:>6} ", r.humans_affected), t.text),
             Span::styled(format!("{:<18}", rate), t.text),
             Span::styled(format!("{:<7}", change), style),
             Span::styled(sparkline(&history), t.info),
-        ]));
+        ]);
+        lines.push(if selected {
+            line.style(t.selection)
+        } else {
+            line
+        });
     }
     let finished = scan
         .finished_at
         .get(..16)
         .unwrap_or(&scan.finished_at)
         .replace('T', " ");
+    let hint = if app.scan_focus {
+        format!(
+            "({} humans) ",
+            app.keymap.hint(crate::tui::keymap::Command::Open)
+        )
+    } else {
+        format!(
+            "({} to focus) ",
+            app.keymap.hint(crate::tui::keymap::Command::NextPane)
+        )
+    };
     let title = format!(
-        " Workspace scan {} · {} humans · {finished} UTC ",
+        " Workspace scan {} · {} humans · {finished} UTC {hint}",
         scan.scan, scan.humans
     );
     frame.render_widget(
-        Paragraph::new(lines).block(pane(t, fit(&title, width), false)),
+        Paragraph::new(lines).block(pane(t, fit(&title, width), app.scan_focus)),
         area,
     );
 }

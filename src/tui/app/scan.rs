@@ -1,0 +1,151 @@
+//! The latest workspace scan in Pulse: a rule's humans, paged from the
+//! store, and any of them loaded live.
+
+use super::{App, Level, Popup};
+use crate::tui::action::{Effect, RequestId};
+use crate::tui::keymap::Command;
+
+/// Humans asked of the store at once.
+pub const SCAN_PAGE: usize = 200;
+
+impl App {
+    /// Rules of the latest scan, in the pane's order.
+    pub fn scan_pane_rules(&self) -> Vec<crate::rules::Rule> {
+        self.scans
+            .first()
+            .map(|s| {
+                s.rules
+                    .iter()
+                    .filter(|r| {
+                        r.humans_affected > 0
+                            || r.previous.as_ref().is_some_and(|p| p.humans_affected > 0)
+                    })
+                    .map(|r| r.rule)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Keys while the scan pane has the focus.
+    pub(super) fn scan_pane_command(&mut self, c: Command) -> Vec<Effect> {
+        let rules = self.scan_pane_rules();
+        let last = rules.len().saturating_sub(1);
+        match c {
+            Command::Up => self.scan_cursor = self.scan_cursor.saturating_sub(1),
+            Command::Down => self.scan_cursor = (self.scan_cursor + 1).min(last),
+            Command::Top => self.scan_cursor = 0,
+            Command::Bottom => self.scan_cursor = last,
+            Command::Back => self.scan_focus = false,
+            Command::Open => {
+                let (Some(&rule), Some(scan)) = (rules.get(self.scan_cursor), self.scans.first())
+                else {
+                    return vec![];
+                };
+                let total = scan.rule(rule).map_or(0, |r| r.findings);
+                let scan = scan.scan.clone();
+                let request = self.request();
+                self.popups.push(Popup::ScanHumans {
+                    scan: scan.clone(),
+                    rule,
+                    rows: vec![],
+                    total,
+                    selected: 0,
+                    loading: Some(request),
+                });
+                return vec![Effect::LoadScanHumans {
+                    request,
+                    scan,
+                    rule,
+                    offset: 0,
+                    limit: SCAN_PAGE,
+                }];
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Keys while a scan's humans are listed.
+    pub(super) fn scan_humans_command(&mut self, c: Command) -> Vec<Effect> {
+        let Some(Popup::ScanHumans {
+            scan,
+            rule,
+            rows,
+            total,
+            selected,
+            loading,
+        }) = self.popups.last_mut()
+        else {
+            return vec![];
+        };
+        let last = rows.len().saturating_sub(1);
+        match c {
+            Command::Up => *selected = selected.saturating_sub(1),
+            Command::Down => *selected = (*selected + 1).min(last),
+            Command::PageUp => *selected = selected.saturating_sub(10),
+            Command::PageDown => *selected = (*selected + 10).min(last),
+            Command::Top => *selected = 0,
+            Command::Bottom => *selected = last,
+            Command::Back | Command::Quit => {
+                self.popups.pop();
+                return vec![];
+            }
+            Command::Open => {
+                let Some((person, _)) = rows.get(*selected) else {
+                    return vec![];
+                };
+                let person = person.clone();
+                self.popups.pop();
+                return self.open_person(&person);
+            }
+            _ => {}
+        }
+        // Near the end of what is paged in: ask for the next page.
+        if loading.is_none() && rows.len() < *total && *selected + 20 >= rows.len() {
+            let (scan, rule, offset) = (scan.clone(), *rule, rows.len());
+            let request = self.request();
+            if let Some(Popup::ScanHumans { loading, .. }) = self.popups.last_mut() {
+                *loading = Some(request);
+            }
+            return vec![Effect::LoadScanHumans {
+                request,
+                scan,
+                rule,
+                offset,
+                limit: SCAN_PAGE,
+            }];
+        }
+        vec![]
+    }
+
+    pub(super) fn scan_humans_page(
+        &mut self,
+        request: RequestId,
+        result: Result<Vec<(String, String)>, String>,
+    ) {
+        let Some(Popup::ScanHumans {
+            rows,
+            total,
+            loading,
+            ..
+        }) = self.popups.last_mut()
+        else {
+            return;
+        };
+        if *loading != Some(request) {
+            return;
+        }
+        *loading = None;
+        match result {
+            Ok(page) => {
+                if page.is_empty() {
+                    // The store holds fewer than the report said: stop paging.
+                    *total = rows.len();
+                }
+                rows.extend(page);
+                self.dirty = true;
+            }
+            Err(e) => self.notify(Level::Error, format!("cannot read the scan: {e}")),
+        }
+    }
+}
