@@ -374,7 +374,7 @@ fn main() {
     // Where the time goes, rule by rule, on the same 100,000 people.
     println!("per rule:");
     let show_samples = std::env::var_os("ENGINE_BENCH_SAMPLES").is_some();
-    for (rule, check) in rules::RULES {
+    for rules::RuleSpec { rule, check, .. } in rules::RULES {
         let start = Instant::now();
         let mut n = 0;
         let mut samples = Vec::new();

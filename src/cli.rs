@@ -70,16 +70,6 @@ pub struct Selection {
     pub all: bool,
 }
 
-impl Selection {
-    pub fn is_empty(&self) -> bool {
-        self.persons.is_empty()
-            && self.people_file.is_none()
-            && self.segment.is_none()
-            && self.sample.is_none()
-            && !self.all
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     #[default]
@@ -216,4 +206,51 @@ pub struct ScanArgs {
     /// Continue an interrupted scan (or print a finished one again).
     #[arg(long, value_name = "ID")]
     pub resume: Option<String>,
+}
+
+// The edge: clap's types map onto the domain's option types here, so
+// nothing below the command line depends on clap.
+
+impl From<Selection> for crate::resolve::select::Selection {
+    fn from(s: Selection) -> Self {
+        crate::resolve::select::Selection {
+            persons: s.persons,
+            people_file: s.people_file,
+            segment: s.segment,
+            sample: s.sample,
+            seed: s.seed,
+            all: s.all,
+        }
+    }
+}
+
+impl From<FailOn> for crate::report::FailOn {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Error => Self::Error,
+            FailOn::Warn => Self::Warn,
+            FailOn::Never => Self::Never,
+        }
+    }
+}
+
+impl From<Strategy> for crate::spotcheck::sample::Strategy {
+    fn from(s: Strategy) -> Self {
+        match s {
+            Strategy::Random => Self::Random,
+            Strategy::Stratified => Self::Stratified,
+            Strategy::Recent => Self::Recent,
+            Strategy::WorstFirst => Self::WorstFirst,
+        }
+    }
+}
+
+impl From<ReportFormat> for crate::spotcheck::report::ReportFormat {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Md => Self::Md,
+            ReportFormat::Csv => Self::Csv,
+            ReportFormat::Json => Self::Json,
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod customerio;
 pub mod engine;
+pub mod exit;
 pub mod logging;
 pub mod model;
 pub mod report;

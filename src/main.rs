@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cioscope::check::exit;
 use cioscope::cli::{Cli, Command, WorkspaceArgs};
 use cioscope::config::{self, Config};
+use cioscope::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,10 +17,10 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cioscope: cannot start the runtime: {e}");
-            return ExitCode::from(exit::UNAVAILABLE);
+            return Exit::Unavailable.into();
         }
     };
-    ExitCode::from(runtime.block_on(run(cli)))
+    runtime.block_on(run(cli)).into()
 }
 
 /// Whether the flags (or the default paths) name a config.
@@ -29,7 +29,7 @@ fn has_config(ws: &WorkspaceArgs) -> bool {
 }
 
 /// Load the config the flags point at; `Err` is an exit code.
-fn load_config(ws: &WorkspaceArgs) -> Result<Config, u8> {
+fn load_config(ws: &WorkspaceArgs) -> Result<Config, Exit> {
     let path: PathBuf = if ws.demo {
         config::demo_path()
     } else if let Some(p) = &ws.config {
@@ -38,15 +38,15 @@ fn load_config(ws: &WorkspaceArgs) -> Result<Config, u8> {
         p
     } else {
         eprintln!("cioscope: no config found: pass --config FILE, create ./cioscope.toml (or $XDG_CONFIG_HOME/cioscope/config.toml), or try --demo");
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     };
     config::load(&path).map_err(|e| {
         eprintln!("cioscope: config error: {e}");
-        exit::USAGE
+        Exit::Usage
     })
 }
 
-async fn run(cli: Cli) -> u8 {
+async fn run(cli: Cli) -> Exit {
     match cli.command {
         Some(Command::Check(args)) => match load_config(&cli.workspace) {
             Ok(config) => cioscope::check::command(config, args).await,
@@ -56,7 +56,9 @@ async fn run(cli: Cli) -> u8 {
             cioscope::spotcheck::command::list_command(None).await
         }
         Some(Command::SpotCheck(args)) => match load_config(&cli.workspace) {
-            Ok(config) => cioscope::spotcheck::command::spot_check_command(config, args).await,
+            Ok(config) => {
+                cioscope::spotcheck::command::spot_check_command(config, args, Some(walk)).await
+            }
             Err(code) => code,
         },
         Some(Command::Report(args)) => {
@@ -64,9 +66,9 @@ async fn run(cli: Cli) -> u8 {
             match has_config(&cli.workspace).then(|| load_config(&cli.workspace)) {
                 Some(Err(code)) => code,
                 Some(Ok(config)) => {
-                    cioscope::spotcheck::command::report_command_with(Some(&config), args).await
+                    cioscope::spotcheck::command::report_command(Some(&config), args).await
                 }
-                None => cioscope::spotcheck::command::report_command(args).await,
+                None => cioscope::spotcheck::command::report_command(None, args).await,
             }
         }
         Some(Command::Scan(args)) if args.list && !has_config(&cli.workspace) => {
@@ -85,4 +87,12 @@ async fn run(cli: Cli) -> u8 {
             Err(code) => code,
         },
     }
+}
+
+/// The spot-check walk: the TUI's Person screen with the checklist beside it.
+fn walk(
+    config: Config,
+    session: String,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Exit> + Send>> {
+    Box::pin(cioscope::tui::run_spot_check(config, session))
 }

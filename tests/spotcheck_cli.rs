@@ -46,7 +46,7 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
 
     // A 20-person stratified session: the seed is recorded and reproduces it.
     assert_eq!(
-        spot_check_command(demo(), args(Strategy::Stratified, 20, 7)).await,
+        spot_check_command(demo(), args(Strategy::Stratified, 20, 7), None).await,
         0
     );
     let store = SessionStore::open(&db).await.unwrap();
@@ -81,7 +81,7 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
         .all(|p| p.sources.contains(&"customerio".to_string()) || !p.errors.is_empty()));
 
     assert_eq!(
-        spot_check_command(demo(), args(Strategy::Stratified, 20, 7)).await,
+        spot_check_command(demo(), args(Strategy::Stratified, 20, 7), None).await,
         0
     );
     let again = newest(&store).await;
@@ -90,18 +90,18 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
 
     // Random and worst-first.
     assert_eq!(
-        spot_check_command(demo(), args(Strategy::Random, 12, 3)).await,
+        spot_check_command(demo(), args(Strategy::Random, 12, 3), None).await,
         0
     );
     let random = newest(&store).await;
     assert_eq!(random.people.len(), 12);
     assert_eq!(
-        spot_check_command(demo(), args(Strategy::Random, 12, 3)).await,
+        spot_check_command(demo(), args(Strategy::Random, 12, 3), None).await,
         0
     );
     assert_eq!(people(&newest(&store).await), people(&random));
     assert_eq!(
-        spot_check_command(demo(), args(Strategy::WorstFirst, 5, 1)).await,
+        spot_check_command(demo(), args(Strategy::WorstFirst, 5, 1), None).await,
         0
     );
     let worst = newest(&store).await;
@@ -113,7 +113,7 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
     // A segment as the population.
     let mut seg = args(Strategy::Recent, 4, 1);
     seg.selection.segment = Some(1);
-    assert_eq!(spot_check_command(demo(), seg).await, 0);
+    assert_eq!(spot_check_command(demo(), seg, None).await, 0);
     let recent = newest(&store).await;
     assert!(
         recent.session.method.contains("segment 1"),
@@ -126,26 +126,29 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
         resume: Some(first.session.id.clone()),
         ..args(Strategy::Random, 1, 1)
     };
-    assert_eq!(spot_check_command(demo(), resume).await, 0);
+    assert_eq!(spot_check_command(demo(), resume, None).await, 0);
     let unknown = SpotCheckArgs {
         resume: Some("no-such-session".into()),
         ..args(Strategy::Random, 1, 1)
     };
-    assert_eq!(spot_check_command(demo(), unknown).await, 2);
+    assert_eq!(spot_check_command(demo(), unknown, None).await, 2);
     let list = SpotCheckArgs {
         list: true,
         ..args(Strategy::Random, 1, 1)
     };
-    assert_eq!(spot_check_command(demo(), list).await, 0);
+    assert_eq!(spot_check_command(demo(), list, None).await, 0);
 
     // Export, masked, to a file: no email or phone of the demo survives.
     let out = dir.path().join("report.md");
-    let code = report_command(ReportArgs {
-        session: first.session.id.clone(),
-        format: ReportFormat::Md,
-        out: Some(out.clone()),
-        mask_pii: true,
-    })
+    let code = report_command(
+        None,
+        ReportArgs {
+            session: first.session.id.clone(),
+            format: ReportFormat::Md,
+            out: Some(out.clone()),
+            mask_pii: true,
+        },
+    )
     .await;
     assert_eq!(code, 0);
     let md = std::fs::read_to_string(&out).unwrap();
@@ -157,12 +160,15 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
     assert_eq!(pii::leaks(&md), Vec::<String>::new());
     for format in [ReportFormat::Csv, ReportFormat::Json] {
         let out = dir.path().join("report.out");
-        let code = report_command(ReportArgs {
-            session: again.session.id.clone(),
-            format,
-            out: Some(out.clone()),
-            mask_pii: true,
-        })
+        let code = report_command(
+            None,
+            ReportArgs {
+                session: again.session.id.clone(),
+                format,
+                out: Some(out.clone()),
+                mask_pii: true,
+            },
+        )
         .await;
         assert_eq!(code, 0);
         let text = std::fs::read_to_string(&out).unwrap();
@@ -170,12 +176,15 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
     }
     // The second session compares with the first.
     let json_out = dir.path().join("report.json");
-    let code = report_command(ReportArgs {
-        session: again.session.id.clone(),
-        format: ReportFormat::Json,
-        out: Some(json_out.clone()),
-        mask_pii: false,
-    })
+    let code = report_command(
+        None,
+        ReportArgs {
+            session: again.session.id.clone(),
+            format: ReportFormat::Json,
+            out: Some(json_out.clone()),
+            mask_pii: false,
+        },
+    )
     .await;
     assert_eq!(code, 0);
     let v: serde_json::Value =
@@ -197,6 +206,6 @@ async fn spot_check_samples_the_demo_and_report_exports_the_session() {
         out: None,
         mask_pii: false,
     };
-    assert_eq!(report_command(missing).await, 2);
+    assert_eq!(report_command(None, missing).await, 2);
     assert_eq!(store.integrity_check().await.unwrap(), "ok");
 }

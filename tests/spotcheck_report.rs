@@ -5,10 +5,10 @@
 #[path = "spotcheck_fixtures.rs"]
 mod fixtures;
 
-use cioscope::check::CheckReport;
-use cioscope::cli::ReportFormat;
+use cioscope::report::CheckReport;
 use cioscope::rules::{Rule, Severity};
 use cioscope::spotcheck::compare::comparisons_for;
+use cioscope::spotcheck::report::ReportFormat;
 use cioscope::spotcheck::report::{self, export, Exported, ReportOptions};
 use cioscope::spotcheck::store::{record_check_run, SessionState, SessionStore};
 use cioscope::spotcheck::{pii, Item, Verdict};

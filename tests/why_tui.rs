@@ -15,10 +15,8 @@ use serde_json::json;
 use cioscope::config;
 use cioscope::customerio::{Campaign, CampaignAction, Message};
 use cioscope::model::{Activity, Profile, Subject};
-use cioscope::why::{
-    self, campaign_row, campaign_row_text, checklist_lines, explain, Explanation, WhyInput,
-    WhyStyles,
-};
+use cioscope::tui::views::why::{campaign_row, checklist_lines, WhyStyles};
+use cioscope::why::{self, campaign_row_text, explain, Explanation, WhyInput};
 
 const NOW: i64 = 1_717_200_000;
 const DAY: i64 = 86_400;

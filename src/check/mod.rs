@@ -2,160 +2,19 @@
 //! report — the headless, CI-friendly path through the same engine the TUI
 //! uses.
 
-use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use chrono::Utc;
 
-use crate::cli::{CheckArgs, FailOn, Format};
+use crate::cli::{CheckArgs, Format};
 use crate::config::Config;
 use crate::engine::Checked;
+use crate::exit::Exit;
 use crate::report;
+pub use crate::report::{CheckReport, RunComparison, Summary, SCHEMA};
 use crate::resolve::select::Selected;
 use crate::resolve::{PersonError, Workspace};
-use crate::rules::{Finding, Severity};
-
-pub const SCHEMA: &str = "cioscope.findings/1";
-
-/// Exit codes of `check` (docs/cli.md).
-pub mod exit {
-    pub const CLEAN: u8 = 0;
-    pub const FINDINGS: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const UNAVAILABLE: u8 = 3;
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Summary {
-    pub by_rule: BTreeMap<String, usize>,
-    pub error: usize,
-    pub warn: usize,
-    pub info: usize,
-}
-
-/// The findings report (`cioscope.findings/1`): one engine, every format.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckReport {
-    pub schema: String,
-    pub generated_at: String,
-    pub workspace: String,
-    pub people_checked: usize,
-    pub findings: Vec<Finding>,
-    pub errors: Vec<PersonError>,
-    pub summary: Summary,
-    /// With `--record`: the comparison with the previous run of the same
-    /// selection (an extension of `cioscope.findings/1`; absent otherwise).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comparison: Option<RunComparison>,
-}
-
-/// A recorded run compared with the previous run of the same selection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunComparison {
-    /// This run's number in the store.
-    pub run: i64,
-    /// The selection both runs made (`all`, `segment 7`, `sample 50 seed 42`, …).
-    pub selection: String,
-    /// The previous run of the same selection; `None` for the first.
-    pub previous_run: Option<i64>,
-    pub previous_generated_at: Option<String>,
-    /// (rule, person) found now and not then, among people both runs checked.
-    pub new: Vec<crate::spotcheck::compare::FindingKey>,
-    pub resolved: Vec<crate::spotcheck::compare::FindingKey>,
-    pub persisting: usize,
-}
-
-impl RunComparison {
-    pub fn sentence(&self) -> String {
-        match (self.previous_run, &self.previous_generated_at) {
-            (Some(p), at) => format!(
-                "recorded as run #{}; since run #{p} of the same selection ({}, {}): {} new, {} resolved, {} persisting",
-                self.run,
-                self.selection,
-                at.as_deref().and_then(|a| a.get(..10)).unwrap_or("?"),
-                self.new.len(),
-                self.resolved.len(),
-                self.persisting
-            ),
-            (None, _) => format!(
-                "recorded as run #{}: the first run of this selection ({}), nothing to compare with",
-                self.run, self.selection
-            ),
-        }
-    }
-}
-
-impl CheckReport {
-    pub fn new(workspace: &str, generated_at: DateTime<Utc>) -> Self {
-        CheckReport {
-            schema: SCHEMA.into(),
-            generated_at: generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            workspace: workspace.into(),
-            people_checked: 0,
-            findings: vec![],
-            errors: vec![],
-            summary: Summary::default(),
-            comparison: None,
-        }
-    }
-
-    /// The highest severity present.
-    pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
-    }
-
-    pub fn summarize(&mut self) {
-        let mut s = Summary::default();
-        for f in &self.findings {
-            *s.by_rule.entry(f.rule.id().to_string()).or_default() += 1;
-            match f.severity {
-                Severity::Error => s.error += 1,
-                Severity::Warn => s.warn += 1,
-                Severity::Info => s.info += 1,
-            }
-        }
-        self.summary = s;
-    }
-
-    /// The exit code for `--fail-on`.
-    pub fn exit_code(&self, fail_on: FailOn) -> u8 {
-        if !self.errors.is_empty() {
-            return exit::UNAVAILABLE;
-        }
-        let threshold = match fail_on {
-            FailOn::Error => Some(Severity::Error),
-            FailOn::Warn => Some(Severity::Warn),
-            FailOn::Never => None,
-        };
-        match (threshold, self.worst()) {
-            (Some(t), Some(w)) if w >= t => exit::FINDINGS,
-            _ => exit::CLEAN,
-        }
-    }
-}
-
-impl CheckReport {
-    /// Add one checked human (or an entry point that reached nobody).
-    pub fn add(&mut self, c: Checked) {
-        self.errors.extend(c.errors);
-        if c.subject.is_some() {
-            self.people_checked += 1;
-            self.findings.extend(c.findings);
-        }
-    }
-
-    /// A report of checked humans, in the order given.
-    pub fn of(workspace: &str, generated_at: DateTime<Utc>, checked: Vec<Checked>) -> Self {
-        let mut report = CheckReport::new(workspace, generated_at);
-        for c in checked {
-            report.add(c);
-        }
-        report.summarize();
-        report
-    }
-}
 
 /// Progress on stderr: a bar on a terminal, nothing otherwise.
 struct Progress {
@@ -272,19 +131,19 @@ pub async fn announce_pauses(ws: Arc<Workspace>) {
 }
 
 /// The `check` command; returns the exit code.
-pub async fn command(config: Config, args: CheckArgs) -> u8 {
+pub async fn command(config: Config, args: CheckArgs) -> Exit {
     let ws = match Workspace::open(config).await {
         Ok(ws) => Arc::new(ws),
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
-    let selected = match ws.select(&args.selection).await {
+    let selected = match ws.select(&args.selection.clone().into()).await {
         Ok(s) => s,
         Err(crate::resolve::select::SelectError::Usage(m)) => {
             eprintln!("cioscope: {m}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
         Err(crate::resolve::select::SelectError::Api(e)) => {
             eprintln!("cioscope: could not list people: {e}");
@@ -295,7 +154,7 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
                 message: e.to_string(),
             });
             let _ = emit(&report, &args);
-            return exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     if let Some(seed) = selected.seed {
@@ -346,9 +205,9 @@ pub async fn command(config: Config, args: CheckArgs) -> u8 {
     }
     if let Err(e) = emit(&report, &args) {
         eprintln!("cioscope: {e}");
-        return exit::USAGE;
+        return Exit::Usage;
     }
-    report.exit_code(args.fail_on)
+    report.exit_code(args.fail_on.into())
 }
 
 /// What a selection checks, as a key two runs must share to be compared:

@@ -2,8 +2,8 @@
 
 use unicode_width::UnicodeWidthStr;
 
+use super::model::CheckReport;
 use super::text::{csv_field, md_cell, pad};
-use crate::check::CheckReport;
 use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
 

@@ -1,5 +1,8 @@
-//! Reports: one set of result structures, many formats (table, JSON,
-//! Markdown, CSV). The TUI reads the same structures.
+//! Reports: one set of result structures ([`CheckReport`]), many formats
+//! (table, JSON, Markdown, CSV). The TUI reads the same structures.
 
 pub mod findings;
+pub mod model;
 pub mod text;
+
+pub use model::{CheckReport, FailOn, FindingKey, RunComparison, Summary, SCHEMA};

@@ -1,15 +1,41 @@
 //! Turning a SELECTION (docs/cli.md) into the entry points to check.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Workspace;
-use crate::cli::Selection;
 use crate::customerio::{ApiError, PersonRef};
+
+/// Who to check (docs/cli.md, SELECTION): listed ids, a people file, a
+/// segment, a sample, or everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// identity.primary values.
+    pub persons: Vec<String>,
+    /// One id per line (# comments).
+    pub people_file: Option<PathBuf>,
+    pub segment: Option<i64>,
+    /// A random sample of N people (of the segment, or the workspace).
+    pub sample: Option<usize>,
+    /// Same seed, same sample.
+    pub seed: Option<u64>,
+    /// Every person in the workspace.
+    pub all: bool,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.persons.is_empty()
+            && self.people_file.is_none()
+            && self.segment.is_none()
+            && self.sample.is_none()
+            && !self.all
+    }
+}
 
 /// Why a selection could not be made.
 #[derive(Debug, thiserror::Error)]

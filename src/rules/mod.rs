@@ -2,7 +2,8 @@
 //!
 //! No IO, no terminal, no clock: the time is passed in. To add a rule, add a
 //! [`Rule`] variant, a module with `pub fn check(subject, ctx) -> Vec<Finding>`,
-//! and one line in [`RULES`].
+//! and one entry in [`RULES`] — its id, badge and checklist area live there,
+//! and every output (reports, the TUI, spot-check) reads them from it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::model::Subject;
 
+pub mod compare;
 pub mod consent_conflict;
 pub mod duplicate_event;
 pub mod enum_drift;
@@ -43,36 +45,36 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
-        Rule::SplitIdentity,
-        Rule::MissingAttribute,
-        Rule::DuplicateEvent,
-        Rule::StaleAttribute,
-        Rule::TimestampIntegrity,
-        Rule::EventNameDrift,
-        Rule::TypeDrift,
-        Rule::EnumDrift,
-        Rule::ConsentConflict,
-        Rule::OrphanProfile,
-        Rule::FailedUpdate,
-        Rule::MergedHistory,
-    ];
+    /// Every rule, in report order.
+    pub const ALL: [Rule; RULES.len()] = {
+        let mut all = [Rule::SplitIdentity; RULES.len()];
+        let mut i = 0;
+        while i < RULES.len() {
+            all[i] = RULES[i].rule;
+            i += 1;
+        }
+        all
+    };
+
+    /// The rule's entry in [`RULES`].
+    pub fn spec(self) -> &'static RuleSpec {
+        // RULES lists the variants in declaration order (tested below).
+        &RULES[self as usize]
+    }
 
     pub fn id(self) -> &'static str {
-        match self {
-            Rule::SplitIdentity => "split_identity",
-            Rule::MissingAttribute => "missing_attribute",
-            Rule::DuplicateEvent => "duplicate_event",
-            Rule::StaleAttribute => "stale_attribute",
-            Rule::TimestampIntegrity => "timestamp_integrity",
-            Rule::EventNameDrift => "event_name_drift",
-            Rule::TypeDrift => "type_drift",
-            Rule::EnumDrift => "enum_drift",
-            Rule::ConsentConflict => "consent_conflict",
-            Rule::OrphanProfile => "orphan_profile",
-            Rule::FailedUpdate => "failed_update",
-            Rule::MergedHistory => "merged_history",
-        }
+        self.spec().id
+    }
+
+    /// The three-letter badge the TUI shows.
+    pub fn code(self) -> &'static str {
+        self.spec().code
+    }
+
+    /// The part of a person the rule's findings are about (the spot-check
+    /// checklist item they inform).
+    pub fn area(self) -> Area {
+        self.spec().area
     }
 
     /// Whether the rule judges Customer.io activities (each profile's
@@ -90,8 +92,16 @@ impl Rule {
     }
 
     pub fn from_id(id: &str) -> Option<Rule> {
-        Rule::ALL.into_iter().find(|r| r.id() == id)
+        RULES.iter().find(|s| s.id == id).map(|s| s.rule)
     }
+}
+
+/// The part of a person a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    Identifiers,
+    Attributes,
+    Events,
 }
 
 impl std::fmt::Display for Rule {
@@ -212,25 +222,147 @@ pub struct RuleContext<'a> {
     pub now: DateTime<Utc>,
 }
 
-type RuleFn = fn(&Subject, &RuleContext) -> Vec<Finding>;
+pub type RuleFn = fn(&Subject, &RuleContext) -> Vec<Finding>;
 
-/// Every rule, in report order.
-pub const RULES: [(Rule, RuleFn); 12] = [
-    (Rule::SplitIdentity, split_identity::check),
-    (Rule::MissingAttribute, missing_attribute::check),
-    (Rule::DuplicateEvent, duplicate_event::check),
-    (Rule::StaleAttribute, stale_attribute::check),
-    (Rule::TimestampIntegrity, timestamp_integrity::check),
-    (Rule::EventNameDrift, event_name_drift::check),
-    (Rule::TypeDrift, type_drift::check),
-    (Rule::EnumDrift, enum_drift::check),
-    (Rule::ConsentConflict, consent_conflict::check),
-    (Rule::OrphanProfile, orphan_profile::check),
-    (Rule::FailedUpdate, failed_update::check),
-    (Rule::MergedHistory, merged_history::check),
+/// A rule and everything the outputs need to know about it.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSpec {
+    pub rule: Rule,
+    /// Stable id: JSON, reports, config.
+    pub id: &'static str,
+    /// Three-letter badge (TUI lists).
+    pub code: &'static str,
+    /// What part of a person its findings are about.
+    pub area: Area,
+    pub check: RuleFn,
+}
+
+const fn spec(
+    rule: Rule,
+    id: &'static str,
+    code: &'static str,
+    area: Area,
+    check: RuleFn,
+) -> RuleSpec {
+    RuleSpec {
+        rule,
+        id,
+        code,
+        area,
+        check,
+    }
+}
+
+/// Every rule, in report order: the only place a rule is registered.
+pub const RULES: [RuleSpec; 12] = [
+    spec(
+        Rule::SplitIdentity,
+        "split_identity",
+        "SPL",
+        Area::Identifiers,
+        split_identity::check,
+    ),
+    spec(
+        Rule::MissingAttribute,
+        "missing_attribute",
+        "MIS",
+        Area::Attributes,
+        missing_attribute::check,
+    ),
+    spec(
+        Rule::DuplicateEvent,
+        "duplicate_event",
+        "DUP",
+        Area::Events,
+        duplicate_event::check,
+    ),
+    spec(
+        Rule::StaleAttribute,
+        "stale_attribute",
+        "STL",
+        Area::Attributes,
+        stale_attribute::check,
+    ),
+    spec(
+        Rule::TimestampIntegrity,
+        "timestamp_integrity",
+        "TSI",
+        Area::Events,
+        timestamp_integrity::check,
+    ),
+    spec(
+        Rule::EventNameDrift,
+        "event_name_drift",
+        "EVN",
+        Area::Events,
+        event_name_drift::check,
+    ),
+    spec(
+        Rule::TypeDrift,
+        "type_drift",
+        "TYP",
+        Area::Attributes,
+        type_drift::check,
+    ),
+    spec(
+        Rule::EnumDrift,
+        "enum_drift",
+        "ENM",
+        Area::Attributes,
+        enum_drift::check,
+    ),
+    spec(
+        Rule::ConsentConflict,
+        "consent_conflict",
+        "CON",
+        Area::Attributes,
+        consent_conflict::check,
+    ),
+    spec(
+        Rule::OrphanProfile,
+        "orphan_profile",
+        "ORP",
+        Area::Identifiers,
+        orphan_profile::check,
+    ),
+    spec(
+        Rule::FailedUpdate,
+        "failed_update",
+        "FAI",
+        Area::Attributes,
+        failed_update::check,
+    ),
+    spec(
+        Rule::MergedHistory,
+        "merged_history",
+        "MRG",
+        Area::Events,
+        merged_history::check,
+    ),
 ];
 
 /// Run every rule on one subject.
 pub fn check_subject(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
-    RULES.iter().flat_map(|(_, f)| f(subject, ctx)).collect()
+    RULES.iter().flat_map(|s| (s.check)(subject, ctx)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_table_lists_every_rule_once_in_declaration_order() {
+        for (i, spec) in RULES.iter().enumerate() {
+            assert_eq!(spec.rule as usize, i, "{} is out of place", spec.id);
+            assert_eq!(Rule::from_id(spec.id), Some(spec.rule));
+            assert_eq!(spec.code.len(), 3, "{}", spec.id);
+            // The id is the JSON name.
+            assert_eq!(
+                serde_json::to_value(spec.rule).unwrap(),
+                serde_json::json!(spec.id)
+            );
+        }
+        let codes: std::collections::HashSet<_> = RULES.iter().map(|s| s.code).collect();
+        assert_eq!(codes.len(), RULES.len(), "badges are unique");
+    }
 }

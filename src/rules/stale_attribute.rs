@@ -24,6 +24,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value as Json};
 
+use super::compare::{in_flight, max_lag_secs, same_value};
 use super::support::{
     activity_instant, cio_events, human_duration, in_cents, infer_type, iso, iso_instant, lag_json,
     owner_record, raw_time_json, source_events, type_name, typed, unix_json, CioEvent, SrcEvent,
@@ -65,13 +66,14 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let cents = in_cents(ctx.config, owner, name);
-        // The same text is the same value under every type.
-        if let (Some(c), RawValue::Text(o), false) = (cio_text, owner_value, cents) {
-            if c.trim() == o.trim() {
+        let cio_value = cio_text.map(RawValue::text);
+        if let Some(c) = &cio_value {
+            // Equal under the attribute's type, or unreadable as it
+            // (`type_drift` reports that): nothing stale.
+            if same_value(c, owner_value, attr.ty, false, cents) != Some(false) {
                 continue;
             }
         }
-        let cio_value = cio_text.map(RawValue::text);
         let ty = attr.ty.unwrap_or_else(|| match &cio_value {
             Some(c) => infer_type(c, owner_value),
             None => AttrType::String,
@@ -79,23 +81,13 @@ pub fn check(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
         let Some(owner_typed) = typed(owner_value, ty, cents) else {
             continue;
         };
-        let cio_typed = match &cio_value {
-            Some(c) => match typed(c, ty, false) {
-                Some(t) if t.same(&owner_typed) => continue,
-                Some(t) => Some(t),
-                None => continue,
-            },
-            None => None,
-        };
+        let cio_typed = cio_value.as_ref().and_then(|c| typed(c, ty, false));
 
-        let max_lag = attr
-            .max_lag
-            .map(|d| d.num_seconds())
-            .unwrap_or(DEFAULT_MAX_LAG_SECS);
+        let max_lag = max_lag_secs(Some(attr));
         let updated = record.updated_at_instant();
         let lag = updated.map(|u| (ctx.now - u).num_seconds());
-        if lag.is_some_and(|l| l <= max_lag) {
-            continue; // in flight
+        if in_flight(updated, ctx.now, max_lag) {
+            continue;
         }
         let severity = match lag {
             Some(l) if l > max_lag.saturating_mul(7) => Severity::Error,

@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use super::report::{self, ScanReport};
 use super::{new_scan, run, ScanError, ScanOptions, Step};
-use crate::check::{announce_pauses, exit, terminated};
+use crate::check::{announce_pauses, terminated};
 use crate::cli::{FailOn, Format, ScanArgs};
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::resolve::{PersonError, Workspace};
 use crate::rules::{Finding, Rule, Severity};
 use crate::store::scans::ScanRow;
 use crate::store::Store;
 
 /// `scan --list` (no workspace needed: a config only names the store).
-pub async fn list_command(config: Option<&Config>) -> u8 {
+pub async fn list_command(config: Option<&Config>) -> Exit {
     let store = match open_store(config).await {
         Ok(s) => s,
         Err(code) => return code,
@@ -23,12 +24,12 @@ pub async fn list_command(config: Option<&Config>) -> u8 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     if scans.is_empty() {
         println!("no scans in {} yet: run `cioscope scan`", store.place());
-        return exit::CLEAN;
+        return Exit::Clean;
     }
     println!(
         "{:<24}  {:<16}  {:<12}  {:<8}  {:<20}  {:>9}  {:>8}  FINDINGS",
@@ -62,22 +63,22 @@ pub async fn list_command(config: Option<&Config>) -> u8 {
             findings
         );
     }
-    exit::CLEAN
+    Exit::Clean
 }
 
-async fn open_store(config: Option<&Config>) -> Result<Store, u8> {
+async fn open_store(config: Option<&Config>) -> Result<Store, Exit> {
     let opened = match config {
         Some(c) => Store::open(c).await,
         None => Store::open_sqlite(&crate::store::local_path(None)).await,
     };
     opened.map_err(|e| {
         eprintln!("cioscope: {e}");
-        exit::UNAVAILABLE
+        Exit::Unavailable
     })
 }
 
 /// `scan` and `scan --resume ID`; returns the exit code.
-pub async fn command(config: Config, args: ScanArgs) -> u8 {
+pub async fn command(config: Config, args: ScanArgs) -> Exit {
     if args.list {
         return list_command(Some(&config)).await;
     }
@@ -96,7 +97,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
                         config: config.workspace.clone(),
                     }
                 );
-                return exit::USAGE;
+                return Exit::Usage;
             }
             Ok(s) if s.is_done() => {
                 // A finished scan is printed again, not re-read.
@@ -110,7 +111,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
                     Ok(r) => finish(&r, &args),
                     Err(e) => {
                         eprintln!("cioscope: {e}");
-                        exit::UNAVAILABLE
+                        Exit::Unavailable
                     }
                 };
             }
@@ -120,7 +121,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
             }
             Err(e) => {
                 eprintln!("cioscope: {e}");
-                return exit::USAGE;
+                return Exit::Usage;
             }
         },
         None => {
@@ -132,7 +133,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
             let scan = new_scan(&config.workspace, &options);
             if let Err(e) = store.create_scan(&scan).await {
                 eprintln!("cioscope: {e}");
-                return exit::UNAVAILABLE;
+                return Exit::Unavailable;
             }
             scan
         }
@@ -141,7 +142,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
         Ok(ws) => Arc::new(ws),
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     eprintln!(
@@ -172,7 +173,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
                 "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan --resume {}",
                 scan.id
             );
-            exit::UNAVAILABLE
+            Exit::Unavailable
         }
         Ok(Err(e)) => {
             eprintln!("cioscope: {e}");
@@ -180,7 +181,7 @@ pub async fn command(config: Config, args: ScanArgs) -> u8 {
                 "cioscope: what was read is stored. Continue with: cioscope scan --resume {}",
                 scan.id
             );
-            exit::UNAVAILABLE
+            Exit::Unavailable
         }
         Ok(Ok(report)) => finish(&report, &args),
     }
@@ -213,7 +214,7 @@ fn show(step: Step, tty: bool) {
 }
 
 /// Print the report and pick the exit code (as `check`'s).
-fn finish(report: &ScanReport, args: &ScanArgs) -> u8 {
+fn finish(report: &ScanReport, args: &ScanArgs) -> Exit {
     let text = match args.format {
         Format::Table => report::table(report),
         Format::Json => report::json(report),
@@ -233,10 +234,10 @@ fn finish(report: &ScanReport, args: &ScanArgs) -> u8 {
     };
     if let Err(e) = written {
         eprintln!("cioscope: {e}");
-        return exit::USAGE;
+        return Exit::Usage;
     }
     let fail_on: FailOn = args.fail_on;
-    report.as_check().exit_code(fail_on)
+    report.as_check().exit_code(fail_on.into())
 }
 
 /// A finished scan's report, read back from the store.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sample::{wilson, Part};
 use super::Judged;
-use crate::check::{CheckReport, Summary};
 use crate::report::text::{md_cell, pad};
+use crate::report::{CheckReport, Summary};
 use crate::resolve::PersonError;
 use crate::rules::{Finding, Rule, Severity};
 use crate::sanitize::sanitize;

@@ -3,20 +3,24 @@
 //! `spot-check` lists sessions, resumes one, or samples a new one: select a
 //! population, check a pool of it (so stratified / worst-first sampling can
 //! see findings), pick N, and store the session with each person's findings
-//! as they were when sampled. The walk itself is the TUI's (see
-//! [`launch_walk`]); without a terminal the command prints the session.
+//! as they were when sampled. The walk itself is the TUI's, handed in by
+//! the caller as a [`Walker`] (see [`launch_walk`]); without a terminal the
+//! command prints the session.
 
+use std::future::Future;
 use std::io::{IsTerminal, Write};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::report::{export, ExportError, Exported};
+use super::sample::Strategy;
 use super::sample::{self, Candidate};
 use super::store::{NewSession, SessionState, SessionStore, StoreError};
 use super::{database_path, operator_name, percent, Item, DEFAULT_SIZE};
-use crate::check::exit;
-use crate::cli::{ReportArgs, Selection, SpotCheckArgs, Strategy};
+use crate::cli::{ReportArgs, SpotCheckArgs};
 use crate::config::Config;
-use crate::resolve::select::SelectError;
+use crate::exit::Exit;
+use crate::resolve::select::{SelectError, Selection};
 use crate::resolve::Workspace;
 use crate::sanitize::truncate;
 
@@ -28,11 +32,11 @@ pub const POOL_MAX: usize = 500;
 
 /// `cioscope spot-check --list`: needs no workspace, only the database (the
 /// config's, else the default one).
-pub async fn list_command(config: Option<&Config>) -> u8 {
+pub async fn list_command(config: Option<&Config>) -> Exit {
     let db = database_path(config);
     if !db.exists() {
         println!("No spot-check sessions yet ({}).", db.display());
-        return exit::CLEAN;
+        return Exit::Clean;
     }
     match SessionStore::open(&db).await {
         Ok(store) => {
@@ -47,14 +51,24 @@ pub async fn list_command(config: Option<&Config>) -> u8 {
     }
 }
 
-/// `cioscope spot-check`; returns the exit code.
-pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
+/// The interactive walk of a session (the TUI's), given the config and the
+/// session id. The command layer receives it from the caller so it does not
+/// depend on the terminal UI.
+pub type Walker = fn(Config, String) -> Pin<Box<dyn Future<Output = Exit> + Send>>;
+
+/// `cioscope spot-check`; returns the exit code. `walker` runs the walk
+/// when stdin and stdout are terminals.
+pub async fn spot_check_command(
+    config: Config,
+    args: SpotCheckArgs,
+    walker: Option<Walker>,
+) -> Exit {
     let db = database_path(Some(&config));
     let store = match SessionStore::open(&db).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     if args.list {
@@ -83,26 +97,31 @@ pub async fn spot_check_command(config: Config, args: SpotCheckArgs) -> u8 {
             Err(code) => return code,
         },
     };
-    launch_walk(config, store, state).await
+    launch_walk(config, store, state, walker).await
 }
 
-fn store_exit(e: &StoreError) -> u8 {
+fn store_exit(e: &StoreError) -> Exit {
     match e {
         StoreError::NoSession(_) | StoreError::Ambiguous { .. } | StoreError::NoPerson { .. } => {
-            exit::USAGE
+            Exit::Usage
         }
-        _ => exit::UNAVAILABLE,
+        _ => Exit::Unavailable,
     }
 }
 
-/// Hand the session to the interactive walk: the TUI's Person screen with
-/// the checklist beside it ([`crate::tui::run_spot_check`]) when stdin and
-/// stdout are terminals; otherwise the session is printed.
-pub async fn launch_walk(config: Config, store: SessionStore, state: SessionState) -> u8 {
+/// Hand the session to the interactive walk (`walker`: the TUI's Person
+/// screen with the checklist beside it) when stdin and stdout are
+/// terminals; otherwise the session is printed.
+pub async fn launch_walk(
+    config: Config,
+    store: SessionStore,
+    state: SessionState,
+    walker: Option<Walker>,
+) -> Exit {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    if interactive {
+    if let Some(walk) = walker.filter(|_| interactive) {
         store.close().await;
-        return crate::tui::run_spot_check(config, state.session.id.clone()).await;
+        return walk(config, state.session.id.clone()).await;
     }
     let text = describe(&state);
     store.close().await;
@@ -112,9 +131,9 @@ pub async fn launch_walk(config: Config, store: SessionStore, state: SessionStat
         .and_then(|_| out.flush())
         .is_err()
     {
-        return exit::UNAVAILABLE;
+        return Exit::Unavailable;
     }
-    exit::CLEAN
+    Exit::Clean
 }
 
 /// The session as plain text: who is in it and how far the walk got.
@@ -189,12 +208,12 @@ pub fn describe(state: &SessionState) -> String {
     o
 }
 
-async fn list(store: &SessionStore) -> u8 {
+async fn list(store: &SessionStore) -> Exit {
     let sessions = match store.list().await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     let mut o = String::new();
@@ -230,8 +249,8 @@ async fn list(store: &SessionStore) -> u8 {
     }
     let mut out = std::io::stdout().lock();
     match out.write_all(o.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => exit::CLEAN,
-        Err(_) => exit::UNAVAILABLE,
+        Ok(()) => Exit::Clean,
+        Err(_) => Exit::Unavailable,
     }
 }
 
@@ -246,11 +265,11 @@ async fn start_session(
     config: &Config,
     args: &SpotCheckArgs,
     store: &SessionStore,
-) -> Result<SessionState, u8> {
+) -> Result<SessionState, Exit> {
     let size = args.size.or(args.selection.sample).unwrap_or(DEFAULT_SIZE);
     if size == 0 {
         eprintln!("cioscope: --size must be at least 1");
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     }
     // Short seeds are easy to read back and retype (`--seed 482913`).
     let seed = args
@@ -262,21 +281,21 @@ async fn start_session(
         Ok(ws) => Arc::new(ws),
         Err(e) => {
             eprintln!("cioscope: config error: {e}");
-            return Err(exit::USAGE);
+            return Err(Exit::Usage);
         }
     };
     let population = match &args.from_scan {
         Some(scan) => scan_population(config, scan, args.rule.as_deref()).await?,
-        None => select_population(&ws, &args.selection).await?,
+        None => select_population(&ws, &args.selection.clone().into()).await?,
     };
     if population.people.is_empty() {
         eprintln!(
             "cioscope: the selection has no people to sample ({})",
             population.method
         );
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     }
-    let (candidates, picks, method) = match args.strategy {
+    let (candidates, picks, method) = match Strategy::from(args.strategy) {
         Strategy::Random => {
             // Only the sample needs checking: shuffled entry points, checked
             // until `size` humans are in (two sampled profiles of one human
@@ -320,14 +339,14 @@ async fn start_session(
         .collect();
     if people.is_empty() {
         eprintln!("cioscope: no one in the selection could be sampled");
-        return Err(exit::UNAVAILABLE);
+        return Err(Exit::Unavailable);
     }
     let new = NewSession {
         id: None,
         workspace: config.workspace.clone(),
         operator,
         method,
-        strategy: sample::strategy_id(args.strategy).into(),
+        strategy: sample::strategy_id(args.strategy.into()).into(),
         seed: Some(seed),
         population: Some(population.people.len()),
         people,
@@ -336,7 +355,7 @@ async fn start_session(
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Err(exit::UNAVAILABLE);
+            return Err(Exit::Unavailable);
         }
     };
     eprintln!(
@@ -345,7 +364,7 @@ async fn start_session(
     );
     store.load(&created.id).await.map_err(|e| {
         eprintln!("cioscope: {e}");
-        exit::UNAVAILABLE
+        Exit::Unavailable
     })
 }
 
@@ -357,7 +376,7 @@ async fn scan_population(
     config: &Config,
     scan: &str,
     rule: Option<&str>,
-) -> Result<Population, u8> {
+) -> Result<Population, Exit> {
     if let Some(r) = rule {
         if crate::rules::Rule::from_id(r).is_none() {
             let known: Vec<&str> = crate::rules::Rule::ALL.iter().map(|r| r.id()).collect();
@@ -365,14 +384,14 @@ async fn scan_population(
                 "cioscope: --rule {r:?} is not a rule; one of: {}",
                 known.join(", ")
             );
-            return Err(exit::USAGE);
+            return Err(Exit::Usage);
         }
     }
     let store = match crate::store::Store::open(config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Err(exit::UNAVAILABLE);
+            return Err(Exit::Unavailable);
         }
     };
     let found = async {
@@ -386,7 +405,7 @@ async fn scan_population(
         Ok(x) => x,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Err(exit::USAGE);
+            return Err(Exit::Usage);
         }
     };
     if !row.is_done() {
@@ -394,14 +413,14 @@ async fn scan_population(
             "cioscope: scan {} did not finish; finish it first (cioscope scan --resume {})",
             row.id, row.id
         );
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     }
     if row.workspace != config.workspace {
         eprintln!(
             "cioscope: scan {} is of workspace {:?}, and the config opens {:?}",
             row.id, row.workspace, config.workspace
         );
-        return Err(exit::USAGE);
+        return Err(Exit::Usage);
     }
     let method = match rule {
         Some(r) => format!("scan {}, the {} humans with {r}", row.id, humans.len()),
@@ -413,7 +432,7 @@ async fn scan_population(
     })
 }
 
-async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Population, u8> {
+async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Population, Exit> {
     let mut sel = selection.clone();
     sel.sample = None;
     sel.seed = None;
@@ -425,7 +444,7 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
             }),
             Err(e) => {
                 eprintln!("cioscope: could not list people: {e}");
-                Err(exit::UNAVAILABLE)
+                Err(Exit::Unavailable)
             }
         };
     }
@@ -436,11 +455,11 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
         }),
         Err(SelectError::Usage(m)) => {
             eprintln!("cioscope: {m}");
-            Err(exit::USAGE)
+            Err(Exit::Usage)
         }
         Err(SelectError::Api(e)) => {
             eprintln!("cioscope: could not list people: {e}");
-            Err(exit::UNAVAILABLE)
+            Err(Exit::Unavailable)
         }
     }
 }
@@ -490,34 +509,28 @@ async fn check_people(
 }
 
 /// `cioscope report SESSION`; sessions are found as `spot-check` stores
-/// them (`$CIOSCOPE_DATA_DIR`, else the default config's `[spot_check]
-/// database`, else the data dir).
-pub async fn report_command(args: ReportArgs) -> u8 {
-    let config = crate::config::default_path().and_then(|p| crate::config::load(&p).ok());
-    report_command_with(config.as_ref(), args).await
-}
-
-/// [`report_command`] with the config the caller loaded (`--config`).
-pub async fn report_command_with(config: Option<&Config>, args: ReportArgs) -> u8 {
+/// them (`$CIOSCOPE_DATA_DIR`, else the `[spot_check] database` of the
+/// config the caller loaded, else the data dir).
+pub async fn report_command(config: Option<&Config>, args: ReportArgs) -> Exit {
     let db = database_path(config);
     if !db.exists() {
         eprintln!(
             "cioscope: no spot-check sessions yet ({} does not exist)",
             db.display()
         );
-        return exit::USAGE;
+        return Exit::Usage;
     }
     let store = match SessionStore::open(&db).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     let result = export(
         &store,
         &args.session,
-        args.format,
+        args.format.into(),
         args.mask_pii,
         args.out.as_deref(),
     )
@@ -527,13 +540,13 @@ pub async fn report_command_with(config: Option<&Config>, args: ReportArgs) -> u
         Ok(Exported::Text(text)) => {
             let mut out = std::io::stdout().lock();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => exit::CLEAN,
-                Err(_) => exit::UNAVAILABLE,
+                Ok(()) => Exit::Clean,
+                Err(_) => Exit::Unavailable,
             }
         }
         Ok(Exported::File(path)) => {
             eprintln!("cioscope: wrote {}", path.display());
-            exit::CLEAN
+            Exit::Clean
         }
         Err(ExportError::Store(e)) => {
             eprintln!("cioscope: {e}");
@@ -541,7 +554,7 @@ pub async fn report_command_with(config: Option<&Config>, args: ReportArgs) -> u
         }
         Err(e) => {
             eprintln!("cioscope: {e}");
-            exit::USAGE
+            Exit::Usage
         }
     }
 }

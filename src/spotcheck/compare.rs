@@ -36,12 +36,8 @@ pub struct Snapshot {
     pub pass_rate: Option<f64>,
 }
 
-/// A finding's identity across snapshots.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct FindingKey {
-    pub rule: Rule,
-    pub person: String,
-}
+/// A finding's identity across snapshots (defined with the report).
+pub use crate::report::FindingKey;
 
 impl Snapshot {
     pub fn of_session(state: &SessionState) -> Snapshot {

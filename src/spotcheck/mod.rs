@@ -31,12 +31,12 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::rules::Rule;
+use crate::rules::{Area, Rule};
 
 pub use command::{report_command, spot_check_command};
 pub use compare::{compare, Comparison};
 pub use store::{record_check_run, SessionState, SessionStore, SessionSummary, StoreError};
-pub use walk::{Effect, Walk, WalkAction, WalkStyles};
+pub use walk::{Effect, Walk, WalkAction};
 
 pub use crate::store::DATA_DIR_ENV;
 
@@ -98,20 +98,13 @@ impl Item {
         }
     }
 
-    /// The checklist item a rule's findings inform.
+    /// The checklist item a rule's findings inform (the rule's area, see
+    /// [`crate::rules::RULES`]).
     pub fn for_rule(rule: Rule) -> Item {
-        match rule {
-            Rule::SplitIdentity | Rule::OrphanProfile => Item::Identifiers,
-            Rule::MissingAttribute
-            | Rule::StaleAttribute
-            | Rule::TypeDrift
-            | Rule::EnumDrift
-            | Rule::ConsentConflict
-            | Rule::FailedUpdate => Item::Attributes,
-            Rule::DuplicateEvent
-            | Rule::TimestampIntegrity
-            | Rule::EventNameDrift
-            | Rule::MergedHistory => Item::Events,
+        match rule.area() {
+            Area::Identifiers => Item::Identifiers,
+            Area::Attributes => Item::Attributes,
+            Area::Events => Item::Events,
         }
     }
 }

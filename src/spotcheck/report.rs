@@ -17,7 +17,6 @@ use super::compare::{comparisons_for, Comparison, FindingKey, SnapshotKind};
 use super::pii::{mask_json, mask_text};
 use super::store::{SessionPerson, SessionState, SessionStore, StoreError};
 use super::{percent, Item, Outcome, Verdict};
-use crate::cli::ReportFormat;
 use crate::rules::{Finding, Rule, Severity};
 use crate::sanitize::sanitize;
 
@@ -154,6 +153,15 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 fn short_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The formats a session exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportFormat {
+    #[default]
+    Md,
+    Csv,
+    Json,
 }
 
 /// Render a session in `format`.

@@ -12,7 +12,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Strategy;
 use crate::model::{normalize, Subject};
 use crate::rules::{Finding, Rule, Severity};
 
@@ -110,6 +109,16 @@ pub fn last_activity(subject: &Subject, now: DateTime<Utc>) -> Option<DateTime<U
 pub struct Pick {
     pub index: usize,
     pub reason: String,
+}
+
+/// How a session's people are drawn from the population.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    Random,
+    Stratified,
+    Recent,
+    WorstFirst,
 }
 
 /// Pick `n` candidates with `strategy`; the order is the walking order.

@@ -176,7 +176,7 @@ impl Runtime {
                     let result = crate::spotcheck::report::export(
                         &store,
                         &session_id,
-                        crate::cli::ReportFormat::Md,
+                        crate::spotcheck::report::ReportFormat::Md,
                         false,
                         Some(&path),
                     )

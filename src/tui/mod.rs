@@ -68,6 +68,7 @@ pub use theme::Theme;
 pub use views::draw;
 
 use crate::config::Config;
+use crate::exit::Exit;
 
 /// Most IO results applied per frame, so keys never wait behind a flood.
 const BATCH: usize = 256;
@@ -76,8 +77,8 @@ const BATCH: usize = 256;
 /// 0 normally, 2 for a bad theme or `[keys]` table (the message names the
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
-pub async fn run(config: Config, theme: Option<String>) -> u8 {
-    run_app(config, theme, None).await
+pub async fn run(config: Config, theme: Option<String>) -> Exit {
+    Exit::from_code(run_app(config, theme, None).await)
 }
 
 /// Walk a spot-check session in the TUI (`cioscope spot-check`): the Person
@@ -86,14 +87,14 @@ pub async fn run(config: Config, theme: Option<String>) -> u8 {
 /// transaction each, in order), so quitting at any moment loses nothing.
 /// `E` writes the Markdown report to the current folder. Exit codes as
 /// [`run`], and 2 when the session cannot be loaded.
-pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
+pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
     use crate::spotcheck::{database_path, operator_name, walk::EffectWriter, SessionStore, Walk};
     let db = database_path(Some(&config));
     let store = match SessionStore::open(&db).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return crate::check::exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     let state = match store.load(&session_id).await {
@@ -101,7 +102,7 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
         Err(e) => {
             eprintln!("cioscope: {e}");
             store.close().await;
-            return crate::check::exit::USAGE;
+            return Exit::Usage;
         }
     };
     // One process per session: a second walk is told who holds it.
@@ -110,7 +111,7 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
         Err(e) => {
             eprintln!("cioscope: {e}");
             store.close().await;
-            return crate::check::exit::UNAVAILABLE;
+            return Exit::Unavailable;
         }
     };
     let walk = Walk::from_state(&state);
@@ -136,7 +137,7 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
             state.session.id,
             state.session.id
         );
-        return crate::check::exit::UNAVAILABLE;
+        return Exit::Unavailable;
     }
     if code == 0 {
         eprintln!(
@@ -144,7 +145,7 @@ pub async fn run_spot_check(config: Config, session_id: String) -> u8 {
             state.session.id, state.session.id, state.session.id
         );
     }
-    code
+    Exit::from_code(code)
 }
 
 /// A spot-check walk to mount on the person screen.

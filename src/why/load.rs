@@ -57,12 +57,12 @@ fn known_list(known: &[(i64, String)]) -> String {
 impl WhyError {
     /// `2` for what the operator typed (unknown campaign or person), `3`
     /// when the API failed.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> crate::exit::Exit {
         match self {
             WhyError::UnknownCampaign { .. }
             | WhyError::AmbiguousCampaign { .. }
-            | WhyError::UnknownPerson { .. } => super::exit::USAGE,
-            WhyError::Unavailable(_) => super::exit::UNAVAILABLE,
+            | WhyError::UnknownPerson { .. } => crate::exit::Exit::Usage,
+            WhyError::Unavailable(_) => crate::exit::Exit::Unavailable,
         }
     }
 }

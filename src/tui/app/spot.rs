@@ -8,11 +8,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Level, Popup, SidePanel, View};
 use crate::customerio::Campaign;
-use crate::spotcheck::walk::{self, WalkAction, WalkStyles};
+use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
 use crate::tui::action::{Effect, RequestId};
 use crate::tui::keymap::Command;
-use crate::why::{Explanation, WhyStyles};
+use crate::tui::views::walk::{self, WalkStyles};
+use crate::tui::views::why::WhyStyles;
+use crate::why::Explanation;
 
 impl App {
     /// Walk a spot-check session: the walk's side panel beside the person
@@ -74,7 +76,7 @@ impl App {
             return None;
         }
         if walk.is_editing() {
-            let action = walk.action_for_key(*ev);
+            let action = walk::action_for_key(walk, *ev);
             return Some(match action {
                 Some(a) => self.walk_apply(a),
                 None => vec![],
@@ -91,7 +93,7 @@ impl App {
         {
             return None;
         }
-        let action = walk.action_for_key(*ev)?;
+        let action = walk::action_for_key(walk, *ev)?;
         // The screen shows someone else (`]`, `:person`): a verdict would
         // land on the session's person unseen, so go back to them first.
         let theirs = walk.current().map(|p| p.person.clone());
@@ -201,7 +203,7 @@ impl App {
                     person,
                     rows: campaigns
                         .iter()
-                        .map(|c| crate::why::campaign_row(c, &styles))
+                        .map(|c| crate::tui::views::why::campaign_row(c, &styles))
                         .collect(),
                     ids: campaigns.iter().map(|c| c.id).collect(),
                     names: campaigns.iter().map(|c| c.name.clone()).collect(),
@@ -283,7 +285,7 @@ impl App {
 
     /// The explainer's checklist in a popup.
     pub fn show_explanation(&mut self, e: &Explanation) {
-        let lines = crate::why::checklist_lines(e, &self.why_styles());
+        let lines = crate::tui::views::why::checklist_lines(e, &self.why_styles());
         let title = format!(
             "Why · {} · {}",
             crate::sanitize::sanitize(&e.person),

@@ -11,7 +11,7 @@ use super::{fit, pane};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{severity_symbol, sym};
-use crate::tui::vm::{rule_code, LoadedPerson};
+use crate::tui::vm::LoadedPerson;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: bool) {
     let t = &app.theme;
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         .take(rows)
         .map(|(n, f)| {
             let style = t.severity(f.severity);
-            let head = format!("{} {} ", severity_symbol(f.severity), rule_code(f.rule));
+            let head = format!("{} {} ", severity_symbol(f.severity), f.rule.code());
             let rest = width.saturating_sub(head.chars().count() + f.rule.id().len() + 2);
             let line = Line::from(vec![
                 Span::styled(head, style),

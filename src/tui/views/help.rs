@@ -45,7 +45,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             "spot check (person screen)",
             t.title,
         )));
-        for (keys, help) in crate::spotcheck::walk::KEYS
+        for (keys, help) in super::walk::KEYS
             .iter()
             .copied()
             .chain([("E", "write the Markdown report to the current folder")])

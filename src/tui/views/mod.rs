@@ -12,6 +12,8 @@ pub mod popup;
 pub mod pulse;
 pub mod status;
 pub mod timeline;
+pub mod walk;
+pub mod why;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -194,7 +196,7 @@ pub fn since(app: &App, at: std::time::Instant) -> String {
     } else if secs < 60 {
         format!("{secs}s ago")
     } else {
-        format!("{} ago", super::vm::human(secs))
+        format!("{} ago", crate::model::time::human_duration(secs))
     }
 }
 

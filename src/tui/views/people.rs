@@ -10,7 +10,6 @@ use super::{fit, pane, spinner};
 use crate::tui::app::{scroll_window, App, InputKind, SortBy};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{severity_symbol, sym};
-use crate::tui::vm::rule_code;
 
 /// Rows of people visible for a frame of this size (frame area, not main).
 pub fn list_height(frame: Rect) -> usize {
@@ -114,7 +113,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     let mut badges: Vec<Span> = vec![];
                     for (rule, sev) in &s.badges {
                         badges.push(Span::styled(
-                            format!("{}{}", severity_symbol(*sev), rule_code(*rule)),
+                            format!("{}{}", severity_symbol(*sev), rule.code()),
                             t.severity(*sev),
                         ));
                         badges.push(Span::raw(" "));

@@ -10,7 +10,6 @@ use super::{fit, pad, pane, since, spinner};
 use crate::rules::Severity;
 use crate::tui::app::{App, SystemState};
 use crate::tui::theme::{severity_symbol, sym};
-use crate::tui::vm::rule_code;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let systems = app.systems.len() as u16 + 2;
@@ -259,10 +258,7 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         let selected = i == app.pulse_cursor && !app.scan_focus;
         let mut line = Line::from(vec![
             Span::styled(if selected { " ▸ " } else { "   " }, t.accent),
-            Span::styled(
-                format!("{} {} ", severity_symbol(sev), rule_code(*rule)),
-                style,
-            ),
+            Span::styled(format!("{} {} ", severity_symbol(sev), rule.code()), style),
             Span::styled(format!("{:<20}", rule.id()), t.text),
             Span::styled(format!("{:>5} ", n), t.text),
             Span::styled(bar(*n, max, width), style),
@@ -382,7 +378,7 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
         };
         let line = Line::from(vec![
             Span::styled(if selected { "▸" } else { " " }, t.accent),
-            Span::styled(format!("{} ", rule_code(r.rule)), t.accent),
+            Span::styled(format!("{} ", r.rule.code()), t.accent),
             Span::styled(format!("{:<20}", r.rule.id()), t.text),
             Span::styled(format!("{:>6} ", r.humans_affected), t.text),
             Span::styled(format!("{:<18}", rate), t.text),

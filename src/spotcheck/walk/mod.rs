@@ -1,24 +1,15 @@
 //! Walking a session one person at a time.
 //!
-//! [`Walk`] is plain state: the UI turns keys into [`WalkAction`]s
-//! ([`Walk::action_for_key`] gives the default keys), calls [`Walk::apply`],
+//! [`Walk`] is plain state: the UI turns keys into [`WalkAction`]s (the
+//! TUI's `views::walk` holds the default keys), calls [`Walk::apply`],
 //! and hands the returned [`Effect`]s to an [`EffectWriter`], which saves
 //! them in order on a background task. The screen updates at once; the
 //! database follows a moment later, one committed transaction per effect.
-//! [`panel`] draws the checklist for a side panel on the Person screen.
+//! The TUI draws the checklist beside the Person screen (`views::walk`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
-use tokio::sync::mpsc;
-
-use super::store::{AttachedFinding, NewVerdict, SessionState, SessionStore, StoreError};
-use super::{Item, Outcome, Verdict};
-use crate::rules::{Finding, Severity};
-use crate::sanitize::{sanitize, truncate};
+use crate::rules::Finding;
+use crate::spotcheck::store::{AttachedFinding, SessionState};
+use crate::spotcheck::{Item, Outcome, Verdict};
 
 /// Notes longer than this are cut (a note is a remark, not a document).
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -83,7 +74,7 @@ impl WalkPerson {
         }
     }
 
-    fn relevant_count(&self, item: Item) -> usize {
+    pub fn relevant_count(&self, item: Item) -> usize {
         self.findings
             .iter()
             .filter(|f| Item::for_rule(f.rule) == item)
@@ -210,7 +201,7 @@ impl Walk {
         self.unsaved.len()
     }
 
-    fn is_unsaved(&self, person: &str, item: Item) -> bool {
+    pub fn is_unsaved(&self, person: &str, item: Item) -> bool {
         self.unsaved.contains(&(person.to_string(), item))
     }
 
@@ -473,378 +464,17 @@ impl Walk {
             position: target,
         }]
     }
-
-    /// The default keys. While a note is being typed, every key goes to it.
-    pub fn action_for_key(&self, key: KeyEvent) -> Option<WalkAction> {
-        if self.is_editing() {
-            return match key.code {
-                KeyCode::Enter if key.modifiers.contains(KeyModifiers::ALT) => {
-                    Some(WalkAction::NoteInput('\n'))
-                }
-                KeyCode::Enter => Some(WalkAction::NoteSave),
-                KeyCode::Esc => Some(WalkAction::NoteCancel),
-                KeyCode::Backspace => Some(WalkAction::NoteBackspace),
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                    Some(WalkAction::NoteInput(c))
-                }
-                _ => None,
-            };
-        }
-        if key
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-        {
-            return None;
-        }
-        Some(match key.code {
-            KeyCode::Char('p') => WalkAction::Mark(Verdict::Pass),
-            KeyCode::Char('f') => WalkAction::Mark(Verdict::Fail),
-            KeyCode::Char('s') => WalkAction::Mark(Verdict::Skip),
-            KeyCode::Char('P') => WalkAction::PassAll,
-            KeyCode::Char('x') => WalkAction::CycleFinding,
-            KeyCode::Char('m') => WalkAction::EditNote,
-            KeyCode::Char('n') => WalkAction::Next,
-            KeyCode::Char('b') | KeyCode::Char('N') => WalkAction::Previous,
-            KeyCode::Char('u') => WalkAction::NextUnreviewed,
-            KeyCode::Char('1') => WalkAction::SelectItem(Item::Identifiers),
-            KeyCode::Char('2') => WalkAction::SelectItem(Item::Attributes),
-            KeyCode::Char('3') => WalkAction::SelectItem(Item::Events),
-            KeyCode::Tab => WalkAction::CursorDown,
-            KeyCode::BackTab => WalkAction::CursorUp,
-            KeyCode::Backspace | KeyCode::Delete => WalkAction::Clear,
-            _ => return None,
-        })
-    }
 }
 
-/// The default keys, for help screens: (keys, what they do).
-pub const KEYS: &[(&str, &str)] = &[
-    ("p / f / s", "pass / fail / skip the item under the cursor"),
-    ("P", "pass every undecided item"),
-    ("x", "attach the next finding to the item (a fail)"),
-    ("m", "write a note on the person (Enter saves, Esc cancels)"),
-    ("n / b", "next / previous person"),
-    ("u", "next person not yet reviewed"),
-    ("1 2 3, Tab", "choose identifiers / attributes / events"),
-    ("Backspace", "take the decision back"),
-];
+mod writer;
 
-// ---- running effects -------------------------------------------------------
-
-/// Run one effect against the store (one committed transaction).
-pub async fn execute(
-    store: &SessionStore,
-    effect: &Effect,
-    operator: &str,
-) -> Result<(), StoreError> {
-    match effect {
-        Effect::SaveVerdict {
-            session_id,
-            person,
-            item,
-            verdict,
-            finding,
-        } => store
-            .record_verdict(NewVerdict {
-                session_id,
-                person,
-                item: *item,
-                verdict: *verdict,
-                note: None,
-                finding: finding.clone(),
-                operator,
-            })
-            .await
-            .map(|_| ()),
-        Effect::ClearVerdict {
-            session_id,
-            person,
-            item,
-        } => {
-            store
-                .clear_verdict(session_id, person, *item, operator)
-                .await
-        }
-        Effect::SaveNote {
-            session_id,
-            person,
-            note,
-        } => store.set_note(session_id, person, note, operator).await,
-        Effect::SavePosition {
-            session_id,
-            position,
-        } => store.set_position(session_id, *position).await,
-    }
-}
-
-/// What became of an effect.
-#[derive(Debug)]
-pub struct Saved {
-    pub effect: Effect,
-    pub result: Result<(), StoreError>,
-}
-
-/// Saves effects in the order they were made, on one background task, so a
-/// quick "pass, then fail" can never land as "fail, then pass". Sending
-/// never blocks the UI; outcomes come back on the receiver. A write that
-/// fails is reported, kept, and retried (later effects wait behind it, so
-/// the order holds) until it commits; [`EffectWriter::unsaved`] counts what
-/// is not in the database yet.
-#[derive(Debug, Clone)]
-pub struct EffectWriter {
-    tx: mpsc::UnboundedSender<Effect>,
-    unsaved: Arc<AtomicUsize>,
-}
-
-/// How long a failed write waits before it is tried again (doubling).
-const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
-const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl EffectWriter {
-    pub fn spawn(
-        store: SessionStore,
-        operator: String,
-    ) -> (EffectWriter, mpsc::UnboundedReceiver<Saved>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let unsaved = Arc::new(AtomicUsize::new(0));
-        let pending = Arc::clone(&unsaved);
-        tokio::spawn(async move {
-            while let Some(effect) = rx.recv().await {
-                let mut wait = RETRY_FIRST;
-                loop {
-                    let result = execute(&store, &effect, &operator).await;
-                    let ok = result.is_ok();
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, "spot-check save failed; retrying");
-                    }
-                    let _ = done_tx.send(Saved {
-                        effect: effect.clone(),
-                        result,
-                    });
-                    if ok {
-                        pending.fetch_sub(1, Ordering::SeqCst);
-                        break;
-                    }
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(RETRY_MAX);
-                }
-            }
-        });
-        (EffectWriter { tx, unsaved }, done_rx)
-    }
-
-    /// Queue effects; false when the writer has stopped.
-    pub fn send(&self, effects: impl IntoIterator<Item = Effect>) -> bool {
-        effects.into_iter().all(|e| {
-            self.unsaved.fetch_add(1, Ordering::SeqCst);
-            let sent = self.tx.send(e).is_ok();
-            if !sent {
-                self.unsaved.fetch_sub(1, Ordering::SeqCst);
-            }
-            sent
-        })
-    }
-
-    /// Effects accepted and not committed yet (queued, or failing).
-    pub fn unsaved(&self) -> usize {
-        self.unsaved.load(Ordering::SeqCst)
-    }
-
-    /// The unsaved count, to read after the writer is dropped.
-    pub fn unsaved_counter(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.unsaved)
-    }
-}
-
-// ---- the side panel --------------------------------------------------------
-
-/// Styles the panel draws with, named by meaning (from the theme).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct WalkStyles {
-    pub pass: Style,
-    pub fail: Style,
-    pub skip: Style,
-    pub muted: Style,
-    pub accent: Style,
-}
-
-impl WalkStyles {
-    fn verdict(&self, v: Option<Verdict>) -> Style {
-        match v {
-            Some(Verdict::Pass) => self.pass,
-            Some(Verdict::Fail) => self.fail,
-            Some(Verdict::Skip) => self.skip,
-            None => self.muted,
-        }
-    }
-
-    fn severity(&self, s: Severity) -> Style {
-        match s {
-            Severity::Error => self.fail,
-            Severity::Warn => self.accent,
-            Severity::Info => self.muted,
-        }
-    }
-}
-
-/// The checklist side panel for the person on screen. Remote text is
-/// sanitized; long summaries are cut to `width` columns.
-pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>> {
-    let width = usize::from(width.max(20));
-    let mut lines = Vec::new();
-    let mut head = vec![
-        Span::styled("Spot check ", styles.accent.add_modifier(Modifier::BOLD)),
-        Span::styled(walk.progress(), styles.accent),
-        Span::styled(
-            format!(
-                " · {} reviewed · pass {}",
-                walk.reviewed(),
-                super::percent(walk.pass_rate())
-            ),
-            styles.muted,
-        ),
-    ];
-    if walk.unsaved() > 0 {
-        head.push(Span::styled(
-            format!(" · ⚠ {} not saved", walk.unsaved()),
-            styles.fail,
-        ));
-    }
-    lines.push(Line::from(head));
-    let Some(p) = walk.current() else {
-        lines.push(Line::styled("No people in this session.", styles.muted));
-        return lines;
-    };
-    lines.push(Line::from(Span::styled(
-        truncate(&p.person, width),
-        Style::default().add_modifier(Modifier::BOLD),
-    )));
-    if !p.reason.is_empty() {
-        lines.push(Line::styled(
-            truncate(&format!("picked: {}", p.reason), width),
-            styles.muted,
-        ));
-    }
-    lines.push(Line::default());
-
-    for item in Item::ALL {
-        let d = p.decisions[item.index()];
-        let selected = item == walk.cursor() && !walk.is_editing();
-        let marker = if selected { "▸ " } else { "  " };
-        let (mark, word) = match d {
-            Some(d) => (d.verdict.mark(), d.verdict.id()),
-            None => ("·", "—"),
-        };
-        let mut label = Style::default();
-        if selected {
-            label = label.add_modifier(Modifier::BOLD);
-        }
-        let mut spans = vec![
-            Span::styled(marker, styles.accent),
-            Span::styled(format!("{mark} "), styles.verdict(d.map(|d| d.verdict))),
-            Span::styled(format!("{:<12}", item.id()), label),
-            Span::styled(format!("{word:<5}"), styles.verdict(d.map(|d| d.verdict))),
-        ];
-        if walk.is_unsaved(&p.person, item) {
-            spans.push(Span::styled(" ⚠ not saved (retrying)", styles.fail));
-        }
-        let relevant = p.relevant_count(item);
-        if relevant > 0 && d.and_then(|d| d.finding).is_none() {
-            let s = if relevant == 1 { "" } else { "s" };
-            spans.push(Span::styled(
-                format!(" {relevant} finding{s}"),
-                styles.muted,
-            ));
-        }
-        lines.push(Line::from(spans));
-        if let Some(i) = d.and_then(|d| d.finding) {
-            if let Some(f) = p.findings.get(i) {
-                let text = format!("    ⚑ {}: {}", f.rule, f.summary);
-                lines.push(Line::styled(truncate(&text, width), styles.fail));
-            }
-        }
-    }
-    lines.push(Line::default());
-
-    match walk.mode() {
-        Mode::Note { buffer } => {
-            lines.push(Line::styled(
-                "Note (Enter saves, Esc cancels):",
-                styles.accent,
-            ));
-            for (k, l) in buffer.split('\n').enumerate() {
-                let last = k == buffer.split('\n').count() - 1;
-                let cursor = if last { "▏" } else { "" };
-                lines.push(Line::from(format!("{}{cursor}", sanitize(l))));
-            }
-        }
-        Mode::Checklist if p.note.is_empty() => {
-            lines.push(Line::styled("m: add a note", styles.muted))
-        }
-        Mode::Checklist => {
-            for (k, l) in p.note.split('\n').enumerate() {
-                let prefix = if k == 0 { "Note: " } else { "      " };
-                lines.push(Line::from(vec![
-                    Span::styled(prefix, styles.muted),
-                    Span::raw(truncate(l, width.saturating_sub(6))),
-                ]));
-            }
-        }
-    }
-
-    if !p.findings.is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::styled(
-            format!("Findings when sampled ({})", p.findings.len()),
-            styles.muted,
-        ));
-        for f in &p.findings {
-            let sev = match f.severity {
-                Severity::Error => "E",
-                Severity::Warn => "W",
-                Severity::Info => "I",
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {sev} "), styles.severity(f.severity)),
-                Span::raw(truncate(
-                    &format!("{}: {}", f.rule, f.summary),
-                    width.saturating_sub(3),
-                )),
-            ]));
-        }
-    }
-    if !p.errors.is_empty() {
-        lines.push(Line::default());
-        for e in &p.errors {
-            lines.push(Line::styled(
-                truncate(&format!("! {e}"), width),
-                styles.fail,
-            ));
-        }
-    }
-    if !p.sources.is_empty() {
-        lines.push(Line::styled(
-            truncate(&format!("in: {}", p.sources.join(", ")), width),
-            styles.muted,
-        ));
-    }
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        if walk.is_editing() {
-            "Enter save · Alt-Enter new line · Esc cancel"
-        } else {
-            "p/f/s pass/fail/skip · P all pass · x finding · m note · n/b next/prev · u unreviewed"
-        },
-        styles.muted,
-    ));
-    lines
-}
+pub use writer::{execute, EffectWriter, Saved};
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::Rule;
+    use crate::rules::Severity;
 
     fn finding(rule: Rule, severity: Severity, summary: &str) -> Finding {
         Finding {
@@ -1045,93 +675,5 @@ mod tests {
             }]
         );
         assert!(w.apply(WalkAction::Clear).is_empty());
-    }
-
-    #[test]
-    fn keys_map_to_actions_and_typing_goes_to_the_note() {
-        let mut w = walk();
-        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(
-            w.action_for_key(key('p')),
-            Some(WalkAction::Mark(Verdict::Pass))
-        );
-        assert_eq!(w.action_for_key(key('q')), None);
-        w.apply(WalkAction::EditNote);
-        assert_eq!(w.action_for_key(key('p')), Some(WalkAction::NoteInput('p')));
-        assert_eq!(
-            w.action_for_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-            Some(WalkAction::NoteSave)
-        );
-    }
-
-    #[test]
-    fn the_panel_shows_progress_the_checklist_and_the_attached_finding() {
-        let mut w = walk();
-        w.apply(WalkAction::Mark(Verdict::Pass));
-        w.apply(WalkAction::CycleFinding);
-        let text: Vec<String> = panel(&w, &WalkStyles::default(), 60)
-            .iter()
-            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
-            .collect();
-        assert!(
-            text[0].starts_with("Spot check 1/3 · 0 reviewed"),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|l| l.contains("  ✓ identifiers pass  1 finding")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter().any(|l| l.contains("▸ ✗ attributes  fail")),
-            "{text:?}"
-        );
-        assert!(
-            text.iter()
-                .any(|l| l.contains("⚑ stale_attribute: last_order_date")),
-            "{text:?}"
-        );
-        assert!(text.iter().any(|l| l.contains("· events")), "{text:?}");
-    }
-
-    #[test]
-    fn remote_text_in_the_panel_is_sanitized() {
-        let mut p = WalkPerson::new(
-            "C\u{1b}[31m1",
-            vec![finding(Rule::FailedUpdate, Severity::Error, "bad\u{7}")],
-        );
-        p.note = "ok".into();
-        let w = Walk::new("S", "acme", vec![p]);
-        let all: String = panel(&w, &WalkStyles::default(), 80)
-            .iter()
-            .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
-            .collect();
-        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
-    }
-
-    #[test]
-    fn a_verdict_the_database_refused_is_shown_as_not_saved_until_a_retry_lands() {
-        let mut w = Walk::new("S", "acme", vec![WalkPerson::new("C1", vec![])]);
-        let effects = w.apply(WalkAction::Mark(Verdict::Pass));
-        let save = effects
-            .iter()
-            .find(|e| matches!(e, Effect::SaveVerdict { .. }))
-            .expect("a verdict to save")
-            .clone();
-        let text = |w: &Walk| -> String {
-            panel(w, &WalkStyles::default(), 80)
-                .iter()
-                .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
-                .collect()
-        };
-        assert!(!text(&w).contains("not saved"));
-        w.saved(&save, false);
-        assert_eq!(w.unsaved(), 1);
-        let shown = text(&w);
-        assert!(shown.contains("⚠ 1 not saved"), "{shown}");
-        assert!(shown.contains("not saved (retrying)"), "{shown}");
-        w.saved(&save, true);
-        assert_eq!(w.unsaved(), 0);
-        assert!(!text(&w).contains("not saved"));
     }
 }

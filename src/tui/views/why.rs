@@ -1,16 +1,21 @@
-//! Building blocks for the TUI's "pick a campaign → checklist" popup: the
-//! checklist as styled lines (render them in a `Paragraph`) and one row per
-//! campaign for the picker. Pure functions of the explanation; colors come
-//! from the theme through [`WhyStyles`], named by meaning.
+//! The "pick a campaign → checklist" popup of the Person screen: the
+//! explanation as styled lines (render them in a `Paragraph`) and one row
+//! per campaign for the picker. Pure functions of the explanation; colors
+//! come from the theme through [`WhyStyles`], named by meaning.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
-use super::explain::{Explanation, Status};
-use super::render::campaign_facts;
 use crate::customerio::Campaign;
 use crate::sanitize::sanitize;
+use crate::why::campaigns::{campaign_state, campaign_trigger, is_running};
+use crate::why::render::campaign_facts;
+use crate::why::{Explanation, Status};
+
+fn clean(s: &str) -> String {
+    sanitize(s).into_owned()
+}
 
 /// The theme's styles the checklist uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -30,10 +35,6 @@ impl WhyStyles {
             Status::Unknown => self.unknown,
         }
     }
-}
-
-fn clean(s: &str) -> String {
-    sanitize(s).into_owned()
 }
 
 /// The explanation as lines: headline, verdict, one line per step, the
@@ -95,46 +96,6 @@ pub fn checklist_lines(e: &Explanation, styles: &WhyStyles) -> Vec<Line<'static>
     lines
 }
 
-/// How a campaign is triggered, in a few words: `event order_completed`,
-/// `segment 42`, `other trigger`.
-pub fn campaign_trigger(c: &Campaign) -> String {
-    match (&c.event_name, c.trigger_segment_ids.as_slice()) {
-        (Some(name), _) => format!("event {}", clean(name)),
-        (None, []) => "other trigger".into(),
-        (None, ids) => format!(
-            "segment {}",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        ),
-    }
-}
-
-/// `running`, `draft`, `stopped`, or `inactive` when the API gives no state.
-pub fn campaign_state(c: &Campaign) -> String {
-    match &c.state {
-        Some(s) => clean(s),
-        None if c.active => "active".into(),
-        None => "inactive".into(),
-    }
-}
-
-fn is_running(c: &Campaign) -> bool {
-    c.active
-        && c.state
-            .as_deref()
-            .is_none_or(|s| s.eq_ignore_ascii_case("running"))
-}
-
-/// One row of the campaign picker, plain: `101  Post-purchase thank you  event order_completed  running`.
-pub fn campaign_row_text(c: &Campaign) -> String {
-    format!(
-        "{:>5}  {}  {}  {}",
-        c.id,
-        clean(&c.name),
-        campaign_trigger(c),
-        campaign_state(c)
-    )
-}
-
 /// One row of the campaign picker: id (muted), name, trigger (muted), state
 /// (pass when running, unknown otherwise).
 pub fn campaign_row(c: &Campaign, styles: &WhyStyles) -> Line<'static> {
@@ -152,13 +113,4 @@ pub fn campaign_row(c: &Campaign, styles: &WhyStyles) -> Line<'static> {
         Span::raw("  "),
         Span::styled(campaign_state(c), state_style),
     ])
-}
-
-/// Campaigns in picker order: running first, then by name.
-pub fn sort_for_picker(campaigns: &mut [Campaign]) {
-    campaigns.sort_by(|a, b| {
-        is_running(b)
-            .cmp(&is_running(a))
-            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-    });
 }

@@ -1,0 +1,77 @@
+//! The process exit codes of every command (docs/cli.md), in one place.
+
+/// How a command ended, as the shell sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done: nothing at or above `--fail-on`, an explanation, a report.
+    Clean,
+    /// `check` found something at or above `--fail-on`.
+    Findings,
+    /// What the operator typed or configured is wrong (the message says where).
+    Usage,
+    /// Customer.io, a source or the session database failed; a run stopped
+    /// early; a change that could not be saved.
+    Unavailable,
+    /// The TUI could not use the terminal.
+    NoTerminal,
+    /// The TUI was ended by a signal (the shell's 128 + its number).
+    Signal(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Clean => 0,
+            Exit::Findings => 1,
+            Exit::Usage => 2,
+            Exit::Unavailable => 3,
+            Exit::NoTerminal => 1,
+            Exit::Signal(n) => 128u8.saturating_add(n),
+        }
+    }
+
+    /// The exit of a TUI run that ended with the shell code `code`.
+    pub fn from_code(code: u8) -> Exit {
+        match code {
+            0 => Exit::Clean,
+            2 => Exit::Usage,
+            3 => Exit::Unavailable,
+            1 => Exit::NoTerminal,
+            n if n > 128 => Exit::Signal(n - 128),
+            _ => Exit::Unavailable,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}
+
+impl PartialEq<u8> for Exit {
+    fn eq(&self, other: &u8) -> bool {
+        self.code() == *other
+    }
+}
+
+impl PartialEq<i32> for Exit {
+    fn eq(&self, other: &i32) -> bool {
+        i32::from(self.code()) == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones() {
+        assert_eq!(Exit::Clean.code(), 0);
+        assert_eq!(Exit::Findings.code(), 1);
+        assert_eq!(Exit::Usage.code(), 2);
+        assert_eq!(Exit::Unavailable.code(), 3);
+        assert_eq!(Exit::Signal(15).code(), 143);
+        assert_eq!(Exit::from_code(143), Exit::Signal(15));
+    }
+}
