@@ -7,6 +7,7 @@ pub mod config;
 pub mod customerio;
 pub mod engine;
 pub mod exit;
+pub mod http;
 pub mod logging;
 pub mod model;
 pub mod report;

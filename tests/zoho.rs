@@ -879,3 +879,42 @@ async fn every_documented_form_of_a_rejected_token_renews_it_once() {
         assert!(found.unwrap().is_empty(), "{rejected}: a 204 is no records");
     }
 }
+
+#[tokio::test]
+async fn a_redirect_is_an_error_naming_where_it_pointed_and_is_not_followed() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    mount_token(&accounts, &api, "1000.tok", 1).await;
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(
+            ResponseTemplate::new(301)
+                .insert_header("location", format!("{}/moved", elsewhere.uri()).as_str()),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id, Email from Contacts where Email = :email",
+        None,
+        &[("Email", "email")],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "REDIRECT"));
+    let z = connect(&src).await;
+    let err = z
+        .lookup(&by_email("ada@example.com"))
+        .await
+        .expect_err("a redirect is an error")
+        .to_string();
+    assert!(
+        err.contains("301") && err.contains(&format!("{}/moved", elsewhere.uri())),
+        "{err}"
+    );
+    assert!(elsewhere
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::StreamExt;
-use rand::Rng;
+
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -22,6 +22,7 @@ use super::rate_limit::RateLimiter;
 use super::transport::{Endpoint, HttpTransport, Request, Response, Transport, TransportError};
 use super::wire;
 use super::{ApiError, ApiErrorKind, Campaign, ClientStats, IdType, Message, PersonRef, Segment};
+use crate::http::{parse_retry_after, redirect_message, Backoff};
 use crate::model::{Activity, Profile, SegmentRef};
 
 /// Ids per `POST /v1/customers/attributes` (the API's maximum).
@@ -54,12 +55,12 @@ impl Listing {
 }
 /// A safety stop for cursors that never end.
 const MAX_PAGES: usize = 10_000;
-/// First backoff step for 5xx, timeouts and network errors.
-const BACKOFF_BASE: Duration = Duration::from_millis(200);
-const BACKOFF_CAP: Duration = Duration::from_secs(10);
-/// Longest `Retry-After` read at all (a day); what is honoured is bounded
-/// by `customerio.retry_after_max`.
-const RETRY_AFTER_CAP: Duration = Duration::from_secs(86_400);
+/// Backoff for 5xx, timeouts and network errors: 200 ms, doubling, at most
+/// 10 s, with jitter.
+const BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(200),
+    cap: Duration::from_secs(10),
+};
 /// `customerio.retry_after_max` for clients built without a config.
 const DEFAULT_RETRY_AFTER_MAX: Duration = Duration::from_secs(60);
 
@@ -707,19 +708,15 @@ impl CioClient {
                     // worth another try, as the official SDKs do.
                     408 | 500..=599 => Failure::Server(resp.status),
                     300..=399 => {
-                        let to = resp
-                            .location
-                            .as_deref()
-                            .map(crate::sanitize::sanitize)
-                            .map(|l| format!(" to {l}"))
-                            .unwrap_or_default();
                         return Err(self.error(
                             label,
                             Some(resp.status),
                             ApiErrorKind::BadRequest,
-                            format!(
-                                "Customer.io answered {} (redirect{to}); cioscope follows no redirects: check base_url or region",
-                                resp.status
+                            redirect_message(
+                                "Customer.io",
+                                resp.status,
+                                resp.location.as_deref(),
+                                "check base_url or region",
                             ),
                         ));
                     }
@@ -746,7 +743,7 @@ impl CioClient {
                 // The limiter already holds this task back with the others.
                 Failure::Throttled(_) if inner.limiter.is_some() => Duration::ZERO,
                 Failure::Throttled(wait) => wait,
-                _ => backoff(retries),
+                _ => BACKOFF.delay(retries),
             };
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -970,61 +967,9 @@ fn empty_when_not_found<T>(e: ApiError) -> Result<Vec<T>, ApiError> {
     }
 }
 
-/// Exponential backoff with jitter: 200 ms, 400 ms, 800 ms… (capped at
-/// 10 s), each scaled by a random factor in [0.5, 1.0).
-fn backoff(retry: u32) -> Duration {
-    let exp = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(retry.saturating_sub(1)));
-    let capped = exp.min(BACKOFF_CAP);
-    capped.mul_f64(rand::thread_rng().gen_range(0.5..1.0))
-}
-
-/// `Retry-After` as delta-seconds (`"2"`) or an HTTP-date; capped at a day,
-/// and never zero (a zero wait would hit the limit again at once).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let v = value.trim();
-    let wait = if let Ok(secs) = v.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else if let Ok(secs) = v.parse::<f64>() {
-        Duration::try_from_secs_f64(secs).ok()?
-    } else {
-        let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-        let ms = (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds();
-        Duration::from_millis(ms.max(0) as u64)
-    };
-    Some(wait.clamp(Duration::from_millis(100), RETRY_AFTER_CAP))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after(" 0 "), Some(Duration::from_millis(100)));
-        assert_eq!(parse_retry_after("9999"), Some(Duration::from_secs(9_999)));
-        assert_eq!(parse_retry_after("999999999"), Some(RETRY_AFTER_CAP));
-        assert_eq!(parse_retry_after("soon"), None);
-        let in_3s = (chrono::Utc::now() + chrono::Duration::seconds(3))
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let d = parse_retry_after(&in_3s).unwrap();
-        assert!(
-            d > Duration::from_millis(1500) && d <= Duration::from_secs(3),
-            "{d:?}"
-        );
-        let past = "Wed, 21 Oct 2015 07:28:00 GMT";
-        assert_eq!(parse_retry_after(past), Some(Duration::from_millis(100)));
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let first = backoff(1);
-        assert!(first >= Duration::from_millis(100) && first < Duration::from_millis(200));
-        let third = backoff(3);
-        assert!(third >= Duration::from_millis(400) && third < Duration::from_millis(800));
-        assert!(backoff(40) <= BACKOFF_CAP);
-    }
 
     #[test]
     fn batch_answers_are_matched_to_requested_ids() {

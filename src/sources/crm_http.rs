@@ -34,6 +34,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{Lookup, SourceError};
+use crate::http::{parse_retry_after, redirect_message, Backoff};
 use crate::model::{RawValue, SourceEvent, SourceRecord};
 
 /// Which CRM's wire format a fixture speaks.
@@ -104,11 +105,23 @@ impl Response {
         })
     }
 
-    /// `Retry-After` in seconds, when sent.
+    /// `Retry-After` (seconds or an HTTP-date), when sent.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.header("retry-after")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
+        self.header("retry-after").and_then(parse_retry_after)
+    }
+
+    /// The error for a redirect: the connectors follow none (each hop would
+    /// send the token to a host the operator did not configure). `None`
+    /// unless the answer is a 3xx.
+    pub fn redirect_error(&self, service: &str) -> Option<String> {
+        (300..400).contains(&self.status).then(|| {
+            redirect_message(
+                service,
+                self.status,
+                self.header("location"),
+                "check the instance URL or API domain in the source's options",
+            )
+        })
     }
 }
 
@@ -138,6 +151,7 @@ impl Transport {
     pub fn http(timeout: Duration) -> Result<Transport, String> {
         reqwest::Client::builder()
             .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cioscope/", env!("CARGO_PKG_VERSION")))
             .build()
             .map(Transport::Http)
@@ -203,22 +217,22 @@ fn describe_reqwest_error(e: reqwest::Error) -> String {
     }
 }
 
-/// Bounded exponential backoff for 429/5xx and network failures.
+/// Bounded retries for 429/5xx and network failures: exponential backoff
+/// with jitter ([`Backoff`], the same as Customer.io's), or the server's
+/// `Retry-After` when it sends one.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     pub max_retries: u32,
-    pub base: Duration,
-    pub cap: Duration,
+    pub backoff: Backoff,
 }
 
 impl RetryPolicy {
     /// The wait before retry number `attempt` (0-based); `Retry-After` wins
     /// when sent, but never beyond the cap.
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
-        retry_after.unwrap_or(exp).min(self.cap)
+        retry_after
+            .unwrap_or_else(|| self.backoff.delay(attempt.saturating_add(1)))
+            .min(self.backoff.cap)
     }
 
     pub fn from_options(
@@ -227,10 +241,12 @@ impl RetryPolicy {
     ) -> Result<RetryPolicy, SourceError> {
         Ok(RetryPolicy {
             max_retries: parse_opt(source, options, "max_retries")?.unwrap_or(3),
-            base: Duration::from_millis(
-                parse_opt(source, options, "retry_base_ms")?.unwrap_or(500),
-            ),
-            cap: Duration::from_secs(30),
+            backoff: Backoff {
+                base: Duration::from_millis(
+                    parse_opt(source, options, "retry_base_ms")?.unwrap_or(500),
+                ),
+                cap: Duration::from_secs(30),
+            },
         })
     }
 }
@@ -1012,12 +1028,17 @@ mod tests {
     fn retry_delays_are_bounded() {
         let p = RetryPolicy {
             max_retries: 3,
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
+            backoff: Backoff {
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(1),
+            },
         };
-        assert_eq!(p.delay(0, None), Duration::from_millis(100));
-        assert_eq!(p.delay(2, None), Duration::from_millis(400));
-        assert_eq!(p.delay(10, None), Duration::from_secs(1));
+        let within = |d: Duration, ceiling: u64| {
+            d >= Duration::from_millis(ceiling / 2) && d < Duration::from_millis(ceiling)
+        };
+        assert!(within(p.delay(0, None), 100));
+        assert!(within(p.delay(2, None), 400));
+        assert!(within(p.delay(10, None), 1000));
         assert_eq!(
             p.delay(0, Some(Duration::from_secs(120))),
             Duration::from_secs(1)

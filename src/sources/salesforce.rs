@@ -309,6 +309,9 @@ impl SalesforceSource {
                 }
                 Err(e) => return Err(format!("cannot reach the Salesforce login at {url}: {e}")),
             };
+            if let Some(e) = resp.redirect_error("Salesforce") {
+                return Err(e);
+            }
             if is_transient(resp.status) && attempt < self.policy.max_retries {
                 tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
                 attempt += 1;
@@ -398,6 +401,9 @@ impl SalesforceSource {
                 }
                 Err(e) => return Err(format!("Salesforce did not answer: {e}")),
             };
+            if let Some(e) = resp.redirect_error("Salesforce") {
+                return Err(e);
+            }
             self.record_limit_info(&resp);
             match resp.status {
                 200..=299 => return resp.json(),

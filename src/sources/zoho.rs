@@ -353,6 +353,9 @@ impl ZohoSource {
                     ))
                 }
             };
+            if let Some(e) = resp.redirect_error("Zoho") {
+                return Err(e);
+            }
             if is_transient(resp.status) && attempt < self.policy.max_retries {
                 tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
                 attempt += 1;
@@ -442,6 +445,9 @@ impl ZohoSource {
                 }
                 Err(e) => return Err(format!("Zoho CRM did not answer: {e}")),
             };
+            if let Some(e) = resp.redirect_error("Zoho") {
+                return Err(e);
+            }
             let code = error_code(&resp);
             match resp.status {
                 204 => return Ok(None),
