@@ -3,6 +3,9 @@
 //! holds an ADO.NET connection string, e.g.
 //! `server=tcp:localhost,1433;user=SA;password=…;database=tempdb;TrustServerCertificate=true`.
 
+#[path = "common/needs.rs"]
+mod needs;
+
 use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -69,14 +72,15 @@ async fn a_malformed_connection_string_fails_at_connect() {
 
 // ------------------------------------------------------------- real server
 
+/// SQL Server has no Debian package: the real-server test runs only when a
+/// URL is provided from outside.
 fn mssql_url() -> Option<String> {
-    match std::env::var("CIOSCOPE_TEST_MSSQL_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("skipped: set CIOSCOPE_TEST_MSSQL_URL to an ADO.NET connection string (e.g. server=tcp:localhost,1433;user=SA;password=…;TrustServerCertificate=true) to run the SQL Server test");
-            None
-        }
-    }
+    needs::database_url(
+        "CIOSCOPE_TEST_MSSQL_URL",
+        "SQL Server",
+        "server=tcp:localhost,1433;user=SA;password=…;TrustServerCertificate=true",
+        false,
+    )
 }
 
 type TestClient = tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>>;

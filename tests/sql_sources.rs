@@ -3,6 +3,9 @@
 //! and MySQL/MariaDB (`CIOSCOPE_TEST_MYSQL_URL`, set by `.ci/run` when a
 //! MariaDB server could be started). Configs go through the real loader.
 
+#[path = "common/needs.rs"]
+mod needs;
+
 use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -247,14 +250,14 @@ async fn sqlite_problems_are_source_errors() {
 
 // ---------------------------------------------------------------- PostgreSQL
 
+/// Required in CI (`.ci/run` starts PostgreSQL): there a missing URL fails.
 fn pg_url() -> Option<String> {
-    match std::env::var("CIOSCOPE_TEST_PG_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("skipped: set CIOSCOPE_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:55432/postgres) to run the PostgreSQL tests; .ci/run does");
-            None
-        }
-    }
+    needs::database_url(
+        "CIOSCOPE_TEST_PG_URL",
+        "PostgreSQL",
+        "postgres://postgres@127.0.0.1:55432/postgres",
+        true,
+    )
 }
 
 /// A schema of its own for one test, dropped when the guard goes.
@@ -580,14 +583,14 @@ async fn postgres_unreachable_is_a_source_error_without_the_password() {
 
 // ------------------------------------------------------------- MySQL/MariaDB
 
+/// Best effort, also in CI (`.ci/run` starts MariaDB when it can).
 fn mysql_url() -> Option<String> {
-    match std::env::var("CIOSCOPE_TEST_MYSQL_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ => {
-            eprintln!("skipped: set CIOSCOPE_TEST_MYSQL_URL (e.g. mysql://root@127.0.0.1:53306/cioscope_test) to run the MySQL/MariaDB tests; .ci/run does when MariaDB is available");
-            None
-        }
-    }
+    needs::database_url(
+        "CIOSCOPE_TEST_MYSQL_URL",
+        "MySQL/MariaDB",
+        "mysql://root@127.0.0.1:53306/cioscope_test",
+        false,
+    )
 }
 
 #[tokio::test]

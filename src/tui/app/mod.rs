@@ -80,9 +80,8 @@ impl Pane {
     }
 }
 
-/// A side panel beside the person screen's panes. Later views add variants
-/// here (a checklist, a spot-check verdict form) and an arm in
-/// `views::person::draw_side`.
+/// A side panel beside the person screen's panes. A new panel is a variant
+/// here and an arm in `views::person::draw_side`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SidePanel {
     /// Everything known about the selection in the focused pane.
@@ -90,11 +89,6 @@ pub enum SidePanel {
     /// The spot-check checklist of the person on screen (drawn from
     /// [`App::walk`] at the panel's width).
     Walk,
-    /// Styled lines supplied by another view (a checklist, a form).
-    Lines {
-        title: String,
-        lines: Vec<Line<'static>>,
-    },
 }
 
 /// A selected row and the first row shown.

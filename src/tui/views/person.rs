@@ -307,7 +307,6 @@ fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
             ),
             None => (" Details ".into(), vec![Line::from("nothing selected")]),
         },
-        SidePanel::Lines { title, lines } => (format!(" {} ", fit(title, 40)), lines.clone()),
         SidePanel::Walk => (
             " Spot check ".into(),
             app.walk_panel(area.width.saturating_sub(2)),
