@@ -224,6 +224,17 @@ impl From<Selection> for crate::resolve::select::Selection {
     }
 }
 
+impl From<Format> for crate::report::findings::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => Self::Table,
+            Format::Json => Self::Json,
+            Format::Md => Self::Md,
+            Format::Csv => Self::Csv,
+        }
+    }
+}
+
 impl From<FailOn> for crate::report::FailOn {
     fn from(f: FailOn) -> Self {
         match f {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::cli::{CheckArgs, Format};
+use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::engine::Checked;
 use crate::exit::Exit;
@@ -305,15 +305,8 @@ fn emit(report: &CheckReport, args: &CheckArgs) -> std::io::Result<()> {
     let color = args.out.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = match args.format {
-        Format::Json => report::findings::json(report),
-        Format::Table => {
-            let terminal = args.out.is_none() && std::io::stdout().is_terminal();
-            report::findings::table(report, color, terminal)
-        }
-        Format::Md => report::findings::markdown(report),
-        Format::Csv => report::findings::csv(report),
-    };
+    let terminal = args.out.is_none() && std::io::stdout().is_terminal();
+    let text = report::findings::render(report, args.format.into(), color, terminal);
     match &args.out {
         Some(path) => std::fs::write(path, text).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))

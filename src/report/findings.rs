@@ -7,6 +7,29 @@ use super::text::{csv_field, md_cell, pad};
 use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
 
+/// The formats of the findings report. A new format is a variant here, its
+/// function in this file and an arm in [`render`] (plus the flag value in
+/// `cli.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Md,
+    Csv,
+}
+
+/// The report in `format`. `color` and `cut` only apply to the table (see
+/// [`table`]).
+pub fn render(report: &CheckReport, format: Format, color: bool, cut: bool) -> String {
+    match format {
+        Format::Json => json(report),
+        Format::Table => table(report, color, cut),
+        Format::Md => markdown(report),
+        Format::Csv => csv(report),
+    }
+}
+
 /// The normative JSON document (`cioscope.findings/1`).
 pub fn json(report: &CheckReport) -> String {
     let mut s = serde_json::to_string_pretty(report).expect("report serializes");
