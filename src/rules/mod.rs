@@ -81,14 +81,7 @@ impl Rule {
     /// activity log costs a request per profile): a workspace scan runs
     /// these on its event sample only.
     pub fn reads_activities(self) -> bool {
-        matches!(
-            self,
-            Rule::DuplicateEvent
-                | Rule::TimestampIntegrity
-                | Rule::EventNameDrift
-                | Rule::FailedUpdate
-                | Rule::MergedHistory
-        )
+        self.spec().reads_activities
     }
 
     pub fn from_id(id: &str) -> Option<Rule> {
@@ -234,14 +227,22 @@ pub struct RuleSpec {
     pub code: &'static str,
     /// What part of a person its findings are about.
     pub area: Area,
+    /// Judges Customer.io activities (a request per profile to read).
+    pub reads_activities: bool,
     pub check: RuleFn,
 }
+
+/// Whether a rule reads Customer.io activities (see
+/// [`RuleSpec::reads_activities`]).
+const PROFILE: bool = false;
+const ACTIVITIES: bool = true;
 
 const fn spec(
     rule: Rule,
     id: &'static str,
     code: &'static str,
     area: Area,
+    reads_activities: bool,
     check: RuleFn,
 ) -> RuleSpec {
     RuleSpec {
@@ -249,96 +250,26 @@ const fn spec(
         id,
         code,
         area,
+        reads_activities,
         check,
     }
 }
 
 /// Every rule, in report order: the only place a rule is registered.
+#[rustfmt::skip]
 pub const RULES: [RuleSpec; 12] = [
-    spec(
-        Rule::SplitIdentity,
-        "split_identity",
-        "SPL",
-        Area::Identifiers,
-        split_identity::check,
-    ),
-    spec(
-        Rule::MissingAttribute,
-        "missing_attribute",
-        "MIS",
-        Area::Attributes,
-        missing_attribute::check,
-    ),
-    spec(
-        Rule::DuplicateEvent,
-        "duplicate_event",
-        "DUP",
-        Area::Events,
-        duplicate_event::check,
-    ),
-    spec(
-        Rule::StaleAttribute,
-        "stale_attribute",
-        "STL",
-        Area::Attributes,
-        stale_attribute::check,
-    ),
-    spec(
-        Rule::TimestampIntegrity,
-        "timestamp_integrity",
-        "TSI",
-        Area::Events,
-        timestamp_integrity::check,
-    ),
-    spec(
-        Rule::EventNameDrift,
-        "event_name_drift",
-        "EVN",
-        Area::Events,
-        event_name_drift::check,
-    ),
-    spec(
-        Rule::TypeDrift,
-        "type_drift",
-        "TYP",
-        Area::Attributes,
-        type_drift::check,
-    ),
-    spec(
-        Rule::EnumDrift,
-        "enum_drift",
-        "ENM",
-        Area::Attributes,
-        enum_drift::check,
-    ),
-    spec(
-        Rule::ConsentConflict,
-        "consent_conflict",
-        "CON",
-        Area::Attributes,
-        consent_conflict::check,
-    ),
-    spec(
-        Rule::OrphanProfile,
-        "orphan_profile",
-        "ORP",
-        Area::Identifiers,
-        orphan_profile::check,
-    ),
-    spec(
-        Rule::FailedUpdate,
-        "failed_update",
-        "FAI",
-        Area::Attributes,
-        failed_update::check,
-    ),
-    spec(
-        Rule::MergedHistory,
-        "merged_history",
-        "MRG",
-        Area::Events,
-        merged_history::check,
-    ),
+    spec(Rule::SplitIdentity, "split_identity", "SPL", Area::Identifiers, PROFILE, split_identity::check),
+    spec(Rule::MissingAttribute, "missing_attribute", "MIS", Area::Attributes, PROFILE, missing_attribute::check),
+    spec(Rule::DuplicateEvent, "duplicate_event", "DUP", Area::Events, ACTIVITIES, duplicate_event::check),
+    spec(Rule::StaleAttribute, "stale_attribute", "STL", Area::Attributes, PROFILE, stale_attribute::check),
+    spec(Rule::TimestampIntegrity, "timestamp_integrity", "TSI", Area::Events, ACTIVITIES, timestamp_integrity::check),
+    spec(Rule::EventNameDrift, "event_name_drift", "EVN", Area::Events, ACTIVITIES, event_name_drift::check),
+    spec(Rule::TypeDrift, "type_drift", "TYP", Area::Attributes, PROFILE, type_drift::check),
+    spec(Rule::EnumDrift, "enum_drift", "ENM", Area::Attributes, PROFILE, enum_drift::check),
+    spec(Rule::ConsentConflict, "consent_conflict", "CON", Area::Attributes, PROFILE, consent_conflict::check),
+    spec(Rule::OrphanProfile, "orphan_profile", "ORP", Area::Identifiers, PROFILE, orphan_profile::check),
+    spec(Rule::FailedUpdate, "failed_update", "FAI", Area::Attributes, ACTIVITIES, failed_update::check),
+    spec(Rule::MergedHistory, "merged_history", "MRG", Area::Events, ACTIVITIES, merged_history::check),
 ];
 
 /// Run every rule on one subject.
