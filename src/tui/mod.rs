@@ -78,7 +78,7 @@ const BATCH: usize = 256;
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
 pub async fn run(config: Config, theme: Option<String>) -> Exit {
-    Exit::from_code(run_app(config, theme, None).await)
+    run_app(config, theme, None).await
 }
 
 /// Walk a spot-check session in the TUI (`cioscope spot-check`): the Person
@@ -139,13 +139,13 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
         );
         return Exit::Unavailable;
     }
-    if code == 0 {
+    if code == Exit::Clean {
         eprintln!(
             "cioscope: session {} saved. Resume: cioscope spot-check --resume {} · Report: cioscope report {} --format md",
             state.session.id, state.session.id, state.session.id
         );
     }
-    Exit::from_code(code)
+    code
 }
 
 /// A spot-check walk to mount on the person screen.
@@ -158,7 +158,7 @@ struct Spot {
 /// How long quitting waits for the last saves to reach the database.
 const FLUSH: Duration = Duration::from_secs(10);
 
-async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u8 {
+async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> Exit {
     // `--theme` wins; a theme file named in the config is relative to it.
     let spec = theme.or_else(|| {
         config.theme.as_ref().map(|t| {
@@ -175,14 +175,14 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return 2;
+            return Exit::Usage;
         }
     };
     let keymap = match Keymap::from_config(&config) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("cioscope: config error: {e}");
-            return 2;
+            return Exit::Usage;
         }
     };
     let mut app = App::new(Arc::new(config.clone()), theme, keymap);
@@ -190,7 +190,7 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: cannot use the terminal ({e}); try `cioscope check` for a report");
-            return 1;
+            return Exit::NoTerminal;
         }
     };
     let guard = terminal::Guard;
@@ -227,13 +227,13 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let mut code = 0;
+    let mut code = Exit::Clean;
     loop {
         if app.dirty {
             app.prepare();
             if let Err(e) = term.draw(|f| views::draw(f, &app)) {
                 tracing::error!("drawing failed: {e}");
-                code = 1;
+                code = Exit::NoTerminal;
                 break;
             }
             app.dirty = false;
@@ -276,5 +276,5 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> u
     drop(guard);
     terminal::restore();
     tracing::info!("tui stopped");
-    app.exit_code.unwrap_or(code)
+    app.exit_code.map(Exit::from_code).unwrap_or(code)
 }

@@ -1,6 +1,6 @@
 //! Drawing: pure functions of [`App`] onto a ratatui frame. Nothing here
 //! changes state, does IO or builds view models — those arrive ready-made
-//! (see `vm.rs`); a frame only lays out and styles what is visible.
+//! (see `vm/`); a frame only lays out and styles what is visible.
 
 pub mod findings;
 pub mod help;
