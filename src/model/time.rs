@@ -20,6 +20,22 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// Unix seconds as ISO-8601 UTC (`2024-06-01T00:00:00Z`); the raw number
+/// when out of range. Evidence and explanations write instants this way.
+pub fn iso(secs: i64) -> String {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_opt(secs, 0)
+        .single()
+        .map(iso_instant)
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// An instant as ISO-8601 UTC, fractional seconds only when it has them.
+pub fn iso_instant(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// An instant as stored and exchanged: RFC 3339 UTC with milliseconds
 /// (`2026-11-22T10:00:00.000Z`), which sorts as text.
 pub fn iso_millis(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value as Json};
 
 use crate::config::Config;
@@ -14,15 +13,7 @@ use crate::model::{Activity, Profile, RawValue};
 
 // ---------------------------------------------------------------- helpers
 
-/// Unix seconds as ISO-8601 UTC; the raw number when out of range.
-pub fn iso(secs: i64) -> String {
-    Utc.timestamp_opt(secs, 0)
-        .single()
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-        .unwrap_or_else(|| secs.to_string())
-}
-
-pub use crate::model::time::human_duration;
+pub use crate::model::time::{human_duration, iso};
 
 pub(super) fn profile_json(p: &Profile) -> Json {
     json!({ "cio_id": p.cio_id, "id": p.id, "email": p.email })

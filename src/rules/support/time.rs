@@ -1,25 +1,12 @@
 //! Time and evidence formatting: ISO instants and human lags written the
 //! same way in every finding.
 
-use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value as Json};
 
 use crate::model::normalize;
 use crate::model::RawValue;
 
-/// Unix seconds as ISO-8601 UTC; the raw number when out of range.
-pub fn iso(secs: i64) -> String {
-    Utc.timestamp_opt(secs, 0)
-        .single()
-        .map(iso_instant)
-        .unwrap_or_else(|| secs.to_string())
-}
-
-pub fn iso_instant(dt: DateTime<Utc>) -> String {
-    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-pub use crate::model::time::human_duration;
+pub use crate::model::time::{human_duration, iso, iso_instant};
 
 /// A Customer.io activity time (raw unix seconds, or milliseconds by
 /// mistake) as an instant. `i64::MIN` has no absolute value, so it is
