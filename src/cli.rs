@@ -57,17 +57,26 @@ pub struct Selection {
     #[arg(long, value_name = "FILE")]
     pub people_file: Option<PathBuf>,
     /// Members of a segment.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["persons", "people_file"])]
     pub segment: Option<i64>,
     /// A random sample of N people (of the segment, or the workspace).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub sample: Option<usize>,
     /// Seed for --sample (same seed, same sample).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
     /// Every person in the workspace.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["persons", "people_file", "segment", "sample"])]
     pub all: bool,
+}
+
+/// A count that must be at least 1 (`--sample 0` selects nobody).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("expected a whole number, found {s:?}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -84,6 +93,7 @@ pub enum FailOn {
     #[default]
     Error,
     Warn,
+    Info,
     Never,
 }
 
@@ -240,6 +250,7 @@ impl From<FailOn> for crate::report::FailOn {
         match f {
             FailOn::Error => Self::Error,
             FailOn::Warn => Self::Warn,
+            FailOn::Info => Self::Info,
             FailOn::Never => Self::Never,
         }
     }

@@ -706,3 +706,55 @@ async fn a_table_written_to_a_file_cuts_nothing() {
         "the id as person and in the summary: {row}"
     );
 }
+
+#[test]
+fn conflicting_or_empty_selections_are_usage_errors() {
+    let run = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("cioscope")
+            .unwrap()
+            .args(["check", "--demo", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["--all", "--person", "C1001"][..],
+        &["--segment", "5", "--all"],
+        &["--segment", "5", "--person", "C1001"],
+        &["--sample", "0"],
+        &["--seed", "3"],
+        &["--person", "C1001", "--seed", "3"],
+        &["--fail-on", "sometimes", "--all"],
+    ] {
+        let out = run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: no report on a usage error"
+        );
+    }
+    // An unknown segment is named, with the segments there are.
+    let out = run(&["--segment", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no segment 999") && err.contains("1 VIP customers"),
+        "{err}"
+    );
+    // --fail-on info fails on an info finding (the demo has merged_history).
+    let out = run(&["--all", "--fail-on", "info"]);
+    assert_eq!(out.status.code(), Some(1));
+    // An unknown person is not found, not a Customer.io failure.
+    let out = run(&["--person", "NOBODY-42"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"][0]["source"], "selection");
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("not found"));
+}

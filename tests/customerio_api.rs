@@ -824,7 +824,8 @@ async fn the_engine_streams_each_human_with_activities() {
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].person, "ghost-1");
     assert!(
-        missing[0].errors[0].message.contains("no person"),
+        missing[0].errors[0].message.starts_with("not found")
+            && missing[0].errors[0].source == "selection",
         "{:?}",
         missing[0].errors
     );

@@ -257,11 +257,13 @@ impl Workspace {
                             .collect();
                         errors.extend(self.closed_sources(entry));
                         if errors.is_empty() {
+                            // Everything answered; nobody has this id:
+                            // a selection error, not a failing system.
                             errors.push(PersonError {
                                 person: entry.clone(),
-                                source: "customerio".into(),
+                                source: "selection".into(),
                                 message: format!(
-                                    "no person {entry:?} in Customer.io or any source"
+                                    "not found: no profile in Customer.io and no record in any source has {entry:?} as id, email or cio_<id>"
                                 ),
                             });
                         }

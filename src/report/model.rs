@@ -19,6 +19,7 @@ pub enum FailOn {
     #[default]
     Error,
     Warn,
+    Info,
     Never,
 }
 
@@ -129,6 +130,7 @@ impl CheckReport {
         let threshold = match fail_on {
             FailOn::Error => Some(Severity::Error),
             FailOn::Warn => Some(Severity::Warn),
+            FailOn::Info => Some(Severity::Info),
             FailOn::Never => None,
         };
         match (threshold, self.worst()) {

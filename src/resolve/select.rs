@@ -144,6 +144,23 @@ impl Workspace {
         )
     }
 
+    /// "No segment N", with the segments the workspace has.
+    async fn no_such_segment(&self, segment: i64) -> String {
+        match self.cio.segments().await {
+            Ok(list) if !list.is_empty() => {
+                let names: Vec<String> = list
+                    .iter()
+                    .map(|s| format!("{} {}", s.id, crate::sanitize::sanitize(&s.name)))
+                    .collect();
+                format!(
+                    "no segment {segment} in this workspace; its segments: {}",
+                    names.join(", ")
+                )
+            }
+            _ => format!("no segment {segment} in this workspace"),
+        }
+    }
+
     /// Turn a selection into person keys.
     pub async fn select(&self, sel: &Selection) -> Result<Selected, SelectError> {
         let mut people = sel.persons.clone();
@@ -155,9 +172,20 @@ impl Workspace {
             people.extend(read_people_file(file)?);
             method.push(format!("people file {}", file.display()));
         }
+        if sel.seed.is_some() && sel.sample.is_none() {
+            return Err(SelectError::Usage(
+                "--seed reproduces a --sample: without --sample nothing is drawn at random".into(),
+            ));
+        }
         let population = if let Some(segment) = sel.segment {
             method.push(format!("segment {segment}"));
-            Some(self.entries_ordered(self.cio.segment_members(segment).await?))
+            let members = match self.cio.segment_members(segment).await {
+                Err(e) if e.kind == crate::customerio::ApiErrorKind::NotFound => {
+                    return Err(SelectError::Usage(self.no_such_segment(segment).await));
+                }
+                other => other?,
+            };
+            Some(self.entries_ordered(members))
         } else if sel.all || (sel.sample.is_some() && people.is_empty()) {
             method.push("whole workspace".into());
             Some(self.everyone().await?)
