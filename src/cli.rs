@@ -46,6 +46,13 @@ pub enum Command {
     /// Scan the whole workspace (or a segment): every human, stored and
     /// compared with the previous scan.
     Scan(ScanArgs),
+    /// Print a shell completion script: `cioscope completions bash > /etc/bash_completion.d/cioscope`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `cioscope man > cioscope.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Args, Default)]

@@ -9,6 +9,39 @@ use cioscope::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Completions and the man page need no runtime, config or log; they
+    // are rendered whole, then written (a closed pipe is not an error).
+    let generated = match &cli.command {
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "cioscope", &mut buf);
+            Some(Ok(buf))
+        }
+        Some(Command::Man) => {
+            let mut buf = Vec::new();
+            Some(
+                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                    .render(&mut buf)
+                    .map(|()| buf),
+            )
+        }
+        _ => None,
+    };
+    if let Some(text) = generated {
+        use std::io::Write;
+        let written = text.and_then(|buf| {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf).and_then(|()| out.flush())
+        });
+        return match written {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("cioscope: {e}");
+                Exit::Unavailable.into()
+            }
+            _ => ExitCode::SUCCESS,
+        };
+    }
     let _log = cioscope::logging::init(cli.debug);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -71,6 +104,7 @@ async fn run(cli: Cli) -> Exit {
                 None => cioscope::spotcheck::command::report_command(None, args).await,
             }
         }
+        Some(Command::Completions { .. } | Command::Man) => Exit::Clean,
         Some(Command::Scan(args)) if args.list && !has_config(&cli.workspace) => {
             cioscope::scan::command::list_command(None).await
         }

@@ -758,3 +758,30 @@ fn conflicting_or_empty_selections_are_usage_errors() {
         .unwrap()
         .starts_with("not found"));
 }
+
+#[test]
+fn completions_and_a_man_page_cover_every_subcommand() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = assert_cmd::Command::cargo_bin("cioscope")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for sub in ["check", "spot-check", "report", "why", "scan"] {
+            assert!(text.contains(sub), "{shell} completes {sub}");
+        }
+        X
+    }
+    let out = assert_cmd::Command::cargo_bin("cioscope")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") && man.contains(".TH cioscope 1"),
+        "{man}"
+    );
+}
