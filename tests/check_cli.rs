@@ -772,7 +772,10 @@ fn completions_and_a_man_page_cover_every_subcommand() {
         for sub in ["check", "spot-check", "report", "why", "scan"] {
             assert!(text.contains(sub), "{shell} completes {sub}");
         }
-        X
+        assert!(
+            text.contains("events-sample"),
+            "{shell} completes scan's options"
+        );
     }
     let out = assert_cmd::Command::cargo_bin("cioscope")
         .unwrap()
