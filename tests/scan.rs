@@ -786,3 +786,76 @@ fn a_spot_check_samples_the_humans_a_scan_found_with_a_rule() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn spot_check_sessions_and_recorded_runs_round_trip_through_postgresql() {
+    let Some(url) = pg_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = format!("pg-sessions-{}", std::process::id());
+    let config = demo_config_in_postgres(dir.path(), &workspace);
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = cioscope(data.path())
+            .env("CIOSCOPE_TEST_PG_URL", &url)
+            .env("CIOSCOPE_LOG_DIR", data.path())
+            .args(args)
+            .args(["--config", config])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().is_some_and(|c| c <= 1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A scan, then a spot check sampled from it: both in PostgreSQL.
+    let scan: Value =
+        serde_json::from_str(&run(&["scan", "--format", "json", "--fail-on", "never"])).unwrap();
+    let id = scan["scan"].as_str().unwrap();
+    let session = run(&[
+        "spot-check",
+        "--from-scan",
+        id,
+        "--rule",
+        "split_identity",
+        "--size",
+        "3",
+        "--seed",
+        "9",
+    ]);
+    let session_id = session
+        .split_whitespace()
+        .nth(2)
+        .expect("the session's id is printed")
+        .to_string();
+    let listed = run(&["spot-check", "--list"]);
+    assert!(listed.contains(&session_id), "{listed}");
+    let report: Value =
+        serde_json::from_str(&run(&["report", &session_id, "--format", "json"])).unwrap();
+    assert_eq!(report["people"].as_array().unwrap().len(), 3, "{report}");
+    // Recorded check runs compare through the shared store too.
+    run(&[
+        "check",
+        "--person",
+        "C1001",
+        "--record",
+        "--fail-on",
+        "never",
+    ]);
+    let second: Value = serde_json::from_str(&run(&[
+        "check",
+        "--person",
+        "C1001",
+        "--record",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]))
+    .unwrap();
+    assert!(second["comparison"]["previous_run"].is_i64(), "{second}");
+    // Nothing went to the local file.
+    assert!(!data.path().join("spotcheck.db").exists());
+}

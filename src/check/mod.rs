@@ -250,7 +250,7 @@ async fn record_and_compare(
     use crate::spotcheck::{compare, store};
     let path = crate::spotcheck::database_path(Some(config));
     let result = async {
-        let db = store::SessionStore::open(&path).await?;
+        let db = store::SessionStore::open_config(Some(config)).await?;
         let at = chrono::DateTime::parse_from_rfc3339(&report.generated_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());

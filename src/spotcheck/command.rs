@@ -34,11 +34,12 @@ pub const POOL_MAX: usize = 500;
 /// config's, else the default one).
 pub async fn list_command(config: Option<&Config>) -> Exit {
     let db = database_path(config);
-    if !db.exists() {
+    let shared = config.is_some_and(|c| c.store.url.is_some());
+    if !shared && !db.exists() {
         println!("No spot-check sessions yet ({}).", db.display());
         return Exit::Clean;
     }
-    match SessionStore::open(&db).await {
+    match SessionStore::open_config(config).await {
         Ok(store) => {
             let code = list(&store).await;
             store.close().await;
@@ -63,8 +64,7 @@ pub async fn spot_check_command(
     args: SpotCheckArgs,
     walker: Option<Walker>,
 ) -> Exit {
-    let db = database_path(Some(&config));
-    let store = match SessionStore::open(&db).await {
+    let store = match SessionStore::open_config(Some(&config)).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
@@ -513,14 +513,15 @@ async fn check_people(
 /// config the caller loaded, else the data dir).
 pub async fn report_command(config: Option<&Config>, args: ReportArgs) -> Exit {
     let db = database_path(config);
-    if !db.exists() {
+    let shared = config.is_some_and(|c| c.store.url.is_some());
+    if !shared && !db.exists() {
         eprintln!(
             "cioscope: no spot-check sessions yet ({} does not exist)",
             db.display()
         );
         return Exit::Usage;
     }
-    let store = match SessionStore::open(&db).await {
+    let store = match SessionStore::open_config(config).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");

@@ -10,17 +10,14 @@
 //! with the write lock up front so two writers queue instead of failing.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Connection, Row};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
+
+use crate::store::Backend;
 
 use super::sample::Candidate;
 use super::{pass_rate, Item, Outcome, Verdict};
@@ -59,7 +56,7 @@ pub enum StoreError {
 /// After a write: a connection whose transaction failed (a full disk, an
 /// I/O error) is closed rather than returned to the pool, so the next write
 /// starts on a clean connection once the cause is gone.
-async fn settle<T>(conn: sqlx::pool::PoolConnection<sqlx::Sqlite>, result: &Result<T, StoreError>) {
+async fn settle<T>(conn: sqlx::pool::PoolConnection<sqlx::Any>, result: &Result<T, StoreError>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, "a spot-check write failed; its connection is discarded");
         let _ = conn.close().await;
@@ -262,8 +259,11 @@ pub struct CheckRun {
 /// The session database.
 #[derive(Clone)]
 pub struct SessionStore {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     clock: Clock,
+    /// The local file (also where session locks live), or for a shared
+    /// PostgreSQL store the local file that would be used without it.
     path: PathBuf,
 }
 
@@ -276,26 +276,26 @@ impl std::fmt::Debug for SessionStore {
 }
 
 impl SessionStore {
+    /// The store a config names: its shared `[store]` PostgreSQL database,
+    /// else the local file.
+    pub async fn open_config(
+        config: Option<&crate::config::Config>,
+    ) -> Result<SessionStore, StoreError> {
+        let path = crate::store::local_path(config);
+        match config.and_then(|c| c.store.url.as_deref()) {
+            Some(url) => SessionStore::open_postgres(url, &path).await,
+            None => SessionStore::open(&path).await,
+        }
+    }
+
     /// Open (creating the file and its folder) and bring the schema up to date.
     pub async fn open(path: &Path) -> Result<SessionStore, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(sqlx::Error::Io(e)))?;
-        }
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        // Every verdict is fsynced before it is said to be saved.
+        let pool = crate::store::sqlite_pool(path, "FULL")
             .await
             .map_err(open_err)?;
         // Two processes opening a fresh file at once may race on the first
@@ -323,9 +323,51 @@ impl SessionStore {
         }
         Ok(SessionStore {
             pool,
+            backend: Backend::Sqlite,
             clock: Arc::new(Utc::now),
             path: path.to_path_buf(),
         })
+    }
+
+    /// A shared PostgreSQL store: the same migrations as the local file,
+    /// in PostgreSQL's words for auto-numbered ids.
+    pub async fn open_postgres(url: &str, local: &Path) -> Result<SessionStore, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: PathBuf::from("postgres"),
+            source,
+        };
+        let pool = crate::store::postgres_pool(url).await.map_err(open_err)?;
+        let migrations: Vec<(String, String)> = MIGRATOR
+            .iter()
+            .map(|m| {
+                (
+                    format!("spotcheck/{}_{}", m.version, m.description),
+                    postgres_dialect(&m.sql),
+                )
+            })
+            .collect();
+        crate::store::apply(&pool, &migrations)
+            .await
+            .map_err(StoreError::Db)?;
+        Ok(SessionStore {
+            pool,
+            backend: Backend::Postgres,
+            clock: Arc::new(Utc::now),
+            path: local.to_path_buf(),
+        })
+    }
+
+    /// How a write transaction starts: SQLite takes the write lock up front
+    /// so two writers queue instead of failing.
+    fn begin_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Use another clock (tests pin time so reports are reproducible).
@@ -342,12 +384,17 @@ impl SessionStore {
         &self.path
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
-    /// `PRAGMA integrity_check`: `ok` when the file is sound.
+    /// `PRAGMA integrity_check`: `ok` when the file is sound (PostgreSQL:
+    /// `ok` when it answers).
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            return Ok("ok".into());
+        }
         let rows = sqlx::query("PRAGMA integrity_check")
             .fetch_all(&self.pool)
             .await?;
@@ -407,10 +454,10 @@ impl SessionStore {
         };
         let mut conn = self.pool.acquire().await?;
         let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with(self.begin_sql()).await?;
             sqlx::query(
                 "INSERT INTO sessions (id, workspace, operator, method, strategy, seed, size, population, position, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
             )
             .bind(&session.id)
             .bind(&session.workspace)
@@ -426,7 +473,7 @@ impl SessionStore {
             for (position, (c, reason)) in new.people.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO session_people (session_id, position, person, reason, findings, sources, errors)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(&session.id)
                 .bind(position as i64)
@@ -465,12 +512,12 @@ impl SessionStore {
         let at = self.now();
         let mut conn = self.pool.acquire().await?;
         let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with(self.begin_sql()).await?;
             require_person(&mut tx, v.session_id, v.person).await?;
             let finding_json = v.finding.as_ref().map(to_json);
             sqlx::query(
                 "INSERT INTO verdicts (session_id, person, item, verdict, note, finding, operator, decided_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (session_id, person, item) DO UPDATE SET
                    verdict = excluded.verdict, note = excluded.note, finding = excluded.finding,
                    operator = excluded.operator, decided_at = excluded.decided_at",
@@ -501,9 +548,9 @@ impl SessionStore {
             .await?;
             // The session is finished when its last item is decided.
             sqlx::query(
-                "UPDATE sessions SET finished_at = ?
-                 WHERE id = ? AND finished_at IS NULL
-                   AND (SELECT count(*) FROM verdicts WHERE session_id = ?) >= 3 * size",
+                "UPDATE sessions SET finished_at = $1
+                 WHERE id = $2 AND finished_at IS NULL
+                   AND (SELECT count(*) FROM verdicts WHERE session_id = $3) >= 3 * size",
             )
             .bind(format_time(at))
             .bind(v.session_id)
@@ -536,15 +583,15 @@ impl SessionStore {
         let at = self.now();
         let mut conn = self.pool.acquire().await?;
         let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with(self.begin_sql()).await?;
             require_person(&mut tx, session_id, person).await?;
-            sqlx::query("DELETE FROM verdicts WHERE session_id = ? AND person = ? AND item = ?")
+            sqlx::query("DELETE FROM verdicts WHERE session_id = $1 AND person = $2 AND item = $3")
                 .bind(session_id)
                 .bind(person)
                 .bind(item.id())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE sessions SET finished_at = NULL WHERE id = ?")
+            sqlx::query("UPDATE sessions SET finished_at = NULL WHERE id = $1")
                 .bind(session_id)
                 .execute(&mut *tx)
                 .await?;
@@ -577,11 +624,11 @@ impl SessionStore {
         let at = self.now();
         let mut conn = self.pool.acquire().await?;
         let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with(self.begin_sql()).await?;
             require_person(&mut tx, session_id, person).await?;
             sqlx::query(
-                "UPDATE session_people SET note = ?, note_operator = ?, note_updated_at = ?
-                 WHERE session_id = ? AND person = ?",
+                "UPDATE session_people SET note = $1, note_operator = $2, note_updated_at = $3
+                 WHERE session_id = $4 AND person = $5",
             )
             .bind(note)
             .bind(operator)
@@ -610,7 +657,7 @@ impl SessionStore {
 
     /// Remember which person is on screen, so `--resume` lands there.
     pub async fn set_position(&self, session_id: &str, position: usize) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE sessions SET position = ? WHERE id = ?")
+        let done = sqlx::query("UPDATE sessions SET position = $1 WHERE id = $2")
             .bind(position as i64)
             .bind(session_id)
             .execute(&self.pool)
@@ -624,7 +671,7 @@ impl SessionStore {
     /// The full id for an id or an unambiguous part of one (`a3f9`).
     pub async fn resolve_id(&self, id: &str) -> Result<String, StoreError> {
         let id = id.trim();
-        let exact: Option<String> = sqlx::query_scalar("SELECT id FROM sessions WHERE id = ?")
+        let exact: Option<String> = sqlx::query_scalar("SELECT id FROM sessions WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -654,7 +701,7 @@ impl SessionStore {
     /// Load a session (by id or unambiguous part of one).
     pub async fn load(&self, session_id: &str) -> Result<SessionState, StoreError> {
         let id = self.resolve_id(session_id).await?;
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
             .bind(&id)
             .fetch_optional(&self.pool)
             .await?
@@ -663,7 +710,7 @@ impl SessionStore {
         let stored_position: Option<i64> = row.try_get("position")?;
 
         let rows =
-            sqlx::query("SELECT * FROM session_people WHERE session_id = ? ORDER BY position")
+            sqlx::query("SELECT * FROM session_people WHERE session_id = $1 ORDER BY position")
                 .bind(&id)
                 .fetch_all(&self.pool)
                 .await?;
@@ -691,7 +738,7 @@ impl SessionStore {
             });
         }
 
-        let rows = sqlx::query("SELECT * FROM verdicts WHERE session_id = ?")
+        let rows = sqlx::query("SELECT * FROM verdicts WHERE session_id = $1")
             .bind(&id)
             .fetch_all(&self.pool)
             .await?;
@@ -776,7 +823,7 @@ impl SessionStore {
         before: DateTime<Utc>,
     ) -> Result<Option<SessionState>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM sessions WHERE workspace = ? AND created_at < ? ORDER BY created_at DESC, id DESC LIMIT 1",
+            "SELECT id FROM sessions WHERE workspace = $1 AND created_at < $2 ORDER BY created_at DESC, id DESC LIMIT 1",
         )
         .bind(workspace)
         .bind(format_time(before))
@@ -804,10 +851,10 @@ impl SessionStore {
         }
         let mut conn = self.pool.acquire().await?;
         let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = conn.begin_with(self.begin_sql()).await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO check_runs (workspace, generated_at, recorded_at, people_checked, people, summary, selection)
-                 VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(workspace)
             .bind(format_time(generated_at))
@@ -820,7 +867,7 @@ impl SessionStore {
             .await?;
             for f in findings {
                 sqlx::query(
-                    "INSERT INTO check_run_findings (run_id, person, rule, severity, summary, finding) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO check_run_findings (run_id, person, rule, severity, summary, finding) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(id)
                 .bind(&f.person)
@@ -848,11 +895,10 @@ impl SessionStore {
         selection: Option<&str>,
     ) -> Result<Option<CheckRun>, StoreError> {
         let row = sqlx::query(
-            "SELECT * FROM check_runs WHERE workspace = ? AND generated_at <= ? AND (? IS NULL OR selection = ?) ORDER BY generated_at DESC, id DESC LIMIT 1",
+            "SELECT * FROM check_runs WHERE workspace = $1 AND generated_at <= $2 AND ($3 IS NULL OR selection = $3) ORDER BY generated_at DESC, id DESC LIMIT 1",
         )
         .bind(workspace)
         .bind(format_time(at))
-        .bind(selection)
         .bind(selection)
         .fetch_optional(&self.pool)
         .await?;
@@ -872,7 +918,7 @@ impl SessionStore {
         };
         let generated_at: String = row.try_get("generated_at")?;
         let texts: Vec<String> = sqlx::query_scalar(
-            "SELECT finding FROM check_run_findings WHERE run_id = ? ORDER BY rowid",
+            "SELECT finding FROM check_run_findings WHERE run_id = $1 ORDER BY person, rule, summary",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -934,17 +980,24 @@ async fn insert_report(
         .await
 }
 
+/// A spot-check migration as PostgreSQL reads it: auto-numbered ids are
+/// `BIGSERIAL`, integers 64-bit (the rest of the schema is portable).
+fn postgres_dialect(sql: &str) -> String {
+    sql.replace("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY")
+        .replace("INTEGER", "BIGINT")
+}
+
 fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 async fn require_person(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut AnyConnection,
     session_id: &str,
     person: &str,
 ) -> Result<(), StoreError> {
     let found: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM session_people WHERE session_id = ? AND person = ?")
+        sqlx::query_scalar("SELECT 1 FROM session_people WHERE session_id = $1 AND person = $2")
             .bind(session_id)
             .bind(person)
             .fetch_optional(&mut *conn)
@@ -952,7 +1005,7 @@ async fn require_person(
     if found.is_some() {
         return Ok(());
     }
-    let session: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = ?")
+    let session: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sessions WHERE id = $1")
         .bind(session_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -966,7 +1019,7 @@ async fn require_person(
 }
 
 async fn log_event(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut AnyConnection,
     session_id: &str,
     at: DateTime<Utc>,
     operator: Option<&str>,
@@ -974,7 +1027,7 @@ async fn log_event(
     person: Option<&str>,
     data: serde_json::Value,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO session_events (session_id, at, operator, kind, person, data) VALUES (?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO session_events (session_id, at, operator, kind, person, data) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(session_id)
         .bind(format_time(at))
         .bind(operator)
@@ -986,7 +1039,7 @@ async fn log_event(
     Ok(())
 }
 
-fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
+fn session_from_row(row: &AnyRow) -> Result<Session, StoreError> {
     let id: String = row.try_get("id")?;
     let corrupt = |what: &str, v: &str| StoreError::Corrupt {
         session: id.clone(),
@@ -1016,7 +1069,7 @@ fn session_from_row(row: &SqliteRow) -> Result<Session, StoreError> {
     })
 }
 
-fn verdict_from_row(row: &SqliteRow, session: &str) -> Result<(Item, VerdictRecord), StoreError> {
+fn verdict_from_row(row: &AnyRow, session: &str) -> Result<(Item, VerdictRecord), StoreError> {
     let corrupt = |what: &str, v: &str| StoreError::Corrupt {
         session: session.into(),
         what: what.into(),

@@ -98,22 +98,7 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
-        sqlx::any::install_default_drivers();
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(&path.to_string_lossy(), PATH_UNSAFE).collect();
-        let url = format!("sqlite://{encoded}?mode=rwc");
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
-                })
-            })
-            .connect(&url)
+        let pool = sqlite_pool(path, "NORMAL")
             .await
             .map_err(|e| open_err(e.to_string()))?;
         let store = Store {
@@ -136,15 +121,10 @@ impl Store {
                 Some(format!("postgres {host}/{db}"))
             })
             .unwrap_or_else(|| "postgres".into());
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Open {
-                place: place.clone(),
-                message: crate::sources::sql::redact(&e.to_string(), &[url.to_string()]),
-            })?;
+        let pool = postgres_pool(url).await.map_err(|e| StoreError::Open {
+            place: place.clone(),
+            message: crate::sources::sql::redact(&e.to_string(), &[url.to_string()]),
+        })?;
         let store = Store {
             pool,
             backend: Backend::Postgres,
@@ -174,46 +154,13 @@ impl Store {
         }
     }
 
-    /// Apply the migrations not yet applied, each in its own transaction.
+    /// Apply the migrations not yet applied.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let db = |e| self.db(e);
-        self.pool
-            .execute(
-                "CREATE TABLE IF NOT EXISTS cioscope_schema (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
-            )
-            .await
-            .map_err(db)?;
-        for (name, sql) in MIGRATIONS {
-            let applied = sqlx::query("SELECT name FROM cioscope_schema WHERE name = $1")
-                .bind(*name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db)?;
-            if applied.is_some() {
-                continue;
-            }
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            for statement in statements(sql) {
-                sqlx::query(&statement)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-            let now = crate::model::time::iso_now();
-            // Two processes migrating a fresh store at once: the second
-            // finds the row and keeps the first's work.
-            let inserted = sqlx::query(
-                "INSERT INTO cioscope_schema (name, applied_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(*name)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-            let _ = inserted;
-            tx.commit().await.map_err(db)?;
-        }
-        Ok(())
+        let list: Vec<(String, String)> = MIGRATIONS
+            .iter()
+            .map(|(n, sql)| (n.to_string(), sql.to_string()))
+            .collect();
+        apply(&self.pool, &list).await.map_err(|e| self.db(e))
     }
 
     /// `PRAGMA integrity_check` on SQLite ("ok" when sound); PostgreSQL
@@ -240,6 +187,77 @@ impl Store {
             }
         }
     }
+}
+
+/// A pool on a local SQLite file (created with its folder): WAL, foreign
+/// keys, a busy timeout, and `synchronous` as given (`FULL` fsyncs every
+/// commit, `NORMAL` survives a killed process).
+pub async fn sqlite_pool(path: &Path, synchronous: &'static str) -> Result<AnyPool, sqlx::Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    sqlx::any::install_default_drivers();
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), PATH_UNSAFE).collect();
+    let url = format!("sqlite://{encoded}?mode=rwc");
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute(format!("PRAGMA synchronous = {synchronous}").as_str())
+                    .await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+}
+
+/// A pool on a PostgreSQL database.
+pub async fn postgres_pool(url: &str) -> Result<AnyPool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+}
+
+/// Apply the named migrations not yet recorded in `cioscope_schema`, each
+/// in its own transaction, in order.
+pub async fn apply(pool: &AnyPool, migrations: &[(String, String)]) -> Result<(), sqlx::Error> {
+    pool.execute(
+        "CREATE TABLE IF NOT EXISTS cioscope_schema (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    for (name, sql) in migrations {
+        let applied = sqlx::query("SELECT name FROM cioscope_schema WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
+        if applied.is_some() {
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        for statement in statements(sql) {
+            sqlx::query(&statement).execute(&mut *tx).await?;
+        }
+        // Two processes migrating a fresh store at once: the second finds
+        // the row and keeps the first's work.
+        sqlx::query(
+            "INSERT INTO cioscope_schema (name, applied_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(crate::model::time::iso_now())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// Characters a path must not carry raw inside a `sqlite://` URL.

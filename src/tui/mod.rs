@@ -90,7 +90,7 @@ pub async fn run(config: Config, theme: Option<String>) -> Exit {
 pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
     use crate::spotcheck::{database_path, operator_name, walk::EffectWriter, SessionStore, Walk};
     let db = database_path(Some(&config));
-    let store = match SessionStore::open(&db).await {
+    let store = match SessionStore::open_config(Some(&config)).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cioscope: {e}");
