@@ -289,7 +289,21 @@ impl Walk {
             WalkAction::Mark(v) => {
                 let item = self.cursor;
                 let effects = self.decide(item, v, None);
-                self.advance_cursor();
+                if self.people[self.position].reviewed() {
+                    // This person is done: on to the next one not yet done
+                    // (wrapping), so a walk is pass, pass, pass, next.
+                    let n = self.people.len();
+                    if let Some(i) = (1..n)
+                        .map(|k| (self.position + k) % n)
+                        .find(|&i| !self.people[i].reviewed())
+                    {
+                        let mut all = effects;
+                        all.extend(self.go(i));
+                        return all;
+                    }
+                } else {
+                    self.advance_cursor();
+                }
                 effects
             }
             WalkAction::MarkItem(item, v) => self.decide(item, v, None),
@@ -343,21 +357,25 @@ impl Walk {
                 }
             }
             WalkAction::CycleFinding => {
-                let item = self.cursor;
+                // The next finding of this person (after the one attached on
+                // the row under the cursor, else the first that belongs to
+                // that row), attached as a fail to the row *it* belongs to;
+                // the cursor follows it there.
                 let p = &self.people[self.position];
-                let options = p.findings_for(item);
-                if options.is_empty() {
+                let n = p.findings.len();
+                if n == 0 {
                     return vec![];
                 }
-                let current = p.decisions[item.index()]
+                let current = p.decisions[self.cursor.index()]
                     .filter(|d| d.verdict == Verdict::Fail)
                     .and_then(|d| d.finding);
-                let next = match current.and_then(|c| options.iter().position(|&o| o == c)) {
-                    None if current.is_none() => Some(options[0]),
-                    Some(k) if k + 1 < options.len() => Some(options[k + 1]),
-                    _ => None,
+                let next = match current {
+                    Some(c) => (c + 1) % n,
+                    None => p.findings_for(self.cursor).first().copied().unwrap_or(0),
                 };
-                self.decide(item, Verdict::Fail, next)
+                let item = Item::for_rule(p.findings[next].rule);
+                self.cursor = item;
+                self.decide(item, Verdict::Fail, Some(next))
             }
             WalkAction::AttachFinding(finding) => {
                 let item = self.cursor;
@@ -549,10 +567,36 @@ mod tests {
             [("C1".into(), Item::Attributes, Verdict::Fail, None)]
         );
         w.apply(WalkAction::Mark(Verdict::Skip));
-        assert_eq!(w.cursor(), Item::Events, "stays on the last item");
-        assert!(w.current().unwrap().reviewed());
-        assert_eq!(w.current().unwrap().outcome(), Outcome::Fail);
+        // The person is done: the walk moves on to the next one.
         assert_eq!(w.reviewed(), 1);
+        assert_eq!(w.progress(), "2/3");
+        assert_eq!(w.current().unwrap().person, "C2");
+        assert_eq!(w.cursor(), Item::Identifiers);
+        assert_eq!(w.people[0].outcome(), Outcome::Fail);
+    }
+
+    #[test]
+    fn the_last_person_done_wraps_to_one_not_yet_done_and_stays_when_all_are() {
+        let mut w = walk();
+        w.apply(WalkAction::Goto(2));
+        for _ in 0..3 {
+            w.apply(WalkAction::Mark(Verdict::Pass));
+        }
+        assert_eq!(
+            w.current().unwrap().person,
+            "C1",
+            "wraps to the first not done"
+        );
+        w.apply(WalkAction::Goto(1));
+        for _ in 0..3 {
+            w.apply(WalkAction::Mark(Verdict::Pass));
+        }
+        assert_eq!(w.current().unwrap().person, "C1");
+        for _ in 0..3 {
+            w.apply(WalkAction::Mark(Verdict::Pass));
+        }
+        assert_eq!(w.reviewed(), 3);
+        assert_eq!(w.current().unwrap().person, "C1", "all done: stays");
     }
 
     #[test]
@@ -569,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn attaching_cycles_through_the_findings_of_the_item_and_makes_it_a_fail() {
+    fn attaching_a_finding_fails_the_row_it_belongs_to() {
         let mut w = walk();
         w.apply(WalkAction::SelectItem(Item::Attributes));
         let e = w.apply(WalkAction::CycleFinding);
@@ -583,13 +627,24 @@ mod tests {
             } => assert_eq!(f.rule, Rule::StaleAttribute),
             other => panic!("{other:?}"),
         }
-        assert_eq!(saved(&w.apply(WalkAction::CycleFinding))[0].3, Some(2));
         assert_eq!(
-            saved(&w.apply(WalkAction::CycleFinding))[0].3,
-            None,
-            "back to none"
+            saved(&w.apply(WalkAction::CycleFinding)),
+            [("C1".into(), Item::Attributes, Verdict::Fail, Some(2))]
         );
-        assert_eq!(saved(&w.apply(WalkAction::CycleFinding))[0].3, Some(1));
+        // The next one is a split: it fails the identifiers row, not the
+        // attributes row under the cursor, and the cursor follows it.
+        assert_eq!(
+            saved(&w.apply(WalkAction::CycleFinding)),
+            [("C1".into(), Item::Identifiers, Verdict::Fail, Some(0))]
+        );
+        assert_eq!(w.cursor(), Item::Identifiers);
+        assert_eq!(
+            w.current().unwrap().decisions[Item::Attributes.index()]
+                .unwrap()
+                .finding,
+            Some(2),
+            "the attributes row keeps its own finding"
+        );
         // Passing drops the attachment.
         let e = w.apply(WalkAction::MarkItem(Item::Attributes, Verdict::Pass));
         assert_eq!(saved(&e)[0].3, None);

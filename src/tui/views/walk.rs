@@ -55,12 +55,18 @@ pub fn action_for_key(walk: &Walk, key: KeyEvent) -> Option<WalkAction> {
 
 /// The default keys, for help screens: (keys, what they do).
 pub const KEYS: &[(&str, &str)] = &[
-    ("p / f / s", "pass / fail / skip the item under the cursor"),
+    (
+        "p / f / s",
+        "pass / fail / skip the item under the cursor (the last one moves on to the next person)",
+    ),
     ("P", "pass every undecided item"),
-    ("x", "attach the next finding to the item (a fail)"),
+    (
+        "x",
+        "attach the next finding as a fail of the row it belongs to",
+    ),
     ("m", "write a note on the person (Enter saves, Esc cancels)"),
     ("n / b", "next / previous person"),
-    ("u", "next person not yet reviewed"),
+    ("u", "next person not yet reviewed (wrapping around)"),
     ("1 2 3, Tab", "choose identifiers / attributes / events"),
     ("Backspace", "take the decision back"),
 ];
