@@ -956,27 +956,24 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
         ]
     );
 
+    // The verdict that completes a person moves the walk (and the person
+    // screen) on to the next one.
+    assert!(
+        saved.iter().any(|e| matches!(
+            e,
+            Effect::SaveWalk(cioscope::spotcheck::Effect::SavePosition { position: 1, .. })
+        )),
+        "{saved:?}"
+    );
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    let s = screen(&app);
+    assert!(s.contains("Spot check 2/2 · 1 reviewed"), "{s}");
+
     // A note takes every key, `q` included.
     chars(&mut app, "mq ok");
     key(&mut app, KeyCode::Enter);
     assert!(!app.should_quit);
     assert!(screen(&app).contains("Note: q ok"));
-
-    // n: the next person, and the person screen follows.
-    let e = app.dispatch(Action::Key(KeyEvent::new(
-        KeyCode::Char('n'),
-        KeyModifiers::NONE,
-    )));
-    assert!(
-        e.iter().any(|e| matches!(
-            e,
-            Effect::SaveWalk(cioscope::spotcheck::Effect::SavePosition { position: 1, .. })
-        )),
-        "{e:?}"
-    );
-    assert_eq!(app.person.key.as_deref(), Some("C1002"));
-    let s = screen(&app);
-    assert!(s.contains("Spot check 2/2 · 1 reviewed"), "{s}");
 
     // Looking at someone outside the walk, a verdict key first brings the
     // session's person back instead of marking them unseen.
