@@ -738,3 +738,33 @@ const EXPECTED_JSON: &str = r#"{
   ]
 }
 "#;
+
+#[tokio::test]
+async fn the_header_counts_only_people_reviewed_and_the_rest_as_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+        .await
+        .unwrap()
+        .with_clock(stepping_clock("2026-11-22T10:00:00Z"));
+    store.create_session(new_session("S-H")).await.unwrap();
+    // C1001 reviewed (all pass); C1002 started with a fail, not finished.
+    for item in Item::ALL {
+        verdict(&store, "S-H", "C1001", item, Verdict::Pass, None).await;
+    }
+    verdict(
+        &store,
+        "S-H",
+        "C1002",
+        Item::Identifiers,
+        Verdict::Fail,
+        None,
+    )
+    .await;
+    let state = store.load("S-H").await.unwrap();
+    let sum = report::Summary::of(&state);
+    let people = state.people.len();
+    assert_eq!(sum.reviewed, 1);
+    assert_eq!((sum.passed, sum.failed, sum.skipped), (1, 0, 0));
+    assert_eq!(sum.pending, people - 1);
+    assert_eq!(sum.passed + sum.failed + sum.skipped, sum.reviewed);
+}

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::compare::{comparisons_for, Comparison, FindingKey, SnapshotKind};
 use super::pii::{mask_json, mask_text};
-use super::store::{SessionPerson, SessionState, SessionStore, StoreError};
+use super::store::{SessionState, SessionStore, StoreError};
 use super::{percent, Item, Outcome, Verdict};
 use crate::rules::{Finding, Rule, Severity};
 use crate::sanitize::sanitize;
@@ -68,7 +68,19 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(state: &SessionState) -> Summary {
-        let outcomes: Vec<Outcome> = state.people.iter().map(SessionPerson::outcome).collect();
+        // Outcomes of the people reviewed (every item decided): passed,
+        // failed and skipped add up to `reviewed`, the rest are pending.
+        let outcomes: Vec<Outcome> = state
+            .people
+            .iter()
+            .map(|p| {
+                if p.reviewed() {
+                    p.outcome()
+                } else {
+                    Outcome::Pending
+                }
+            })
+            .collect();
         let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
         let mut items: BTreeMap<Item, ItemCounts> = Item::ALL
             .iter()
