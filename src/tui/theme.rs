@@ -21,7 +21,10 @@ pub mod sym {
     pub const INFO: &str = "•";
     pub const DIFFERS: &str = "≠";
     pub const MISSING: &str = "∅";
-    pub const STALE: &str = "⧗";
+    /// Differs for longer than it may take to arrive.
+    pub const STALE: &str = "≢";
+    /// Differs, but the owner's change is younger than max_lag: on its way.
+    pub const IN_FLIGHT: &str = "⧗";
     pub const DUPLICATE: &str = "⧉";
     pub const DRIFT: &str = "~";
     pub const FOCUS: &str = "▶";

@@ -288,7 +288,8 @@ fn mark_words(m: crate::tui::vm::Mark) -> &'static str {
         Mark::Reference => "★ the owner's value (the reference)",
         Mark::Differs => "≠ differs from the reference",
         Mark::Missing => "∅ missing here",
-        Mark::Stale => "⧗ stale: the owner changed it longer ago than max_lag",
+        Mark::Stale => "≢ stale: the owner changed it longer ago than max_lag",
+        Mark::InFlight => "⧗ in flight: the owner changed it less than max_lag ago",
     }
 }
 

@@ -87,6 +87,11 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             t.stale,
             "stale: the owner changed it longer ago than max_lag",
         ),
+        (
+            sym::IN_FLIGHT,
+            t.info,
+            "in flight: differs, but the owner changed it less than max_lag ago",
+        ),
         (sym::OWNER, t.diff_added, "the owner's value: the reference"),
         (sym::DUPLICATE, t.duplicate, "a duplicate event"),
         (sym::DRIFT, t.warn, "a drifted event name"),

@@ -158,6 +158,7 @@ fn mark_style(t: &Theme, m: Mark, col: usize) -> Style {
         Mark::Differs => t.warn,
         Mark::Missing => t.missing,
         Mark::Stale => t.stale,
+        Mark::InFlight => t.info,
     }
 }
 
@@ -230,8 +231,11 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         let selected = n == cur.row;
         let focused = app.person.highlight.contains(&row.focus);
         let mut marks = String::new();
+        let in_flight = row.cells.iter().any(|c| c.mark == Mark::InFlight);
         if row.stale {
             marks.push_str(sym::STALE);
+        } else if in_flight {
+            marks.push_str(sym::IN_FLIGHT);
         } else if row.differs {
             marks.push_str(sym::DIFFERS);
         }

@@ -26,6 +26,9 @@ pub enum Mark {
     Differs,
     Missing,
     Stale,
+    /// Differs from the owner, who changed it less than `max_lag` ago: the
+    /// value is still on its way (at most info for `stale_attribute`).
+    InFlight,
 }
 
 impl Mark {
@@ -34,6 +37,7 @@ impl Mark {
             Mark::Differs => crate::tui::theme::sym::DIFFERS,
             Mark::Missing => crate::tui::theme::sym::MISSING,
             Mark::Stale => crate::tui::theme::sym::STALE,
+            Mark::InFlight => crate::tui::theme::sym::IN_FLIGHT,
             Mark::Reference => crate::tui::theme::sym::OWNER,
             Mark::Same | Mark::Blank => "",
         }
@@ -319,6 +323,7 @@ pub(super) fn compare_rows(
             r.attributes.contains_key(&name) || owner.as_deref() == Some(r.source.as_str())
         };
         for (i, (v, time, detail, cents)) in values.iter().enumerate() {
+            let mut flight: Option<String> = None;
             let mark = match (v, reference) {
                 (None, _) if i == 0 && missing_focus.contains(&focus) => Mark::Missing,
                 (None, _) if any && knows(i) => Mark::Missing,
@@ -339,7 +344,17 @@ pub(super) fn compare_rows(
                         if late || stale_focus.contains(&focus) {
                             Mark::Stale
                         } else {
-                            Mark::Differs
+                            // Younger than max_lag: say how long it may
+                            // still take, not an unexplained ≠.
+                            if let Some(u) = owner_updated {
+                                let left = max_lag - (now - u).num_seconds();
+                                flight = Some(format!(
+                                    "in flight: the owner changed it {} ago, due within {}",
+                                    crate::model::time::human_duration((now - u).num_seconds()),
+                                    crate::model::time::human_duration(left.max(0))
+                                ));
+                            }
+                            Mark::InFlight
                         }
                     } else {
                         Mark::Differs
@@ -351,7 +366,7 @@ pub(super) fn compare_rows(
                 // The rule found it stale another way (e.g. older than the newest order).
                 stale = true;
             }
-            differs |= matches!(mark, Mark::Differs | Mark::Stale);
+            differs |= matches!(mark, Mark::Differs | Mark::Stale | Mark::InFlight);
             stale |= mark == Mark::Stale;
             missing |= mark == Mark::Missing;
             let mut d = vec![];
@@ -361,6 +376,7 @@ pub(super) fn compare_rows(
                 d.push("no value".into());
             }
             d.extend(detail.iter().cloned());
+            d.extend(flight);
             cells.push(CompareCell {
                 value: v.as_ref().map(|x| display(x, kind)).unwrap_or_default(),
                 detail: d,
@@ -529,7 +545,25 @@ mod tests {
             .build();
         let (marks, stale) = grid_and_rules(&s);
         assert!(stale.is_empty(), "{stale:?}");
-        assert_eq!(mark_of(&marks, "last_order_date"), Mark::Differs);
+        assert_eq!(mark_of(&marks, "last_order_date"), Mark::InFlight);
+        // The cell says how long ago the owner changed it and how long it
+        // may still take.
+        let config = shop_config();
+        let findings = check_subject(&s, &ctx(&config));
+        let view = PersonView::build(&s.person, Some(&s), &findings, &[], &config, now());
+        let cell = &view
+            .rows
+            .iter()
+            .find(|r| r.name == "last_order_date")
+            .unwrap()
+            .cells[0];
+        assert!(
+            cell.detail
+                .iter()
+                .any(|d| d == "in flight: the owner changed it 2h ago, due within 22h"),
+            "{:?}",
+            cell.detail
+        );
 
         // The same difference two days old is past max_lag: both say stale.
         let s = subject("C1")
