@@ -389,3 +389,25 @@ fn a_person_shows_customerio_beside_the_shop_salesforce_and_zoho() {
     s.send("q");
     assert!(s.wait_exit().success());
 }
+
+#[test]
+fn y_copies_the_person_key_to_the_clipboard_with_osc52() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the people to load", |t| t.contains("profiles in "));
+    s.send(":person C1001\r");
+    s.wait_for("the person screen", |t| t.contains("Findings ·"));
+    s.send("y");
+    s.wait_for("the copy notice", |t| {
+        t.contains("copied C1001 to the clipboard")
+    });
+    // ESC ] 52 ; c ; base64("C1001") BEL, written to the terminal.
+    let raw = s.raw();
+    let needle = b"\x1b]52;c;QzEwMDE=\x07";
+    assert!(
+        raw.windows(needle.len()).any(|w| w == needle),
+        "no OSC 52 sequence for C1001 in the output"
+    );
+    s.send("q");
+    assert!(s.wait_exit().success());
+}

@@ -148,6 +148,8 @@ pub enum Effect {
     },
     /// Read the workspace's latest scans from the store.
     LoadScans,
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
     /// A page of a stored scan's findings of one rule.
     LoadScanHumans {
         request: RequestId,

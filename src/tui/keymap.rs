@@ -41,6 +41,7 @@ pub enum Command {
     Pulse,
     People,
     Person,
+    Copy,
 }
 
 /// One command's name, default keys, where it applies and what it does.
@@ -59,7 +60,7 @@ macro_rules! info {
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 30] = [
+pub const COMMANDS: [CommandInfo; 31] = [
     info!(
         Help,
         "help",
@@ -82,6 +83,13 @@ pub const COMMANDS: [CommandInfo; 30] = [
         "close the popup / go back"
     ),
     info!(Quit, "quit", ["q"], "general", "quit (ctrl-c always quits)"),
+    info!(
+        Copy,
+        "copy",
+        ["y"],
+        "act",
+        "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
+    ),
     info!(Reload, "reload", ["r"], "general", "reload every person"),
     info!(
         Pulse,

@@ -148,6 +148,14 @@ impl Runtime {
     pub fn run(&mut self, effect: Effect) {
         // Spot-check saves and exports never wait for the workspace.
         match effect {
+            Effect::Copy(text) => {
+                // Between frames, on the terminal the frames go to.
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(osc52(&text).as_bytes());
+                let _ = out.flush();
+                return;
+            }
             Effect::SaveWalk(e) => {
                 match &self.spot {
                     Some(spot) if spot.writer.send([e]) => {}
@@ -322,7 +330,7 @@ impl Runtime {
                 }));
             }
             // Handled in `run` before the workspace is needed.
-            Effect::SaveWalk(_) | Effect::ExportReport { .. } => {}
+            Effect::SaveWalk(_) | Effect::ExportReport { .. } | Effect::Copy(_) => {}
         }
     }
 
@@ -379,4 +387,44 @@ async fn latest_scans(
         .filter_map(|s| serde_json::from_str(s.report.as_deref()?).ok())
         .take(SCAN_HISTORY)
         .collect())
+}
+
+/// The OSC 52 sequence that puts `text` on the terminal's clipboard (the
+/// text travels base64-encoded: nothing in it can act as a control).
+pub fn osc52(text: &str) -> String {
+    format!("\x1b]52;c;{}\x07", base64(text.as_bytes()))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod clipboard_tests {
+    use super::osc52;
+
+    #[test]
+    fn osc52_carries_the_text_base64_encoded() {
+        assert_eq!(osc52("C1001"), "\x1b]52;c;QzEwMDE=\x07");
+        assert_eq!(osc52("ab"), "\x1b]52;c;YWI=\x07");
+        assert_eq!(osc52("abc"), "\x1b]52;c;YWJj\x07");
+        assert_eq!(osc52(""), "\x1b]52;c;\x07");
+    }
 }

@@ -834,6 +834,20 @@ impl App {
                 self.should_quit = true;
                 vec![]
             }
+            Command::Copy => match self.copy_target() {
+                Some(text) => {
+                    let text = crate::sanitize::sanitize(&text).into_owned();
+                    self.notify(
+                        Level::Info,
+                        format!("copied {} to the clipboard", super::views::fit(&text, 40)),
+                    );
+                    vec![Effect::Copy(text)]
+                }
+                None => {
+                    self.notify(Level::Warn, "nothing to copy here: open a person or a list");
+                    vec![]
+                }
+            },
             Command::Help => {
                 self.popups.push(Popup::Help { scroll: 0 });
                 vec![]

@@ -176,6 +176,30 @@ impl App {
         }
     }
 
+    /// What `y` copies: the selected compare value on the person screen,
+    /// else the key of the person on screen (or selected in People).
+    pub fn copy_target(&self) -> Option<String> {
+        match self.view {
+            super::View::Person => {
+                if self.person.pane == Pane::Compare {
+                    if let Some(p) = self.current() {
+                        let cur = self.person.cursor(Pane::Compare);
+                        let value = p.view.rows.get(cur.row).and_then(|row| {
+                            let col = cur.col.min(row.cells.len().saturating_sub(1));
+                            row.cells.get(col).map(|c| c.value.clone())
+                        });
+                        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+                            return Some(v);
+                        }
+                    }
+                }
+                self.person.key.clone()
+            }
+            super::View::People => self.people.selected().map(|s| s.key.clone()),
+            super::View::Pulse => None,
+        }
+    }
+
     /// The full content of the selection (value, event, link, evidence).
     pub fn selection_detail(&self) -> Option<(String, Vec<String>)> {
         let p = self.current()?;
