@@ -1192,6 +1192,7 @@ fn the_mouse_wheel_moves_the_selection_in_the_focused_list_or_pane() {
         app.popups.last(),
         Some(cioscope::tui::app::Popup::Help { scroll: 1 })
     ));
+    app.dispatch(Action::Command(Command::Bottom));
     assert!(
         screen(&app).contains("mouse wheel"),
         "help mentions the wheel"
