@@ -1,11 +1,15 @@
-//! Masking emails and phone numbers in reports (`report --mask-pii`).
+//! Masking personal data in reports (`report --mask-pii`), by what a value
+//! is, never by its digits alone.
 //!
-//! A scan, not a parser: anything shaped like an email becomes
-//! `j***@example.com`; any run of 7+ digits (`+15555550100`, an unformatted
-//! number, a long id — in a masked report a long number is assumed personal)
-//! and any formatted phone (`+1 555 010 0100`, `(555) 010-0100`,
-//! `555-010-0100`) keeps its first and last four digits: `+1******0100`.
-//! Dates (`2026-11-22`) and times are left alone.
+//! - In JSON (evidence), the key says what a value is: emails
+//!   (`j***@example.com`), phones (`+1******0100`, whatever their format,
+//!   numbers included), names (`J***`), anonymous ids (`ab***`), and free
+//!   text (notes, messages) scanned as below. Timestamps, cio_ids, counts
+//!   and other numbers stay as they are: they are not personal.
+//! - In free text (summaries, notes): anything shaped like an email, and
+//!   phones written as phones — with a `+` or in digit groups (`+1 555 010
+//!   0100`, `(555) 010-0100`, `555-010-0100`). A bare run of digits is an
+//!   id or a timestamp far more often than a phone, and stays.
 
 /// Local-part characters of an email address (RFC 5322 "atext", minus the
 /// rarely seen ones that would swallow surrounding punctuation).
@@ -89,7 +93,8 @@ fn mask_phones(text: &str, star: &str) -> String {
             && !date_like
             && (!spaced || c == '+' || c == '(')
             && (formatted || c == '+');
-        if longest_run >= 7 || plausible_phone {
+        let _ = longest_run;
+        if plausible_phone {
             let span: String = chars[i..end].iter().collect();
             out.push_str(&mask_number(&span, digits, star));
         } else {
@@ -169,33 +174,91 @@ fn mask_number(span: &str, digits: usize, star: &str) -> String {
     out
 }
 
-/// Mask every string (and every number with 7+ digits, which becomes a
-/// masked string) in a JSON value, keys included.
-pub fn mask_json(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match v {
-        J::String(s) => J::String(mask_text(s, "*")),
-        J::Number(n) => {
-            let text = n.to_string();
-            let masked = mask_text(&text, "*");
-            if masked == text {
-                v.clone()
-            } else {
-                J::String(masked)
-            }
-        }
-        J::Array(a) => J::Array(a.iter().map(mask_json).collect()),
-        J::Object(o) => J::Object(
-            o.iter()
-                .map(|(k, v)| (mask_text(k, "*"), mask_json(v)))
-                .collect(),
-        ),
-        J::Null | J::Bool(_) => v.clone(),
+/// What a JSON value is, from its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Email,
+    Phone,
+    Name,
+    AnonymousId,
+    /// Anything else: scanned as free text.
+    Text,
+}
+
+fn kind_of(key: &str) -> Kind {
+    let k = key.to_ascii_lowercase().replace(['-', ' '], "_");
+    if k.contains("email") {
+        Kind::Email
+    } else if k.contains("phone") || k.contains("mobile") {
+        Kind::Phone
+    } else if matches!(
+        k.as_str(),
+        "first_name" | "last_name" | "firstname" | "lastname" | "full_name" | "fullname"
+    ) {
+        Kind::Name
+    } else if k.contains("anonymous_id") || k == "anon_id" {
+        Kind::AnonymousId
+    } else {
+        Kind::Text
     }
 }
 
-/// Anything that still looks like an email or a phone number: `@`-addresses
-/// and digit runs of 7 or more. Used by tests and as a last check.
+/// `Jane` → `J***`: the first letter and a mask.
+fn mask_initial(s: &str, star: &str) -> String {
+    match s.trim().chars().next() {
+        Some(c) => format!("{c}{}", star.repeat(3)),
+        None => s.to_string(),
+    }
+}
+
+/// Every digit of a phone but the first and the last four, whatever its format.
+fn mask_phone_value(s: &str, star: &str) -> String {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if digits < 5 {
+        return s.to_string();
+    }
+    mask_number(s, digits, star)
+}
+
+/// Mask the personal values of a JSON document (evidence) by what each is
+/// (see the module docs); keys are scanned as free text.
+pub fn mask_json(v: &serde_json::Value) -> serde_json::Value {
+    mask_value(Kind::Text, v)
+}
+
+fn mask_value(kind: Kind, v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => J::String(match kind {
+            Kind::Email | Kind::Text => mask_text(s, "*"),
+            Kind::Phone => mask_phone_value(s, "*"),
+            Kind::Name => mask_initial(s, "*"),
+            Kind::AnonymousId => {
+                let head: String = s.chars().take(2).collect();
+                format!("{head}***")
+            }
+        }),
+        J::Number(n) if kind == Kind::Phone => J::String(mask_phone_value(&n.to_string(), "*")),
+        J::Array(a) => J::Array(a.iter().map(|x| mask_value(kind, x)).collect()),
+        J::Object(o) => J::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    // `{"field": "phone", "value": …}` names the kind too.
+                    let inner = match o.get("field").or_else(|| o.get("attribute")) {
+                        Some(J::String(f)) if k == "value" || k == "values" => kind_of(f),
+                        _ => kind_of(k),
+                    };
+                    (mask_text(k, "*"), mask_value(inner, v))
+                })
+                .collect(),
+        ),
+        J::Number(_) | J::Null | J::Bool(_) => v.clone(),
+    }
+}
+
+/// Anything that still looks like an email or a phone number written as
+/// one (`+` and 7+ digits, separators allowed). Used by tests and as a last
+/// check.
 pub fn leaks(text: &str) -> Vec<String> {
     let mut found = vec![];
     let chars: Vec<char> = text.chars().collect();
@@ -208,16 +271,15 @@ pub fn leaks(text: &str) -> Vec<String> {
             let from = i.saturating_sub(12);
             found.push(chars[from..(i + 12).min(chars.len())].iter().collect());
         }
-    }
-    let mut run = 0;
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_ascii_digit() {
-            run += 1;
-            if run == 7 {
-                found.push(chars[i + 1 - 7..=i].iter().collect());
+        if *c == '+' {
+            let digits = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || is_separator(**c))
+                .filter(|c| c.is_ascii_digit())
+                .count();
+            if digits >= 7 {
+                found.push(chars[i..(i + 16).min(chars.len())].iter().collect());
             }
-        } else {
-            run = 0;
         }
     }
     found
@@ -266,8 +328,9 @@ mod tests {
         assert_eq!(mask_text("(555) 010-0100", "*"), "(5**) ***-0100");
         assert_eq!(mask_text("555-010-0100", "*"), "5**-***-0100");
         assert_eq!(mask_text("555-010-0100 and", "*"), "5**-***-0100 and");
-        assert_eq!(mask_text("5555550100", "*"), "5*****0100");
-        assert_eq!(mask_text("ts 1763800000123", "*"), "ts 1********0123");
+        // A bare digit run is an id or a timestamp far more often: it stays.
+        assert_eq!(mask_text("5555550100", "*"), "5555550100");
+        assert_eq!(mask_text("ts 1763800000123", "*"), "ts 1763800000123");
     }
 
     #[test]
@@ -286,19 +349,45 @@ mod tests {
     }
 
     #[test]
-    fn json_numbers_that_look_like_phones_become_masked_strings() {
-        let v = serde_json::json!({"phone": 15555550100u64, "n": 3, "jane@example.com": ["x +15555550100"]});
+    fn json_is_masked_by_what_each_value_is_not_by_its_digits() {
+        let v = serde_json::json!({
+            "phone": 15555550100u64,
+            "Phone": "(503) 555-0123",
+            "n": 3,
+            "timestamp": 1793534789,
+            "cio_id": "3000377",
+            "first_name": "Jane",
+            "LastName": "Doe",
+            "anonymous_id": "anon-8f2c91",
+            "note": "called +1 503 555 0123, wrote to jane@example.com",
+            "email": "jane@example.com",
+            "jane@example.com": ["x +15555550100"],
+            "values": [{"field": "phone", "value": "5035550123"}]
+        });
         let m = mask_json(&v);
         assert_eq!(m["phone"], "1******0100");
+        assert_eq!(m["Phone"], "(5**) ***-0123");
         assert_eq!(m["n"], 3);
+        assert_eq!(m["timestamp"], 1793534789, "a timestamp is not a phone");
+        assert_eq!(m["cio_id"], "3000377", "an id is not a phone");
+        assert_eq!(m["first_name"], "J***");
+        assert_eq!(m["LastName"], "D***");
+        assert_eq!(m["anonymous_id"], "an***");
+        assert_eq!(
+            m["note"],
+            "called +1 *** *** 0123, wrote to j***@example.com"
+        );
+        assert_eq!(m["email"], "j***@example.com");
         assert_eq!(m["j***@example.com"][0], "x +1******0100");
-        assert!(leaks(&m.to_string()).is_empty());
+        assert_eq!(m["values"][0]["value"], "5*****0123");
+        assert!(leaks(&m.to_string()).is_empty(), "{m}");
     }
 
     #[test]
-    fn the_leak_scan_finds_addresses_and_long_digit_runs() {
+    fn the_leak_scan_finds_addresses_and_phones() {
         assert_eq!(leaks("mail jane@example.com").len(), 1);
         assert_eq!(leaks("+15555550100").len(), 1);
-        assert!(leaks("j***@example.com +1******0100 2026-11-22").is_empty());
+        assert_eq!(leaks("call +1 555 010 0100").len(), 1);
+        assert!(leaks("j***@example.com +1******0100 2026-11-22 1793534789").is_empty());
     }
 }
