@@ -170,7 +170,7 @@ pub struct ReportArgs {
     pub format: ReportFormat,
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Mask emails and phone numbers.
+    /// Mask personal data by what each value is: emails, phones, names, anonymous ids, free text.
     #[arg(long)]
     pub mask_pii: bool,
 }

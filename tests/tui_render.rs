@@ -1408,3 +1408,31 @@ fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
     );
     assert_eq!(app.view, View::Person);
 }
+
+#[test]
+fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
+    let mut app = app();
+    app.dispatch(Action::Palette("person C1002".into()));
+    let effects = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('R'),
+        KeyModifiers::SHIFT,
+    )));
+    let request = match effects.as_slice() {
+        [Effect::FetchPerson { request, person }] if person == "C1002" => *request,
+        other => panic!("expected a fetch of C1002, got {other:?}"),
+    };
+    assert!(screen(&app).contains("reloading C1002"));
+    // The fresh answer (now with a finding) replaces the person.
+    let (s, f) = jane();
+    let mut fresh = (*loaded("C1002", Some(s), f, vec![])).clone();
+    fresh.person = "C1002".into();
+    app.dispatch(Action::PersonFetched {
+        request,
+        person: Arc::new(fresh),
+    });
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    assert!(app
+        .people
+        .loaded("C1002")
+        .is_some_and(|p| !p.findings.is_empty()));
+}

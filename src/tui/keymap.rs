@@ -42,6 +42,7 @@ pub enum Command {
     People,
     Person,
     Copy,
+    ReloadPerson,
 }
 
 /// One command's name, default keys, where it applies and what it does.
@@ -60,7 +61,7 @@ macro_rules! info {
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 31] = [
+pub const COMMANDS: [CommandInfo; 32] = [
     info!(
         Help,
         "help",
@@ -91,6 +92,13 @@ pub const COMMANDS: [CommandInfo; 31] = [
         "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
     ),
     info!(Reload, "reload", ["r"], "general", "reload every person"),
+    info!(
+        ReloadPerson,
+        "reload_person",
+        ["R"],
+        "general",
+        "reload the person on screen (or selected) from every system"
+    ),
     info!(
         Pulse,
         "pulse",

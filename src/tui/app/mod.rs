@@ -615,6 +615,9 @@ impl App {
                     if here {
                         self.person.key = Some(person.person.clone());
                         self.insert(person);
+                    } else if self.people.loaded(&asked).is_some() {
+                        // A reload from the list: the row is refreshed.
+                        self.insert(person);
                     }
                 }
                 vec![]
@@ -864,6 +867,28 @@ impl App {
             Command::Back => {
                 self.back();
                 vec![]
+            }
+            Command::ReloadPerson => {
+                let key = match self.view {
+                    View::Person => self.person.key.clone(),
+                    View::People => self.people.selected().map(|s| s.key.clone()),
+                    View::Pulse => None,
+                };
+                let Some(key) = key else {
+                    self.notify(Level::Warn, "no person here to reload");
+                    return vec![];
+                };
+                let request = self.next_request;
+                self.next_request += 1;
+                self.fetching = Some((request, key.clone()));
+                self.notify(
+                    Level::Info,
+                    format!("reloading {}", super::views::fit(&key, 40)),
+                );
+                vec![Effect::FetchPerson {
+                    request,
+                    person: key,
+                }]
             }
             Command::Reload => {
                 self.people.clear();
