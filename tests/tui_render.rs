@@ -1436,3 +1436,28 @@ fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
         .loaded("C1002")
         .is_some_and(|p| !p.findings.is_empty()));
 }
+
+#[test]
+fn the_people_filter_takes_severity_rule_and_failed_system_words() {
+    let visible = |filter: &str| -> Vec<String> {
+        let mut app = app();
+        app.dispatch(Action::Command(Command::Filter));
+        chars(&mut app, filter);
+        key(&mut app, KeyCode::Enter);
+        app.people
+            .visible
+            .iter()
+            .map(|&i| app.people.slots[i].key.clone())
+            .collect()
+    };
+    assert_eq!(visible("sev:error"), ["C1001"]);
+    assert_eq!(visible("rule:split"), ["C1001"]);
+    assert_eq!(visible("err:shop"), ["C1003"]);
+    assert_eq!(visible("err:"), ["C1003"]);
+    assert_eq!(visible("sev:warn rule:stale"), ["C1001"]);
+    assert!(
+        visible("sev:error err:shop").is_empty(),
+        "every word must hold"
+    );
+    assert_eq!(visible("bob@"), ["C1002"]);
+}

@@ -146,7 +146,7 @@ pub const COMMANDS: [CommandInfo; 32] = [
         "filter",
         ["/"],
         "people",
-        "filter people by id, email or rule"
+        "filter people: text (id, email, rule), sev:error, rule:stale, err:shop (a system failed)"
     ),
     info!(Sort, "sort", ["s"], "people", "sort by the next column"),
     info!(

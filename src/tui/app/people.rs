@@ -21,6 +21,30 @@ pub struct Slot {
     pub order: usize,
 }
 
+/// Whether one word of the people filter holds for a row.
+fn filter_term(term: &str, slot: &Slot) -> bool {
+    let Some(d) = &slot.data else {
+        // Not loaded yet: only its key is known.
+        return !term.contains(':') && slot.key.to_lowercase().contains(term);
+    };
+    if let Some(sev) = term.strip_prefix("sev:") {
+        return d
+            .findings
+            .iter()
+            .any(|f| f.severity.name().starts_with(sev));
+    }
+    if let Some(rule) = term.strip_prefix("rule:") {
+        return d.findings.iter().any(|f| f.rule.id().starts_with(rule));
+    }
+    if let Some(source) = term.strip_prefix("err:") {
+        return d
+            .errors
+            .iter()
+            .any(|e| e.source.to_lowercase().starts_with(source));
+    }
+    d.summary.search.contains(term)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
     Listed,
@@ -118,14 +142,13 @@ impl People {
                 _ => return false,
             }
         }
-        if self.filter.is_empty() {
-            return true;
-        }
-        let f = self.filter.to_lowercase();
-        match &slot.data {
-            Some(d) => d.summary.search.contains(&f),
-            None => slot.key.to_lowercase().contains(&f),
-        }
+        // Every word must hold: `sev:error`, `rule:stale` (a prefix of the
+        // rule id), `err:shop` (a system that failed for them; `err:` any),
+        // or text found in the person's ids, emails and rules.
+        self.filter
+            .to_lowercase()
+            .split_whitespace()
+            .all(|term| filter_term(term, slot))
     }
 
     /// Recompute the visible rows; the selected person stays selected.
