@@ -1461,3 +1461,20 @@ fn the_people_filter_takes_severity_rule_and_failed_system_words() {
     );
     assert_eq!(visible("bob@"), ["C1002"]);
 }
+
+#[test]
+fn compare_at_80x24_shows_two_systems_and_whole_dates() {
+    let mut app = app();
+    app.size = (80, 24);
+    open_jane(&mut app);
+    let s = render(&app, 80, 24);
+    let head = line_with(&s, "attribute");
+    assert!(
+        head.contains("Customer.io") && head.contains("shop:C1001"),
+        "{s}"
+    );
+    // Times that do not fit keep their date whole, never `2026-11-10 2…`.
+    assert!(!s.contains(" 2…"), "{s}");
+    let wide = render(&app, 160, 48);
+    assert!(!wide.contains(" 2…"), "{wide}");
+}

@@ -182,11 +182,21 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         .unwrap_or(8)
         .clamp(12, 26)
         .min((inner.width as usize / 3).max(8));
-    let owner_w = 8usize;
-    let fixed = name_w + owner_w + 2;
-    let rest = (inner.width as usize).saturating_sub(fixed);
+    let mut owner_w = 8usize;
+    let mut name_w = name_w;
     let ncols = v.columns.len().max(1);
-    let min_w = 14usize;
+    let mut min_w = 14usize;
+    let mut rest = (inner.width as usize).saturating_sub(name_w + owner_w + 2);
+    // A comparison needs two systems side by side: on a narrow screen the
+    // name and owner columns give way first, then the cells narrow a little.
+    if ncols >= 2 && rest / min_w < 2 {
+        name_w = name_w.min(12);
+        owner_w = 6;
+        rest = (inner.width as usize).saturating_sub(name_w + owner_w + 2);
+        if rest / min_w < 2 {
+            min_w = 11;
+        }
+    }
     let fits = (rest / min_w).clamp(1, ncols);
     let first_col = cur.col.saturating_sub(fits - 1).min(ncols - fits);
     let col_w = rest / fits;
@@ -222,7 +232,10 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
             t.title
         };
         h1.push(Span::styled(cell(c.title.clone(), col_w), style));
-        h2.push(Span::styled(cell(c.subtitle.clone(), col_w), t.muted));
+        h2.push(Span::styled(
+            cell(shorten_age(&c.subtitle, col_w.saturating_sub(1)), col_w),
+            t.muted,
+        ));
     }
     let mut lines = vec![Line::from(h1), Line::from(h2)];
     let capacity = (inner.height as usize).saturating_sub(2) / 2;
@@ -280,7 +293,7 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
                     if c.time.is_empty() {
                         String::new()
                     } else {
-                        format!("  {}", c.time)
+                        format!("  {}", shorten_time(&c.time, col_w.saturating_sub(3)))
                     },
                     col_w,
                 ),
@@ -323,4 +336,55 @@ fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
             .block(pane(t, title, false)),
         area,
     );
+}
+
+/// A time that does not fit loses its clock, never its date
+/// (`2026-11-10 21:04` → `2026-11-10`), so a column never shows `2026-11-10 2…`.
+fn shorten_time(time: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if time.width() <= width {
+        return time.to_string();
+    }
+    let date = time
+        .get(..10)
+        .filter(|d| d.len() == 10 && d.as_bytes()[4] == b'-' && d.as_bytes()[7] == b'-');
+    match date {
+        Some(d) => d.to_string(),
+        None => time.to_string(),
+    }
+}
+
+/// `updated 644d 8h ago` that does not fit becomes `644d 8h ago`, then
+/// `644d ago`: the largest unit is kept whole.
+fn shorten_age(age: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    if age.width() <= width {
+        return age.to_string();
+    }
+    let bare = age.strip_prefix("updated ").unwrap_or(age);
+    if bare.width() <= width {
+        return bare.to_string();
+    }
+    let words: Vec<&str> = bare.split(' ').collect();
+    match words.as_slice() {
+        [big, _, "ago"] => format!("{big} ago"),
+        _ => bare.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::{shorten_age, shorten_time};
+
+    #[test]
+    fn times_lose_the_clock_before_the_date_and_ages_their_smaller_unit() {
+        assert_eq!(shorten_time("2026-11-10 21:04", 16), "2026-11-10 21:04");
+        assert_eq!(shorten_time("2026-11-10 21:04", 12), "2026-11-10");
+        assert_eq!(
+            shorten_age("updated 644d 8h ago", 20),
+            "updated 644d 8h ago"
+        );
+        assert_eq!(shorten_age("updated 644d 8h ago", 12), "644d 8h ago");
+        assert_eq!(shorten_age("updated 644d 8h ago", 9), "644d ago");
+    }
 }
