@@ -1478,3 +1478,18 @@ fn compare_at_80x24_shows_two_systems_and_whole_dates() {
     let wide = render(&app, 160, 48);
     assert!(!wide.contains(" 2…"), "{wide}");
 }
+
+#[test]
+fn a_long_popup_line_wraps_at_80_columns_and_scrolls_to_its_end() {
+    let lines = vec![ratatui::text::Line::raw(format!(
+        "✗ trigger_event    no `cart_abandoned` on a3000007 (the activity log covers about 30 days) {}",
+        "and the end of this line says WHERE-IT-ENDS"
+    ))];
+    let wrapped = cioscope::tui::views::popup::wrap_lines(lines, 60);
+    assert!(wrapped.len() >= 2);
+    assert!(wrapped.iter().all(|l| l.width() <= 60));
+    let text: Vec<String> = wrapped.iter().map(|l| l.to_string()).collect();
+    assert!(text.last().unwrap().contains("WHERE-IT-ENDS"), "{text:?}");
+    // Words move down whole.
+    assert!(text.iter().all(|l| !l.ends_with("acti")), "{text:?}");
+}

@@ -19,14 +19,66 @@ fn size(main: Rect, n: usize) -> (u16, u16) {
 
 /// How far a popup can scroll at the current terminal size.
 pub fn max_scroll(app: &App, popup: &Popup) -> usize {
+    let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
+    let width = size(main, 0).0.saturating_sub(2) as usize;
     let n = match popup {
-        Popup::Help { .. } => super::help::lines(app).len(),
-        Popup::Text { lines, .. } => lines.len(),
+        Popup::Help { .. } => wrap_lines(super::help::lines(app), width).len(),
+        Popup::Text { lines, .. } => wrap_lines(lines.clone(), width).len(),
         Popup::Campaigns { .. } | Popup::ScanHumans { .. } => return 0,
     };
-    let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
     let (_, h) = size(main, n);
     n.saturating_sub(h.saturating_sub(3) as usize)
+}
+
+/// Lines wider than `width` continue on the next line (indented two
+/// columns, styles kept), so nothing is cut: scrolling reveals the rest.
+pub fn wrap_lines(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
+    use unicode_width::UnicodeWidthChar;
+    if width < 8 {
+        return lines;
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.width() <= width {
+            out.push(line);
+            continue;
+        }
+        let style = line.style;
+        let mut current: Vec<Span<'static>> = vec![];
+        let mut used = 0usize;
+        for span in line.spans {
+            let mut text = String::new();
+            for c in span.content.chars() {
+                let w = c.width().unwrap_or(0);
+                if used + w > width {
+                    // Break after the last space of this span when there is
+                    // one: the word moves down whole.
+                    let carry = match text.rfind(' ') {
+                        Some(at) if at + 1 < text.len() && text.len() - at < 24 => {
+                            text.split_off(at + 1)
+                        }
+                        _ => String::new(),
+                    };
+                    if !text.is_empty() {
+                        current.push(Span::styled(std::mem::take(&mut text), span.style));
+                    }
+                    out.push(Line::from(std::mem::take(&mut current)).style(style));
+                    current.push(Span::raw("  "));
+                    used = 2 + carry.chars().filter_map(|c| c.width()).sum::<usize>();
+                    text = carry;
+                }
+                text.push(c);
+                used += w;
+            }
+            if !text.is_empty() {
+                current.push(Span::styled(text, span.style));
+            }
+        }
+        if !current.is_empty() {
+            out.push(Line::from(current).style(style));
+        }
+    }
+    out
 }
 
 pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usize) {
@@ -137,6 +189,11 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
                 offset,
             )
         }
+    };
+    let lines = match popup {
+        // Lists keep one row per entry (their rows are fitted already).
+        Popup::Campaigns { .. } | Popup::ScanHumans { .. } => lines,
+        _ => wrap_lines(lines, size(main, 0).0.saturating_sub(2) as usize),
     };
     let (w, h) = size(main, lines.len());
     let shift = (depth as u16) * 2;
