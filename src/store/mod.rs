@@ -230,35 +230,56 @@ pub async fn postgres_pool(url: &str) -> Result<AnyPool, sqlx::Error> {
 /// Apply the named migrations not yet recorded in `cioscope_schema`, each
 /// in its own transaction, in order.
 pub async fn apply(pool: &AnyPool, migrations: &[(String, String)]) -> Result<(), sqlx::Error> {
-    pool.execute(
-        "CREATE TABLE IF NOT EXISTS cioscope_schema (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
-    )
-    .await?;
-    for (name, sql) in migrations {
-        let applied = sqlx::query("SELECT name FROM cioscope_schema WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
+    use sqlx::Connection;
+    let mut conn = pool.acquire().await?;
+    // Two processes migrating a fresh PostgreSQL store at once would race
+    // on creating the same tables: they take turns (SQLite's write lock
+    // does the same for a file).
+    let postgres = conn.backend_name() == "PostgreSQL";
+    if postgres {
+        sqlx::query(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(&mut *conn)
             .await?;
-        if applied.is_some() {
-            continue;
-        }
-        let mut tx = pool.begin().await?;
-        for statement in statements(sql) {
-            sqlx::query(&statement).execute(&mut *tx).await?;
-        }
-        // Two processes migrating a fresh store at once: the second finds
-        // the row and keeps the first's work.
-        sqlx::query(
-            "INSERT INTO cioscope_schema (name, applied_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(crate::model::time::iso_now())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
     }
-    Ok(())
+    let result = async {
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS cioscope_schema (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+        )
+        .await?;
+        for (name, sql) in migrations {
+            let applied = sqlx::query("SELECT name FROM cioscope_schema WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if applied.is_some() {
+                continue;
+            }
+            let mut tx = conn.begin().await?;
+            for statement in statements(sql) {
+                sqlx::query(&statement).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO cioscope_schema (name, applied_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(crate::model::time::iso_now())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok::<(), sqlx::Error>(())
+    }
+    .await;
+    if postgres {
+        let _ = sqlx::query(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+            .execute(&mut *conn)
+            .await;
+    }
+    result
 }
+
+/// The PostgreSQL advisory lock key migrations take turns on.
+const MIGRATION_LOCK: i64 = 0x63_696f_7363;
 
 /// Characters a path must not carry raw inside a `sqlite://` URL.
 const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
