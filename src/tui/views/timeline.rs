@@ -29,11 +29,31 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let height = (inner.height as usize).saturating_sub(1);
     let offset = scroll_window(cur.offset, cur.row, height, v.timeline.len());
     // Narrow panes drop the year and the seconds, then the kind column.
+    // Very narrow panes narrow the text columns, never the time.
     let narrow = inner.width < 90;
+    let tiny = inner.width < 60;
     let time_w = if narrow { 11usize } else { 19 };
-    let origin_w = if narrow { 10usize } else { 14 };
-    let name_w = if narrow { 15usize } else { 20 };
-    let marks_w = if narrow { 6usize } else { 12 };
+    let origin_w = if tiny {
+        9
+    } else if narrow {
+        10usize
+    } else {
+        14
+    };
+    let name_w = if tiny {
+        11
+    } else if narrow {
+        15usize
+    } else {
+        20
+    };
+    let marks_w = if tiny {
+        4
+    } else if narrow {
+        6usize
+    } else {
+        12
+    };
     let kind_w = if inner.width >= 100 { 12usize } else { 0 };
     let detail_w = (inner.width as usize)
         .saturating_sub(time_w + origin_w + kind_w + name_w + marks_w + 5 + usize::from(kind_w > 0))
