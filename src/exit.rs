@@ -30,7 +30,7 @@ impl Exit {
         }
     }
 
-    /// The exit of a TUI run that ended with the shell code `code`.
+    /// The exit for a shell code (the TUI's signal codes arrive this way).
     pub fn from_code(code: u8) -> Exit {
         match code {
             0 => Exit::Clean,
@@ -52,12 +52,6 @@ impl From<Exit> for std::process::ExitCode {
 impl PartialEq<u8> for Exit {
     fn eq(&self, other: &u8) -> bool {
         self.code() == *other
-    }
-}
-
-impl PartialEq<i32> for Exit {
-    fn eq(&self, other: &i32) -> bool {
-        i32::from(self.code()) == *other
     }
 }
 

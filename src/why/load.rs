@@ -158,10 +158,8 @@ pub async fn load(
             .map(|e| e.message.clone())
             .collect::<Vec<_>>()
             .join("; ");
-        let not_found = resolved
-            .errors
-            .iter()
-            .all(|e| e.message.starts_with("no person "));
+        // The engine says "nobody has this id" as an error of the selection.
+        let not_found = resolved.errors.iter().all(|e| e.source == "selection");
         return Err(if not_found {
             WhyError::UnknownPerson {
                 person: person.into(),
