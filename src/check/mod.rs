@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::engine::Checked;
 use crate::exit::Exit;
 use crate::report;
-pub use crate::report::{CheckReport, RunComparison, Summary, SCHEMA};
+use crate::report::{CheckReport, RunComparison};
 use crate::resolve::select::Selected;
 use crate::resolve::{PersonError, Workspace};
 

@@ -944,7 +944,7 @@ impl SessionStore {
 /// everyone a comparison asks about; [`record_check_run_for`] is exact.
 pub async fn record_check_run(
     store: &SessionStore,
-    report: &crate::check::CheckReport,
+    report: &crate::report::CheckReport,
 ) -> Result<i64, StoreError> {
     insert_report(store, report, None, None).await
 }
@@ -954,7 +954,7 @@ pub async fn record_check_run(
 /// it made, so it is compared only with runs of the same selection.
 pub async fn record_check_run_for(
     store: &SessionStore,
-    report: &crate::check::CheckReport,
+    report: &crate::report::CheckReport,
     people: &[String],
     selection: &str,
 ) -> Result<i64, StoreError> {
@@ -963,7 +963,7 @@ pub async fn record_check_run_for(
 
 async fn insert_report(
     store: &SessionStore,
-    report: &crate::check::CheckReport,
+    report: &crate::report::CheckReport,
     people: Option<&[String]>,
     selection: Option<&str>,
 ) -> Result<i64, StoreError> {
