@@ -95,9 +95,6 @@ impl Source for Shop {
     fn name(&self) -> &str {
         "shop"
     }
-    fn kind(&self) -> cioscope::config::SourceKind {
-        cioscope::config::SourceKind::Sqlite
-    }
     async fn lookup(&self, _: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         Ok(vec![])
     }

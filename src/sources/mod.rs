@@ -59,7 +59,6 @@ pub struct SourceHealth {
 #[async_trait]
 pub trait Source: Send + Sync {
     fn name(&self) -> &str;
-    fn kind(&self) -> SourceKind;
     /// Every record matching the lookup, each with its events.
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError>;
     /// Every record at once, for a workspace scan: `None` when the source

@@ -23,7 +23,7 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::sql::{event_from_row, record_from_row, redact, PreparedQuery, RowValues};
 use super::{Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::model::{RawValue, SourceRecord};
 
 /// Connections kept per source.
@@ -278,7 +278,6 @@ pub fn row_values(row: tiberius::Row) -> Result<RowValues, String> {
 /// A SQL Server source.
 pub struct MssqlSource {
     name: String,
-    kind: SourceKind,
     config: tiberius::Config,
     people: PreparedQuery,
     events: Option<PreparedQuery>,
@@ -314,7 +313,6 @@ impl MssqlSource {
         };
         Ok(MssqlSource {
             name: source.name.clone(),
-            kind: source.kind,
             config,
             people: prepare("people", people),
             events: source.events.as_deref().map(|q| prepare("events", q)),
@@ -410,9 +408,6 @@ impl MssqlSource {
 impl Source for MssqlSource {
     fn name(&self) -> &str {
         &self.name
-    }
-    fn kind(&self) -> SourceKind {
-        self.kind
     }
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         if lookup.is_empty() {

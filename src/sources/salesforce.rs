@@ -53,7 +53,7 @@ use super::crm_http::{
     RetryPolicy, TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError, SourceHealth};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::model::SourceRecord;
 
 /// Option keys a salesforce source accepts.
@@ -126,7 +126,6 @@ struct Claims<'a> {
 
 pub struct SalesforceSource {
     name: String,
-    kind: SourceKind,
     transport: Transport,
     auth: Auth,
     login_url: String,
@@ -203,7 +202,6 @@ impl SalesforceSource {
 
         Ok(SalesforceSource {
             name: name.clone(),
-            kind: source.kind,
             transport,
             auth,
             login_url,
@@ -743,9 +741,6 @@ fn describe_login_error(resp: &Response, auth: &Auth) -> String {
 impl Source for SalesforceSource {
     fn name(&self) -> &str {
         &self.name
-    }
-    fn kind(&self) -> SourceKind {
-        self.kind
     }
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         if lookup.is_empty() {

@@ -720,9 +720,6 @@ impl Source for SqlSource {
     fn name(&self) -> &str {
         &self.name
     }
-    fn kind(&self) -> SourceKind {
-        self.kind
-    }
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         if lookup.is_empty() {
             return Ok(vec![]);

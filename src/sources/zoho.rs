@@ -52,7 +52,7 @@ use super::crm_http::{
     TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig};
 use crate::model::SourceRecord;
 
 /// Option keys a zoho source accepts.
@@ -130,7 +130,6 @@ enum Mode {
 
 pub struct ZohoSource {
     name: String,
-    kind: SourceKind,
     transport: Transport,
     auth: Auth,
     accounts_url: String,
@@ -275,7 +274,6 @@ impl ZohoSource {
 
         Ok(ZohoSource {
             name: name.clone(),
-            kind: source.kind,
             transport,
             auth,
             accounts_url,
@@ -825,9 +823,6 @@ fn escape_criteria(v: &str) -> String {
 impl Source for ZohoSource {
     fn name(&self) -> &str {
         &self.name
-    }
-    fn kind(&self) -> SourceKind {
-        self.kind
     }
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         if lookup.is_empty() {
