@@ -1493,3 +1493,17 @@ fn a_long_popup_line_wraps_at_80_columns_and_scrolls_to_its_end() {
     // Words move down whole.
     assert!(text.iter().all(|l| !l.ends_with("acti")), "{text:?}");
 }
+
+#[test]
+fn pulse_shows_the_api_budget_a_source_reports() {
+    let mut app = app();
+    app.dispatch(Action::SourceBudgets(vec![(
+        "shop".into(),
+        "api-usage=19/15000".into(),
+    )]));
+    let s = screen(&app);
+    assert!(
+        line_with(&s, " shop ").contains("api-usage=19/15000"),
+        "{s}"
+    );
+}

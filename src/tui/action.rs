@@ -74,6 +74,8 @@ pub enum Action {
         person: Result<Option<String>, String>,
     },
     Stats(ClientStats),
+    /// What sources say of their API budget (`api-usage=19/15000`), by name.
+    SourceBudgets(Vec<(String, String)>),
     /// A spot-check save failed (the walk's state on screen is ahead).
     SpotSaveFailed(String),
     /// What the session's writer made of one effect: committed, or not

@@ -353,10 +353,22 @@ impl Runtime {
 fn spawn_stats(ws: Arc<Workspace>, tx: UnboundedSender<Action>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_millis(250));
+        let mut budgets: Vec<(String, String)> = vec![];
         loop {
             every.tick().await;
             if tx.send(Action::Stats(ws.cio.stats())).is_err() {
                 return;
+            }
+            let now: Vec<(String, String)> = ws
+                .sources
+                .iter()
+                .filter_map(|s| Some((s.name().to_string(), s.health().budget?)))
+                .collect();
+            if now != budgets {
+                budgets = now.clone();
+                if tx.send(Action::SourceBudgets(now)).is_err() {
+                    return;
+                }
             }
         }
     })

@@ -224,6 +224,8 @@ pub struct System {
     /// The last per-person error it gave.
     pub last_error: Option<String>,
     pub errors: usize,
+    /// The API budget it reports (Salesforce's `Sforce-Limit-Info`).
+    pub budget: Option<String>,
 }
 
 /// Progress of loading everyone.
@@ -350,6 +352,7 @@ impl App {
             last_data: None,
             last_error: None,
             errors: 0,
+            budget: None,
         }];
         for s in &config.sources {
             systems.push(System {
@@ -359,6 +362,7 @@ impl App {
                 last_data: None,
                 last_error: None,
                 errors: 0,
+                budget: None,
             });
         }
         App {
@@ -643,6 +647,14 @@ impl App {
                     }
                 }
             }
+            Action::SourceBudgets(budgets) => {
+                for (name, budget) in budgets {
+                    if let Some(sys) = self.systems.iter_mut().find(|x| x.name == name) {
+                        sys.budget = Some(crate::sanitize::sanitize(&budget).into_owned());
+                    }
+                }
+                vec![]
+            }
             Action::Stats(s) => {
                 if self.stats != Some(s) {
                     self.dirty = true;
@@ -673,6 +685,7 @@ impl App {
                     last_data: None,
                     last_error: None,
                     errors: 0,
+                    budget: None,
                 }),
             }
         }

@@ -94,6 +94,9 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
                 ));
             }
         }
+        if let Some(b) = &s.budget {
+            spans.push(Span::styled(format!("  · {b}"), t.muted));
+        }
         if let Some(e) = &s.last_error {
             let used: usize = spans.iter().map(|x| x.width()).sum();
             let room = width.saturating_sub(used + 4);
