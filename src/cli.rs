@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Theme name (default, light, high-contrast) or a theme file.
+    /// Theme name (default, light, high-contrast) or a theme file: for the
+    /// TUI and spot-check walks (commands that draw no screen refuse it).
     #[arg(long, global = true, value_name = "NAME|FILE")]
     pub theme: Option<String>,
     /// Write debug logs to the log file (secrets are never logged).

@@ -80,6 +80,20 @@ fn load_config(ws: &WorkspaceArgs) -> Result<Config, Exit> {
 }
 
 async fn run(cli: Cli) -> Exit {
+    // A theme paints screens: the TUI and a spot-check walk, nothing else.
+    let screenless = match &cli.command {
+        Some(Command::Check(_)) => Some("check"),
+        Some(Command::Report(_)) => Some("report"),
+        Some(Command::Why(_)) => Some("why"),
+        Some(Command::Scan(_)) => Some("scan"),
+        _ => None,
+    };
+    if let (Some(name), Some(_)) = (screenless, &cli.theme) {
+        eprintln!(
+            "cioscope: --theme applies to the TUI (cioscope --theme NAME) and spot-check walks; `{name}` draws no screen"
+        );
+        return Exit::Usage;
+    }
     match cli.command {
         Some(Command::Check(args)) => match load_config(&cli.workspace) {
             Ok(config) => cioscope::check::command(config, args).await,
@@ -89,7 +103,11 @@ async fn run(cli: Cli) -> Exit {
             cioscope::spotcheck::command::list_command(None).await
         }
         Some(Command::SpotCheck(args)) => match load_config(&cli.workspace) {
-            Ok(config) => {
+            Ok(mut config) => {
+                // The walk is the TUI: it wears the theme asked for.
+                if let Some(theme) = &cli.theme {
+                    config.theme = Some(theme.clone());
+                }
                 cioscope::spotcheck::command::spot_check_command(config, args, Some(walk)).await
             }
             Err(code) => code,

@@ -725,6 +725,7 @@ fn conflicting_or_empty_selections_are_usage_errors() {
         &["--seed", "3"],
         &["--person", "C1001", "--seed", "3"],
         &["--fail-on", "sometimes", "--all"],
+        &["--all", "--theme", "light"],
     ] {
         let out = run(args);
         assert_eq!(
