@@ -1507,3 +1507,16 @@ fn pulse_shows_the_api_budget_a_source_reports() {
         "{s}"
     );
 }
+
+#[test]
+fn the_light_theme_paints_its_own_background() {
+    let mut app = app();
+    app.theme = Theme::load(Some("light")).unwrap();
+    let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    term.draw(|f| draw(f, &app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    // Dark text on whatever the terminal's background is would be
+    // unreadable on a dark terminal: every cell gets the theme's background.
+    let blank = buf[(50, 29)].bg;
+    assert_eq!(blank, ratatui::style::Color::Rgb(0xfa, 0xfa, 0xfa));
+}
