@@ -1380,21 +1380,26 @@ fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
         request,
         result: Ok(vec![
             ("C2001".into(), "order O-1 arrived twice".into()),
+            ("C2001".into(), "order O-2 arrived twice".into()),
             ("C2002".into(), "order O-9 arrived twice".into()),
         ]),
     });
     let s = render(&app, 120, 40);
-    assert!(s.contains("duplicate_event — 2 of 14"), "{s}");
+    // A human with two findings of the rule is one row.
+    assert!(
+        s.contains("duplicate_event — 2 humans, 3 of 14 findings read"),
+        "{s}"
+    );
     assert!(
         line_with(&s, "C2002").contains("order O-9 arrived twice"),
         "{s}"
     );
-    // Further down asks the store for the next page (14 findings, 2 in).
+    // Further down asks the store for the next page (14 findings, 3 read).
     let effects = app.dispatch(Action::Command(Command::Down));
     assert!(
         matches!(
             effects.as_slice(),
-            [Effect::LoadScanHumans { offset: 2, .. }]
+            [Effect::LoadScanHumans { offset: 3, .. }]
         ),
         "{effects:?}"
     );

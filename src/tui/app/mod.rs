@@ -145,10 +145,13 @@ pub enum Popup {
     ScanHumans {
         scan: String,
         rule: Rule,
-        /// Person and the finding's summary, as far as paged in.
+        /// Person and the finding's summary, as far as paged in (a human
+        /// with several findings of the rule is listed once).
         rows: Vec<(String, String)>,
-        /// Findings of the rule in the scan (rows to page through).
+        /// Findings of the rule in the scan (store rows to page through).
         total: usize,
+        /// Store rows read so far.
+        fetched: usize,
         selected: usize,
         /// The page request in flight.
         loading: Option<RequestId>,

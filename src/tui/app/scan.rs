@@ -49,6 +49,7 @@ impl App {
                     rule,
                     rows: vec![],
                     total,
+                    fetched: 0,
                     selected: 0,
                     loading: Some(request),
                 });
@@ -72,6 +73,7 @@ impl App {
             rule,
             rows,
             total,
+            fetched,
             selected,
             loading,
         }) = self.popups.last_mut()
@@ -101,8 +103,8 @@ impl App {
             _ => {}
         }
         // Near the end of what is paged in: ask for the next page.
-        if loading.is_none() && rows.len() < *total && *selected + 20 >= rows.len() {
-            let (scan, rule, offset) = (scan.clone(), *rule, rows.len());
+        if loading.is_none() && *fetched < *total && *selected + 20 >= rows.len() {
+            let (scan, rule, offset) = (scan.clone(), *rule, *fetched);
             let request = self.request();
             if let Some(Popup::ScanHumans { loading, .. }) = self.popups.last_mut() {
                 *loading = Some(request);
@@ -126,6 +128,7 @@ impl App {
         let Some(Popup::ScanHumans {
             rows,
             total,
+            fetched,
             loading,
             ..
         }) = self.popups.last_mut()
@@ -140,9 +143,15 @@ impl App {
             Ok(page) => {
                 if page.is_empty() {
                     // The store holds fewer than the report said: stop paging.
-                    *total = rows.len();
+                    *total = *fetched;
                 }
-                rows.extend(page);
+                *fetched += page.len();
+                // Findings come ordered by person: one row per human.
+                for (person, summary) in page {
+                    if rows.last().is_none_or(|(p, _)| *p != person) {
+                        rows.push((person, summary));
+                    }
+                }
                 self.dirty = true;
             }
             Err(e) => self.notify(Level::Error, format!("cannot read the scan: {e}")),

@@ -103,6 +103,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             rule,
             rows,
             total,
+            fetched,
             selected,
             loading,
         } => {
@@ -144,10 +145,11 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             }
             (
                 format!(
-                    " Scan {} · {} — {} of {} ({} loads one live) ",
+                    " Scan {} · {} — {} humans, {} of {} findings read ({} loads one live) ",
                     super::fit(scan, 28),
                     rule.id(),
                     rows.len(),
+                    fetched,
                     total,
                     app.keymap.hint(Command::Open)
                 ),
