@@ -273,21 +273,25 @@ impl Store {
     ) -> Result<(), StoreError> {
         let db = |e| self.db(e);
         let mut tx = self.pool.begin().await.map_err(db)?;
-        for chunk in profiles.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "{} ON CONFLICT (scan_id, cio_id) DO NOTHING",
-                insert_sql(
-                    "scan_profiles (scan_id, cio_id, batch, body)",
-                    4,
-                    chunk.len()
-                )
-            );
-            let mut q = sqlx::query(&sql);
-            for (cio_id, body) in chunk {
-                q = q.bind(scan).bind(cio_id).bind(batch as i64).bind(body);
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
+        let rows: Vec<Vec<Val>> = profiles
+            .iter()
+            .map(|(cio_id, body)| {
+                vec![
+                    Val::Text(scan),
+                    Val::Text(cio_id),
+                    Val::Int(batch as i64),
+                    Val::Text(body),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "scan_profiles (scan_id, cio_id, batch, body)",
+            "ON CONFLICT (scan_id, cio_id) DO NOTHING",
+            &rows,
+        )
+        .await
+        .map_err(db)?;
         sqlx::query("INSERT INTO scan_batches (scan_id, batch, errors) VALUES ($1, $2, $3)")
             .bind(scan)
             .bind(batch as i64)
@@ -369,15 +373,26 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (c, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
-            let sql = insert_sql("scan_records (scan_id, source, n, body)", 4, chunk.len());
-            let mut q = sqlx::query(&sql);
-            for (k, body) in chunk.iter().enumerate() {
-                let n = (c * ROWS_PER_INSERT + k) as i64;
-                q = q.bind(scan).bind(source).bind(n).bind(body);
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
+        let rows: Vec<Vec<Val>> = records
+            .iter()
+            .enumerate()
+            .map(|(n, body)| {
+                vec![
+                    Val::Text(scan),
+                    Val::Text(source),
+                    Val::Int(n as i64),
+                    Val::Text(body),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "scan_records (scan_id, source, n, body)",
+            "",
+            &rows,
+        )
+        .await
+        .map_err(db)?;
         sqlx::query("INSERT INTO scan_sources (scan_id, source, outcome) VALUES ($1, $2, $3)")
             .bind(scan)
             .bind(source)
@@ -509,59 +524,69 @@ impl Store {
                 .await
                 .map_err(db)?;
         }
-        for chunk in humans.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(
-                "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
-                6,
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&sql);
-            for h in chunk {
-                q = q
-                    .bind(scan)
-                    .bind(&h.person)
-                    .bind(serde_json::to_string(&h.profiles).unwrap_or_default())
-                    .bind(&h.sampled)
-                    .bind(h.findings as i64)
-                    .bind(h.worst.clone());
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
-        for chunk in findings.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(
-                "scan_findings (scan_id, person, rule, severity, profiles, summary, evidence)",
-                7,
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&sql);
-            for f in chunk {
-                q = q
-                    .bind(scan)
-                    .bind(&f.person)
-                    .bind(&f.rule)
-                    .bind(&f.severity)
-                    .bind(serde_json::to_string(&f.profiles).unwrap_or_default())
-                    .bind(&f.summary)
-                    .bind(&f.evidence);
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
-        for chunk in errors.chunks(ROWS_PER_INSERT) {
-            let sql = insert_sql(
-                "scan_errors (scan_id, person, source, message)",
-                4,
-                chunk.len(),
-            );
-            let mut q = sqlx::query(&sql);
-            for e in chunk {
-                q = q
-                    .bind(scan)
-                    .bind(&e.person)
-                    .bind(&e.source)
-                    .bind(&e.message);
-            }
-            q.execute(&mut *tx).await.map_err(db)?;
-        }
+        let json = |v: &Vec<String>| Val::Owned(serde_json::to_string(v).unwrap_or_default());
+        let rows: Vec<Vec<Val>> = humans
+            .iter()
+            .map(|h| {
+                vec![
+                    Val::Text(scan),
+                    Val::Text(&h.person),
+                    json(&h.profiles),
+                    Val::Text(&h.sampled),
+                    Val::Int(h.findings as i64),
+                    Val::MaybeText(h.worst.as_deref()),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
+            "",
+            &rows,
+        )
+        .await
+        .map_err(db)?;
+        let rows: Vec<Vec<Val>> = findings
+            .iter()
+            .map(|f| {
+                vec![
+                    Val::Text(scan),
+                    Val::Text(&f.person),
+                    Val::Text(&f.rule),
+                    Val::Text(&f.severity),
+                    json(&f.profiles),
+                    Val::Text(&f.summary),
+                    Val::Text(&f.evidence),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "scan_findings (scan_id, person, rule, severity, profiles, summary, evidence)",
+            "",
+            &rows,
+        )
+        .await
+        .map_err(db)?;
+        let rows: Vec<Vec<Val>> = errors
+            .iter()
+            .map(|e| {
+                vec![
+                    Val::Text(scan),
+                    Val::Text(&e.person),
+                    Val::Text(&e.source),
+                    Val::Text(&e.message),
+                ]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            "scan_errors (scan_id, person, source, message)",
+            "",
+            &rows,
+        )
+        .await
+        .map_err(db)?;
         sqlx::query(
             "UPDATE scans SET status = 'done', finished_at = $2, humans = $3, report = $4 WHERE id = $1",
         )
@@ -686,6 +711,42 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))
     }
+}
+
+/// One value of a row in [`insert_rows`].
+enum Val<'a> {
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Int(i64),
+    Owned(String),
+}
+
+/// Insert `rows` (all with the same columns as `table` names) in
+/// statements of [`ROWS_PER_INSERT`] rows; `suffix` follows each
+/// statement (`ON CONFLICT …`).
+async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    suffix: &str,
+    rows: &[Vec<Val<'_>>],
+) -> Result<(), sqlx::Error> {
+    let Some(columns) = rows.first().map(Vec::len) else {
+        return Ok(());
+    };
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let sql = format!("{} {suffix}", insert_sql(table, columns, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for v in chunk.iter().flatten() {
+            q = match v {
+                Val::Text(t) => q.bind(*t),
+                Val::MaybeText(t) => q.bind(*t),
+                Val::Int(i) => q.bind(*i),
+                Val::Owned(t) => q.bind(t.as_str()),
+            };
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `$from, $from+1, …` (`n` of them).
