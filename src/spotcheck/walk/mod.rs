@@ -488,46 +488,60 @@ mod writer;
 
 pub use writer::{execute, EffectWriter, Saved};
 
+/// A finding on C1, for tests.
+#[cfg(test)]
+pub(crate) fn sample_finding(
+    rule: crate::rules::Rule,
+    severity: crate::rules::Severity,
+    summary: &str,
+) -> Finding {
+    Finding {
+        rule,
+        severity,
+        person: "C1".into(),
+        profiles: vec![],
+        summary: summary.into(),
+        evidence: serde_json::json!({}),
+        focus: vec![],
+    }
+}
+
+/// A three-person walk whose first person has three findings (split,
+/// stale, enum drift), for the walk's tests and its panel's.
+#[cfg(test)]
+pub(crate) fn sample_walk() -> Walk {
+    use crate::rules::{Rule, Severity};
+    let finding = sample_finding;
+    let people = vec![
+        WalkPerson::new(
+            "C1",
+            vec![
+                finding(
+                    Rule::SplitIdentity,
+                    Severity::Error,
+                    "2 profiles share email",
+                ),
+                finding(
+                    Rule::StaleAttribute,
+                    Severity::Warn,
+                    "last_order_date trails shop",
+                ),
+                finding(Rule::EnumDrift, Severity::Warn, "vip_tier Gold"),
+            ],
+        ),
+        WalkPerson::new("C2", vec![]),
+        WalkPerson::new("C3", vec![]),
+    ];
+    Walk::new("S1", "acme", people)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::Rule;
-    use crate::rules::Severity;
-
-    fn finding(rule: Rule, severity: Severity, summary: &str) -> Finding {
-        Finding {
-            rule,
-            severity,
-            person: "C1".into(),
-            profiles: vec![],
-            summary: summary.into(),
-            evidence: serde_json::json!({}),
-            focus: vec![],
-        }
-    }
 
     fn walk() -> Walk {
-        let people = vec![
-            WalkPerson::new(
-                "C1",
-                vec![
-                    finding(
-                        Rule::SplitIdentity,
-                        Severity::Error,
-                        "2 profiles share email",
-                    ),
-                    finding(
-                        Rule::StaleAttribute,
-                        Severity::Warn,
-                        "last_order_date trails shop",
-                    ),
-                    finding(Rule::EnumDrift, Severity::Warn, "vip_tier Gold"),
-                ],
-            ),
-            WalkPerson::new("C2", vec![]),
-            WalkPerson::new("C3", vec![]),
-        ];
-        Walk::new("S1", "acme", people)
+        sample_walk()
     }
 
     fn saved(effects: &[Effect]) -> Vec<(String, Item, Verdict, Option<usize>)> {

@@ -256,43 +256,13 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::{Finding, Rule};
+    use crate::rules::Rule;
     use crate::spotcheck::walk::{Effect, WalkPerson};
 
-    fn finding(rule: Rule, severity: Severity, summary: &str) -> Finding {
-        Finding {
-            rule,
-            severity,
-            person: "C1".into(),
-            profiles: vec![],
-            summary: summary.into(),
-            evidence: serde_json::json!({}),
-            focus: vec![],
-        }
-    }
+    use crate::spotcheck::walk::sample_finding as finding;
 
     fn walk() -> Walk {
-        let people = vec![
-            WalkPerson::new(
-                "C1",
-                vec![
-                    finding(
-                        Rule::SplitIdentity,
-                        Severity::Error,
-                        "2 profiles share email",
-                    ),
-                    finding(
-                        Rule::StaleAttribute,
-                        Severity::Warn,
-                        "last_order_date trails shop",
-                    ),
-                    finding(Rule::EnumDrift, Severity::Warn, "vip_tier Gold"),
-                ],
-            ),
-            WalkPerson::new("C2", vec![]),
-            WalkPerson::new("C3", vec![]),
-        ];
-        Walk::new("S1", "acme", people)
+        crate::spotcheck::walk::sample_walk()
     }
 
     #[test]
