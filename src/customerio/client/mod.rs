@@ -427,8 +427,7 @@ impl CioClient {
         let req = Request::new(ep).query("email", email);
         match self.get_json(&req).await {
             Ok(body) => wire::email_results(ep.label(), &body),
-            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
+            Err(e) => empty_when_not_found(e),
         }
     }
 
@@ -461,8 +460,7 @@ impl CioClient {
             .query("id_type", id_type.as_str());
         match self.get_json(&req).await {
             Ok(body) => wire::segment_refs(ep.label(), &body),
-            Err(e) if e.kind == ApiErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
+            Err(e) => empty_when_not_found(e),
         }
     }
 
