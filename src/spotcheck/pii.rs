@@ -87,13 +87,11 @@ fn mask_phones(text: &str, star: &str) -> String {
         }
         let (end, digits, groups, spaced) = scan_number(&chars, i);
         let formatted = groups.len() > 1;
-        let longest_run = groups.iter().copied().max().unwrap_or(0);
         let date_like = groups.len() >= 3 && groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2;
         let plausible_phone = (7..=15).contains(&digits)
             && !date_like
             && (!spaced || c == '+' || c == '(')
             && (formatted || c == '+');
-        let _ = longest_run;
         if plausible_phone {
             let span: String = chars[i..end].iter().collect();
             out.push_str(&mask_number(&span, digits, star));
