@@ -119,12 +119,21 @@ impl Source for Shop {
     }
 }
 
+/// Resident memory now, in kB.
+fn rss_kb() -> u64 {
+    status_kb("VmRSS:")
+}
+
 fn peak_rss_kb() -> u64 {
+    status_kb("VmHWM:")
+}
+
+fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
@@ -167,7 +176,7 @@ fn one(n: usize) {
             let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
             if last.as_ref().is_none_or(|(n, _)| *n != name) {
                 if let Some((n, at)) = last.take() {
-                    phases.push((n, at.elapsed().as_secs_f64()));
+                    phases.push((format!("{n} (rss {}MB)", rss_kb() / 1024), at.elapsed().as_secs_f64()));
                 }
                 last = Some((name, Instant::now()));
             }
@@ -223,6 +232,8 @@ fn main() {
             println!("{n:>9} failed: {}", String::from_utf8_lossy(&out.stderr));
             std::process::exit(1);
         }
+        // The child's time per step.
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
         let (wall, fake, rss) = (f[1], f[2], f[3]);
         let own = n as f64 / (wall - fake);
         println!(

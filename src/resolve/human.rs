@@ -15,6 +15,7 @@
 //! a `+tag` do not merge two humans: each carries the other's profile in
 //! `Subject::variants`, so `split_identity` can name both.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::{Config, Primary};
@@ -78,12 +79,222 @@ impl Human {
         }
     }
 }
+/// A node of the identity graph: a profile or a record, by its index in
+/// the [`Graph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Node {
+    Profile(u32),
+    Record(u32),
+}
 
-/// A node of the identity graph.
+/// The identifier a link was made on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Identifier {
+    Id,
+    Email,
+    Phone,
+}
+
+impl Identifier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Identifier::Id => "id",
+            Identifier::Email => "email",
+            Identifier::Phone => "phone",
+        }
+    }
+}
+
+/// What forming humans reads of a profile.
+#[derive(Debug, Clone)]
+pub struct ProfileKeys<'a> {
+    pub cio_id: &'a str,
+    /// As written (the person key keeps it so).
+    pub id: Option<&'a str>,
+    /// As written.
+    pub email: Option<&'a str>,
+    /// Normalized (`normalize::email`).
+    pub email_key: Option<Cow<'a, str>>,
+    /// E.164 (`Identity::phone`).
+    pub phone_key: Option<Cow<'a, str>>,
+    /// `created_at` in unix seconds; `i64::MAX` when unknown.
+    pub created_at: i64,
+}
+
+/// What forming humans reads of a source record.
+#[derive(Debug, Clone)]
+pub struct RecordKeys<'a> {
+    pub source: &'a str,
+    pub id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    /// As written (records are ordered by it).
+    pub phone: Option<&'a str>,
+    pub email_key: Option<Cow<'a, str>>,
+    pub phone_key: Option<Cow<'a, str>>,
+}
+
+impl<'a> ProfileKeys<'a> {
+    fn id_key(&self) -> Option<&'a str> {
+        self.id.map(str::trim).filter(|s| !s.is_empty())
+    }
+}
+
+impl<'a> RecordKeys<'a> {
+    fn id_key(&self) -> Option<&'a str> {
+        self.id.map(str::trim).filter(|s| !s.is_empty())
+    }
+}
+
+impl<'a> ProfileKeys<'a> {
+    /// The keys of a whole profile.
+    pub fn of(p: &'a Profile, identity: &crate::config::Identity) -> Self {
+        ProfileKeys {
+            cio_id: &p.cio_id,
+            id: p.id.as_deref(),
+            email: p.email.as_deref(),
+            email_key: p.email.as_deref().and_then(normalize::email).map(Cow::Owned),
+            phone_key: p.phone().and_then(|ph| identity.phone(ph)).map(Cow::Owned),
+            created_at: created_at(p),
+        }
+    }
+}
+
+impl<'a> RecordKeys<'a> {
+    /// The keys of a whole record.
+    pub fn of(r: &'a SourceRecord, identity: &crate::config::Identity) -> Self {
+        RecordKeys {
+            source: &r.source,
+            id: r.id.as_deref(),
+            email: r.email.as_deref(),
+            phone: r.phone.as_deref(),
+            email_key: r.email.as_deref().and_then(normalize::email).map(Cow::Owned),
+            phone_key: r
+                .phone
+                .as_deref()
+                .and_then(|ph| identity.phone(ph))
+                .map(Cow::Owned),
+        }
+    }
+}
+
+/// Profiles and records as forming humans sees them: whole ones (a
+/// [`Pool`]) or a workspace scan's compact identity copies.
+pub trait Graph {
+    fn profile_count(&self) -> usize;
+    fn record_count(&self) -> usize;
+    fn profile(&self, i: usize) -> ProfileKeys<'_>;
+    fn record(&self, i: usize) -> RecordKeys<'_>;
+}
+
+/// An edge between two nodes of one human.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Node {
-    Profile(usize),
-    Record(usize),
+pub struct Edge {
+    pub from: Node,
+    pub to: Node,
+    pub identifier: Identifier,
+}
+
+/// One human, as indices into its [`Graph`].
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub person: String,
+    /// Its profiles, the primary first.
+    pub profiles: Box<[u32]>,
+    /// Its records, in the order `Subject::records` lists them.
+    pub records: Box<[u32]>,
+    /// The links that show how it holds together (a spanning forest per
+    /// identifier).
+    pub edges: Box<[Edge]>,
+    /// Profiles of other humans whose email differs from one of this
+    /// human's only by Gmail-style dots or `+tag`, by cio_id.
+    pub variants: Box<[u32]>,
+}
+
+impl Plan {
+    /// The links of this human, as `Subject::links` shows them.
+    pub fn links(&self, graph: &dyn Graph) -> Vec<Link> {
+        let node_ref = |n: Node| match n {
+            Node::Profile(i) => NodeRef::Profile {
+                cio_id: graph.profile(i as usize).cio_id.to_string(),
+            },
+            Node::Record(i) => NodeRef::Record {
+                source: graph.record(i as usize).source.to_string(),
+                index: self.records.iter().position(|&j| j == i).unwrap_or(0),
+            },
+        };
+        let mut links: Vec<Link> = Vec::with_capacity(self.edges.len());
+        for e in self.edges.iter() {
+            let via = match (e.from, e.to) {
+                (Node::Record(i), _) | (_, Node::Record(i)) => {
+                    format!("source {}", graph.record(i as usize).source)
+                }
+                _ => match e.identifier {
+                    Identifier::Email => {
+                        "profile email (POST /v1/customers filter email eq)".to_string()
+                    }
+                    Identifier::Phone => {
+                        "profile phone (POST /v1/customers filter phone eq)".to_string()
+                    }
+                    Identifier::Id => "profile id".to_string(),
+                },
+            };
+            let link = Link {
+                from: node_ref(e.from),
+                to: node_ref(e.to),
+                identifier: e.identifier.name().to_string(),
+                value: key_of(graph, e.from, e.identifier).unwrap_or_default(),
+                via,
+            };
+            if !links.contains(&link) {
+                links.push(link);
+            }
+        }
+        links
+    }
+}
+
+/// A node's key on one identifier (normalized).
+fn key_of(graph: &dyn Graph, n: Node, identifier: Identifier) -> Option<String> {
+    match n {
+        Node::Profile(i) => {
+            let k = graph.profile(i as usize);
+            match identifier {
+                Identifier::Id => k.id_key().map(str::to_string),
+                Identifier::Email => k.email_key.map(Cow::into_owned),
+                Identifier::Phone => k.phone_key.map(Cow::into_owned),
+            }
+        }
+        Node::Record(i) => {
+            let k = graph.record(i as usize);
+            match identifier {
+                Identifier::Id => k.id_key().map(str::to_string),
+                Identifier::Email => k.email_key.map(Cow::into_owned),
+                Identifier::Phone => k.phone_key.map(Cow::into_owned),
+            }
+        }
+    }
+}
+
+/// A pool's whole profiles and records, as a [`Graph`].
+struct PoolGraph<'a> {
+    profiles: Vec<&'a Profile>,
+    records: &'a [SourceRecord],
+    identity: &'a crate::config::Identity,
+}
+
+impl Graph for PoolGraph<'_> {
+    fn profile_count(&self) -> usize {
+        self.profiles.len()
+    }
+    fn record_count(&self) -> usize {
+        self.records.len()
+    }
+    fn profile(&self, i: usize) -> ProfileKeys<'_> {
+        ProfileKeys::of(self.profiles[i], self.identity)
+    }
+    fn record(&self, i: usize) -> RecordKeys<'_> {
+        RecordKeys::of(&self.records[i], self.identity)
+    }
 }
 
 /// The humans of a pool, each listing its nodes. Humans made only of
@@ -93,360 +304,392 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
 }
 
 /// [`form`], moving the pool's profiles and records into the humans
-/// instead of copying them (a workspace-wide pool is large).
+/// instead of copying them.
 pub fn form_owned(pool: Pool, config: &Config) -> Vec<Human> {
+    let plans = {
+        let graph = PoolGraph {
+            profiles: pool.profiles.values().collect(),
+            records: &pool.records,
+            identity: &config.identity,
+        };
+        plan(&graph, config)
+            .into_iter()
+            .map(|p| {
+                let links = p.links(&graph);
+                (p, links)
+            })
+            .collect::<Vec<_>>()
+    };
+    let variants_of: Vec<Vec<Profile>> = {
+        let profiles: Vec<&Profile> = pool.profiles.values().collect();
+        plans
+            .iter()
+            .map(|(p, _)| {
+                p.variants
+                    .iter()
+                    .map(|&i| profiles[i as usize].clone())
+                    .collect()
+            })
+            .collect()
+    };
     let mut profile_slots: Vec<Option<Profile>> = pool.profiles.into_values().map(Some).collect();
-    let mut record_list: Vec<(usize, SourceRecord)> =
-        pool.records.into_iter().enumerate().collect();
+    let mut record_slots: Vec<Option<SourceRecord>> = pool.records.into_iter().map(Some).collect();
+    plans
+        .into_iter()
+        .zip(variants_of)
+        .map(|((plan, links), variants)| {
+            let profiles: Vec<Profile> = plan
+                .profiles
+                .iter()
+                .filter_map(|&i| profile_slots[i as usize].take())
+                .collect();
+            let records: Vec<SourceRecord> = plan
+                .records
+                .iter()
+                .filter_map(|&i| record_slots[i as usize].take())
+                .collect();
+            let mut cio_ids: Vec<String> = profiles.iter().map(|p| p.cio_id.clone()).collect();
+            cio_ids.sort();
+            Human {
+                subject: Subject {
+                    person: plan.person,
+                    profiles,
+                    records,
+                    links,
+                    variants,
+                    ..Default::default()
+                },
+                cio_ids,
+                pool_records: plan.records.iter().map(|&i| i as usize).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Form the humans of a graph: the connected components of its profiles
+/// and records, each with its primary profile, person key, links and
+/// Gmail-style variants. One definition of "the same human" for every
+/// caller (the engine's pools and a workspace scan).
+pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
+    let identity = &config.identity;
     let source_order: HashMap<&str, usize> = config
         .sources
         .iter()
         .enumerate()
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
-    record_list.sort_by(|(_, a), (_, b)| {
-        let rank = |r: &SourceRecord| source_order.get(r.source.as_str()).copied();
-        (rank(a), &a.id, &a.email, &a.phone).cmp(&(rank(b), &b.id, &b.email, &b.phone))
+    // Positions: profiles by cio_id, records by (source as configured, id,
+    // email, phone), so the same nodes form the same humans in the same
+    // order whichever order they were read in.
+    let mut porder: Vec<u32> = (0..graph.profile_count() as u32).collect();
+    porder.sort_by(|&a, &b| {
+        graph
+            .profile(a as usize)
+            .cio_id
+            .cmp(graph.profile(b as usize).cio_id)
     });
-    let mut record_slots: Vec<Option<(usize, SourceRecord)>> =
-        record_list.into_iter().map(Some).collect();
-    let profiles: Vec<&Profile> = profile_slots.iter().flatten().collect();
-    let records: Vec<&SourceRecord> = record_slots.iter().flatten().map(|(_, r)| r).collect();
-    let identity = &config.identity;
-    let np = profiles.len();
-    let index = |n: Node| match n {
-        Node::Profile(i) => i,
-        Node::Record(i) => np + i,
+    let mut rorder: Vec<u32> = (0..graph.record_count() as u32).collect();
+    rorder.sort_by_cached_key(|&i| {
+        let r = graph.record(i as usize);
+        (
+            source_order.get(r.source).copied(),
+            r.id.map(str::to_string),
+            r.email.map(str::to_string),
+            r.phone.map(str::to_string),
+        )
+    });
+    let np = porder.len();
+    let nr = rorder.len();
+    // Nodes by position: 0..np profiles, np.. records.
+    let node = |pos: usize| {
+        if pos < np {
+            Node::Profile(porder[pos])
+        } else {
+            Node::Record(rorder[pos - np])
+        }
     };
-    let mut uf = UnionFind::new(np + records.len());
-
-    // Identifier value → the nodes holding it.
-    let mut by_id: BTreeMap<String, Vec<Node>> = BTreeMap::new();
-    let mut by_email: BTreeMap<String, Vec<Node>> = BTreeMap::new();
-    let mut by_phone: BTreeMap<String, Vec<Node>> = BTreeMap::new();
-    for (i, p) in profiles.iter().enumerate() {
-        if let Some(id) = p.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            by_id
-                .entry(id.to_string())
-                .or_default()
-                .push(Node::Profile(i));
+    // (value, position) per identifier, grouped by value (stable: nodes in
+    // position order within a value).
+    let mut ids: Vec<(Cow<'_, str>, u32)> = Vec::new();
+    let mut emails: Vec<(Cow<'_, str>, u32)> = Vec::new();
+    let mut phones: Vec<(Cow<'_, str>, u32)> = Vec::new();
+    for p in 0..np + nr {
+        let (id, email, phone) = match node(p) {
+            Node::Profile(i) => {
+                let k = graph.profile(i as usize);
+                (k.id_key().map(Cow::Borrowed), k.email_key, k.phone_key)
+            }
+            Node::Record(i) => {
+                let k = graph.record(i as usize);
+                (k.id_key().map(Cow::Borrowed), k.email_key, k.phone_key)
+            }
+        };
+        let p = p as u32;
+        if let Some(v) = id {
+            ids.push((v, p));
         }
-        if let Some(e) = p.email.as_deref().and_then(normalize::email) {
-            by_email.entry(e).or_default().push(Node::Profile(i));
+        if let Some(v) = email {
+            emails.push((v, p));
         }
-        if let Some(ph) = p.phone().and_then(|ph| identity.phone(ph)) {
-            by_phone.entry(ph).or_default().push(Node::Profile(i));
+        if let Some(v) = phone {
+            phones.push((v, p));
         }
     }
-    for (i, r) in records.iter().enumerate() {
-        if let Some(id) = r.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            by_id
-                .entry(id.to_string())
-                .or_default()
-                .push(Node::Record(i));
+    for list in [&mut ids, &mut emails, &mut phones] {
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let groups = |list: &[(Cow<'_, str>, u32)]| -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        for k in 1..=list.len() {
+            if k == list.len() || list[k].0 != list[start].0 {
+                out.push(start..k);
+                start = k;
+            }
         }
-        if let Some(e) = r.email.as_deref().and_then(normalize::email) {
-            by_email.entry(e).or_default().push(Node::Record(i));
+        out
+    };
+    let is_profile = |p: u32| (p as usize) < np;
+    let placeholder = |nodes: &[(Cow<'_, str>, u32)]| {
+        nodes.iter().filter(|(_, p)| is_profile(*p)).count() > MAX_SHARED_IDENTIFIER
+    };
+    let email_only = |p: u32| {
+        if !is_profile(p) {
+            return true;
         }
-        if let Some(ph) = r.phone.as_deref().and_then(|ph| identity.phone(ph)) {
-            by_phone.entry(ph).or_default().push(Node::Record(i));
+        graph.profile(porder[p as usize] as usize).id_key().is_none()
+    };
+    // Which pairs of positions a value links, and on what.
+    let mut edges: Vec<(u32, u32, Identifier)> = Vec::new();
+    for g in groups(&ids) {
+        for w in ids[g].windows(2) {
+            edges.push((w[0].1, w[1].1, Identifier::Id));
         }
     }
-    let placeholder = |nodes: &[Node]| {
-        nodes
-            .iter()
-            .filter(|n| matches!(n, Node::Profile(_)))
-            .count()
-            > MAX_SHARED_IDENTIFIER
-    };
-    // Which pairs of nodes a value links, and why.
-    let mut edges: Vec<(Node, Node, &'static str, String)> = Vec::new();
-    for (value, nodes) in &by_id {
-        for w in nodes.windows(2) {
-            edges.push((w[0], w[1], "id", value.clone()));
-        }
-    }
-    let email_only = |n: Node| match n {
-        Node::Profile(i) => profiles[i]
-            .id
-            .as_deref()
-            .is_none_or(|s| s.trim().is_empty()),
-        Node::Record(_) => true,
-    };
-    for (value, nodes) in &by_email {
+    for g in groups(&emails) {
+        let nodes = &emails[g];
         if placeholder(nodes) {
             continue;
         }
-        for (k, &a) in nodes.iter().enumerate() {
-            for &b in &nodes[k + 1..] {
+        for (k, &(_, a)) in nodes.iter().enumerate() {
+            for &(_, b) in &nodes[k + 1..] {
                 if identity.match_email() || email_only(a) || email_only(b) {
-                    edges.push((a, b, "email", value.clone()));
+                    edges.push((a, b, Identifier::Email));
                 }
             }
         }
     }
     if identity.match_phone() {
-        for (value, nodes) in &by_phone {
+        for g in groups(&phones) {
+            let nodes = &phones[g];
             if placeholder(nodes) {
                 continue;
             }
             for w in nodes.windows(2) {
-                edges.push((w[0], w[1], "phone", value.clone()));
+                edges.push((w[0].1, w[1].1, Identifier::Phone));
             }
         }
     }
-    for (a, b, _, _) in &edges {
-        uf.union(index(*a), index(*b));
+    drop(ids);
+    drop(emails);
+    drop(phones);
+    let mut uf = UnionFind::new(np + nr);
+    for (a, b, _) in &edges {
+        uf.union(*a as usize, *b as usize);
     }
-
-    // Components, in a stable order (by their first node).
-    let mut components: BTreeMap<usize, Vec<Node>> = BTreeMap::new();
-    for i in 0..np {
-        components
-            .entry(uf.find(i))
-            .or_default()
-            .push(Node::Profile(i));
+    // Link evidence: per identifier, the edges of a spanning forest (five
+    // nodes sharing an email are four links, not ten).
+    let mut shown: Vec<(u32, u32)> = Vec::new(); // (root, edge)
+    for identifier in [Identifier::Id, Identifier::Email, Identifier::Phone] {
+        let mut forest = UnionFind::new(np + nr);
+        for (k, (a, b, i)) in edges.iter().enumerate() {
+            if *i != identifier {
+                continue;
+            }
+            let (ra, rb) = (forest.find(*a as usize), forest.find(*b as usize));
+            if ra != rb {
+                forest.union(ra, rb);
+                shown.push((uf.find(*a as usize) as u32, k as u32));
+            }
+        }
     }
-    for i in 0..records.len() {
-        components
-            .entry(uf.find(np + i))
-            .or_default()
-            .push(Node::Record(i));
-    }
+    shown.sort_unstable();
+    // Components, in a stable order (by their root), nodes in position order.
+    let mut members: Vec<(u32, u32)> = (0..(np + nr) as u32)
+        .map(|p| (uf.find(p as usize) as u32, p))
+        .collect();
+    members.sort_unstable();
+    drop(uf);
 
     let owners: BTreeSet<&str> = config
         .attributes
         .values()
         .filter_map(|a| a.owner.as_deref())
         .collect();
-    // Link evidence: per identifier, the edges of a spanning forest (five
-    // nodes sharing an email are four links, not ten).
-    let mut shown: Vec<bool> = vec![false; edges.len()];
-    let mut per_identifier: BTreeMap<&str, UnionFind> = BTreeMap::new();
-    for (k, (a, b, identifier, _)) in edges.iter().enumerate() {
-        let uf = per_identifier
-            .entry(identifier)
-            .or_insert_with(|| UnionFind::new(np + records.len()));
-        let (ra, rb) = (uf.find(index(*a)), uf.find(index(*b)));
-        if ra != rb {
-            uf.union(ra, rb);
-            shown[k] = true;
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut s = 0;
+    let mut m = 0;
+    while m < members.len() {
+        let root = members[m].0;
+        let mut end = m;
+        while end < members.len() && members[end].0 == root {
+            end += 1;
         }
-    }
-    // The shown edges of each component, so each human reads only its own.
-    let mut edges_of: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (k, (a, _, _, _)) in edges.iter().enumerate() {
-        if shown[k] {
-            edges_of.entry(uf.find(index(*a))).or_default().push(k);
-        }
-    }
-    // Per component: the order of its profiles, its person key and its
-    // links, read while everything is borrowed; then its profiles and
-    // records are moved into the human.
-    struct Plan {
-        profiles: Vec<usize>,
-        records: Vec<usize>,
-        person: String,
-        links: Vec<Link>,
-    }
-    let mut plans = Vec::with_capacity(components.len());
-    for (root, nodes) in components {
-        let mut member_profiles: Vec<(usize, &Profile)> = nodes
+        let nodes: Vec<Node> = members[m..end].iter().map(|&(_, p)| node(p as usize)).collect();
+        m = end;
+        let mut member_profiles: Vec<u32> = nodes
             .iter()
             .filter_map(|n| match n {
-                Node::Profile(i) => Some((*i, profiles[*i])),
+                Node::Profile(i) => Some(*i),
                 _ => None,
             })
             .collect();
-        let member_records: Vec<(usize, &SourceRecord)> = nodes
+        let member_records: Vec<u32> = nodes
             .iter()
             .filter_map(|n| match n {
-                Node::Record(i) => Some((*i, records[*i])),
+                Node::Record(i) => Some(*i),
                 _ => None,
             })
             .collect();
-        let record_refs: Vec<&SourceRecord> = member_records.iter().map(|(_, r)| *r).collect();
-        order_profiles(&mut member_profiles, &record_refs, config, &owners);
+        order_profiles(graph, &mut member_profiles, &member_records, config, &owners);
         let person = match member_profiles.first() {
-            Some((_, p)) => person_key(
-                config.identity.primary,
-                p.id.as_deref(),
-                p.email.as_deref(),
-                &p.cio_id,
-            ),
+            Some(&i) => {
+                let p = graph.profile(i as usize);
+                person_key(config.identity.primary, p.id, p.email, p.cio_id)
+            }
             None => member_records
                 .first()
-                .and_then(|(_, r)| {
-                    r.id.clone()
-                        .filter(|s| !s.trim().is_empty())
-                        .or_else(|| r.email.clone())
+                .and_then(|&i| {
+                    let r = graph.record(i as usize);
+                    r.id.filter(|s| !s.trim().is_empty())
+                        .or(r.email)
+                        .map(str::to_string)
                 })
                 .unwrap_or_default(),
         };
-        // Evidence: every edge inside this component, once per pair.
-        let node_ref = |n: Node| match n {
-            Node::Profile(i) => NodeRef::Profile {
-                cio_id: profiles[i].cio_id.clone(),
-            },
-            Node::Record(i) => NodeRef::Record {
-                source: records[i].source.clone(),
-                index: member_records
-                    .iter()
-                    .position(|(j, _)| *j == i)
-                    .unwrap_or(0),
-            },
-        };
-        let mut links: Vec<Link> = Vec::new();
-        for &k in edges_of.get(&root).map(Vec::as_slice).unwrap_or_default() {
-            let (a, b, identifier, value) = &edges[k];
-            let via = match (a, b) {
-                (Node::Record(i), _) | (_, Node::Record(i)) => {
-                    format!("source {}", records[*i].source)
-                }
-                _ => match *identifier {
-                    "email" => "profile email (POST /v1/customers filter email eq)".to_string(),
-                    "phone" => "profile phone (POST /v1/customers filter phone eq)".to_string(),
-                    _ => "profile id".to_string(),
-                },
+        while s < shown.len() && shown[s].0 < root {
+            s += 1;
+        }
+        let mut own: Vec<Edge> = Vec::new();
+        while s < shown.len() && shown[s].0 == root {
+            let (a, b, identifier) = edges[shown[s].1 as usize];
+            let e = Edge {
+                from: node(a as usize),
+                to: node(b as usize),
+                identifier,
             };
-            let link = Link {
-                from: node_ref(*a),
-                to: node_ref(*b),
-                identifier: (*identifier).to_string(),
-                value: value.clone(),
-                via,
-            };
-            if !links.contains(&link) {
-                links.push(link);
+            if !own.contains(&e) {
+                own.push(e);
             }
+            s += 1;
         }
         plans.push(Plan {
-            profiles: member_profiles.iter().map(|(i, _)| *i).collect(),
-            records: member_records.iter().map(|(i, _)| *i).collect(),
             person,
-            links,
+            profiles: member_profiles.into_boxed_slice(),
+            records: member_records.into_boxed_slice(),
+            edges: own.into_boxed_slice(),
+            variants: Box::new([]),
         });
     }
-    drop(profiles);
-    drop(records);
-    drop(edges);
-    let mut humans = Vec::with_capacity(plans.len());
-    for plan in plans {
-        // Exact sizes: a workspace holds a million of these.
-        let mut member_profiles = Vec::with_capacity(plan.profiles.len());
-        member_profiles.extend(
-            plan.profiles
-                .iter()
-                .filter_map(|&i| profile_slots[i].take()),
-        );
-        let mut member_records = Vec::with_capacity(plan.records.len());
-        let mut pool_records = Vec::with_capacity(plan.records.len());
-        for (from, r) in plan.records.iter().filter_map(|&i| record_slots[i].take()) {
-            member_records.push(r);
-            pool_records.push(from);
-        }
-        let mut cio_ids: Vec<String> = member_profiles.iter().map(|p| p.cio_id.clone()).collect();
-        cio_ids.sort();
-        let subject = Subject {
-            person: plan.person,
-            profiles: member_profiles,
-            records: member_records,
-            links: plan.links,
-            ..Default::default()
-        };
-        humans.push(Human {
-            subject,
-            cio_ids,
-            pool_records,
-        });
-    }
-    attach_variants(&mut humans);
-    humans
+    attach_variants(graph, &mut plans);
+    plans
 }
 
-/// Primary first (DOMAIN: the profile carrying the customer key known to an
-/// owning source; else one with the primary identifier; else the oldest),
-/// the others after it, oldest first.
+/// Primary first (the profile carrying the customer key known to an owning
+/// source; else one with the primary identifier; else the oldest), the
+/// others after it, oldest first.
 fn order_profiles(
-    profiles: &mut [(usize, &Profile)],
-    records: &[&SourceRecord],
+    graph: &dyn Graph,
+    profiles: &mut [u32],
+    records: &[u32],
     config: &Config,
     owners: &BTreeSet<&str>,
 ) {
+    let primary = config.identity.primary;
     // The customer key (`identity.primary`) of a profile or a record.
-    let key = |id: &Option<String>, email: &Option<String>| -> Option<String> {
-        match config.identity.primary {
+    let key = |id: Option<&str>, email: Option<Cow<'_, str>>| -> Option<String> {
+        match primary {
             Primary::Id => id
-                .as_deref()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
-            Primary::Email => email.as_deref().and_then(normalize::email),
+            Primary::Email => email.map(Cow::into_owned),
         }
     };
-    let key_of = |p: &Profile| key(&p.id, &p.email);
-    let record_key = |r: &SourceRecord| key(&r.id, &r.email);
-    let owning: Vec<&&SourceRecord> = records
+    let owning: Vec<String> = records
         .iter()
-        .filter(|r| owners.is_empty() || owners.contains(r.source.as_str()))
+        .map(|&i| graph.record(i as usize))
+        .filter(|r| owners.is_empty() || owners.contains(r.source))
+        .filter_map(|r| key(r.id, r.email_key))
         .collect();
-    let rank = |p: &Profile| -> u8 {
-        match key_of(p) {
-            Some(k)
-                if owning
-                    .iter()
-                    .any(|r| record_key(r).as_deref() == Some(k.as_str())) =>
-            {
-                0
-            }
+    let rank = |k: &ProfileKeys<'_>| -> u8 {
+        match key(k.id, k.email_key.clone()) {
+            Some(k) if owning.iter().any(|r| *r == k) => 0,
             Some(_) => 1,
             None => 2,
         }
     };
-    profiles.sort_by(|(_, a), (_, b)| {
-        (rank(a), created_at(a), &a.cio_id).cmp(&(rank(b), created_at(b), &b.cio_id))
+    if profiles.len() < 2 {
+        return;
+    }
+    profiles.sort_by_cached_key(|&i| {
+        let k = graph.profile(i as usize);
+        (rank(&k), k.created_at, k.cio_id.to_string())
     });
 }
 
 /// `created_at` as unix seconds; unknown sorts last.
-fn created_at(p: &Profile) -> i64 {
-    p.attribute("created_at")
-        .and_then(|v| v.trim().parse::<f64>().ok())
+pub fn created_at(p: &Profile) -> i64 {
+    created_at_of(p.attribute("created_at"))
+}
+
+/// A `created_at` value as unix seconds; unknown sorts last.
+pub fn created_at_of(v: Option<&str>) -> i64 {
+    v.and_then(|v| v.trim().parse::<f64>().ok())
         .map(|v| v as i64)
         .unwrap_or(i64::MAX)
 }
 
 /// Each human gets the profiles of other humans whose email differs from
 /// one of its own only by Gmail-style dots or `+tag`.
-fn attach_variants(humans: &mut [Human]) {
-    let mut by_canonical: BTreeMap<String, Vec<(usize, usize)>> = BTreeMap::new();
-    for (h, human) in humans.iter().enumerate() {
-        for (p, profile) in human.subject.profiles.iter().enumerate() {
-            if let Some(e) = profile.email.as_deref().and_then(normalize::email) {
-                by_canonical
-                    .entry(normalize::email_canonical(&e))
-                    .or_default()
-                    .push((h, p));
+fn attach_variants(graph: &dyn Graph, plans: &mut [Plan]) {
+    let mut canonical: Vec<(String, u32, u32)> = Vec::new(); // (canonical, plan, profile)
+    for (h, plan) in plans.iter().enumerate() {
+        for &p in plan.profiles.iter() {
+            if let Some(e) = graph.profile(p as usize).email_key {
+                canonical.push((normalize::email_canonical(&e), h as u32, p));
             }
         }
     }
-    let mut variants: Vec<Vec<Profile>> = vec![Vec::new(); humans.len()];
-    for holders in by_canonical.values() {
-        for &(h, _) in holders {
-            for &(other, p) in holders {
-                if other == h {
-                    continue;
-                }
-                let profile = &humans[other].subject.profiles[p];
-                if !variants[h].iter().any(|v| v.cio_id == profile.cio_id) {
-                    variants[h].push(profile.clone());
+    canonical.sort_unstable();
+    let mut variants: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut start = 0;
+    for k in 1..=canonical.len() {
+        if k < canonical.len() && canonical[k].0 == canonical[start].0 {
+            continue;
+        }
+        let holders = &canonical[start..k];
+        start = k;
+        if holders.iter().all(|(_, h, _)| *h == holders[0].1) {
+            continue;
+        }
+        for &(_, h, _) in holders {
+            let list = variants.entry(h).or_default();
+            for &(_, other, p) in holders {
+                if other != h && !list.contains(&p) {
+                    list.push(p);
                 }
             }
         }
     }
-    for (human, mut v) in humans.iter_mut().zip(variants) {
-        v.sort_by(|a, b| a.cio_id.cmp(&b.cio_id));
-        human.subject.variants = v;
+    for (h, mut list) in variants {
+        list.sort_by(|a, b| {
+            graph
+                .profile(*a as usize)
+                .cio_id
+                .cmp(graph.profile(*b as usize).cio_id)
+        });
+        plans[h as usize].variants = list.into_boxed_slice();
     }
 }
 

@@ -25,11 +25,12 @@ use chrono::Utc;
 use futures::StreamExt;
 use rand::RngCore;
 
+use crate::config::Identity;
 use crate::customerio::client::Listing;
 use crate::customerio::{IdType, PersonRef};
 use crate::engine::judge;
 use crate::model::{Profile, SourceRecord, Subject};
-use crate::resolve::human::{self, Pool};
+use crate::resolve::human::{self, Plan};
 use crate::resolve::{address, PersonError, Workspace, MAX_ACTIVITIES};
 use crate::rules::{Finding, RuleContext};
 use crate::sources::Lookup;
@@ -37,8 +38,11 @@ use crate::store::scans::{ErrorRow, FindingRow, HumanRow, ScanRow};
 use crate::store::{Store, StoreError};
 
 pub mod command;
+mod idents;
 pub mod report;
 pub mod sample;
+
+pub use idents::Idents;
 
 pub use report::{RuleRate, ScanReport, SourceRead};
 
@@ -160,11 +164,8 @@ pub async fn run(
     };
     let refs = list(ws, store, scan, &listing, progress).await?;
     let listed = refs.len();
-    let (thin, mut errors) = read_profiles(ws, store, scan, refs, progress).await?;
-    let mut pool = Pool::default();
-    for p in thin {
-        pool.profiles.insert(p.cio_id.clone(), p);
-    }
+    let mut idents = Idents::default();
+    let mut errors = read_profiles(ws, store, scan, refs, &mut idents, progress).await?;
     let mut reads = Vec::new();
     let mut unavailable = Vec::new();
     for status in &ws.source_status {
@@ -173,38 +174,28 @@ pub async fn run(
             reads.push(SourceRead::failed(&status.name, e));
         }
     }
-    // Where each pool record is stored: (source, number).
-    let mut stored_as: Vec<(Arc<str>, i64)> = Vec::new();
-    let mut add = |pool: &mut Pool, name: &str, records: Vec<(i64, SourceRecord)>| {
-        let name: Arc<str> = Arc::from(name);
-        for (n, r) in records {
-            stored_as.push((Arc::clone(&name), n));
-            pool.records.push(r);
-        }
-    };
+    let identity = &ws.config.identity;
     let mut per_person = Vec::new();
     for source in &ws.sources {
         progress(Step::Source {
             name: source.name().to_string(),
         });
-        match read_source(store, &scan.id, source.as_ref()).await? {
-            Some((read, records)) => {
+        match read_source(store, &scan.id, source.as_ref(), &mut idents, identity).await? {
+            Some(read) => {
                 if read.error.is_some() {
                     unavailable.push(source.name().to_string());
                 }
                 reads.push(read);
-                add(&mut pool, source.name(), records);
             }
             None => per_person.push(Arc::clone(source)),
         }
     }
     for source in per_person {
-        let (read, records) = look_up_everyone(ws, store, &scan.id, &source, &pool).await?;
+        let read = look_up_everyone(ws, store, &scan.id, &source, &mut idents).await?;
         if read.error.is_some() {
             unavailable.push(source.name().to_string());
         }
         reads.push(read);
-        add(&mut pool, source.name(), records);
     }
     // Source order as configured, so reports read the same each time.
     let order: HashMap<&str, usize> = ws
@@ -216,45 +207,25 @@ pub async fn run(
         .collect();
     reads.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
 
-    let humans = human::form_owned(pool, &ws.config);
+    let mut plans = human::plan(&idents, &ws.config);
     progress(Step::Humans {
-        humans: humans.len(),
+        humans: plans.len(),
     });
-    let mut subjects: Vec<Thin> = humans
-        .into_iter()
-        .map(|h| {
-            let mut s = h.subject;
-            for u in &unavailable {
-                if !s.unavailable.contains(u) {
-                    s.unavailable.push(u.clone());
-                }
-            }
-            Thin {
-                subject: s,
-                records: h
-                    .pool_records
-                    .iter()
-                    .map(|&i| stored_as[i].clone())
-                    .collect(),
-            }
-        })
-        .collect();
-    drop(stored_as);
-    subjects.sort_by(|a, b| a.subject.person.cmp(&b.subject.person));
+    plans.sort_by(|a, b| a.person.cmp(&b.person));
     let ctx = RuleContext {
         config: &ws.config,
         now: ws.now(),
     };
 
     // Attribute and identity rules on everyone, a chunk at a time.
-    let total = subjects.len();
+    let total = plans.len();
     let mut judged: Vec<Judged> = Vec::with_capacity(total);
-    for (c, chunk) in subjects.chunks(JUDGE_CHUNK).enumerate() {
+    for (c, chunk) in plans.chunks(JUDGE_CHUNK).enumerate() {
         progress(Step::Judging {
             done: c * JUDGE_CHUNK,
             total,
         });
-        let full = hydrate(store, &scan.id, chunk.to_vec()).await?;
+        let full = hydrate(store, &scan.id, &idents, chunk.iter().collect(), &unavailable).await?;
         for s in &full {
             let (findings, error) = match judge(s, &ctx) {
                 Ok(f) => (
@@ -291,8 +262,8 @@ pub async fn run(
         total: chosen.len(),
     });
     for chunk in chosen.chunks(JUDGE_CHUNK) {
-        let thin: Vec<Thin> = chunk.iter().map(|&i| subjects[i].clone()).collect();
-        let mut full = hydrate(store, &scan.id, thin).await?;
+        let mine = chunk.iter().map(|&i| &plans[i]).collect();
+        let mut full = hydrate(store, &scan.id, &idents, mine, &unavailable).await?;
         let errs = read_activities(ws, store, &scan.id, &stored, &mut full, &mut |n| {
             progress(Step::Activities {
                 done: done + n,
@@ -311,7 +282,8 @@ pub async fn run(
             errors.extend(errs);
         }
     }
-    drop(subjects);
+    drop(plans);
+    drop(idents);
 
     progress(Step::Storing);
     let previous = store
@@ -398,56 +370,27 @@ pub struct Judged {
     pub sampled: sample::Part,
 }
 
-// ---------------------------------------------------------------- thin copies
+// ---------------------------------------------------------------- hydrating
 
-/// What forming humans reads of a profile: its identifiers and `created_at`.
-fn thin_profile(p: &Profile) -> Profile {
-    let keep = ["phone", "created_at"];
-    Profile {
-        cio_id: p.cio_id.clone(),
-        id: p.id.clone(),
-        email: p.email.clone(),
-        attributes: p
-            .attributes
-            .iter()
-            .filter(|(k, _)| keep.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        ..Default::default()
-    }
-}
-
-/// What forming humans reads of a record.
-fn thin_record(r: &SourceRecord) -> SourceRecord {
-    SourceRecord {
-        source: r.source.clone(),
-        id: r.id.clone(),
-        email: r.email.clone(),
-        phone: r.phone.clone(),
-        ..Default::default()
-    }
-}
-
-/// A human before judging: thin copies, and where its records are stored.
-#[derive(Debug, Clone)]
-struct Thin {
-    subject: Subject,
-    /// (source, number) of each of `subject.records`, in order.
-    records: Vec<(Arc<str>, i64)>,
-}
-
-/// Thin humans made whole again from the store: every profile, variant
-/// and record replaced by the original (order and links kept).
-async fn hydrate(store: &Store, scan: &str, thin: Vec<Thin>) -> Result<Vec<Subject>, ScanError> {
+/// Humans made whole from the store: each plan's profiles (the primary
+/// first), records and variants as they were read, its links, and the
+/// sources that could not answer.
+async fn hydrate(
+    store: &Store,
+    scan: &str,
+    idents: &Idents,
+    plans: Vec<&Plan>,
+    unavailable: &[String],
+) -> Result<Vec<Subject>, ScanError> {
     let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
         scan: scan.to_string(),
         what: what.to_string(),
         message: e.to_string(),
     };
-    let mut cio_ids: Vec<String> = thin
+    let mut cio_ids: Vec<String> = plans
         .iter()
-        .flat_map(|t| t.subject.profiles.iter().chain(&t.subject.variants))
-        .map(|p| p.cio_id.clone())
+        .flat_map(|p| p.profiles.iter().chain(p.variants.iter()))
+        .map(|&i| idents.cio_id(i).to_string())
         .collect();
     cio_ids.sort();
     cio_ids.dedup();
@@ -456,32 +399,41 @@ async fn hydrate(store: &Store, scan: &str, thin: Vec<Thin>) -> Result<Vec<Subje
         let p: Profile = serde_json::from_str(&body).map_err(|e| corrupt("profile", e))?;
         profiles.insert(p.cio_id.clone(), p);
     }
-    let mut wanted: BTreeMap<Arc<str>, Vec<i64>> = BTreeMap::new();
-    for (source, n) in thin.iter().flat_map(|t| &t.records) {
-        wanted.entry(Arc::clone(source)).or_default().push(*n);
+    let mut wanted: BTreeMap<&Arc<str>, Vec<i64>> = BTreeMap::new();
+    for &i in plans.iter().flat_map(|p| p.records.iter()) {
+        let (source, n) = idents.stored_as(i);
+        wanted.entry(source).or_default().push(n);
     }
-    let mut records: HashMap<(Arc<str>, i64), SourceRecord> = HashMap::new();
+    let mut records: HashMap<(&str, i64), SourceRecord> = HashMap::new();
     for (source, ns) in wanted {
-        for (n, body) in store.records_by_n(scan, &source, &ns).await? {
+        for (n, body) in store.records_by_n(scan, source, &ns).await? {
             let r: SourceRecord = serde_json::from_str(&body).map_err(|e| corrupt("record", e))?;
-            records.insert((Arc::clone(&source), n), r);
+            records.insert((&**source, n), r);
         }
     }
-    Ok(thin
+    let profile = |i: &u32| {
+        let cio_id = idents.cio_id(*i);
+        profiles.get(cio_id).cloned().unwrap_or_else(|| Profile {
+            cio_id: cio_id.to_string(),
+            ..Default::default()
+        })
+    };
+    Ok(plans
         .into_iter()
-        .map(|t| {
-            let mut s = t.subject;
-            for p in s.profiles.iter_mut().chain(s.variants.iter_mut()) {
-                if let Some(full) = profiles.get(&p.cio_id) {
-                    *p = full.clone();
-                }
-            }
-            for (r, key) in s.records.iter_mut().zip(t.records) {
-                if let Some(full) = records.remove(&key) {
-                    *r = full;
-                }
-            }
-            s
+        .map(|plan| Subject {
+            person: plan.person.clone(),
+            profiles: plan.profiles.iter().map(profile).collect(),
+            records: plan
+                .records
+                .iter()
+                .filter_map(|&i| {
+                    let (source, n) = idents.stored_as(i);
+                    records.remove(&(&**source, n))
+                })
+                .collect(),
+            links: plan.links(idents),
+            unavailable: unavailable.to_vec(),
+            variants: plan.variants.iter().map(profile).collect(),
         })
         .collect())
 }
@@ -553,17 +505,19 @@ async fn list(
 
 // ---------------------------------------------------------------- profiles
 
-/// Every listed profile's attributes, batch by batch, stored as read;
-/// returns thin copies (stored batches are read back, not fetched again).
+/// Every listed profile's attributes, batch by batch, stored as read, its
+/// identity copied into `idents` (stored batches are read back, not fetched
+/// again); returns the errors met.
 async fn read_profiles(
     ws: &Workspace,
     store: &Store,
     scan: &ScanRow,
     refs: Vec<PersonRef>,
+    idents: &mut Idents,
     progress: &mut (dyn FnMut(Step) + Send),
-) -> Result<(Vec<Profile>, Vec<PersonError>), ScanError> {
+) -> Result<Vec<PersonError>, ScanError> {
     let total = refs.len();
-    let mut thin = Vec::with_capacity(total);
+    let identity = &ws.config.identity;
     let mut errors = Vec::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     for (batch, errs) in store.batches(&scan.id).await? {
@@ -582,7 +536,7 @@ async fn read_profiles(
             .each_profile(
                 &scan.id,
                 &mut |body| match serde_json::from_str::<Profile>(&body) {
-                    Ok(p) => thin.push(thin_profile(&p)),
+                    Ok(p) => idents.add_profile(&p, identity),
                     Err(e) => {
                         bad.get_or_insert(e.to_string());
                     }
@@ -636,10 +590,12 @@ async fn read_profiles(
             done: finished.min(total),
             total,
         });
-        thin.extend(ps.iter().map(thin_profile));
+        for p in &ps {
+            idents.add_profile(p, identity);
+        }
         errors.extend(es);
     }
-    Ok((thin, errors))
+    Ok(errors)
 }
 
 async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<PersonError>) {
@@ -684,13 +640,16 @@ async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<Pe
 // ---------------------------------------------------------------- sources
 
 /// A source's records through its bulk query (stored, or read and
-/// stored), as thin copies: `None` when it has no bulk query.
+/// stored), their identity copied into `idents`: `None` when it has no
+/// bulk query.
 async fn read_source(
     store: &Store,
     scan: &str,
     source: &dyn crate::sources::Source,
-) -> Result<Option<(SourceRead, Vec<(i64, SourceRecord)>)>, ScanError> {
-    if let Some(stored) = stored_source(store, scan, source.name()).await? {
+    idents: &mut Idents,
+    identity: &Identity,
+) -> Result<Option<SourceRead>, ScanError> {
+    if let Some(stored) = stored_source(store, scan, source.name(), idents, identity).await? {
         return Ok(Some(stored));
     }
     let Some(result) = source.scan().await else {
@@ -703,18 +662,22 @@ async fn read_source(
             source.name(),
             result.map_err(|e| e.message),
             None,
+            idents,
+            identity,
         )
         .await?,
     ))
 }
 
-/// A source read before (this scan, interrupted): how it went and its
-/// records, thin.
+/// A source read before (this scan, interrupted): how it went, its
+/// records' identity copied into `idents`.
 async fn stored_source(
     store: &Store,
     scan: &str,
     name: &str,
-) -> Result<Option<(SourceRead, Vec<(i64, SourceRecord)>)>, ScanError> {
+    idents: &mut Idents,
+    identity: &Identity,
+) -> Result<Option<SourceRead>, ScanError> {
     let Some(outcome) = store.source_outcome(scan, name).await? else {
         return Ok(None);
     };
@@ -725,16 +688,19 @@ async fn stored_source(
             message: e.to_string(),
         })?;
     if let Some(m) = outcome.get("error").and_then(|m| m.as_str()) {
-        return Ok(Some((SourceRead::failed(name, m), vec![])));
+        return Ok(Some(SourceRead::failed(name, m)));
     }
-    let mut records = Vec::new();
+    let mut count = 0;
     let mut bad = None;
     store
         .each_record(
             scan,
             name,
             &mut |n, body| match serde_json::from_str::<SourceRecord>(&body) {
-                Ok(r) => records.push((n, thin_record(&r))),
+                Ok(r) => {
+                    idents.add_record(name, n, &r, identity);
+                    count += 1;
+                }
                 Err(e) => {
                     bad.get_or_insert(e.to_string());
                 }
@@ -749,22 +715,23 @@ async fn stored_source(
         }
         .into());
     }
-    records.sort_by_key(|(n, _)| *n);
     let read = match outcome.get("lookups").and_then(|l| l.as_u64()) {
-        Some(lookups) => SourceRead::per_person(name, records.len(), lookups as usize),
-        None => SourceRead::bulk(name, records.len()),
+        Some(lookups) => SourceRead::per_person(name, count, lookups as usize),
+        None => SourceRead::bulk(name, count),
     };
-    Ok(Some((read, records)))
+    Ok(Some(read))
 }
 
-/// Store a source's read; its records come back thin.
+/// Store a source's read; its records' identity goes to `idents`.
 async fn save_source(
     store: &Store,
     scan: &str,
     name: &str,
     outcome: Result<Vec<SourceRecord>, String>,
     lookups: Option<usize>,
-) -> Result<(SourceRead, Vec<(i64, SourceRecord)>), ScanError> {
+    idents: &mut Idents,
+    identity: &Identity,
+) -> Result<SourceRead, ScanError> {
     match outcome {
         Ok(records) => {
             let bodies: Vec<String> = records
@@ -778,23 +745,21 @@ async fn save_source(
             store
                 .save_source(scan, name, &bodies, &outcome.to_string())
                 .await?;
-            let read = match lookups {
+            drop(bodies);
+            for (n, r) in records.iter().enumerate() {
+                idents.add_record(name, n as i64, r, identity);
+            }
+            Ok(match lookups {
                 Some(l) => SourceRead::per_person(name, records.len(), l),
                 None => SourceRead::bulk(name, records.len()),
-            };
-            let thin = records
-                .iter()
-                .enumerate()
-                .map(|(n, r)| (n as i64, thin_record(r)))
-                .collect();
-            Ok((read, thin))
+            })
         }
         Err(m) => {
             let outcome = serde_json::json!({ "error": m });
             store
                 .save_source(scan, name, &[], &outcome.to_string())
                 .await?;
-            Ok((SourceRead::failed(name, &m), vec![]))
+            Ok(SourceRead::failed(name, &m))
         }
     }
 }
@@ -806,21 +771,23 @@ async fn look_up_everyone(
     store: &Store,
     scan: &str,
     source: &crate::sources::SharedSource,
-    pool: &Pool,
-) -> Result<(SourceRead, Vec<(i64, SourceRecord)>), ScanError> {
+    idents: &mut Idents,
+) -> Result<SourceRead, ScanError> {
     let name = source.name().to_string();
-    if let Some(stored) = stored_source(store, scan, &name).await? {
+    let identity = &ws.config.identity;
+    if let Some(stored) = stored_source(store, scan, &name, idents, identity).await? {
         return Ok(stored);
     }
-    let identity = &ws.config.identity;
     let mut asked: HashSet<Lookup> = HashSet::new();
-    let mut lookups: Vec<Lookup> = pool
-        .profiles
-        .values()
+    let mut lookups: Vec<Lookup> = idents
+        .each_profile()
         .map(|p| Lookup {
-            id: p.id.clone().filter(|s| !s.trim().is_empty()),
-            email: p.email.as_deref().and_then(crate::model::normalize::email),
-            phone: p.phone().and_then(|ph| identity.phone(ph)),
+            id: p
+                .id
+                .filter(|s| !s.trim().is_empty())
+                .map(str::to_string),
+            email: p.email_key.map(|e| e.into_owned()),
+            phone: p.phone_key.map(|ph| ph.into_owned()),
         })
         .collect();
     let mut records: Vec<SourceRecord> = Vec::new();
@@ -866,7 +833,7 @@ async fn look_up_everyone(
         Some(m) => Err(m),
         None => Ok(records),
     };
-    save_source(store, scan, &name, outcome, Some(calls)).await
+    save_source(store, scan, &name, outcome, Some(calls), idents, identity).await
 }
 
 // ---------------------------------------------------------------- activities
