@@ -19,7 +19,7 @@ pub struct SqlConfig {
     /// The events of the records `people` found.
     pub events: Option<String>,
     /// The bulk query a workspace scan reads every record with (no
-    /// parameters).
+    /// parameters; the mssql connector does not read the scan queries yet).
     pub scan_people: Option<String>,
     /// Every event of every record, naming its record in `person`.
     pub scan_events: Option<String>,
