@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use cioscope::config::{Config, SourceConfig, SourceKind};
+use cioscope::config::{Config, SalesforceConfig, SourceConfig, SourceKind, SourceSettings};
 use cioscope::model::RawValue;
 use cioscope::sources::salesforce::SalesforceSource;
 use cioscope::sources::{Lookup, Source};
@@ -31,28 +31,23 @@ fn source(
     SourceConfig {
         name: "crm".into(),
         kind: SourceKind::Salesforce,
-        url: None,
         owns: vec![],
-        people: None,
-        events: None,
-        soql: Some(soql.into()),
-        events_soql: events_soql.map(str::to_string),
-        coql: None,
-        events_coql: None,
-        scan_people: None,
-        scan_events: None,
-        fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
         cents: vec![],
-        seed_sql: None,
-        fixtures: None,
         options: options
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
         line: None,
+        settings: SourceSettings::Salesforce(SalesforceConfig {
+            soql: soql.into(),
+            events_soql: events_soql.map(str::to_string),
+            scan_soql: None,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            fixtures: None,
+        }),
     }
 }
 
@@ -869,7 +864,10 @@ async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
         ],
         &[("event_name", "order_completed")],
     );
-    src.fixtures = Some(data_dir().join("salesforce"));
+    let SourceSettings::Salesforce(settings) = &mut src.settings else {
+        unreachable!("a salesforce source")
+    };
+    settings.fixtures = Some(data_dir().join("salesforce"));
     // No secrets are needed in fixture mode.
     let sf = connect(&src).await;
     assert!(sf.is_fixture());

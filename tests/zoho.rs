@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use cioscope::config::{Config, SourceConfig, SourceKind};
+use cioscope::config::{Config, SourceConfig, SourceKind, SourceSettings, ZohoConfig};
 use cioscope::model::RawValue;
 use cioscope::sources::zoho::{accounts_host, ZohoSource};
 use cioscope::sources::{Lookup, Source};
@@ -30,28 +30,23 @@ fn source(
     SourceConfig {
         name: "zoho".into(),
         kind: SourceKind::Zoho,
-        url: None,
         owns: vec![],
-        people: None,
-        events: None,
-        soql: None,
-        events_soql: None,
-        coql: Some(coql.into()),
-        events_coql: events_coql.map(str::to_string),
-        scan_people: None,
-        scan_events: None,
-        fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
         cents: vec![],
-        seed_sql: None,
-        fixtures: None,
         options: options
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
         line: None,
+        settings: SourceSettings::Zoho(ZohoConfig {
+            coql: coql.into(),
+            events_coql: events_coql.map(str::to_string),
+            scan_coql: None,
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            fixtures: None,
+        }),
     }
 }
 
@@ -713,7 +708,10 @@ async fn fixture_mode_serves_recorded_records_through_the_same_mapping() {
         ],
         &[("event_name", "deal_closed"), ("event_timestamp_field", "Closing_Date")],
     );
-    src.fixtures = Some(data_dir().join("zoho"));
+    let SourceSettings::Zoho(settings) = &mut src.settings else {
+        unreachable!("a zoho source")
+    };
+    settings.fixtures = Some(data_dir().join("zoho"));
     let z = connect(&src).await;
     assert!(z.is_fixture());
 

@@ -1,7 +1,8 @@
 //! Source systems: where the truth about a customer lives outside Customer.io.
 //!
-//! Every connector implements [`Source`]. Adding a kind means one new module
-//! here and one arm in [`connect`].
+//! Every connector implements [`Source`] and reads its kind's settings
+//! (`config::SourceSettings`). Adding a kind means one new module here and
+//! one arm in [`connect`].
 
 use std::sync::Arc;
 

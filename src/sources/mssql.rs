@@ -23,7 +23,7 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::sql::{event_from_row, record_from_row, redact, PreparedQuery, RowValues};
 use super::{Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::{RawValue, SourceRecord};
 
 /// Connections kept per source.
@@ -292,13 +292,15 @@ impl MssqlSource {
     /// made by the first lookup.
     pub async fn connect(_config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
         let err = |m: String| SourceError::new(&source.name, m);
-        let url = source.url.clone().unwrap_or_default();
+        let SourceSettings::Sql(sql) = &source.settings else {
+            return Err(err(format!(
+                "a {} source is not a SQL source",
+                source.kind.name()
+            )));
+        };
+        let url = sql.url.clone().unwrap_or_default();
         let secrets = connection_string_secrets(&url);
         let config = parse_connection_string(&url).map_err(|m| err(redact(&m, &secrets)))?;
-        let people = source
-            .people
-            .as_deref()
-            .ok_or_else(|| err("no `people` query is configured".into()))?;
         let connect_timeout = match source.options.get("connect_timeout") {
             None => DEFAULT_CONNECT_TIMEOUT,
             Some(text) => crate::config::duration::parse(text)
@@ -314,8 +316,8 @@ impl MssqlSource {
         Ok(MssqlSource {
             name: source.name.clone(),
             config,
-            people: prepare("people", people),
-            events: source.events.as_deref().map(|q| prepare("events", q)),
+            people: prepare("people", &sql.people),
+            events: sql.events.as_deref().map(|q| prepare("events", q)),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(MAX_CONNECTIONS),
             secrets,

@@ -53,7 +53,7 @@ use super::crm_http::{
     RetryPolicy, TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError, SourceHealth};
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
 /// Option keys a salesforce source accepts.
@@ -153,10 +153,13 @@ impl SalesforceSource {
         let opts = &source.options;
         check_option_keys(&name, "salesforce", opts, OPTIONS)?;
         let err = |m: String| SourceError::new(&name, m);
-        let soql = source
-            .soql
-            .clone()
-            .ok_or_else(|| err("a `soql` query is required".into()))?;
+        let SourceSettings::Salesforce(settings) = &source.settings else {
+            return Err(err(format!(
+                "a {} source is not a Salesforce source",
+                source.kind.name()
+            )));
+        };
+        let soql = settings.soql.clone();
         let policy = RetryPolicy::from_options(&name, opts)?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
@@ -191,9 +194,9 @@ impl SalesforceSource {
             .map(|s| s.trim().trim_end_matches('/').to_string())
             .unwrap_or_else(|| DEFAULT_LOGIN_URL.into());
 
-        let (transport, auth) = if let Some(dir) = &source.fixtures {
+        let (transport, auth) = if let Some(dir) = &settings.fixtures {
             let fixture =
-                Fixture::load(dir, Dialect::Salesforce, &source.fields, opts).map_err(&err)?;
+                Fixture::load(dir, Dialect::Salesforce, &settings.fields, opts).map_err(&err)?;
             (Transport::Fixture(Box::new(fixture)), Auth::Fixture)
         } else {
             let transport = Transport::http(timeout).map_err(&err)?;
@@ -210,9 +213,9 @@ impl SalesforceSource {
                 .get("instance_url")
                 .map(|s| s.trim().trim_end_matches('/').to_string()),
             soql,
-            events_soql: source.events_soql.clone(),
-            scan_soql: source.scan_people.clone(),
-            fields: source.fields.clone(),
+            events_soql: settings.events_soql.clone(),
+            scan_soql: settings.scan_soql.clone(),
+            fields: settings.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
             events_by_mapped_id,

@@ -27,7 +27,7 @@ use sqlx::{
 };
 
 use super::{rewrite_named_params, Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig, SourceKind, SourceSettings};
 use crate::model::{RawValue, SourceEvent, SourceRecord};
 
 /// How long to wait for a connection before giving up (override with
@@ -495,21 +495,23 @@ impl SqlSource {
     pub async fn connect(config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
         let name = source.name.clone();
         let err = |m: String| SourceError::new(&name, m);
-        let people = source
-            .people
-            .as_deref()
-            .ok_or_else(|| err("no `people` query is configured".into()))?;
+        let SourceSettings::Sql(sql) = &source.settings else {
+            return Err(err(format!(
+                "a {} source is not a SQL source",
+                source.kind.name()
+            )));
+        };
         let placeholder = placeholder_for(source.kind);
-        let people = PreparedQuery::new("people", people, placeholder);
-        let events = source
+        let people = PreparedQuery::new("people", &sql.people, placeholder);
+        let events = sql
             .events
             .as_deref()
             .map(|q| PreparedQuery::new("events", q, placeholder));
-        let scan_people = source
+        let scan_people = sql
             .scan_people
             .as_deref()
             .map(|q| PreparedQuery::new("scan_people", q, placeholder));
-        let scan_events = source
+        let scan_events = sql
             .scan_events
             .as_deref()
             .map(|q| PreparedQuery::new("scan_events", q, placeholder));
@@ -525,12 +527,12 @@ impl SqlSource {
                     ))
                 })?,
         };
-        let url = source.url.clone().unwrap_or_default();
+        let url = sql.url.clone().unwrap_or_default();
         let secrets = url_secrets(&url);
         let safe = |e: &dyn std::fmt::Display| redact(&e.to_string(), &secrets);
 
         let db = match source.kind {
-            SourceKind::Sqlite => match &source.seed_sql {
+            SourceKind::Sqlite => match &sql.seed_sql {
                 Some(script) => Db::Sqlite {
                     pool: seeded_memory_db(script).await.map_err(err)?,
                 },

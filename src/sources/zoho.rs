@@ -52,7 +52,7 @@ use super::crm_http::{
     TokenCache, Transport,
 };
 use super::{Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig};
+use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
 /// Option keys a zoho source accepts.
@@ -158,10 +158,13 @@ impl ZohoSource {
         let opts = &source.options;
         check_option_keys(&name, "zoho", opts, OPTIONS)?;
         let err = |m: String| SourceError::new(&name, m);
-        let coql = source
-            .coql
-            .clone()
-            .ok_or_else(|| err("a `coql` query is required".into()))?;
+        let SourceSettings::Zoho(settings) = &source.settings else {
+            return Err(err(format!(
+                "a {} source is not a Zoho source",
+                source.kind.name()
+            )));
+        };
+        let coql = settings.coql.clone();
         let policy = RetryPolicy::from_options(&name, opts)?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
@@ -214,7 +217,7 @@ impl ZohoSource {
                 .filter(|f| !f.is_empty())
                 .collect(),
             None => {
-                let mut v: Vec<String> = source
+                let mut v: Vec<String> = settings
                     .fields
                     .keys()
                     .map(|k| k.split('.').next().unwrap_or(k).to_string())
@@ -227,7 +230,7 @@ impl ZohoSource {
             }
         };
         if mode == Mode::Search {
-            if source.fields.is_empty() && !opts.contains_key("search_fields") {
+            if settings.fields.is_empty() && !opts.contains_key("search_fields") {
                 return Err(err(
                     "lookup = \"search\" needs options.search_fields or a [sources.fields] map: the search API requires the list of fields".into(),
                 ));
@@ -249,8 +252,9 @@ impl ZohoSource {
             }
         };
 
-        let (transport, auth) = if let Some(dir) = &source.fixtures {
-            let fixture = Fixture::load(dir, Dialect::Zoho, &source.fields, opts).map_err(&err)?;
+        let (transport, auth) = if let Some(dir) = &settings.fixtures {
+            let fixture =
+                Fixture::load(dir, Dialect::Zoho, &settings.fields, opts).map_err(&err)?;
             (Transport::Fixture(Box::new(fixture)), Auth::Fixture)
         } else {
             let transport = Transport::http(timeout).map_err(&err)?;
@@ -285,9 +289,9 @@ impl ZohoSource {
             search_fields: search_fields.join(","),
             page_size,
             coql,
-            events_coql: source.events_coql.clone(),
-            scan_coql: source.scan_people.clone(),
-            fields: source.fields.clone(),
+            events_coql: settings.events_coql.clone(),
+            scan_coql: settings.scan_coql.clone(),
+            fields: settings.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
             events_by_mapped_id,

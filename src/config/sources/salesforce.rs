@@ -1,0 +1,42 @@
+//! Salesforce: SOQL queries with `:id`, `:email`, `:phone` bound as
+//! literals, and a map from Salesforce field to attribute name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::Entry;
+use crate::config::locate::ConfigError;
+use crate::config::raw::RawSource;
+
+#[derive(Debug, Clone)]
+pub struct SalesforceConfig {
+    /// The records matching the lookup.
+    pub soql: String,
+    /// The events of each record found.
+    pub events_soql: Option<String>,
+    /// Every record, for a workspace scan (no parameters).
+    pub scan_soql: Option<String>,
+    /// Salesforce field → attribute name.
+    pub fields: BTreeMap<String, String>,
+    /// Recorded API responses (demo and offline use).
+    pub fixtures: Option<PathBuf>,
+}
+
+pub(super) fn validate(mut raw: RawSource, entry: &Entry) -> Result<SalesforceConfig, ConfigError> {
+    let Some(soql) = raw.soql.take() else {
+        return Err(entry.missing(
+            "sources.soql",
+            format!("a `soql` query for the salesforce source {:?}", entry.name),
+        ));
+    };
+    entry.only_scan_keys(&raw, &["scan_soql"])?;
+    Ok(SalesforceConfig {
+        soql,
+        events_soql: raw.events_soql,
+        scan_soql: raw.scan_soql.map(Spanned::into_inner),
+        fields: raw.fields,
+        fixtures: raw.fixtures.map(|p| entry.path(p)),
+    })
+}

@@ -1,0 +1,42 @@
+//! Zoho CRM: COQL queries with `:id`, `:email`, `:phone` bound as
+//! literals, and a map from Zoho field to attribute name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::Entry;
+use crate::config::locate::ConfigError;
+use crate::config::raw::RawSource;
+
+#[derive(Debug, Clone)]
+pub struct ZohoConfig {
+    /// The records matching the lookup.
+    pub coql: String,
+    /// The events of each record found.
+    pub events_coql: Option<String>,
+    /// Every record, for a workspace scan (no parameters).
+    pub scan_coql: Option<String>,
+    /// Zoho field → attribute name.
+    pub fields: BTreeMap<String, String>,
+    /// Recorded API responses (demo and offline use).
+    pub fixtures: Option<PathBuf>,
+}
+
+pub(super) fn validate(mut raw: RawSource, entry: &Entry) -> Result<ZohoConfig, ConfigError> {
+    let Some(coql) = raw.coql.take() else {
+        return Err(entry.missing(
+            "sources.coql",
+            format!("a `coql` query for the zoho source {:?}", entry.name),
+        ));
+    };
+    entry.only_scan_keys(&raw, &["scan_coql"])?;
+    Ok(ZohoConfig {
+        coql,
+        events_coql: raw.events_coql,
+        scan_coql: raw.scan_coql.map(Spanned::into_inner),
+        fields: raw.fields,
+        fixtures: raw.fixtures.map(|p| entry.path(p)),
+    })
+}
