@@ -119,6 +119,18 @@ impl Source for Shop {
     }
 }
 
+/// CPU time this process used so far (user + system, every thread), in
+/// seconds: steadier than wall time on a busy machine.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the line.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Resident memory now, in kB.
 fn rss_kb() -> u64 {
     status_kb("VmRSS:")
@@ -168,15 +180,21 @@ fn one(n: usize) {
         let row = cioscope::scan::new_scan("throughput", &options);
         store.create_scan(&row).await.expect("row");
         let start = Instant::now();
+        let cpu_start = cpu_secs();
         // Time per step, to stderr (where a slow step shows).
         let mut last: Option<(String, Instant)> = None;
+        let mut cpu_at = cpu_secs();
         let mut phases: Vec<(String, f64)> = Vec::new();
         let mut on_step = |step: cioscope::scan::Step| {
             let name = format!("{step:?}");
             let name = name.split([' ', '{', '(']).next().unwrap_or("").to_string();
             if last.as_ref().is_none_or(|(n, _)| *n != name) {
                 if let Some((n, at)) = last.take() {
-                    phases.push((format!("{n} (rss {}MB)", rss_kb() / 1024), at.elapsed().as_secs_f64()));
+                    phases.push((
+                        format!("{n} (cpu {:.2}s, rss {}MB)", cpu_secs() - cpu_at, rss_kb() / 1024),
+                        at.elapsed().as_secs_f64(),
+                    ));
+                    cpu_at = cpu_secs();
                 }
                 last = Some((name, Instant::now()));
             }
@@ -192,10 +210,11 @@ fn one(n: usize) {
         let wall = start.elapsed().as_secs_f64();
         let fake = FAKE_NANOS.load(Ordering::Relaxed) as f64 / 1e9;
         println!(
-            "{n} {wall:.3} {fake:.3} {} {} {}",
+            "{n} {wall:.3} {fake:.3} {} {} {} {:.3}",
             peak_rss_kb(),
             report.humans,
-            report.findings.len()
+            report.findings.len(),
+            cpu_secs() - cpu_start
         );
     });
 }
@@ -213,8 +232,8 @@ fn main() {
         .collect();
     println!("scan_throughput: in-process transport (no network, no rate limit), one worker thread, store on a temp SQLite file");
     println!(
-        "{:>9} {:>9} {:>8} {:>8} {:>12} {:>12} {:>9} {:>9}",
-        "profiles", "humans", "wall", "fake", "profiles/s", "excl. fake", "peak RSS", "findings"
+        "{:>9} {:>9} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12} {:>9} {:>9}",
+        "profiles", "humans", "wall", "cpu", "fake", "profiles/s", "excl. fake", "per cpu-s", "peak RSS", "findings"
     );
     let me = std::env::current_exe().expect("exe");
     let mut rates = Vec::new();
@@ -228,7 +247,7 @@ fn main() {
             .split_whitespace()
             .filter_map(|x| x.parse().ok())
             .collect();
-        if f.len() < 6 {
+        if f.len() < 7 {
             println!("{n:>9} failed: {}", String::from_utf8_lossy(&out.stderr));
             std::process::exit(1);
         }
@@ -236,10 +255,12 @@ fn main() {
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
         let (wall, fake, rss) = (f[1], f[2], f[3]);
         let own = n as f64 / (wall - fake);
+        let cpu = f[6];
         println!(
-            "{n:>9} {:>9} {wall:>7.2}s {fake:>7.2}s {:>12.0} {own:>12.0} {:>7.0}MB {:>9}",
+            "{n:>9} {:>9} {wall:>7.2}s {cpu:>7.2}s {fake:>7.2}s {:>12.0} {own:>12.0} {:>12.0} {:>7.0}MB {:>9}",
             f[4] as u64,
             n as f64 / wall,
+            n as f64 / (cpu - fake),
             rss / 1024.0,
             f[5] as u64
         );

@@ -22,6 +22,8 @@ impl Span {
 
 #[derive(Debug, Clone)]
 struct ProfileIdent {
+    /// Its number in the store (`scan_profiles.n`).
+    n: i64,
     cio_id: Span,
     id: Span,
     email: Span,
@@ -80,7 +82,8 @@ impl Idents {
         Some(&self.text[start..start + len])
     }
 
-    pub fn add_profile(&mut self, p: &Profile, identity: &Identity) {
+    /// Profile `n` (its number in the store).
+    pub fn add_profile(&mut self, n: i64, p: &Profile, identity: &Identity) {
         let cio_id = self.put(Some(&p.cio_id));
         let id = self.put(p.id.as_deref());
         let email = self.put(p.email.as_deref());
@@ -91,6 +94,7 @@ impl Idents {
         );
         let phone_key = self.put(p.phone().and_then(|ph| identity.phone(ph)).as_deref());
         self.profiles.push(ProfileIdent {
+            n,
             cio_id,
             id,
             email,
@@ -140,6 +144,11 @@ impl Idents {
     pub fn cio_id(&self, i: u32) -> &str {
         self.get(self.profiles[i as usize].cio_id)
             .unwrap_or_default()
+    }
+
+    /// Where profile `i` is stored (its n).
+    pub fn profile_n(&self, i: u32) -> i64 {
+        self.profiles[i as usize].n
     }
 
     /// Where record `i` is stored: (source, n).
@@ -217,7 +226,7 @@ mod tests {
             ..Default::default()
         };
         let mut idents = Idents::default();
-        idents.add_profile(&p, &identity);
+        idents.add_profile(3, &p, &identity);
         idents.add_record("shop", 7, &r, &identity);
         let whole = ProfileKeys::of(&p, &identity);
         let copy = idents.profile(0);
@@ -234,5 +243,6 @@ mod tests {
         assert_eq!(copy.email_key, whole.email_key);
         assert_eq!(copy.id, whole.id);
         assert_eq!(idents.stored_as(0).1, 7);
+        assert_eq!(idents.profile_n(0), 3);
     }
 }

@@ -217,16 +217,27 @@ pub async fn run(
         now: ws.now(),
     };
 
-    // Attribute and identity rules on everyone, a chunk at a time.
+    // Attribute and identity rules on everyone, a chunk at a time, in the
+    // order the profiles were stored (so a chunk reads ranges of them);
+    // the results are kept in person order.
     let total = plans.len();
-    let mut judged: Vec<Judged> = Vec::with_capacity(total);
-    for (c, chunk) in plans.chunks(JUDGE_CHUNK).enumerate() {
+    let mut order: Vec<u32> = (0..total as u32).collect();
+    order.sort_by_cached_key(|&i| {
+        let plan = &plans[i as usize];
+        match plan.profiles.first() {
+            Some(&p) => (0, idents.profile_n(p)),
+            None => (1, plan.records.first().map_or(0, |&r| idents.stored_as(r).1)),
+        }
+    });
+    let mut judged: Vec<Option<Judged>> = vec![None; total];
+    for (c, chunk) in order.chunks(JUDGE_CHUNK).enumerate() {
         progress(Step::Judging {
             done: c * JUDGE_CHUNK,
             total,
         });
-        let full = hydrate(store, &scan.id, &idents, chunk.iter().collect(), &unavailable).await?;
-        for s in &full {
+        let mine = chunk.iter().map(|&i| &plans[i as usize]).collect();
+        let full = hydrate(store, &scan.id, &idents, mine, &unavailable).await?;
+        for (&i, s) in chunk.iter().zip(&full) {
             let (findings, error) = match judge(s, &ctx) {
                 Ok(f) => (
                     f.into_iter()
@@ -236,7 +247,7 @@ pub async fn run(
                 ),
                 Err(e) => (vec![], Some(e)),
             };
-            judged.push(Judged {
+            judged[i as usize] = Some(Judged {
                 person: s.person.clone(),
                 profiles: s.profiles.iter().map(|p| p.cio_id.clone()).collect(),
                 findings,
@@ -245,6 +256,8 @@ pub async fn run(
             });
         }
     }
+    drop(order);
+    let mut judged: Vec<Judged> = judged.into_iter().flatten().collect();
 
     // The event sample: its activities, then every rule on it.
     let flagged: Vec<bool> = judged.iter().map(|j| !j.findings.is_empty()).collect();
@@ -387,17 +400,15 @@ async fn hydrate(
         what: what.to_string(),
         message: e.to_string(),
     };
-    let mut cio_ids: Vec<String> = plans
+    let ns: Vec<i64> = plans
         .iter()
         .flat_map(|p| p.profiles.iter().chain(p.variants.iter()))
-        .map(|&i| idents.cio_id(i).to_string())
+        .map(|&i| idents.profile_n(i))
         .collect();
-    cio_ids.sort();
-    cio_ids.dedup();
-    let mut profiles: HashMap<String, Profile> = HashMap::with_capacity(cio_ids.len());
-    for body in store.profiles_by_cio(scan, &cio_ids).await? {
+    let mut profiles: HashMap<i64, Profile> = HashMap::with_capacity(ns.len());
+    for (n, body) in store.profiles_by_n(scan, &ns).await? {
         let p: Profile = serde_json::from_str(&body).map_err(|e| corrupt("profile", e))?;
-        profiles.insert(p.cio_id.clone(), p);
+        profiles.insert(n, p);
     }
     let mut wanted: BTreeMap<&Arc<str>, Vec<i64>> = BTreeMap::new();
     for &i in plans.iter().flat_map(|p| p.records.iter()) {
@@ -412,11 +423,13 @@ async fn hydrate(
         }
     }
     let profile = |i: &u32| {
-        let cio_id = idents.cio_id(*i);
-        profiles.get(cio_id).cloned().unwrap_or_else(|| Profile {
-            cio_id: cio_id.to_string(),
-            ..Default::default()
-        })
+        profiles
+            .get(&idents.profile_n(*i))
+            .cloned()
+            .unwrap_or_else(|| Profile {
+                cio_id: idents.cio_id(*i).to_string(),
+                ..Default::default()
+            })
     };
     Ok(plans
         .into_iter()
@@ -535,8 +548,8 @@ async fn read_profiles(
         store
             .each_profile(
                 &scan.id,
-                &mut |body| match serde_json::from_str::<Profile>(&body) {
-                    Ok(p) => idents.add_profile(&p, identity),
+                &mut |n, body| match serde_json::from_str::<Profile>(&body) {
+                    Ok(p) => idents.add_profile(n, &p, identity),
                     Err(e) => {
                         bad.get_or_insert(e.to_string());
                     }
@@ -568,10 +581,13 @@ async fn read_profiles(
         })
         .buffer_unordered(2);
     while let Some((b, (ps, es))) = batches.next().await {
-        let rows: Vec<(String, String)> = ps
+        let number = |k: usize| (b * BATCH + k) as i64;
+        let rows: Vec<(i64, String, String)> = ps
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(k, p)| {
                 (
+                    number(k),
                     p.cio_id.clone(),
                     serde_json::to_string(p).expect("profiles serialize"),
                 )
@@ -590,8 +606,8 @@ async fn read_profiles(
             done: finished.min(total),
             total,
         });
-        for p in &ps {
-            idents.add_profile(p, identity);
+        for (k, p) in ps.iter().enumerate() {
+            idents.add_profile(number(k), p, identity);
         }
         errors.extend(es);
     }

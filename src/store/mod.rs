@@ -19,10 +19,16 @@ pub mod scans;
 
 /// The schema, in order. A migration is never edited once released: a
 /// change is a new file.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_scans",
-    include_str!("../../migrations/store/0001_scans.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_scans",
+        include_str!("../../migrations/store/0001_scans.sql"),
+    ),
+    (
+        "0002_numbered_profiles",
+        include_str!("../../migrations/store/0002_numbered_profiles.sql"),
+    ),
+];
 
 /// Env var naming the folder that holds `spotcheck.db` (tests use temp dirs).
 pub const DATA_DIR_ENV: &str = "CIOSCOPE_DATA_DIR";

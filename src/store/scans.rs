@@ -99,6 +99,26 @@ fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
 const ROWS_PER_INSERT: usize = 25;
 /// Keys per `IN (…)` lookup.
 const LOOKUP_CHUNK: usize = 100;
+/// Numbers read as one range when at least this many fall in it.
+const MIN_RANGE: usize = 16;
+
+/// Sorted numbers cut into runs each dense enough to read as a range (at
+/// most twice as many rows read as wanted, plus a little).
+fn dense_runs(ns: &[i64]) -> Vec<&[i64]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for k in 1..=ns.len() {
+        let end_here = k == ns.len() || {
+            let span = ns[k] - ns[start] + 1;
+            span > 2 * (k - start + 1) as i64 + 16
+        };
+        if end_here {
+            runs.push(&ns[start..k]);
+            start = k;
+        }
+    }
+    runs
+}
 
 impl Store {
     pub async fn create_scan(&self, scan: &ScanRow) -> Result<(), StoreError> {
@@ -262,22 +282,23 @@ impl Store {
         Ok(())
     }
 
-    /// One batch of profiles (cio_id, JSON) and the errors met reading it,
-    /// in one transaction: a batch is stored whole or not at all.
+    /// One batch of profiles (n, cio_id, JSON) and the errors met reading
+    /// it, in one transaction: a batch is stored whole or not at all.
     pub async fn save_batch(
         &self,
         scan: &str,
         batch: usize,
-        profiles: &[(String, String)],
+        profiles: &[(i64, String, String)],
         errors: &str,
     ) -> Result<(), StoreError> {
         let db = |e| self.db(e);
         let mut tx = self.pool.begin().await.map_err(db)?;
         let rows: Vec<Vec<Val>> = profiles
             .iter()
-            .map(|(cio_id, body)| {
+            .map(|(n, cio_id, body)| {
                 vec![
                     Val::Text(scan),
+                    Val::Int(*n),
                     Val::Text(cio_id),
                     Val::Int(batch as i64),
                     Val::Text(body),
@@ -286,8 +307,8 @@ impl Store {
             .collect();
         insert_rows(
             &mut tx,
-            "scan_profiles (scan_id, cio_id, batch, body)",
-            "ON CONFLICT (scan_id, cio_id) DO NOTHING",
+            "scan_profiles (scan_id, n, cio_id, batch, body)",
+            "",
             &rows,
         )
         .await
@@ -317,40 +338,87 @@ impl Store {
             .map_err(|e| self.db(e))
     }
 
-    /// Every stored profile's JSON, streamed.
+    /// Every stored profile: (n, JSON) in order, streamed.
     pub async fn each_profile(
         &self,
         scan: &str,
-        on: &mut (dyn FnMut(String) + Send),
+        on: &mut (dyn FnMut(i64, String) + Send),
     ) -> Result<(), StoreError> {
         use futures::TryStreamExt;
-        let mut rows = sqlx::query("SELECT body FROM scan_profiles WHERE scan_id = $1")
-            .bind(scan)
-            .fetch(&self.pool);
+        let mut rows =
+            sqlx::query("SELECT n, body FROM scan_profiles WHERE scan_id = $1 ORDER BY n")
+                .bind(scan)
+                .fetch(&self.pool);
         while let Some(r) = rows.try_next().await.map_err(|e| self.db(e))? {
-            on(r.try_get("body").map_err(|e| self.db(e))?);
+            on(
+                r.try_get("n").map_err(|e| self.db(e))?,
+                r.try_get("body").map_err(|e| self.db(e))?,
+            );
         }
         Ok(())
     }
 
-    /// The JSON of these profiles (those stored).
-    pub async fn profiles_by_cio(
+    /// These stored profiles: (n, JSON).
+    pub async fn profiles_by_n(
         &self,
         scan: &str,
-        cio_ids: &[String],
-    ) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::with_capacity(cio_ids.len());
-        for chunk in cio_ids.chunks(LOOKUP_CHUNK) {
-            let sql = format!(
-                "SELECT body FROM scan_profiles WHERE scan_id = $1 AND cio_id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(scan);
-            for c in chunk {
-                q = q.bind(c);
+        ns: &[i64],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        self.numbered(
+            "SELECT n, body FROM scan_profiles WHERE scan_id = $1",
+            &[scan],
+            ns,
+        )
+        .await
+    }
+
+    /// Rows `(n, body)` of `select` (whose first parameters are `fixed`)
+    /// with these numbers: dense runs of numbers are read as one range,
+    /// scattered ones looked up by key.
+    async fn numbered(
+        &self,
+        select: &str,
+        fixed: &[&str],
+        ns: &[i64],
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let db = |e| self.db(e);
+        let mut ns = ns.to_vec();
+        ns.sort_unstable();
+        ns.dedup();
+        let mut out = Vec::with_capacity(ns.len());
+        let mut scattered = Vec::new();
+        let next = fixed.len() + 1;
+        for run in dense_runs(&ns) {
+            if run.len() < MIN_RANGE {
+                scattered.extend_from_slice(run);
+                continue;
             }
-            for r in q.fetch_all(&self.pool).await.map_err(|e| self.db(e))? {
-                out.push(r.try_get("body").map_err(|e| self.db(e))?);
+            let (lo, hi) = (run[0], run[run.len() - 1]);
+            let sql = format!("{select} AND n BETWEEN ${next} AND ${} ORDER BY n", next + 1);
+            let mut q = sqlx::query(&sql);
+            for f in fixed {
+                q = q.bind(*f);
+            }
+            let mut want = run.iter().peekable();
+            for r in q.bind(lo).bind(hi).fetch_all(&self.pool).await.map_err(db)? {
+                let n: i64 = r.try_get("n").map_err(db)?;
+                while want.next_if(|w| **w < n).is_some() {}
+                if want.next_if(|w| **w == n).is_some() {
+                    out.push((n, r.try_get("body").map_err(db)?));
+                }
+            }
+        }
+        for chunk in scattered.chunks(LOOKUP_CHUNK) {
+            let sql = format!("{select} AND n IN ({})", placeholders(next, chunk.len()));
+            let mut q = sqlx::query(&sql);
+            for f in fixed {
+                q = q.bind(*f);
+            }
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            for r in q.fetch_all(&self.pool).await.map_err(db)? {
+                out.push((r.try_get("n").map_err(db)?, r.try_get("body").map_err(db)?));
             }
         }
         Ok(out)
@@ -431,7 +499,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         use futures::TryStreamExt;
         let mut rows =
-            sqlx::query("SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2")
+            sqlx::query(
+                "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2 ORDER BY n",
+            )
                 .bind(scan)
                 .bind(source)
                 .fetch(&self.pool);
@@ -444,31 +514,19 @@ impl Store {
         Ok(())
     }
 
-    /// The JSON of these records of a source: (n, JSON).
+    /// These records of a source: (n, JSON).
     pub async fn records_by_n(
         &self,
         scan: &str,
         source: &str,
         ns: &[i64],
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        let mut out = Vec::with_capacity(ns.len());
-        for chunk in ns.chunks(LOOKUP_CHUNK) {
-            let sql = format!(
-                "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2 AND n IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(scan).bind(source);
-            for n in chunk {
-                q = q.bind(*n);
-            }
-            for r in q.fetch_all(&self.pool).await.map_err(|e| self.db(e))? {
-                out.push((
-                    r.try_get("n").map_err(|e| self.db(e))?,
-                    r.try_get("body").map_err(|e| self.db(e))?,
-                ));
-            }
-        }
-        Ok(out)
+        self.numbered(
+            "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2",
+            &[scan, source],
+            ns,
+        )
+        .await
     }
 
     pub async fn save_activities(
