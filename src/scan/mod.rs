@@ -750,30 +750,31 @@ async fn save_source(
 ) -> Result<SourceRead, ScanError> {
     match outcome {
         Ok(records) => {
-            let bodies: Vec<String> = records
-                .iter()
-                .map(|r| serde_json::to_string(r).expect("records serialize"))
-                .collect();
+            let count = records.len();
             let outcome = match lookups {
-                Some(l) => serde_json::json!({ "records": records.len(), "lookups": l }),
-                None => serde_json::json!({ "records": records.len() }),
+                Some(l) => serde_json::json!({ "records": count, "lookups": l }),
+                None => serde_json::json!({ "records": count }),
             };
+            // Each record is copied and serialized as it is stored, and
+            // dropped then: the whole records are never held twice.
+            let mut n = 0i64;
+            let mut bodies = records.into_iter().map(|r| {
+                idents.add_record(name, n, &r, identity);
+                n += 1;
+                serde_json::to_string(&r).expect("records serialize")
+            });
             store
-                .save_source(scan, name, &bodies, &outcome.to_string())
+                .save_source(scan, name, &mut bodies, &outcome.to_string())
                 .await?;
-            drop(bodies);
-            for (n, r) in records.iter().enumerate() {
-                idents.add_record(name, n as i64, r, identity);
-            }
             Ok(match lookups {
-                Some(l) => SourceRead::per_person(name, records.len(), l),
-                None => SourceRead::bulk(name, records.len()),
+                Some(l) => SourceRead::per_person(name, count, l),
+                None => SourceRead::bulk(name, count),
             })
         }
         Err(m) => {
             let outcome = serde_json::json!({ "error": m });
             store
-                .save_source(scan, name, &[], &outcome.to_string())
+                .save_source(scan, name, &mut std::iter::empty(), &outcome.to_string())
                 .await?;
             Ok(SourceRead::failed(name, &m))
         }

@@ -424,13 +424,14 @@ impl Store {
         Ok(out)
     }
 
-    /// A source's records (JSON, numbered from 0) and how its read ended,
-    /// in one transaction: a source is stored whole or not at all.
+    /// A source's records (JSON, numbered from 0, taken from `records` a
+    /// statement's worth at a time) and how its read ended, in one
+    /// transaction: a source is stored whole or not at all.
     pub async fn save_source(
         &self,
         scan: &str,
         source: &str,
-        records: &[String],
+        records: &mut (dyn Iterator<Item = String> + Send),
         outcome: &str,
     ) -> Result<(), StoreError> {
         let db = |e| self.db(e);
@@ -441,26 +442,33 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        let rows: Vec<Vec<Val>> = records
-            .iter()
-            .enumerate()
-            .map(|(n, body)| {
-                vec![
-                    Val::Text(scan),
-                    Val::Text(source),
-                    Val::Int(n as i64),
-                    Val::Text(body),
-                ]
-            })
-            .collect();
-        insert_rows(
-            &mut tx,
-            "scan_records (scan_id, source, n, body)",
-            "",
-            &rows,
-        )
-        .await
-        .map_err(db)?;
+        let mut n = 0i64;
+        loop {
+            let bodies: Vec<String> = (&mut *records).take(ROWS_PER_INSERT).collect();
+            if bodies.is_empty() {
+                break;
+            }
+            let rows: Vec<Vec<Val>> = bodies
+                .iter()
+                .map(|body| {
+                    n += 1;
+                    vec![
+                        Val::Text(scan),
+                        Val::Text(source),
+                        Val::Int(n - 1),
+                        Val::Text(body),
+                    ]
+                })
+                .collect();
+            insert_rows(
+                &mut tx,
+                "scan_records (scan_id, source, n, body)",
+                "",
+                &rows,
+            )
+            .await
+            .map_err(db)?;
+        }
         sqlx::query("INSERT INTO scan_sources (scan_id, source, outcome) VALUES ($1, $2, $3)")
             .bind(scan)
             .bind(source)
