@@ -422,20 +422,40 @@ async fn hydrate(
             records.insert((&**source, n), r);
         }
     }
-    let profile = |i: &u32| {
-        profiles
-            .get(&idents.profile_n(*i))
-            .cloned()
-            .unwrap_or_else(|| Profile {
-                cio_id: idents.cio_id(*i).to_string(),
-                ..Default::default()
-            })
+    // Variants are copies (another human's profile, maybe in this chunk);
+    // a human's own profiles are moved out.
+    let missing = |i: u32| Profile {
+        cio_id: idents.cio_id(i).to_string(),
+        ..Default::default()
     };
+    let variants: Vec<Vec<Profile>> = plans
+        .iter()
+        .map(|plan| {
+            plan.variants
+                .iter()
+                .map(|&i| {
+                    profiles
+                        .get(&idents.profile_n(i))
+                        .cloned()
+                        .unwrap_or_else(|| missing(i))
+                })
+                .collect()
+        })
+        .collect();
     Ok(plans
         .into_iter()
-        .map(|plan| Subject {
+        .zip(variants)
+        .map(|(plan, variants)| Subject {
             person: plan.person.clone(),
-            profiles: plan.profiles.iter().map(profile).collect(),
+            profiles: plan
+                .profiles
+                .iter()
+                .map(|&i| {
+                    profiles
+                        .remove(&idents.profile_n(i))
+                        .unwrap_or_else(|| missing(i))
+                })
+                .collect(),
             records: plan
                 .records
                 .iter()
@@ -446,7 +466,7 @@ async fn hydrate(
                 .collect(),
             links: plan.links(idents),
             unavailable: unavailable.to_vec(),
-            variants: plan.variants.iter().map(profile).collect(),
+            variants,
         })
         .collect())
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// A scan's header row.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,9 +94,8 @@ fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
     })
 }
 
-/// Rows per multi-row INSERT: few enough parameters that binding them
-/// stays cheap (the SQLite driver looks each one up by name).
-const ROWS_PER_INSERT: usize = 25;
+/// Rows per multi-row INSERT.
+const ROWS_PER_INSERT: usize = 100;
 /// Keys per `IN (…)` lookup.
 const LOOKUP_CHUNK: usize = 100;
 /// Numbers read as one range when at least this many fall in it.
@@ -306,6 +305,7 @@ impl Store {
             })
             .collect();
         insert_rows(
+            self.backend,
             &mut tx,
             "scan_profiles (scan_id, n, cio_id, batch, body)",
             "",
@@ -461,6 +461,7 @@ impl Store {
                 })
                 .collect();
             insert_rows(
+                self.backend,
                 &mut tx,
                 "scan_records (scan_id, source, n, body)",
                 "",
@@ -605,6 +606,7 @@ impl Store {
             })
             .collect();
         insert_rows(
+            self.backend,
             &mut tx,
             "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
             "",
@@ -627,6 +629,7 @@ impl Store {
             })
             .collect();
         insert_rows(
+            self.backend,
             &mut tx,
             "scan_findings (scan_id, person, rule, severity, profiles, summary, evidence)",
             "",
@@ -646,6 +649,7 @@ impl Store {
             })
             .collect();
         insert_rows(
+            self.backend,
             &mut tx,
             "scan_errors (scan_id, person, source, message)",
             "",
@@ -791,6 +795,7 @@ enum Val<'a> {
 /// statements of [`ROWS_PER_INSERT`] rows; `suffix` follows each
 /// statement (`ON CONFLICT …`).
 async fn insert_rows(
+    backend: Backend,
     conn: &mut sqlx::AnyConnection,
     table: &str,
     suffix: &str,
@@ -800,7 +805,10 @@ async fn insert_rows(
         return Ok(());
     };
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!("{} {suffix}", insert_sql(table, columns, chunk.len()));
+        let sql = format!(
+            "{} {suffix}",
+            insert_sql(backend, table, columns, chunk.len())
+        );
         let mut q = sqlx::query(&sql);
         for v in chunk.iter().flatten() {
             q = match v {
@@ -823,8 +831,10 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// `INSERT INTO <table (cols)> VALUES ($1, ..), ($n+1, ..), ..`.
-fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
+/// `INSERT INTO <table (cols)> VALUES ($1, ..), ($n+1, ..), ..` (with
+/// SQLite's anonymous `?`, which its driver binds without looking every
+/// parameter up by name).
+fn insert_sql(backend: Backend, table: &str, columns: usize, rows: usize) -> String {
     let mut sql = format!("INSERT INTO {table} VALUES ");
     for r in 0..rows {
         if r > 0 {
@@ -835,7 +845,10 @@ fn insert_sql(table: &str, columns: usize, rows: usize) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", r * columns + c + 1));
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", r * columns + c + 1)),
+            }
         }
         sql.push(')');
     }
