@@ -233,7 +233,16 @@ fn main() {
     println!("scan_throughput: in-process transport (no network, no rate limit), one worker thread, store on a temp SQLite file");
     println!(
         "{:>9} {:>9} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12} {:>9} {:>9}",
-        "profiles", "humans", "wall", "cpu", "fake", "profiles/s", "excl. fake", "per cpu-s", "peak RSS", "findings"
+        "profiles",
+        "humans",
+        "wall",
+        "cpu",
+        "fake",
+        "profiles/s",
+        "excl. fake",
+        "per cpu-s",
+        "peak RSS",
+        "findings"
     );
     let me = std::env::current_exe().expect("exe");
     let mut rates = Vec::new();

@@ -152,7 +152,11 @@ impl<'a> ProfileKeys<'a> {
             cio_id: &p.cio_id,
             id: p.id.as_deref(),
             email: p.email.as_deref(),
-            email_key: p.email.as_deref().and_then(normalize::email).map(Cow::Owned),
+            email_key: p
+                .email
+                .as_deref()
+                .and_then(normalize::email)
+                .map(Cow::Owned),
             phone_key: p.phone().and_then(|ph| identity.phone(ph)).map(Cow::Owned),
             created_at: created_at(p),
         }
@@ -167,7 +171,11 @@ impl<'a> RecordKeys<'a> {
             id: r.id.as_deref(),
             email: r.email.as_deref(),
             phone: r.phone.as_deref(),
-            email_key: r.email.as_deref().and_then(normalize::email).map(Cow::Owned),
+            email_key: r
+                .email
+                .as_deref()
+                .and_then(normalize::email)
+                .map(Cow::Owned),
             phone_key: r
                 .phone
                 .as_deref()
@@ -457,7 +465,10 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
         if !is_profile(p) {
             return true;
         }
-        graph.profile(porder[p as usize] as usize).id_key().is_none()
+        graph
+            .profile(porder[p as usize] as usize)
+            .id_key()
+            .is_none()
     };
     // Which pairs of positions a value links, and on what.
     let mut edges: Vec<(u32, u32, Identifier)> = Vec::new();
@@ -535,7 +546,10 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
         while end < members.len() && members[end].0 == root {
             end += 1;
         }
-        let nodes: Vec<Node> = members[m..end].iter().map(|&(_, p)| node(p as usize)).collect();
+        let nodes: Vec<Node> = members[m..end]
+            .iter()
+            .map(|&(_, p)| node(p as usize))
+            .collect();
         m = end;
         let mut member_profiles: Vec<u32> = nodes
             .iter()
@@ -551,7 +565,13 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
                 _ => None,
             })
             .collect();
-        order_profiles(graph, &mut member_profiles, &member_records, config, &owners);
+        order_profiles(
+            graph,
+            &mut member_profiles,
+            &member_records,
+            config,
+            &owners,
+        );
         let person = match member_profiles.first() {
             Some(&i) => {
                 let p = graph.profile(i as usize);

@@ -218,7 +218,8 @@ mod tests {
             ..Default::default()
         };
         p.attributes.insert("phone".into(), "(555) 100-0037".into());
-        p.attributes.insert("created_at".into(), "1600000000".into());
+        p.attributes
+            .insert("created_at".into(), "1600000000".into());
         let r = SourceRecord {
             source: "shop".into(),
             id: Some("C1".into()),

@@ -145,9 +145,9 @@ const JUDGE_CHUNK: usize = 500;
 /// Run (or continue) a scan to the end and store its results.
 ///
 /// Memory stays bounded by identity keys: full profiles and records go to
-/// the store as they are read; humans are formed over thin copies (ids,
-/// emails, phones, `created_at`), then judged a chunk at a time from the
-/// stored originals.
+/// the store as they are read; humans are formed over identity copies
+/// ([`Idents`]), then judged a chunk at a time from the stored originals,
+/// in storage order so a chunk reads ranges.
 pub async fn run(
     ws: &Arc<Workspace>,
     store: &Store,
@@ -226,7 +226,10 @@ pub async fn run(
         let plan = &plans[i as usize];
         match plan.profiles.first() {
             Some(&p) => (0, idents.profile_n(p)),
-            None => (1, plan.records.first().map_or(0, |&r| idents.stored_as(r).1)),
+            None => (
+                1,
+                plan.records.first().map_or(0, |&r| idents.stored_as(r).1),
+            ),
         }
     });
     let mut judged: Vec<Option<Judged>> = vec![None; total];
@@ -819,10 +822,7 @@ async fn look_up_everyone(
     let mut lookups: Vec<Lookup> = idents
         .each_profile()
         .map(|p| Lookup {
-            id: p
-                .id
-                .filter(|s| !s.trim().is_empty())
-                .map(str::to_string),
+            id: p.id.filter(|s| !s.trim().is_empty()).map(str::to_string),
             email: p.email_key.map(|e| e.into_owned()),
             phone: p.phone_key.map(|ph| ph.into_owned()),
         })

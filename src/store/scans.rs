@@ -394,13 +394,22 @@ impl Store {
                 continue;
             }
             let (lo, hi) = (run[0], run[run.len() - 1]);
-            let sql = format!("{select} AND n BETWEEN ${next} AND ${} ORDER BY n", next + 1);
+            let sql = format!(
+                "{select} AND n BETWEEN ${next} AND ${} ORDER BY n",
+                next + 1
+            );
             let mut q = sqlx::query(&sql);
             for f in fixed {
                 q = q.bind(*f);
             }
             let mut want = run.iter().peekable();
-            for r in q.bind(lo).bind(hi).fetch_all(&self.pool).await.map_err(db)? {
+            for r in q
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+            {
                 let n: i64 = r.try_get("n").map_err(db)?;
                 while want.next_if(|w| **w < n).is_some() {}
                 if want.next_if(|w| **w == n).is_some() {
@@ -507,13 +516,12 @@ impl Store {
         on: &mut (dyn FnMut(i64, String) + Send),
     ) -> Result<(), StoreError> {
         use futures::TryStreamExt;
-        let mut rows =
-            sqlx::query(
-                "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2 ORDER BY n",
-            )
-                .bind(scan)
-                .bind(source)
-                .fetch(&self.pool);
+        let mut rows = sqlx::query(
+            "SELECT n, body FROM scan_records WHERE scan_id = $1 AND source = $2 ORDER BY n",
+        )
+        .bind(scan)
+        .bind(source)
+        .fetch(&self.pool);
         while let Some(r) = rows.try_next().await.map_err(|e| self.db(e))? {
             on(
                 r.try_get("n").map_err(|e| self.db(e))?,
