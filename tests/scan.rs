@@ -398,6 +398,33 @@ fn a_finished_scan_prints_again_from_the_store_identically() {
     );
     assert_eq!(findings(&scan), findings(&again));
     assert_eq!(scan["rules"], again["rules"]);
+    // What the scan read was working data: gone once it finished; its
+    // results stay.
+    let rows = |table: &str| -> i64 {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let db = db(data.path()).await;
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        })
+    };
+    for table in [
+        "scan_pages",
+        "scan_profiles",
+        "scan_batches",
+        "scan_records",
+        "scan_sources",
+        "scan_activities",
+    ] {
+        assert_eq!(rows(table), 0, "{table} kept after the scan finished");
+    }
+    assert_eq!(rows("scan_humans"), scan["humans"].as_i64().unwrap());
+    assert_eq!(
+        rows("scan_findings"),
+        scan["findings"].as_array().unwrap().len() as i64
+    );
     // CSV lists the findings, defused like every CSV.
     let csv = cioscope(data.path())
         .args([

@@ -94,6 +94,16 @@ fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
     })
 }
 
+/// What a running scan stores of what it read; dropped when it finishes.
+const WORKING_TABLES: [&str; 6] = [
+    "scan_pages",
+    "scan_profiles",
+    "scan_batches",
+    "scan_records",
+    "scan_sources",
+    "scan_activities",
+];
+
 /// Rows per multi-row INSERT.
 const ROWS_PER_INSERT: usize = 100;
 /// Keys per `IN (…)` lookup.
@@ -600,28 +610,31 @@ impl Store {
                 .map_err(db)?;
         }
         let json = |v: &Vec<String>| Val::Owned(serde_json::to_string(v).unwrap_or_default());
-        let rows: Vec<Vec<Val>> = humans
-            .iter()
-            .map(|h| {
-                vec![
-                    Val::Text(scan),
-                    Val::Text(&h.person),
-                    json(&h.profiles),
-                    Val::Text(&h.sampled),
-                    Val::Int(h.findings as i64),
-                    Val::MaybeText(h.worst.as_deref()),
-                ]
-            })
-            .collect();
-        insert_rows(
-            self.backend,
-            &mut tx,
-            "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
-            "",
-            &rows,
-        )
-        .await
-        .map_err(db)?;
+        // A workspace's humans, a thousand rows prepared at a time.
+        for chunk in humans.chunks(1000) {
+            let rows: Vec<Vec<Val>> = chunk
+                .iter()
+                .map(|h| {
+                    vec![
+                        Val::Text(scan),
+                        Val::Text(&h.person),
+                        json(&h.profiles),
+                        Val::Text(&h.sampled),
+                        Val::Int(h.findings as i64),
+                        Val::MaybeText(h.worst.as_deref()),
+                    ]
+                })
+                .collect();
+            insert_rows(
+                self.backend,
+                &mut tx,
+                "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
+                "",
+                &rows,
+            )
+            .await
+            .map_err(db)?;
+        }
         let rows: Vec<Vec<Val>> = findings
             .iter()
             .map(|f| {
@@ -675,6 +688,16 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        // What was read is working data: a finished scan keeps its results
+        // (humans, findings, errors, report), so weekly scans of a large
+        // workspace do not pile up copies of it.
+        for table in WORKING_TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE scan_id = $1"))
+                .bind(scan)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         tx.commit().await.map_err(db)?;
         Ok(())
     }
