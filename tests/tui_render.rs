@@ -1525,3 +1525,168 @@ fn the_light_theme_paints_its_own_background() {
     let blank = buf[(50, 29)].bg;
     assert_eq!(blank, ratatui::style::Color::Rgb(0xfa, 0xfa, 0xfa));
 }
+
+/// An app like [`app`] on a config with extra `[customerio]` lines.
+fn app_with_customerio(lines: &str) -> App {
+    let text = CONFIG.replace(
+        "[[sources]]",
+        &format!("[customerio]\n{lines}\n\n[[sources]]"),
+    );
+    let cfg = Arc::new(config::load_str(&text, Path::new("test.toml")).unwrap());
+    let mut base = app();
+    let mut app = App::new(cfg, Theme::default(), Keymap::default());
+    app.size = base.size;
+    app.people = std::mem::take(&mut base.people);
+    app.prepare();
+    app
+}
+
+#[test]
+fn o_without_the_dashboard_key_says_which_key_to_set() {
+    let mut app = app();
+    open_jane(&mut app);
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('o'),
+        KeyModifiers::NONE,
+    )));
+    assert!(e.is_empty(), "{e:?}");
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.text.contains("customerio.dashboard_workspace_id") && n.text.contains("test.toml"),
+        "{n:?}"
+    );
+}
+
+#[test]
+fn o_opens_the_profile_in_the_regions_dashboard_and_copies_it_without_a_browser() {
+    for (region, host) in [("us", "fly.customer.io"), ("eu", "fly-eu.customer.io")] {
+        let mut app = app_with_customerio(&format!(
+            "region = \"{region}\"\ndashboard_workspace_id = \"4242\""
+        ));
+        open_jane(&mut app);
+        let url = format!("https://{host}/env/4242/people/C1001");
+        assert_eq!(app.dashboard_url(), Ok(url.clone()));
+        let e = app.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Char('o'),
+            KeyModifiers::NONE,
+        )));
+        assert_eq!(e, vec![Effect::OpenUrl(url.clone())]);
+        // No browser here: the address goes to the status line and the
+        // clipboard instead of failing silently.
+        let e = app.dispatch(Action::UrlOpened {
+            url: url.clone(),
+            result: Err("no browser over SSH".into()),
+        });
+        assert_eq!(e, vec![Effect::Copy(url.clone())]);
+        let status = screen(&app);
+        let status = status.lines().last().unwrap();
+        assert!(status.contains("no browser over SSH"), "{status}");
+        assert!(
+            status.contains(&format!("https://{host}/env/4242")),
+            "{status}"
+        );
+    }
+}
+
+/// The text inside the box whose top border carries `title`: the rows
+/// below it up to its bottom border, between its side borders.
+fn pane_text(screen: &str, title: &str) -> Vec<String> {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    for (y, l) in lines.iter().enumerate() {
+        let s: String = l.iter().collect();
+        let Some(byte) = s.find(title) else { continue };
+        let at = s[..byte].chars().count();
+        let left = (0..at).rev().find(|&x| matches!(l[x], '╭' | '┏')).unwrap();
+        let right = (at..l.len()).find(|&x| matches!(l[x], '╮' | '┓')).unwrap();
+        return lines[y + 1..]
+            .iter()
+            .take_while(|r| !matches!(r[left], '╰' | '┗'))
+            .map(|r| r[left + 1..right].iter().collect())
+            .collect();
+    }
+    panic!("no pane titled {title:?} in\n{screen}");
+}
+
+#[test]
+fn slash_in_the_timeline_keeps_only_the_events_that_match_and_esc_clears_it() {
+    let mut app = app();
+    app.size = (80, 24);
+    open_jane(&mut app);
+    app.person.pane = Pane::Timeline;
+    let all = app.visible_rows(Pane::Timeline).len();
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "order_completed");
+    let s = screen(&app);
+    assert_eq!(app.view, View::Person, "the pane is filtered, not People");
+    assert!(
+        s.contains("/order_completed▏"),
+        "typing shows in the title: {s}"
+    );
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let rows: Vec<String> = pane_text(&s, "Timeline")
+        .into_iter()
+        .skip(1)
+        .filter(|r| !r.trim().is_empty())
+        .collect();
+    // Two copies from Customer.io and the shop's own order.
+    assert_eq!(rows.len(), 3, "{s}");
+    assert!(rows.iter().all(|r| r.contains("order_comp")), "{s}");
+    assert!(
+        !s.contains("Order Comp"),
+        "the drifted name is filtered out: {s}"
+    );
+    assert!(
+        line_with(&s, "Timeline").contains(&format!("3 of {all}")),
+        "{s}"
+    );
+    assert!(
+        line_with(&s, "Timeline").contains("/order_completed"),
+        "{s}"
+    );
+    // The People list is not filtered by it.
+    assert!(app.people.filter.is_empty());
+    // Esc clears the pane's filter and stays on the person.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Person);
+    assert_eq!(app.visible_rows(Pane::Timeline).len(), all);
+    assert!(!screen(&app).contains("/order_completed"));
+}
+
+#[test]
+fn slash_in_compare_filters_attributes_and_in_findings_their_evidence() {
+    let mut app = app();
+    app.size = (80, 24);
+    open_jane(&mut app);
+    app.person.pane = Pane::Compare;
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "vip");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let compare = pane_text(&s, "Compare").join("\n");
+    assert!(compare.contains("vip_tier"), "{s}");
+    for other in ["last_order_date", "total_orders", "email"] {
+        assert!(!compare.contains(other), "{other} is filtered out: {s}");
+    }
+    // `v` opens the filtered row, not the first row of the whole list.
+    key(&mut app, KeyCode::Char('v'));
+    assert!(screen(&app).contains("vip_tier · "), "{}", screen(&app));
+    key(&mut app, KeyCode::Esc);
+
+    // The findings pane filters by rule, summary and evidence.
+    app.person.pane = Pane::Findings;
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "split");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let findings = pane_text(&s, "Findings").join("\n");
+    assert!(findings.contains("split_identity"), "{s}");
+    assert!(!findings.contains("stale_attribute"), "{s}");
+    assert!(findings.contains("evidence · split_identity"), "{s}");
+    // Each pane keeps its own filter; the compare filter still holds.
+    assert_eq!(app.visible_rows(Pane::Compare).len(), 1);
+    key(&mut app, KeyCode::Esc);
+    assert!(pane_text(&screen(&app), "Findings")
+        .join("\n")
+        .contains("stale_attribute"));
+}

@@ -160,6 +160,9 @@ pub struct CustomerIo {
     /// When recorded fixtures were captured: checks on them use this as "now",
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The workspace's number in the Customer.io dashboard (the App API
+    /// does not tell it): lets the TUI open a person's profile there.
+    pub dashboard_workspace_id: Option<String>,
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -426,6 +429,7 @@ struct RawCustomerIo {
     retry_after_max: Option<Spanned<String>>,
     throttle_budget: Option<Spanned<String>>,
     recorded_at: Option<Spanned<String>>,
+    dashboard_workspace_id: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -767,8 +771,25 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
                 .with_timezone(&chrono::Utc),
         ),
     };
+    let dashboard_workspace_id = match &raw.customerio.dashboard_workspace_id {
+        None => None,
+        Some(w) if !w.get_ref().is_empty() && w.get_ref().chars().all(|c| c.is_ascii_digit()) => {
+            Some(w.get_ref().clone())
+        }
+        Some(w) => {
+            return Err(loc.err(
+                span_of(w),
+                "customerio.dashboard_workspace_id",
+                format!(
+                "the workspace's number from its dashboard address, like \"123456\", found {:?}",
+                w.get_ref()
+            ),
+            ))
+        }
+    };
     let customerio = CustomerIo {
         recorded_at,
+        dashboard_workspace_id,
         base_url,
         region,
         api_key_env: raw
@@ -1409,6 +1430,24 @@ mod tests {
         );
         let e = err("[[attributes]]\nname = \"x\"\ntype = \"date\"\n");
         assert_eq!((e.line, e.key.as_str()), (Some(3), "attributes.type"));
+    }
+
+    #[test]
+    fn the_dashboard_workspace_is_a_number_as_its_address_shows_it() {
+        let c = load_str(
+            "[customerio]\ndashboard_workspace_id = \"123456\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.customerio.dashboard_workspace_id.as_deref(),
+            Some("123456")
+        );
+        let e = err("[customerio]\ndashboard_workspace_id = \"acme/1\"\n");
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (Some(2), "customerio.dashboard_workspace_id")
+        );
     }
 
     #[test]

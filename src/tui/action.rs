@@ -104,6 +104,12 @@ pub enum Action {
         request: RequestId,
         result: Result<Vec<(String, String)>, String>,
     },
+    /// The platform opener was started on a dashboard address (or could
+    /// not be: no opener here, or it failed).
+    UrlOpened {
+        url: String,
+        result: Result<(), String>,
+    },
     /// The workspace's finished scans, newest first (headers only).
     ScansLoaded(Result<Vec<crate::scan::ScanReport>, String>),
 }
@@ -152,6 +158,8 @@ pub enum Effect {
     LoadScans,
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
+    /// Open an address in the platform's browser (`xdg-open`, `open`).
+    OpenUrl(String),
     /// A page of a stored scan's findings of one rule.
     LoadScanHumans {
         request: RequestId,

@@ -43,6 +43,7 @@ pub enum Command {
     Person,
     Copy,
     ReloadPerson,
+    OpenDashboard,
 }
 
 /// One command's name, default keys, where it applies and what it does.
@@ -61,7 +62,7 @@ macro_rules! info {
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 32] = [
+pub const COMMANDS: [CommandInfo; 33] = [
     info!(
         Help,
         "help",
@@ -90,6 +91,13 @@ pub const COMMANDS: [CommandInfo; 32] = [
         ["y"],
         "act",
         "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
+    ),
+    info!(
+        OpenDashboard,
+        "open_dashboard",
+        ["o"],
+        "act",
+        "open the person's profile in the Customer.io dashboard (customerio.dashboard_workspace_id); without a browser the address is copied"
     ),
     info!(Reload, "reload", ["r"], "general", "reload every person"),
     info!(
@@ -146,7 +154,7 @@ pub const COMMANDS: [CommandInfo; 32] = [
         "filter",
         ["/"],
         "people",
-        "filter people: text (id, email, rule), sev:error, rule:stale, err:shop (a system failed)"
+        "filter: people by text (id, email, rule), sev:error, rule:stale, err:shop (a system failed); on a person, the focused pane's rows (esc clears)"
     ),
     info!(Sort, "sort", ["s"], "people", "sort by the next column"),
     info!(

@@ -156,6 +156,14 @@ impl Runtime {
                 let _ = out.flush();
                 return;
             }
+            Effect::OpenUrl(url) => {
+                let tx = self.tx.clone();
+                self.tasks.push(tokio::spawn(async move {
+                    let result = open_url(&url).await;
+                    let _ = tx.send(Action::UrlOpened { url, result });
+                }));
+                return;
+            }
             Effect::SaveWalk(e) => {
                 match &self.spot {
                     Some(spot) if spot.writer.send([e]) => {}
@@ -330,7 +338,10 @@ impl Runtime {
                 }));
             }
             // Handled in `run` before the workspace is needed.
-            Effect::SaveWalk(_) | Effect::ExportReport { .. } | Effect::Copy(_) => {}
+            Effect::SaveWalk(_)
+            | Effect::ExportReport { .. }
+            | Effect::Copy(_)
+            | Effect::OpenUrl(_) => {}
         }
     }
 
@@ -399,6 +410,42 @@ async fn latest_scans(
         .filter_map(|s| serde_json::from_str(s.report.as_deref()?).ok())
         .take(SCAN_HISTORY)
         .collect())
+}
+
+/// The program that shows a page to the operator, when there is one: a
+/// browser opened over SSH or without a display would open where the
+/// operator cannot see it (or inside this terminal).
+fn opener() -> Result<&'static str, String> {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    if set("SSH_CONNECTION") || set("SSH_TTY") {
+        return Err("no browser over SSH".into());
+    }
+    if cfg!(target_os = "macos") {
+        Ok("open")
+    } else if cfg!(unix) && (set("DISPLAY") || set("WAYLAND_DISPLAY")) {
+        Ok("xdg-open")
+    } else {
+        Err("no browser here".into())
+    }
+}
+
+/// Run the platform opener on `url`, its output kept off the terminal.
+async fn open_url(url: &str) -> Result<(), String> {
+    use std::process::Stdio;
+    let program = opener()?;
+    let run = tokio::process::Command::new(program)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match tokio::time::timeout(Duration::from_secs(10), run).await {
+        // Still running: the opener hands over to the browser and stays.
+        Err(_) => Ok(()),
+        Ok(Ok(s)) if s.success() => Ok(()),
+        Ok(Ok(s)) => Err(format!("{program} failed ({s})")),
+        Ok(Err(e)) => Err(format!("cannot run {program}: {e}")),
+    }
 }
 
 /// The OSC 52 sequence that puts `text` on the terminal's clipboard (the

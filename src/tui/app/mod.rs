@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui::text::Line;
 
+mod dashboard;
 mod palette;
 mod people;
 mod person;
 mod scan;
 mod spot;
 
+pub use dashboard::{profile_url, DASHBOARD_KEY};
 pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
 
@@ -108,6 +110,9 @@ pub struct PersonUi {
     pub cursors: [Cursor; 4],
     /// What the last jumped-to finding is about.
     pub highlight: Vec<Focus>,
+    /// Each pane's `/` filter (by [`Pane::index`]): words every shown row
+    /// contains. Kept when moving to another person; back clears it.
+    pub filters: [String; 4],
 }
 
 impl Default for PersonUi {
@@ -118,6 +123,7 @@ impl Default for PersonUi {
             zoom: false,
             cursors: [Cursor::default(); 4],
             highlight: vec![],
+            filters: Default::default(),
         }
     }
 }
@@ -168,7 +174,10 @@ pub enum Popup {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
+    /// The People list's filter.
     Filter,
+    /// A person screen pane's filter.
+    PaneFilter(Pane),
     Palette,
 }
 
@@ -178,7 +187,7 @@ pub struct Input {
     pub kind: InputKind,
     pub text: String,
     /// The filter before editing started (restored by Esc).
-    prior: String,
+    pub prior: String,
     /// Completions: the full line and what it does.
     pub hints: Vec<(String, String)>,
 }
@@ -650,6 +659,7 @@ impl App {
                     }
                 }
             }
+            Action::UrlOpened { url, result } => self.url_opened(url, result),
             Action::SourceBudgets(budgets) => {
                 for (name, budget) in budgets {
                     if let Some(sys) = self.systems.iter_mut().find(|x| x.name == name) {
@@ -762,6 +772,10 @@ impl App {
             self.people.dirty = true;
             return;
         }
+        if self.view == View::Person && !self.person.filters[self.person.pane.index()].is_empty() {
+            self.set_pane_filter(self.person.pane, String::new());
+            return;
+        }
         if self.view == View::Person
             && self.side_panel.is_some()
             && self.side_panel != Some(SidePanel::Walk)
@@ -788,6 +802,7 @@ impl App {
         if self.person.key.as_deref() != Some(key) {
             self.person = PersonUi {
                 key: Some(key.to_string()),
+                filters: std::mem::take(&mut self.person.filters),
                 ..PersonUi::default()
             };
         }
@@ -867,6 +882,7 @@ impl App {
                     vec![]
                 }
             },
+            Command::OpenDashboard => self.open_dashboard(),
             Command::Help => {
                 self.popups.push(Popup::Help { scroll: 0 });
                 vec![]
@@ -876,8 +892,14 @@ impl App {
                 vec![]
             }
             Command::Filter => {
-                self.go(View::People);
-                self.open_input(InputKind::Filter);
+                // On a person, `/` filters the focused pane's rows; elsewhere
+                // it filters the people list.
+                if self.view == View::Person && self.current().is_some() {
+                    self.open_input(InputKind::PaneFilter(self.person.pane));
+                } else {
+                    self.go(View::People);
+                    self.open_input(InputKind::Filter);
+                }
                 vec![]
             }
             Command::Back => {

@@ -50,17 +50,21 @@ impl App {
         };
         match code {
             KeyCode::Esc => {
-                if input.kind == InputKind::Filter {
-                    self.people.filter = input.prior.clone();
-                    self.people.dirty = true;
+                let input = self.input.take().expect("input is open");
+                match input.kind {
+                    InputKind::Filter => {
+                        self.people.filter = input.prior;
+                        self.people.dirty = true;
+                    }
+                    InputKind::PaneFilter(pane) => self.set_pane_filter(pane, input.prior),
+                    InputKind::Palette => {}
                 }
-                self.input = None;
                 return vec![];
             }
             KeyCode::Enter => {
                 let input = self.input.take().expect("input is open");
                 return match input.kind {
-                    InputKind::Filter => vec![],
+                    InputKind::Filter | InputKind::PaneFilter(_) => vec![],
                     InputKind::Palette => self.run_palette(&input.text),
                 };
             }
@@ -81,6 +85,9 @@ impl App {
         if input.kind == InputKind::Filter {
             self.people.filter = input.text.clone();
             self.people.dirty = true;
+        } else if let InputKind::PaneFilter(pane) = input.kind {
+            let text = input.text.clone();
+            self.set_pane_filter(pane, text);
         } else {
             let text = input.text.clone();
             let hints = self.completions(&text);
@@ -172,10 +179,10 @@ impl App {
     }
 
     pub(super) fn open_input(&mut self, kind: InputKind) {
-        let text = if kind == InputKind::Filter {
-            self.people.filter.clone()
-        } else {
-            String::new()
+        let prior = match kind {
+            InputKind::Filter => self.people.filter.clone(),
+            InputKind::PaneFilter(pane) => self.person.filters[pane.index()].clone(),
+            InputKind::Palette => String::new(),
         };
         let hints = if kind == InputKind::Palette {
             self.completions("")
@@ -184,8 +191,8 @@ impl App {
         };
         self.input = Some(Input {
             kind,
-            prior: self.people.filter.clone(),
-            text,
+            text: prior.clone(),
+            prior,
             hints,
         });
     }
