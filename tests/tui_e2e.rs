@@ -356,10 +356,13 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
         checklist.contains("Likely cause:") || checklist.contains("Result:"),
         "{checklist}"
     );
+    // Back closes the checklist onto the picker, then the picker.
     s.send("\x1b");
-    s.wait_for("the checklist to close", |t| {
-        !t.contains("campaign_running")
+    s.wait_for("the checklist to close onto the picker", |t| {
+        !t.contains("campaign_running") && t.contains("Pick a campaign")
     });
+    s.send("\x1b");
+    s.wait_for("the picker to close", |t| !t.contains("Pick a campaign"));
     s.send("q");
     assert!(s.wait_exit().success());
 }

@@ -1102,7 +1102,7 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         }] if person == "C1001" => *request,
         other => panic!("{other:?}"),
     };
-    assert!(app.popups.is_empty(), "the picker closes");
+    assert_eq!(app.popups.len(), 1, "the picker stays under the checklist");
     assert!(screen(&app).contains("explaining C1001 in Post-purchase thank you"));
 
     let explanation = jane_explained(campaigns[1].clone());
@@ -1126,7 +1126,9 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         line_with(&s, "event_name_drift").contains("Order Completed"),
         "{s}"
     );
-    // Back closes the checklist.
+    // Back closes the checklist, then the picker under it.
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&app).contains("Pick a campaign"));
     key(&mut app, KeyCode::Esc);
     assert!(app.popups.is_empty());
 
@@ -1689,4 +1691,177 @@ fn slash_in_compare_filters_attributes_and_in_findings_their_evidence() {
     assert!(pane_text(&screen(&app), "Findings")
         .join("\n")
         .contains("stale_attribute"));
+}
+
+/// What Esc must bring back exactly: the place (screen, person, filters,
+/// side panel, zoom, the popups over it) and the line being typed.
+fn state(app: &App) -> (cioscope::tui::app::Place, Option<String>) {
+    let input = app
+        .input
+        .as_ref()
+        .map(|i| format!("{:?} {:?}", i.kind, i.text));
+    (app.place(), input)
+}
+
+/// Take `steps` from a fresh app (after `setup`), then press Esc once per
+/// step: each Esc must return to exactly the state before that step.
+fn esc_retraces(path: &str, setup: fn(&mut App), steps: &[(&str, fn(&mut App))]) {
+    let mut app = app();
+    setup(&mut app);
+    let mut before = vec![];
+    for (label, step) in steps {
+        before.push((*label, state(&app)));
+        step(&mut app);
+        assert_ne!(
+            state(&app),
+            before.last().unwrap().1,
+            "{path}: {label} changed nothing\n{}",
+            screen(&app)
+        );
+    }
+    for (label, expected) in before.into_iter().rev() {
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(
+            state(&app),
+            expected,
+            "{path}: Esc after {label} went elsewhere\n{}",
+            screen(&app)
+        );
+    }
+}
+
+fn enter(app: &mut App) {
+    key(app, KeyCode::Enter);
+}
+
+fn line(app: &mut App, text: &str) {
+    chars(app, text);
+    enter(app);
+}
+
+#[test]
+fn esc_always_returns_to_exactly_where_the_operator_came_from() {
+    let none: fn(&mut App) = |_| {};
+    esc_retraces(
+        "screens",
+        none,
+        &[
+            ("2", |a| key(a, KeyCode::Char('2'))),
+            ("enter on a person", enter),
+            ("1 pulse", |a| key(a, KeyCode::Char('1'))),
+            ("? help", |a| key(a, KeyCode::Char('?'))),
+        ],
+    );
+    esc_retraces(
+        "filters, panels and drill-downs",
+        none,
+        &[
+            ("enter on a pulse rule", enter),
+            ("/jane", |a| line(a, "/jane")),
+            ("enter on a person", enter),
+            ("a timeline filter", |a| {
+                a.person.pane = Pane::Timeline;
+                line(a, "/order");
+            }),
+            ("z zoom", |a| key(a, KeyCode::Char('z'))),
+            ("d details", |a| key(a, KeyCode::Char('d'))),
+            ("v an event", |a| key(a, KeyCode::Char('v'))),
+        ],
+    );
+    esc_retraces(
+        "the command line",
+        none,
+        &[
+            ("2", |a| key(a, KeyCode::Char('2'))),
+            (":person C1002", |a| line(a, ":person C1002")),
+            (":person C1001", |a| line(a, ":person C1001")),
+            (":rule typed, not run", |a| chars(a, ":rule split")),
+        ],
+    );
+    esc_retraces(
+        "filter prompts",
+        none,
+        &[("/ from pulse", |a| chars(a, "/ja"))],
+    );
+    esc_retraces(
+        "a pane filter prompt",
+        none,
+        &[
+            (":person C1001", |a| line(a, ":person C1001")),
+            ("/ in the findings pane", |a| chars(a, "/spl")),
+        ],
+    );
+    esc_retraces(
+        "why",
+        none,
+        &[
+            (":person C1001", |a| line(a, ":person C1001")),
+            ("w: the campaign picker", |a| {
+                let e = a.dispatch(Action::Key(KeyEvent::new(
+                    KeyCode::Char('w'),
+                    KeyModifiers::NONE,
+                )));
+                let Some(Effect::LoadCampaigns { request }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+                a.dispatch(Action::CampaignsLoaded {
+                    request: *request,
+                    result: Ok(vec![c]),
+                });
+            }),
+            ("enter: the checklist", |a| {
+                let e = a.dispatch(Action::Key(KeyEvent::new(
+                    KeyCode::Enter,
+                    KeyModifiers::NONE,
+                )));
+                let Some(Effect::Explain { request, .. }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+                a.dispatch(Action::Explained {
+                    request: *request,
+                    result: Ok(Arc::new(jane_explained(c))),
+                });
+            }),
+        ],
+    );
+    esc_retraces(
+        "a scan's humans",
+        |a| {
+            a.dispatch(Action::ScansLoaded(Ok(vec![scan_report(
+                "2026-11-30-0200-aaaa",
+                31,
+                Some(27),
+            )])));
+            a.dispatch(Action::Command(Command::NextPane));
+        },
+        &[
+            ("enter: the rule's humans", |a| {
+                let e = a.dispatch(Action::Command(Command::Open));
+                let Some(Effect::LoadScanHumans { request, .. }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                a.dispatch(Action::ScanHumansPage {
+                    request: *request,
+                    result: Ok(vec![("C2001".into(), "order O-1 arrived twice".into())]),
+                });
+            }),
+            ("enter: one human live", enter),
+        ],
+    );
+}
+
+#[test]
+fn moving_along_the_list_replaces_the_place_back_returns_to() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    enter(&mut app);
+    let first = app.person.key.clone();
+    key(&mut app, KeyCode::Char(']'));
+    assert_ne!(app.person.key, first);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::People, "] is no step: back is People");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Pulse);
 }

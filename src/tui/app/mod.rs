@@ -13,6 +13,7 @@ use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui::text::Line;
 
 mod dashboard;
+mod history;
 mod palette;
 mod people;
 mod person;
@@ -20,6 +21,7 @@ mod scan;
 mod spot;
 
 pub use dashboard::{profile_url, DASHBOARD_KEY};
+pub use history::Place;
 pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
 
@@ -186,8 +188,9 @@ pub enum InputKind {
 pub struct Input {
     pub kind: InputKind,
     pub text: String,
-    /// The filter before editing started (restored by Esc).
-    pub prior: String,
+    /// Where the operator was when the line opened (Esc goes back there;
+    /// an accepted filter is one step from it).
+    pub before: Place,
     /// Completions: the full line and what it does.
     pub hints: Vec<(String, String)>,
 }
@@ -297,7 +300,10 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub view: View,
-    history: Vec<View>,
+    /// The places back (Esc) returns to, the last one on top.
+    history: Vec<Place>,
+    /// What the input action being applied did to `history`.
+    step: history::Step,
     pub people: People,
     pub person: PersonUi,
     pub side_panel: Option<SidePanel>,
@@ -383,6 +389,7 @@ impl App {
             keymap,
             view: View::Pulse,
             history: vec![],
+            step: Default::default(),
             people: People::default(),
             person: PersonUi::default(),
             side_panel: None,
@@ -443,8 +450,31 @@ impl App {
         });
     }
 
-    /// Apply one action. Never blocks; IO to start is returned.
+    /// Apply one action. Never blocks; IO to start is returned. An input
+    /// action that takes the operator to another place is a step back
+    /// returns from (see `history`).
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let input = matches!(
+            action,
+            Action::Key(_)
+                | Action::Command(_)
+                | Action::Palette(_)
+                | Action::Mouse(_)
+                | Action::EmailFound { .. }
+        );
+        if !input {
+            return self.apply(action);
+        }
+        let before = self.place();
+        self.step = history::Step::Push;
+        let effects = self.apply(action);
+        if self.step == history::Step::Push && self.input.is_none() {
+            self.push_place(before);
+        }
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
         if !matches!(action, Action::Tick | Action::Stats(_)) {
             self.dirty = true;
         }
@@ -754,45 +784,7 @@ impl App {
     }
 
     fn go(&mut self, v: View) {
-        if self.view != v {
-            self.history.push(self.view);
-            if self.history.len() > 32 {
-                self.history.remove(0);
-            }
-            self.view = v;
-        }
-    }
-
-    fn back(&mut self) {
-        if self.view == View::People
-            && (!self.people.filter.is_empty() || self.people.rule.is_some())
-        {
-            self.people.filter.clear();
-            self.people.rule = None;
-            self.people.dirty = true;
-            return;
-        }
-        if self.view == View::Person && !self.person.filters[self.person.pane.index()].is_empty() {
-            self.set_pane_filter(self.person.pane, String::new());
-            return;
-        }
-        if self.view == View::Person
-            && self.side_panel.is_some()
-            && self.side_panel != Some(SidePanel::Walk)
-        {
-            self.side_panel = self.walk.as_ref().map(|_| SidePanel::Walk);
-            return;
-        }
-        if self.view == View::Person && self.person.zoom {
-            self.person.zoom = false;
-            return;
-        }
-        match self.history.pop() {
-            Some(v) => self.view = v,
-            None if self.view == View::Person => self.view = View::People,
-            None if self.view == View::People => self.view = View::Pulse,
-            None => {}
-        }
+        self.view = v;
     }
 
     /// Show a person, fetching them first when they are not loaded yet.
@@ -814,6 +806,11 @@ impl App {
         {
             self.people.cursor.row = pos;
         }
+        self.fetch_unless_loaded(key)
+    }
+
+    /// Fetch a person for the screen unless they are loaded already.
+    fn fetch_unless_loaded(&mut self, key: &str) -> Vec<Effect> {
         if self.people.loaded(key).is_some() {
             self.fetching = None;
             return vec![];
@@ -888,24 +885,23 @@ impl App {
                 vec![]
             }
             Command::Palette => {
-                self.open_input(InputKind::Palette);
+                let here = self.place();
+                self.open_input(InputKind::Palette, here);
                 vec![]
             }
             Command::Filter => {
                 // On a person, `/` filters the focused pane's rows; elsewhere
                 // it filters the people list.
+                let here = self.place();
                 if self.view == View::Person && self.current().is_some() {
-                    self.open_input(InputKind::PaneFilter(self.person.pane));
+                    self.open_input(InputKind::PaneFilter(self.person.pane), here);
                 } else {
                     self.go(View::People);
-                    self.open_input(InputKind::Filter);
+                    self.open_input(InputKind::Filter, here);
                 }
                 vec![]
             }
-            Command::Back => {
-                self.back();
-                vec![]
-            }
+            Command::Back => self.back(),
             Command::ReloadPerson => {
                 let key = match self.view {
                     View::Person => self.person.key.clone(),

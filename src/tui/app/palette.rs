@@ -48,24 +48,27 @@ impl App {
         let Some(input) = self.input.as_mut() else {
             return vec![];
         };
+        // A line being typed is no step yet: it opened on `before`.
+        self.step = super::history::Step::Handled;
         match code {
             KeyCode::Esc => {
                 let input = self.input.take().expect("input is open");
-                match input.kind {
-                    InputKind::Filter => {
-                        self.people.filter = input.prior;
-                        self.people.dirty = true;
-                    }
-                    InputKind::PaneFilter(pane) => self.set_pane_filter(pane, input.prior),
-                    InputKind::Palette => {}
-                }
-                return vec![];
+                self.step = super::history::Step::Handled;
+                return self.restore(input.before);
             }
             KeyCode::Enter => {
                 let input = self.input.take().expect("input is open");
                 return match input.kind {
-                    InputKind::Filter | InputKind::PaneFilter(_) => vec![],
-                    InputKind::Palette => self.run_palette(&input.text),
+                    InputKind::Filter | InputKind::PaneFilter(_) => {
+                        self.step = super::history::Step::Handled;
+                        self.push_place(input.before);
+                        vec![]
+                    }
+                    InputKind::Palette => {
+                        // What the command does is the step.
+                        self.step = super::history::Step::Push;
+                        self.run_palette(&input.text)
+                    }
                 };
             }
             KeyCode::Tab => {
@@ -178,7 +181,9 @@ impl App {
         }
     }
 
-    pub(super) fn open_input(&mut self, kind: InputKind) {
+    /// Open a line; `before` is where the operator was before it (a filter
+    /// opened from Pulse shows People while it is typed).
+    pub(super) fn open_input(&mut self, kind: InputKind, before: super::Place) {
         let prior = match kind {
             InputKind::Filter => self.people.filter.clone(),
             InputKind::PaneFilter(pane) => self.person.filters[pane.index()].clone(),
@@ -191,8 +196,8 @@ impl App {
         };
         self.input = Some(Input {
             kind,
-            text: prior.clone(),
-            prior,
+            text: prior,
+            before,
             hints,
         });
     }

@@ -135,6 +135,9 @@ impl App {
                 };
                 let key = self.people.slots[self.people.visible[to]].key.clone();
                 self.people.cursor.row = to;
+                // Moving along the list replaces the place: back still
+                // returns to where the operator came from.
+                self.step = super::history::Step::Handled;
                 return self.open_person(&key);
             }
             _ => return vec![],

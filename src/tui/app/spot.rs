@@ -21,15 +21,18 @@ impl App {
     /// screen, open on the session's current person.
     pub fn start_walk(&mut self, walk: Walk) -> Vec<Effect> {
         let person = walk.current().map(|p| p.person.clone());
+        let before = self.place();
         self.walk = Some(walk);
         self.side_panel = Some(SidePanel::Walk);
-        match person {
+        let effects = match person {
             Some(p) => self.open_person(&p),
             None => {
                 self.notify(Level::Warn, "this spot-check session has no people");
                 vec![]
             }
-        }
+        };
+        self.push_place(before);
+        effects
     }
 
     /// The walk's panel styles, from the theme.
@@ -109,6 +112,7 @@ impl App {
                 Level::Warn,
                 format!("back to {p}, the person being spot-checked; press the key again"),
             );
+            self.step = super::history::Step::Handled;
             return Some(self.open_person(&p));
         }
         Some(self.walk_apply(action))
@@ -126,6 +130,8 @@ impl App {
         let person = walk.current().map(|p| p.person.clone());
         let mut effects: Vec<Effect> = saves.into_iter().map(Effect::SaveWalk).collect();
         if let Some(p) = person.filter(|p| moved || self.person.key.as_deref() != Some(p)) {
+            // The walk moving on replaces the place, as `]` does.
+            self.step = super::history::Step::Handled;
             effects.extend(self.open_person(&p));
         }
         if let Some(w) = &self.walk {
@@ -244,7 +250,7 @@ impl App {
                 };
                 let name = names.get(*selected).cloned().unwrap_or_default();
                 let person = person.clone();
-                self.popups.pop();
+                // The picker stays under the checklist: back returns to it.
                 let request = self.request();
                 self.why = Some((request, person.clone(), name.clone()));
                 self.notify(Level::Info, format!("explaining {person} in {name}…"));
