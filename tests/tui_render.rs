@@ -1865,3 +1865,35 @@ fn moving_along_the_list_replaces_the_place_back_returns_to() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.view, View::Pulse);
 }
+
+#[test]
+fn reloading_everyone_is_said_once_and_clears_on_the_next_key_or_after_a_while() {
+    let mut app = app();
+    app.dispatch(Action::Command(Command::Reload));
+    assert!(screen(&app).contains("reloading everyone"));
+    // The load keeps answering: the notice is not repeated or kept alive.
+    let generation = app.load.generation;
+    app.dispatch(Action::PersonLoaded {
+        generation,
+        person: plain("C1002", "bob@example.com"),
+        reached: 1,
+    });
+    app.dispatch(Action::Tick);
+    assert!(screen(&app).contains("reloading everyone"), "not at once");
+    app.notice.as_mut().unwrap().at -= std::time::Duration::from_secs(6);
+    app.dispatch(Action::Tick);
+    assert!(
+        !screen(&app).contains("reloading everyone"),
+        "gone after a few seconds"
+    );
+
+    // The next key clears an info notice at once.
+    app.dispatch(Action::Command(Command::Reload));
+    assert!(screen(&app).contains("reloading everyone"));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(app.notice.is_none(), "{:?}", app.notice);
+    // A warning stays its while.
+    app.dispatch(Action::Palette("person".into()));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(screen(&app).contains(":person needs an ID"));
+}

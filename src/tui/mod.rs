@@ -241,11 +241,13 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         if app.should_quit {
             break;
         }
+        // Keys first, then the timer (at most every 100 ms, so a flood of
+        // IO answers can never hold back spinners and fading notices).
         let first = tokio::select! {
             biased;
             a = input_rx.recv() => a.unwrap_or(Action::Quit),
-            Some(a) = io_rx.recv() => a,
             _ = tick.tick() => Action::Tick,
+            Some(a) = io_rx.recv() => a,
         };
         let mut effects = app.update(first);
         // Keys first, then a bounded batch of IO results, then draw.

@@ -483,6 +483,11 @@ impl App {
                 if ev.kind == KeyEventKind::Release {
                     return vec![];
                 }
+                // An info notice has been read once the operator acts again
+                // (warnings and errors stay their while).
+                if self.notice.as_ref().is_some_and(|n| n.level == Level::Info) {
+                    self.notice = None;
+                }
                 if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
                     self.should_quit = true;
                     return vec![];
