@@ -254,6 +254,20 @@ fn plain(person: &str, email: &str) -> Arc<LoadedPerson> {
     loaded(person, Some(subject), vec![], vec![])
 }
 
+/// The load of everyone in flight.
+fn load_job(app: &App) -> cioscope::tui::jobs::JobId {
+    app.jobs
+        .running(cioscope::tui::jobs::JobKind::Load)
+        .expect("a load in flight")
+}
+
+/// The read of the scan history in flight.
+fn scans_job(app: &App) -> cioscope::tui::jobs::JobId {
+    app.jobs
+        .running(cioscope::tui::jobs::JobKind::Scans)
+        .expect("scans being read")
+}
+
 /// An app that has opened the workspace and loaded Jane and two others.
 fn app() -> App {
     let cfg = Arc::new(config());
@@ -268,25 +282,22 @@ fn app() -> App {
             error: None,
         }],
     }));
-    let generation = app.load.generation;
-    app.dispatch(Action::PeopleListed {
-        generation,
-        profiles: 4,
-    });
+    let job = load_job(&app);
+    app.dispatch(Action::PeopleListed { job, profiles: 4 });
     let (s, f) = jane();
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: loaded("C1001", Some(s), f, vec![]),
         reached: 1,
     });
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: plain("C1002", "bob@example.com"),
         reached: 2,
     });
     let failed = LoadedPerson::failed("C1003", vec![LoadError::new("shop", "connection refused")]);
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: Arc::new(failed),
         reached: 3,
     });
@@ -707,18 +718,18 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
     assert!(s.contains("loading C1004"), "{s}");
     assert!(s.contains("fetching C1004"), "status bar: {s}");
     let r1 = match &e1[..] {
-        [cioscope::tui::Effect::FetchPerson { request, person }] if person == "C1004" => *request,
+        [cioscope::tui::Effect::FetchPerson { job, person }] if person == "C1004" => *job,
         other => panic!("{other:?}"),
     };
     // The operator moves on before it answers.
     let e2 = app.dispatch(Action::Palette("person C9999".into()));
     let r2 = match &e2[..] {
-        [cioscope::tui::Effect::FetchPerson { request, .. }] => *request,
+        [cioscope::tui::Effect::FetchPerson { job, .. }] => *job,
         other => panic!("{other:?}"),
     };
     assert_ne!(r1, r2);
     app.dispatch(Action::PersonFetched {
-        request: r1,
+        job: r1,
         person: plain("C1004", "late@example.com"),
     });
     assert!(
@@ -726,7 +737,7 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
         "a late answer for a person the operator left is dropped"
     );
     app.dispatch(Action::PersonFetched {
-        request: r2,
+        job: r2,
         person: plain("C9999", "new@example.com"),
     });
     let s = screen(&app);
@@ -736,16 +747,17 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
 #[test]
 fn a_reload_drops_answers_from_the_previous_load() {
     let mut app = app();
-    let old = app.load.generation;
+    let old = load_job(&app);
     let effects = app.dispatch(Action::Command(Command::Reload));
     assert_eq!(
         effects,
         vec![cioscope::tui::Effect::LoadAll {
-            generation: old + 1
+            job: load_job(&app)
         }]
     );
+    assert_ne!(load_job(&app), old);
     app.dispatch(Action::PersonLoaded {
-        generation: old,
+        job: old,
         person: plain("C1002", "bob@example.com"),
         reached: 1,
     });
@@ -874,14 +886,12 @@ fn email_and_theme_commands() {
     assert_eq!(app.person.key.as_deref(), Some("C1001"));
     // Anyone else is looked up in Customer.io, and the answer opens them.
     let effects = app.dispatch(Action::Palette("email someone@else.com".into()));
-    let request = match &effects[..] {
-        [cioscope::tui::Effect::FindEmail { request, email }] if email == "someone@else.com" => {
-            *request
-        }
+    let job = match &effects[..] {
+        [cioscope::tui::Effect::FindEmail { job, email }] if email == "someone@else.com" => *job,
         other => panic!("{other:?}"),
     };
     app.dispatch(Action::EmailFound {
-        request,
+        job,
         email: "someone@else.com".into(),
         person: Ok(Some("C1002".into())),
     });
@@ -993,17 +1003,17 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
         KeyCode::Char('E'),
         KeyModifiers::SHIFT,
     )));
-    let (request, path) = match e.as_slice() {
+    let (job, path) = match e.as_slice() {
         [Effect::ExportReport {
-            request,
+            job,
             session_id,
             path,
-        }] if session_id == "S1" => (*request, path.clone()),
+        }] if session_id == "S1" => (*job, path.clone()),
         other => panic!("{other:?}"),
     };
     assert!(path.ends_with("spotcheck-S1.md"), "{path:?}");
     app.dispatch(Action::ReportExported {
-        request,
+        job,
         result: Ok(path.clone()),
     });
     assert!(screen(&app).contains("report written to"));
@@ -1058,8 +1068,8 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Char('w'),
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
-        [Effect::LoadCampaigns { request }] => *request,
+    let job = match e.as_slice() {
+        [Effect::LoadCampaigns { job }] => *job,
         other => panic!("{other:?}"),
     };
     let campaigns = vec![
@@ -1068,12 +1078,15 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         campaign(9, "Winback draft", "order_completed", false),
     ];
     app.dispatch(Action::CampaignsLoaded {
-        request: request + 100,
+        job: cioscope::tui::jobs::JobId {
+            seq: job.seq + 100,
+            ..job
+        },
         result: Ok(campaigns.clone()),
     });
     assert!(app.popups.is_empty(), "a stale answer is dropped");
     app.dispatch(Action::CampaignsLoaded {
-        request,
+        job,
         result: Ok(campaigns.clone()),
     });
     let s = screen(&app);
@@ -1094,12 +1107,12 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Enter,
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
+    let job = match e.as_slice() {
         [Effect::Explain {
-            request,
+            job,
             person,
             campaign: 101,
-        }] if person == "C1001" => *request,
+        }] if person == "C1001" => *job,
         other => panic!("{other:?}"),
     };
     assert_eq!(app.popups.len(), 1, "the picker stays under the checklist");
@@ -1108,7 +1121,7 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
     let explanation = jane_explained(campaigns[1].clone());
     assert!(!explanation.entered);
     app.dispatch(Action::Explained {
-        request,
+        job,
         result: Ok(Arc::new(explanation.clone())),
     });
     let s = screen(&app);
@@ -1138,12 +1151,12 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Enter,
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
-        [Effect::LoadCampaigns { request }] => *request,
+    let job = match e.as_slice() {
+        [Effect::LoadCampaigns { job }] => *job,
         other => panic!("{other:?}"),
     };
     app.dispatch(Action::CampaignsLoaded {
-        request,
+        job,
         result: Err("customerio: 401 unauthorized".into()),
     });
     assert!(screen(&app).contains("cannot list campaigns: customerio: 401"));
@@ -1243,9 +1256,9 @@ fn an_unreachable_workspace_is_never_an_all_clear() {
         cio_mode: "http".into(),
         sources: vec![],
     }));
-    let generation = app.load.generation;
+    let job = load_job(&app);
     app.dispatch(Action::ListFailed {
-        generation,
+        job,
         message: "POST /v1/customers: could not reach Customer.io (dns error)".into(),
     });
     let s = screen(&app);
@@ -1300,10 +1313,13 @@ fn scan_report(id: &str, split: usize, previous: Option<usize>) -> cioscope::sca
 #[test]
 fn pulse_shows_the_latest_scan_with_rates_intervals_and_trend() {
     let mut app = app();
-    app.dispatch(Action::ScansLoaded(Ok(vec![
-        scan_report("2026-11-30-0200-aaaa", 31, Some(27)),
-        scan_report("2026-11-23-0200-bbbb", 27, None),
-    ])));
+    app.dispatch(Action::ScansLoaded {
+        job: scans_job(&app),
+        result: Ok(vec![
+            scan_report("2026-11-30-0200-aaaa", 31, Some(27)),
+            scan_report("2026-11-23-0200-bbbb", 27, None),
+        ]),
+    });
     let s = render(&app, 160, 48);
     assert!(
         s.contains("Workspace scan 2026-11-30-0200-aaaa · 5000 humans"),
@@ -1348,25 +1364,29 @@ fn opening_the_workspace_asks_for_the_scan_history() {
         cio_mode: "fixture".into(),
         sources: vec![],
     }));
-    assert!(effects.contains(&Effect::LoadScans), "{effects:?}");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadScans { .. })),
+        "{effects:?}"
+    );
 }
 
 #[test]
 fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
     let mut app = app();
-    app.dispatch(Action::ScansLoaded(Ok(vec![scan_report(
-        "2026-11-30-0200-aaaa",
-        31,
-        Some(27),
-    )])));
+    app.dispatch(Action::ScansLoaded {
+        job: scans_job(&app),
+        result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+    });
     app.dispatch(Action::Command(Command::Pulse));
     // Tab gives the scan pane the keys; down to duplicate_event; enter.
     app.dispatch(Action::Command(Command::NextPane));
     app.dispatch(Action::Command(Command::Down));
     let effects = app.dispatch(Action::Command(Command::Open));
-    let request = match effects.as_slice() {
+    let job = match effects.as_slice() {
         [Effect::LoadScanHumans {
-            request,
+            job,
             scan,
             rule,
             offset: 0,
@@ -1374,12 +1394,12 @@ fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
         }] => {
             assert_eq!(scan, "2026-11-30-0200-aaaa");
             assert_eq!(*rule, Rule::DuplicateEvent);
-            *request
+            *job
         }
         other => panic!("expected a page request, got {other:?}"),
     };
     app.dispatch(Action::ScanHumansPage {
-        request,
+        job,
         result: Ok(vec![
             ("C2001".into(), "order O-1 arrived twice".into()),
             ("C2001".into(), "order O-2 arrived twice".into()),
@@ -1424,8 +1444,8 @@ fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
         KeyCode::Char('R'),
         KeyModifiers::SHIFT,
     )));
-    let request = match effects.as_slice() {
-        [Effect::FetchPerson { request, person }] if person == "C1002" => *request,
+    let job = match effects.as_slice() {
+        [Effect::FetchPerson { job, person }] if person == "C1002" => *job,
         other => panic!("expected a fetch of C1002, got {other:?}"),
     };
     assert!(screen(&app).contains("reloading C1002"));
@@ -1434,7 +1454,7 @@ fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
     let mut fresh = (*loaded("C1002", Some(s), f, vec![])).clone();
     fresh.person = "C1002".into();
     app.dispatch(Action::PersonFetched {
-        request,
+        job,
         person: Arc::new(fresh),
     });
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
@@ -1572,10 +1592,14 @@ fn o_opens_the_profile_in_the_regions_dashboard_and_copies_it_without_a_browser(
             KeyCode::Char('o'),
             KeyModifiers::NONE,
         )));
-        assert_eq!(e, vec![Effect::OpenUrl(url.clone())]);
+        let job = match e.as_slice() {
+            [Effect::OpenUrl { job, url: u }] if *u == url => *job,
+            other => panic!("{other:?}"),
+        };
         // No browser here: the address goes to the status line and the
         // clipboard instead of failing silently.
         let e = app.dispatch(Action::UrlOpened {
+            job,
             url: url.clone(),
             result: Err("no browser over SSH".into()),
         });
@@ -1801,12 +1825,12 @@ fn esc_always_returns_to_exactly_where_the_operator_came_from() {
                     KeyCode::Char('w'),
                     KeyModifiers::NONE,
                 )));
-                let Some(Effect::LoadCampaigns { request }) = e.first() else {
+                let Some(Effect::LoadCampaigns { job }) = e.first() else {
                     panic!("{e:?}")
                 };
                 let c = campaign(101, "Post-purchase thank you", "order_completed", true);
                 a.dispatch(Action::CampaignsLoaded {
-                    request: *request,
+                    job: *job,
                     result: Ok(vec![c]),
                 });
             }),
@@ -1815,12 +1839,12 @@ fn esc_always_returns_to_exactly_where_the_operator_came_from() {
                     KeyCode::Enter,
                     KeyModifiers::NONE,
                 )));
-                let Some(Effect::Explain { request, .. }) = e.first() else {
+                let Some(Effect::Explain { job, .. }) = e.first() else {
                     panic!("{e:?}")
                 };
                 let c = campaign(101, "Post-purchase thank you", "order_completed", true);
                 a.dispatch(Action::Explained {
-                    request: *request,
+                    job: *job,
                     result: Ok(Arc::new(jane_explained(c))),
                 });
             }),
@@ -1829,21 +1853,20 @@ fn esc_always_returns_to_exactly_where_the_operator_came_from() {
     esc_retraces(
         "a scan's humans",
         |a| {
-            a.dispatch(Action::ScansLoaded(Ok(vec![scan_report(
-                "2026-11-30-0200-aaaa",
-                31,
-                Some(27),
-            )])));
+            a.dispatch(Action::ScansLoaded {
+                job: scans_job(a),
+                result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+            });
             a.dispatch(Action::Command(Command::NextPane));
         },
         &[
             ("enter: the rule's humans", |a| {
                 let e = a.dispatch(Action::Command(Command::Open));
-                let Some(Effect::LoadScanHumans { request, .. }) = e.first() else {
+                let Some(Effect::LoadScanHumans { job, .. }) = e.first() else {
                     panic!("{e:?}")
                 };
                 a.dispatch(Action::ScanHumansPage {
-                    request: *request,
+                    job: *job,
                     result: Ok(vec![("C2001".into(), "order O-1 arrived twice".into())]),
                 });
             }),
@@ -1872,9 +1895,9 @@ fn reloading_everyone_is_said_once_and_clears_on_the_next_key_or_after_a_while()
     app.dispatch(Action::Command(Command::Reload));
     assert!(screen(&app).contains("reloading everyone"));
     // The load keeps answering: the notice is not repeated or kept alive.
-    let generation = app.load.generation;
+    let job = load_job(&app);
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: plain("C1002", "bob@example.com"),
         reached: 1,
     });

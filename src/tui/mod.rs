@@ -4,12 +4,17 @@
 //!
 //! - [`action`]: [`Action`] — the only way state changes. Keys, ticks,
 //!   signals and IO results all arrive as actions; IO results carry the
-//!   generation / request id they answer so late answers are dropped.
+//!   [`jobs::JobId`] they answer so late answers are dropped.
 //! - [`app`]: [`App`] (all state) and `App::update(action) -> Vec<Effect>`.
 //!   `update` never does IO; an [`Effect`] asks the runtime for it.
-//! - [`loader`]: runs effects as tokio tasks (open the workspace, load
-//!   everyone as a stream, single-flight person fetches, the stats ticker)
-//!   and builds each person's view models ([`vm`]) off the UI thread.
+//! - [`jobs`]: the one mechanism for IO — `Jobs` (in the app) hands out
+//!   ids and keeps the current one per kind, `Tasks` (in the runtime)
+//!   aborts the previous task of a single-flight kind or queues behind it
+//!   (spot-check saves, in order).
+//! - [`loader`]: runs effects as jobs (load everyone as a stream, person
+//!   fetches, campaigns, scans, exports…), opens the workspace, runs the
+//!   stats ticker, and builds each person's view models ([`vm`]) off the
+//!   UI thread.
 //! - [`views`]: `views::draw(frame, &App)` — a pure function of state that
 //!   only lays out what is visible (10,000 people cost the rows on screen).
 //! - [`keymap`], [`theme`]: the live keymap (defaults + config `[keys]`)
@@ -28,8 +33,10 @@
 //!    it shows in completion and `?` help) and an arm in `App::run_palette`.
 //!    A key: a variant in [`keymap::Command`] and a row in
 //!    [`keymap::COMMANDS`] (name for `[keys]`, default keys, help).
-//! 5. IO: a variant in [`Effect`], its task in `loader::Runtime::run_with`,
-//!    and the answer as an [`Action`] carrying a request id.
+//! 5. IO: a [`jobs::JobKind`] (and its policy), a variant in [`Effect`]
+//!    carrying the id `app.jobs.start(kind)` hands out, its task in
+//!    `loader::Runtime` (`self.jobs.spawn(job, …)`), and the answer as an
+//!    [`Action`] carrying the id, accepted with `app.jobs.finish(job)`.
 //!
 //! # The spot-check walk
 //!
@@ -49,6 +56,7 @@
 pub mod action;
 pub mod app;
 pub mod event;
+pub mod jobs;
 pub mod keymap;
 pub mod loader;
 pub mod terminal;

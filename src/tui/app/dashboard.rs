@@ -68,7 +68,10 @@ impl App {
         match self.dashboard_url() {
             Ok(url) => {
                 self.notify(Level::Info, format!("opening {url}"));
-                vec![Effect::OpenUrl(url)]
+                vec![Effect::OpenUrl {
+                    job: self.jobs.start(crate::tui::jobs::JobKind::Open),
+                    url,
+                }]
             }
             Err(why) => {
                 self.notify(Level::Warn, why);

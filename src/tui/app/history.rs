@@ -97,6 +97,12 @@ impl App {
         self.view = p.view;
         self.side_panel = p.side_panel;
         self.popups = p.popups;
+        // A page read while the operator was away was dropped: read it again.
+        for popup in &mut self.popups {
+            if let Popup::ScanHumans { loading, .. } = popup {
+                *loading = false;
+            }
+        }
         let mut effects = vec![];
         if self.person.key != p.person {
             self.person = PersonUi {

@@ -25,7 +25,8 @@ pub use history::Place;
 pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
 
-use super::action::{Action, Effect, Generation, RequestId, WorkspaceInfo};
+use super::action::{Action, Effect, WorkspaceInfo};
+use super::jobs::{JobKind, Jobs};
 use super::keymap::{Command, Keymap};
 use super::theme::Theme;
 use super::vm::LoadedPerson;
@@ -161,8 +162,8 @@ pub enum Popup {
         /// Store rows read so far.
         fetched: usize,
         selected: usize,
-        /// The page request in flight.
-        loading: Option<RequestId>,
+        /// A page is being read (its job: [`JobKind::ScanHumans`]).
+        loading: bool,
     },
     /// Pick a campaign to explain `person` against (`:why`).
     Campaigns {
@@ -246,7 +247,6 @@ pub struct System {
 /// Progress of loading everyone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Load {
-    pub generation: Generation,
     pub listing: bool,
     /// Profiles Customer.io listed.
     pub total: usize,
@@ -319,18 +319,16 @@ pub struct App {
     /// Pulse: the latest scan's pane has the keys (and its selected rule).
     pub scan_focus: bool,
     pub scan_cursor: usize,
-    /// The person being fetched for navigation, by request.
-    pub fetching: Option<(RequestId, String)>,
-    finding_email: Option<(RequestId, String)>,
+    /// The person being fetched (its job: [`JobKind::Person`]).
+    pub fetching: Option<String>,
     /// The spot-check session being walked (`cioscope spot-check`).
     pub walk: Option<Walk>,
     /// Set when a signal ended the app: the process exits with it.
     pub exit_code: Option<u8>,
-    /// The report export in flight.
-    exporting: Option<RequestId>,
-    /// The campaign list or explanation in flight: request, person, campaign.
-    why: Option<(RequestId, String, String)>,
-    next_request: RequestId,
+    /// The person and campaign a "why" job is about ([`JobKind::Why`]).
+    why: Option<(String, String)>,
+    /// Every IO job in flight: ids handed out, late answers dropped.
+    pub jobs: Jobs,
     /// Updated every tick; freshness is measured against it.
     pub clock: Instant,
     pub spinner: usize,
@@ -402,12 +400,11 @@ impl App {
             stats: None,
             pulse_cursor: 0,
             fetching: None,
-            finding_email: None,
             walk: None,
             exit_code: None,
-            exporting: None,
+
             why: None,
-            next_request: 1,
+            jobs: Jobs::default(),
             clock: Instant::now(),
             spinner: 0,
             size: (120, 40),
@@ -539,9 +536,8 @@ impl App {
                 self.dirty = true;
                 vec![]
             }
-            Action::ReportExported { request, result } => {
-                if self.exporting == Some(request) {
-                    self.exporting = None;
+            Action::ReportExported { job, result } => {
+                if self.jobs.finish(job) {
                     match result {
                         Ok(path) => self
                             .notify(Level::Info, format!("report written to {}", path.display())),
@@ -550,19 +546,22 @@ impl App {
                 }
                 vec![]
             }
-            Action::CampaignsLoaded { request, result } => {
-                self.campaigns_loaded(request, result);
+            Action::CampaignsLoaded { job, result } => {
+                self.campaigns_loaded(job, result);
                 vec![]
             }
-            Action::Explained { request, result } => {
-                self.explained(request, result);
+            Action::Explained { job, result } => {
+                self.explained(job, result);
                 vec![]
             }
-            Action::ScanHumansPage { request, result } => {
-                self.scan_humans_page(request, result);
+            Action::ScanHumansPage { job, result } => {
+                self.scan_humans_page(job, result);
                 vec![]
             }
-            Action::ScansLoaded(result) => {
+            Action::ScansLoaded { job, result } => {
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
                 match result {
                     Ok(scans) => self.scans = scans,
                     Err(e) => tracing::warn!("cannot read the scan history: {e}"),
@@ -598,11 +597,8 @@ impl App {
                 self.notify(Level::Error, message);
                 vec![]
             }
-            Action::PeopleListed {
-                generation,
-                profiles,
-            } => {
-                if generation == self.load.generation {
+            Action::PeopleListed { job, profiles } => {
+                if self.jobs.is_current(job) {
                     self.load.listing = false;
                     self.load.total = profiles;
                     if profiles == 0 {
@@ -612,11 +608,8 @@ impl App {
                 }
                 vec![]
             }
-            Action::ListFailed {
-                generation,
-                message,
-            } => {
-                if generation == self.load.generation {
+            Action::ListFailed { job, message } => {
+                if self.jobs.finish(job) {
                     self.load.listing = false;
                     self.load.done = true;
                     self.systems[0].state =
@@ -628,11 +621,11 @@ impl App {
                 vec![]
             }
             Action::PersonLoaded {
-                generation,
+                job,
                 person,
                 reached,
             } => {
-                if generation == self.load.generation {
+                if self.jobs.is_current(job) {
                     self.load.loaded += 1;
                     self.load.reached = self.load.reached.max(reached);
                     let slot = self.people.add(&person.person);
@@ -644,23 +637,21 @@ impl App {
                 }
                 vec![]
             }
-            Action::LoadDone { generation } => {
-                if generation == self.load.generation {
+            Action::LoadDone { job } => {
+                if self.jobs.finish(job) {
                     self.load.done = true;
                     self.load.reached = self.load.total;
                     self.load.finished = Some(Instant::now());
                 }
                 vec![]
             }
-            Action::PersonFetched { request, person } => {
+            Action::PersonFetched { job, person } => {
                 // The answer may name the human by another key than the one
                 // asked for (an email or cio_id reaches its primary profile).
-                let asked = match &self.fetching {
-                    Some((r, k)) if *r == request => Some(k.clone()),
-                    _ => None,
-                };
-                if let Some(asked) = asked {
-                    self.fetching = None;
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
+                if let Some(asked) = self.fetching.take() {
                     let here = self.view == View::Person
                         && self.person.key.as_deref() == Some(asked.as_str());
                     if here {
@@ -673,15 +664,10 @@ impl App {
                 }
                 vec![]
             }
-            Action::EmailFound {
-                request,
-                email,
-                person,
-            } => {
-                if self.finding_email.as_ref().map(|x| x.0) != Some(request) {
+            Action::EmailFound { job, email, person } => {
+                if !self.jobs.finish(job) {
                     return vec![];
                 }
-                self.finding_email = None;
                 match person {
                     Ok(Some(key)) => self.open_person(&key),
                     Ok(None) => {
@@ -694,7 +680,12 @@ impl App {
                     }
                 }
             }
-            Action::UrlOpened { url, result } => self.url_opened(url, result),
+            Action::UrlOpened { job, url, result } => {
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
+                self.url_opened(url, result)
+            }
             Action::SourceBudgets(budgets) => {
                 for (name, budget) in budgets {
                     if let Some(sys) = self.systems.iter_mut().find(|x| x.name == name) {
@@ -738,19 +729,20 @@ impl App {
             }
         }
         let mut effects = self.start_load();
-        effects.push(Effect::LoadScans);
+        effects.push(Effect::LoadScans {
+            job: self.jobs.start(JobKind::Scans),
+        });
         effects
     }
 
     fn start_load(&mut self) -> Vec<Effect> {
         self.load = Load {
-            generation: self.load.generation + 1,
             listing: true,
             started: Some(Instant::now()),
             ..Load::default()
         };
         vec![Effect::LoadAll {
-            generation: self.load.generation,
+            job: self.jobs.start(JobKind::Load),
         }]
     }
 
@@ -818,13 +810,17 @@ impl App {
     fn fetch_unless_loaded(&mut self, key: &str) -> Vec<Effect> {
         if self.people.loaded(key).is_some() {
             self.fetching = None;
+            self.jobs.cancel(JobKind::Person);
             return vec![];
         }
-        let request = self.next_request;
-        self.next_request += 1;
-        self.fetching = Some((request, key.to_string()));
+        self.fetch(key)
+    }
+
+    /// Fetch a person now (a fetch still in flight no longer counts).
+    fn fetch(&mut self, key: &str) -> Vec<Effect> {
+        self.fetching = Some(key.to_string());
         vec![Effect::FetchPerson {
-            request,
+            job: self.jobs.start(JobKind::Person),
             person: key.to_string(),
         }]
     }
@@ -917,22 +913,17 @@ impl App {
                     self.notify(Level::Warn, "no person here to reload");
                     return vec![];
                 };
-                let request = self.next_request;
-                self.next_request += 1;
-                self.fetching = Some((request, key.clone()));
                 self.notify(
                     Level::Info,
                     format!("reloading {}", super::views::fit(&key, 40)),
                 );
-                vec![Effect::FetchPerson {
-                    request,
-                    person: key,
-                }]
+                self.fetch(&key)
             }
             Command::Reload => {
                 self.people.clear();
                 self.totals = Totals::default();
                 self.fetching = None;
+                self.jobs.cancel(JobKind::Person);
                 self.notify(Level::Info, "reloading everyone");
                 self.start_load()
             }

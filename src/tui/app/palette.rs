@@ -314,10 +314,10 @@ impl App {
         if self.config.identity.primary == Primary::Email {
             return self.open_person(&email);
         }
-        let request = self.next_request;
-        self.next_request += 1;
-        self.finding_email = Some((request, email.clone()));
         self.notify(Level::Info, format!("looking up {email}…"));
-        vec![Effect::FindEmail { request, email }]
+        vec![Effect::FindEmail {
+            job: self.jobs.start(crate::tui::jobs::JobKind::Email),
+            email,
+        }]
     }
 }

@@ -10,7 +10,8 @@ use super::{App, Level, Popup, SidePanel, View};
 use crate::customerio::Campaign;
 use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
-use crate::tui::action::{Effect, RequestId};
+use crate::tui::action::Effect;
+use crate::tui::jobs::{JobId, JobKind};
 use crate::tui::keymap::Command;
 use crate::tui::views::walk::{self, WalkStyles};
 use crate::tui::views::why::WhyStyles;
@@ -156,20 +157,12 @@ impl App {
         let path = std::env::current_dir()
             .map(|d| d.join(&name))
             .unwrap_or_else(|_| PathBuf::from(&name));
-        let request = self.request();
-        self.exporting = Some(request);
         self.notify(Level::Info, format!("writing {}…", path.display()));
         vec![Effect::ExportReport {
-            request,
+            job: self.jobs.start(JobKind::Export),
             session_id,
             path,
         }]
-    }
-
-    pub(super) fn request(&mut self) -> RequestId {
-        let r = self.next_request;
-        self.next_request += 1;
-        r
     }
 
     /// `:why` / `w`: list the campaigns for the person on screen.
@@ -183,24 +176,20 @@ impl App {
             self.notify(Level::Warn, ":why needs a person: open one first");
             return vec![];
         };
-        let request = self.request();
-        self.why = Some((request, person.clone(), String::new()));
+        self.why = Some((person.clone(), String::new()));
         self.notify(Level::Info, format!("listing campaigns for {person}…"));
-        vec![Effect::LoadCampaigns { request }]
+        vec![Effect::LoadCampaigns {
+            job: self.jobs.start(JobKind::Why),
+        }]
     }
 
-    pub(super) fn campaigns_loaded(
-        &mut self,
-        request: RequestId,
-        result: Result<Vec<Campaign>, String>,
-    ) {
-        let Some((r, person, _)) = self.why.clone() else {
-            return;
-        };
-        if r != request {
+    pub(super) fn campaigns_loaded(&mut self, job: JobId, result: Result<Vec<Campaign>, String>) {
+        if !self.jobs.finish(job) {
             return;
         }
-        self.why = None;
+        let Some((person, _)) = self.why.take() else {
+            return;
+        };
         match result {
             Ok(c) if c.is_empty() => self.notify(Level::Warn, "Customer.io lists no campaigns"),
             Ok(campaigns) => {
@@ -251,11 +240,10 @@ impl App {
                 let name = names.get(*selected).cloned().unwrap_or_default();
                 let person = person.clone();
                 // The picker stays under the checklist: back returns to it.
-                let request = self.request();
-                self.why = Some((request, person.clone(), name.clone()));
+                self.why = Some((person.clone(), name.clone()));
                 self.notify(Level::Info, format!("explaining {person} in {name}…"));
                 return vec![Effect::Explain {
-                    request,
+                    job: self.jobs.start(JobKind::Why),
                     person,
                     campaign,
                 }];
@@ -265,18 +253,13 @@ impl App {
         vec![]
     }
 
-    pub(super) fn explained(
-        &mut self,
-        request: RequestId,
-        result: Result<Arc<Explanation>, String>,
-    ) {
-        let Some((r, person, name)) = self.why.clone() else {
-            return;
-        };
-        if r != request {
+    pub(super) fn explained(&mut self, job: JobId, result: Result<Arc<Explanation>, String>) {
+        if !self.jobs.finish(job) {
             return;
         }
-        self.why = None;
+        let Some((person, name)) = self.why.take() else {
+            return;
+        };
         match result {
             Ok(e) => {
                 self.notice = None;

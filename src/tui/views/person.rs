@@ -99,7 +99,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         return;
     };
     let Some(p) = app.current() else {
-        let msg = if app.fetching.as_ref().is_some_and(|f| f.1 == key) || app.load.busy() {
+        let msg = if app.fetching.as_deref() == Some(key) || app.load.busy() {
             format!("{} loading {}…", spinner(app), fit(key, 60))
         } else {
             format!("{} is not loaded", fit(key, 60))

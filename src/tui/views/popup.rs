@@ -132,7 +132,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
                     }
                 })
                 .collect();
-            if loading.is_some() {
+            if *loading {
                 lines.push(Line::from(Span::styled(
                     "  loading from the store…",
                     t.muted,

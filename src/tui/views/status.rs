@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.ok,
         ));
     }
-    if let Some((_, key)) = &app.fetching {
+    if let Some(key) = &app.fetching {
         spans.push(Span::styled(
             format!(" · {} fetching {}", spinner(app), fit(key, 24)),
             t.info,
