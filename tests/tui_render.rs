@@ -952,9 +952,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     let verdicts: Vec<(Item, Verdict)> = saved
         .iter()
         .filter_map(|e| match e {
-            Effect::SaveWalk(cioscope::spotcheck::Effect::SaveVerdict {
-                item, verdict, ..
-            }) => Some((*item, *verdict)),
+            Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SaveVerdict { item, verdict, .. },
+                ..
+            } => Some((*item, *verdict)),
             _ => None,
         })
         .collect();
@@ -972,7 +973,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     assert!(
         saved.iter().any(|e| matches!(
             e,
-            Effect::SaveWalk(cioscope::spotcheck::Effect::SavePosition { position: 1, .. })
+            Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SavePosition { position: 1, .. },
+                ..
+            }
         )),
         "{saved:?}"
     );
@@ -994,7 +998,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
         KeyCode::Char('p'),
         KeyModifiers::NONE,
     )));
-    assert!(!e.iter().any(|e| matches!(e, Effect::SaveWalk(_))), "{e:?}");
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::SaveWalk { .. })),
+        "{e:?}"
+    );
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
     assert!(screen(&app).contains("back to C1002"));
 
@@ -1919,4 +1926,62 @@ fn reloading_everyone_is_said_once_and_clears_on_the_next_key_or_after_a_while()
     app.dispatch(Action::Palette("person".into()));
     key(&mut app, KeyCode::Char('j'));
     assert!(screen(&app).contains(":person needs an ID"));
+}
+
+#[test]
+fn a_verdict_reads_saved_only_once_the_database_committed_it() {
+    use cioscope::tui::Effect;
+    let mut app = app();
+    app.start_walk(walk_of(&["C1001", "C1002"]));
+    app.prepare();
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    let (job, effect) = match e.as_slice() {
+        [Effect::SaveWalk { job, effect }] => (*job, effect.clone()),
+        other => panic!("one save, as a job: {other:?}"),
+    };
+    // The panel wraps: read it as one text.
+    let panel = |app: &App| {
+        pane_text(&screen(app), "Spot check")
+            .iter()
+            .map(|l| l.trim_end())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let s = panel(&app);
+    assert!(s.contains("saving…"), "{s}");
+    assert!(!s.contains("saved"), "not before the database answers: {s}");
+
+    // The write fails: an error, and the verdict is kept for the retry.
+    app.dispatch(Action::SpotSaved {
+        job,
+        effect: effect.clone(),
+        error: Some("database or disk is full".into()),
+    });
+    let s = screen(&app);
+    assert!(
+        s.lines()
+            .last()
+            .unwrap()
+            .contains("not saved (retrying): database or disk is full"),
+        "{s}"
+    );
+    let s = panel(&app);
+    assert!(
+        s.contains("⚠ 1 not saved") && s.contains("✓ identifiers pass"),
+        "{s}"
+    );
+    assert!(!s.contains("✓ saved"), "{s}");
+
+    // The retry commits: now it says saved.
+    app.dispatch(Action::SpotSaved {
+        job,
+        effect,
+        error: None,
+    });
+    let s = panel(&app);
+    assert!(s.contains("✓ saved") && !s.contains("not saved"), "{s}");
+    assert_eq!(app.jobs.pending(cioscope::tui::jobs::JobKind::Save), 0);
 }

@@ -73,11 +73,10 @@ pub enum Action {
     Stats(ClientStats),
     /// What sources say of their API budget (`api-usage=19/15000`), by name.
     SourceBudgets(Vec<(String, String)>),
-    /// A spot-check save failed (the walk's state on screen is ahead).
-    SpotSaveFailed(String),
-    /// What the session's writer made of one effect: committed, or not
-    /// (and retrying).
+    /// What the database made of one spot-check save: committed (the
+    /// job's last answer), or a failed write (retried: more answers follow).
     SpotSaved {
+        job: JobId,
         effect: crate::spotcheck::walk::Effect,
         error: Option<String>,
     },
@@ -139,8 +138,11 @@ pub enum Effect {
     FetchPerson { job: JobId, person: String },
     /// Find the person an email belongs to.
     FindEmail { job: JobId, email: String },
-    /// Save a spot-check decision (in order, on the session's writer).
-    SaveWalk(crate::spotcheck::walk::Effect),
+    /// Save a spot-check decision (queued: saves commit in order).
+    SaveWalk {
+        job: JobId,
+        effect: crate::spotcheck::walk::Effect,
+    },
     /// Write the spot-check session's Markdown report to `path`.
     ExportReport {
         job: JobId,

@@ -11,12 +11,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::action::{Action, Effect, SourceInfo, WorkspaceInfo};
-use super::jobs::Tasks;
+use super::jobs::{JobKind, Tasks};
 use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
 use crate::engine::Checked;
 use crate::resolve::Workspace;
-use crate::spotcheck::walk::EffectWriter;
 use crate::spotcheck::SessionStore;
 
 /// Build a checked human's view models (off the UI thread). A view that
@@ -66,8 +65,9 @@ pub struct Runtime {
 
 /// Where a spot-check walk's decisions and reports go.
 pub struct SpotIo {
-    pub writer: EffectWriter,
     pub store: SessionStore,
+    /// Who is walking (recorded with every decision).
+    pub operator: String,
 }
 
 impl Runtime {
@@ -114,14 +114,15 @@ impl Runtime {
         }
     }
 
-    /// Save a spot-check walk's effects with `writer`, export from `store`.
+    /// Save a spot-check walk's decisions to, and export from, `spot`.
     pub fn attach_spot(&mut self, spot: SpotIo) {
         self.spot = Some(spot);
     }
 
-    /// Stop saving (on quit): the writer finishes what it was given.
-    pub fn detach_spot(&mut self) {
-        self.spot = None;
+    /// Wait (at most `limit`) for every queued spot-check save to commit;
+    /// false when the time ran out.
+    pub async fn flush_saves(&mut self, limit: Duration) -> bool {
+        self.jobs.drain(JobKind::Save, limit).await
     }
 
     fn workspace(&mut self) -> Option<Arc<Workspace>> {
@@ -161,15 +162,33 @@ impl Runtime {
                 });
                 return;
             }
-            Effect::SaveWalk(e) => {
-                match &self.spot {
-                    Some(spot) if spot.writer.send([e]) => {}
-                    _ => {
-                        let _ = self.tx.send(Action::SpotSaveFailed(
-                            "the session is not open for saving".into(),
-                        ));
-                    }
-                }
+            Effect::SaveWalk { job, effect } => {
+                let tx = self.tx.clone();
+                let Some(spot) = &self.spot else {
+                    let _ = tx.send(Action::SpotSaved {
+                        job,
+                        effect,
+                        error: Some("the session is not open for saving".into()),
+                    });
+                    return;
+                };
+                let (store, operator) = (spot.store.clone(), spot.operator.clone());
+                // Queued: each save commits after the one before it.
+                self.jobs.spawn(job, async move {
+                    crate::spotcheck::walk::save_until_committed(&store, &effect, &operator, |e| {
+                        let _ = tx.send(Action::SpotSaved {
+                            job,
+                            effect: effect.clone(),
+                            error: Some(e.to_string()),
+                        });
+                    })
+                    .await;
+                    let _ = tx.send(Action::SpotSaved {
+                        job,
+                        effect,
+                        error: None,
+                    });
+                });
                 return;
             }
             Effect::ExportReport {
@@ -301,7 +320,7 @@ impl Runtime {
                 let _ = tx.send(Action::Explained { job, result });
             }),
             // Handled in `run` before the workspace is needed.
-            Effect::SaveWalk(_)
+            Effect::SaveWalk { .. }
             | Effect::ExportReport { .. }
             | Effect::Copy(_)
             | Effect::OpenUrl { .. } => {}

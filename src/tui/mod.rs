@@ -42,8 +42,10 @@
 //!
 //! [`run_spot_check`] mounts a session ([`crate::spotcheck::Walk`]) on the
 //! person screen: `app.walk` holds it, `SidePanel::Walk` draws its panel,
-//! `App::walk_key` routes keys to it first, and its saves travel as
-//! `Effect::SaveWalk` to the session's `EffectWriter`, in order.
+//! `App::walk_key` routes keys to it first, and its saves are queued
+//! jobs (`Effect::SaveWalk`, [`jobs::JobKind::Save`]): each commits after
+//! the one before it, a failed write is retried, and the panel says
+//! "saved" only once the database has committed everything sent.
 //!
 //! To show something beside the person screen (a checklist, a verdict
 //! form), add a variant to [`app::SidePanel`] and an arm in
@@ -86,7 +88,7 @@ const BATCH: usize = 256;
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
 pub async fn run(config: Config, theme: Option<String>) -> Exit {
-    run_app(config, theme, None).await
+    run_app(config, theme, None).await.0
 }
 
 /// Walk a spot-check session in the TUI (`cioscope spot-check`): the Person
@@ -96,7 +98,7 @@ pub async fn run(config: Config, theme: Option<String>) -> Exit {
 /// `E` writes the Markdown report to the current folder. Exit codes as
 /// [`run`], and 2 when the session cannot be loaded.
 pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
-    use crate::spotcheck::{database_path, operator_name, walk::EffectWriter, SessionStore, Walk};
+    use crate::spotcheck::{database_path, operator_name, SessionStore, Walk};
     let db = database_path(Some(&config));
     let store = match SessionStore::open_config(Some(&config)).await {
         Ok(s) => s,
@@ -122,20 +124,15 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
             return Exit::Unavailable;
         }
     };
-    let walk = Walk::from_state(&state);
-    let (writer, saved) = EffectWriter::spawn(store.clone(), operator_name(Some(&config)));
-    let unsaved = writer.unsaved_counter();
     let spot = Spot {
-        walk,
+        walk: Walk::from_state(&state),
         io: loader::SpotIo {
-            writer,
             store: store.clone(),
+            operator: operator_name(Some(&config)),
         },
-        saved,
     };
-    let code = run_app(config, None, Some(spot)).await;
+    let (code, lost) = run_app(config, None, Some(spot)).await;
     store.close().await;
-    let lost = unsaved.load(std::sync::atomic::Ordering::SeqCst);
     if lost > 0 {
         // Never say "saved" while the database lacks something on screen.
         eprintln!(
@@ -160,13 +157,14 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
 struct Spot {
     walk: crate::spotcheck::Walk,
     io: loader::SpotIo,
-    saved: mpsc::UnboundedReceiver<crate::spotcheck::walk::Saved>,
 }
 
 /// How long quitting waits for the last saves to reach the database.
 const FLUSH: Duration = Duration::from_secs(10);
 
-async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> Exit {
+/// Run the TUI; the exit code and how many spot-check saves never
+/// committed.
+async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> (Exit, usize) {
     // `--theme` wins; a theme file named in the config is relative to it.
     let spec = theme.or_else(|| {
         config.theme.as_ref().map(|t| {
@@ -183,14 +181,14 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Exit::Usage;
+            return (Exit::Usage, 0);
         }
     };
     let keymap = match Keymap::from_config(&config) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("cioscope: config error: {e}");
-            return Exit::Usage;
+            return (Exit::Usage, 0);
         }
     };
     let mut app = App::new(Arc::new(config.clone()), theme, keymap);
@@ -198,7 +196,7 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: cannot use the terminal ({e}); try `cioscope check` for a report");
-            return Exit::NoTerminal;
+            return (Exit::NoTerminal, 0);
         }
     };
     let guard = terminal::Guard;
@@ -212,21 +210,10 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
     let input = event::spawn_input(input_tx.clone());
     let signals = event::spawn_signals(input_tx);
     let mut runtime = loader::Runtime::start(config, io_tx.clone());
-    // A walk: its saves go to the session's writer; failures come back as
-    // notices, and quitting waits for the writer to finish.
-    let mut flushed = None;
+    // A walk: its saves are queued jobs like any other IO, and quitting
+    // waits for them to commit.
     if let Some(spot) = spot {
         runtime.attach_spot(spot.io);
-        let mut saved = spot.saved;
-        let tx = io_tx.clone();
-        flushed = Some(tokio::spawn(async move {
-            while let Some(s) = saved.recv().await {
-                let _ = tx.send(Action::SpotSaved {
-                    effect: s.effect,
-                    error: s.result.err().map(|e| e.to_string()),
-                });
-            }
-        }));
         for e in app.start_walk(spot.walk) {
             runtime.run(e);
         }
@@ -272,19 +259,23 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
             runtime.run(e);
         }
     }
-    // The writer ends once every queued save is committed.
-    runtime.detach_spot();
+    // The last saves commit (or the wait ends); their answers tell the
+    // app what the database holds.
+    if !runtime.flush_saves(FLUSH).await {
+        tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+    }
     runtime.shutdown();
     input.abort();
     signals.abort();
-    if let Some(f) = flushed {
-        if tokio::time::timeout(FLUSH, f).await.is_err() {
-            tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+    while let Ok(a) = io_rx.try_recv() {
+        if matches!(a, Action::SpotSaved { .. }) {
+            app.update(a);
         }
     }
+    let lost = app.jobs.pending(jobs::JobKind::Save);
     drop(term);
     drop(guard);
     terminal::restore();
     tracing::info!("tui stopped");
-    app.exit_code.map(Exit::from_code).unwrap_or(code)
+    (app.exit_code.map(Exit::from_code).unwrap_or(code), lost)
 }

@@ -519,11 +519,16 @@ impl App {
                     }
                 }
             }
-            Action::SpotSaveFailed(message) => {
-                self.notify(Level::Error, format!("spot check not saved: {message}"));
-                vec![]
-            }
-            Action::SpotSaved { effect, error } => {
+            Action::SpotSaved { job, effect, error } => {
+                // A failed write is retried by the same job: it stays
+                // pending, and the decision shows as not saved meanwhile.
+                let counts = match &error {
+                    None => self.jobs.finish(job),
+                    Some(_) => self.jobs.is_current(job),
+                };
+                if !counts {
+                    return vec![];
+                }
                 if let Some(walk) = self.walk.as_mut() {
                     walk.saved(&effect, error.is_none());
                 }
@@ -533,7 +538,6 @@ impl App {
                         format!("spot check not saved (retrying): {message}"),
                     );
                 }
-                self.dirty = true;
                 vec![]
             }
             Action::ReportExported { job, result } => {

@@ -129,7 +129,7 @@ impl App {
         let saves = walk.apply(action);
         let moved = walk.position() != before;
         let person = walk.current().map(|p| p.person.clone());
-        let mut effects: Vec<Effect> = saves.into_iter().map(Effect::SaveWalk).collect();
+        let mut effects = self.save(saves);
         if let Some(p) = person.filter(|p| moved || self.person.key.as_deref() != Some(p)) {
             // The walk moving on replaces the place, as `]` does.
             self.step = super::history::Step::Handled;
@@ -144,6 +144,23 @@ impl App {
             }
         }
         effects
+    }
+
+    /// Queue the walk's saves as jobs; the walk shows them as saving until
+    /// each answers committed.
+    fn save(&mut self, saves: Vec<crate::spotcheck::Effect>) -> Vec<Effect> {
+        saves
+            .into_iter()
+            .map(|effect| {
+                if let Some(w) = self.walk.as_mut() {
+                    w.saving(&effect);
+                }
+                Effect::SaveWalk {
+                    job: self.jobs.start(JobKind::Save),
+                    effect,
+                }
+            })
+            .collect()
     }
 
     /// Write the session's Markdown report to the current folder, as a task.

@@ -117,11 +117,16 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
             styles.muted,
         ),
     ];
+    // "saved" only once the database has committed everything sent.
     if walk.unsaved() > 0 {
         head.push(Span::styled(
             format!(" · ⚠ {} not saved", walk.unsaved()),
             styles.fail,
         ));
+    } else if walk.in_flight() > 0 {
+        head.push(Span::styled(" · saving…", styles.muted));
+    } else if walk.all_saved() {
+        head.push(Span::styled(" · ✓ saved", styles.pass));
     }
     lines.push(Line::from(head));
     let Some(p) = walk.current() else {
@@ -160,6 +165,8 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
         ];
         if walk.is_unsaved(&p.person, item) {
             spans.push(Span::styled(" ⚠ not saved (retrying)", styles.fail));
+        } else if walk.is_saving(&p.person, item) {
+            spans.push(Span::styled(" saving…", styles.muted));
         }
         let relevant = p.relevant_count(item);
         if relevant > 0 && d.and_then(|d| d.finding).is_none() {
@@ -345,14 +352,30 @@ mod tests {
                 .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
                 .collect()
         };
-        assert!(!text(&w).contains("not saved"));
+        for e in &effects {
+            w.saving(e);
+        }
+        let shown = text(&w);
+        assert!(shown.contains("saving…"), "{shown}");
+        assert!(!shown.contains("saved"), "nothing is saved yet: {shown}");
         w.saved(&save, false);
         assert_eq!(w.unsaved(), 1);
         let shown = text(&w);
         assert!(shown.contains("⚠ 1 not saved"), "{shown}");
         assert!(shown.contains("not saved (retrying)"), "{shown}");
-        w.saved(&save, true);
+        assert!(!shown.contains("✓ saved"), "{shown}");
+        for e in &effects {
+            w.saved(e, true);
+        }
         assert_eq!(w.unsaved(), 0);
-        assert!(!text(&w).contains("not saved"));
+        let shown = text(&w);
+        assert!(
+            !shown.contains("not saved") && !shown.contains("saving"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("✓ saved"),
+            "once the database committed: {shown}"
+        );
     }
 }
