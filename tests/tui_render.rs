@@ -898,11 +898,28 @@ fn email_and_theme_commands() {
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
     assert!(screen(&app).contains("bob@example.com"));
 
-    app.dispatch(Action::Palette("theme light".into()));
-    if !Theme::no_color_requested() {
-        assert_eq!(app.theme.name, "light");
-    }
-    app.dispatch(Action::Palette("theme nope".into()));
+    // A theme is read by the runtime (it may be a file), never in update:
+    // the command asks for it and the answer switches.
+    let theme = |app: &mut App, spec: &str| {
+        let e = app.dispatch(Action::Palette(format!("theme {spec}")));
+        match e.as_slice() {
+            [cioscope::tui::Effect::LoadTheme { job, spec: s }] if s == spec => *job,
+            other => panic!("{other:?}"),
+        }
+    };
+    let before = app.theme.name.clone();
+    let job = theme(&mut app, "light");
+    assert_eq!(app.theme.name, before, "nothing switches before the answer");
+    app.dispatch(Action::ThemeLoaded {
+        job,
+        result: Ok(Theme::load(Some("light")).unwrap()),
+    });
+    assert_eq!(app.theme.name, "light");
+    let job = theme(&mut app, "nope");
+    app.dispatch(Action::ThemeLoaded {
+        job,
+        result: Err(Theme::load(Some("nope")).unwrap_err().to_string()),
+    });
     let s = screen(&app);
     assert!(s.lines().last().unwrap().contains("theme nope"), "{s}");
 }

@@ -107,6 +107,11 @@ pub enum Action {
         url: String,
         result: Result<(), String>,
     },
+    /// A theme `:theme` asked for, read (or not).
+    ThemeLoaded {
+        job: JobId,
+        result: Result<super::Theme, String>,
+    },
     /// The workspace's finished scans, newest first (headers only).
     ScansLoaded {
         job: JobId,
@@ -159,6 +164,8 @@ pub enum Effect {
     },
     /// Read the workspace's latest scans from the store.
     LoadScans { job: JobId },
+    /// Read a theme (a built-in name or a file) for `:theme`.
+    LoadTheme { job: JobId, spec: String },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
     /// Open an address in the platform's browser (`xdg-open`, `open`).

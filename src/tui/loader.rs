@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, Effect, SourceInfo, WorkspaceInfo};
 use super::jobs::{JobKind, Tasks};
+use super::theme::Theme;
 use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
 use crate::engine::Checked;
@@ -152,6 +153,25 @@ impl Runtime {
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(osc52(&text).as_bytes());
                 let _ = out.flush();
+                return;
+            }
+            Effect::LoadTheme { job, spec } => {
+                let tx = self.tx.clone();
+                self.jobs.spawn(job, async move {
+                    let read = tokio::task::spawn_blocking(move || {
+                        let theme = Theme::load(Some(&spec)).map_err(|e| e.to_string())?;
+                        // NO_COLOR wins over any theme asked for.
+                        Ok(if Theme::no_color_requested() {
+                            Theme::monochrome()
+                        } else {
+                            theme
+                        })
+                    })
+                    .await;
+                    let result =
+                        read.unwrap_or_else(|e| Err(format!("cannot read the theme: {e}")));
+                    let _ = tx.send(Action::ThemeLoaded { job, result });
+                });
                 return;
             }
             Effect::OpenUrl { job, url } => {
@@ -321,6 +341,7 @@ impl Runtime {
             }),
             // Handled in `run` before the workspace is needed.
             Effect::SaveWalk { .. }
+            | Effect::LoadTheme { .. }
             | Effect::ExportReport { .. }
             | Effect::Copy(_)
             | Effect::OpenUrl { .. } => {}

@@ -684,6 +684,18 @@ impl App {
                     }
                 }
             }
+            Action::ThemeLoaded { job, result } => {
+                if self.jobs.finish(job) {
+                    match result {
+                        Ok(t) => {
+                            self.theme = t;
+                            self.notify(Level::Info, format!("theme {}", self.theme.name));
+                        }
+                        Err(e) => self.notify(Level::Error, e),
+                    }
+                }
+                vec![]
+            }
             Action::UrlOpened { job, url, result } => {
                 if !self.jobs.finish(job) {
                     return vec![];

@@ -247,25 +247,12 @@ impl App {
             ("reload" | "r", _) => self.command(Command::Reload),
             ("why" | "w", _) => self.start_why(),
             ("export", _) => self.export_report(),
-            ("theme", name) => {
-                let theme = if name.is_empty() {
-                    Theme::load(None)
-                } else {
-                    Theme::load(Some(name))
-                };
-                match theme {
-                    Ok(t) => {
-                        self.theme = if Theme::no_color_requested() {
-                            Theme::monochrome()
-                        } else {
-                            t
-                        };
-                        self.notify(Level::Info, format!("theme {}", self.theme.name));
-                    }
-                    Err(e) => self.notify(Level::Error, e.to_string()),
-                }
-                vec![]
-            }
+            // A theme may be a file: the runtime reads it, the answer is
+            // an action (`theme_loaded`).
+            ("theme", spec) => vec![Effect::LoadTheme {
+                job: self.jobs.start(crate::tui::jobs::JobKind::Theme),
+                spec: spec.to_string(),
+            }],
             ("filter" | "f", text) => {
                 self.people.filter = text.to_string();
                 self.people.dirty = true;
