@@ -2002,3 +2002,50 @@ fn a_verdict_reads_saved_only_once_the_database_committed_it() {
     assert!(s.contains("✓ saved") && !s.contains("not saved"), "{s}");
     assert_eq!(app.jobs.pending(cioscope::tui::jobs::JobKind::Save), 0);
 }
+
+/// The style of the first cell of `needle` on the screen.
+fn style_of(app: &App, needle: &str) -> ratatui::style::Style {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    for y in 0..h {
+        let row: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        if let Some(at) = row.find(needle) {
+            let x = row[..at].chars().count() as u16;
+            return buf[(x, y)].style();
+        }
+    }
+    panic!("no {needle:?} on screen:\n{}", screen(app));
+}
+
+#[test]
+fn an_open_popup_takes_the_new_theme_when_it_switches() {
+    let mut app = app();
+    open_jane(&mut app);
+    let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+    app.show_explanation(Arc::new(jane_explained(c)));
+    let dark = app.theme.clone();
+    assert_eq!(style_of(&app, "Likely cause:").fg, dark.accent.fg);
+
+    let e = app.dispatch(Action::Palette("theme light".into()));
+    let Some(Effect::LoadTheme { job, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let light = Theme::load(Some("light")).unwrap();
+    assert_ne!(light.accent.fg, dark.accent.fg, "the themes differ");
+    app.dispatch(Action::ThemeLoaded {
+        job: *job,
+        result: Ok(light.clone()),
+    });
+    assert_eq!(app.popups.len(), 1, "the popup is still open");
+    assert_eq!(
+        style_of(&app, "Likely cause:").fg,
+        light.accent.fg,
+        "the open checklist is restyled"
+    );
+    // A plain drill-down too.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('v'));
+    assert_eq!(style_of(&app, "evidence:").fg, light.text.fg);
+}

@@ -50,10 +50,13 @@
 //! To show something beside the person screen (a checklist, a verdict
 //! form), add a variant to [`app::SidePanel`] and an arm in
 //! `views::person::draw_side`; set `app.side_panel = Some(..)` from update.
-//! A drill-down is `app.push_text(title, lines)` or `app.push_lines(title,
-//! styled_lines)`: a popup on the stack; back closes it. Theme styles for
-//! other modules' widgets come from `app.theme` (ok, warn, error, muted,
-//! accent…), never from fixed colors.
+//! A drill-down is `app.push_text(title, lines)` (or
+//! `app.push_popup_text(title, app::PopupText::…)` for richer content): a
+//! popup on the stack; back closes it. Popups hold data, never styled
+//! lines — `views::popup` styles them when drawn, so a theme switch
+//! restyles an open popup. Theme styles for other modules' widgets come
+//! from `app.theme` (ok, warn, error, muted, accent…), never from fixed
+//! colors.
 
 pub mod action;
 pub mod app;

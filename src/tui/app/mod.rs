@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
-use ratatui::text::Line;
 
 mod dashboard;
 mod history;
@@ -146,7 +145,7 @@ pub enum Popup {
     /// A drill-down: a full value, an event, evidence, an explanation.
     Text {
         title: String,
-        lines: Vec<Line<'static>>,
+        text: PopupText,
         scroll: usize,
     },
     /// The humans a stored scan found with one rule, paged from the store
@@ -168,11 +167,19 @@ pub enum Popup {
     /// Pick a campaign to explain `person` against (`:why`).
     Campaigns {
         person: String,
-        rows: Vec<Line<'static>>,
-        ids: Vec<i64>,
-        names: Vec<String>,
+        campaigns: Vec<crate::customerio::Campaign>,
         selected: usize,
     },
+}
+
+/// What a text popup shows. Popups hold data, never styled lines: they
+/// are styled when drawn, so switching theme restyles an open popup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PopupText {
+    /// Plain lines (sanitized by whoever opened the popup).
+    Plain(Vec<String>),
+    /// "Why didn't they enter": the explainer's checklist.
+    Why(Arc<crate::why::Explanation>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,8 @@
 //! The person screen's commands: panes, cursors, jumps, drill-downs.
 
 use ratatui::layout::Rect;
-use ratatui::text::Line;
 
-use super::{scroll_window, App, Level, Pane, Popup, SidePanel};
+use super::{scroll_window, App, Level, Pane, Popup, PopupText, SidePanel};
 use crate::rules::Focus;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
@@ -342,15 +341,14 @@ impl App {
 
     /// Open a popup of plain text lines (sanitized by the caller).
     pub fn push_text(&mut self, title: impl Into<String>, lines: Vec<String>) {
-        self.push_lines(title, lines.into_iter().map(Line::from).collect());
+        self.push_popup_text(title, PopupText::Plain(lines));
     }
 
-    /// Open a popup of styled lines (for other views: drill-downs,
-    /// explanations such as a campaign checklist). Back closes it.
-    pub fn push_lines(&mut self, title: impl Into<String>, lines: Vec<Line<'static>>) {
+    /// Open a text popup (a drill-down, an explanation); back closes it.
+    pub fn push_popup_text(&mut self, title: impl Into<String>, text: PopupText) {
         self.popups.push(Popup::Text {
             title: title.into(),
-            lines,
+            text,
             scroll: 0,
         });
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{App, Level, Popup, SidePanel, View};
+use super::{App, Level, Popup, PopupText, SidePanel, View};
 use crate::customerio::Campaign;
 use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
@@ -210,15 +210,9 @@ impl App {
         match result {
             Ok(c) if c.is_empty() => self.notify(Level::Warn, "Customer.io lists no campaigns"),
             Ok(campaigns) => {
-                let styles = self.why_styles();
                 self.popups.push(Popup::Campaigns {
                     person,
-                    rows: campaigns
-                        .iter()
-                        .map(|c| crate::tui::views::why::campaign_row(c, &styles))
-                        .collect(),
-                    ids: campaigns.iter().map(|c| c.id).collect(),
-                    names: campaigns.iter().map(|c| c.name.clone()).collect(),
+                    campaigns,
                     selected: 0,
                 });
                 self.notice = None;
@@ -231,15 +225,13 @@ impl App {
     pub(super) fn campaigns_command(&mut self, c: Command) -> Vec<Effect> {
         let Some(Popup::Campaigns {
             person,
-            ids,
-            names,
+            campaigns,
             selected,
-            ..
         }) = self.popups.last_mut()
         else {
             return vec![];
         };
-        let last = ids.len().saturating_sub(1);
+        let last = campaigns.len().saturating_sub(1);
         match c {
             Command::Up => *selected = selected.saturating_sub(1),
             Command::Down => *selected = (*selected + 1).min(last),
@@ -251,10 +243,10 @@ impl App {
                 self.popups.pop();
             }
             Command::Open => {
-                let Some(&campaign) = ids.get(*selected) else {
+                let Some(c) = campaigns.get(*selected) else {
                     return vec![];
                 };
-                let name = names.get(*selected).cloned().unwrap_or_default();
+                let (campaign, name) = (c.id, c.name.clone());
                 let person = person.clone();
                 // The picker stays under the checklist: back returns to it.
                 self.why = Some((person.clone(), name.clone()));
@@ -280,7 +272,7 @@ impl App {
         match result {
             Ok(e) => {
                 self.notice = None;
-                self.show_explanation(&e);
+                self.show_explanation(e);
             }
             Err(e) => self.notify(
                 Level::Error,
@@ -290,14 +282,13 @@ impl App {
     }
 
     /// The explainer's checklist in a popup.
-    pub fn show_explanation(&mut self, e: &Explanation) {
-        let lines = crate::tui::views::why::checklist_lines(e, &self.why_styles());
+    pub fn show_explanation(&mut self, e: Arc<Explanation>) {
         let title = format!(
             "Why · {} · {}",
             crate::sanitize::sanitize(&e.person),
             crate::sanitize::sanitize(&e.campaign.name)
         );
-        self.push_lines(title, lines);
+        self.push_popup_text(title, PopupText::Why(e));
     }
 
     /// The walk's side panel lines at `width` columns.
