@@ -1574,13 +1574,18 @@ fn the_light_theme_paints_its_own_background() {
 
 /// An app like [`app`] on a config with extra `[customerio]` lines.
 fn app_with_customerio(lines: &str) -> App {
-    let text = CONFIG.replace(
+    app_on(&CONFIG.replace(
         "[[sources]]",
         &format!("[customerio]\n{lines}\n\n[[sources]]"),
-    );
-    let cfg = Arc::new(config::load_str(&text, Path::new("test.toml")).unwrap());
+    ))
+}
+
+/// An app like [`app`] (the same people loaded) on another config.
+fn app_on(text: &str) -> App {
+    let cfg = Arc::new(config::load_str(text, Path::new("test.toml")).unwrap());
+    let keymap = Keymap::from_config(&cfg).unwrap();
     let mut base = app();
-    let mut app = App::new(cfg, Theme::default(), Keymap::default());
+    let mut app = App::new(cfg, Theme::default(), keymap);
     app.size = base.size;
     app.people = std::mem::take(&mut base.people);
     app.prepare();
@@ -1753,7 +1758,10 @@ fn state(app: &App) -> (cioscope::tui::app::Place, Option<String>) {
 
 /// Take `steps` from a fresh app (after `setup`), then press Esc once per
 /// step: each Esc must return to exactly the state before that step.
-fn esc_retraces(path: &str, setup: fn(&mut App), steps: &[(&str, fn(&mut App))]) {
+/// One step of the operator: what it is, and the keys or answers it takes.
+type Step = (&'static str, fn(&mut App));
+
+fn esc_retraces(path: &str, setup: fn(&mut App), steps: &[Step]) {
     let mut app = app();
     setup(&mut app);
     let mut before = vec![];
@@ -2048,4 +2056,71 @@ fn an_open_popup_takes_the_new_theme_when_it_switches() {
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('v'));
     assert_eq!(style_of(&app, "evidence:").fg, light.text.fg);
+}
+
+#[test]
+fn the_walks_keys_come_from_the_keymap_its_help_and_its_panel() {
+    use cioscope::tui::views::help;
+    let help_text = |app: &App| -> String {
+        help::lines(app)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    };
+    let mut app = app_on(&CONFIG.replace("[keys]\n", "[keys]\nwalk_pass = [\"y\"]\n"));
+    assert!(
+        !help_text(&app).contains("walk_pass"),
+        "no walk, no walk keys"
+    );
+    app.start_walk(walk_of(&["C1001", "C1002"]));
+    app.prepare();
+
+    // Help, in walk mode, lists the walk's keys from the live keymap.
+    let h = help_text(&app);
+    assert!(h.contains("spot check (walking a session)"), "{h}");
+    assert!(line_with(&h, "walk_pass").contains('y'), "{h}");
+    assert!(line_with(&h, "walk_pass").contains("(from config)"), "{h}");
+    assert!(
+        line_with(&h, "walk_fail").trim_start().starts_with('f'),
+        "{h}"
+    );
+    assert!(line_with(&h, "close_popup").contains("esc"), "{h}");
+    assert!(line_with(&h, "new_line").contains("alt-enter"), "{h}");
+    key(&mut app, KeyCode::Char('?'));
+    assert!(screen(&app).contains("Help"));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.popups.is_empty());
+
+    // The rebound key decides; the default no longer does.
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    assert!(e.is_empty(), "p is not bound any more: {e:?}");
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('y'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        matches!(
+            e.as_slice(),
+            [Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SaveVerdict {
+                    verdict: cioscope::spotcheck::Verdict::Pass,
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{e:?}"
+    );
+    // The panel's hints read the same keymap.
+    let s = screen(&app);
+    assert!(s.contains("y/f/s pass/fail/skip"), "{s}");
 }

@@ -17,8 +17,14 @@
 //!   UI thread.
 //! - [`views`]: `views::draw(frame, &App)` — a pure function of state that
 //!   only lays out what is visible (10,000 people cost the rows on screen).
-//! - [`keymap`], [`theme`]: the live keymap (defaults + config `[keys]`)
-//!   and themes named by meaning (`themes/*.toml`, `--theme`, `NO_COLOR`).
+//! - [`keymap`]: the one place keys are decided — per mode (normal, the
+//!   spot-check walk, popups, typing a line or note), defaults plus config
+//!   `[keys]`; `App::key_mode` says which mode reads a key, and `?` help
+//!   and every key hint are generated from it.
+//! - [`theme`]: themes named by meaning (`themes/*.toml`, `--theme`,
+//!   `NO_COLOR`).
+//! - Back (Esc) is a stack of places (`app/history.rs`): every step pushes
+//!   the place it left, recorded in one spot in `App::update`.
 //! - [`terminal`], [`event`]: raw mode / alternate screen, restored on
 //!   exit, panic, Ctrl-C and SIGTERM; the input and signal tasks.
 //!
@@ -32,7 +38,7 @@
 //! 4. A palette command: a row in [`app::PALETTE`] (name, argument, help —
 //!    it shows in completion and `?` help) and an arm in `App::run_palette`.
 //!    A key: a variant in [`keymap::Command`] and a row in
-//!    [`keymap::COMMANDS`] (name for `[keys]`, default keys, help).
+//!    [`keymap::COMMANDS`] (mode, name for `[keys]`, default keys, help).
 //! 5. IO: a [`jobs::JobKind`] (and its policy), a variant in [`Effect`]
 //!    carrying the id `app.jobs.start(kind)` hands out, its task in
 //!    `loader::Runtime` (`self.jobs.spawn(job, …)`), and the answer as an
@@ -42,7 +48,8 @@
 //!
 //! [`run_spot_check`] mounts a session ([`crate::spotcheck::Walk`]) on the
 //! person screen: `app.walk` holds it, `SidePanel::Walk` draws its panel,
-//! `App::walk_key` routes keys to it first, and its saves are queued
+//! the keymap's walk mode gives its keys (`App::walk_command`; its note is
+//! typed in the prompt mode), and its saves are queued
 //! jobs (`Effect::SaveWalk`, [`jobs::JobKind::Save`]): each commits after
 //! the one before it, a failed write is retried, and the panel says
 //! "saved" only once the database has committed everything sent.

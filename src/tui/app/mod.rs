@@ -26,7 +26,7 @@ pub use people::{People, Slot, SortBy};
 
 use super::action::{Action, Effect, WorkspaceInfo};
 use super::jobs::{JobKind, Jobs};
-use super::keymap::{Command, Keymap};
+use super::keymap::{Command, Keymap, Mode};
 use super::theme::Theme;
 use super::vm::LoadedPerson;
 use crate::config::Config;
@@ -180,6 +180,17 @@ pub enum PopupText {
     Plain(Vec<String>),
     /// "Why didn't they enter": the explainer's checklist.
     Why(Arc<crate::why::Explanation>),
+}
+
+/// A key while a line or note is typed, as the prompt keymap reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKey {
+    Accept,
+    Cancel,
+    Complete,
+    DeleteBack,
+    NewLine,
+    Char(char),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -496,13 +507,19 @@ impl App {
                     self.should_quit = true;
                     return vec![];
                 }
-                if self.input.is_some() {
-                    return self.input_key(ev.code);
+                let mode = self.key_mode();
+                if mode == Mode::Prompt {
+                    return self.prompt_key(&ev);
                 }
-                if let Some(effects) = self.walk_key(&ev) {
-                    return effects;
+                let mut command = self.keymap.command_for_in(mode, &ev);
+                // The walk's keys act on the person screen (its report
+                // anywhere); elsewhere a key does what it does normally.
+                if command.is_some_and(|c| {
+                    c.mode() == Mode::Walk && c != Command::WalkExport && self.view != View::Person
+                }) {
+                    command = self.keymap.command_for(&ev);
                 }
-                match self.keymap.command_for(&ev) {
+                match command {
                     Some(c) => self.command(c),
                     None => vec![],
                 }
@@ -848,7 +865,46 @@ impl App {
         }]
     }
 
+    /// Which keymap mode reads the keys now.
+    pub fn key_mode(&self) -> Mode {
+        if self.input.is_some() || self.walk.as_ref().is_some_and(|w| w.is_editing()) {
+            Mode::Prompt
+        } else if !self.popups.is_empty() {
+            Mode::Popup
+        } else if self.walk.is_some() {
+            Mode::Walk
+        } else {
+            Mode::Normal
+        }
+    }
+
+    /// A key while a line or note is typed: the prompt keymap's commands,
+    /// else the character is typed.
+    fn prompt_key(&mut self, ev: &crossterm::event::KeyEvent) -> Vec<Effect> {
+        let key = match self.keymap.command_for_in(Mode::Prompt, ev) {
+            Some(Command::Accept) => PromptKey::Accept,
+            Some(Command::Cancel) => PromptKey::Cancel,
+            Some(Command::Complete) => PromptKey::Complete,
+            Some(Command::DeleteBack) => PromptKey::DeleteBack,
+            Some(Command::NewLine) => PromptKey::NewLine,
+            _ => match ev.code {
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    PromptKey::Char(c)
+                }
+                _ => return vec![],
+            },
+        };
+        if self.input.is_some() {
+            self.input_key(key)
+        } else {
+            self.note_key(key)
+        }
+    }
+
     fn command(&mut self, c: Command) -> Vec<Effect> {
+        if c.mode() == Mode::Walk {
+            return self.walk_command(c);
+        }
         if matches!(self.popups.last(), Some(Popup::Campaigns { .. })) {
             return self.campaigns_command(c);
         }
@@ -863,7 +919,7 @@ impl App {
                 return vec![];
             };
             match c {
-                Command::Back | Command::Quit | Command::Open => {
+                Command::Back | Command::ClosePopup | Command::Quit | Command::Open => {
                     self.popups.pop();
                 }
                 Command::Help if is_help => {

@@ -1,8 +1,6 @@
 //! The `:` palette and the `/` filter line: typing, completion, commands.
 
-use crossterm::event::KeyCode;
-
-use super::{App, Cursor, Input, InputKind, Level, View};
+use super::{App, Cursor, Input, InputKind, Level, PromptKey, View};
 use crate::config::Primary;
 use crate::model::normalize;
 use crate::rules::Rule;
@@ -44,19 +42,19 @@ pub const PALETTE: [(&str, &str, &str); 12] = [
 impl App {
     // ---- input lines ------------------------------------------------------
 
-    pub(super) fn input_key(&mut self, code: KeyCode) -> Vec<Effect> {
+    pub(super) fn input_key(&mut self, key: PromptKey) -> Vec<Effect> {
         let Some(input) = self.input.as_mut() else {
             return vec![];
         };
         // A line being typed is no step yet: it opened on `before`.
         self.step = super::history::Step::Handled;
-        match code {
-            KeyCode::Esc => {
+        match key {
+            PromptKey::Cancel => {
                 let input = self.input.take().expect("input is open");
                 self.step = super::history::Step::Handled;
                 return self.restore(input.before);
             }
-            KeyCode::Enter => {
+            PromptKey::Accept => {
                 let input = self.input.take().expect("input is open");
                 return match input.kind {
                     InputKind::Filter | InputKind::PaneFilter(_) => {
@@ -71,19 +69,19 @@ impl App {
                     }
                 };
             }
-            KeyCode::Tab => {
+            PromptKey::Complete => {
                 if let Some((line, _)) = input.hints.first() {
                     input.text = line.clone();
                 }
             }
-            KeyCode::Backspace => {
+            PromptKey::DeleteBack => {
                 if input.text.pop().is_none() && input.kind == InputKind::Palette {
                     self.input = None;
                     return vec![];
                 }
             }
-            KeyCode::Char(c) => input.text.push(c),
-            _ => return vec![],
+            PromptKey::Char(c) => input.text.push(c),
+            PromptKey::NewLine => return vec![],
         }
         if input.kind == InputKind::Filter {
             self.people.filter = input.text.clone();

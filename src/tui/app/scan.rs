@@ -89,7 +89,7 @@ impl App {
             Command::PageDown => *selected = (*selected + 10).min(last),
             Command::Top => *selected = 0,
             Command::Bottom => *selected = last,
-            Command::Back | Command::Quit => {
+            Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
                 return vec![];
             }

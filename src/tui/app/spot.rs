@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-use super::{App, Level, Popup, PopupText, SidePanel, View};
+use super::{App, Level, Popup, PopupText, PromptKey, SidePanel, View};
 use crate::customerio::Campaign;
 use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
@@ -60,44 +58,31 @@ impl App {
         }
     }
 
-    /// Keys for the walk: `Some` when the walk took the key. While a note
-    /// is typed every key is the note's; otherwise the walk's keys win on
-    /// the person screen (Tab still moves between panes, and keys the
-    /// config's `[keys]` rebinds keep their command), and `E` exports the
-    /// report from anywhere.
-    pub(super) fn walk_key(&mut self, ev: &KeyEvent) -> Option<Vec<Effect>> {
-        let walk = self.walk.as_ref()?;
-        if !self.popups.is_empty() {
-            return None;
-        }
-        let plain = !ev
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if !walk.is_editing() && plain && ev.code == KeyCode::Char('E') {
-            return Some(self.export_report());
-        }
-        if self.view != View::Person {
-            return None;
-        }
-        if walk.is_editing() {
-            let action = walk::action_for_key(walk, *ev);
-            return Some(match action {
-                Some(a) => self.walk_apply(a),
-                None => vec![],
-            });
-        }
-        if matches!(ev.code, KeyCode::Tab | KeyCode::BackTab) {
-            return None;
-        }
-        // A key the config's `[keys]` gave to a command stays that command's.
-        if self
-            .keymap
-            .command_for(ev)
-            .is_some_and(|c| self.keymap.is_overridden(c))
-        {
-            return None;
-        }
-        let action = walk::action_for_key(walk, *ev)?;
+    /// A walk command (the walk's keys, from the keymap's walk mode). A
+    /// decision while the screen shows someone else first brings back the
+    /// person being spot-checked, so nothing is marked unseen.
+    pub(super) fn walk_command(&mut self, c: Command) -> Vec<Effect> {
+        use crate::spotcheck::{Item, Verdict};
+        let action = match c {
+            Command::WalkExport => return self.export_report(),
+            Command::WalkPass => WalkAction::Mark(Verdict::Pass),
+            Command::WalkFail => WalkAction::Mark(Verdict::Fail),
+            Command::WalkSkip => WalkAction::Mark(Verdict::Skip),
+            Command::WalkPassAll => WalkAction::PassAll,
+            Command::WalkFinding => WalkAction::CycleFinding,
+            Command::WalkNote => WalkAction::EditNote,
+            Command::WalkNext => WalkAction::Next,
+            Command::WalkPrevious => WalkAction::Previous,
+            Command::WalkUnreviewed => WalkAction::NextUnreviewed,
+            Command::WalkIdentifiers => WalkAction::SelectItem(Item::Identifiers),
+            Command::WalkAttributes => WalkAction::SelectItem(Item::Attributes),
+            Command::WalkEvents => WalkAction::SelectItem(Item::Events),
+            Command::WalkClear => WalkAction::Clear,
+            _ => return vec![],
+        };
+        let Some(walk) = self.walk.as_ref() else {
+            return vec![];
+        };
         // The screen shows someone else (`]`, `:person`): a verdict would
         // land on the session's person unseen, so go back to them first.
         let theirs = walk.current().map(|p| p.person.clone());
@@ -114,9 +99,23 @@ impl App {
                 format!("back to {p}, the person being spot-checked; press the key again"),
             );
             self.step = super::history::Step::Handled;
-            return Some(self.open_person(&p));
+            return self.open_person(&p);
         }
-        Some(self.walk_apply(action))
+        self.walk_apply(action)
+    }
+
+    /// A key while the walk's note is typed.
+    pub(super) fn note_key(&mut self, key: PromptKey) -> Vec<Effect> {
+        self.step = super::history::Step::Handled;
+        let action = match key {
+            PromptKey::Accept => WalkAction::NoteSave,
+            PromptKey::Cancel => WalkAction::NoteCancel,
+            PromptKey::DeleteBack => WalkAction::NoteBackspace,
+            PromptKey::NewLine => WalkAction::NoteInput('\n'),
+            PromptKey::Char(c) => WalkAction::NoteInput(c),
+            PromptKey::Complete => return vec![],
+        };
+        self.walk_apply(action)
     }
 
     /// Apply a walk action: saves go to the session's writer at once, and
@@ -239,7 +238,7 @@ impl App {
             Command::PageDown => *selected = (*selected + 10).min(last),
             Command::Top => *selected = 0,
             Command::Bottom => *selected = last,
-            Command::Back | Command::Quit => {
+            Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
             }
             Command::Open => {
@@ -291,12 +290,36 @@ impl App {
         self.push_popup_text(title, PopupText::Why(e));
     }
 
-    /// The walk's side panel lines at `width` columns.
+    /// The walk's side panel lines at `width` columns, its key hints from
+    /// the live keymap.
     pub fn walk_panel(&self, width: u16) -> Vec<ratatui::text::Line<'static>> {
-        match &self.walk {
-            Some(w) => walk::panel(w, &self.walk_styles(), width),
-            None => vec![],
-        }
+        let Some(w) = &self.walk else {
+            return vec![];
+        };
+        let k = |c| self.keymap.hint(c);
+        let hints = if w.is_editing() {
+            format!(
+                "{} save · {} new line · {} cancel",
+                k(Command::Accept),
+                k(Command::NewLine),
+                k(Command::Cancel)
+            )
+        } else {
+            format!(
+                "{}/{}/{} pass/fail/skip · {} all pass · {} finding · {} note · {}/{} next/prev · {} unreviewed · {} help",
+                k(Command::WalkPass),
+                k(Command::WalkFail),
+                k(Command::WalkSkip),
+                k(Command::WalkPassAll),
+                k(Command::WalkFinding),
+                k(Command::WalkNote),
+                k(Command::WalkNext),
+                k(Command::WalkPrevious),
+                k(Command::WalkUnreviewed),
+                k(Command::Help)
+            )
+        };
+        walk::panel(w, &self.walk_styles(), width, &hints)
     }
 }
 
