@@ -145,20 +145,6 @@ pub const COMMANDS: [CommandInfo; 53] = [
         "close the popup / go back"
     ),
     info!(Quit, "quit", ["q"], "general", "quit (ctrl-c always quits)"),
-    info!(
-        Copy,
-        "copy",
-        ["y"],
-        "act",
-        "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
-    ),
-    info!(
-        OpenDashboard,
-        "open_dashboard",
-        ["o"],
-        "act",
-        "open the person's profile in the Customer.io dashboard (customerio.dashboard_workspace_id); without a browser the address is copied"
-    ),
     info!(Reload, "reload", ["r"], "general", "reload every person"),
     info!(
         ReloadPerson,
@@ -202,6 +188,20 @@ pub const COMMANDS: [CommandInfo; 53] = [
     ),
     info!(Top, "top", ["g", "home"], "move", "first row"),
     info!(Bottom, "bottom", ["G", "end"], "move", "last row"),
+    info!(
+        Copy,
+        "copy",
+        ["y"],
+        "act",
+        "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
+    ),
+    info!(
+        OpenDashboard,
+        "open_dashboard",
+        ["o"],
+        "act",
+        "open the person's profile in the Customer.io dashboard (customerio.dashboard_workspace_id); without a browser the address is copied"
+    ),
     info!(
         Open,
         "open",

@@ -221,7 +221,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         " {}/{} scroll · {} close · {}-{} of {} ",
         k.hint(Command::Down),
         k.hint(Command::Up),
-        k.hint(Command::Back),
+        k.hint(Command::ClosePopup),
         (scroll + 1).min(lines.len()),
         (scroll + inner_h).min(lines.len()),
         lines.len()
