@@ -216,9 +216,12 @@ fn main() {
             error: None,
         }],
     }));
-    let generation = app.load.generation;
+    let job = app
+        .jobs
+        .running(cioscope::tui::jobs::JobKind::Load)
+        .expect("opening the workspace starts the load");
     app.update(Action::PeopleListed {
-        generation,
+        job,
         profiles: PEOPLE,
     });
 
@@ -228,7 +231,7 @@ fn main() {
     let built = LoadedPerson::build("C00000", Some(heavy), heavy_findings, vec![], &config, now);
     let build_ms = t.elapsed().as_secs_f64() * 1000.0;
     app.update(Action::PersonLoaded {
-        generation,
+        job,
         person: Arc::new(built),
         reached: 1,
     });
@@ -239,7 +242,7 @@ fn main() {
         let f = findings(&s, i);
         let p = LoadedPerson::build(&s.person.clone(), Some(s), f, vec![], &config, now);
         app.update(Action::PersonLoaded {
-            generation,
+            job,
             person: Arc::new(p),
             reached: i + 1,
         });

@@ -5,7 +5,7 @@
 mod fixtures;
 
 use cioscope::spotcheck::store::{NewVerdict, SessionStore, StoreError};
-use cioscope::spotcheck::walk::{EffectWriter, Walk, WalkAction};
+use cioscope::spotcheck::walk::{save_until_committed, Effect, Walk, WalkAction};
 use cioscope::spotcheck::{Item, Outcome, Verdict};
 use fixtures::*;
 
@@ -243,14 +243,9 @@ async fn the_walks_effects_are_saved_in_the_order_they_were_made() {
     let store = open_store(dir.path(), "2026-11-22T10:00:00Z").await;
     store.create_session(new_session("S-1")).await.unwrap();
     let mut walk = Walk::from_state(&store.load("S-1").await.unwrap());
-    let (writer, mut saved) = EffectWriter::spawn(store.clone(), "dana".into());
 
-    let mut sent = 0;
-    let mut act = |walk: &mut Walk, a: WalkAction| {
-        let effects = walk.apply(a);
-        sent += effects.len();
-        assert!(writer.send(effects));
-    };
+    let mut saves: Vec<Effect> = vec![];
+    let mut act = |walk: &mut Walk, a: WalkAction| saves.extend(walk.apply(a));
     act(&mut walk, WalkAction::Mark(Verdict::Pass));
     act(&mut walk, WalkAction::SelectItem(Item::Identifiers));
     act(&mut walk, WalkAction::Mark(Verdict::Fail));
@@ -264,9 +259,8 @@ async fn the_walks_effects_are_saved_in_the_order_they_were_made() {
     act(&mut walk, WalkAction::Next);
     act(&mut walk, WalkAction::PassAll);
     act(&mut walk, WalkAction::Next);
-    for _ in 0..sent {
-        let s = saved.recv().await.unwrap();
-        assert!(s.result.is_ok(), "{:?}", s.result);
+    for e in &saves {
+        save_until_committed(&store, e, "dana", |err| panic!("{err}")).await;
     }
 
     let state = store.load("S-1").await.unwrap();
@@ -388,7 +382,6 @@ async fn a_write_that_fails_is_retried_in_order_and_counted_until_it_commits() {
         .unwrap();
     let state = store.load(SESSION).await.unwrap();
     let mut walk = Walk::from_state(&state);
-    let (writer, mut saved) = EffectWriter::spawn(store.clone(), "dana".into());
     // Every write of a note fails, on every connection, until the fault goes.
     sqlx::query(
         "CREATE TRIGGER disk_full BEFORE UPDATE OF note ON session_people
@@ -404,15 +397,31 @@ async fn a_write_that_fails_is_retried_in_order_and_counted_until_it_commits() {
     }
     effects.extend(walk.apply(WalkAction::NoteSave));
     effects.extend(walk.apply(WalkAction::Mark(Verdict::Pass)));
-    assert!(writer.send(effects));
-    let first = saved.recv().await.unwrap();
-    assert!(
-        first.result.is_err(),
-        "the note is refused: {:?}",
-        first.effect
-    );
-    assert!(writer.unsaved() >= 2, "the note and the verdict behind it");
-    walk.saved(&first.effect, false);
+    for e in &effects {
+        walk.saving(e);
+    }
+    // Saved one after another, as the TUI's queue of save jobs does; each
+    // attempt's outcome comes back on `saved`.
+    let (tx, mut saved) = tokio::sync::mpsc::unbounded_channel::<(Effect, bool)>();
+    let saving = tokio::spawn({
+        let store = store.clone();
+        let effects = effects.clone();
+        async move {
+            for e in effects {
+                save_until_committed(&store, &e, "dana", |_| {
+                    let _ = tx.send((e.clone(), false));
+                })
+                .await;
+                let _ = tx.send((e, true));
+            }
+        }
+    });
+    let (first, ok) = saved.recv().await.unwrap();
+    assert!(!ok, "the note is refused: {first:?}");
+    assert!(matches!(first, Effect::SaveNote { .. }), "{first:?}");
+    walk.saved(&first, false);
+    assert!(walk.in_flight() >= 2, "the note and the verdict behind it");
+    assert!(!walk.all_saved());
     // Nothing behind the failed note reached the database out of order.
     let state = store.load(SESSION).await.unwrap();
     assert_eq!(state.people[0].verdict_marks()[0], None);
@@ -421,14 +430,16 @@ async fn a_write_that_fails_is_retried_in_order_and_counted_until_it_commits() {
         .await
         .unwrap();
     // The retry commits the note, then the verdict, in that order.
-    while writer.unsaved() > 0 {
-        let s = tokio::time::timeout(std::time::Duration::from_secs(20), saved.recv())
+    while walk.in_flight() > 0 {
+        let (e, ok) = tokio::time::timeout(std::time::Duration::from_secs(20), saved.recv())
             .await
-            .expect("the writer retries")
+            .expect("the save is retried")
             .unwrap();
-        walk.saved(&s.effect, s.result.is_ok());
+        walk.saved(&e, ok);
     }
+    saving.await.unwrap();
     assert_eq!(walk.unsaved(), 0);
+    assert!(walk.all_saved());
     let state = store.load(SESSION).await.unwrap();
     assert_eq!(state.people[0].note.len(), 100);
     assert_eq!(state.people[0].verdict_marks()[0], Some(Verdict::Pass));

@@ -356,10 +356,13 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
         checklist.contains("Likely cause:") || checklist.contains("Result:"),
         "{checklist}"
     );
+    // Back closes the checklist onto the picker, then the picker.
     s.send("\x1b");
-    s.wait_for("the checklist to close", |t| {
-        !t.contains("campaign_running")
+    s.wait_for("the checklist to close onto the picker", |t| {
+        !t.contains("campaign_running") && t.contains("Pick a campaign")
     });
+    s.send("\x1b");
+    s.wait_for("the picker to close", |t| !t.contains("Pick a campaign"));
     s.send("q");
     assert!(s.wait_exit().success());
 }
@@ -408,6 +411,32 @@ fn y_copies_the_person_key_to_the_clipboard_with_osc52() {
         raw.windows(needle.len()).any(|w| w == needle),
         "no OSC 52 sequence for C1001 in the output"
     );
+    s.send("q");
+    assert!(s.wait_exit().success());
+}
+
+#[test]
+fn slash_filters_the_timeline_in_a_real_terminal_and_o_names_the_key_to_set() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the people to load", |t| t.contains("profiles in "));
+    s.send(":person C1004\r");
+    s.wait_for("the person screen", |t| t.contains("Timeline · 14"));
+    // Findings → compare → identity → timeline, then filter it.
+    s.send("\t\t\t/order_completed\r");
+    let t = s.wait_for("the filtered timeline", |t| {
+        t.contains("Timeline · 10 of 14") && t.contains("/order_completed")
+    });
+    assert!(!t.contains("viewed_product"), "{t}");
+    s.send("\x1b");
+    s.wait_for("the filter to clear", |t| {
+        t.contains("Timeline · 14") && !t.contains("/order_completed")
+    });
+    // The demo names no dashboard workspace: o says which key to set.
+    s.send("o");
+    s.wait_for("the key to set", |t| {
+        t.contains("set customerio.dashboard_workspace_id")
+    });
     s.send("q");
     assert!(s.wait_exit().success());
 }

@@ -254,6 +254,20 @@ fn plain(person: &str, email: &str) -> Arc<LoadedPerson> {
     loaded(person, Some(subject), vec![], vec![])
 }
 
+/// The load of everyone in flight.
+fn load_job(app: &App) -> cioscope::tui::jobs::JobId {
+    app.jobs
+        .running(cioscope::tui::jobs::JobKind::Load)
+        .expect("a load in flight")
+}
+
+/// The read of the scan history in flight.
+fn scans_job(app: &App) -> cioscope::tui::jobs::JobId {
+    app.jobs
+        .running(cioscope::tui::jobs::JobKind::Scans)
+        .expect("scans being read")
+}
+
 /// An app that has opened the workspace and loaded Jane and two others.
 fn app() -> App {
     let cfg = Arc::new(config());
@@ -268,25 +282,22 @@ fn app() -> App {
             error: None,
         }],
     }));
-    let generation = app.load.generation;
-    app.dispatch(Action::PeopleListed {
-        generation,
-        profiles: 4,
-    });
+    let job = load_job(&app);
+    app.dispatch(Action::PeopleListed { job, profiles: 4 });
     let (s, f) = jane();
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: loaded("C1001", Some(s), f, vec![]),
         reached: 1,
     });
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: plain("C1002", "bob@example.com"),
         reached: 2,
     });
     let failed = LoadedPerson::failed("C1003", vec![LoadError::new("shop", "connection refused")]);
     app.dispatch(Action::PersonLoaded {
-        generation,
+        job,
         person: Arc::new(failed),
         reached: 3,
     });
@@ -707,18 +718,18 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
     assert!(s.contains("loading C1004"), "{s}");
     assert!(s.contains("fetching C1004"), "status bar: {s}");
     let r1 = match &e1[..] {
-        [cioscope::tui::Effect::FetchPerson { request, person }] if person == "C1004" => *request,
+        [cioscope::tui::Effect::FetchPerson { job, person }] if person == "C1004" => *job,
         other => panic!("{other:?}"),
     };
     // The operator moves on before it answers.
     let e2 = app.dispatch(Action::Palette("person C9999".into()));
     let r2 = match &e2[..] {
-        [cioscope::tui::Effect::FetchPerson { request, .. }] => *request,
+        [cioscope::tui::Effect::FetchPerson { job, .. }] => *job,
         other => panic!("{other:?}"),
     };
     assert_ne!(r1, r2);
     app.dispatch(Action::PersonFetched {
-        request: r1,
+        job: r1,
         person: plain("C1004", "late@example.com"),
     });
     assert!(
@@ -726,7 +737,7 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
         "a late answer for a person the operator left is dropped"
     );
     app.dispatch(Action::PersonFetched {
-        request: r2,
+        job: r2,
         person: plain("C9999", "new@example.com"),
     });
     let s = screen(&app);
@@ -736,16 +747,17 @@ fn navigating_to_an_unloaded_person_fetches_once_and_drops_late_answers() {
 #[test]
 fn a_reload_drops_answers_from_the_previous_load() {
     let mut app = app();
-    let old = app.load.generation;
+    let old = load_job(&app);
     let effects = app.dispatch(Action::Command(Command::Reload));
     assert_eq!(
         effects,
         vec![cioscope::tui::Effect::LoadAll {
-            generation: old + 1
+            job: load_job(&app)
         }]
     );
+    assert_ne!(load_job(&app), old);
     app.dispatch(Action::PersonLoaded {
-        generation: old,
+        job: old,
         person: plain("C1002", "bob@example.com"),
         reached: 1,
     });
@@ -874,25 +886,40 @@ fn email_and_theme_commands() {
     assert_eq!(app.person.key.as_deref(), Some("C1001"));
     // Anyone else is looked up in Customer.io, and the answer opens them.
     let effects = app.dispatch(Action::Palette("email someone@else.com".into()));
-    let request = match &effects[..] {
-        [cioscope::tui::Effect::FindEmail { request, email }] if email == "someone@else.com" => {
-            *request
-        }
+    let job = match &effects[..] {
+        [cioscope::tui::Effect::FindEmail { job, email }] if email == "someone@else.com" => *job,
         other => panic!("{other:?}"),
     };
     app.dispatch(Action::EmailFound {
-        request,
+        job,
         email: "someone@else.com".into(),
         person: Ok(Some("C1002".into())),
     });
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
     assert!(screen(&app).contains("bob@example.com"));
 
-    app.dispatch(Action::Palette("theme light".into()));
-    if !Theme::no_color_requested() {
-        assert_eq!(app.theme.name, "light");
-    }
-    app.dispatch(Action::Palette("theme nope".into()));
+    // A theme is read by the runtime (it may be a file), never in update:
+    // the command asks for it and the answer switches.
+    let theme = |app: &mut App, spec: &str| {
+        let e = app.dispatch(Action::Palette(format!("theme {spec}")));
+        match e.as_slice() {
+            [cioscope::tui::Effect::LoadTheme { job, spec: s }] if s == spec => *job,
+            other => panic!("{other:?}"),
+        }
+    };
+    let before = app.theme.name.clone();
+    let job = theme(&mut app, "light");
+    assert_eq!(app.theme.name, before, "nothing switches before the answer");
+    app.dispatch(Action::ThemeLoaded {
+        job,
+        result: Ok(Theme::load(Some("light")).unwrap()),
+    });
+    assert_eq!(app.theme.name, "light");
+    let job = theme(&mut app, "nope");
+    app.dispatch(Action::ThemeLoaded {
+        job,
+        result: Err(Theme::load(Some("nope")).unwrap_err().to_string()),
+    });
     let s = screen(&app);
     assert!(s.lines().last().unwrap().contains("theme nope"), "{s}");
 }
@@ -942,9 +969,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     let verdicts: Vec<(Item, Verdict)> = saved
         .iter()
         .filter_map(|e| match e {
-            Effect::SaveWalk(cioscope::spotcheck::Effect::SaveVerdict {
-                item, verdict, ..
-            }) => Some((*item, *verdict)),
+            Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SaveVerdict { item, verdict, .. },
+                ..
+            } => Some((*item, *verdict)),
             _ => None,
         })
         .collect();
@@ -962,7 +990,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
     assert!(
         saved.iter().any(|e| matches!(
             e,
-            Effect::SaveWalk(cioscope::spotcheck::Effect::SavePosition { position: 1, .. })
+            Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SavePosition { position: 1, .. },
+                ..
+            }
         )),
         "{saved:?}"
     );
@@ -984,7 +1015,10 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
         KeyCode::Char('p'),
         KeyModifiers::NONE,
     )));
-    assert!(!e.iter().any(|e| matches!(e, Effect::SaveWalk(_))), "{e:?}");
+    assert!(
+        !e.iter().any(|e| matches!(e, Effect::SaveWalk { .. })),
+        "{e:?}"
+    );
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
     assert!(screen(&app).contains("back to C1002"));
 
@@ -993,17 +1027,17 @@ fn a_spot_check_walk_sits_beside_the_person_and_saves_every_verdict() {
         KeyCode::Char('E'),
         KeyModifiers::SHIFT,
     )));
-    let (request, path) = match e.as_slice() {
+    let (job, path) = match e.as_slice() {
         [Effect::ExportReport {
-            request,
+            job,
             session_id,
             path,
-        }] if session_id == "S1" => (*request, path.clone()),
+        }] if session_id == "S1" => (*job, path.clone()),
         other => panic!("{other:?}"),
     };
     assert!(path.ends_with("spotcheck-S1.md"), "{path:?}");
     app.dispatch(Action::ReportExported {
-        request,
+        job,
         result: Ok(path.clone()),
     });
     assert!(screen(&app).contains("report written to"));
@@ -1058,8 +1092,8 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Char('w'),
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
-        [Effect::LoadCampaigns { request }] => *request,
+    let job = match e.as_slice() {
+        [Effect::LoadCampaigns { job }] => *job,
         other => panic!("{other:?}"),
     };
     let campaigns = vec![
@@ -1068,12 +1102,15 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         campaign(9, "Winback draft", "order_completed", false),
     ];
     app.dispatch(Action::CampaignsLoaded {
-        request: request + 100,
+        job: cioscope::tui::jobs::JobId {
+            seq: job.seq + 100,
+            ..job
+        },
         result: Ok(campaigns.clone()),
     });
     assert!(app.popups.is_empty(), "a stale answer is dropped");
     app.dispatch(Action::CampaignsLoaded {
-        request,
+        job,
         result: Ok(campaigns.clone()),
     });
     let s = screen(&app);
@@ -1094,21 +1131,21 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Enter,
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
+    let job = match e.as_slice() {
         [Effect::Explain {
-            request,
+            job,
             person,
             campaign: 101,
-        }] if person == "C1001" => *request,
+        }] if person == "C1001" => *job,
         other => panic!("{other:?}"),
     };
-    assert!(app.popups.is_empty(), "the picker closes");
+    assert_eq!(app.popups.len(), 1, "the picker stays under the checklist");
     assert!(screen(&app).contains("explaining C1001 in Post-purchase thank you"));
 
     let explanation = jane_explained(campaigns[1].clone());
     assert!(!explanation.entered);
     app.dispatch(Action::Explained {
-        request,
+        job,
         result: Ok(Arc::new(explanation.clone())),
     });
     let s = screen(&app);
@@ -1126,7 +1163,9 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         line_with(&s, "event_name_drift").contains("Order Completed"),
         "{s}"
     );
-    // Back closes the checklist.
+    // Back closes the checklist, then the picker under it.
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&app).contains("Pick a campaign"));
     key(&mut app, KeyCode::Esc);
     assert!(app.popups.is_empty());
 
@@ -1136,12 +1175,12 @@ fn why_lists_campaigns_explains_the_picked_one_and_shows_its_checklist() {
         KeyCode::Enter,
         KeyModifiers::NONE,
     )));
-    let request = match e.as_slice() {
-        [Effect::LoadCampaigns { request }] => *request,
+    let job = match e.as_slice() {
+        [Effect::LoadCampaigns { job }] => *job,
         other => panic!("{other:?}"),
     };
     app.dispatch(Action::CampaignsLoaded {
-        request,
+        job,
         result: Err("customerio: 401 unauthorized".into()),
     });
     assert!(screen(&app).contains("cannot list campaigns: customerio: 401"));
@@ -1241,9 +1280,9 @@ fn an_unreachable_workspace_is_never_an_all_clear() {
         cio_mode: "http".into(),
         sources: vec![],
     }));
-    let generation = app.load.generation;
+    let job = load_job(&app);
     app.dispatch(Action::ListFailed {
-        generation,
+        job,
         message: "POST /v1/customers: could not reach Customer.io (dns error)".into(),
     });
     let s = screen(&app);
@@ -1298,10 +1337,13 @@ fn scan_report(id: &str, split: usize, previous: Option<usize>) -> cioscope::sca
 #[test]
 fn pulse_shows_the_latest_scan_with_rates_intervals_and_trend() {
     let mut app = app();
-    app.dispatch(Action::ScansLoaded(Ok(vec![
-        scan_report("2026-11-30-0200-aaaa", 31, Some(27)),
-        scan_report("2026-11-23-0200-bbbb", 27, None),
-    ])));
+    app.dispatch(Action::ScansLoaded {
+        job: scans_job(&app),
+        result: Ok(vec![
+            scan_report("2026-11-30-0200-aaaa", 31, Some(27)),
+            scan_report("2026-11-23-0200-bbbb", 27, None),
+        ]),
+    });
     let s = render(&app, 160, 48);
     assert!(
         s.contains("Workspace scan 2026-11-30-0200-aaaa · 5000 humans"),
@@ -1346,25 +1388,29 @@ fn opening_the_workspace_asks_for_the_scan_history() {
         cio_mode: "fixture".into(),
         sources: vec![],
     }));
-    assert!(effects.contains(&Effect::LoadScans), "{effects:?}");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadScans { .. })),
+        "{effects:?}"
+    );
 }
 
 #[test]
 fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
     let mut app = app();
-    app.dispatch(Action::ScansLoaded(Ok(vec![scan_report(
-        "2026-11-30-0200-aaaa",
-        31,
-        Some(27),
-    )])));
+    app.dispatch(Action::ScansLoaded {
+        job: scans_job(&app),
+        result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+    });
     app.dispatch(Action::Command(Command::Pulse));
     // Tab gives the scan pane the keys; down to duplicate_event; enter.
     app.dispatch(Action::Command(Command::NextPane));
     app.dispatch(Action::Command(Command::Down));
     let effects = app.dispatch(Action::Command(Command::Open));
-    let request = match effects.as_slice() {
+    let job = match effects.as_slice() {
         [Effect::LoadScanHumans {
-            request,
+            job,
             scan,
             rule,
             offset: 0,
@@ -1372,12 +1418,12 @@ fn a_scan_rule_lists_its_humans_from_the_store_and_opens_one_live() {
         }] => {
             assert_eq!(scan, "2026-11-30-0200-aaaa");
             assert_eq!(*rule, Rule::DuplicateEvent);
-            *request
+            *job
         }
         other => panic!("expected a page request, got {other:?}"),
     };
     app.dispatch(Action::ScanHumansPage {
-        request,
+        job,
         result: Ok(vec![
             ("C2001".into(), "order O-1 arrived twice".into()),
             ("C2001".into(), "order O-2 arrived twice".into()),
@@ -1422,8 +1468,8 @@ fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
         KeyCode::Char('R'),
         KeyModifiers::SHIFT,
     )));
-    let request = match effects.as_slice() {
-        [Effect::FetchPerson { request, person }] if person == "C1002" => *request,
+    let job = match effects.as_slice() {
+        [Effect::FetchPerson { job, person }] if person == "C1002" => *job,
         other => panic!("expected a fetch of C1002, got {other:?}"),
     };
     assert!(screen(&app).contains("reloading C1002"));
@@ -1432,7 +1478,7 @@ fn capital_r_reloads_the_person_on_screen_and_the_answer_replaces_it() {
     let mut fresh = (*loaded("C1002", Some(s), f, vec![])).clone();
     fresh.person = "C1002".into();
     app.dispatch(Action::PersonFetched {
-        request,
+        job,
         person: Arc::new(fresh),
     });
     assert_eq!(app.person.key.as_deref(), Some("C1002"));
@@ -1524,4 +1570,557 @@ fn the_light_theme_paints_its_own_background() {
     // unreadable on a dark terminal: every cell gets the theme's background.
     let blank = buf[(50, 29)].bg;
     assert_eq!(blank, ratatui::style::Color::Rgb(0xfa, 0xfa, 0xfa));
+}
+
+/// An app like [`app`] on a config with extra `[customerio]` lines.
+fn app_with_customerio(lines: &str) -> App {
+    app_on(&CONFIG.replace(
+        "[[sources]]",
+        &format!("[customerio]\n{lines}\n\n[[sources]]"),
+    ))
+}
+
+/// An app like [`app`] (the same people loaded) on another config.
+fn app_on(text: &str) -> App {
+    let cfg = Arc::new(config::load_str(text, Path::new("test.toml")).unwrap());
+    let keymap = Keymap::from_config(&cfg).unwrap();
+    let mut base = app();
+    let mut app = App::new(cfg, Theme::default(), keymap);
+    app.size = base.size;
+    app.people = std::mem::take(&mut base.people);
+    app.prepare();
+    app
+}
+
+#[test]
+fn o_without_the_dashboard_key_says_which_key_to_set() {
+    let mut app = app();
+    open_jane(&mut app);
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('o'),
+        KeyModifiers::NONE,
+    )));
+    assert!(e.is_empty(), "{e:?}");
+    let n = app.notice.clone().expect("a notice");
+    assert!(
+        n.text.contains("customerio.dashboard_workspace_id") && n.text.contains("test.toml"),
+        "{n:?}"
+    );
+}
+
+#[test]
+fn o_opens_the_profile_in_the_regions_dashboard_and_copies_it_without_a_browser() {
+    for (region, host) in [("us", "fly.customer.io"), ("eu", "fly-eu.customer.io")] {
+        let mut app = app_with_customerio(&format!(
+            "region = \"{region}\"\ndashboard_workspace_id = \"4242\""
+        ));
+        open_jane(&mut app);
+        let url = format!("https://{host}/env/4242/people/C1001");
+        assert_eq!(app.dashboard_url(), Ok(url.clone()));
+        let e = app.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Char('o'),
+            KeyModifiers::NONE,
+        )));
+        let job = match e.as_slice() {
+            [Effect::OpenUrl { job, url: u }] if *u == url => *job,
+            other => panic!("{other:?}"),
+        };
+        // No browser here: the address goes to the status line and the
+        // clipboard instead of failing silently.
+        let e = app.dispatch(Action::UrlOpened {
+            job,
+            url: url.clone(),
+            result: Err("no browser over SSH".into()),
+        });
+        assert_eq!(e, vec![Effect::Copy(url.clone())]);
+        let status = screen(&app);
+        let status = status.lines().last().unwrap();
+        assert!(status.contains("no browser over SSH"), "{status}");
+        assert!(
+            status.contains(&format!("https://{host}/env/4242")),
+            "{status}"
+        );
+    }
+}
+
+/// The text inside the box whose top border carries `title`: the rows
+/// below it up to its bottom border, between its side borders.
+fn pane_text(screen: &str, title: &str) -> Vec<String> {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    for (y, l) in lines.iter().enumerate() {
+        let s: String = l.iter().collect();
+        let Some(byte) = s.find(title) else { continue };
+        let at = s[..byte].chars().count();
+        let left = (0..at).rev().find(|&x| matches!(l[x], '╭' | '┏')).unwrap();
+        let right = (at..l.len()).find(|&x| matches!(l[x], '╮' | '┓')).unwrap();
+        return lines[y + 1..]
+            .iter()
+            .take_while(|r| !matches!(r[left], '╰' | '┗'))
+            .map(|r| r[left + 1..right].iter().collect())
+            .collect();
+    }
+    panic!("no pane titled {title:?} in\n{screen}");
+}
+
+#[test]
+fn slash_in_the_timeline_keeps_only_the_events_that_match_and_esc_clears_it() {
+    let mut app = app();
+    app.size = (80, 24);
+    open_jane(&mut app);
+    app.person.pane = Pane::Timeline;
+    let all = app.visible_rows(Pane::Timeline).len();
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "order_completed");
+    let s = screen(&app);
+    assert_eq!(app.view, View::Person, "the pane is filtered, not People");
+    assert!(
+        s.contains("/order_completed▏"),
+        "typing shows in the title: {s}"
+    );
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let rows: Vec<String> = pane_text(&s, "Timeline")
+        .into_iter()
+        .skip(1)
+        .filter(|r| !r.trim().is_empty())
+        .collect();
+    // Two copies from Customer.io and the shop's own order.
+    assert_eq!(rows.len(), 3, "{s}");
+    assert!(rows.iter().all(|r| r.contains("order_comp")), "{s}");
+    assert!(
+        !s.contains("Order Comp"),
+        "the drifted name is filtered out: {s}"
+    );
+    assert!(
+        line_with(&s, "Timeline").contains(&format!("3 of {all}")),
+        "{s}"
+    );
+    assert!(
+        line_with(&s, "Timeline").contains("/order_completed"),
+        "{s}"
+    );
+    // The People list is not filtered by it.
+    assert!(app.people.filter.is_empty());
+    // Esc clears the pane's filter and stays on the person.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Person);
+    assert_eq!(app.visible_rows(Pane::Timeline).len(), all);
+    assert!(!screen(&app).contains("/order_completed"));
+}
+
+#[test]
+fn slash_in_compare_filters_attributes_and_in_findings_their_evidence() {
+    let mut app = app();
+    app.size = (80, 24);
+    open_jane(&mut app);
+    app.person.pane = Pane::Compare;
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "vip");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let compare = pane_text(&s, "Compare").join("\n");
+    assert!(compare.contains("vip_tier"), "{s}");
+    for other in ["last_order_date", "total_orders", "email"] {
+        assert!(!compare.contains(other), "{other} is filtered out: {s}");
+    }
+    // `v` opens the filtered row, not the first row of the whole list.
+    key(&mut app, KeyCode::Char('v'));
+    assert!(screen(&app).contains("vip_tier · "), "{}", screen(&app));
+    key(&mut app, KeyCode::Esc);
+
+    // The findings pane filters by rule, summary and evidence.
+    app.person.pane = Pane::Findings;
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "split");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    let findings = pane_text(&s, "Findings").join("\n");
+    assert!(findings.contains("split_identity"), "{s}");
+    assert!(!findings.contains("stale_attribute"), "{s}");
+    assert!(findings.contains("evidence · split_identity"), "{s}");
+    // Each pane keeps its own filter; the compare filter still holds.
+    assert_eq!(app.visible_rows(Pane::Compare).len(), 1);
+    key(&mut app, KeyCode::Esc);
+    assert!(pane_text(&screen(&app), "Findings")
+        .join("\n")
+        .contains("stale_attribute"));
+}
+
+/// What Esc must bring back exactly: the place (screen, person, filters,
+/// side panel, zoom, the popups over it) and the line being typed.
+fn state(app: &App) -> (cioscope::tui::app::Place, Option<String>) {
+    let input = app
+        .input
+        .as_ref()
+        .map(|i| format!("{:?} {:?}", i.kind, i.text));
+    (app.place(), input)
+}
+
+/// Take `steps` from a fresh app (after `setup`), then press Esc once per
+/// step: each Esc must return to exactly the state before that step.
+/// One step of the operator: what it is, and the keys or answers it takes.
+type Step = (&'static str, fn(&mut App));
+
+fn esc_retraces(path: &str, setup: fn(&mut App), steps: &[Step]) {
+    let mut app = app();
+    setup(&mut app);
+    let mut before = vec![];
+    for (label, step) in steps {
+        before.push((*label, state(&app)));
+        step(&mut app);
+        assert_ne!(
+            state(&app),
+            before.last().unwrap().1,
+            "{path}: {label} changed nothing\n{}",
+            screen(&app)
+        );
+    }
+    for (label, expected) in before.into_iter().rev() {
+        key(&mut app, KeyCode::Esc);
+        assert_eq!(
+            state(&app),
+            expected,
+            "{path}: Esc after {label} went elsewhere\n{}",
+            screen(&app)
+        );
+    }
+}
+
+fn enter(app: &mut App) {
+    key(app, KeyCode::Enter);
+}
+
+fn line(app: &mut App, text: &str) {
+    chars(app, text);
+    enter(app);
+}
+
+#[test]
+fn esc_always_returns_to_exactly_where_the_operator_came_from() {
+    let none: fn(&mut App) = |_| {};
+    esc_retraces(
+        "screens",
+        none,
+        &[
+            ("2", |a| key(a, KeyCode::Char('2'))),
+            ("enter on a person", enter),
+            ("1 pulse", |a| key(a, KeyCode::Char('1'))),
+            ("? help", |a| key(a, KeyCode::Char('?'))),
+        ],
+    );
+    esc_retraces(
+        "filters, panels and drill-downs",
+        none,
+        &[
+            ("enter on a pulse rule", enter),
+            ("/jane", |a| line(a, "/jane")),
+            ("enter on a person", enter),
+            ("a timeline filter", |a| {
+                a.person.pane = Pane::Timeline;
+                line(a, "/order");
+            }),
+            ("z zoom", |a| key(a, KeyCode::Char('z'))),
+            ("d details", |a| key(a, KeyCode::Char('d'))),
+            ("v an event", |a| key(a, KeyCode::Char('v'))),
+        ],
+    );
+    esc_retraces(
+        "the command line",
+        none,
+        &[
+            ("2", |a| key(a, KeyCode::Char('2'))),
+            (":person C1002", |a| line(a, ":person C1002")),
+            (":person C1001", |a| line(a, ":person C1001")),
+            (":rule typed, not run", |a| chars(a, ":rule split")),
+        ],
+    );
+    esc_retraces(
+        "filter prompts",
+        none,
+        &[("/ from pulse", |a| chars(a, "/ja"))],
+    );
+    esc_retraces(
+        "a pane filter prompt",
+        none,
+        &[
+            (":person C1001", |a| line(a, ":person C1001")),
+            ("/ in the findings pane", |a| chars(a, "/spl")),
+        ],
+    );
+    esc_retraces(
+        "why",
+        none,
+        &[
+            (":person C1001", |a| line(a, ":person C1001")),
+            ("w: the campaign picker", |a| {
+                let e = a.dispatch(Action::Key(KeyEvent::new(
+                    KeyCode::Char('w'),
+                    KeyModifiers::NONE,
+                )));
+                let Some(Effect::LoadCampaigns { job }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+                a.dispatch(Action::CampaignsLoaded {
+                    job: *job,
+                    result: Ok(vec![c]),
+                });
+            }),
+            ("enter: the checklist", |a| {
+                let e = a.dispatch(Action::Key(KeyEvent::new(
+                    KeyCode::Enter,
+                    KeyModifiers::NONE,
+                )));
+                let Some(Effect::Explain { job, .. }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+                a.dispatch(Action::Explained {
+                    job: *job,
+                    result: Ok(Arc::new(jane_explained(c))),
+                });
+            }),
+        ],
+    );
+    esc_retraces(
+        "a scan's humans",
+        |a| {
+            a.dispatch(Action::ScansLoaded {
+                job: scans_job(a),
+                result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+            });
+            a.dispatch(Action::Command(Command::NextPane));
+        },
+        &[
+            ("enter: the rule's humans", |a| {
+                let e = a.dispatch(Action::Command(Command::Open));
+                let Some(Effect::LoadScanHumans { job, .. }) = e.first() else {
+                    panic!("{e:?}")
+                };
+                a.dispatch(Action::ScanHumansPage {
+                    job: *job,
+                    result: Ok(vec![("C2001".into(), "order O-1 arrived twice".into())]),
+                });
+            }),
+            ("enter: one human live", enter),
+        ],
+    );
+}
+
+#[test]
+fn moving_along_the_list_replaces_the_place_back_returns_to() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    enter(&mut app);
+    let first = app.person.key.clone();
+    key(&mut app, KeyCode::Char(']'));
+    assert_ne!(app.person.key, first);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::People, "] is no step: back is People");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Pulse);
+}
+
+#[test]
+fn reloading_everyone_is_said_once_and_clears_on_the_next_key_or_after_a_while() {
+    let mut app = app();
+    app.dispatch(Action::Command(Command::Reload));
+    assert!(screen(&app).contains("reloading everyone"));
+    // The load keeps answering: the notice is not repeated or kept alive.
+    let job = load_job(&app);
+    app.dispatch(Action::PersonLoaded {
+        job,
+        person: plain("C1002", "bob@example.com"),
+        reached: 1,
+    });
+    app.dispatch(Action::Tick);
+    assert!(screen(&app).contains("reloading everyone"), "not at once");
+    app.notice.as_mut().unwrap().at -= std::time::Duration::from_secs(6);
+    app.dispatch(Action::Tick);
+    assert!(
+        !screen(&app).contains("reloading everyone"),
+        "gone after a few seconds"
+    );
+
+    // The next key clears an info notice at once.
+    app.dispatch(Action::Command(Command::Reload));
+    assert!(screen(&app).contains("reloading everyone"));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(app.notice.is_none(), "{:?}", app.notice);
+    // A warning stays its while.
+    app.dispatch(Action::Palette("person".into()));
+    key(&mut app, KeyCode::Char('j'));
+    assert!(screen(&app).contains(":person needs an ID"));
+}
+
+#[test]
+fn a_verdict_reads_saved_only_once_the_database_committed_it() {
+    use cioscope::tui::Effect;
+    let mut app = app();
+    app.start_walk(walk_of(&["C1001", "C1002"]));
+    app.prepare();
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    let (job, effect) = match e.as_slice() {
+        [Effect::SaveWalk { job, effect }] => (*job, effect.clone()),
+        other => panic!("one save, as a job: {other:?}"),
+    };
+    // The panel wraps: read it as one text.
+    let panel = |app: &App| {
+        pane_text(&screen(app), "Spot check")
+            .iter()
+            .map(|l| l.trim_end())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let s = panel(&app);
+    assert!(s.contains("saving…"), "{s}");
+    assert!(!s.contains("saved"), "not before the database answers: {s}");
+
+    // The write fails: an error, and the verdict is kept for the retry.
+    app.dispatch(Action::SpotSaved {
+        job,
+        effect: effect.clone(),
+        error: Some("database or disk is full".into()),
+    });
+    let s = screen(&app);
+    assert!(
+        s.lines()
+            .last()
+            .unwrap()
+            .contains("not saved (retrying): database or disk is full"),
+        "{s}"
+    );
+    let s = panel(&app);
+    assert!(
+        s.contains("⚠ 1 not saved") && s.contains("✓ identifiers pass"),
+        "{s}"
+    );
+    assert!(!s.contains("✓ saved"), "{s}");
+
+    // The retry commits: now it says saved.
+    app.dispatch(Action::SpotSaved {
+        job,
+        effect,
+        error: None,
+    });
+    let s = panel(&app);
+    assert!(s.contains("✓ saved") && !s.contains("not saved"), "{s}");
+    assert_eq!(app.jobs.pending(cioscope::tui::jobs::JobKind::Save), 0);
+}
+
+/// The style of the first cell of `needle` on the screen.
+fn style_of(app: &App, needle: &str) -> ratatui::style::Style {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| draw(f, app)).unwrap();
+    let buf = term.backend().buffer().clone();
+    for y in 0..h {
+        let row: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        if let Some(at) = row.find(needle) {
+            let x = row[..at].chars().count() as u16;
+            return buf[(x, y)].style();
+        }
+    }
+    panic!("no {needle:?} on screen:\n{}", screen(app));
+}
+
+#[test]
+fn an_open_popup_takes_the_new_theme_when_it_switches() {
+    let mut app = app();
+    open_jane(&mut app);
+    let c = campaign(101, "Post-purchase thank you", "order_completed", true);
+    app.show_explanation(Arc::new(jane_explained(c)));
+    let dark = app.theme.clone();
+    assert_eq!(style_of(&app, "Likely cause:").fg, dark.accent.fg);
+
+    let e = app.dispatch(Action::Palette("theme light".into()));
+    let Some(Effect::LoadTheme { job, .. }) = e.first() else {
+        panic!("{e:?}")
+    };
+    let light = Theme::load(Some("light")).unwrap();
+    assert_ne!(light.accent.fg, dark.accent.fg, "the themes differ");
+    app.dispatch(Action::ThemeLoaded {
+        job: *job,
+        result: Ok(light.clone()),
+    });
+    assert_eq!(app.popups.len(), 1, "the popup is still open");
+    assert_eq!(
+        style_of(&app, "Likely cause:").fg,
+        light.accent.fg,
+        "the open checklist is restyled"
+    );
+    // A plain drill-down too.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('v'));
+    assert_eq!(style_of(&app, "evidence:").fg, light.text.fg);
+}
+
+#[test]
+fn the_walks_keys_come_from_the_keymap_its_help_and_its_panel() {
+    use cioscope::tui::views::help;
+    let help_text = |app: &App| -> String {
+        help::lines(app)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    };
+    let mut app = app_on(&CONFIG.replace("[keys]\n", "[keys]\nwalk_pass = [\"y\"]\n"));
+    assert!(
+        !help_text(&app).contains("walk_pass"),
+        "no walk, no walk keys"
+    );
+    app.start_walk(walk_of(&["C1001", "C1002"]));
+    app.prepare();
+
+    // Help, in walk mode, lists the walk's keys from the live keymap.
+    let h = help_text(&app);
+    assert!(h.contains("spot check (walking a session)"), "{h}");
+    assert!(line_with(&h, "walk_pass").contains('y'), "{h}");
+    assert!(line_with(&h, "walk_pass").contains("(from config)"), "{h}");
+    assert!(
+        line_with(&h, "walk_fail").trim_start().starts_with('f'),
+        "{h}"
+    );
+    assert!(line_with(&h, "close_popup").contains("esc"), "{h}");
+    assert!(line_with(&h, "new_line").contains("alt-enter"), "{h}");
+    key(&mut app, KeyCode::Char('?'));
+    assert!(screen(&app).contains("Help"));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.popups.is_empty());
+
+    // The rebound key decides; the default no longer does.
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::NONE,
+    )));
+    assert!(e.is_empty(), "p is not bound any more: {e:?}");
+    let e = app.dispatch(Action::Key(KeyEvent::new(
+        KeyCode::Char('y'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        matches!(
+            e.as_slice(),
+            [Effect::SaveWalk {
+                effect: cioscope::spotcheck::Effect::SaveVerdict {
+                    verdict: cioscope::spotcheck::Verdict::Pass,
+                    ..
+                },
+                ..
+            }]
+        ),
+        "{e:?}"
+    );
+    // The panel's hints read the same keymap.
+    let s = screen(&app);
+    assert!(s.contains("y/f/s pass/fail/skip"), "{s}");
 }

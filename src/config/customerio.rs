@@ -45,6 +45,9 @@ pub struct CustomerIo {
     /// When recorded fixtures were captured: checks on them use this as "now",
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The workspace's number in the Customer.io dashboard (the App API
+    /// does not tell it): lets the TUI open a person's profile there.
+    pub dashboard_workspace_id: Option<String>,
 }
 
 /// Bounds of `customerio.rate_limit` (requests per second).
@@ -171,8 +174,23 @@ pub(super) fn validate(raw: RawCustomerIo, loc: &Locator) -> Result<CustomerIo, 
                 .with_timezone(&chrono::Utc),
         ),
     };
+    let dashboard_workspace_id = match &raw.dashboard_workspace_id {
+        None => None,
+        Some(w) if !w.get_ref().is_empty() && w.get_ref().chars().all(|c| c.is_ascii_digit()) => {
+            Some(w.get_ref().clone())
+        }
+        Some(w) => return Err(loc.err(
+            span_of(w),
+            "customerio.dashboard_workspace_id",
+            format!(
+                "the workspace's number from its dashboard address, like \"123456\", found {:?}",
+                w.get_ref()
+            ),
+        )),
+    };
     Ok(CustomerIo {
         recorded_at,
+        dashboard_workspace_id,
         base_url,
         region,
         api_key_env: raw

@@ -62,6 +62,7 @@ pub(super) struct RawCustomerIo {
     pub(super) retry_after_max: Option<Spanned<String>>,
     pub(super) throttle_budget: Option<Spanned<String>>,
     pub(super) recorded_at: Option<Spanned<String>>,
+    pub(super) dashboard_workspace_id: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -163,6 +163,24 @@ fn a_broken_condition_and_an_unknown_attribute_type_are_located() {
 }
 
 #[test]
+fn the_dashboard_workspace_is_a_number_as_its_address_shows_it() {
+    let c = load_str(
+        "[customerio]\ndashboard_workspace_id = \"123456\"\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.customerio.dashboard_workspace_id.as_deref(),
+        Some("123456")
+    );
+    let e = err("[customerio]\ndashboard_workspace_id = \"acme/1\"\n");
+    assert_eq!(
+        (e.line, e.key.as_str()),
+        (Some(2), "customerio.dashboard_workspace_id")
+    );
+}
+
+#[test]
 fn invalid_toml_points_at_the_line() {
     let e = err("[workspace]\nname = \"x\n");
     assert_eq!(e.line, Some(2));

@@ -1,8 +1,9 @@
 //! Actions: the only way the TUI's state changes. Terminal input, timer
 //! ticks and IO results all arrive as actions; [`super::app::App::update`]
 //! applies them and answers with [`Effect`]s, the IO the runtime should
-//! start. IO results carry the generation or request id they answer, so a
-//! late answer (after a reload, or for a person the operator left) is dropped.
+//! start. IO results carry the [`JobId`] they answer, so a late answer
+//! (after a reload, or for a person the operator left) is dropped (see
+//! [`super::jobs`]).
 
 use std::sync::Arc;
 
@@ -15,11 +16,7 @@ use super::vm::LoadedPerson;
 use crate::customerio::{Campaign, ClientStats};
 use crate::why::Explanation;
 
-/// Identifies one navigation request (single-flight: only the newest counts).
-pub type RequestId = u64;
-
-/// Identifies one load of the whole people list (bumped by `:reload`).
-pub type Generation = u64;
+pub use super::jobs::JobId;
 
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -44,68 +41,82 @@ pub enum Action {
     WorkspaceFailed(String),
     /// Customer.io listed the workspace: how many profiles it holds.
     PeopleListed {
-        generation: Generation,
+        job: JobId,
         profiles: usize,
     },
     ListFailed {
-        generation: Generation,
+        job: JobId,
         message: String,
     },
     /// A human from the background load of everyone; `reached` profiles
     /// of the listing have been read so far.
     PersonLoaded {
-        generation: Generation,
+        job: JobId,
         person: Arc<LoadedPerson>,
         reached: usize,
     },
     /// The background load finished (every person answered).
     LoadDone {
-        generation: Generation,
+        job: JobId,
     },
     /// A person the operator navigated to.
     PersonFetched {
-        request: RequestId,
+        job: JobId,
         person: Arc<LoadedPerson>,
     },
     /// `:email ADDR` answered: the person key it belongs to, if any.
     EmailFound {
-        request: RequestId,
+        job: JobId,
         email: String,
         person: Result<Option<String>, String>,
     },
     Stats(ClientStats),
     /// What sources say of their API budget (`api-usage=19/15000`), by name.
     SourceBudgets(Vec<(String, String)>),
-    /// A spot-check save failed (the walk's state on screen is ahead).
-    SpotSaveFailed(String),
-    /// What the session's writer made of one effect: committed, or not
-    /// (and retrying).
+    /// What the database made of one spot-check save: committed (the
+    /// job's last answer), or a failed write (retried: more answers follow).
     SpotSaved {
+        job: JobId,
         effect: crate::spotcheck::walk::Effect,
         error: Option<String>,
     },
     /// The spot-check report was written (or not).
     ReportExported {
-        request: RequestId,
+        job: JobId,
         result: Result<PathBuf, String>,
     },
     /// The workspace's campaigns, for the "why didn't they enter" picker.
     CampaignsLoaded {
-        request: RequestId,
+        job: JobId,
         result: Result<Vec<Campaign>, String>,
     },
     /// A person explained against a campaign.
     Explained {
-        request: RequestId,
+        job: JobId,
         result: Result<Arc<Explanation>, String>,
     },
     /// A page of a scan's humans with one rule: (person, summary).
     ScanHumansPage {
-        request: RequestId,
+        job: JobId,
         result: Result<Vec<(String, String)>, String>,
     },
+    /// The platform opener was started on a dashboard address (or could
+    /// not be: no opener here, or it failed).
+    UrlOpened {
+        job: JobId,
+        url: String,
+        result: Result<(), String>,
+    },
+    /// A theme `:theme` asked for, read (or not).
+    ThemeLoaded {
+        job: JobId,
+        result: Result<super::Theme, String>,
+    },
     /// The workspace's finished scans, newest first (headers only).
-    ScansLoaded(Result<Vec<crate::scan::ScanReport>, String>),
+    ScansLoaded {
+        job: JobId,
+        result: Result<Vec<crate::scan::ScanReport>, String>,
+    },
 }
 
 /// What the workspace looks like once opened.
@@ -127,34 +138,41 @@ pub struct SourceInfo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// List everyone and load them all, streaming [`Action::PersonLoaded`].
-    LoadAll { generation: Generation },
+    LoadAll { job: JobId },
     /// Load one person now (cancels the previous fetch: single-flight).
-    FetchPerson { request: RequestId, person: String },
+    FetchPerson { job: JobId, person: String },
     /// Find the person an email belongs to.
-    FindEmail { request: RequestId, email: String },
-    /// Save a spot-check decision (in order, on the session's writer).
-    SaveWalk(crate::spotcheck::walk::Effect),
+    FindEmail { job: JobId, email: String },
+    /// Save a spot-check decision (queued: saves commit in order).
+    SaveWalk {
+        job: JobId,
+        effect: crate::spotcheck::walk::Effect,
+    },
     /// Write the spot-check session's Markdown report to `path`.
     ExportReport {
-        request: RequestId,
+        job: JobId,
         session_id: String,
         path: PathBuf,
     },
     /// List the workspace's campaigns.
-    LoadCampaigns { request: RequestId },
+    LoadCampaigns { job: JobId },
     /// Explain why a person did (not) enter a campaign.
     Explain {
-        request: RequestId,
+        job: JobId,
         person: String,
         campaign: i64,
     },
     /// Read the workspace's latest scans from the store.
-    LoadScans,
+    LoadScans { job: JobId },
+    /// Read a theme (a built-in name or a file) for `:theme`.
+    LoadTheme { job: JobId, spec: String },
     /// Put this text on the terminal's clipboard (OSC 52).
     Copy(String),
+    /// Open an address in the platform's browser (`xdg-open`, `open`).
+    OpenUrl { job: JobId, url: String },
     /// A page of a stored scan's findings of one rule.
     LoadScanHumans {
-        request: RequestId,
+        job: JobId,
         scan: String,
         rule: crate::rules::Rule,
         offset: usize,

@@ -1,7 +1,9 @@
-//! Keys → named commands. Defaults are vim keys plus arrows; the config's
-//! `[keys]` table replaces an action's keys (`down = ["j", "ctrl-n"]`).
-//! Help (`?`) and the key hints are generated from the live keymap, so an
-//! override shows up where the operator looks for it.
+//! Keys → named commands, per [`Mode`]: the one place every key of the TUI
+//! is decided (screens, the spot-check walk, popups, the `:`/`/` lines and
+//! the walk's note). Defaults are vim keys plus arrows; the config's
+//! `[keys]` table replaces an action's keys (`down = ["j", "ctrl-n"]`,
+//! `walk_pass = ["y"]`). Help (`?`) and the key hints are generated from
+//! the live keymap, so an override shows up where the operator looks for it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,10 +45,66 @@ pub enum Command {
     Person,
     Copy,
     ReloadPerson,
+    OpenDashboard,
+    // ---- the spot-check walk (Mode::Walk) --------------------------------
+    WalkPass,
+    WalkFail,
+    WalkSkip,
+    WalkPassAll,
+    WalkFinding,
+    WalkNote,
+    WalkNext,
+    WalkPrevious,
+    WalkUnreviewed,
+    WalkIdentifiers,
+    WalkAttributes,
+    WalkEvents,
+    WalkClear,
+    WalkExport,
+    // ---- popups (Mode::Popup) ----------------------------------------------
+    ClosePopup,
+    // ---- a line or note being typed (Mode::Prompt) -------------------------
+    Accept,
+    Cancel,
+    Complete,
+    DeleteBack,
+    NewLine,
 }
 
-/// One command's name, default keys, where it applies and what it does.
+/// Where keys are read. A popup's and the walk's keys come before the
+/// normal ones (a key they do not bind does what it does normally); while
+/// a line or note is typed, a key no typing command binds is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Normal,
+    Walk,
+    Popup,
+    Prompt,
+}
+
+impl Mode {
+    /// The mode consulted when this one does not bind a key.
+    fn fallback(self) -> Option<Mode> {
+        match self {
+            Mode::Walk | Mode::Popup => Some(Mode::Normal),
+            Mode::Normal | Mode::Prompt => None,
+        }
+    }
+
+    /// What help calls the mode's keys.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Normal => "everywhere",
+            Mode::Walk => "spot check (walking a session)",
+            Mode::Popup => "popups",
+            Mode::Prompt => "typing (the : and / lines, a spot-check note)",
+        }
+    }
+}
+
+/// One command's mode, name, default keys, where it applies and what it does.
 pub struct CommandInfo {
+    pub mode: Mode,
     pub command: Command,
     pub name: &'static str,
     pub defaults: &'static [&'static str],
@@ -56,12 +114,15 @@ pub struct CommandInfo {
 
 macro_rules! info {
     ($c:ident, $name:literal, [$($k:literal),*], $group:literal, $help:literal) => {
-        CommandInfo { command: Command::$c, name: $name, defaults: &[$($k),*], group: $group, help: $help }
+        info!(Normal; $c, $name, [$($k),*], $group, $help)
+    };
+    ($mode:ident; $c:ident, $name:literal, [$($k:literal),*], $group:literal, $help:literal) => {
+        CommandInfo { mode: Mode::$mode, command: Command::$c, name: $name, defaults: &[$($k),*], group: $group, help: $help }
     };
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 32] = [
+pub const COMMANDS: [CommandInfo; 53] = [
     info!(
         Help,
         "help",
@@ -84,13 +145,6 @@ pub const COMMANDS: [CommandInfo; 32] = [
         "close the popup / go back"
     ),
     info!(Quit, "quit", ["q"], "general", "quit (ctrl-c always quits)"),
-    info!(
-        Copy,
-        "copy",
-        ["y"],
-        "act",
-        "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
-    ),
     info!(Reload, "reload", ["r"], "general", "reload every person"),
     info!(
         ReloadPerson,
@@ -135,6 +189,20 @@ pub const COMMANDS: [CommandInfo; 32] = [
     info!(Top, "top", ["g", "home"], "move", "first row"),
     info!(Bottom, "bottom", ["G", "end"], "move", "last row"),
     info!(
+        Copy,
+        "copy",
+        ["y"],
+        "act",
+        "copy the selected value, else the person's key, to the clipboard (OSC 52: works over SSH)"
+    ),
+    info!(
+        OpenDashboard,
+        "open_dashboard",
+        ["o"],
+        "act",
+        "open the person's profile in the Customer.io dashboard (customerio.dashboard_workspace_id); without a browser the address is copied"
+    ),
+    info!(
         Open,
         "open",
         ["enter"],
@@ -146,7 +214,7 @@ pub const COMMANDS: [CommandInfo; 32] = [
         "filter",
         ["/"],
         "people",
-        "filter people: text (id, email, rule), sev:error, rule:stale, err:shop (a system failed)"
+        "filter: people by text (id, email, rule), sev:error, rule:stale, err:shop (a system failed); on a person, the focused pane's rows (esc clears)"
     ),
     info!(Sort, "sort", ["s"], "people", "sort by the next column"),
     info!(
@@ -220,9 +288,34 @@ pub const COMMANDS: [CommandInfo; 32] = [
         "person",
         "why didn't they enter: pick a campaign, see its checklist"
     ),
+    info!(Walk; WalkPass, "walk_pass", ["p"], "spot check", "pass the item under the cursor (the last one moves on to the next person)"),
+    info!(Walk; WalkFail, "walk_fail", ["f"], "spot check", "fail the item under the cursor"),
+    info!(Walk; WalkSkip, "walk_skip", ["s"], "spot check", "skip the item under the cursor"),
+    info!(Walk; WalkPassAll, "walk_pass_all", ["P"], "spot check", "pass every undecided item"),
+    info!(Walk; WalkFinding, "walk_finding", ["x"], "spot check", "attach the next finding as a fail of the row it belongs to"),
+    info!(Walk; WalkNote, "walk_note", ["m"], "spot check", "write a note on the person (typing keys below)"),
+    info!(Walk; WalkNext, "walk_next", ["n"], "spot check", "next person of the session"),
+    info!(Walk; WalkPrevious, "walk_previous", ["b", "N"], "spot check", "previous person of the session"),
+    info!(Walk; WalkUnreviewed, "walk_unreviewed", ["u"], "spot check", "next person not yet reviewed (wrapping around)"),
+    info!(Walk; WalkIdentifiers, "walk_identifiers", ["1"], "spot check", "choose the identifiers item"),
+    info!(Walk; WalkAttributes, "walk_attributes", ["2"], "spot check", "choose the attributes item"),
+    info!(Walk; WalkEvents, "walk_events", ["3"], "spot check", "choose the events item"),
+    info!(Walk; WalkClear, "walk_clear", ["backspace", "delete"], "spot check", "take the decision back"),
+    info!(Walk; WalkExport, "walk_export", ["E"], "spot check", "write the session's Markdown report to the current folder (from any screen)"),
+    info!(Popup; ClosePopup, "close_popup", ["esc", "q"], "popups", "close the popup (the one below shows again)"),
+    info!(Prompt; Accept, "accept", ["enter"], "typing", "run the command / keep the filter / save the note"),
+    info!(Prompt; Cancel, "cancel", ["esc"], "typing", "cancel: back to where the line opened / drop the note"),
+    info!(Prompt; Complete, "complete", ["tab"], "typing", "complete the command or its argument"),
+    info!(Prompt; DeleteBack, "delete_back", ["backspace"], "typing", "delete the last character"),
+    info!(Prompt; NewLine, "new_line", ["alt-enter"], "typing", "a new line in a note"),
 ];
 
 impl Command {
+    /// The mode whose keys reach this command.
+    pub fn mode(self) -> Mode {
+        self.info().mode
+    }
+
     pub fn info(self) -> &'static CommandInfo {
         COMMANDS
             .iter()
@@ -411,11 +504,11 @@ pub struct KeymapError {
     pub expected: String,
 }
 
-/// The live keymap: command → keys, and key → command.
+/// The live keymap: command → keys, and (mode, key) → command.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     bindings: BTreeMap<Command, Vec<Key>>,
-    lookup: BTreeMap<Key, Command>,
+    lookup: BTreeMap<(Mode, Key), Command>,
     /// Commands the config rebound, for help.
     overridden: Vec<Command>,
 }
@@ -428,7 +521,9 @@ impl Default for Keymap {
 
 impl Keymap {
     /// The defaults with the config's `[keys]` applied. A key given to a
-    /// command is taken away from the command that had it by default.
+    /// command is taken away from the other commands of its mode, and a
+    /// normal command's key from the walk's and popups' defaults too (they
+    /// are read first): a key the config binds does what it says.
     pub fn build(
         overrides: &BTreeMap<String, Vec<String>>,
         file: &str,
@@ -468,8 +563,11 @@ impl Keymap {
                     key: name.clone(),
                     expected,
                 })?;
+            let mode = command.mode();
             for (other, ks) in bindings.iter_mut() {
-                if *other != command {
+                let shadows = other.mode() == mode
+                    || (mode == Mode::Normal && other.mode().fallback() == Some(Mode::Normal));
+                if *other != command && shadows {
                     ks.retain(|k| !parsed.contains(k));
                 }
             }
@@ -479,7 +577,7 @@ impl Keymap {
         let mut lookup = BTreeMap::new();
         for (c, ks) in &bindings {
             for k in ks {
-                lookup.insert(*k, *c);
+                lookup.insert((c.mode(), *k), *c);
             }
         }
         Ok(Keymap {
@@ -494,12 +592,27 @@ impl Keymap {
         Keymap::build(&config.keys, &config.path.display().to_string())
     }
 
+    /// A key's normal command.
     pub fn command(&self, key: &Key) -> Option<Command> {
-        self.lookup.get(key).copied()
+        self.command_in(Mode::Normal, key)
     }
 
+    /// A key's command in `mode` (or in the mode it falls back to).
+    pub fn command_in(&self, mode: Mode, key: &Key) -> Option<Command> {
+        self.lookup
+            .get(&(mode, *key))
+            .copied()
+            .or_else(|| self.command_in(mode.fallback()?, key))
+    }
+
+    /// A terminal event's normal command.
     pub fn command_for(&self, ev: &KeyEvent) -> Option<Command> {
-        Key::from_event(ev).and_then(|k| self.command(&k))
+        self.command_for_in(Mode::Normal, ev)
+    }
+
+    /// A terminal event's command in `mode`.
+    pub fn command_for_in(&self, mode: Mode, ev: &KeyEvent) -> Option<Command> {
+        Key::from_event(ev).and_then(|k| self.command_in(mode, &k))
     }
 
     pub fn keys(&self, c: Command) -> &[Key] {
@@ -574,6 +687,52 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("quit".to_string(), vec!["hyper-q".to_string()]);
         assert!(Keymap::build(&o, "c.toml").is_err());
+    }
+
+    #[test]
+    fn each_mode_has_its_keys_and_walk_and_popup_fall_back_to_normal() {
+        let km = Keymap::default();
+        let key = |s: &str| Key::parse(s).unwrap();
+        assert_eq!(
+            km.command_in(Mode::Walk, &key("p")),
+            Some(Command::WalkPass)
+        );
+        assert_eq!(km.command_in(Mode::Normal, &key("p")), None);
+        assert_eq!(
+            km.command_in(Mode::Walk, &key("s")),
+            Some(Command::WalkSkip)
+        );
+        assert_eq!(km.command_in(Mode::Normal, &key("s")), Some(Command::Sort));
+        assert_eq!(
+            km.command_in(Mode::Walk, &key("tab")),
+            Some(Command::NextPane)
+        );
+        assert_eq!(
+            km.command_in(Mode::Popup, &key("esc")),
+            Some(Command::ClosePopup)
+        );
+        assert_eq!(km.command_in(Mode::Popup, &key("j")), Some(Command::Down));
+        assert_eq!(
+            km.command_in(Mode::Prompt, &key("enter")),
+            Some(Command::Accept)
+        );
+        assert_eq!(km.command_in(Mode::Prompt, &key("q")), None, "q is typed");
+    }
+
+    #[test]
+    fn a_normal_key_from_config_is_taken_from_the_walks_defaults() {
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        o.insert("walk_pass".to_string(), vec!["y".to_string()]);
+        let km = Keymap::build(&o, "c.toml").unwrap();
+        let key = |s: &str| Key::parse(s).unwrap();
+        assert_eq!(km.command_in(Mode::Walk, &key("x")), Some(Command::Quit));
+        assert_eq!(
+            km.command_in(Mode::Walk, &key("y")),
+            Some(Command::WalkPass)
+        );
+        assert_eq!(km.command_in(Mode::Walk, &key("p")), None);
+        assert_eq!(km.command_in(Mode::Normal, &key("y")), Some(Command::Copy));
     }
 
     #[test]

@@ -11,11 +11,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::action::{Action, Effect, SourceInfo, WorkspaceInfo};
+use super::jobs::{JobKind, Tasks};
+use super::theme::Theme;
 use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
 use crate::engine::Checked;
 use crate::resolve::Workspace;
-use crate::spotcheck::walk::EffectWriter;
 use crate::spotcheck::SessionStore;
 
 /// Build a checked human's view models (off the UI thread). A view that
@@ -48,27 +49,26 @@ pub fn build(ws: &Workspace, c: Checked) -> Arc<LoadedPerson> {
     }))
 }
 
-/// Runs effects; holds the workspace once it is open.
+/// Runs effects; holds the workspace once it is open. Every job runs
+/// through [`Tasks`] (single-flight per kind, saves in order).
 pub struct Runtime {
     tx: UnboundedSender<Action>,
     ws: Option<Arc<Workspace>>,
     opened: Option<oneshot::Receiver<Arc<Workspace>>>,
     /// Effects that arrived before the workspace was open.
     deferred: Vec<Effect>,
-    load: Option<JoinHandle<()>>,
-    fetch: Option<JoinHandle<()>>,
-    email: Option<JoinHandle<()>>,
-    /// Campaign list and explanations ("why didn't they enter").
-    why: Option<JoinHandle<()>>,
+    jobs: Tasks,
     /// The spot-check session being walked, when there is one.
     spot: Option<SpotIo>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Opening the workspace and the stats ticker.
+    background: Vec<JoinHandle<()>>,
 }
 
 /// Where a spot-check walk's decisions and reports go.
 pub struct SpotIo {
-    pub writer: EffectWriter,
     pub store: SessionStore,
+    /// Who is walking (recorded with every decision).
+    pub operator: String,
 }
 
 impl Runtime {
@@ -109,23 +109,21 @@ impl Runtime {
             ws: None,
             opened: Some(ws_rx),
             deferred: vec![],
-            load: None,
-            fetch: None,
-            email: None,
-            why: None,
+            jobs: Tasks::default(),
             spot: None,
-            tasks: vec![open],
+            background: vec![open],
         }
     }
 
-    /// Save a spot-check walk's effects with `writer`, export from `store`.
+    /// Save a spot-check walk's decisions to, and export from, `spot`.
     pub fn attach_spot(&mut self, spot: SpotIo) {
         self.spot = Some(spot);
     }
 
-    /// Stop saving (on quit): the writer finishes what it was given.
-    pub fn detach_spot(&mut self) {
-        self.spot = None;
+    /// Wait (at most `limit`) for every queued spot-check save to commit;
+    /// false when the time ran out.
+    pub async fn flush_saves(&mut self, limit: Duration) -> bool {
+        self.jobs.drain(JobKind::Save, limit).await
     }
 
     fn workspace(&mut self) -> Option<Arc<Workspace>> {
@@ -134,7 +132,7 @@ impl Runtime {
                 if let Ok(ws) = rx.try_recv() {
                     self.opened = None;
                     self.ws = Some(Arc::clone(&ws));
-                    self.tasks
+                    self.background
                         .push(spawn_stats(Arc::clone(&ws), self.tx.clone()));
                     for e in std::mem::take(&mut self.deferred) {
                         self.run_with(&ws, e);
@@ -146,7 +144,8 @@ impl Runtime {
     }
 
     pub fn run(&mut self, effect: Effect) {
-        // Spot-check saves and exports never wait for the workspace.
+        // The clipboard, the opener, spot-check saves and exports never
+        // wait for the workspace.
         match effect {
             Effect::Copy(text) => {
                 // Between frames, on the terminal the frames go to.
@@ -156,31 +155,76 @@ impl Runtime {
                 let _ = out.flush();
                 return;
             }
-            Effect::SaveWalk(e) => {
-                match &self.spot {
-                    Some(spot) if spot.writer.send([e]) => {}
-                    _ => {
-                        let _ = self.tx.send(Action::SpotSaveFailed(
-                            "the session is not open for saving".into(),
-                        ));
-                    }
-                }
+            Effect::LoadTheme { job, spec } => {
+                let tx = self.tx.clone();
+                self.jobs.spawn(job, async move {
+                    let read = tokio::task::spawn_blocking(move || {
+                        let theme = Theme::load(Some(&spec)).map_err(|e| e.to_string())?;
+                        // NO_COLOR wins over any theme asked for.
+                        Ok(if Theme::no_color_requested() {
+                            Theme::monochrome()
+                        } else {
+                            theme
+                        })
+                    })
+                    .await;
+                    let result =
+                        read.unwrap_or_else(|e| Err(format!("cannot read the theme: {e}")));
+                    let _ = tx.send(Action::ThemeLoaded { job, result });
+                });
+                return;
+            }
+            Effect::OpenUrl { job, url } => {
+                let tx = self.tx.clone();
+                self.jobs.spawn(job, async move {
+                    let result = open_url(&url).await;
+                    let _ = tx.send(Action::UrlOpened { job, url, result });
+                });
+                return;
+            }
+            Effect::SaveWalk { job, effect } => {
+                let tx = self.tx.clone();
+                let Some(spot) = &self.spot else {
+                    let _ = tx.send(Action::SpotSaved {
+                        job,
+                        effect,
+                        error: Some("the session is not open for saving".into()),
+                    });
+                    return;
+                };
+                let (store, operator) = (spot.store.clone(), spot.operator.clone());
+                // Queued: each save commits after the one before it.
+                self.jobs.spawn(job, async move {
+                    crate::spotcheck::walk::save_until_committed(&store, &effect, &operator, |e| {
+                        let _ = tx.send(Action::SpotSaved {
+                            job,
+                            effect: effect.clone(),
+                            error: Some(e.to_string()),
+                        });
+                    })
+                    .await;
+                    let _ = tx.send(Action::SpotSaved {
+                        job,
+                        effect,
+                        error: None,
+                    });
+                });
                 return;
             }
             Effect::ExportReport {
-                request,
+                job,
                 session_id,
                 path,
             } => {
                 let tx = self.tx.clone();
                 let Some(store) = self.spot.as_ref().map(|s| s.store.clone()) else {
                     let _ = tx.send(Action::ReportExported {
-                        request,
+                        job,
                         result: Err("no spot-check session is open".into()),
                     });
                     return;
                 };
-                self.tasks.push(tokio::spawn(async move {
+                self.jobs.spawn(job, async move {
                     let result = crate::spotcheck::report::export(
                         &store,
                         &session_id,
@@ -191,8 +235,8 @@ impl Runtime {
                     .await
                     .map(|_| path)
                     .map_err(|e| e.to_string());
-                    let _ = tx.send(Action::ReportExported { request, result });
-                }));
+                    let _ = tx.send(Action::ReportExported { job, result });
+                });
                 return;
             }
             _ => {}
@@ -207,143 +251,107 @@ impl Runtime {
         let tx = self.tx.clone();
         let ws = Arc::clone(ws);
         match effect {
-            Effect::LoadAll { generation } => {
-                if let Some(old) = self.load.take() {
-                    old.abort();
-                }
-                self.load = Some(tokio::spawn(async move {
-                    let people = match ws.everyone().await {
-                        Ok(p) => p,
-                        Err(e) => {
-                            let _ = tx.send(Action::ListFailed {
-                                generation,
-                                message: e.to_string(),
-                            });
-                            return;
-                        }
-                    };
-                    let _ = tx.send(Action::PeopleListed {
-                        generation,
-                        profiles: people.len(),
-                    });
-                    let mut rx = ws.check_stream(people);
-                    while let Some(c) = rx.recv().await {
-                        let reached = c.order + 1;
-                        let person = build(&ws, c);
-                        let loaded = Action::PersonLoaded {
-                            generation,
-                            person,
-                            reached,
-                        };
-                        if tx.send(loaded).is_err() {
-                            return;
-                        }
+            Effect::LoadAll { job } => self.jobs.spawn(job, async move {
+                let people = match ws.everyone().await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Action::ListFailed {
+                            job,
+                            message: e.to_string(),
+                        });
+                        return;
                     }
-                    let _ = tx.send(Action::LoadDone { generation });
-                }));
-            }
-            Effect::FetchPerson { request, person } => {
-                // Single-flight: only the newest navigation matters.
-                if let Some(old) = self.fetch.take() {
-                    old.abort();
-                }
-                self.fetch = Some(tokio::spawn(async move {
-                    let c = ws.check_one(&person).await;
+                };
+                let _ = tx.send(Action::PeopleListed {
+                    job,
+                    profiles: people.len(),
+                });
+                let mut rx = ws.check_stream(people);
+                while let Some(c) = rx.recv().await {
+                    let reached = c.order + 1;
                     let person = build(&ws, c);
-                    let _ = tx.send(Action::PersonFetched { request, person });
-                }));
-            }
-            Effect::FindEmail { request, email } => {
-                if let Some(old) = self.email.take() {
-                    old.abort();
-                }
-                self.email = Some(tokio::spawn(async move {
-                    let person = match ws.cio.people_by_email(&email).await {
-                        Ok(refs) => Ok(refs.first().map(|r| ws.key_of(r))),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let _ = tx.send(Action::EmailFound {
-                        request,
-                        email,
+                    let loaded = Action::PersonLoaded {
+                        job,
                         person,
-                    });
-                }));
-            }
+                        reached,
+                    };
+                    if tx.send(loaded).is_err() {
+                        return;
+                    }
+                }
+                let _ = tx.send(Action::LoadDone { job });
+            }),
+            Effect::FetchPerson { job, person } => self.jobs.spawn(job, async move {
+                let c = ws.check_one(&person).await;
+                let person = build(&ws, c);
+                let _ = tx.send(Action::PersonFetched { job, person });
+            }),
+            Effect::FindEmail { job, email } => self.jobs.spawn(job, async move {
+                let person = match ws.cio.people_by_email(&email).await {
+                    Ok(refs) => Ok(refs.first().map(|r| ws.key_of(r))),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = tx.send(Action::EmailFound { job, email, person });
+            }),
             Effect::LoadScanHumans {
-                request,
+                job,
                 scan,
                 rule,
                 offset,
                 limit,
-            } => {
-                self.tasks.push(tokio::spawn(async move {
-                    let result = async {
-                        let store = crate::store::Store::open(&ws.config)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        let rows = store
-                            .scan_findings(&scan, Some(rule.id()), offset, limit)
-                            .await
-                            .map_err(|e| e.to_string());
-                        store.close().await;
-                        Ok::<_, String>(rows?.into_iter().map(|f| (f.person, f.summary)).collect())
-                    }
-                    .await;
-                    let _ = tx.send(Action::ScanHumansPage { request, result });
-                }));
-            }
-            Effect::LoadScans => {
-                self.tasks.push(tokio::spawn(async move {
-                    let result = latest_scans(&ws.config).await;
-                    let _ = tx.send(Action::ScansLoaded(result));
-                }));
-            }
-            Effect::LoadCampaigns { request } => {
-                if let Some(old) = self.why.take() {
-                    old.abort();
+            } => self.jobs.spawn(job, async move {
+                let result = async {
+                    let store = crate::store::Store::open(&ws.config)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let rows = store
+                        .scan_findings(&scan, Some(rule.id()), offset, limit)
+                        .await
+                        .map_err(|e| e.to_string());
+                    store.close().await;
+                    Ok::<_, String>(rows?.into_iter().map(|f| (f.person, f.summary)).collect())
                 }
-                self.why = Some(tokio::spawn(async move {
-                    let result = match ws.cio.campaigns().await {
-                        Ok(mut c) => {
-                            crate::why::sort_for_picker(&mut c);
-                            Ok(c)
-                        }
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let _ = tx.send(Action::CampaignsLoaded { request, result });
-                }));
-            }
+                .await;
+                let _ = tx.send(Action::ScanHumansPage { job, result });
+            }),
+            Effect::LoadScans { job } => self.jobs.spawn(job, async move {
+                let result = latest_scans(&ws.config).await;
+                let _ = tx.send(Action::ScansLoaded { job, result });
+            }),
+            Effect::LoadCampaigns { job } => self.jobs.spawn(job, async move {
+                let result = match ws.cio.campaigns().await {
+                    Ok(mut c) => {
+                        crate::why::sort_for_picker(&mut c);
+                        Ok(c)
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = tx.send(Action::CampaignsLoaded { job, result });
+            }),
             Effect::Explain {
-                request,
+                job,
                 person,
                 campaign,
-            } => {
-                if let Some(old) = self.why.take() {
-                    old.abort();
-                }
-                self.why = Some(tokio::spawn(async move {
-                    let result = crate::why::explain_person(&ws, &person, campaign)
-                        .await
-                        .map(Arc::new)
-                        .map_err(|e| e.to_string());
-                    let _ = tx.send(Action::Explained { request, result });
-                }));
-            }
+            } => self.jobs.spawn(job, async move {
+                let result = crate::why::explain_person(&ws, &person, campaign)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Action::Explained { job, result });
+            }),
             // Handled in `run` before the workspace is needed.
-            Effect::SaveWalk(_) | Effect::ExportReport { .. } | Effect::Copy(_) => {}
+            Effect::SaveWalk { .. }
+            | Effect::LoadTheme { .. }
+            | Effect::ExportReport { .. }
+            | Effect::Copy(_)
+            | Effect::OpenUrl { .. } => {}
         }
     }
 
     /// Stop every task (on quit).
     pub fn shutdown(&mut self) {
-        for t in self
-            .tasks
-            .drain(..)
-            .chain(self.load.take())
-            .chain(self.fetch.take())
-            .chain(self.email.take())
-            .chain(self.why.take())
-        {
+        self.jobs.shutdown();
+        for t in self.background.drain(..) {
             t.abort();
         }
     }
@@ -399,6 +407,42 @@ async fn latest_scans(
         .filter_map(|s| serde_json::from_str(s.report.as_deref()?).ok())
         .take(SCAN_HISTORY)
         .collect())
+}
+
+/// The program that shows a page to the operator, when there is one: a
+/// browser opened over SSH or without a display would open where the
+/// operator cannot see it (or inside this terminal).
+fn opener() -> Result<&'static str, String> {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    if set("SSH_CONNECTION") || set("SSH_TTY") {
+        return Err("no browser over SSH".into());
+    }
+    if cfg!(target_os = "macos") {
+        Ok("open")
+    } else if cfg!(unix) && (set("DISPLAY") || set("WAYLAND_DISPLAY")) {
+        Ok("xdg-open")
+    } else {
+        Err("no browser here".into())
+    }
+}
+
+/// Run the platform opener on `url`, its output kept off the terminal.
+async fn open_url(url: &str) -> Result<(), String> {
+    use std::process::Stdio;
+    let program = opener()?;
+    let run = tokio::process::Command::new(program)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match tokio::time::timeout(Duration::from_secs(10), run).await {
+        // Still running: the opener hands over to the browser and stays.
+        Err(_) => Ok(()),
+        Ok(Ok(s)) if s.success() => Ok(()),
+        Ok(Ok(s)) => Err(format!("{program} failed ({s})")),
+        Ok(Err(e)) => Err(format!("cannot run {program}: {e}")),
+    }
 }
 
 /// The OSC 52 sequence that puts `text` on the terminal's clipboard (the

@@ -4,16 +4,27 @@
 //!
 //! - [`action`]: [`Action`] — the only way state changes. Keys, ticks,
 //!   signals and IO results all arrive as actions; IO results carry the
-//!   generation / request id they answer so late answers are dropped.
+//!   [`jobs::JobId`] they answer so late answers are dropped.
 //! - [`app`]: [`App`] (all state) and `App::update(action) -> Vec<Effect>`.
 //!   `update` never does IO; an [`Effect`] asks the runtime for it.
-//! - [`loader`]: runs effects as tokio tasks (open the workspace, load
-//!   everyone as a stream, single-flight person fetches, the stats ticker)
-//!   and builds each person's view models ([`vm`]) off the UI thread.
+//! - [`jobs`]: the one mechanism for IO — `Jobs` (in the app) hands out
+//!   ids and keeps the current one per kind, `Tasks` (in the runtime)
+//!   aborts the previous task of a single-flight kind or queues behind it
+//!   (spot-check saves, in order).
+//! - [`loader`]: runs effects as jobs (load everyone as a stream, person
+//!   fetches, campaigns, scans, exports…), opens the workspace, runs the
+//!   stats ticker, and builds each person's view models ([`vm`]) off the
+//!   UI thread.
 //! - [`views`]: `views::draw(frame, &App)` — a pure function of state that
 //!   only lays out what is visible (10,000 people cost the rows on screen).
-//! - [`keymap`], [`theme`]: the live keymap (defaults + config `[keys]`)
-//!   and themes named by meaning (`themes/*.toml`, `--theme`, `NO_COLOR`).
+//! - [`keymap`]: the one place keys are decided — per mode (normal, the
+//!   spot-check walk, popups, typing a line or note), defaults plus config
+//!   `[keys]`; `App::key_mode` says which mode reads a key, and `?` help
+//!   and every key hint are generated from it.
+//! - [`theme`]: themes named by meaning (`themes/*.toml`, `--theme`,
+//!   `NO_COLOR`).
+//! - Back (Esc) is a stack of places (`app/history.rs`): every step pushes
+//!   the place it left, recorded in one spot in `App::update`.
 //! - [`terminal`], [`event`]: raw mode / alternate screen, restored on
 //!   exit, panic, Ctrl-C and SIGTERM; the input and signal tasks.
 //!
@@ -27,28 +38,37 @@
 //! 4. A palette command: a row in [`app::PALETTE`] (name, argument, help —
 //!    it shows in completion and `?` help) and an arm in `App::run_palette`.
 //!    A key: a variant in [`keymap::Command`] and a row in
-//!    [`keymap::COMMANDS`] (name for `[keys]`, default keys, help).
-//! 5. IO: a variant in [`Effect`], its task in `loader::Runtime::run_with`,
-//!    and the answer as an [`Action`] carrying a request id.
+//!    [`keymap::COMMANDS`] (mode, name for `[keys]`, default keys, help).
+//! 5. IO: a [`jobs::JobKind`] (and its policy), a variant in [`Effect`]
+//!    carrying the id `app.jobs.start(kind)` hands out, its task in
+//!    `loader::Runtime` (`self.jobs.spawn(job, …)`), and the answer as an
+//!    [`Action`] carrying the id, accepted with `app.jobs.finish(job)`.
 //!
 //! # The spot-check walk
 //!
 //! [`run_spot_check`] mounts a session ([`crate::spotcheck::Walk`]) on the
 //! person screen: `app.walk` holds it, `SidePanel::Walk` draws its panel,
-//! `App::walk_key` routes keys to it first, and its saves travel as
-//! `Effect::SaveWalk` to the session's `EffectWriter`, in order.
+//! the keymap's walk mode gives its keys (`App::walk_command`; its note is
+//! typed in the prompt mode), and its saves are queued
+//! jobs (`Effect::SaveWalk`, [`jobs::JobKind::Save`]): each commits after
+//! the one before it, a failed write is retried, and the panel says
+//! "saved" only once the database has committed everything sent.
 //!
 //! To show something beside the person screen (a checklist, a verdict
 //! form), add a variant to [`app::SidePanel`] and an arm in
 //! `views::person::draw_side`; set `app.side_panel = Some(..)` from update.
-//! A drill-down is `app.push_text(title, lines)` or `app.push_lines(title,
-//! styled_lines)`: a popup on the stack; back closes it. Theme styles for
-//! other modules' widgets come from `app.theme` (ok, warn, error, muted,
-//! accent…), never from fixed colors.
+//! A drill-down is `app.push_text(title, lines)` (or
+//! `app.push_popup_text(title, app::PopupText::…)` for richer content): a
+//! popup on the stack; back closes it. Popups hold data, never styled
+//! lines — `views::popup` styles them when drawn, so a theme switch
+//! restyles an open popup. Theme styles for other modules' widgets come
+//! from `app.theme` (ok, warn, error, muted, accent…), never from fixed
+//! colors.
 
 pub mod action;
 pub mod app;
 pub mod event;
+pub mod jobs;
 pub mod keymap;
 pub mod loader;
 pub mod terminal;
@@ -78,7 +98,7 @@ const BATCH: usize = 256;
 /// file and key), 1 when the terminal cannot be used. The terminal is
 /// restored before this returns.
 pub async fn run(config: Config, theme: Option<String>) -> Exit {
-    run_app(config, theme, None).await
+    run_app(config, theme, None).await.0
 }
 
 /// Walk a spot-check session in the TUI (`cioscope spot-check`): the Person
@@ -88,7 +108,7 @@ pub async fn run(config: Config, theme: Option<String>) -> Exit {
 /// `E` writes the Markdown report to the current folder. Exit codes as
 /// [`run`], and 2 when the session cannot be loaded.
 pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
-    use crate::spotcheck::{database_path, operator_name, walk::EffectWriter, SessionStore, Walk};
+    use crate::spotcheck::{database_path, operator_name, SessionStore, Walk};
     let db = database_path(Some(&config));
     let store = match SessionStore::open_config(Some(&config)).await {
         Ok(s) => s,
@@ -114,20 +134,15 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
             return Exit::Unavailable;
         }
     };
-    let walk = Walk::from_state(&state);
-    let (writer, saved) = EffectWriter::spawn(store.clone(), operator_name(Some(&config)));
-    let unsaved = writer.unsaved_counter();
     let spot = Spot {
-        walk,
+        walk: Walk::from_state(&state),
         io: loader::SpotIo {
-            writer,
             store: store.clone(),
+            operator: operator_name(Some(&config)),
         },
-        saved,
     };
-    let code = run_app(config, None, Some(spot)).await;
+    let (code, lost) = run_app(config, None, Some(spot)).await;
     store.close().await;
-    let lost = unsaved.load(std::sync::atomic::Ordering::SeqCst);
     if lost > 0 {
         // Never say "saved" while the database lacks something on screen.
         eprintln!(
@@ -152,13 +167,14 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
 struct Spot {
     walk: crate::spotcheck::Walk,
     io: loader::SpotIo,
-    saved: mpsc::UnboundedReceiver<crate::spotcheck::walk::Saved>,
 }
 
 /// How long quitting waits for the last saves to reach the database.
 const FLUSH: Duration = Duration::from_secs(10);
 
-async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> Exit {
+/// Run the TUI; the exit code and how many spot-check saves never
+/// committed.
+async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> (Exit, usize) {
     // `--theme` wins; a theme file named in the config is relative to it.
     let spec = theme.or_else(|| {
         config.theme.as_ref().map(|t| {
@@ -175,14 +191,14 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Exit::Usage;
+            return (Exit::Usage, 0);
         }
     };
     let keymap = match Keymap::from_config(&config) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("cioscope: config error: {e}");
-            return Exit::Usage;
+            return (Exit::Usage, 0);
         }
     };
     let mut app = App::new(Arc::new(config.clone()), theme, keymap);
@@ -190,7 +206,7 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         Ok(t) => t,
         Err(e) => {
             eprintln!("cioscope: cannot use the terminal ({e}); try `cioscope check` for a report");
-            return Exit::NoTerminal;
+            return (Exit::NoTerminal, 0);
         }
     };
     let guard = terminal::Guard;
@@ -204,21 +220,10 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
     let input = event::spawn_input(input_tx.clone());
     let signals = event::spawn_signals(input_tx);
     let mut runtime = loader::Runtime::start(config, io_tx.clone());
-    // A walk: its saves go to the session's writer; failures come back as
-    // notices, and quitting waits for the writer to finish.
-    let mut flushed = None;
+    // A walk: its saves are queued jobs like any other IO, and quitting
+    // waits for them to commit.
     if let Some(spot) = spot {
         runtime.attach_spot(spot.io);
-        let mut saved = spot.saved;
-        let tx = io_tx.clone();
-        flushed = Some(tokio::spawn(async move {
-            while let Some(s) = saved.recv().await {
-                let _ = tx.send(Action::SpotSaved {
-                    effect: s.effect,
-                    error: s.result.err().map(|e| e.to_string()),
-                });
-            }
-        }));
         for e in app.start_walk(spot.walk) {
             runtime.run(e);
         }
@@ -241,11 +246,13 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
         if app.should_quit {
             break;
         }
+        // Keys first, then the timer (at most every 100 ms, so a flood of
+        // IO answers can never hold back spinners and fading notices).
         let first = tokio::select! {
             biased;
             a = input_rx.recv() => a.unwrap_or(Action::Quit),
-            Some(a) = io_rx.recv() => a,
             _ = tick.tick() => Action::Tick,
+            Some(a) = io_rx.recv() => a,
         };
         let mut effects = app.update(first);
         // Keys first, then a bounded batch of IO results, then draw.
@@ -262,19 +269,23 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> E
             runtime.run(e);
         }
     }
-    // The writer ends once every queued save is committed.
-    runtime.detach_spot();
+    // The last saves commit (or the wait ends); their answers tell the
+    // app what the database holds.
+    if !runtime.flush_saves(FLUSH).await {
+        tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+    }
     runtime.shutdown();
     input.abort();
     signals.abort();
-    if let Some(f) = flushed {
-        if tokio::time::timeout(FLUSH, f).await.is_err() {
-            tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+    while let Ok(a) = io_rx.try_recv() {
+        if matches!(a, Action::SpotSaved { .. }) {
+            app.update(a);
         }
     }
+    let lost = app.jobs.pending(jobs::JobKind::Save);
     drop(term);
     drop(guard);
     terminal::restore();
     tracing::info!("tui stopped");
-    app.exit_code.map(Exit::from_code).unwrap_or(code)
+    (app.exit_code.map(Exit::from_code).unwrap_or(code), lost)
 }

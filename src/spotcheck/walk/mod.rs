@@ -1,11 +1,12 @@
 //! Walking a session one person at a time.
 //!
 //! [`Walk`] is plain state: the UI turns keys into [`WalkAction`]s (the
-//! TUI's `views::walk` holds the default keys), calls [`Walk::apply`],
-//! and hands the returned [`Effect`]s to an [`EffectWriter`], which saves
-//! them in order on a background task. The screen updates at once; the
-//! database follows a moment later, one committed transaction per effect.
-//! The TUI draws the checklist beside the Person screen (`views::walk`).
+//! TUI's keymap has the walk's keys), calls [`Walk::apply`], and runs the
+//! returned [`Effect`]s with [`save_until_committed`], one after another
+//! (the TUI queues them as jobs). The screen updates at once and says
+//! "saving" until the database has committed each one ([`Walk::saving`],
+//! [`Walk::saved`]). The TUI draws the checklist beside the Person screen
+//! (`views::walk`).
 
 use crate::rules::Finding;
 use crate::spotcheck::store::{AttachedFinding, SessionState};
@@ -122,7 +123,7 @@ pub enum WalkAction {
     NoteCancel,
 }
 
-/// A save the UI runs as a task (see [`EffectWriter`]).
+/// A save the UI runs as a task (see [`save_until_committed`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     SaveVerdict {
@@ -157,9 +158,27 @@ pub struct Walk {
     position: usize,
     cursor: Item,
     mode: Mode,
-    /// Decisions the database has not committed yet (a write failed and is
-    /// being retried): shown as unsaved, never as recorded.
-    unsaved: std::collections::BTreeSet<(String, Item)>,
+    /// Saves whose write failed and is being retried: shown as not saved,
+    /// never as recorded.
+    unsaved: std::collections::BTreeSet<SaveKey>,
+    /// Saves sent and not committed yet, by what they save.
+    pending: std::collections::BTreeMap<SaveKey, usize>,
+    /// Some save has committed since the walk started.
+    committed: bool,
+}
+
+/// What a save is about: a person's item (a verdict), their note, or the
+/// walk's position.
+type SaveKey = (String, Option<Item>, &'static str);
+
+fn save_key(effect: &Effect) -> SaveKey {
+    match effect {
+        Effect::SaveVerdict { person, item, .. } | Effect::ClearVerdict { person, item, .. } => {
+            (person.clone(), Some(*item), "verdict")
+        }
+        Effect::SaveNote { person, .. } => (person.clone(), None, "note"),
+        Effect::SavePosition { .. } => (String::new(), None, "position"),
+    }
 }
 
 impl Walk {
@@ -176,33 +195,60 @@ impl Walk {
             cursor: Item::Identifiers,
             mode: Mode::Checklist,
             unsaved: Default::default(),
+            pending: Default::default(),
+            committed: false,
         };
         walk.reset_cursor();
         walk
     }
 
-    /// What the writer said about an effect: a failed verdict write marks
-    /// its item unsaved until a retry commits it.
+    /// A save was sent to the database: shown as saving until it commits.
+    pub fn saving(&mut self, effect: &Effect) {
+        *self.pending.entry(save_key(effect)).or_default() += 1;
+    }
+
+    /// What the database made of a save: committed, or failed (and being
+    /// retried: shown as not saved until a retry commits).
     pub fn saved(&mut self, effect: &Effect, committed: bool) {
-        let key = match effect {
-            Effect::SaveVerdict { person, item, .. }
-            | Effect::ClearVerdict { person, item, .. } => (person.clone(), *item),
-            _ => return,
-        };
-        if committed {
-            self.unsaved.remove(&key);
-        } else {
+        let key = save_key(effect);
+        if !committed {
             self.unsaved.insert(key);
+            return;
+        }
+        self.committed = true;
+        self.unsaved.remove(&key);
+        if let Some(n) = self.pending.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending.remove(&key);
+            }
         }
     }
 
-    /// Decisions not committed yet.
+    /// Saves that failed and are being retried.
     pub fn unsaved(&self) -> usize {
         self.unsaved.len()
     }
 
+    /// Saves sent and not committed yet.
+    pub fn in_flight(&self) -> usize {
+        self.pending.values().sum()
+    }
+
+    /// Whether everything sent is committed (and something was).
+    pub fn all_saved(&self) -> bool {
+        self.committed && self.pending.is_empty() && self.unsaved.is_empty()
+    }
+
     pub fn is_unsaved(&self, person: &str, item: Item) -> bool {
-        self.unsaved.contains(&(person.to_string(), item))
+        self.unsaved
+            .contains(&(person.to_string(), Some(item), "verdict"))
+    }
+
+    /// A decision whose save has not committed yet.
+    pub fn is_saving(&self, person: &str, item: Item) -> bool {
+        self.pending
+            .contains_key(&(person.to_string(), Some(item), "verdict"))
     }
 
     /// The walk of a loaded session, at its stored position.
@@ -486,7 +532,7 @@ impl Walk {
 
 mod writer;
 
-pub use writer::{execute, EffectWriter, Saved};
+pub use writer::{execute, save_until_committed};
 
 /// A finding on C1, for tests.
 #[cfg(test)]

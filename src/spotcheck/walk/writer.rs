@@ -1,10 +1,5 @@
-//! Running a walk's effects against the store, in order, on one background
-//! task.
-
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-
-use tokio::sync::mpsc;
+//! Running a walk's effects against the store: one committed transaction
+//! each, retried until it commits.
 
 use super::Effect;
 use crate::spotcheck::store::{NewVerdict, SessionStore, StoreError};
@@ -55,82 +50,32 @@ pub async fn execute(
     }
 }
 
-/// What became of an effect.
-#[derive(Debug)]
-pub struct Saved {
-    pub effect: Effect,
-    pub result: Result<(), StoreError>,
-}
-
-/// Saves effects in the order they were made, on one background task, so a
-/// quick "pass, then fail" can never land as "fail, then pass". Sending
-/// never blocks the UI; outcomes come back on the receiver. A write that
-/// fails is reported, kept, and retried (later effects wait behind it, so
-/// the order holds) until it commits; [`EffectWriter::unsaved`] counts what
-/// is not in the database yet.
-#[derive(Debug, Clone)]
-pub struct EffectWriter {
-    tx: mpsc::UnboundedSender<Effect>,
-    unsaved: Arc<AtomicUsize>,
-}
-
 /// How long a failed write waits before it is tried again (doubling).
 const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
 const RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl EffectWriter {
-    pub fn spawn(
-        store: SessionStore,
-        operator: String,
-    ) -> (EffectWriter, mpsc::UnboundedReceiver<Saved>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Effect>();
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let unsaved = Arc::new(AtomicUsize::new(0));
-        let pending = Arc::clone(&unsaved);
-        tokio::spawn(async move {
-            while let Some(effect) = rx.recv().await {
-                let mut wait = RETRY_FIRST;
-                loop {
-                    let result = execute(&store, &effect, &operator).await;
-                    let ok = result.is_ok();
-                    if let Err(e) = &result {
-                        tracing::error!(error = %e, "spot-check save failed; retrying");
-                    }
-                    let _ = done_tx.send(Saved {
-                        effect: effect.clone(),
-                        result,
-                    });
-                    if ok {
-                        pending.fetch_sub(1, Ordering::SeqCst);
-                        break;
-                    }
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(RETRY_MAX);
-                }
+/// Save one effect, retrying a write that fails (a full disk, a locked
+/// database) with growing waits until it commits; `failed` hears each
+/// failure, so the UI can show the decision as not saved meanwhile. Run
+/// effects one after another (the TUI queues them as jobs) so a quick
+/// "pass, then fail" can never land as "fail, then pass": a failing
+/// write holds back every later one.
+pub async fn save_until_committed(
+    store: &SessionStore,
+    effect: &Effect,
+    operator: &str,
+    mut failed: impl FnMut(&StoreError),
+) {
+    let mut wait = RETRY_FIRST;
+    loop {
+        match execute(store, effect, operator).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "spot-check save failed; retrying");
+                failed(&e);
             }
-        });
-        (EffectWriter { tx, unsaved }, done_rx)
-    }
-
-    /// Queue effects; false when the writer has stopped.
-    pub fn send(&self, effects: impl IntoIterator<Item = Effect>) -> bool {
-        effects.into_iter().all(|e| {
-            self.unsaved.fetch_add(1, Ordering::SeqCst);
-            let sent = self.tx.send(e).is_ok();
-            if !sent {
-                self.unsaved.fetch_sub(1, Ordering::SeqCst);
-            }
-            sent
-        })
-    }
-
-    /// Effects accepted and not committed yet (queued, or failing).
-    pub fn unsaved(&self) -> usize {
-        self.unsaved.load(Ordering::SeqCst)
-    }
-
-    /// The unsaved count, to read after the writer is dropped.
-    pub fn unsaved_counter(&self) -> Arc<AtomicUsize> {
-        Arc::clone(&self.unsaved)
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(RETRY_MAX);
     }
 }

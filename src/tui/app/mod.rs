@@ -10,19 +10,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
-use ratatui::text::Line;
 
+mod dashboard;
+mod history;
 mod palette;
 mod people;
 mod person;
 mod scan;
 mod spot;
 
+pub use dashboard::{profile_url, DASHBOARD_KEY};
+pub use history::Place;
 pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
 
-use super::action::{Action, Effect, Generation, RequestId, WorkspaceInfo};
-use super::keymap::{Command, Keymap};
+use super::action::{Action, Effect, WorkspaceInfo};
+use super::jobs::{JobKind, Jobs};
+use super::keymap::{Command, Keymap, Mode};
 use super::theme::Theme;
 use super::vm::LoadedPerson;
 use crate::config::Config;
@@ -108,6 +112,9 @@ pub struct PersonUi {
     pub cursors: [Cursor; 4],
     /// What the last jumped-to finding is about.
     pub highlight: Vec<Focus>,
+    /// Each pane's `/` filter (by [`Pane::index`]): words every shown row
+    /// contains. Kept when moving to another person; back clears it.
+    pub filters: [String; 4],
 }
 
 impl Default for PersonUi {
@@ -118,6 +125,7 @@ impl Default for PersonUi {
             zoom: false,
             cursors: [Cursor::default(); 4],
             highlight: vec![],
+            filters: Default::default(),
         }
     }
 }
@@ -137,7 +145,7 @@ pub enum Popup {
     /// A drill-down: a full value, an event, evidence, an explanation.
     Text {
         title: String,
-        lines: Vec<Line<'static>>,
+        text: PopupText,
         scroll: usize,
     },
     /// The humans a stored scan found with one rule, paged from the store
@@ -153,22 +161,44 @@ pub enum Popup {
         /// Store rows read so far.
         fetched: usize,
         selected: usize,
-        /// The page request in flight.
-        loading: Option<RequestId>,
+        /// A page is being read (its job: [`JobKind::ScanHumans`]).
+        loading: bool,
     },
     /// Pick a campaign to explain `person` against (`:why`).
     Campaigns {
         person: String,
-        rows: Vec<Line<'static>>,
-        ids: Vec<i64>,
-        names: Vec<String>,
+        campaigns: Vec<crate::customerio::Campaign>,
         selected: usize,
     },
 }
 
+/// What a text popup shows. Popups hold data, never styled lines: they
+/// are styled when drawn, so switching theme restyles an open popup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PopupText {
+    /// Plain lines (sanitized by whoever opened the popup).
+    Plain(Vec<String>),
+    /// "Why didn't they enter": the explainer's checklist.
+    Why(Arc<crate::why::Explanation>),
+}
+
+/// A key while a line or note is typed, as the prompt keymap reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKey {
+    Accept,
+    Cancel,
+    Complete,
+    DeleteBack,
+    NewLine,
+    Char(char),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputKind {
+    /// The People list's filter.
     Filter,
+    /// A person screen pane's filter.
+    PaneFilter(Pane),
     Palette,
 }
 
@@ -177,8 +207,9 @@ pub enum InputKind {
 pub struct Input {
     pub kind: InputKind,
     pub text: String,
-    /// The filter before editing started (restored by Esc).
-    prior: String,
+    /// Where the operator was when the line opened (Esc goes back there;
+    /// an accepted filter is one step from it).
+    pub before: Place,
     /// Completions: the full line and what it does.
     pub hints: Vec<(String, String)>,
 }
@@ -234,7 +265,6 @@ pub struct System {
 /// Progress of loading everyone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Load {
-    pub generation: Generation,
     pub listing: bool,
     /// Profiles Customer.io listed.
     pub total: usize,
@@ -288,7 +318,10 @@ pub struct App {
     pub theme: Theme,
     pub keymap: Keymap,
     pub view: View,
-    history: Vec<View>,
+    /// The places back (Esc) returns to, the last one on top.
+    history: Vec<Place>,
+    /// What the input action being applied did to `history`.
+    step: history::Step,
     pub people: People,
     pub person: PersonUi,
     pub side_panel: Option<SidePanel>,
@@ -304,18 +337,16 @@ pub struct App {
     /// Pulse: the latest scan's pane has the keys (and its selected rule).
     pub scan_focus: bool,
     pub scan_cursor: usize,
-    /// The person being fetched for navigation, by request.
-    pub fetching: Option<(RequestId, String)>,
-    finding_email: Option<(RequestId, String)>,
+    /// The person being fetched (its job: [`JobKind::Person`]).
+    pub fetching: Option<String>,
     /// The spot-check session being walked (`cioscope spot-check`).
     pub walk: Option<Walk>,
     /// Set when a signal ended the app: the process exits with it.
     pub exit_code: Option<u8>,
-    /// The report export in flight.
-    exporting: Option<RequestId>,
-    /// The campaign list or explanation in flight: request, person, campaign.
-    why: Option<(RequestId, String, String)>,
-    next_request: RequestId,
+    /// The person and campaign a "why" job is about ([`JobKind::Why`]).
+    why: Option<(String, String)>,
+    /// Every IO job in flight: ids handed out, late answers dropped.
+    pub jobs: Jobs,
     /// Updated every tick; freshness is measured against it.
     pub clock: Instant,
     pub spinner: usize,
@@ -374,6 +405,7 @@ impl App {
             keymap,
             view: View::Pulse,
             history: vec![],
+            step: Default::default(),
             people: People::default(),
             person: PersonUi::default(),
             side_panel: None,
@@ -386,12 +418,11 @@ impl App {
             stats: None,
             pulse_cursor: 0,
             fetching: None,
-            finding_email: None,
             walk: None,
             exit_code: None,
-            exporting: None,
+
             why: None,
-            next_request: 1,
+            jobs: Jobs::default(),
             clock: Instant::now(),
             spinner: 0,
             size: (120, 40),
@@ -434,8 +465,31 @@ impl App {
         });
     }
 
-    /// Apply one action. Never blocks; IO to start is returned.
+    /// Apply one action. Never blocks; IO to start is returned. An input
+    /// action that takes the operator to another place is a step back
+    /// returns from (see `history`).
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let input = matches!(
+            action,
+            Action::Key(_)
+                | Action::Command(_)
+                | Action::Palette(_)
+                | Action::Mouse(_)
+                | Action::EmailFound { .. }
+        );
+        if !input {
+            return self.apply(action);
+        }
+        let before = self.place();
+        self.step = history::Step::Push;
+        let effects = self.apply(action);
+        if self.step == history::Step::Push && self.input.is_none() {
+            self.push_place(before);
+        }
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
         if !matches!(action, Action::Tick | Action::Stats(_)) {
             self.dirty = true;
         }
@@ -444,17 +498,28 @@ impl App {
                 if ev.kind == KeyEventKind::Release {
                     return vec![];
                 }
+                // An info notice has been read once the operator acts again
+                // (warnings and errors stay their while).
+                if self.notice.as_ref().is_some_and(|n| n.level == Level::Info) {
+                    self.notice = None;
+                }
                 if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
                     self.should_quit = true;
                     return vec![];
                 }
-                if self.input.is_some() {
-                    return self.input_key(ev.code);
+                let mode = self.key_mode();
+                if mode == Mode::Prompt {
+                    return self.prompt_key(&ev);
                 }
-                if let Some(effects) = self.walk_key(&ev) {
-                    return effects;
+                let mut command = self.keymap.command_for_in(mode, &ev);
+                // The walk's keys act on the person screen (its report
+                // anywhere); elsewhere a key does what it does normally.
+                if command.is_some_and(|c| {
+                    c.mode() == Mode::Walk && c != Command::WalkExport && self.view != View::Person
+                }) {
+                    command = self.keymap.command_for(&ev);
                 }
-                match self.keymap.command_for(&ev) {
+                match command {
                     Some(c) => self.command(c),
                     None => vec![],
                 }
@@ -478,11 +543,16 @@ impl App {
                     }
                 }
             }
-            Action::SpotSaveFailed(message) => {
-                self.notify(Level::Error, format!("spot check not saved: {message}"));
-                vec![]
-            }
-            Action::SpotSaved { effect, error } => {
+            Action::SpotSaved { job, effect, error } => {
+                // A failed write is retried by the same job: it stays
+                // pending, and the decision shows as not saved meanwhile.
+                let counts = match &error {
+                    None => self.jobs.finish(job),
+                    Some(_) => self.jobs.is_current(job),
+                };
+                if !counts {
+                    return vec![];
+                }
                 if let Some(walk) = self.walk.as_mut() {
                     walk.saved(&effect, error.is_none());
                 }
@@ -492,12 +562,10 @@ impl App {
                         format!("spot check not saved (retrying): {message}"),
                     );
                 }
-                self.dirty = true;
                 vec![]
             }
-            Action::ReportExported { request, result } => {
-                if self.exporting == Some(request) {
-                    self.exporting = None;
+            Action::ReportExported { job, result } => {
+                if self.jobs.finish(job) {
                     match result {
                         Ok(path) => self
                             .notify(Level::Info, format!("report written to {}", path.display())),
@@ -506,19 +574,22 @@ impl App {
                 }
                 vec![]
             }
-            Action::CampaignsLoaded { request, result } => {
-                self.campaigns_loaded(request, result);
+            Action::CampaignsLoaded { job, result } => {
+                self.campaigns_loaded(job, result);
                 vec![]
             }
-            Action::Explained { request, result } => {
-                self.explained(request, result);
+            Action::Explained { job, result } => {
+                self.explained(job, result);
                 vec![]
             }
-            Action::ScanHumansPage { request, result } => {
-                self.scan_humans_page(request, result);
+            Action::ScanHumansPage { job, result } => {
+                self.scan_humans_page(job, result);
                 vec![]
             }
-            Action::ScansLoaded(result) => {
+            Action::ScansLoaded { job, result } => {
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
                 match result {
                     Ok(scans) => self.scans = scans,
                     Err(e) => tracing::warn!("cannot read the scan history: {e}"),
@@ -554,11 +625,8 @@ impl App {
                 self.notify(Level::Error, message);
                 vec![]
             }
-            Action::PeopleListed {
-                generation,
-                profiles,
-            } => {
-                if generation == self.load.generation {
+            Action::PeopleListed { job, profiles } => {
+                if self.jobs.is_current(job) {
                     self.load.listing = false;
                     self.load.total = profiles;
                     if profiles == 0 {
@@ -568,11 +636,8 @@ impl App {
                 }
                 vec![]
             }
-            Action::ListFailed {
-                generation,
-                message,
-            } => {
-                if generation == self.load.generation {
+            Action::ListFailed { job, message } => {
+                if self.jobs.finish(job) {
                     self.load.listing = false;
                     self.load.done = true;
                     self.systems[0].state =
@@ -584,11 +649,11 @@ impl App {
                 vec![]
             }
             Action::PersonLoaded {
-                generation,
+                job,
                 person,
                 reached,
             } => {
-                if generation == self.load.generation {
+                if self.jobs.is_current(job) {
                     self.load.loaded += 1;
                     self.load.reached = self.load.reached.max(reached);
                     let slot = self.people.add(&person.person);
@@ -600,23 +665,21 @@ impl App {
                 }
                 vec![]
             }
-            Action::LoadDone { generation } => {
-                if generation == self.load.generation {
+            Action::LoadDone { job } => {
+                if self.jobs.finish(job) {
                     self.load.done = true;
                     self.load.reached = self.load.total;
                     self.load.finished = Some(Instant::now());
                 }
                 vec![]
             }
-            Action::PersonFetched { request, person } => {
+            Action::PersonFetched { job, person } => {
                 // The answer may name the human by another key than the one
                 // asked for (an email or cio_id reaches its primary profile).
-                let asked = match &self.fetching {
-                    Some((r, k)) if *r == request => Some(k.clone()),
-                    _ => None,
-                };
-                if let Some(asked) = asked {
-                    self.fetching = None;
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
+                if let Some(asked) = self.fetching.take() {
                     let here = self.view == View::Person
                         && self.person.key.as_deref() == Some(asked.as_str());
                     if here {
@@ -629,15 +692,10 @@ impl App {
                 }
                 vec![]
             }
-            Action::EmailFound {
-                request,
-                email,
-                person,
-            } => {
-                if self.finding_email.as_ref().map(|x| x.0) != Some(request) {
+            Action::EmailFound { job, email, person } => {
+                if !self.jobs.finish(job) {
                     return vec![];
                 }
-                self.finding_email = None;
                 match person {
                     Ok(Some(key)) => self.open_person(&key),
                     Ok(None) => {
@@ -649,6 +707,24 @@ impl App {
                         vec![]
                     }
                 }
+            }
+            Action::ThemeLoaded { job, result } => {
+                if self.jobs.finish(job) {
+                    match result {
+                        Ok(t) => {
+                            self.theme = t;
+                            self.notify(Level::Info, format!("theme {}", self.theme.name));
+                        }
+                        Err(e) => self.notify(Level::Error, e),
+                    }
+                }
+                vec![]
+            }
+            Action::UrlOpened { job, url, result } => {
+                if !self.jobs.finish(job) {
+                    return vec![];
+                }
+                self.url_opened(url, result)
             }
             Action::SourceBudgets(budgets) => {
                 for (name, budget) in budgets {
@@ -693,19 +769,20 @@ impl App {
             }
         }
         let mut effects = self.start_load();
-        effects.push(Effect::LoadScans);
+        effects.push(Effect::LoadScans {
+            job: self.jobs.start(JobKind::Scans),
+        });
         effects
     }
 
     fn start_load(&mut self) -> Vec<Effect> {
         self.load = Load {
-            generation: self.load.generation + 1,
             listing: true,
             started: Some(Instant::now()),
             ..Load::default()
         };
         vec![Effect::LoadAll {
-            generation: self.load.generation,
+            job: self.jobs.start(JobKind::Load),
         }]
     }
 
@@ -744,41 +821,7 @@ impl App {
     }
 
     fn go(&mut self, v: View) {
-        if self.view != v {
-            self.history.push(self.view);
-            if self.history.len() > 32 {
-                self.history.remove(0);
-            }
-            self.view = v;
-        }
-    }
-
-    fn back(&mut self) {
-        if self.view == View::People
-            && (!self.people.filter.is_empty() || self.people.rule.is_some())
-        {
-            self.people.filter.clear();
-            self.people.rule = None;
-            self.people.dirty = true;
-            return;
-        }
-        if self.view == View::Person
-            && self.side_panel.is_some()
-            && self.side_panel != Some(SidePanel::Walk)
-        {
-            self.side_panel = self.walk.as_ref().map(|_| SidePanel::Walk);
-            return;
-        }
-        if self.view == View::Person && self.person.zoom {
-            self.person.zoom = false;
-            return;
-        }
-        match self.history.pop() {
-            Some(v) => self.view = v,
-            None if self.view == View::Person => self.view = View::People,
-            None if self.view == View::People => self.view = View::Pulse,
-            None => {}
-        }
+        self.view = v;
     }
 
     /// Show a person, fetching them first when they are not loaded yet.
@@ -788,6 +831,7 @@ impl App {
         if self.person.key.as_deref() != Some(key) {
             self.person = PersonUi {
                 key: Some(key.to_string()),
+                filters: std::mem::take(&mut self.person.filters),
                 ..PersonUi::default()
             };
         }
@@ -799,20 +843,68 @@ impl App {
         {
             self.people.cursor.row = pos;
         }
+        self.fetch_unless_loaded(key)
+    }
+
+    /// Fetch a person for the screen unless they are loaded already.
+    fn fetch_unless_loaded(&mut self, key: &str) -> Vec<Effect> {
         if self.people.loaded(key).is_some() {
             self.fetching = None;
+            self.jobs.cancel(JobKind::Person);
             return vec![];
         }
-        let request = self.next_request;
-        self.next_request += 1;
-        self.fetching = Some((request, key.to_string()));
+        self.fetch(key)
+    }
+
+    /// Fetch a person now (a fetch still in flight no longer counts).
+    fn fetch(&mut self, key: &str) -> Vec<Effect> {
+        self.fetching = Some(key.to_string());
         vec![Effect::FetchPerson {
-            request,
+            job: self.jobs.start(JobKind::Person),
             person: key.to_string(),
         }]
     }
 
+    /// Which keymap mode reads the keys now.
+    pub fn key_mode(&self) -> Mode {
+        if self.input.is_some() || self.walk.as_ref().is_some_and(|w| w.is_editing()) {
+            Mode::Prompt
+        } else if !self.popups.is_empty() {
+            Mode::Popup
+        } else if self.walk.is_some() {
+            Mode::Walk
+        } else {
+            Mode::Normal
+        }
+    }
+
+    /// A key while a line or note is typed: the prompt keymap's commands,
+    /// else the character is typed.
+    fn prompt_key(&mut self, ev: &crossterm::event::KeyEvent) -> Vec<Effect> {
+        let key = match self.keymap.command_for_in(Mode::Prompt, ev) {
+            Some(Command::Accept) => PromptKey::Accept,
+            Some(Command::Cancel) => PromptKey::Cancel,
+            Some(Command::Complete) => PromptKey::Complete,
+            Some(Command::DeleteBack) => PromptKey::DeleteBack,
+            Some(Command::NewLine) => PromptKey::NewLine,
+            _ => match ev.code {
+                KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
+                    PromptKey::Char(c)
+                }
+                _ => return vec![],
+            },
+        };
+        if self.input.is_some() {
+            self.input_key(key)
+        } else {
+            self.note_key(key)
+        }
+    }
+
     fn command(&mut self, c: Command) -> Vec<Effect> {
+        if c.mode() == Mode::Walk {
+            return self.walk_command(c);
+        }
         if matches!(self.popups.last(), Some(Popup::Campaigns { .. })) {
             return self.campaigns_command(c);
         }
@@ -827,7 +919,7 @@ impl App {
                 return vec![];
             };
             match c {
-                Command::Back | Command::Quit | Command::Open => {
+                Command::Back | Command::ClosePopup | Command::Quit | Command::Open => {
                     self.popups.pop();
                 }
                 Command::Help if is_help => {
@@ -867,23 +959,29 @@ impl App {
                     vec![]
                 }
             },
+            Command::OpenDashboard => self.open_dashboard(),
             Command::Help => {
                 self.popups.push(Popup::Help { scroll: 0 });
                 vec![]
             }
             Command::Palette => {
-                self.open_input(InputKind::Palette);
+                let here = self.place();
+                self.open_input(InputKind::Palette, here);
                 vec![]
             }
             Command::Filter => {
-                self.go(View::People);
-                self.open_input(InputKind::Filter);
+                // On a person, `/` filters the focused pane's rows; elsewhere
+                // it filters the people list.
+                let here = self.place();
+                if self.view == View::Person && self.current().is_some() {
+                    self.open_input(InputKind::PaneFilter(self.person.pane), here);
+                } else {
+                    self.go(View::People);
+                    self.open_input(InputKind::Filter, here);
+                }
                 vec![]
             }
-            Command::Back => {
-                self.back();
-                vec![]
-            }
+            Command::Back => self.back(),
             Command::ReloadPerson => {
                 let key = match self.view {
                     View::Person => self.person.key.clone(),
@@ -894,22 +992,17 @@ impl App {
                     self.notify(Level::Warn, "no person here to reload");
                     return vec![];
                 };
-                let request = self.next_request;
-                self.next_request += 1;
-                self.fetching = Some((request, key.clone()));
                 self.notify(
                     Level::Info,
                     format!("reloading {}", super::views::fit(&key, 40)),
                 );
-                vec![Effect::FetchPerson {
-                    request,
-                    person: key,
-                }]
+                self.fetch(&key)
             }
             Command::Reload => {
                 self.people.clear();
                 self.totals = Totals::default();
                 self.fetching = None;
+                self.jobs.cancel(JobKind::Person);
                 self.notify(Level::Info, "reloading everyone");
                 self.start_load()
             }

@@ -1,8 +1,6 @@
 //! The `:` palette and the `/` filter line: typing, completion, commands.
 
-use crossterm::event::KeyCode;
-
-use super::{App, Cursor, Input, InputKind, Level, View};
+use super::{App, Cursor, Input, InputKind, Level, PromptKey, View};
 use crate::config::Primary;
 use crate::model::normalize;
 use crate::rules::Rule;
@@ -44,43 +42,53 @@ pub const PALETTE: [(&str, &str, &str); 12] = [
 impl App {
     // ---- input lines ------------------------------------------------------
 
-    pub(super) fn input_key(&mut self, code: KeyCode) -> Vec<Effect> {
+    pub(super) fn input_key(&mut self, key: PromptKey) -> Vec<Effect> {
         let Some(input) = self.input.as_mut() else {
             return vec![];
         };
-        match code {
-            KeyCode::Esc => {
-                if input.kind == InputKind::Filter {
-                    self.people.filter = input.prior.clone();
-                    self.people.dirty = true;
-                }
-                self.input = None;
-                return vec![];
+        // A line being typed is no step yet: it opened on `before`.
+        self.step = super::history::Step::Handled;
+        match key {
+            PromptKey::Cancel => {
+                let input = self.input.take().expect("input is open");
+                self.step = super::history::Step::Handled;
+                return self.restore(input.before);
             }
-            KeyCode::Enter => {
+            PromptKey::Accept => {
                 let input = self.input.take().expect("input is open");
                 return match input.kind {
-                    InputKind::Filter => vec![],
-                    InputKind::Palette => self.run_palette(&input.text),
+                    InputKind::Filter | InputKind::PaneFilter(_) => {
+                        self.step = super::history::Step::Handled;
+                        self.push_place(input.before);
+                        vec![]
+                    }
+                    InputKind::Palette => {
+                        // What the command does is the step.
+                        self.step = super::history::Step::Push;
+                        self.run_palette(&input.text)
+                    }
                 };
             }
-            KeyCode::Tab => {
+            PromptKey::Complete => {
                 if let Some((line, _)) = input.hints.first() {
                     input.text = line.clone();
                 }
             }
-            KeyCode::Backspace => {
+            PromptKey::DeleteBack => {
                 if input.text.pop().is_none() && input.kind == InputKind::Palette {
                     self.input = None;
                     return vec![];
                 }
             }
-            KeyCode::Char(c) => input.text.push(c),
-            _ => return vec![],
+            PromptKey::Char(c) => input.text.push(c),
+            PromptKey::NewLine => return vec![],
         }
         if input.kind == InputKind::Filter {
             self.people.filter = input.text.clone();
             self.people.dirty = true;
+        } else if let InputKind::PaneFilter(pane) = input.kind {
+            let text = input.text.clone();
+            self.set_pane_filter(pane, text);
         } else {
             let text = input.text.clone();
             let hints = self.completions(&text);
@@ -171,11 +179,13 @@ impl App {
         }
     }
 
-    pub(super) fn open_input(&mut self, kind: InputKind) {
-        let text = if kind == InputKind::Filter {
-            self.people.filter.clone()
-        } else {
-            String::new()
+    /// Open a line; `before` is where the operator was before it (a filter
+    /// opened from Pulse shows People while it is typed).
+    pub(super) fn open_input(&mut self, kind: InputKind, before: super::Place) {
+        let prior = match kind {
+            InputKind::Filter => self.people.filter.clone(),
+            InputKind::PaneFilter(pane) => self.person.filters[pane.index()].clone(),
+            InputKind::Palette => String::new(),
         };
         let hints = if kind == InputKind::Palette {
             self.completions("")
@@ -184,8 +194,8 @@ impl App {
         };
         self.input = Some(Input {
             kind,
-            prior: self.people.filter.clone(),
-            text,
+            text: prior,
+            before,
             hints,
         });
     }
@@ -235,25 +245,12 @@ impl App {
             ("reload" | "r", _) => self.command(Command::Reload),
             ("why" | "w", _) => self.start_why(),
             ("export", _) => self.export_report(),
-            ("theme", name) => {
-                let theme = if name.is_empty() {
-                    Theme::load(None)
-                } else {
-                    Theme::load(Some(name))
-                };
-                match theme {
-                    Ok(t) => {
-                        self.theme = if Theme::no_color_requested() {
-                            Theme::monochrome()
-                        } else {
-                            t
-                        };
-                        self.notify(Level::Info, format!("theme {}", self.theme.name));
-                    }
-                    Err(e) => self.notify(Level::Error, e.to_string()),
-                }
-                vec![]
-            }
+            // A theme may be a file: the runtime reads it, the answer is
+            // an action (`theme_loaded`).
+            ("theme", spec) => vec![Effect::LoadTheme {
+                job: self.jobs.start(crate::tui::jobs::JobKind::Theme),
+                spec: spec.to_string(),
+            }],
             ("filter" | "f", text) => {
                 self.people.filter = text.to_string();
                 self.people.dirty = true;
@@ -302,10 +299,10 @@ impl App {
         if self.config.identity.primary == Primary::Email {
             return self.open_person(&email);
         }
-        let request = self.next_request;
-        self.next_request += 1;
-        self.finding_email = Some((request, email.clone()));
         self.notify(Level::Info, format!("looking up {email}…"));
-        vec![Effect::FindEmail { request, email }]
+        vec![Effect::FindEmail {
+            job: self.jobs.start(crate::tui::jobs::JobKind::Email),
+            email,
+        }]
     }
 }

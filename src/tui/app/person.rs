@@ -1,9 +1,8 @@
 //! The person screen's commands: panes, cursors, jumps, drill-downs.
 
 use ratatui::layout::Rect;
-use ratatui::text::Line;
 
-use super::{scroll_window, App, Level, Pane, Popup, SidePanel};
+use super::{scroll_window, App, Level, Pane, Popup, PopupText, SidePanel};
 use crate::rules::Focus;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
@@ -15,13 +14,50 @@ impl App {
         views::person::pane_rows(area, self, pane).max(1)
     }
 
+    /// Rows shown in a pane (those its filter lets through).
     pub(super) fn pane_len(&self, pane: Pane) -> usize {
-        let Some(p) = self.current() else { return 0 };
-        match pane {
-            Pane::Compare => p.view.rows.len(),
-            Pane::Identity => p.view.identity.len(),
-            Pane::Timeline => p.view.timeline.len(),
-            Pane::Findings => p.view.findings.len(),
+        self.visible_rows(pane).len()
+    }
+
+    /// The rows of `pane` its `/` filter lets through, as indexes into the
+    /// person's list; every row when the pane is not filtered. Cursors
+    /// count positions in this list.
+    pub fn visible_rows(&self, pane: Pane) -> Vec<usize> {
+        let Some(p) = self.current() else {
+            return vec![];
+        };
+        let v = &p.view;
+        let n = match pane {
+            Pane::Compare => v.rows.len(),
+            Pane::Identity => v.identity.len(),
+            Pane::Timeline => v.timeline.len(),
+            Pane::Findings => v.findings.len(),
+        };
+        let filter = self.person.filters[pane.index()].to_lowercase();
+        let words: Vec<&str> = filter.split_whitespace().collect();
+        if words.is_empty() {
+            return (0..n).collect();
+        }
+        (0..n)
+            .filter(|&i| {
+                let text = row_text(v, pane, i).to_lowercase();
+                words.iter().all(|w| text.contains(w))
+            })
+            .collect()
+    }
+
+    /// The person's row under the cursor of `pane` (an index into its list).
+    pub fn selected_row(&self, pane: Pane) -> Option<usize> {
+        self.visible_rows(pane)
+            .get(self.person.cursor(pane).row)
+            .copied()
+    }
+
+    /// Filter a pane's rows; the cursor goes back to the first row shown.
+    pub(super) fn set_pane_filter(&mut self, pane: Pane, text: String) {
+        if self.person.filters[pane.index()] != text {
+            self.person.filters[pane.index()] = text;
+            self.person.cursors[pane.index()] = Default::default();
         }
     }
 
@@ -54,7 +90,9 @@ impl App {
                 return vec![];
             }
             Command::Open if pane == Pane::Findings => {
-                self.jump(row);
+                if let Some(finding) = self.selected_row(pane) {
+                    self.jump(finding);
+                }
                 return vec![];
             }
             Command::Open | Command::ShowValue => {
@@ -96,6 +134,9 @@ impl App {
                 };
                 let key = self.people.slots[self.people.visible[to]].key.clone();
                 self.people.cursor.row = to;
+                // Moving along the list replaces the place: back still
+                // returns to where the operator came from.
+                self.step = super::history::Step::Handled;
                 return self.open_person(&key);
             }
             _ => return vec![],
@@ -137,8 +178,16 @@ impl App {
             }
         });
         match target {
-            Some((pane, row)) => {
+            Some((pane, target)) => {
                 self.person.pane = pane;
+                // A filter hiding what the finding is about gives way.
+                let row = match self.visible_rows(pane).iter().position(|&r| r == target) {
+                    Some(at) => at,
+                    None => {
+                        self.set_pane_filter(pane, String::new());
+                        target
+                    }
+                };
                 let page = self.pane_height(pane);
                 let len = self.pane_len(pane);
                 let cur = &mut self.person.cursors[pane.index()];
@@ -146,7 +195,7 @@ impl App {
                 cur.offset = scroll_window(cur.offset, row, page, len);
                 if pane == Pane::Compare
                     && cur.col == 0
-                    && p.view.rows[row]
+                    && p.view.rows[target]
                         .cells
                         .first()
                         .is_some_and(|c| c.mark == crate::tui::vm::Mark::Same)
@@ -184,7 +233,8 @@ impl App {
                 if self.person.pane == Pane::Compare {
                     if let Some(p) = self.current() {
                         let cur = self.person.cursor(Pane::Compare);
-                        let value = p.view.rows.get(cur.row).and_then(|row| {
+                        let at = self.selected_row(Pane::Compare);
+                        let value = at.and_then(|r| p.view.rows.get(r)).and_then(|row| {
                             let col = cur.col.min(row.cells.len().saturating_sub(1));
                             row.cells.get(col).map(|c| c.value.clone())
                         });
@@ -204,9 +254,10 @@ impl App {
     pub fn selection_detail(&self) -> Option<(String, Vec<String>)> {
         let p = self.current()?;
         let cur = self.person.cursor(self.person.pane);
+        let at = self.selected_row(self.person.pane)?;
         match self.person.pane {
             Pane::Compare => {
-                let row = p.view.rows.get(cur.row)?;
+                let row = p.view.rows.get(at)?;
                 let col = cur.col.min(row.cells.len().saturating_sub(1));
                 let cell = row.cells.get(col)?;
                 let column = p.view.columns.get(col)?;
@@ -229,7 +280,7 @@ impl App {
                 Some((format!("{} · {}", row.name, column.title), lines))
             }
             Pane::Identity => {
-                let l = p.view.identity.get(cur.row)?;
+                let l = p.view.identity.get(at)?;
                 let title: String = l.segs.iter().map(|s| s.0.as_str()).collect::<String>();
                 let lines = if l.detail.is_empty() {
                     vec![title.clone()]
@@ -239,7 +290,7 @@ impl App {
                 Some((title.trim().to_string(), lines))
             }
             Pane::Timeline => {
-                let t = p.view.timeline.get(cur.row)?;
+                let t = p.view.timeline.get(at)?;
                 let mut lines = t.full.clone();
                 if t.duplicate {
                     lines.insert(
@@ -263,7 +314,7 @@ impl App {
                 Some((format!("{} · {}", t.name, t.time), lines))
             }
             Pane::Findings => {
-                let f = p.view.findings.get(cur.row)?;
+                let f = p.view.findings.get(at)?;
                 let mut lines = vec![
                     format!(
                         "{} {} ({})",
@@ -290,18 +341,62 @@ impl App {
 
     /// Open a popup of plain text lines (sanitized by the caller).
     pub fn push_text(&mut self, title: impl Into<String>, lines: Vec<String>) {
-        self.push_lines(title, lines.into_iter().map(Line::from).collect());
+        self.push_popup_text(title, PopupText::Plain(lines));
     }
 
-    /// Open a popup of styled lines (for other views: drill-downs,
-    /// explanations such as a campaign checklist). Back closes it.
-    pub fn push_lines(&mut self, title: impl Into<String>, lines: Vec<Line<'static>>) {
+    /// Open a text popup (a drill-down, an explanation); back closes it.
+    pub fn push_popup_text(&mut self, title: impl Into<String>, text: PopupText) {
         self.popups.push(Popup::Text {
             title: title.into(),
-            lines,
+            text,
             scroll: 0,
         });
     }
+}
+
+/// What a pane filter searches in one row: the words on screen and behind
+/// them (values, event data, evidence).
+fn row_text(v: &crate::tui::vm::PersonView, pane: Pane, i: usize) -> String {
+    let mut text = String::new();
+    let mut add = |s: &str| {
+        text.push_str(s);
+        text.push('\n');
+    };
+    match pane {
+        Pane::Compare => {
+            let r = &v.rows[i];
+            add(&r.name);
+            add(r.owner.as_deref().unwrap_or(""));
+            for c in &r.cells {
+                add(&c.value);
+            }
+        }
+        Pane::Identity => {
+            let l = &v.identity[i];
+            for s in &l.segs {
+                add(&s.0);
+            }
+            for d in &l.detail {
+                add(d);
+            }
+        }
+        Pane::Timeline => {
+            let r = &v.timeline[i];
+            for s in [&r.time, &r.origin, &r.kind, &r.name, &r.detail] {
+                add(s);
+            }
+        }
+        Pane::Findings => {
+            let f = &v.findings[i];
+            add(f.rule.id());
+            add(f.severity.name());
+            add(&f.summary);
+            for e in &f.evidence {
+                add(e);
+            }
+        }
+    }
+    text
 }
 
 fn mark_words(m: crate::tui::vm::Mark) -> &'static str {

@@ -2,7 +2,8 @@
 //! store, and any of them loaded live.
 
 use super::{App, Level, Popup};
-use crate::tui::action::{Effect, RequestId};
+use crate::tui::action::Effect;
+use crate::tui::jobs::{JobId, JobKind};
 use crate::tui::keymap::Command;
 
 /// Humans asked of the store at once.
@@ -43,7 +44,7 @@ impl App {
                 };
                 let total = scan.rule(rule).map_or(0, |r| r.findings);
                 let scan = scan.scan.clone();
-                let request = self.request();
+                let job = self.jobs.start(JobKind::ScanHumans);
                 self.popups.push(Popup::ScanHumans {
                     scan: scan.clone(),
                     rule,
@@ -51,10 +52,10 @@ impl App {
                     total,
                     fetched: 0,
                     selected: 0,
-                    loading: Some(request),
+                    loading: true,
                 });
                 return vec![Effect::LoadScanHumans {
-                    request,
+                    job,
                     scan,
                     rule,
                     offset: 0,
@@ -88,7 +89,7 @@ impl App {
             Command::PageDown => *selected = (*selected + 10).min(last),
             Command::Top => *selected = 0,
             Command::Bottom => *selected = last,
-            Command::Back | Command::Quit => {
+            Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
                 return vec![];
             }
@@ -103,14 +104,11 @@ impl App {
             _ => {}
         }
         // Near the end of what is paged in: ask for the next page.
-        if loading.is_none() && *fetched < *total && *selected + 20 >= rows.len() {
+        if !*loading && *fetched < *total && *selected + 20 >= rows.len() {
             let (scan, rule, offset) = (scan.clone(), *rule, *fetched);
-            let request = self.request();
-            if let Some(Popup::ScanHumans { loading, .. }) = self.popups.last_mut() {
-                *loading = Some(request);
-            }
+            *loading = true;
             return vec![Effect::LoadScanHumans {
-                request,
+                job: self.jobs.start(JobKind::ScanHumans),
                 scan,
                 rule,
                 offset,
@@ -122,9 +120,12 @@ impl App {
 
     pub(super) fn scan_humans_page(
         &mut self,
-        request: RequestId,
+        job: JobId,
         result: Result<Vec<(String, String)>, String>,
     ) {
+        if !self.jobs.finish(job) {
+            return;
+        }
         let Some(Popup::ScanHumans {
             rows,
             total,
@@ -135,10 +136,7 @@ impl App {
         else {
             return;
         };
-        if *loading != Some(request) {
-            return;
-        }
-        *loading = None;
+        *loading = false;
         match result {
             Ok(page) => {
                 if page.is_empty() {

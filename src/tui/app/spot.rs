@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-use super::{App, Level, Popup, SidePanel, View};
+use super::{App, Level, Popup, PopupText, PromptKey, SidePanel, View};
 use crate::customerio::Campaign;
 use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
-use crate::tui::action::{Effect, RequestId};
+use crate::tui::action::Effect;
+use crate::tui::jobs::{JobId, JobKind};
 use crate::tui::keymap::Command;
 use crate::tui::views::walk::{self, WalkStyles};
 use crate::tui::views::why::WhyStyles;
@@ -21,15 +20,18 @@ impl App {
     /// screen, open on the session's current person.
     pub fn start_walk(&mut self, walk: Walk) -> Vec<Effect> {
         let person = walk.current().map(|p| p.person.clone());
+        let before = self.place();
         self.walk = Some(walk);
         self.side_panel = Some(SidePanel::Walk);
-        match person {
+        let effects = match person {
             Some(p) => self.open_person(&p),
             None => {
                 self.notify(Level::Warn, "this spot-check session has no people");
                 vec![]
             }
-        }
+        };
+        self.push_place(before);
+        effects
     }
 
     /// The walk's panel styles, from the theme.
@@ -56,44 +58,31 @@ impl App {
         }
     }
 
-    /// Keys for the walk: `Some` when the walk took the key. While a note
-    /// is typed every key is the note's; otherwise the walk's keys win on
-    /// the person screen (Tab still moves between panes, and keys the
-    /// config's `[keys]` rebinds keep their command), and `E` exports the
-    /// report from anywhere.
-    pub(super) fn walk_key(&mut self, ev: &KeyEvent) -> Option<Vec<Effect>> {
-        let walk = self.walk.as_ref()?;
-        if !self.popups.is_empty() {
-            return None;
-        }
-        let plain = !ev
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if !walk.is_editing() && plain && ev.code == KeyCode::Char('E') {
-            return Some(self.export_report());
-        }
-        if self.view != View::Person {
-            return None;
-        }
-        if walk.is_editing() {
-            let action = walk::action_for_key(walk, *ev);
-            return Some(match action {
-                Some(a) => self.walk_apply(a),
-                None => vec![],
-            });
-        }
-        if matches!(ev.code, KeyCode::Tab | KeyCode::BackTab) {
-            return None;
-        }
-        // A key the config's `[keys]` gave to a command stays that command's.
-        if self
-            .keymap
-            .command_for(ev)
-            .is_some_and(|c| self.keymap.is_overridden(c))
-        {
-            return None;
-        }
-        let action = walk::action_for_key(walk, *ev)?;
+    /// A walk command (the walk's keys, from the keymap's walk mode). A
+    /// decision while the screen shows someone else first brings back the
+    /// person being spot-checked, so nothing is marked unseen.
+    pub(super) fn walk_command(&mut self, c: Command) -> Vec<Effect> {
+        use crate::spotcheck::{Item, Verdict};
+        let action = match c {
+            Command::WalkExport => return self.export_report(),
+            Command::WalkPass => WalkAction::Mark(Verdict::Pass),
+            Command::WalkFail => WalkAction::Mark(Verdict::Fail),
+            Command::WalkSkip => WalkAction::Mark(Verdict::Skip),
+            Command::WalkPassAll => WalkAction::PassAll,
+            Command::WalkFinding => WalkAction::CycleFinding,
+            Command::WalkNote => WalkAction::EditNote,
+            Command::WalkNext => WalkAction::Next,
+            Command::WalkPrevious => WalkAction::Previous,
+            Command::WalkUnreviewed => WalkAction::NextUnreviewed,
+            Command::WalkIdentifiers => WalkAction::SelectItem(Item::Identifiers),
+            Command::WalkAttributes => WalkAction::SelectItem(Item::Attributes),
+            Command::WalkEvents => WalkAction::SelectItem(Item::Events),
+            Command::WalkClear => WalkAction::Clear,
+            _ => return vec![],
+        };
+        let Some(walk) = self.walk.as_ref() else {
+            return vec![];
+        };
         // The screen shows someone else (`]`, `:person`): a verdict would
         // land on the session's person unseen, so go back to them first.
         let theirs = walk.current().map(|p| p.person.clone());
@@ -109,9 +98,24 @@ impl App {
                 Level::Warn,
                 format!("back to {p}, the person being spot-checked; press the key again"),
             );
-            return Some(self.open_person(&p));
+            self.step = super::history::Step::Handled;
+            return self.open_person(&p);
         }
-        Some(self.walk_apply(action))
+        self.walk_apply(action)
+    }
+
+    /// A key while the walk's note is typed.
+    pub(super) fn note_key(&mut self, key: PromptKey) -> Vec<Effect> {
+        self.step = super::history::Step::Handled;
+        let action = match key {
+            PromptKey::Accept => WalkAction::NoteSave,
+            PromptKey::Cancel => WalkAction::NoteCancel,
+            PromptKey::DeleteBack => WalkAction::NoteBackspace,
+            PromptKey::NewLine => WalkAction::NoteInput('\n'),
+            PromptKey::Char(c) => WalkAction::NoteInput(c),
+            PromptKey::Complete => return vec![],
+        };
+        self.walk_apply(action)
     }
 
     /// Apply a walk action: saves go to the session's writer at once, and
@@ -124,8 +128,10 @@ impl App {
         let saves = walk.apply(action);
         let moved = walk.position() != before;
         let person = walk.current().map(|p| p.person.clone());
-        let mut effects: Vec<Effect> = saves.into_iter().map(Effect::SaveWalk).collect();
+        let mut effects = self.save(saves);
         if let Some(p) = person.filter(|p| moved || self.person.key.as_deref() != Some(p)) {
+            // The walk moving on replaces the place, as `]` does.
+            self.step = super::history::Step::Handled;
             effects.extend(self.open_person(&p));
         }
         if let Some(w) = &self.walk {
@@ -139,6 +145,23 @@ impl App {
         effects
     }
 
+    /// Queue the walk's saves as jobs; the walk shows them as saving until
+    /// each answers committed.
+    fn save(&mut self, saves: Vec<crate::spotcheck::Effect>) -> Vec<Effect> {
+        saves
+            .into_iter()
+            .map(|effect| {
+                if let Some(w) = self.walk.as_mut() {
+                    w.saving(&effect);
+                }
+                Effect::SaveWalk {
+                    job: self.jobs.start(JobKind::Save),
+                    effect,
+                }
+            })
+            .collect()
+    }
+
     /// Write the session's Markdown report to the current folder, as a task.
     pub(super) fn export_report(&mut self) -> Vec<Effect> {
         let Some(walk) = &self.walk else {
@@ -150,20 +173,12 @@ impl App {
         let path = std::env::current_dir()
             .map(|d| d.join(&name))
             .unwrap_or_else(|_| PathBuf::from(&name));
-        let request = self.request();
-        self.exporting = Some(request);
         self.notify(Level::Info, format!("writing {}…", path.display()));
         vec![Effect::ExportReport {
-            request,
+            job: self.jobs.start(JobKind::Export),
             session_id,
             path,
         }]
-    }
-
-    pub(super) fn request(&mut self) -> RequestId {
-        let r = self.next_request;
-        self.next_request += 1;
-        r
     }
 
     /// `:why` / `w`: list the campaigns for the person on screen.
@@ -177,36 +192,26 @@ impl App {
             self.notify(Level::Warn, ":why needs a person: open one first");
             return vec![];
         };
-        let request = self.request();
-        self.why = Some((request, person.clone(), String::new()));
+        self.why = Some((person.clone(), String::new()));
         self.notify(Level::Info, format!("listing campaigns for {person}…"));
-        vec![Effect::LoadCampaigns { request }]
+        vec![Effect::LoadCampaigns {
+            job: self.jobs.start(JobKind::Why),
+        }]
     }
 
-    pub(super) fn campaigns_loaded(
-        &mut self,
-        request: RequestId,
-        result: Result<Vec<Campaign>, String>,
-    ) {
-        let Some((r, person, _)) = self.why.clone() else {
-            return;
-        };
-        if r != request {
+    pub(super) fn campaigns_loaded(&mut self, job: JobId, result: Result<Vec<Campaign>, String>) {
+        if !self.jobs.finish(job) {
             return;
         }
-        self.why = None;
+        let Some((person, _)) = self.why.take() else {
+            return;
+        };
         match result {
             Ok(c) if c.is_empty() => self.notify(Level::Warn, "Customer.io lists no campaigns"),
             Ok(campaigns) => {
-                let styles = self.why_styles();
                 self.popups.push(Popup::Campaigns {
                     person,
-                    rows: campaigns
-                        .iter()
-                        .map(|c| crate::tui::views::why::campaign_row(c, &styles))
-                        .collect(),
-                    ids: campaigns.iter().map(|c| c.id).collect(),
-                    names: campaigns.iter().map(|c| c.name.clone()).collect(),
+                    campaigns,
                     selected: 0,
                 });
                 self.notice = None;
@@ -219,15 +224,13 @@ impl App {
     pub(super) fn campaigns_command(&mut self, c: Command) -> Vec<Effect> {
         let Some(Popup::Campaigns {
             person,
-            ids,
-            names,
+            campaigns,
             selected,
-            ..
         }) = self.popups.last_mut()
         else {
             return vec![];
         };
-        let last = ids.len().saturating_sub(1);
+        let last = campaigns.len().saturating_sub(1);
         match c {
             Command::Up => *selected = selected.saturating_sub(1),
             Command::Down => *selected = (*selected + 1).min(last),
@@ -235,21 +238,20 @@ impl App {
             Command::PageDown => *selected = (*selected + 10).min(last),
             Command::Top => *selected = 0,
             Command::Bottom => *selected = last,
-            Command::Back | Command::Quit => {
+            Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
             }
             Command::Open => {
-                let Some(&campaign) = ids.get(*selected) else {
+                let Some(c) = campaigns.get(*selected) else {
                     return vec![];
                 };
-                let name = names.get(*selected).cloned().unwrap_or_default();
+                let (campaign, name) = (c.id, c.name.clone());
                 let person = person.clone();
-                self.popups.pop();
-                let request = self.request();
-                self.why = Some((request, person.clone(), name.clone()));
+                // The picker stays under the checklist: back returns to it.
+                self.why = Some((person.clone(), name.clone()));
                 self.notify(Level::Info, format!("explaining {person} in {name}…"));
                 return vec![Effect::Explain {
-                    request,
+                    job: self.jobs.start(JobKind::Why),
                     person,
                     campaign,
                 }];
@@ -259,22 +261,17 @@ impl App {
         vec![]
     }
 
-    pub(super) fn explained(
-        &mut self,
-        request: RequestId,
-        result: Result<Arc<Explanation>, String>,
-    ) {
-        let Some((r, person, name)) = self.why.clone() else {
-            return;
-        };
-        if r != request {
+    pub(super) fn explained(&mut self, job: JobId, result: Result<Arc<Explanation>, String>) {
+        if !self.jobs.finish(job) {
             return;
         }
-        self.why = None;
+        let Some((person, name)) = self.why.take() else {
+            return;
+        };
         match result {
             Ok(e) => {
                 self.notice = None;
-                self.show_explanation(&e);
+                self.show_explanation(e);
             }
             Err(e) => self.notify(
                 Level::Error,
@@ -284,22 +281,45 @@ impl App {
     }
 
     /// The explainer's checklist in a popup.
-    pub fn show_explanation(&mut self, e: &Explanation) {
-        let lines = crate::tui::views::why::checklist_lines(e, &self.why_styles());
+    pub fn show_explanation(&mut self, e: Arc<Explanation>) {
         let title = format!(
             "Why · {} · {}",
             crate::sanitize::sanitize(&e.person),
             crate::sanitize::sanitize(&e.campaign.name)
         );
-        self.push_lines(title, lines);
+        self.push_popup_text(title, PopupText::Why(e));
     }
 
-    /// The walk's side panel lines at `width` columns.
+    /// The walk's side panel lines at `width` columns, its key hints from
+    /// the live keymap.
     pub fn walk_panel(&self, width: u16) -> Vec<ratatui::text::Line<'static>> {
-        match &self.walk {
-            Some(w) => walk::panel(w, &self.walk_styles(), width),
-            None => vec![],
-        }
+        let Some(w) = &self.walk else {
+            return vec![];
+        };
+        let k = |c| self.keymap.hint(c);
+        let hints = if w.is_editing() {
+            format!(
+                "{} save · {} new line · {} cancel",
+                k(Command::Accept),
+                k(Command::NewLine),
+                k(Command::Cancel)
+            )
+        } else {
+            format!(
+                "{}/{}/{} pass/fail/skip · {} all pass · {} finding · {} note · {}/{} next/prev · {} unreviewed · {} help",
+                k(Command::WalkPass),
+                k(Command::WalkFail),
+                k(Command::WalkSkip),
+                k(Command::WalkPassAll),
+                k(Command::WalkFinding),
+                k(Command::WalkNote),
+                k(Command::WalkNext),
+                k(Command::WalkPrevious),
+                k(Command::WalkUnreviewed),
+                k(Command::Help)
+            )
+        };
+        walk::panel(w, &self.walk_styles(), width, &hints)
     }
 }
 

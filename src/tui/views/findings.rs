@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::person::{findings_list_rows, title};
+use super::person::{count, findings_list_rows, nothing_matches, pane_title};
 use super::{fit, pane};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
@@ -23,11 +23,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         k.hint(Command::Open),
         k.hint(Command::ShowValue)
     );
+    let shown = app.visible_rows(Pane::Findings);
     let block = pane(
         t,
-        title(
+        pane_title(
             app,
-            &format!("Findings · {}", v.findings.len()),
+            Pane::Findings,
+            &format!("Findings · {}", count(shown.len(), v.findings.len())),
+            "",
             &hint,
             active,
         ),
@@ -53,11 +56,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let rows = findings_list_rows(inner.height as usize);
     let [list, evidence] =
         Layout::vertical([Constraint::Length(rows as u16), Constraint::Min(0)]).areas(inner);
-    let offset = scroll_window(cur.offset, cur.row, rows, v.findings.len());
+    if shown.is_empty() {
+        frame.render_widget(Paragraph::new(nothing_matches(app)), inner);
+        return;
+    }
+    let offset = scroll_window(cur.offset, cur.row, rows, shown.len());
     let width = list.width as usize;
-    let lines: Vec<Line> = v
-        .findings
+    let lines: Vec<Line> = shown
         .iter()
+        .map(|&i| &v.findings[i])
         .enumerate()
         .skip(offset)
         .take(rows)
@@ -82,7 +89,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list);
-    if let Some(f) = v.findings.get(cur.row) {
+    if let Some(f) = app.selected_row(Pane::Findings).map(|i| &v.findings[i]) {
         let w = evidence.width as usize;
         let mut lines = vec![Line::from(Span::styled(
             fit(&format!("─ evidence · {} ", f.rule.id()), w).to_string()

@@ -1,10 +1,11 @@
-//! Help: generated from the live keymap (config overrides included), the
-//! palette commands and the legend of marks.
+//! Help: generated from the live keymap (config overrides included), mode
+//! by mode (the walk's keys while a session is walked, popups, typing),
+//! the palette commands and the legend of marks.
 
 use ratatui::text::{Line, Span};
 
 use crate::tui::app::{App, PALETTE};
-use crate::tui::keymap::COMMANDS;
+use crate::tui::keymap::{Mode, COMMANDS};
 use crate::tui::theme::sym;
 
 /// The help text as styled lines.
@@ -12,52 +13,44 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let mut out = vec![];
     let mut group = "";
-    for info in &COMMANDS {
-        if info.group != group {
-            group = info.group;
-            if !out.is_empty() {
-                out.push(Line::raw(""));
+    let mut section = |out: &mut Vec<Line<'static>>, modes: &[Mode]| {
+        for info in COMMANDS.iter().filter(|i| modes.contains(&i.mode)) {
+            if info.mode == Mode::Walk && app.walk.is_none() {
+                continue;
             }
-            out.push(Line::from(Span::styled(group.to_string(), t.title)));
+            if info.group != group {
+                group = info.group;
+                if !out.is_empty() {
+                    out.push(Line::raw(""));
+                }
+                let title = match info.mode {
+                    Mode::Normal => group,
+                    other => other.title(),
+                };
+                out.push(Line::from(Span::styled(title.to_string(), t.title)));
+            }
+            let keys = app.keymap.label(info.command);
+            let mut spans = vec![
+                Span::styled(format!("  {:<18}", keys), t.accent),
+                Span::styled(format!("{:<17}", info.name), t.muted),
+                Span::styled(info.help.to_string(), t.text),
+            ];
+            if app.keymap.is_overridden(info.command) {
+                spans.push(Span::styled("  (from config)", t.info));
+            }
+            out.push(Line::from(spans));
         }
-        let keys = app.keymap.label(info.command);
-        let mut spans = vec![
-            Span::styled(format!("  {:<18}", keys), t.accent),
-            Span::styled(format!("{:<14}", info.name), t.muted),
-            Span::styled(info.help.to_string(), t.text),
-        ];
-        if app.keymap.is_overridden(info.command) {
-            spans.push(Span::styled("  (from config)", t.info));
-        }
-        out.push(Line::from(spans));
-    }
+    };
+    section(&mut out, &[Mode::Normal]);
     out.push(Line::from(vec![
         Span::styled(format!("  {:<18}", "mouse wheel"), t.accent),
-        Span::styled(format!("{:<14}", "scroll"), t.muted),
+        Span::styled(format!("{:<17}", "scroll"), t.muted),
         Span::styled(
             "move the selection in the focused list or pane / scroll a popup",
             t.text,
         ),
     ]));
-    if app.walk.is_some() {
-        out.push(Line::raw(""));
-        out.push(Line::from(Span::styled(
-            "spot check (person screen)",
-            t.title,
-        )));
-        for (keys, help) in super::walk::KEYS
-            .iter()
-            .copied()
-            .chain([("E", "write the Markdown report to the current folder")])
-        {
-            // Tab keeps moving between panes while walking.
-            let keys = keys.trim_end_matches(", Tab");
-            out.push(Line::from(vec![
-                Span::styled(format!("  {keys:<32}"), t.accent),
-                Span::styled(help.to_string(), t.text),
-            ]));
-        }
-    }
+    section(&mut out, &[Mode::Walk, Mode::Popup, Mode::Prompt]);
     out.push(Line::raw(""));
     out.push(Line::from(Span::styled("commands (:)", t.title)));
     for (name, arg, help) in PALETTE {

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::person::title;
+use super::person::{count, nothing_matches, pane_title};
 use super::{pane, tone};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
@@ -18,20 +18,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let v = &p.view;
     let cur = app.person.cursor(Pane::Identity);
     let hint = format!("{} details", app.keymap.hint(Command::ShowValue));
-    let name = if v.split {
+    let shown = app.visible_rows(Pane::Identity);
+    let mut name = if v.split {
         format!("Identity {} split", sym::ERROR)
     } else {
         "Identity".to_string()
     };
-    let block = pane(t, title(app, &name, &hint, active), active);
+    if shown.len() != v.identity.len() {
+        name.push_str(&format!(" · {}", count(shown.len(), v.identity.len())));
+    }
+    let block = pane(
+        t,
+        pane_title(app, Pane::Identity, &name, "", &hint, active),
+        active,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = inner.height as usize;
     let width = inner.width as usize;
-    let offset = scroll_window(cur.offset, cur.row, height, v.identity.len());
-    let lines: Vec<Line> = v
-        .identity
+    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
+    let mut lines: Vec<Line> = shown
         .iter()
+        .map(|&i| &v.identity[i])
         .enumerate()
         .skip(offset)
         .take(height)
@@ -67,5 +75,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
             }
         })
         .collect();
+    if shown.is_empty() && !v.identity.is_empty() {
+        lines.push(nothing_matches(app));
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }

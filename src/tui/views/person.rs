@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{fit, pad, pane, segs_line, spinner};
-use crate::tui::app::{scroll_window, App, Pane, SidePanel};
+use crate::tui::app::{scroll_window, App, InputKind, Pane, SidePanel};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{sym, Theme};
 use crate::tui::vm::{LoadedPerson, Mark};
@@ -99,7 +99,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         return;
     };
     let Some(p) = app.current() else {
-        let msg = if app.fetching.as_ref().is_some_and(|f| f.1 == key) || app.load.busy() {
+        let msg = if app.fetching.as_deref() == Some(key) || app.load.busy() {
             format!("{} loading {}…", spinner(app), fit(key, 60))
         } else {
             format!("{} is not loaded", fit(key, 60))
@@ -137,14 +137,64 @@ fn draw_headline(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
-/// Pane title with its key hints.
-pub fn title<'a>(app: &App, name: &str, hint: &str, active: bool) -> Line<'a> {
+/// A person pane's title: its name, the `/` filter (being typed, or
+/// holding), what else it says (`extra`), then its key hints.
+pub fn pane_title<'a>(
+    app: &App,
+    pane: Pane,
+    name: &str,
+    extra: &str,
+    hint: &str,
+    active: bool,
+) -> Line<'a> {
     let t = &app.theme;
     let mut spans = vec![Span::raw(format!(" {name} "))];
+    let typing = app
+        .input
+        .as_ref()
+        .filter(|i| i.kind == InputKind::PaneFilter(pane));
+    let filter = &app.person.filters[pane.index()];
+    if let Some(i) = typing {
+        spans.push(Span::styled(format!("/{}▏ ", fit(&i.text, 30)), t.accent));
+        spans.push(Span::styled("enter keep · esc cancel ", t.muted));
+        return Line::from(spans);
+    }
+    if !filter.is_empty() {
+        spans.push(Span::styled(format!("/{} ", fit(filter, 24)), t.warn));
+        if active {
+            spans.push(Span::styled(
+                format!("{} clears ", app.keymap.hint(Command::Back)),
+                t.muted,
+            ));
+        }
+    }
+    if !extra.is_empty() {
+        spans.push(Span::raw(format!("· {extra} ")));
+    }
     if active && !hint.is_empty() {
         spans.push(Span::styled(format!("{hint} "), t.muted));
     }
     Line::from(spans)
+}
+
+/// "12" or, filtered, "3 of 12": how many rows a pane shows.
+pub fn count(shown: usize, all: usize) -> String {
+    if shown == all {
+        all.to_string()
+    } else {
+        format!("{shown} of {all}")
+    }
+}
+
+/// The line a filtered pane shows when nothing matches.
+pub fn nothing_matches<'a>(app: &App) -> Line<'a> {
+    Line::from(Span::styled(
+        format!(
+            "nothing matches the filter ({} clears it)",
+            app.keymap.hint(Command::Back)
+        ),
+        app.theme.muted,
+    ))
 }
 
 /// Style of a compare cell by its mark; the Customer.io column is what
@@ -200,16 +250,21 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     let fits = (rest / min_w).clamp(1, ncols);
     let first_col = cur.col.saturating_sub(fits - 1).min(ncols - fits);
     let col_w = rest / fits;
-    let name = if fits < ncols {
-        format!(
-            "Compare · systems {}-{} of {ncols}",
-            first_col + 1,
-            first_col + fits
-        )
+    let shown = app.visible_rows(Pane::Compare);
+    let systems = if fits < ncols {
+        format!("systems {}-{} of {ncols}", first_col + 1, first_col + fits)
     } else {
-        "Compare".to_string()
+        String::new()
     };
-    let block = pane(t, title(app, &name, &hint, active), active);
+    let mut name = "Compare".to_string();
+    if shown.len() != v.rows.len() {
+        name.push_str(&format!(" · {}", count(shown.len(), v.rows.len())));
+    }
+    let block = pane(
+        t,
+        pane_title(app, Pane::Compare, &name, &systems, &hint, active),
+        active,
+    );
     frame.render_widget(block, area);
     if inner.width < 10 || inner.height < 3 {
         return;
@@ -239,8 +294,14 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     }
     let mut lines = vec![Line::from(h1), Line::from(h2)];
     let capacity = (inner.height as usize).saturating_sub(2) / 2;
-    let offset = scroll_window(cur.offset, cur.row, capacity, v.rows.len());
-    for (n, row) in v.rows.iter().enumerate().skip(offset).take(capacity) {
+    let offset = scroll_window(cur.offset, cur.row, capacity, shown.len());
+    for (n, row) in shown
+        .iter()
+        .map(|&i| &v.rows[i])
+        .enumerate()
+        .skip(offset)
+        .take(capacity)
+    {
         let selected = n == cur.row;
         let focused = app.person.highlight.contains(&row.focus);
         let mut marks = String::new();
@@ -310,6 +371,8 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     }
     if v.rows.is_empty() {
         lines.push(Line::from(Span::styled("no attributes", t.muted)));
+    } else if shown.is_empty() {
+        lines.push(nothing_matches(app));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -7,7 +7,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{centered, pane};
-use crate::tui::app::{App, Popup};
+use crate::tui::app::{App, Popup, PopupText};
 use crate::tui::keymap::Command;
 
 /// The popup's size inside the main area for `n` lines of content.
@@ -23,7 +23,7 @@ pub fn max_scroll(app: &App, popup: &Popup) -> usize {
     let width = size(main, 0).0.saturating_sub(2) as usize;
     let n = match popup {
         Popup::Help { .. } => wrap_lines(super::help::lines(app), width).len(),
-        Popup::Text { lines, .. } => wrap_lines(lines.clone(), width).len(),
+        Popup::Text { text, .. } => wrap_lines(text_lines(app, text), width).len(),
         Popup::Campaigns { .. } | Popup::ScanHumans { .. } => return 0,
     };
     let (_, h) = size(main, n);
@@ -81,6 +81,17 @@ pub fn wrap_lines(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>>
     out
 }
 
+/// A text popup's lines, styled with the theme now in use.
+pub fn text_lines(app: &App, text: &PopupText) -> Vec<Line<'static>> {
+    match text {
+        PopupText::Plain(lines) => lines
+            .iter()
+            .map(|l| Line::styled(l.clone(), app.theme.text))
+            .collect(),
+        PopupText::Why(e) => super::why::checklist_lines(e, &app.why_styles()),
+    }
+}
+
 pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usize) {
     let t = &app.theme;
     let (title, lines, scroll): (String, Vec<Line>, usize) = match popup {
@@ -91,11 +102,11 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         ),
         Popup::Text {
             title,
-            lines,
+            text,
             scroll,
         } => (
             format!(" {} ", super::fit(title, 70)),
-            lines.clone(),
+            text_lines(app, text),
             *scroll,
         ),
         Popup::ScanHumans {
@@ -132,7 +143,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
                     }
                 })
                 .collect();
-            if loading.is_some() {
+            if *loading {
                 lines.push(Line::from(Span::styled(
                     "  loading from the store…",
                     t.muted,
@@ -159,19 +170,19 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         }
         Popup::Campaigns {
             person,
-            rows,
+            campaigns,
             selected,
-            ..
         } => {
             let [_, m, _] = super::screen(frame.area());
-            let (_, h) = size(m, rows.len());
+            let (_, h) = size(m, campaigns.len());
             let inner_h = (h.saturating_sub(3) as usize).max(1);
-            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
-            let lines = rows
+            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, campaigns.len());
+            let styles = app.why_styles();
+            let lines = campaigns
                 .iter()
                 .enumerate()
-                .map(|(i, r)| {
-                    let mut r = r.clone();
+                .map(|(i, c)| {
+                    let mut r = super::why::campaign_row(c, &styles);
                     if i == *selected {
                         r = r.style(t.selection);
                         r.spans.insert(0, Span::styled("▸ ", t.accent));
@@ -210,7 +221,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         " {}/{} scroll · {} close · {}-{} of {} ",
         k.hint(Command::Down),
         k.hint(Command::Up),
-        k.hint(Command::Back),
+        k.hint(Command::ClosePopup),
         (scroll + 1).min(lines.len()),
         (scroll + inner_h).min(lines.len()),
         lines.len()

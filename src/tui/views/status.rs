@@ -45,16 +45,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.ok,
         ));
     }
-    if let Some((_, key)) = &app.fetching {
+    if let Some(key) = &app.fetching {
         spans.push(Span::styled(
             format!(" · {} fetching {}", spinner(app), fit(key, 24)),
             t.info,
         ));
     }
+    // The API budget gives way to a notice that would not fit beside it.
+    let mut api: Vec<Span> = vec![];
     let recorded = app.systems.first().is_some_and(|s| s.kind == "fixture");
     if recorded {
         // Recorded answers cost no quota: a rate would read as an overrun.
-        spans.push(Span::styled(" │ api: recorded answers", t.muted));
+        api.push(Span::styled(" │ api: recorded answers", t.muted));
     } else if let Some(s) = &app.stats {
         let busy = s.rate_limit > 0.0 && s.last_second as f64 >= s.rate_limit * 0.9;
         let mut text = format!(" │ api {}/{} req/s", s.last_second, fmt_rate(s.rate_limit));
@@ -64,7 +66,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         if s.throttled > 0 {
             text.push_str(&format!(" · {} throttled", s.throttled));
         }
-        spans.push(Span::styled(
+        api.push(Span::styled(
             text,
             if s.throttled > 0 {
                 t.warn
@@ -81,7 +83,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Level::Warn => (sym::WARN, t.warn),
             Level::Error => (sym::ERROR, t.error),
         };
-        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+        let wanted = unicode_width::UnicodeWidthStr::width(n.text.as_str()) + 5;
+        if width(&spans) + width(&api) + wanted <= area.width as usize {
+            spans.append(&mut api);
+        } else {
+            api.clear();
+        }
+        let used = width(&spans);
         let room = (area.width as usize).saturating_sub(used + 5);
         spans.push(Span::raw(" │ "));
         spans.push(Span::styled(
@@ -89,6 +98,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             style,
         ));
     }
+    spans.append(&mut api);
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -6,7 +6,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Row, Table};
 use ratatui::Frame;
 
-use super::person::title;
+use super::person::{count, nothing_matches, pane_title};
 use super::{fit, pane};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
@@ -17,17 +17,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let t = &app.theme;
     let v = &p.view;
     let cur = app.person.cursor(Pane::Timeline);
+    let shown = app.visible_rows(Pane::Timeline);
     let dups = v.timeline.iter().filter(|r| r.duplicate).count();
-    let mut name = format!("Timeline · {}", v.timeline.len());
-    if dups > 0 {
-        name.push_str(&format!(" · {} {dups} duplicate", sym::DUPLICATE));
-    }
+    let name = format!("Timeline · {}", count(shown.len(), v.timeline.len()));
+    let extra = if dups > 0 {
+        format!("{} {dups} duplicate", sym::DUPLICATE)
+    } else {
+        String::new()
+    };
     let hint = format!("{} event", app.keymap.hint(Command::ShowValue));
-    let block = pane(t, title(app, &name, &hint, active), active);
+    let block = pane(
+        t,
+        pane_title(app, Pane::Timeline, &name, &extra, &hint, active),
+        active,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let height = (inner.height as usize).saturating_sub(1);
-    let offset = scroll_window(cur.offset, cur.row, height, v.timeline.len());
+    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
     // Narrow panes drop the year and the seconds, then the kind column.
     // Very narrow panes narrow the text columns, never the time.
     let narrow = inner.width < 90;
@@ -58,9 +65,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let detail_w = (inner.width as usize)
         .saturating_sub(time_w + origin_w + kind_w + name_w + marks_w + 5 + usize::from(kind_w > 0))
         .max(4);
-    let rows = v
-        .timeline
+    let rows = shown
         .iter()
+        .map(|&i| &v.timeline[i])
         .enumerate()
         .skip(offset)
         .take(height)
@@ -142,4 +149,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         Table::new(rows, widths).header(header).column_spacing(1),
         inner,
     );
+    if shown.is_empty() && !v.timeline.is_empty() {
+        let below = Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(1),
+            ..inner
+        };
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(nothing_matches(app)),
+            below,
+        );
+    }
 }

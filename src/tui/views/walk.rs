@@ -1,75 +1,13 @@
-//! The spot-check walk on the Person screen: the checklist side panel and
-//! the walk's default keys.
+//! The spot-check walk on the Person screen: the checklist side panel.
+//! Its keys are the keymap's walk mode (`tui::keymap`).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
-use crate::spotcheck::walk::{Mode, Walk, WalkAction};
+use crate::spotcheck::walk::{Mode, Walk};
 use crate::spotcheck::{Item, Verdict};
-
-/// The walk's default keys. While a note is being typed, every key goes to
-/// it.
-pub fn action_for_key(walk: &Walk, key: KeyEvent) -> Option<WalkAction> {
-    if walk.is_editing() {
-        return match key.code {
-            KeyCode::Enter if key.modifiers.contains(KeyModifiers::ALT) => {
-                Some(WalkAction::NoteInput('\n'))
-            }
-            KeyCode::Enter => Some(WalkAction::NoteSave),
-            KeyCode::Esc => Some(WalkAction::NoteCancel),
-            KeyCode::Backspace => Some(WalkAction::NoteBackspace),
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                Some(WalkAction::NoteInput(c))
-            }
-            _ => None,
-        };
-    }
-    if key
-        .modifiers
-        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-    {
-        return None;
-    }
-    Some(match key.code {
-        KeyCode::Char('p') => WalkAction::Mark(Verdict::Pass),
-        KeyCode::Char('f') => WalkAction::Mark(Verdict::Fail),
-        KeyCode::Char('s') => WalkAction::Mark(Verdict::Skip),
-        KeyCode::Char('P') => WalkAction::PassAll,
-        KeyCode::Char('x') => WalkAction::CycleFinding,
-        KeyCode::Char('m') => WalkAction::EditNote,
-        KeyCode::Char('n') => WalkAction::Next,
-        KeyCode::Char('b') | KeyCode::Char('N') => WalkAction::Previous,
-        KeyCode::Char('u') => WalkAction::NextUnreviewed,
-        KeyCode::Char('1') => WalkAction::SelectItem(Item::Identifiers),
-        KeyCode::Char('2') => WalkAction::SelectItem(Item::Attributes),
-        KeyCode::Char('3') => WalkAction::SelectItem(Item::Events),
-        KeyCode::Tab => WalkAction::CursorDown,
-        KeyCode::BackTab => WalkAction::CursorUp,
-        KeyCode::Backspace | KeyCode::Delete => WalkAction::Clear,
-        _ => return None,
-    })
-}
-
-/// The default keys, for help screens: (keys, what they do).
-pub const KEYS: &[(&str, &str)] = &[
-    (
-        "p / f / s",
-        "pass / fail / skip the item under the cursor (the last one moves on to the next person)",
-    ),
-    ("P", "pass every undecided item"),
-    (
-        "x",
-        "attach the next finding as a fail of the row it belongs to",
-    ),
-    ("m", "write a note on the person (Enter saves, Esc cancels)"),
-    ("n / b", "next / previous person"),
-    ("u", "next person not yet reviewed (wrapping around)"),
-    ("1 2 3, Tab", "choose identifiers / attributes / events"),
-    ("Backspace", "take the decision back"),
-];
 
 /// Styles the panel draws with, named by meaning (from the theme).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -100,9 +38,10 @@ impl WalkStyles {
     }
 }
 
-/// The checklist side panel for the person on screen. Remote text is
-/// sanitized; long summaries are cut to `width` columns.
-pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>> {
+/// The checklist side panel for the person on screen, ending with `hints`
+/// (its keys). Remote text is sanitized; long summaries are cut to `width`
+/// columns.
+pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16, hints: &str) -> Vec<Line<'static>> {
     let width = usize::from(width.max(20));
     let mut lines = Vec::new();
     let mut head = vec![
@@ -117,11 +56,16 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
             styles.muted,
         ),
     ];
+    // "saved" only once the database has committed everything sent.
     if walk.unsaved() > 0 {
         head.push(Span::styled(
             format!(" · ⚠ {} not saved", walk.unsaved()),
             styles.fail,
         ));
+    } else if walk.in_flight() > 0 {
+        head.push(Span::styled(" · saving…", styles.muted));
+    } else if walk.all_saved() {
+        head.push(Span::styled(" · ✓ saved", styles.pass));
     }
     lines.push(Line::from(head));
     let Some(p) = walk.current() else {
@@ -160,6 +104,8 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
         ];
         if walk.is_unsaved(&p.person, item) {
             spans.push(Span::styled(" ⚠ not saved (retrying)", styles.fail));
+        } else if walk.is_saving(&p.person, item) {
+            spans.push(Span::styled(" saving…", styles.muted));
         }
         let relevant = p.relevant_count(item);
         if relevant > 0 && d.and_then(|d| d.finding).is_none() {
@@ -181,10 +127,7 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
 
     match walk.mode() {
         Mode::Note { buffer } => {
-            lines.push(Line::styled(
-                "Note (Enter saves, Esc cancels):",
-                styles.accent,
-            ));
+            lines.push(Line::styled("Note:", styles.accent));
             for (k, l) in buffer.split('\n').enumerate() {
                 let last = k == buffer.split('\n').count() - 1;
                 let cursor = if last { "▏" } else { "" };
@@ -242,14 +185,7 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
         ));
     }
     lines.push(Line::default());
-    lines.push(Line::styled(
-        if walk.is_editing() {
-            "Enter save · Alt-Enter new line · Esc cancel"
-        } else {
-            "p/f/s pass/fail/skip · P all pass · x finding · m note · n/b next/prev · u unreviewed"
-        },
-        styles.muted,
-    ));
+    lines.push(Line::styled(hints.to_string(), styles.muted));
     lines
 }
 
@@ -257,7 +193,7 @@ pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16) -> Vec<Line<'static>>
 mod tests {
     use super::*;
     use crate::rules::Rule;
-    use crate::spotcheck::walk::{Effect, WalkPerson};
+    use crate::spotcheck::walk::{Effect, WalkAction, WalkPerson};
 
     use crate::spotcheck::walk::sample_finding as finding;
 
@@ -266,31 +202,11 @@ mod tests {
     }
 
     #[test]
-    fn keys_map_to_actions_and_typing_goes_to_the_note() {
-        let mut w = walk();
-        let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(
-            action_for_key(&w, key('p')),
-            Some(WalkAction::Mark(Verdict::Pass))
-        );
-        assert_eq!(action_for_key(&w, key('q')), None);
-        w.apply(WalkAction::EditNote);
-        assert_eq!(
-            action_for_key(&w, key('p')),
-            Some(WalkAction::NoteInput('p'))
-        );
-        assert_eq!(
-            action_for_key(&w, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-            Some(WalkAction::NoteSave)
-        );
-    }
-
-    #[test]
     fn the_panel_shows_progress_the_checklist_and_the_attached_finding() {
         let mut w = walk();
         w.apply(WalkAction::Mark(Verdict::Pass));
         w.apply(WalkAction::CycleFinding);
-        let text: Vec<String> = panel(&w, &WalkStyles::default(), 60)
+        let text: Vec<String> = panel(&w, &WalkStyles::default(), 60, "")
             .iter()
             .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
             .collect();
@@ -323,7 +239,7 @@ mod tests {
         );
         p.note = "ok".into();
         let w = Walk::new("S", "acme", vec![p]);
-        let all: String = panel(&w, &WalkStyles::default(), 80)
+        let all: String = panel(&w, &WalkStyles::default(), 80, "")
             .iter()
             .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
             .collect();
@@ -340,19 +256,35 @@ mod tests {
             .expect("a verdict to save")
             .clone();
         let text = |w: &Walk| -> String {
-            panel(w, &WalkStyles::default(), 80)
+            panel(w, &WalkStyles::default(), 80, "")
                 .iter()
                 .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
                 .collect()
         };
-        assert!(!text(&w).contains("not saved"));
+        for e in &effects {
+            w.saving(e);
+        }
+        let shown = text(&w);
+        assert!(shown.contains("saving…"), "{shown}");
+        assert!(!shown.contains("saved"), "nothing is saved yet: {shown}");
         w.saved(&save, false);
         assert_eq!(w.unsaved(), 1);
         let shown = text(&w);
         assert!(shown.contains("⚠ 1 not saved"), "{shown}");
         assert!(shown.contains("not saved (retrying)"), "{shown}");
-        w.saved(&save, true);
+        assert!(!shown.contains("✓ saved"), "{shown}");
+        for e in &effects {
+            w.saved(e, true);
+        }
         assert_eq!(w.unsaved(), 0);
-        assert!(!text(&w).contains("not saved"));
+        let shown = text(&w);
+        assert!(
+            !shown.contains("not saved") && !shown.contains("saving"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("✓ saved"),
+            "once the database committed: {shown}"
+        );
     }
 }
