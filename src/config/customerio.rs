@@ -179,14 +179,16 @@ pub(super) fn validate(raw: RawCustomerIo, loc: &Locator) -> Result<CustomerIo, 
         Some(w) if !w.get_ref().is_empty() && w.get_ref().chars().all(|c| c.is_ascii_digit()) => {
             Some(w.get_ref().clone())
         }
-        Some(w) => return Err(loc.err(
-            span_of(w),
-            "customerio.dashboard_workspace_id",
-            format!(
+        Some(w) => {
+            return Err(loc.err(
+                span_of(w),
+                "customerio.dashboard_workspace_id",
+                format!(
                 "the workspace's number from its dashboard address, like \"123456\", found {:?}",
                 w.get_ref()
             ),
-        )),
+            ))
+        }
     };
     Ok(CustomerIo {
         recorded_at,

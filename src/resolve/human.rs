@@ -644,7 +644,7 @@ fn order_profiles(
         .collect();
     let rank = |k: &ProfileKeys<'_>| -> u8 {
         match key(k.id, k.email_key.clone()) {
-            Some(k) if owning.iter().any(|r| *r == k) => 0,
+            Some(k) if owning.contains(&k) => 0,
             Some(_) => 1,
             None => 2,
         }

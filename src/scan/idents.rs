@@ -59,7 +59,11 @@ impl Idents {
             return Span::NONE;
         };
         // An identifier longer than 16 MB is not one; keep its start.
-        let s = &s[..s.floor_char_boundary(Span::MAX_LEN)];
+        let mut end = s.len().min(Span::MAX_LEN);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let s = &s[..end];
         let start = self.text.len() as u64;
         self.text.push_str(s);
         Span((start << 24) | s.len() as u64)
