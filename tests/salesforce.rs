@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use cioscope::config::{Config, SalesforceConfig, SourceConfig, SourceKind, SourceSettings};
+use cioscope::config::{Config, SalesforceConfig, SourceConfig, SourceSettings};
 use cioscope::model::RawValue;
 use cioscope::sources::salesforce::SalesforceSource;
 use cioscope::sources::{Lookup, Source};
@@ -30,7 +30,6 @@ fn source(
 ) -> SourceConfig {
     SourceConfig {
         name: "crm".into(),
-        kind: SourceKind::Salesforce,
         owns: vec![],
         cents: vec![],
         options: options

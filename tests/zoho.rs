@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use cioscope::config::{Config, SourceConfig, SourceKind, SourceSettings, ZohoConfig};
+use cioscope::config::{Config, SourceConfig, SourceSettings, ZohoConfig};
 use cioscope::model::RawValue;
 use cioscope::sources::zoho::{accounts_host, ZohoSource};
 use cioscope::sources::{Lookup, Source};
@@ -29,7 +29,6 @@ fn source(
 ) -> SourceConfig {
     SourceConfig {
         name: "zoho".into(),
-        kind: SourceKind::Zoho,
         owns: vec![],
         cents: vec![],
         options: options

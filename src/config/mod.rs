@@ -42,7 +42,7 @@ pub use customerio::{CustomerIo, Region, MAX_RATE, MAX_RETRIES, MAX_TIMEOUT, MIN
 pub use identity::{Identity, Primary};
 pub use locate::ConfigError;
 pub use sources::{
-    SalesforceConfig, SourceConfig, SourceKind, SourceSettings, SqlConfig, ZohoConfig,
+    SalesforceConfig, SourceConfig, SourceSettings, SqlConfig, SqlDialect, ZohoConfig,
 };
 pub use spot_check::SpotCheckConfig;
 pub use store::StoreConfig;

@@ -13,7 +13,7 @@ fn the_spec_example_loads() {
     assert_eq!(c.workspace, "acme-prod");
     assert_eq!(c.customerio.base_url, "http://127.0.0.1:9400");
     assert_eq!(c.customerio.rate_limit, 10.0);
-    assert_eq!(c.sources[0].kind, SourceKind::Sqlite);
+    assert_eq!(c.sources[0].kind(), "sqlite");
     assert_eq!(c.owner_of("vip_tier"), Some("shop"));
     assert_eq!(
         c.attributes["last_order_date"].max_lag,

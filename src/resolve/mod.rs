@@ -89,7 +89,7 @@ impl Workspace {
             };
             source_status.push(SourceStatus {
                 name: cfg.name.clone(),
-                kind: cfg.kind.name().into(),
+                kind: cfg.kind().into(),
                 error,
             });
         }

@@ -2,14 +2,14 @@
 //!
 //! Every connector implements [`Source`] and reads its kind's settings
 //! (`config::SourceSettings`). Adding a kind means one new module here and
-//! one arm in [`connect`].
+//! one arm in [`connect`], which matches on those settings.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::config::{Config, SourceConfig, SourceKind};
+use crate::config::{Config, SourceConfig, SourceSettings, SqlDialect};
 use crate::model::SourceRecord;
 
 pub mod crm_http;
@@ -78,19 +78,21 @@ pub type SharedSource = Arc<dyn Source>;
 /// Open a connector for each configured source. A source that cannot be
 /// opened is returned as an error beside the others, not a failure of all.
 pub async fn connect(config: &Config, source: &SourceConfig) -> Result<SharedSource, SourceError> {
-    match source.kind {
-        SourceKind::Sqlite | SourceKind::Postgres | SourceKind::Mysql => {
-            sql::SqlSource::connect(config, source)
+    match &source.settings {
+        SourceSettings::Sql(sql) => match sql.dialect {
+            SqlDialect::Sqlite | SqlDialect::Postgres | SqlDialect::Mysql => {
+                sql::SqlSource::connect(config, source)
+                    .await
+                    .map(|s| Arc::new(s) as SharedSource)
+            }
+            SqlDialect::Mssql => mssql::MssqlSource::connect(config, source)
                 .await
-                .map(|s| Arc::new(s) as SharedSource)
-        }
-        SourceKind::Mssql => mssql::MssqlSource::connect(config, source)
+                .map(|s| Arc::new(s) as SharedSource),
+        },
+        SourceSettings::Salesforce(_) => salesforce::SalesforceSource::connect(config, source)
             .await
             .map(|s| Arc::new(s) as SharedSource),
-        SourceKind::Salesforce => salesforce::SalesforceSource::connect(config, source)
-            .await
-            .map(|s| Arc::new(s) as SharedSource),
-        SourceKind::Zoho => zoho::ZohoSource::connect(config, source)
+        SourceSettings::Zoho(_) => zoho::ZohoSource::connect(config, source)
             .await
             .map(|s| Arc::new(s) as SharedSource),
     }

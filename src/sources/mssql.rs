@@ -295,7 +295,7 @@ impl MssqlSource {
         let SourceSettings::Sql(sql) = &source.settings else {
             return Err(err(format!(
                 "a {} source is not a SQL source",
-                source.kind.name()
+                source.kind()
             )));
         };
         let url = sql.url.clone().unwrap_or_default();

@@ -156,7 +156,7 @@ impl SalesforceSource {
         let SourceSettings::Salesforce(settings) = &source.settings else {
             return Err(err(format!(
                 "a {} source is not a Salesforce source",
-                source.kind.name()
+                source.kind()
             )));
         };
         let soql = settings.soql.clone();

@@ -27,7 +27,7 @@ use sqlx::{
 };
 
 use super::{rewrite_named_params, Lookup, Source, SourceError};
-use crate::config::{Config, SourceConfig, SourceKind, SourceSettings};
+use crate::config::{Config, SourceConfig, SourceSettings, SqlDialect};
 use crate::model::{RawValue, SourceEvent, SourceRecord};
 
 /// How long to wait for a connection before giving up (override with
@@ -70,8 +70,9 @@ impl PreparedQuery {
     }
 }
 
-/// The placeholder style of a driver: `?` (SQLite, MySQL) or `$n` (PostgreSQL).
-pub fn placeholder_for(kind: SourceKind) -> fn(usize) -> String {
+/// The placeholder style of a driver: `?` (SQLite, MySQL), `$n`
+/// (PostgreSQL) or `@Pn` (SQL Server).
+pub fn placeholder_for(dialect: SqlDialect) -> fn(usize) -> String {
     fn question(_: usize) -> String {
         "?".to_string()
     }
@@ -81,10 +82,10 @@ pub fn placeholder_for(kind: SourceKind) -> fn(usize) -> String {
     fn at_p(n: usize) -> String {
         format!("@P{n}")
     }
-    match kind {
-        SourceKind::Postgres => dollar,
-        SourceKind::Mssql => at_p,
-        _ => question,
+    match dialect {
+        SqlDialect::Postgres => dollar,
+        SqlDialect::Mssql => at_p,
+        SqlDialect::Sqlite | SqlDialect::Mysql => question,
     }
 }
 
@@ -476,7 +477,7 @@ enum Db {
 /// A SQLite, PostgreSQL or MySQL/MariaDB source.
 pub struct SqlSource {
     name: String,
-    kind: SourceKind,
+    dialect: SqlDialect,
     db: Db,
     people: PreparedQuery,
     events: Option<PreparedQuery>,
@@ -498,10 +499,10 @@ impl SqlSource {
         let SourceSettings::Sql(sql) = &source.settings else {
             return Err(err(format!(
                 "a {} source is not a SQL source",
-                source.kind.name()
+                source.kind()
             )));
         };
-        let placeholder = placeholder_for(source.kind);
+        let placeholder = placeholder_for(sql.dialect);
         let people = PreparedQuery::new("people", &sql.people, placeholder);
         let events = sql
             .events
@@ -531,8 +532,8 @@ impl SqlSource {
         let secrets = url_secrets(&url);
         let safe = |e: &dyn std::fmt::Display| redact(&e.to_string(), &secrets);
 
-        let db = match source.kind {
-            SourceKind::Sqlite => match &sql.seed_sql {
+        let db = match sql.dialect {
+            SqlDialect::Sqlite => match &sql.seed_sql {
                 Some(script) => Db::Sqlite {
                     pool: seeded_memory_db(script).await.map_err(err)?,
                 },
@@ -555,7 +556,7 @@ impl SqlSource {
                     Db::Sqlite { pool }
                 }
             },
-            SourceKind::Postgres => {
+            SqlDialect::Postgres => {
                 let options = PgConnectOptions::from_str(&url)
                     .map_err(|e| err(format!("invalid PostgreSQL URL: {}", safe(&e))))?
                     .application_name("cioscope");
@@ -566,7 +567,7 @@ impl SqlSource {
                     .connect_lazy_with(options.clone());
                 Db::Postgres { pool, options }
             }
-            SourceKind::Mysql => {
+            SqlDialect::Mysql => {
                 let options = MySqlConnectOptions::from_str(&url)
                     .map_err(|e| err(format!("invalid MySQL URL: {}", safe(&e))))?;
                 let pool = MySqlPoolOptions::new()
@@ -576,16 +577,16 @@ impl SqlSource {
                     .connect_lazy_with(options.clone());
                 Db::Mysql { pool, options }
             }
-            other => {
+            SqlDialect::Mssql => {
                 return Err(err(format!(
                     "the {} kind is not a sqlx database",
-                    other.name()
+                    SqlDialect::Mssql.name()
                 )))
             }
         };
         Ok(SqlSource {
             name,
-            kind: source.kind,
+            dialect: sql.dialect,
             db,
             people,
             events,
@@ -647,7 +648,7 @@ impl SqlSource {
                     m.push_str(&format!(" (code {code})"));
                 }
                 // PostgreSQL: `integer = text`. Parameters are bound as text.
-                if self.kind == SourceKind::Postgres && code.as_deref() == Some("42883") {
+                if self.dialect == SqlDialect::Postgres && code.as_deref() == Some("42883") {
                     m.push_str(
                         "; :id, :email and :phone are bound as text, so compare them with text \
                          (e.g. `customer_id::text = :id`)",
@@ -835,17 +836,17 @@ mod tests {
     #[test]
     fn placeholders_follow_the_driver() {
         let q = "SELECT * FROM c WHERE id = :id OR email = :email OR id = :id";
-        let pg = PreparedQuery::new("people", q, placeholder_for(SourceKind::Postgres));
+        let pg = PreparedQuery::new("people", q, placeholder_for(SqlDialect::Postgres));
         assert_eq!(
             pg.sql,
             "SELECT * FROM c WHERE id = $1 OR email = $2 OR id = $3"
         );
-        let lite = PreparedQuery::new("people", q, placeholder_for(SourceKind::Sqlite));
+        let lite = PreparedQuery::new("people", q, placeholder_for(SqlDialect::Sqlite));
         assert_eq!(
             lite.sql,
             "SELECT * FROM c WHERE id = ? OR email = ? OR id = ?"
         );
-        let my = PreparedQuery::new("people", q, placeholder_for(SourceKind::Mysql));
+        let my = PreparedQuery::new("people", q, placeholder_for(SqlDialect::Mysql));
         assert_eq!(my.sql, lite.sql);
         let lookup = Lookup {
             id: Some("C1".into()),

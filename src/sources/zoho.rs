@@ -161,7 +161,7 @@ impl ZohoSource {
         let SourceSettings::Zoho(settings) = &source.settings else {
             return Err(err(format!(
                 "a {} source is not a Zoho source",
-                source.kind.name()
+                source.kind()
             )));
         };
         let coql = settings.coql.clone();

@@ -3,7 +3,9 @@
 //! Every entry has what all kinds share ([`SourceConfig`]: name, owned
 //! attributes, cents, connector options) and its kind's own settings
 //! ([`SourceSettings`]), each checked by the kind's module here: `sql`
-//! (sqlite, postgres, mysql, mssql), `salesforce`, `zoho`.
+//! (sqlite, postgres, mysql, mssql), `salesforce`, `zoho`. [`KINDS`] is the
+//! one table from a `kind` to the module that checks it; which kind a
+//! source is then follows from its settings ([`SourceConfig::kind`]).
 //!
 //! The file has one `[[sources]]` shape for every kind (`raw.rs`), so a key
 //! another kind reads (`soql` on a SQL source, say) is accepted and not
@@ -23,62 +25,40 @@ use super::locate::{span_of, ConfigError, Locator};
 use super::raw::RawSource;
 
 pub use salesforce::SalesforceConfig;
-pub use sql::SqlConfig;
+pub use sql::{SqlConfig, SqlDialect};
 pub use zoho::ZohoConfig;
 
-/// The source kinds cioscope can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    Sqlite,
-    Postgres,
-    Mysql,
-    Mssql,
-    Salesforce,
-    Zoho,
-}
+/// How a kind's settings are checked: the entry, the URL (`url` or the
+/// variable `url_env` names, when given) and where errors point.
+type CheckSettings = fn(RawSource, Option<String>, &Entry) -> Result<SourceSettings, ConfigError>;
 
-impl SourceKind {
-    pub const ALL: [(&'static str, SourceKind); 6] = [
-        ("sqlite", SourceKind::Sqlite),
-        ("postgres", SourceKind::Postgres),
-        ("mysql", SourceKind::Mysql),
-        ("mssql", SourceKind::Mssql),
-        ("salesforce", SourceKind::Salesforce),
-        ("zoho", SourceKind::Zoho),
-    ];
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// The kind's own settings, checked by its module.
-    fn settings(
-        self,
-        raw: RawSource,
-        url: Option<String>,
-        entry: &Entry,
-    ) -> Result<SourceSettings, ConfigError> {
-        match self {
-            SourceKind::Sqlite | SourceKind::Postgres | SourceKind::Mysql | SourceKind::Mssql => {
-                sql::validate(raw, url, entry).map(SourceSettings::Sql)
-            }
-            SourceKind::Salesforce => {
-                salesforce::validate(raw, entry).map(SourceSettings::Salesforce)
-            }
-            SourceKind::Zoho => zoho::validate(raw, entry).map(SourceSettings::Zoho),
-        }
-    }
-}
+/// Every `kind` a `[[sources]]` entry may name, in the order an unknown
+/// kind's message lists them, and the module that checks its settings.
+const KINDS: [(&str, CheckSettings); 6] = [
+    (SqlDialect::Sqlite.name(), |raw, url, entry| {
+        sql::validate(SqlDialect::Sqlite, raw, url, entry).map(SourceSettings::Sql)
+    }),
+    (SqlDialect::Postgres.name(), |raw, url, entry| {
+        sql::validate(SqlDialect::Postgres, raw, url, entry).map(SourceSettings::Sql)
+    }),
+    (SqlDialect::Mysql.name(), |raw, url, entry| {
+        sql::validate(SqlDialect::Mysql, raw, url, entry).map(SourceSettings::Sql)
+    }),
+    (SqlDialect::Mssql.name(), |raw, url, entry| {
+        sql::validate(SqlDialect::Mssql, raw, url, entry).map(SourceSettings::Sql)
+    }),
+    (salesforce::KIND, |raw, _, entry| {
+        salesforce::validate(raw, entry).map(SourceSettings::Salesforce)
+    }),
+    (zoho::KIND, |raw, _, entry| {
+        zoho::validate(raw, entry).map(SourceSettings::Zoho)
+    }),
+];
 
 /// One `[[sources]]` entry.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     pub name: String,
-    pub kind: SourceKind,
     /// Attributes this source is the truth for.
     pub owns: Vec<String>,
     /// Attributes this source stores in cents (divided by 100 to compare).
@@ -92,20 +72,37 @@ pub struct SourceConfig {
     pub settings: SourceSettings,
 }
 
-/// Each kind's own settings; the variant always matches
-/// [`SourceConfig::kind`].
+impl SourceConfig {
+    /// The `kind` the entry names (`sqlite`, `salesforce`…).
+    pub fn kind(&self) -> &'static str {
+        self.settings.kind()
+    }
+}
+
+/// Each kind's own settings: which kind a source is follows from them.
 #[derive(Debug, Clone)]
 pub enum SourceSettings {
-    /// sqlite, postgres, mysql and mssql.
+    /// sqlite, postgres, mysql and mssql: [`SqlConfig::dialect`].
     Sql(SqlConfig),
     Salesforce(SalesforceConfig),
     Zoho(ZohoConfig),
 }
 
+impl SourceSettings {
+    /// The `kind` these settings were read for.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceSettings::Sql(sql) => sql.dialect.name(),
+            SourceSettings::Salesforce(_) => salesforce::KIND,
+            SourceSettings::Zoho(_) => zoho::KIND,
+        }
+    }
+}
+
 /// The entry a kind's module checks: its name and where its errors point.
 pub(super) struct Entry<'a> {
     pub name: &'a str,
-    pub kind: SourceKind,
+    pub kind: &'static str,
     /// The `kind = …` value: a key the kind needs and the entry lacks is
     /// reported there.
     pub kind_span: Option<Range<usize>>,
@@ -133,7 +130,7 @@ impl Entry<'_> {
                     return Err(self.loc.err(
                         span_of(v),
                         &format!("sources.{key}"),
-                        format!("no `{key}` on a {} source (SQL sources take scan_people/scan_events, Salesforce scan_soql, Zoho scan_coql)", self.kind.name()),
+                        format!("no `{key}` on a {} source (SQL sources take scan_people/scan_events, Salesforce scan_soql, Zoho scan_coql)", self.kind),
                     ));
                 }
             }
@@ -174,12 +171,12 @@ pub(super) fn validate(
                 format!("a unique source name; {name:?} is used twice"),
             ));
         }
-        let kind = SourceKind::ALL
+        let (kind, check_settings) = KINDS
             .iter()
             .find(|(n, _)| *n == s.kind.get_ref().as_str())
-            .map(|(_, k)| *k)
+            .copied()
             .ok_or_else(|| {
-                let known: Vec<&str> = SourceKind::ALL.iter().map(|(n, _)| *n).collect();
+                let known: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
                 loc.err(
                     span_of(&s.kind),
                     "sources.kind",
@@ -214,7 +211,7 @@ pub(super) fn validate(
             kind_span: span_of(&s.kind),
             loc,
         };
-        let settings = kind.settings(s, url, &entry)?;
+        let settings = check_settings(s, url, &entry)?;
         // One owner per attribute: two sources of truth are none.
         if let Some((attr, other)) = owns.iter().find_map(|a| {
             sources
@@ -233,7 +230,6 @@ pub(super) fn validate(
         }
         sources.push(SourceConfig {
             name,
-            kind,
             owns,
             cents,
             options,
@@ -248,7 +244,8 @@ pub(super) fn validate(
 mod tests {
     use std::path::Path;
 
-    use crate::config::{load_str, ConfigError, SourceKind, SourceSettings};
+    use super::KINDS;
+    use crate::config::{load_str, ConfigError, SourceSettings, SqlDialect};
 
     fn err(text: &str) -> ConfigError {
         load_str(text, Path::new("bad.toml")).unwrap_err()
@@ -320,6 +317,44 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_kind_lists_every_kind_in_the_order_of_the_docs() {
+        let e = err("[[sources]]\nname = \"crm\"\nkind = \"hubspot\"\n");
+        assert_eq!(
+            e.to_string(),
+            "bad.toml:3: `sources.kind`: expected one of sqlite, postgres, mysql, mssql, salesforce, zoho; found \"hubspot\""
+        );
+        // Kinds are spelled exactly as listed.
+        let e = err("[[sources]]\nname = \"shop\"\nkind = \"SQLite\"\n");
+        assert_eq!((e.key.as_str(), e.line), ("sources.kind", Some(3)), "{e}");
+    }
+
+    #[test]
+    fn every_kind_the_file_accepts_is_the_kind_its_source_reports() {
+        // One entry every kind can read: each takes its own keys from it.
+        let mut dialects = Vec::new();
+        for (name, _) in KINDS {
+            let text = format!(
+                "[[sources]]\nname = \"s\"\nkind = \"{name}\"\nurl = \"sqlite::memory:\"\npeople = \"select 1\"\nsoql = \"SELECT Id FROM Contact\"\ncoql = \"select id from Contacts\"\n"
+            );
+            let c = load_str(&text, Path::new("ok.toml")).unwrap();
+            let source = &c.sources[0];
+            assert_eq!(source.kind(), name);
+            if let SourceSettings::Sql(sql) = &source.settings {
+                dialects.push((name, sql.dialect));
+            }
+        }
+        assert_eq!(
+            dialects,
+            [
+                ("sqlite", SqlDialect::Sqlite),
+                ("postgres", SqlDialect::Postgres),
+                ("mysql", SqlDialect::Mysql),
+                ("mssql", SqlDialect::Mssql),
+            ]
+        );
+    }
+
+    #[test]
     fn scan_events_without_scan_people_is_rejected() {
         let e = err(&format!("{SQLITE}scan_events = \"select 1\"\n"));
         assert_eq!((e.key.as_str(), e.line), ("sources.scan_events", Some(6)));
@@ -332,14 +367,12 @@ mod tests {
             "{SQLITE}events = \"select 2\"\nscan_people = \"select 3\"\nseed_sql = \"seed.sql\"\ncents = [\"ltv\"]\n\n{SALESFORCE}scan_soql = \"SELECT Id FROM Contact\"\nfixtures = \"sf\"\n[sources.fields]\nTier__c = \"vip_tier\"\n\n{ZOHO}events_coql = \"select id from Deals\"\n[sources.options]\ndc = \"eu\"\n"
         );
         let c = load_str(&text, Path::new("/etc/cioscope/cioscope.toml")).unwrap();
-        let kinds: Vec<SourceKind> = c.sources.iter().map(|s| s.kind).collect();
-        assert_eq!(
-            kinds,
-            [SourceKind::Sqlite, SourceKind::Salesforce, SourceKind::Zoho]
-        );
+        let kinds: Vec<&str> = c.sources.iter().map(|s| s.kind()).collect();
+        assert_eq!(kinds, ["sqlite", "salesforce", "zoho"]);
         let SourceSettings::Sql(sql) = &c.sources[0].settings else {
             panic!("{:?}", c.sources[0].settings)
         };
+        assert_eq!(sql.dialect, SqlDialect::Sqlite);
         assert_eq!(
             (
                 sql.url.as_deref(),

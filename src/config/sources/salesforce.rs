@@ -10,6 +10,9 @@ use super::Entry;
 use crate::config::locate::ConfigError;
 use crate::config::raw::RawSource;
 
+/// The `kind` that names it in the file.
+pub const KIND: &str = "salesforce";
+
 #[derive(Debug, Clone)]
 pub struct SalesforceConfig {
     /// The records matching the lookup.

@@ -9,9 +9,32 @@ use super::Entry;
 use crate::config::locate::{span_of, ConfigError};
 use crate::config::raw::RawSource;
 
-/// A SQL source's settings; which database it is is the source's `kind`.
+/// Which database a SQL source is: its `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlDialect {
+    Sqlite,
+    Postgres,
+    Mysql,
+    Mssql,
+}
+
+impl SqlDialect {
+    /// The `kind` that names it in the file.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SqlDialect::Sqlite => "sqlite",
+            SqlDialect::Postgres => "postgres",
+            SqlDialect::Mysql => "mysql",
+            SqlDialect::Mssql => "mssql",
+        }
+    }
+}
+
+/// A SQL source's settings.
 #[derive(Debug, Clone)]
 pub struct SqlConfig {
+    /// The database, as the source's `kind` names it.
+    pub dialect: SqlDialect,
     /// The connection URL, after reading `url_env` when used. Secret: never log.
     pub url: Option<String>,
     /// One row per record matching the lookup.
@@ -28,11 +51,12 @@ pub struct SqlConfig {
 }
 
 pub(super) fn validate(
+    dialect: SqlDialect,
     mut raw: RawSource,
     url: Option<String>,
     entry: &Entry,
 ) -> Result<SqlConfig, ConfigError> {
-    let (name, kind) = (entry.name, entry.kind.name());
+    let (name, kind) = (entry.name, dialect.name());
     if url.is_none() && raw.seed_sql.is_none() {
         return Err(entry.missing(
             "sources.url",
@@ -54,6 +78,7 @@ pub(super) fn validate(
         ));
     }
     Ok(SqlConfig {
+        dialect,
         url,
         people,
         events: raw.events,

@@ -10,6 +10,9 @@ use super::Entry;
 use crate::config::locate::ConfigError;
 use crate::config::raw::RawSource;
 
+/// The `kind` that names it in the file.
+pub const KIND: &str = "zoho";
+
 #[derive(Debug, Clone)]
 pub struct ZohoConfig {
     /// The records matching the lookup.

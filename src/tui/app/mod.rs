@@ -391,7 +391,7 @@ impl App {
         for s in &config.sources {
             systems.push(System {
                 name: s.name.clone(),
-                kind: s.kind.name().into(),
+                kind: s.kind().into(),
                 state: SystemState::Connecting,
                 last_data: None,
                 last_error: None,
