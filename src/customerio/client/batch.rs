@@ -44,16 +44,42 @@ pub(super) fn match_batch(
             Err(_) => any_bad = true,
         }
     }
+    let key_of = |id: &str| match id_type {
+        IdType::Email => id.to_lowercase(),
+        IdType::CioId => id.strip_prefix("cio_").unwrap_or(id).to_string(),
+        IdType::Id => id.to_string(),
+    };
+    // How many asked ids each answered profile serves: the last one takes
+    // it, the others get copies (one profile is usually asked for once).
+    let mut wanted: HashMap<String, usize> = HashMap::new();
+    let keys: Vec<Option<String>> = chunk
+        .iter()
+        .map(|id| {
+            let key = key_of(id);
+            let found = [key, id.clone()]
+                .into_iter()
+                .find(|k| by_key.contains_key(k));
+            if let Some(k) = &found {
+                *wanted.entry(k.clone()).or_default() += 1;
+            }
+            found
+        })
+        .collect();
     chunk
         .into_iter()
-        .map(|id| {
-            let key = match id_type {
-                IdType::Email => id.to_lowercase(),
-                IdType::CioId => id.strip_prefix("cio_").unwrap_or(&id).to_string(),
-                IdType::Id => id.clone(),
-            };
-            let outcome = match by_key.get(&key).or_else(|| by_key.get(&id)) {
-                Some(p) => Matched::Found(p.clone()),
+        .zip(keys)
+        .map(|(id, key)| {
+            let found = key.and_then(|k| {
+                let left = wanted.get_mut(&k)?;
+                *left -= 1;
+                if *left == 0 {
+                    by_key.remove(&k)
+                } else {
+                    by_key.get(&k).cloned()
+                }
+            });
+            let outcome = match found {
+                Some(p) => Matched::Found(p),
                 // It may be the unreadable item: find out on its own.
                 None if any_bad => Matched::Refetch,
                 None => Matched::Failed(not_in_workspace(Endpoint::PeopleBatch, &id, id_type)),
@@ -103,5 +129,22 @@ mod tests {
         );
         assert!(matches!(out[0].1, Matched::Found(_)));
         assert!(matches!(&out[1].1, Matched::Failed(e) if e.kind == ApiErrorKind::NotFound));
+    }
+
+    #[test]
+    fn one_profile_asked_for_twice_answers_both() {
+        let jane = Profile {
+            email: Some("jane@x.com".into()),
+            cio_id: "c1".into(),
+            ..Default::default()
+        };
+        let out = match_batch(
+            vec!["Jane@X.com".into(), "jane@x.com".into()],
+            IdType::Email,
+            Ok(vec![Ok(jane)]),
+        );
+        for (_, m) in &out {
+            assert!(matches!(m, Matched::Found(p) if p.cio_id == "c1"));
+        }
     }
 }
