@@ -447,6 +447,39 @@ fn people_shows_badges_sorts_filters_and_jumps_to_errors() {
 }
 
 #[test]
+fn the_cursor_starts_on_the_first_listed_person_whoever_loads_first() {
+    let cfg = Arc::new(config());
+    let keymap = Keymap::from_config(&cfg).unwrap();
+    let mut app = App::new(cfg, Theme::default(), keymap);
+    app.size = (80, 24);
+    app.dispatch(Action::WorkspaceOpened(WorkspaceInfo {
+        cio_mode: "fixture".into(),
+        sources: vec![],
+    }));
+    let job = load_job(&app);
+    app.dispatch(Action::PeopleListed { job, profiles: 3 });
+    // The third listed human answers first, then the first, then the second.
+    for (person, reached) in [("C3", 3), ("C1", 1), ("C2", 2)] {
+        app.dispatch(Action::PersonLoaded {
+            job,
+            person: plain(person, &format!("{person}@example.com")),
+            reached,
+        });
+    }
+    key(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.people.selected().map(|s| s.key.as_str()), Some("C1"));
+    // Once the operator moves, the cursor follows the person they chose.
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.people.selected().map(|s| s.key.as_str()), Some("C2"));
+    app.dispatch(Action::PersonLoaded {
+        job,
+        person: plain("C0", "c0@example.com"),
+        reached: 0,
+    });
+    assert_eq!(app.people.selected().map(|s| s.key.as_str()), Some("C2"));
+}
+
+#[test]
 fn the_rule_command_filters_people_by_rule() {
     let mut app = app();
     app.dispatch(Action::Palette("rule stale_attribute".into()));

@@ -842,6 +842,7 @@ impl App {
             .position(|&i| self.people.slots[i].key == key)
         {
             self.people.cursor.row = pos;
+            self.people.chosen = true;
         }
         self.fetch_unless_loaded(key)
     }

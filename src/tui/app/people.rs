@@ -80,6 +80,10 @@ pub struct People {
     /// How many slots hold data.
     pub loaded: usize,
     pub(super) dirty: bool,
+    /// The operator moved to a person: the cursor follows that person as
+    /// rows arrive and re-sort. Until then it stays on the first row, not
+    /// on whoever happened to load first.
+    pub(super) chosen: bool,
 }
 
 impl Default for People {
@@ -95,6 +99,7 @@ impl Default for People {
             rule: None,
             loaded: 0,
             dirty: false,
+            chosen: false,
         }
     }
 }
@@ -157,7 +162,10 @@ impl People {
             return;
         }
         self.dirty = false;
-        let keep = self.selected().map(|s| s.key.clone());
+        let keep = self
+            .chosen
+            .then(|| self.selected().map(|s| s.key.clone()))
+            .flatten();
         let mut visible: Vec<usize> = (0..self.slots.len())
             .filter(|&i| self.matches(&self.slots[i]))
             .collect();
@@ -266,6 +274,9 @@ impl App {
             }
             _ => row,
         };
+        if new != row {
+            self.people.chosen = true;
+        }
         self.people.cursor.row = new;
         vec![]
     }

@@ -134,6 +134,7 @@ impl App {
                 };
                 let key = self.people.slots[self.people.visible[to]].key.clone();
                 self.people.cursor.row = to;
+                self.people.chosen = true;
                 // Moving along the list replaces the place: back still
                 // returns to where the operator came from.
                 self.step = super::history::Step::Handled;
