@@ -5,10 +5,12 @@
 //! records).
 //!
 //! `cargo bench --bench scan_throughput` runs each size in its own process
-//! (so peak RSS is that size's) and prints profiles/s end to end and with
-//! the fake's own time (rendering answers, generating records) taken out,
-//! peak RSS, and whether it grew linearly. Sizes: `SCAN_THROUGHPUT_SIZES`
-//! (default `250000,500000,1000000`).
+//! (so peak RSS is that size's) and prints profiles/s end to end, with the
+//! fake's own time (rendering answers, generating records) taken out, and
+//! per second of CPU the process used (steadier on a busy machine); peak
+//! RSS; whether it grew linearly; and, on stderr, each step's wall time,
+//! CPU time and resident memory. Sizes: `SCAN_THROUGHPUT_SIZES` (default
+//! `250000,500000,1000000`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
