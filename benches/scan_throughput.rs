@@ -19,7 +19,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use cioscope::customerio::transport::{Endpoint, Request, Response};
 use cioscope::model::{RawValue, SourceRecord};
-use cioscope::sources::{Lookup, Source, SourceError};
+use cioscope::sources::{Lookup, RecordSink, Source, SourceError};
 
 /// Nanoseconds spent inside the fake (answers and records).
 static FAKE_NANOS: AtomicU64 = AtomicU64::new(0);
@@ -100,24 +100,26 @@ impl Source for Shop {
     async fn lookup(&self, _: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         Ok(vec![])
     }
-    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
-        Some(Ok(timed(|| {
-            (0..self.n)
-                .map(|i| SourceRecord {
-                    source: "shop".into(),
-                    id: Some(format!("C{i}")),
-                    email: Some(format!("u{i}@example.com")),
-                    attributes: [
-                        ("total_orders".to_string(), RawValue::Int(3)),
-                        ("vip_tier".to_string(), RawValue::Text("gold".into())),
-                    ]
-                    .into_iter()
-                    .collect(),
-                    updated_at: Some(RawValue::Text("2025-11-13T02:13:20Z".into())),
-                    ..Default::default()
-                })
-                .collect()
-        })))
+    async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
+        // Records are made and handed over one at a time, as a database
+        // cursor would.
+        for i in 0..self.n {
+            let record = timed(|| SourceRecord {
+                source: "shop".into(),
+                id: Some(format!("C{i}")),
+                email: Some(format!("u{i}@example.com")),
+                attributes: [
+                    ("total_orders".to_string(), RawValue::Int(3)),
+                    ("vip_tier".to_string(), RawValue::Text("gold".into())),
+                ]
+                .into_iter()
+                .collect(),
+                updated_at: Some(RawValue::Text("2025-11-13T02:13:20Z".into())),
+                ..Default::default()
+            });
+            sink(record);
+        }
+        Some(Ok(()))
     }
 }
 

@@ -316,6 +316,43 @@ fn a_scan_finds_splits_only_a_workspace_wide_view_can_see() {
 }
 
 #[test]
+fn a_bulk_read_that_fails_midway_leaves_nothing_of_that_source_behind() {
+    // The same workspace with the shop's bulk read failing at once, and
+    // failing after it handed over C1 and C9 (the shop's customer without
+    // a profile): the row after them is an integer overflow.
+    let scan_with = |scan_people: &str| {
+        let ws = tempfile::tempdir().unwrap();
+        write_workspace(ws.path(), &split_people(), SHOP);
+        let config = ws.path().join("cioscope.toml");
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            r#"scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers""#,
+            &format!("scan_people = \"{scan_people}\""),
+        );
+        std::fs::write(&config, text).unwrap();
+        let data = tempfile::tempdir().unwrap();
+        scan_json(data.path(), &["--config", config.to_str().unwrap()])
+    };
+    let at_once = scan_with("SELECT no_such_column FROM customers");
+    let midway = scan_with(
+        "SELECT customer_id AS id, email, phone, CASE WHEN customer_id = 'C2' THEN abs(-9223372036854775808) ELSE vip_tier END AS vip_tier, updated_at FROM customers",
+    );
+    let shop = midway["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "shop")
+        .expect("the shop's read is reported");
+    assert_eq!(shop["read"], "failed", "{shop}");
+    assert!(
+        shop["error"].as_str().unwrap().contains("overflow"),
+        "{shop}"
+    );
+    // What it handed over before failing is not in the humans.
+    assert_eq!(midway["humans"], at_once["humans"]);
+    assert_eq!(findings(&midway), findings(&at_once));
+}
+
+#[test]
 fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
     let ws = tempfile::tempdir().unwrap();
     write_workspace(ws.path(), &split_people(), SHOP);

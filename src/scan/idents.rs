@@ -141,6 +141,16 @@ impl Idents {
         });
     }
 
+    /// How many records are held (a mark for [`Self::truncate_records`]).
+    pub fn records_len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Forget the records added after `mark` (a read that failed).
+    pub fn truncate_records(&mut self, mark: usize) {
+        self.records.truncate(mark);
+    }
+
     pub fn profiles(&self) -> usize {
         self.profiles.len()
     }

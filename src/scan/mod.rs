@@ -680,7 +680,8 @@ async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<Pe
 
 /// A source's records through its bulk query (stored, or read and
 /// stored), their identity copied into `idents`: `None` when it has no
-/// bulk query.
+/// bulk query. Each record is copied and serialized as the source hands it
+/// over, and dropped then.
 async fn read_source(
     store: &Store,
     scan: &str,
@@ -688,24 +689,30 @@ async fn read_source(
     idents: &mut Idents,
     identity: &Identity,
 ) -> Result<Option<SourceRead>, ScanError> {
-    if let Some(stored) = stored_source(store, scan, source.name(), idents, identity).await? {
+    let name = source.name();
+    if let Some(stored) = stored_source(store, scan, name, idents, identity).await? {
         return Ok(Some(stored));
     }
-    let Some(result) = source.scan().await else {
-        return Ok(None);
+    let mark = idents.records_len();
+    let mut bodies: Vec<String> = Vec::new();
+    let result = {
+        let mut n = 0i64;
+        let mut sink = |r: SourceRecord| {
+            idents.add_record(name, n, &r, identity);
+            n += 1;
+            bodies.push(serde_json::to_string(&r).expect("records serialize"));
+        };
+        source.scan(&mut sink).await
     };
-    Ok(Some(
-        save_source(
-            store,
-            scan,
-            source.name(),
-            result.map_err(|e| e.message),
-            None,
-            idents,
-            identity,
-        )
-        .await?,
-    ))
+    match result {
+        None => Ok(None),
+        Some(Ok(())) => Ok(Some(store_records(store, scan, name, bodies, None).await?)),
+        Some(Err(e)) => {
+            // What a failed read handed over is not the source's records.
+            idents.truncate_records(mark);
+            Ok(Some(store_failure(store, scan, name, &e.message).await?))
+        }
+    }
 }
 
 /// A source read before (this scan, interrupted): how it went, its
@@ -761,47 +768,41 @@ async fn stored_source(
     Ok(Some(read))
 }
 
-/// Store a source's read; its records' identity goes to `idents`.
-async fn save_source(
+/// Store a source's records (JSON, numbered in order) and how its read
+/// went.
+async fn store_records(
     store: &Store,
     scan: &str,
     name: &str,
-    outcome: Result<Vec<SourceRecord>, String>,
+    bodies: Vec<String>,
     lookups: Option<usize>,
-    idents: &mut Idents,
-    identity: &Identity,
 ) -> Result<SourceRead, ScanError> {
-    match outcome {
-        Ok(records) => {
-            let count = records.len();
-            let outcome = match lookups {
-                Some(l) => serde_json::json!({ "records": count, "lookups": l }),
-                None => serde_json::json!({ "records": count }),
-            };
-            // Each record is copied and serialized as it is stored, and
-            // dropped then: the whole records are never held twice.
-            let mut n = 0i64;
-            let mut bodies = records.into_iter().map(|r| {
-                idents.add_record(name, n, &r, identity);
-                n += 1;
-                serde_json::to_string(&r).expect("records serialize")
-            });
-            store
-                .save_source(scan, name, &mut bodies, &outcome.to_string())
-                .await?;
-            Ok(match lookups {
-                Some(l) => SourceRead::per_person(name, count, l),
-                None => SourceRead::bulk(name, count),
-            })
-        }
-        Err(m) => {
-            let outcome = serde_json::json!({ "error": m });
-            store
-                .save_source(scan, name, &mut std::iter::empty(), &outcome.to_string())
-                .await?;
-            Ok(SourceRead::failed(name, &m))
-        }
-    }
+    let count = bodies.len();
+    let outcome = match lookups {
+        Some(l) => serde_json::json!({ "records": count, "lookups": l }),
+        None => serde_json::json!({ "records": count }),
+    };
+    store
+        .save_source(scan, name, &mut bodies.into_iter(), &outcome.to_string())
+        .await?;
+    Ok(match lookups {
+        Some(l) => SourceRead::per_person(name, count, l),
+        None => SourceRead::bulk(name, count),
+    })
+}
+
+/// Store that a source could not be read.
+async fn store_failure(
+    store: &Store,
+    scan: &str,
+    name: &str,
+    message: &str,
+) -> Result<SourceRead, ScanError> {
+    let outcome = serde_json::json!({ "error": message });
+    store
+        .save_source(scan, name, &mut std::iter::empty(), &outcome.to_string())
+        .await?;
+    Ok(SourceRead::failed(name, message))
 }
 
 /// A source without a bulk query, asked by every profile's identifiers
@@ -866,11 +867,18 @@ async fn look_up_everyone(
             }
         }
     }
-    let outcome = match failure {
-        Some(m) => Err(m),
-        None => Ok(records),
-    };
-    save_source(store, scan, &name, outcome, Some(calls), idents, identity).await
+    if let Some(m) = failure {
+        return store_failure(store, scan, &name, &m).await;
+    }
+    let bodies = records
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            idents.add_record(&name, n as i64, r, identity);
+            serde_json::to_string(r).expect("records serialize")
+        })
+        .collect();
+    store_records(store, scan, &name, bodies, Some(calls)).await
 }
 
 // ---------------------------------------------------------------- activities

@@ -62,9 +62,11 @@ pub trait Source: Send + Sync {
     fn name(&self) -> &str;
     /// Every record matching the lookup, each with its events.
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError>;
-    /// Every record at once, for a workspace scan: `None` when the source
-    /// has no bulk query configured (a scan then looks people up one by one).
-    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+    /// Every record, for a workspace scan, each handed to `sink` as it is
+    /// read (so a scan holds no source's records all at once): `None` when
+    /// the source has no bulk query configured (a scan then looks people
+    /// up one by one). After an error, what the sink got is not the whole.
+    async fn scan(&self, _sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         None
     }
     /// Budget/health details, when the source knows them.
@@ -74,6 +76,9 @@ pub trait Source: Send + Sync {
 }
 
 pub type SharedSource = Arc<dyn Source>;
+
+/// Where a bulk read puts its records, one at a time.
+pub type RecordSink<'a> = dyn FnMut(SourceRecord) + Send + 'a;
 
 /// Open a connector for each configured source. A source that cannot be
 /// opened is returned as an error beside the others, not a failure of all.

@@ -52,7 +52,7 @@ use super::crm_http::{
     snippet, soql_literal, AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response,
     RetryPolicy, TokenCache, Transport,
 };
-use super::{Lookup, Source, SourceError, SourceHealth};
+use super::{Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
@@ -753,13 +753,17 @@ impl Source for SalesforceSource {
             .await
             .map_err(|m| SourceError::new(&self.name, m))
     }
-    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+    async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let soql = self.scan_soql.as_deref()?;
         let result = match self.query(soql, Purpose::All).await {
             Ok(raw) => self.records_from(&raw).await,
             Err(m) => Err(m),
         };
-        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))))
+        Some(
+            result
+                .map(|records| records.into_iter().for_each(&mut *sink))
+                .map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))),
+        )
     }
     fn health(&self) -> SourceHealth {
         SourceHealth {

@@ -26,7 +26,7 @@ use sqlx::{
     TypeInfo, ValueRef,
 };
 
-use super::{rewrite_named_params, Lookup, Source, SourceError};
+use super::{rewrite_named_params, Lookup, RecordSink, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceSettings, SqlDialect};
 use crate::model::{RawValue, SourceEvent, SourceRecord};
 
@@ -756,28 +756,37 @@ impl Source for SqlSource {
         Ok(records)
     }
 
-    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+    async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let people = self.scan_people.as_ref()?;
-        Some(self.scan_all(people).await)
+        Some(self.scan_all(people, sink).await)
     }
 }
 
 impl SqlSource {
     /// Every record through `scan_people`, with the events `scan_events`
-    /// assigns to each (by the record id in its `person` column).
-    async fn scan_all(&self, people: &PreparedQuery) -> Result<Vec<SourceRecord>, SourceError> {
+    /// assigns to each (by the record id in its `person` column). Without
+    /// `scan_events` each record goes to `sink` as its row arrives; with
+    /// it, the records are held until their events are read.
+    async fn scan_all(
+        &self,
+        people: &PreparedQuery,
+        sink: &mut RecordSink<'_>,
+    ) -> Result<(), SourceError> {
         let err = |m: String| SourceError::new(&self.name, m);
         let none = Lookup::default();
-        let mut records = Vec::new();
         let name = self.name.clone();
+        let Some(events) = &self.scan_events else {
+            return self
+                .each(people, &none, &mut |row| sink(record_from_row(&name, row)))
+                .await
+                .map_err(err);
+        };
+        let mut records = Vec::new();
         self.each(people, &none, &mut |row| {
             records.push(record_from_row(&name, row))
         })
         .await
         .map_err(err)?;
-        let Some(events) = &self.scan_events else {
-            return Ok(records);
-        };
         let mut by_id: std::collections::HashMap<String, Vec<usize>> = Default::default();
         for (i, r) in records.iter().enumerate() {
             if let Some(id) = r.id.as_deref() {
@@ -819,7 +828,8 @@ impl SqlSource {
         if unowned > 0 {
             tracing::info!(source = %self.name, unowned, "scan_events rows naming no record read by scan_people");
         }
-        Ok(records)
+        records.into_iter().for_each(sink);
+        Ok(())
     }
 }
 

@@ -51,7 +51,7 @@ use super::crm_http::{
     AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
     TokenCache, Transport,
 };
-use super::{Lookup, Source, SourceError};
+use super::{Lookup, RecordSink, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
@@ -836,13 +836,17 @@ impl Source for ZohoSource {
             .await
             .map_err(|m| SourceError::new(&self.name, m))
     }
-    async fn scan(&self) -> Option<Result<Vec<SourceRecord>, SourceError>> {
+    async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let coql = self.scan_coql.as_deref()?;
         let result = match self.coql_all(coql, Purpose::All).await {
             Ok(raw) => self.records_from(&raw).await,
             Err(m) => Err(m),
         };
-        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))))
+        Some(
+            result
+                .map(|records| records.into_iter().for_each(&mut *sink))
+                .map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))),
+        )
     }
 }
 
