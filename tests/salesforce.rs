@@ -594,6 +594,52 @@ async fn pages_are_followed_through_next_records_url() {
 }
 
 #[tokio::test]
+async fn a_scan_hands_over_each_page_before_reading_the_next() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 1).await;
+    let rec =
+        |id: &str| json!({"attributes": {"type": "Contact"}, "Id": id, "Email": "p@example.com"});
+    Mock::given(method("GET"))
+        .and(path(QUERY_PATH))
+        .and(query_param("q", "SELECT Id, Email FROM Contact"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(query_page(
+            json!([rec("003P1"), rec("003P2")]),
+            Some("/services/data/v67.0/query/01gD0000002HU6KIAW-2000"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The second page is broken: what the first held was handed over.
+    Mock::given(method("GET"))
+        .and(path("/services/data/v67.0/query/01gD0000002HU6KIAW-2000"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"done": true, "records": "oops"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut src = source(
+        "SELECT Id, Email FROM Contact WHERE Email = :email",
+        None,
+        &[("Email", "email")],
+        &[],
+    );
+    if let SourceSettings::Salesforce(sf) = &mut src.settings {
+        sf.scan_soql = Some("SELECT Id, Email FROM Contact".into());
+    }
+    with_opts(&mut src, cc_options(&server, "SCANPAGES"));
+    let sf = connect(&src).await;
+    let mut ids = Vec::new();
+    let result = sf
+        .scan(&mut |r| ids.push(r.extra_ids["salesforce_id"].clone()))
+        .await
+        .expect("a bulk query is configured");
+    assert_eq!(ids, ["003P1", "003P2"]);
+    let e = result.expect_err("the broken page fails the read");
+    assert!(e.message.contains("scan_soql"), "{}", e.message);
+}
+
+#[tokio::test]
 async fn hostile_values_arrive_escaped_inside_the_literal() {
     let server = MockServer::start().await;
     mount_token(&server, "tok", 1).await;

@@ -287,6 +287,55 @@ async fn coql_pages_with_offset_while_more_records() {
 }
 
 #[tokio::test]
+async fn a_scan_hands_over_each_page_before_reading_the_next() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    let q = "select id, Email from Contacts where id is not null";
+    let rec = |id: &str| json!({"id": id, "Email": "p@example.com"});
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_json(
+            json!({"select_query": format!("{q} limit 2 offset 0")}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(page(json!([rec("1"), rec("2")]), true)),
+        )
+        .expect(1)
+        .mount(&api)
+        .await;
+    // The second page is broken: what the first held was handed over.
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .and(body_json(
+            json!({"select_query": format!("{q} limit 2 offset 2")}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": "oops"})))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id, Email from Contacts where Email = :email",
+        None,
+        &[("Email", "email")],
+        &[("page_size", "2")],
+    );
+    if let SourceSettings::Zoho(z) = &mut src.settings {
+        z.scan_coql = Some(q.into());
+    }
+    src.options.extend(auth_options(&accounts, "SCANPAGES"));
+    let z = connect(&src).await;
+    let mut ids = Vec::new();
+    let result = z
+        .scan(&mut |r| ids.push(r.extra_ids["zoho_id"].clone()))
+        .await
+        .expect("a bulk query is configured");
+    assert_eq!(ids, ["1", "2"]);
+    let e = result.expect_err("the broken page fails the read");
+    assert!(e.message.contains("scan_coql"), "{}", e.message);
+}
+
+#[tokio::test]
 async fn a_query_with_its_own_limit_is_sent_as_written() {
     let accounts = MockServer::start().await;
     let api = MockServer::start().await;

@@ -124,6 +124,13 @@ struct Claims<'a> {
     exp: i64,
 }
 
+/// Where a query's paging is: the next page's path (none after the last).
+struct Pages {
+    path: Option<String>,
+    purpose: Purpose,
+    read: usize,
+}
+
 pub struct SalesforceSource {
     name: String,
     transport: Transport,
@@ -465,46 +472,62 @@ impl SalesforceSource {
 
     /// Run a SOQL query, following `nextRecordsUrl` until `done`.
     async fn query(&self, soql: &str, purpose: Purpose) -> Result<Vec<Value>, String> {
-        let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-        let mut path = format!("/services/data/v{}/query?q={q}", self.api_version);
-        let mut purpose = purpose;
+        let mut pages = self.pages(soql, purpose);
         let mut records = Vec::new();
-        let mut pages = 0;
-        loop {
-            let page = self.get(&path, purpose).await?;
-            pages += 1;
-            let obj = page.as_object().ok_or_else(|| {
-                format!(
-                    "expected a query result object, got {}",
-                    snippet(&page.to_string())
-                )
-            })?;
-            match obj.get("records") {
-                Some(Value::Array(items)) => records.extend(items.iter().cloned()),
-                Some(Value::Null) | None => {}
-                Some(other) => {
-                    return Err(format!(
-                        "expected `records` to be an array, got {}",
-                        snippet(&other.to_string())
-                    ))
-                }
+        while let Some(page) = self.next_page(&mut pages).await? {
+            records.extend(page);
+        }
+        Ok(records)
+    }
+
+    /// A query's pages, read one at a time with [`Self::next_page`].
+    fn pages(&self, soql: &str, purpose: Purpose) -> Pages {
+        let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+        Pages {
+            path: Some(format!("/services/data/v{}/query?q={q}", self.api_version)),
+            purpose,
+            read: 0,
+        }
+    }
+
+    /// The records of a query's next page (following `nextRecordsUrl`),
+    /// `None` after the last; more than `max_pages` pages is an error.
+    async fn next_page(&self, pages: &mut Pages) -> Result<Option<Vec<Value>>, String> {
+        let Some(path) = pages.path.take() else {
+            return Ok(None);
+        };
+        let page = self.get(&path, pages.purpose.clone()).await?;
+        pages.read += 1;
+        let obj = page.as_object().ok_or_else(|| {
+            format!(
+                "expected a query result object, got {}",
+                snippet(&page.to_string())
+            )
+        })?;
+        let records = match obj.get("records") {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(other) => {
+                return Err(format!(
+                    "expected `records` to be an array, got {}",
+                    snippet(&other.to_string())
+                ))
             }
-            let done = obj.get("done").and_then(Value::as_bool).unwrap_or(true);
-            let next = obj.get("nextRecordsUrl").and_then(Value::as_str);
-            match next {
-                Some(next) if !done => {
-                    if pages >= self.max_pages {
-                        return Err(format!(
-                            "the query returned more than {} pages; narrow it (or raise options.max_pages)",
-                            self.max_pages
-                        ));
-                    }
-                    path = next.to_string();
-                    purpose = Purpose::Page;
+        };
+        let done = obj.get("done").and_then(Value::as_bool).unwrap_or(true);
+        if let Some(next) = obj.get("nextRecordsUrl").and_then(Value::as_str) {
+            if !done {
+                if pages.read >= self.max_pages {
+                    return Err(format!(
+                        "the query returned more than {} pages; narrow it (or raise options.max_pages)",
+                        self.max_pages
+                    ));
                 }
-                _ => return Ok(records),
+                pages.path = Some(next.to_string());
+                pages.purpose = Purpose::Page;
             }
         }
+        Ok(Some(records))
     }
 
     async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
@@ -755,15 +778,19 @@ impl Source for SalesforceSource {
     }
     async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let soql = self.scan_soql.as_deref()?;
-        let result = match self.query(soql, Purpose::All).await {
-            Ok(raw) => self.records_from(&raw).await,
-            Err(m) => Err(m),
-        };
-        Some(
-            result
-                .map(|records| records.into_iter().for_each(&mut *sink))
-                .map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))),
-        )
+        // Page by page: a scan never holds more than one page of records.
+        let mut pages = self.pages(soql, Purpose::All);
+        let result: Result<(), String> = async {
+            while let Some(raw) = self.next_page(&mut pages).await? {
+                self.records_from(&raw)
+                    .await?
+                    .into_iter()
+                    .for_each(&mut *sink);
+            }
+            Ok(())
+        }
+        .await;
+        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))))
     }
     fn health(&self) -> SourceHealth {
         SourceHealth {

@@ -128,6 +128,32 @@ enum Mode {
     Search,
 }
 
+/// Where a COQL query's paging is.
+struct CoqlPages {
+    /// The query without a trailing `;`.
+    base: String,
+    /// Whether cioscope pages it (the query has no `limit` of its own).
+    paged: bool,
+    offset: usize,
+    purpose: Purpose,
+    read: usize,
+    done: bool,
+}
+
+impl CoqlPages {
+    fn new(query: &str, purpose: Purpose) -> Self {
+        let base = query.trim().trim_end_matches(';').trim_end().to_string();
+        CoqlPages {
+            paged: !has_limit_clause(&base),
+            base,
+            offset: 0,
+            purpose,
+            read: 0,
+            done: false,
+        }
+    }
+}
+
 pub struct ZohoSource {
     name: String,
     transport: Transport,
@@ -488,42 +514,54 @@ impl ZohoSource {
 
     /// Run a COQL query, paging with LIMIT/OFFSET while `more_records`.
     async fn coql_all(&self, query: &str, purpose: Purpose) -> Result<Vec<Value>, String> {
-        let base = query.trim().trim_end_matches(';').trim_end();
-        let paged = !has_limit_clause(base);
+        let mut pages = CoqlPages::new(query, purpose);
         let mut out = Vec::new();
-        let mut offset = 0;
-        let mut purpose = purpose;
-        let path = format!("/crm/{API_VERSION}/coql");
-        for page in 0.. {
-            let text = if paged {
-                format!("{base} limit {} offset {offset}", self.page_size)
-            } else {
-                base.to_string()
-            };
-            let reply = self
-                .call(
-                    reqwest::Method::POST,
-                    &path,
-                    Body::Json(json!({ "select_query": text })),
-                    purpose,
-                )
-                .await?;
-            let Some(reply) = reply else { break };
-            let (data, more, _) = data_and_info(&reply)?;
-            offset += self.page_size;
-            out.extend(data);
-            if !more || !paged {
-                break;
-            }
-            if page + 1 >= self.max_pages {
-                return Err(format!(
-                    "the COQL query returned more than {} pages; narrow it (or raise options.max_pages)",
-                    self.max_pages
-                ));
-            }
-            purpose = Purpose::Page;
+        while let Some(page) = self.next_coql_page(&mut pages).await? {
+            out.extend(page);
         }
         Ok(out)
+    }
+
+    /// The rows of a COQL query's next page (`limit … offset …` added
+    /// unless the query has its own), `None` after the last; more than
+    /// `max_pages` pages is an error.
+    async fn next_coql_page(&self, pages: &mut CoqlPages) -> Result<Option<Vec<Value>>, String> {
+        if pages.done {
+            return Ok(None);
+        }
+        let text = if pages.paged {
+            format!(
+                "{} limit {} offset {}",
+                pages.base, self.page_size, pages.offset
+            )
+        } else {
+            pages.base.clone()
+        };
+        let reply = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/crm/{API_VERSION}/coql"),
+                Body::Json(json!({ "select_query": text })),
+                pages.purpose.clone(),
+            )
+            .await?;
+        let Some(reply) = reply else {
+            pages.done = true;
+            return Ok(None);
+        };
+        let (data, more, _) = data_and_info(&reply)?;
+        pages.offset += self.page_size;
+        pages.read += 1;
+        if !more || !pages.paged {
+            pages.done = true;
+        } else if pages.read >= self.max_pages {
+            return Err(format!(
+                "the COQL query returned more than {} pages; narrow it (or raise options.max_pages)",
+                self.max_pages
+            ));
+        }
+        pages.purpose = Purpose::Page;
+        Ok(Some(data))
     }
 
     /// `GET /crm/v8/{module}/search` with one criterion, every page.
@@ -838,15 +876,19 @@ impl Source for ZohoSource {
     }
     async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let coql = self.scan_coql.as_deref()?;
-        let result = match self.coql_all(coql, Purpose::All).await {
-            Ok(raw) => self.records_from(&raw).await,
-            Err(m) => Err(m),
-        };
-        Some(
-            result
-                .map(|records| records.into_iter().for_each(&mut *sink))
-                .map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))),
-        )
+        // Page by page: a scan never holds more than one page of records.
+        let mut pages = CoqlPages::new(coql, Purpose::All);
+        let result: Result<(), String> = async {
+            while let Some(raw) = self.next_coql_page(&mut pages).await? {
+                self.records_from(&raw)
+                    .await?
+                    .into_iter()
+                    .for_each(&mut *sink);
+            }
+            Ok(())
+        }
+        .await;
+        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))))
     }
 }
 
