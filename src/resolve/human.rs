@@ -284,10 +284,10 @@ fn key_of(graph: &dyn Graph, n: Node, identifier: Identifier) -> Option<String> 
 }
 
 /// A pool's whole profiles and records, as a [`Graph`].
+/// Each node's keys are normalized once, when the graph is made.
 struct PoolGraph<'a> {
-    profiles: Vec<&'a Profile>,
-    records: &'a [SourceRecord],
-    identity: &'a crate::config::Identity,
+    profiles: Vec<ProfileKeys<'a>>,
+    records: Vec<RecordKeys<'a>>,
 }
 
 impl Graph for PoolGraph<'_> {
@@ -298,10 +298,20 @@ impl Graph for PoolGraph<'_> {
         self.records.len()
     }
     fn profile(&self, i: usize) -> ProfileKeys<'_> {
-        ProfileKeys::of(self.profiles[i], self.identity)
+        let k = &self.profiles[i];
+        ProfileKeys {
+            email_key: k.email_key.as_deref().map(Cow::Borrowed),
+            phone_key: k.phone_key.as_deref().map(Cow::Borrowed),
+            ..*k
+        }
     }
     fn record(&self, i: usize) -> RecordKeys<'_> {
-        RecordKeys::of(&self.records[i], self.identity)
+        let k = &self.records[i];
+        RecordKeys {
+            email_key: k.email_key.as_deref().map(Cow::Borrowed),
+            phone_key: k.phone_key.as_deref().map(Cow::Borrowed),
+            ..*k
+        }
     }
 }
 
@@ -315,10 +325,18 @@ pub fn form(pool: &Pool, config: &Config) -> Vec<Human> {
 /// instead of copying them.
 pub fn form_owned(pool: Pool, config: &Config) -> Vec<Human> {
     let plans = {
+        let identity = &config.identity;
         let graph = PoolGraph {
-            profiles: pool.profiles.values().collect(),
-            records: &pool.records,
-            identity: &config.identity,
+            profiles: pool
+                .profiles
+                .values()
+                .map(|p| ProfileKeys::of(p, identity))
+                .collect(),
+            records: pool
+                .records
+                .iter()
+                .map(|r| RecordKeys::of(r, identity))
+                .collect(),
         };
         plan(&graph, config)
             .into_iter()
@@ -389,23 +407,21 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
     // Positions: profiles by cio_id, records by (source as configured, id,
     // email, phone), so the same nodes form the same humans in the same
     // order whichever order they were read in.
-    let mut porder: Vec<u32> = (0..graph.profile_count() as u32).collect();
-    porder.sort_by(|&a, &b| {
-        graph
-            .profile(a as usize)
-            .cio_id
-            .cmp(graph.profile(b as usize).cio_id)
-    });
-    let mut rorder: Vec<u32> = (0..graph.record_count() as u32).collect();
-    rorder.sort_by_cached_key(|&i| {
-        let r = graph.record(i as usize);
-        (
-            source_order.get(r.source).copied(),
-            r.id.map(str::to_string),
-            r.email.map(str::to_string),
-            r.phone.map(str::to_string),
-        )
-    });
+    // (The index last breaks ties, as a stable sort would.)
+    let mut by_cio_id: Vec<(&str, u32)> = (0..graph.profile_count())
+        .map(|i| (graph.profile(i).cio_id, i as u32))
+        .collect();
+    by_cio_id.sort_unstable();
+    let porder: Vec<u32> = by_cio_id.into_iter().map(|(_, i)| i).collect();
+    let mut by_record_key: Vec<_> = (0..graph.record_count())
+        .map(|i| {
+            let r = graph.record(i);
+            let rank = source_order.get(r.source).copied();
+            (rank, r.id, r.email, r.phone, i as u32)
+        })
+        .collect();
+    by_record_key.sort_unstable();
+    let rorder: Vec<u32> = by_record_key.into_iter().map(|k| k.4).collect();
     let np = porder.len();
     let nr = rorder.len();
     // Nodes by position: 0..np profiles, np.. records.
@@ -659,7 +675,7 @@ fn order_profiles(
 }
 
 /// `created_at` as unix seconds; unknown sorts last.
-pub fn created_at(p: &Profile) -> i64 {
+fn created_at(p: &Profile) -> i64 {
     created_at_of(p.attribute("created_at"))
 }
 

@@ -151,10 +151,6 @@ impl Idents {
         self.records.truncate(mark);
     }
 
-    pub fn profiles(&self) -> usize {
-        self.profiles.len()
-    }
-
     pub fn cio_id(&self, i: u32) -> &str {
         self.get(self.profiles[i as usize].cio_id)
             .unwrap_or_default()
@@ -174,13 +170,6 @@ impl Idents {
     /// Each profile's keys, in the order added.
     pub fn each_profile(&self) -> impl Iterator<Item = ProfileKeys<'_>> {
         (0..self.profiles.len()).map(|i| self.profile(i))
-    }
-
-    /// Bytes held (for progress and benchmarks).
-    pub fn heap_bytes(&self) -> usize {
-        self.text.capacity()
-            + self.profiles.capacity() * std::mem::size_of::<ProfileIdent>()
-            + self.records.capacity() * std::mem::size_of::<RecordIdent>()
     }
 }
 

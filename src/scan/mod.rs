@@ -221,8 +221,8 @@ pub async fn run(
     // order the profiles were stored (so a chunk reads ranges of them);
     // the results are kept in person order.
     let total = plans.len();
-    let mut order: Vec<u32> = (0..total as u32).collect();
-    order.sort_by_cached_key(|&i| {
+    let mut storage_order: Vec<u32> = (0..total as u32).collect();
+    storage_order.sort_by_key(|&i| {
         let plan = &plans[i as usize];
         match plan.profiles.first() {
             Some(&p) => (0, idents.profile_n(p)),
@@ -233,7 +233,7 @@ pub async fn run(
         }
     });
     let mut judged: Vec<Option<Judged>> = vec![None; total];
-    for (c, chunk) in order.chunks(JUDGE_CHUNK).enumerate() {
+    for (c, chunk) in storage_order.chunks(JUDGE_CHUNK).enumerate() {
         progress(Step::Judging {
             done: c * JUDGE_CHUNK,
             total,
@@ -259,7 +259,7 @@ pub async fn run(
             });
         }
     }
-    drop(order);
+    drop(storage_order);
     let mut judged: Vec<Judged> = judged.into_iter().flatten().collect();
 
     // The event sample: its activities, then every rule on it.
