@@ -8,6 +8,7 @@ pub mod customerio;
 pub mod engine;
 pub mod exit;
 pub mod http;
+pub mod lock;
 pub mod logging;
 pub mod model;
 pub mod report;

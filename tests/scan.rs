@@ -3,55 +3,14 @@
 
 mod common;
 
+use common::scans::{
+    cioscope, findings, person, scan_json, scan_json_exiting, split_people, write_workspace, SHOP,
+};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::{json, Value};
-
-fn cioscope(data: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("cioscope").unwrap();
-    cmd.env("CIOSCOPE_DATA_DIR", data).env_remove("NO_COLOR");
-    cmd
-}
-
-fn scan_json(data: &Path, args: &[&str]) -> Value {
-    let out = cioscope(data)
-        .args(["scan", "--format", "json", "--fail-on", "never"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scan failed ({:?}): {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("scan prints JSON")
-}
-
-/// (person, rule, severity, sorted profiles) of every finding.
-fn findings(report: &Value) -> BTreeSet<(String, String, String, Vec<String>)> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let mut profiles: Vec<String> = f["profiles"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap().to_string())
-                .collect();
-            profiles.sort();
-            (
-                f["person"].as_str().unwrap().to_string(),
-                f["rule"].as_str().unwrap().to_string(),
-                f["severity"].as_str().unwrap().to_string(),
-                profiles,
-            )
-        })
-        .collect()
-}
 
 #[test]
 fn a_demo_scan_agrees_with_checking_everyone() {
@@ -103,125 +62,6 @@ fn a_demo_scan_agrees_with_checking_everyone() {
 }
 
 // ---------------------------------------------------------------- fixtures
-
-/// A recorded workspace in `dir`: people files and a config.
-fn write_workspace(dir: &Path, people: &[Value], shop_sql: &str) {
-    let cio = dir.join("customerio").join("people");
-    std::fs::create_dir_all(&cio).unwrap();
-    for p in people {
-        let cio_id = p["identifiers"]["cio_id"].as_str().unwrap();
-        std::fs::write(
-            cio.join(format!("{cio_id}.json")),
-            serde_json::to_string_pretty(&json!({ "customer": p })).unwrap(),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.join("shop.sql"), shop_sql).unwrap();
-    std::fs::write(
-        dir.join("cioscope.toml"),
-        r#"[workspace]
-name = "scan-test"
-
-[customerio]
-fixtures = "customerio"
-recorded_at = "2026-11-20T12:00:00Z"
-
-[identity]
-primary = "id"
-match_on = ["email", "phone"]
-
-[[sources]]
-name = "shop"
-kind = "sqlite"
-seed_sql = "shop.sql"
-owns = ["vip_tier"]
-people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
-scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
-
-# No bulk query: a scan asks it person by person.
-[[sources]]
-name = "care"
-kind = "sqlite"
-seed_sql = "shop.sql"
-people = "SELECT customer_id AS id, email FROM customers WHERE customer_id = :id OR lower(email) = lower(:email)"
-
-[[attributes]]
-name = "vip_tier"
-type = "enum"
-values = ["bronze", "silver", "gold"]
-"#,
-    )
-    .unwrap();
-}
-
-fn person(cio_id: &str, id: Option<&str>, email: Option<&str>, attrs: &[(&str, &str)]) -> Value {
-    let mut attributes = serde_json::Map::new();
-    let mut timestamps = serde_json::Map::new();
-    attributes.insert("cio_id".into(), json!(cio_id));
-    attributes.insert("created_at".into(), json!("1700000000"));
-    if let Some(id) = id {
-        attributes.insert("id".into(), json!(id));
-    }
-    if let Some(e) = email {
-        attributes.insert("email".into(), json!(e));
-    }
-    for (k, v) in attrs {
-        attributes.insert(k.to_string(), json!(v));
-    }
-    for k in attributes.keys() {
-        timestamps.insert(k.clone(), json!(1_763_000_000));
-    }
-    json!({
-        "id": id,
-        "identifiers": {"id": id, "email": email, "cio_id": cio_id},
-        "attributes": attributes,
-        "timestamps": timestamps,
-        "unsubscribed": false,
-        "devices": []
-    })
-}
-
-const SHOP: &str = "CREATE TABLE customers (customer_id TEXT, email TEXT, phone TEXT, vip_tier TEXT, updated_at TEXT);
-INSERT INTO customers VALUES ('C1', 'ann@example.com', NULL, 'gold', '2026-11-01T00:00:00Z');
-INSERT INTO customers VALUES ('C9', 'orphan@example.com', NULL, 'gold', '2026-11-01T00:00:00Z');
-INSERT INTO customers (customer_id) VALUES ('C2'), ('C3'), ('C4'), ('C5'), ('C6'), ('C7'), ('C8');
-";
-
-/// Splits no single selected person reveals: two id'd profiles sharing an
-/// email, a Gmail variant seen from its plain side, one phone written two
-/// ways — plus clean look-alikes.
-fn split_people() -> Vec<Value> {
-    vec![
-        person(
-            "b01",
-            Some("C1"),
-            Some("ann@example.com"),
-            &[("vip_tier", "gold")],
-        ),
-        person("b02", Some("C2"), Some("bob@example.com"), &[]),
-        person("b03", Some("C3"), Some("Bob@Example.com "), &[]),
-        person("b04", Some("C4"), Some("carol.jones@gmail.com"), &[]),
-        person("b05", Some("C5"), Some("caroljones+shop@gmail.com"), &[]),
-        person(
-            "b06",
-            Some("C6"),
-            Some("dan@example.com"),
-            &[("phone", "+1 555 100 0037")],
-        ),
-        person(
-            "b07",
-            Some("C7"),
-            Some("dan.w@example.org"),
-            &[("phone", "(555) 100-0037")],
-        ),
-        person(
-            "b08",
-            Some("C8"),
-            Some("erin@example.com"),
-            &[("phone", "+1 555 100 0099")],
-        ),
-    ]
-}
 
 #[test]
 fn a_scan_finds_splits_only_a_workspace_wide_view_can_see() {
@@ -330,7 +170,8 @@ fn a_bulk_read_that_fails_midway_leaves_nothing_of_that_source_behind() {
         );
         std::fs::write(&config, text).unwrap();
         let data = tempfile::tempdir().unwrap();
-        scan_json(data.path(), &["--config", config.to_str().unwrap()])
+        // A source that could not be read: exit 3.
+        scan_json_exiting(data.path(), &["--config", config.to_str().unwrap()], 3)
     };
     let at_once = scan_with("SELECT no_such_column FROM customers");
     let midway = scan_with(

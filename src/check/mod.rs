@@ -275,8 +275,18 @@ async fn record_and_compare(
                 selection: selection.to_string(),
                 previous_run: Some(prev.id),
                 previous_generated_at: Some(crate::model::time::iso_millis(prev.generated_at)),
-                new: c.new,
-                resolved: c.resolved,
+                new: c
+                    .new
+                    .into_iter()
+                    .filter(|k| report.judged(&k.person, k.rule))
+                    .collect(),
+                // A pair is resolved only where its rule judged the person
+                // again: a failed read is not an improvement.
+                resolved: c
+                    .resolved
+                    .into_iter()
+                    .filter(|k| report.judged(&k.person, k.rule))
+                    .collect(),
                 persisting: c.persisting.len(),
             }
         }

@@ -328,6 +328,12 @@ impl Workspace {
         let mut errors: Vec<PersonError> =
             p.errors.iter().map(|e| person_error(&person, e)).collect();
         errors.extend(self.closed_sources(&person));
+        // A Customer.io read that failed for this human (an unusable
+        // profile answer, a search that did not answer): the rules that
+        // read profiles do not judge it.
+        if p.errors.iter().any(|e| e.source == "customerio") {
+            subject.unread.profiles = true;
+        }
         for e in p.errors.iter().filter(|e| e.source_failed) {
             if !subject.unavailable.contains(&e.source) {
                 subject.unavailable.push(e.source.clone());
@@ -347,11 +353,14 @@ impl Workspace {
         for (profile, result) in subject.profiles.iter_mut().zip(results) {
             match result {
                 Ok(a) => profile.activities = a,
-                Err(e) => errors.push(PersonError {
-                    person: person.clone(),
-                    source: "customerio".into(),
-                    message: e.to_string(),
-                }),
+                Err(e) => {
+                    subject.unread.activities = true;
+                    errors.push(PersonError {
+                        person: person.clone(),
+                        source: "customerio".into(),
+                        message: e.to_string(),
+                    })
+                }
             }
         }
         let ctx = RuleContext {

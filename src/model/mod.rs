@@ -184,11 +184,33 @@ pub struct Subject {
     /// record says nothing.
     #[serde(default)]
     pub unavailable: Vec<String>,
+    /// Customer.io reads that failed for this human: the rules that need
+    /// them do not judge it (`rules::Rule::judges`).
+    #[serde(default, skip_serializing_if = "Unread::is_nothing")]
+    pub unread: Unread,
     /// Profiles of *other* humans whose email differs from one of this
     /// human's only by Gmail-style dots or `+tag`: a possible split, shown
     /// by `split_identity`, never merged.
     #[serde(default)]
     pub variants: Vec<Profile>,
+}
+
+/// What could not be read of a human in Customer.io.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unread {
+    /// A profile (or the search for its profiles) did not answer usably.
+    #[serde(default)]
+    pub profiles: bool,
+    /// The activities of a profile were not read (they failed, or the
+    /// human is outside a scan's event sample).
+    #[serde(default)]
+    pub activities: bool,
+}
+
+impl Unread {
+    pub fn is_nothing(&self) -> bool {
+        !self.profiles && !self.activities
+    }
 }
 
 impl Subject {

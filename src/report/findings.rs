@@ -135,6 +135,12 @@ pub fn table(report: &CheckReport, color: bool, cut: bool) -> String {
         out.push_str(&format!(" ({})", by.join(", ")));
     }
     out.push('\n');
+    if !report.not_judged.is_empty() {
+        out.push_str(&format!(
+            "{} not fully judged: a read failed (see errors), so the rules that need it did not judge them — neither clean nor found\n",
+            people(report.not_judged.len())
+        ));
+    }
     if let Some(c) = &report.comparison {
         out.push_str(&format!("{}\n", sanitize(&c.sentence())));
         for k in &c.new {
@@ -167,6 +173,12 @@ pub fn markdown(report: &CheckReport) -> String {
         s.warn,
         s.info
     );
+    if !report.not_judged.is_empty() {
+        out.push_str(&format!(
+            "{} not fully judged: a read failed (see errors), so the rules that need it did not judge them.\n\n",
+            people(report.not_judged.len())
+        ));
+    }
     if !s.by_rule.is_empty() {
         out.push_str("| rule | findings |\n|---|---:|\n");
         for (r, n) in &s.by_rule {
@@ -264,4 +276,13 @@ pub fn csv(report: &CheckReport) -> String {
         out.push('\n');
     }
     out
+}
+
+/// "1 person", "3 people".
+fn people(n: usize) -> String {
+    if n == 1 {
+        "1 person".into()
+    } else {
+        format!("{n} people")
+    }
 }

@@ -5,4 +5,4 @@ pub mod findings;
 pub mod model;
 pub mod text;
 
-pub use model::{CheckReport, FailOn, FindingKey, RunComparison, Summary, SCHEMA};
+pub use model::{CheckReport, FailOn, FindingKey, NotJudged, RunComparison, Summary, SCHEMA};

@@ -41,10 +41,21 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     pub errors: Vec<PersonError>,
     pub summary: Summary,
+    /// Humans some rules could not judge because a read failed (their
+    /// errors say which): neither clean nor found for those rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_judged: Vec<NotJudged>,
     /// With `--record`: the comparison with the previous run of the same
     /// selection (an extension of `cioscope.findings/1`; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<RunComparison>,
+}
+
+/// A human that some rules could not judge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotJudged {
+    pub person: String,
+    pub rules: Vec<Rule>,
 }
 
 /// A finding's identity across runs and sessions.
@@ -100,8 +111,17 @@ impl CheckReport {
             findings: vec![],
             errors: vec![],
             summary: Summary::default(),
+            not_judged: vec![],
             comparison: None,
         }
+    }
+
+    /// Whether `rule` judged `person` in this run.
+    pub fn judged(&self, person: &str, rule: Rule) -> bool {
+        !self
+            .not_judged
+            .iter()
+            .any(|n| n.person == person && n.rules.contains(&rule))
     }
 
     /// The highest severity present.
@@ -142,8 +162,15 @@ impl CheckReport {
     /// Add one checked human (or an entry point that reached nobody).
     pub fn add(&mut self, c: Checked) {
         self.errors.extend(c.errors);
-        if c.subject.is_some() {
+        if let Some(subject) = &c.subject {
             self.people_checked += 1;
+            let rules = crate::rules::not_judged(subject);
+            if !rules.is_empty() {
+                self.not_judged.push(NotJudged {
+                    person: c.person.clone(),
+                    rules,
+                });
+            }
             self.findings.extend(c.findings);
         }
     }

@@ -81,7 +81,15 @@ impl Rule {
     /// activity log costs a request per profile): a workspace scan runs
     /// these on its event sample only.
     pub fn reads_activities(self) -> bool {
-        self.spec().reads_activities
+        self.spec().reads.has(Inputs::ACTIVITIES)
+    }
+
+    /// Whether the rule can judge this human: every input it needs was
+    /// read (DOMAIN: "not judged" — a failed read is never a finding and
+    /// never clean).
+    pub fn judges(self, subject: &Subject) -> bool {
+        let missing = unread(subject);
+        self.spec().needs.0 & missing.0 == 0
     }
 
     pub fn from_id(id: &str) -> Option<Rule> {
@@ -227,22 +235,64 @@ pub struct RuleSpec {
     pub code: &'static str,
     /// What part of a person its findings are about.
     pub area: Area,
-    /// Judges Customer.io activities (a request per profile to read).
-    pub reads_activities: bool,
+    /// What it reads of a human (activities cost a request per profile:
+    /// a workspace scan reads them for its event sample only).
+    pub reads: Inputs,
+    /// What must have been read for it to judge at all; the rest of
+    /// `reads` it judges where present (`timestamp_integrity` judges date
+    /// attributes and source rows without activities).
+    pub needs: Inputs,
     pub check: RuleFn,
 }
 
-/// Whether a rule reads Customer.io activities (see
-/// [`RuleSpec::reads_activities`]).
-const PROFILE: bool = false;
-const ACTIVITIES: bool = true;
+/// The parts of a human a rule reads, as a set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inputs(u8);
+
+impl Inputs {
+    pub const NONE: Inputs = Inputs(0);
+    /// Customer.io profiles (attributes, identifiers, subscription).
+    pub const PROFILES: Inputs = Inputs(1);
+    /// Every source's records and their events.
+    pub const SOURCES: Inputs = Inputs(2);
+    /// Customer.io activity logs.
+    pub const ACTIVITIES: Inputs = Inputs(4);
+
+    pub const fn with(self, other: Inputs) -> Inputs {
+        Inputs(self.0 | other.0)
+    }
+
+    pub const fn has(self, other: Inputs) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// The inputs of this human that were not read: a profile whose answer
+/// was unusable, a source that could not answer, activities not read.
+pub fn unread(subject: &Subject) -> Inputs {
+    let mut missing = Inputs::NONE;
+    if subject.unread.profiles {
+        missing = missing.with(Inputs::PROFILES);
+    }
+    if !subject.unavailable.is_empty() {
+        missing = missing.with(Inputs::SOURCES);
+    }
+    if subject.unread.activities {
+        missing = missing.with(Inputs::ACTIVITIES);
+    }
+    missing
+}
+
+const PS: Inputs = Inputs::PROFILES.with(Inputs::SOURCES);
+const PA: Inputs = Inputs::PROFILES.with(Inputs::ACTIVITIES);
+const PSA: Inputs = PS.with(Inputs::ACTIVITIES);
 
 const fn spec(
     rule: Rule,
     id: &'static str,
     code: &'static str,
     area: Area,
-    reads_activities: bool,
+    (reads, needs): (Inputs, Inputs),
     check: RuleFn,
 ) -> RuleSpec {
     RuleSpec {
@@ -250,7 +300,8 @@ const fn spec(
         id,
         code,
         area,
-        reads_activities,
+        reads,
+        needs,
         check,
     }
 }
@@ -258,23 +309,36 @@ const fn spec(
 /// Every rule, in report order: the only place a rule is registered.
 #[rustfmt::skip]
 pub const RULES: [RuleSpec; 12] = [
-    spec(Rule::SplitIdentity, "split_identity", "SPL", Area::Identifiers, PROFILE, split_identity::check),
-    spec(Rule::MissingAttribute, "missing_attribute", "MIS", Area::Attributes, PROFILE, missing_attribute::check),
-    spec(Rule::DuplicateEvent, "duplicate_event", "DUP", Area::Events, ACTIVITIES, duplicate_event::check),
-    spec(Rule::StaleAttribute, "stale_attribute", "STL", Area::Attributes, PROFILE, stale_attribute::check),
-    spec(Rule::TimestampIntegrity, "timestamp_integrity", "TSI", Area::Events, ACTIVITIES, timestamp_integrity::check),
-    spec(Rule::EventNameDrift, "event_name_drift", "EVN", Area::Events, ACTIVITIES, event_name_drift::check),
-    spec(Rule::TypeDrift, "type_drift", "TYP", Area::Attributes, PROFILE, type_drift::check),
-    spec(Rule::EnumDrift, "enum_drift", "ENM", Area::Attributes, PROFILE, enum_drift::check),
-    spec(Rule::ConsentConflict, "consent_conflict", "CON", Area::Attributes, PROFILE, consent_conflict::check),
-    spec(Rule::OrphanProfile, "orphan_profile", "ORP", Area::Identifiers, PROFILE, orphan_profile::check),
-    spec(Rule::FailedUpdate, "failed_update", "FAI", Area::Attributes, ACTIVITIES, failed_update::check),
-    spec(Rule::MergedHistory, "merged_history", "MRG", Area::Events, ACTIVITIES, merged_history::check),
+    spec(Rule::SplitIdentity, "split_identity", "SPL", Area::Identifiers, (PS, PS), split_identity::check),
+    spec(Rule::MissingAttribute, "missing_attribute", "MIS", Area::Attributes, (PS, PS), missing_attribute::check),
+    spec(Rule::DuplicateEvent, "duplicate_event", "DUP", Area::Events, (PSA, PSA), duplicate_event::check),
+    spec(Rule::StaleAttribute, "stale_attribute", "STL", Area::Attributes, (PS, PS), stale_attribute::check),
+    spec(Rule::TimestampIntegrity, "timestamp_integrity", "TSI", Area::Events, (PSA, PS), timestamp_integrity::check),
+    spec(Rule::EventNameDrift, "event_name_drift", "EVN", Area::Events, (PSA, PSA), event_name_drift::check),
+    spec(Rule::TypeDrift, "type_drift", "TYP", Area::Attributes, (PS, PS), type_drift::check),
+    spec(Rule::EnumDrift, "enum_drift", "ENM", Area::Attributes, (PS, PS), enum_drift::check),
+    spec(Rule::ConsentConflict, "consent_conflict", "CON", Area::Attributes, (PS, PS), consent_conflict::check),
+    spec(Rule::OrphanProfile, "orphan_profile", "ORP", Area::Identifiers, (PS, PS), orphan_profile::check),
+    spec(Rule::FailedUpdate, "failed_update", "FAI", Area::Attributes, (PA, PA), failed_update::check),
+    spec(Rule::MergedHistory, "merged_history", "MRG", Area::Events, (PA, PA), merged_history::check),
 ];
 
-/// Run every rule on one subject.
+/// Run every rule that can judge this subject (see [`Rule::judges`]).
 pub fn check_subject(subject: &Subject, ctx: &RuleContext) -> Vec<Finding> {
-    RULES.iter().flat_map(|s| (s.check)(subject, ctx)).collect()
+    RULES
+        .iter()
+        .filter(|s| s.rule.judges(subject))
+        .flat_map(|s| (s.check)(subject, ctx))
+        .collect()
+}
+
+/// The rules that could not judge this subject because something they
+/// need was not read.
+pub fn not_judged(subject: &Subject) -> Vec<Rule> {
+    Rule::ALL
+        .into_iter()
+        .filter(|r| !r.judges(subject))
+        .collect()
 }
 
 #[cfg(test)]

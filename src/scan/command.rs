@@ -117,20 +117,37 @@ pub async fn command(config: Config, args: ScanArgs) -> Exit {
             }
             Ok(s) => {
                 eprintln!("cioscope: continuing scan {} ({})", s.id, s.selection);
-                s
+                Some(s)
             }
             Err(e) => {
                 eprintln!("cioscope: {e}");
                 return Exit::Usage;
             }
         },
+        None => None,
+    };
+    let ws = match Workspace::open(config).await {
+        Ok(ws) => Arc::new(ws),
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Exit::Usage;
+        }
+    };
+    let scan = match scan {
+        Some(s) => s,
         None => {
+            if let Some(segment) = args.segment {
+                if let Err(message) = known_segment(&ws, segment).await {
+                    eprintln!("cioscope: {message}");
+                    return Exit::Usage;
+                }
+            }
             let options = ScanOptions {
                 segment: args.segment,
                 events_sample: args.events_sample,
                 seed: args.seed,
             };
-            let scan = new_scan(&config.workspace, &options);
+            let scan = new_scan(&ws.config.workspace, &options);
             if let Err(e) = store.create_scan(&scan).await {
                 eprintln!("cioscope: {e}");
                 return Exit::Unavailable;
@@ -138,11 +155,33 @@ pub async fn command(config: Config, args: ScanArgs) -> Exit {
             scan
         }
     };
-    let ws = match Workspace::open(config).await {
-        Ok(ws) => Arc::new(ws),
+    // One process per scan; whoever had it may have finished it meanwhile.
+    let _lock = match store.lock_scan(&scan.id).await {
+        Ok(lock) => lock,
         Err(e) => {
             eprintln!("cioscope: {e}");
-            return Exit::Usage;
+            return Exit::Unavailable;
+        }
+    };
+    let scan = match store.scan(&scan.id).await {
+        Ok(s) if s.is_done() => {
+            eprintln!(
+                "cioscope: scan {} was finished meanwhile; its report, read back from {}",
+                s.id,
+                store.place()
+            );
+            return match stored_report(&store, &s).await {
+                Ok(r) => finish(&r, &args),
+                Err(e) => {
+                    eprintln!("cioscope: {e}");
+                    Exit::Unavailable
+                }
+            };
+        }
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Exit::Unavailable;
         }
     };
     eprintln!(
@@ -185,6 +224,31 @@ pub async fn command(config: Config, args: ScanArgs) -> Exit {
         }
         Ok(Ok(report)) => finish(&report, &args),
     }
+}
+
+/// `Ok` when the workspace has segment `id` (or its segments cannot be
+/// listed: the scan's own listing then says what is wrong); else the
+/// message naming the segments it has.
+async fn known_segment(ws: &Workspace, id: i64) -> Result<(), String> {
+    let Ok(segments) = ws.cio.segments().await else {
+        return Ok(());
+    };
+    if segments.iter().any(|s| s.id == id) {
+        return Ok(());
+    }
+    let mut names: Vec<String> = segments
+        .iter()
+        .map(|s| format!("{} {}", s.id, crate::sanitize::sanitize(&s.name)))
+        .collect();
+    names.truncate(40);
+    Err(if names.is_empty() {
+        format!("no segment {id} in this workspace (it has none)")
+    } else {
+        format!(
+            "no segment {id} in this workspace; its segments: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// A progress line on stderr: redrawn on a terminal; otherwise one line

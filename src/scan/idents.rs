@@ -51,6 +51,8 @@ pub struct Idents {
     profiles: Vec<ProfileIdent>,
     records: Vec<RecordIdent>,
     sources: Vec<Arc<str>>,
+    /// Profiles added by [`Idents::add_unread`].
+    unread: i64,
 }
 
 impl Idents {
@@ -106,6 +108,46 @@ impl Idents {
             phone_key,
             created_at: created_at_of(p.attribute("created_at")),
         });
+    }
+
+    /// A listed profile whose attributes could not be read: what the
+    /// listing said of it (cio_id, id, email) stands for it, so it joins
+    /// its human, which then is not judged on a gap. It is numbered below
+    /// zero (nothing of it is stored).
+    pub fn add_unread(&mut self, r: &crate::customerio::PersonRef, identity: &Identity) {
+        let stub = Profile {
+            cio_id: r.cio_id.clone(),
+            id: r.id.clone(),
+            email: r.email.clone(),
+            ..Default::default()
+        };
+        self.unread += 1;
+        self.add_profile(-self.unread, &stub, identity);
+    }
+
+    /// Whether profile `i` stands for one that could not be read.
+    pub fn is_unread(&self, i: u32) -> bool {
+        self.profiles[i as usize].n < 0
+    }
+
+    /// Unread profiles the listing gave neither an id nor an email: the
+    /// human they belong to cannot be told.
+    pub fn unplaced_unread(&self) -> usize {
+        self.profiles
+            .iter()
+            .filter(|p| p.n < 0 && self.get(p.id).is_none() && self.get(p.email).is_none())
+            .count()
+    }
+
+    /// Profile `i` as the listing knew it: cio_id, id and email only.
+    pub fn stub(&self, i: u32) -> Profile {
+        let p = &self.profiles[i as usize];
+        Profile {
+            cio_id: self.get(p.cio_id).unwrap_or_default().to_string(),
+            id: self.get(p.id).map(str::to_string),
+            email: self.get(p.email).map(str::to_string),
+            ..Default::default()
+        }
     }
 
     /// Record `n` of `source` (its number in the store).

@@ -27,12 +27,12 @@ use rand::RngCore;
 
 use crate::config::Identity;
 use crate::customerio::client::Listing;
-use crate::customerio::{IdType, PersonRef};
+use crate::customerio::{ApiErrorKind, IdType, PersonRef};
 use crate::engine::judge;
 use crate::model::{Profile, SourceRecord, Subject};
 use crate::resolve::human::{self, Plan};
 use crate::resolve::{address, PersonError, Workspace, MAX_ACTIVITIES};
-use crate::rules::{Finding, RuleContext};
+use crate::rules::{Finding, Rule, RuleContext};
 use crate::sources::Lookup;
 use crate::store::scans::{ErrorRow, FindingRow, HumanRow, ScanRow};
 use crate::store::{Store, StoreError};
@@ -48,6 +48,10 @@ pub use report::{RuleRate, ScanReport, SourceRead};
 
 /// The event sample's default budget, in humans.
 pub const DEFAULT_EVENTS_SAMPLE: usize = 1000;
+/// More people than any workspace holds: a listing past this is broken.
+const MAX_LISTED: usize = 200_000_000;
+/// The endpoint profiles are read through.
+const ATTRIBUTES: &str = "POST /v1/customers/attributes";
 /// Profiles per stored batch (ten batch calls).
 const BATCH: usize = 1000;
 /// Rounds of person-by-person lookups for a source without a bulk query
@@ -89,6 +93,10 @@ pub enum ScanError {
     /// Customer.io could not list the people: nothing can be scanned.
     #[error("cannot list the people of {what}: {message}")]
     Listing { what: String, message: String },
+    /// Customer.io kept throttling past the budget: the scan stops where
+    /// it is and can be continued.
+    #[error("stopped: {message}")]
+    Stopped { message: String },
     #[error("scan {0} is already finished (see `cioscope scan --list`)")]
     Finished(String),
     #[error("scan {id} belongs to workspace {workspace:?}, not {config:?}")]
@@ -148,16 +156,20 @@ const JUDGE_CHUNK: usize = 500;
 /// the store as they are read; humans are formed over identity copies
 /// ([`Idents`]), then judged a chunk at a time from the stored originals,
 /// in storage order so a chunk reads ranges.
+///
+/// A read that fails is never a finding, a resolution or a count: a
+/// profile that could not be read stands in its human as what the listing
+/// said of it, and that human is not judged; a source that could not be
+/// read leaves every human unjudged by the rules that read sources; both
+/// are in the report's errors (exit 3), and the trend calls the pairs they
+/// touch not comparable.
 pub async fn run(
     ws: &Arc<Workspace>,
     store: &Store,
     scan: &ScanRow,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<ScanReport, ScanError> {
-    let segment = scan
-        .selection
-        .strip_prefix("segment ")
-        .and_then(|s| s.parse::<i64>().ok());
+    let segment = scan_segment(scan);
     let listing = match segment {
         Some(id) => Listing::Segment(id),
         None => Listing::Filter(crate::resolve::select::everyone_filter()),
@@ -166,36 +178,97 @@ pub async fn run(
     let listed = refs.len();
     let mut idents = Idents::default();
     let mut errors = read_profiles(ws, store, scan, refs, &mut idents, progress).await?;
+    let profiles_failed = errors.len();
+    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, progress).await?;
+    for r in reads.iter().filter(|r| r.error.is_some()) {
+        errors.push(PersonError {
+            person: "*".into(),
+            source: r.name.clone(),
+            message: format!(
+                "the source could not be read, so no human was judged by the rules that read sources: {}",
+                r.error.as_deref().unwrap_or_default()
+            ),
+        });
+    }
+
+    let mut plans = human::plan(&idents, &ws.config);
+    if segment.is_some() {
+        // A segment scan judges the humans that hold a member profile;
+        // records that join no member are outside the selection.
+        plans.retain(|p| !p.profiles.is_empty());
+    }
+    progress(Step::Humans {
+        humans: plans.len(),
+    });
+    plans.sort_by(|a, b| a.person.cmp(&b.person));
+    let gaps = Gaps {
+        unavailable: &unavailable,
+        // An unread profile nobody can place might be any record's.
+        records_unplaced: idents.unplaced_unread() > 0,
+    };
+    let mut judged = judge_everyone(ws, store, scan, &idents, &plans, &gaps, progress).await?;
+    judge_sample(ws, store, scan, &idents, &plans, &gaps, &mut judged, &mut errors, progress)
+        .await?;
+    drop(plans);
+    drop(idents);
+    let counts = Counts {
+        listed,
+        profiles_failed,
+    };
+    finish(store, scan, counts, judged, reads, errors, progress).await
+}
+
+/// The segment a scan's selection names.
+fn scan_segment(scan: &ScanRow) -> Option<i64> {
+    scan.selection
+        .strip_prefix("segment ")
+        .and_then(|s| s.parse::<i64>().ok())
+}
+
+/// What could not be read, scan-wide.
+struct Gaps<'a> {
+    /// Sources that could not be read.
+    unavailable: &'a [String],
+    /// Some unread profile has neither id nor email: a human of records
+    /// only may be its, so its absence of a profile proves nothing.
+    records_unplaced: bool,
+}
+
+/// Every source: its bulk read (or what was stored of it), else asked
+/// person by person; returns how each went and the names of those that
+/// could not be read.
+async fn read_sources(
+    ws: &Arc<Workspace>,
+    store: &Store,
+    scan: &ScanRow,
+    idents: &mut Idents,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<(Vec<SourceRead>, Vec<String>), ScanError> {
+    let identity = &ws.config.identity;
     let mut reads = Vec::new();
-    let mut unavailable = Vec::new();
     for status in &ws.source_status {
         if let Some(e) = &status.error {
-            unavailable.push(status.name.clone());
-            reads.push(SourceRead::failed(&status.name, e));
+            // Not open now; what an earlier run of this scan stored of it
+            // still stands.
+            let read = match stored_source(store, &scan.id, &status.name, idents, identity).await? {
+                Some(stored) => stored,
+                None => SourceRead::failed(&status.name, e),
+            };
+            reads.push(read);
         }
     }
-    let identity = &ws.config.identity;
     let mut per_person = Vec::new();
     for source in &ws.sources {
         progress(Step::Source {
             name: source.name().to_string(),
         });
-        match read_source(store, &scan.id, source.as_ref(), &mut idents, identity).await? {
-            Some(read) => {
-                if read.error.is_some() {
-                    unavailable.push(source.name().to_string());
-                }
-                reads.push(read);
-            }
+        match read_source(store, &scan.id, source.as_ref(), idents, identity).await? {
+            Some(read) => reads.push(read),
             None => per_person.push(Arc::clone(source)),
         }
     }
     for source in per_person {
-        let read = look_up_everyone(ws, store, &scan.id, &source, &mut idents).await?;
-        if read.error.is_some() {
-            unavailable.push(source.name().to_string());
-        }
-        reads.push(read);
+        reads.push(look_up_everyone(ws, store, &scan.id, &source, idents).await?);
     }
     // Source order as configured, so reports read the same each time.
     let order: HashMap<&str, usize> = ws
@@ -206,20 +279,32 @@ pub async fn run(
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     reads.sort_by_key(|r| order.get(r.name.as_str()).copied().unwrap_or(usize::MAX));
+    let unavailable = reads
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(|r| r.name.clone())
+        .collect();
+    Ok((reads, unavailable))
+}
 
-    let mut plans = human::plan(&idents, &ws.config);
-    progress(Step::Humans {
-        humans: plans.len(),
-    });
-    plans.sort_by(|a, b| a.person.cmp(&b.person));
+/// Attribute and identity rules on everyone, a chunk at a time, in the
+/// order the profiles were stored (so a chunk reads ranges of them); the
+/// results are kept in person order. Activities are not read here: the
+/// rules that need them wait for the event sample, and
+/// `timestamp_integrity` judges date attributes and source rows.
+async fn judge_everyone(
+    ws: &Workspace,
+    store: &Store,
+    scan: &ScanRow,
+    idents: &Idents,
+    plans: &[Plan],
+    gaps: &Gaps<'_>,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<Vec<Judged>, ScanError> {
     let ctx = RuleContext {
         config: &ws.config,
         now: ws.now(),
     };
-
-    // Attribute and identity rules on everyone, a chunk at a time, in the
-    // order the profiles were stored (so a chunk reads ranges of them);
-    // the results are kept in person order.
     let total = plans.len();
     let mut storage_order: Vec<u32> = (0..total as u32).collect();
     storage_order.sort_by_key(|&i| {
@@ -239,36 +324,40 @@ pub async fn run(
             total,
         });
         let mine = chunk.iter().map(|&i| &plans[i as usize]).collect();
-        let full = hydrate(store, &scan.id, &idents, mine, &unavailable).await?;
-        for (&i, s) in chunk.iter().zip(&full) {
-            let (findings, error) = match judge(s, &ctx) {
-                Ok(f) => (
-                    f.into_iter()
-                        .filter(|f| !f.rule.reads_activities())
-                        .collect(),
-                    None,
-                ),
-                Err(e) => (vec![], Some(e)),
-            };
-            judged[i as usize] = Some(Judged {
-                person: s.person.clone(),
-                profiles: s.profiles.iter().map(|p| p.cio_id.clone()).collect(),
-                findings,
-                error,
-                sampled: sample::Part::None,
-            });
+        let full = hydrate(store, &scan.id, idents, mine, gaps).await?;
+        for (&i, mut s) in chunk.iter().zip(full) {
+            // Failed reads only: not being sampled is not a failure.
+            let not_judged = crate::rules::not_judged(&s);
+            s.unread.activities = true;
+            judged[i as usize] = Some(Judged::of(&s, judge(&s, &ctx), not_judged));
         }
     }
-    drop(storage_order);
-    let mut judged: Vec<Judged> = judged.into_iter().flatten().collect();
+    Ok(judged.into_iter().flatten().collect())
+}
 
-    // The event sample: its activities, then every rule on it.
+/// The event sample: its activities, then every rule on it.
+#[allow(clippy::too_many_arguments)]
+async fn judge_sample(
+    ws: &Workspace,
+    store: &Store,
+    scan: &ScanRow,
+    idents: &Idents,
+    plans: &[Plan],
+    gaps: &Gaps<'_>,
+    judged: &mut [Judged],
+    errors: &mut Vec<PersonError>,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<(), ScanError> {
+    let ctx = RuleContext {
+        config: &ws.config,
+        now: ws.now(),
+    };
     let flagged: Vec<bool> = judged.iter().map(|j| !j.findings.is_empty()).collect();
     let parts = sample::choose(&flagged, scan.events_sample, scan.seed);
     for (j, part) in judged.iter_mut().zip(&parts) {
         j.sampled = *part;
     }
-    let chosen: Vec<usize> = (0..total)
+    let chosen: Vec<usize> = (0..judged.len())
         .filter(|&i| parts[i] != sample::Part::None)
         .collect();
     let stored = store.activities(&scan.id).await?;
@@ -279,7 +368,7 @@ pub async fn run(
     });
     for chunk in chosen.chunks(JUDGE_CHUNK) {
         let mine = chunk.iter().map(|&i| &plans[i]).collect();
-        let mut full = hydrate(store, &scan.id, &idents, mine, &unavailable).await?;
+        let mut full = hydrate(store, &scan.id, idents, mine, gaps).await?;
         let errs = read_activities(ws, store, &scan.id, &stored, &mut full, &mut |n| {
             progress(Step::Activities {
                 done: done + n,
@@ -288,19 +377,33 @@ pub async fn run(
         })
         .await?;
         done += chunk.len();
-        for ((&i, s), errs) in chunk.iter().zip(&full).zip(errs) {
-            let (findings, error) = match judge(s, &ctx) {
-                Ok(f) => (f, None),
-                Err(e) => (vec![], Some(e)),
-            };
-            judged[i].findings = findings;
-            judged[i].error = error;
+        for ((&i, mut s), errs) in chunk.iter().zip(full).zip(errs) {
+            s.unread.activities |= !errs.is_empty();
+            let sampled = judged[i].sampled;
+            judged[i] = Judged::of(&s, judge(&s, &ctx), crate::rules::not_judged(&s));
+            judged[i].sampled = sampled;
             errors.extend(errs);
         }
     }
-    drop(plans);
-    drop(idents);
+    Ok(())
+}
 
+/// How many profiles were listed and how many of them could not be read.
+struct Counts {
+    listed: usize,
+    profiles_failed: usize,
+}
+
+/// The report, compared with the previous scan, and everything stored.
+async fn finish(
+    store: &Store,
+    scan: &ScanRow,
+    counts: Counts,
+    judged: Vec<Judged>,
+    reads: Vec<SourceRead>,
+    mut errors: Vec<PersonError>,
+    progress: &mut (dyn FnMut(Step) + Send),
+) -> Result<ScanReport, ScanError> {
     progress(Step::Storing);
     let previous = store
         .previous_scan(&scan.workspace, &scan.selection, &scan.started_at)
@@ -318,7 +421,8 @@ pub async fn run(
     let report = report::build(report::Parts {
         scan,
         finished_at,
-        profiles: listed,
+        profiles: counts.listed,
+        profiles_failed: counts.profiles_failed,
         judged: &judged,
         sources: reads,
         errors: errors.clone(),
@@ -339,6 +443,7 @@ pub async fn run(
                 .map(|f| f.severity)
                 .max()
                 .map(|s| s.name().to_string()),
+            not_judged: j.not_judged.iter().map(|r| r.id().to_string()).collect(),
         })
         .collect();
     let finding_rows: Vec<FindingRow> = report
@@ -384,6 +489,36 @@ pub struct Judged {
     pub findings: Vec<Finding>,
     pub error: Option<PersonError>,
     pub sampled: sample::Part,
+    /// Rules that could not judge it because a read failed (a profile,
+    /// a source, its activities); not being sampled is not a failure.
+    pub not_judged: Vec<Rule>,
+}
+
+impl Judged {
+    fn of(
+        s: &Subject,
+        judgement: Result<Vec<Finding>, PersonError>,
+        not_judged: Vec<Rule>,
+    ) -> Judged {
+        let (findings, error, not_judged) = match judgement {
+            Ok(f) => (f, None, not_judged),
+            // A rule that failed judged nobody.
+            Err(e) => (vec![], Some(e), Rule::ALL.to_vec()),
+        };
+        Judged {
+            person: s.person.clone(),
+            profiles: s.profiles.iter().map(|p| p.cio_id.clone()).collect(),
+            findings,
+            error,
+            sampled: sample::Part::None,
+            not_judged,
+        }
+    }
+
+    /// Whether `rule` judged this human.
+    pub fn judged_by(&self, rule: Rule) -> bool {
+        !self.not_judged.contains(&rule)
+    }
 }
 
 // ---------------------------------------------------------------- hydrating
@@ -396,7 +531,7 @@ async fn hydrate(
     scan: &str,
     idents: &Idents,
     plans: Vec<&Plan>,
-    unavailable: &[String],
+    gaps: &Gaps<'_>,
 ) -> Result<Vec<Subject>, ScanError> {
     let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
         scan: scan.to_string(),
@@ -427,10 +562,7 @@ async fn hydrate(
     }
     // Variants are copies (another human's profile, maybe in this chunk);
     // a human's own profiles are moved out.
-    let missing = |i: u32| Profile {
-        cio_id: idents.cio_id(i).to_string(),
-        ..Default::default()
-    };
+    let missing = |i: u32| idents.stub(i);
     let variants: Vec<Vec<Profile>> = plans
         .iter()
         .map(|plan| {
@@ -449,6 +581,11 @@ async fn hydrate(
         .into_iter()
         .zip(variants)
         .map(|(plan, variants)| Subject {
+            unread: crate::model::Unread {
+                profiles: plan.profiles.iter().any(|&i| idents.is_unread(i))
+                    || (gaps.records_unplaced && plan.profiles.is_empty()),
+                activities: false,
+            },
             person: plan.person.clone(),
             profiles: plan
                 .profiles
@@ -468,7 +605,7 @@ async fn hydrate(
                 })
                 .collect(),
             links: plan.links(idents),
-            unavailable: unavailable.to_vec(),
+            unavailable: gaps.unavailable.to_vec(),
             variants,
         })
         .collect())
@@ -489,6 +626,8 @@ async fn list(
     let mut cursor: Option<String> = None;
     let mut finished = scan.listed;
     let mut next_page = 0;
+    // The cursors stored pages were asked with.
+    let mut used: Vec<String> = Vec::new();
     for (page, next, body) in pages {
         let page_refs: Vec<PersonRef> =
             serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
@@ -498,14 +637,43 @@ async fn list(
             })?;
         refs.extend(page_refs);
         finished = finished || next.is_none();
+        used.extend(cursor.take());
         cursor = next;
         next_page = page + 1;
     }
-    let what = match listing {
-        Listing::Segment(id) => format!("segment {id}"),
-        Listing::Filter(_) => format!("workspace {}", ws.config.workspace),
+    let (what, endpoint) = match listing {
+        Listing::Segment(id) => (
+            format!("segment {id}"),
+            "GET /v1/segments/{id}/membership",
+        ),
+        Listing::Filter(_) => (
+            format!("workspace {}", ws.config.workspace),
+            "POST /v1/customers",
+        ),
     };
+    // A cursor met twice would page forever; no workspace holds more
+    // pages than this.
+    let mut seen: HashSet<String> = used.into_iter().collect();
+    let max_pages = MAX_LISTED.div_ceil(listing.page_size().max(1));
     while !finished {
+        if let Some(c) = &cursor {
+            if !seen.insert(c.clone()) {
+                return Err(ScanError::Listing {
+                    what,
+                    message: format!(
+                        "{endpoint} answered page {next_page} with a cursor it already gave for an earlier page; the listing would never end"
+                    ),
+                });
+            }
+        }
+        if next_page >= max_pages {
+            return Err(ScanError::Listing {
+                what,
+                message: format!(
+                    "{endpoint} still had a next page after {next_page} pages ({MAX_LISTED} people, more than a workspace holds)"
+                ),
+            });
+        }
         progress(Step::Listing { people: refs.len() });
         let (people, next) = ws
             .cio
@@ -543,7 +711,8 @@ async fn list(
 
 /// Every listed profile's attributes, batch by batch, stored as read, its
 /// identity copied into `idents` (stored batches are read back, not fetched
-/// again); returns the errors met.
+/// again); returns the errors met, one per profile that could not be read
+/// (which stands in `idents` as what the listing said of it).
 async fn read_profiles(
     ws: &Workspace,
     store: &Store,
@@ -556,6 +725,7 @@ async fn read_profiles(
     let identity = &ws.config.identity;
     let mut errors = Vec::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
+    let batch_refs = |b: usize| &refs[(b * BATCH).min(total)..((b + 1) * BATCH).min(total)];
     for (batch, errs) in store.batches(&scan.id).await? {
         let es: Vec<PersonError> =
             serde_json::from_str(&errs).map_err(|e| StoreError::Corrupt {
@@ -563,6 +733,9 @@ async fn read_profiles(
                 what: format!("profile batch {batch}"),
                 message: e.to_string(),
             })?;
+        for r in unread_refs(batch_refs(batch), &es) {
+            idents.add_unread(r, identity);
+        }
         errors.extend(es);
         done.insert(batch);
     }
@@ -596,14 +769,16 @@ async fn read_profiles(
         done: finished.min(total),
         total,
     });
-    let refs = &refs;
     let mut batches = futures::stream::iter(todo)
         .map(|b| {
-            let chunk = &refs[b * BATCH..((b + 1) * BATCH).min(total)];
+            let chunk = batch_refs(b);
             async move { (b, read_batch(ws, chunk).await) }
         })
         .buffer_unordered(2);
-    while let Some((b, (ps, es))) = batches.next().await {
+    while let Some((b, read)) = batches.next().await {
+        // Stopped by the throttle budget: nothing of this batch is stored,
+        // so a resume reads it again.
+        let (ps, es) = read?;
         let number = |k: usize| (b * BATCH + k) as i64;
         let rows: Vec<(i64, String, String)> = ps
             .iter()
@@ -632,12 +807,39 @@ async fn read_profiles(
         for (k, p) in ps.iter().enumerate() {
             idents.add_profile(number(k), p, identity);
         }
+        for r in unread_refs(batch_refs(b), &es) {
+            idents.add_unread(r, identity);
+        }
         errors.extend(es);
     }
     Ok(errors)
 }
 
-async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<PersonError>) {
+/// The person an error of a profile read names: `cio_<cio_id>` when it
+/// was asked by cio_id, else its id.
+fn error_person(r: &PersonRef) -> String {
+    if r.cio_id.is_empty() {
+        r.id.clone().unwrap_or_default()
+    } else {
+        format!("cio_{}", r.cio_id)
+    }
+}
+
+/// The listed people of a batch whose read failed.
+fn unread_refs<'a>(refs: &'a [PersonRef], errors: &[PersonError]) -> Vec<&'a PersonRef> {
+    let failed: HashSet<&str> = errors.iter().map(|e| e.person.as_str()).collect();
+    refs.iter()
+        .filter(|r| failed.contains(error_person(r).as_str()))
+        .collect()
+}
+
+/// One batch of listed people: the profiles read, and an error for every
+/// one that could not be (an unusable answer, or none at all). A throttle
+/// budget spent stops the scan instead.
+async fn read_batch(
+    ws: &Workspace,
+    refs: &[PersonRef],
+) -> Result<(Vec<Profile>, Vec<PersonError>), ScanError> {
     let by_cio: Vec<String> = refs
         .iter()
         .filter(|r| !r.cio_id.is_empty())
@@ -654,26 +856,55 @@ async fn read_batch(ws: &Workspace, refs: &[PersonRef]) -> (Vec<Profile>, Vec<Pe
     );
     let mut profiles = Vec::new();
     let mut errors = Vec::new();
+    let mut answered: HashSet<String> = HashSet::new();
     for ((id, result), ty) in a
         .into_iter()
         .map(|x| (x, IdType::CioId))
         .chain(b.into_iter().map(|x| (x, IdType::Id)))
     {
-        match result {
-            Ok(Some(p)) => profiles.push(p),
-            // Gone between the listing and the read: nobody to judge.
-            Ok(None) => {}
-            Err(e) => errors.push(PersonError {
-                person: match ty {
-                    IdType::CioId => format!("cio_{id}"),
-                    _ => id,
-                },
+        let person = match ty {
+            IdType::CioId => format!("cio_{id}"),
+            _ => id,
+        };
+        let message = match result {
+            Ok(Some(p)) => {
+                answered.insert(person);
+                profiles.push(p);
+                continue;
+            }
+            Ok(None) => format!(
+                "listed, but {} answered no profile for it",
+                ATTRIBUTES
+            ),
+            Err(e) if e.kind == ApiErrorKind::RateLimited => {
+                return Err(ScanError::Stopped {
+                    message: e.to_string(),
+                })
+            }
+            Err(e) => e.to_string(),
+        };
+        answered.insert(person.clone());
+        errors.push(PersonError {
+            person,
+            source: "customerio".into(),
+            message,
+        });
+    }
+    // Every listed person is either read or an error.
+    for r in refs {
+        let person = error_person(r);
+        if !answered.contains(&person) {
+            errors.push(PersonError {
+                person,
                 source: "customerio".into(),
-                message: e.to_string(),
-            }),
+                message: format!(
+                    "listed, but never answered by {}",
+                    ATTRIBUTES
+                ),
+            });
         }
     }
-    (profiles, errors)
+    Ok((profiles, errors))
 }
 
 // ---------------------------------------------------------------- sources
@@ -710,7 +941,8 @@ async fn read_source(
         Some(Err(e)) => {
             // What a failed read handed over is not the source's records.
             idents.truncate_records(mark);
-            Ok(Some(store_failure(store, scan, name, &e.message).await?))
+            // Not stored: a resume reads it again.
+            Ok(Some(SourceRead::failed(name, &e.message)))
         }
     }
 }
@@ -791,20 +1023,6 @@ async fn store_records(
     })
 }
 
-/// Store that a source could not be read.
-async fn store_failure(
-    store: &Store,
-    scan: &str,
-    name: &str,
-    message: &str,
-) -> Result<SourceRead, ScanError> {
-    let outcome = serde_json::json!({ "error": message });
-    store
-        .save_source(scan, name, &mut std::iter::empty(), &outcome.to_string())
-        .await?;
-    Ok(SourceRead::failed(name, message))
-}
-
 /// A source without a bulk query, asked by every profile's identifiers
 /// (and then by the identifiers of the records that brings in).
 async fn look_up_everyone(
@@ -868,7 +1086,7 @@ async fn look_up_everyone(
         }
     }
     if let Some(m) = failure {
-        return store_failure(store, scan, &name, &m).await;
+        return Ok(SourceRead::failed(&name, &m));
     }
     let bodies = records
         .iter()

@@ -2,7 +2,7 @@
 //! and its formats: a terminal table, the weekly QA page in Markdown, JSON,
 //! and CSV of the findings.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,10 @@ pub struct RuleRate {
     /// `every_human` or `event_sample`.
     pub judged_on: String,
     pub humans_judged: usize,
+    /// Humans (of those it would judge) it could not, because a read
+    /// failed: neither clean nor affected.
+    #[serde(default)]
+    pub humans_not_judged: usize,
     /// Judged humans with at least one finding of this rule.
     pub humans_affected: usize,
     pub rate: f64,
@@ -110,6 +114,10 @@ pub struct Change {
     pub new: usize,
     pub resolved: usize,
     pub persisting: usize,
+    /// Pairs of the previous scan, or found now, whose human this scan or
+    /// the previous one could not judge with this rule.
+    #[serde(default)]
+    pub not_comparable: usize,
 }
 
 /// One person with one rule.
@@ -129,6 +137,10 @@ pub struct Trend {
     pub new: Vec<Pair>,
     pub resolved: Vec<Pair>,
     pub persisting: usize,
+    /// Pairs neither new, resolved nor persisting: a read failed for the
+    /// human in one of the two scans, so they were not judged alike.
+    #[serde(default)]
+    pub not_comparable: Vec<Pair>,
 }
 
 /// A whole scan.
@@ -140,8 +152,19 @@ pub struct ScanReport {
     pub selection: String,
     pub started_at: String,
     pub finished_at: String,
+    /// Profiles listed; each was read or is in `errors`.
     pub profiles: usize,
+    #[serde(default)]
+    pub profiles_read: usize,
+    #[serde(default)]
+    pub profiles_failed: usize,
     pub humans: usize,
+    /// Humans every rule judged (those of the event sample's rules on the
+    /// sample), and humans some rule could not judge.
+    #[serde(default)]
+    pub humans_judged: usize,
+    #[serde(default)]
+    pub humans_not_judged: usize,
     pub events_sample: EventsSample,
     pub sources: Vec<SourceRead>,
     pub rules: Vec<RuleRate>,
@@ -199,6 +222,7 @@ pub struct Parts<'a> {
     pub scan: &'a ScanRow,
     pub finished_at: DateTime<Utc>,
     pub profiles: usize,
+    pub profiles_failed: usize,
     pub judged: &'a [Judged],
     pub sources: Vec<SourceRead>,
     pub errors: Vec<PersonError>,
@@ -211,6 +235,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         scan,
         finished_at,
         profiles,
+        profiles_failed,
         judged,
         sources,
         errors,
@@ -237,45 +262,75 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         .map(|j| j.person.as_str())
         .collect();
 
-    // Pairs compared: every pair, except that a rule on the event sample
-    // is compared only for humans both scans sampled.
+    // Pairs compared: every pair whose human both scans judged with its
+    // rule; a rule on the event sample only for humans both sampled.
+    let now_by_person: HashMap<&str, &Judged> =
+        judged.iter().map(|j| (j.person.as_str(), j)).collect();
+    // A human gone from this scan is resolved only when nothing failed: an
+    // unread profile may be exactly that human.
+    let complete = profiles_failed == 0 && !sources.iter().any(|s| s.error.is_some());
     let trend = previous.zip(previous_pairs).map(|(p, found)| {
         let (before, sampled_then) = (&found.pairs, &found.sampled);
-        let comparable = |person: &str, rule: &str| {
+        let sampled = |person: &str, rule: &str| {
             let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
             !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
         };
+        let judged_both = |person: &str, rule: &str| {
+            let then = !found
+                .not_judged
+                .contains(&(person.to_string(), rule.to_string()));
+            let now = match (now_by_person.get(person), Rule::from_id(rule)) {
+                (Some(j), Some(r)) => j.judged_by(r),
+                (None, _) => complete,
+                (Some(_), None) => false,
+            };
+            then && now
+        };
         let mut new = Vec::new();
+        let mut not_comparable = Vec::new();
         let mut persisting = 0;
         for (person, rule) in &current {
-            if !comparable(person, rule) {
+            if !sampled(person, rule) {
                 continue;
             }
             if before.contains(&(person.clone(), rule.clone())) {
                 persisting += 1;
-            } else {
+            } else if judged_both(person, rule) {
                 new.push(Pair {
+                    person: person.clone(),
+                    rule: rule.clone(),
+                });
+            } else {
+                not_comparable.push(Pair {
                     person: person.clone(),
                     rule: rule.clone(),
                 });
             }
         }
-        let mut resolved: Vec<Pair> = before
-            .iter()
-            .filter(|(person, rule)| comparable(person, rule))
-            .filter(|pair| !current.contains(*pair))
-            .map(|(person, rule)| Pair {
+        let mut resolved = Vec::new();
+        for (person, rule) in before {
+            if !sampled(person, rule) || current.contains(&(person.clone(), rule.clone())) {
+                continue;
+            }
+            let pair = Pair {
                 person: person.clone(),
                 rule: rule.clone(),
-            })
-            .collect();
+            };
+            if judged_both(person, rule) {
+                resolved.push(pair);
+            } else {
+                not_comparable.push(pair);
+            }
+        }
         resolved.sort();
+        not_comparable.sort();
         Trend {
             previous: p.id.clone(),
             previous_finished_at: p.finished_at.clone(),
             new,
             resolved,
             persisting,
+            not_comparable,
         }
     });
 
@@ -283,8 +338,13 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         .into_iter()
         .map(|rule| {
             let on_sample = rule.reads_activities();
-            let judged_here = |j: &Judged| !on_sample || j.sampled == Part::Random;
+            let in_scope = |j: &Judged| !on_sample || j.sampled == Part::Random;
+            let judged_here = |j: &Judged| in_scope(j) && j.judged_by(rule);
             let humans_judged = judged.iter().filter(|j| judged_here(j)).count();
+            let humans_not_judged = judged
+                .iter()
+                .filter(|j| in_scope(j) && !j.judged_by(rule))
+                .count();
             let humans_affected = judged
                 .iter()
                 .filter(|j| judged_here(j) && j.findings.iter().any(|f| f.rule == rule))
@@ -316,6 +376,11 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                                 .is_some_and(|f| f.pairs.contains(&(person.clone(), r.clone())))
                     })
                     .count(),
+                not_comparable: t
+                    .not_comparable
+                    .iter()
+                    .filter(|p| p.rule == rule.id())
+                    .count(),
             });
             RuleRate {
                 rule,
@@ -325,6 +390,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                     "every_human".into()
                 },
                 humans_judged,
+                humans_not_judged,
                 humans_affected,
                 rate,
                 ci95,
@@ -355,7 +421,11 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         started_at: scan.started_at.clone(),
         finished_at: finished_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         profiles,
+        profiles_read: profiles - profiles_failed.min(profiles),
+        profiles_failed,
         humans,
+        humans_judged: judged.iter().filter(|j| j.not_judged.is_empty()).count(),
+        humans_not_judged: judged.iter().filter(|j| !j.not_judged.is_empty()).count(),
         events_sample: EventsSample {
             budget: scan.events_sample,
             seed: scan.seed,
@@ -402,20 +472,63 @@ fn change_cell(r: &RuleRate) -> String {
                 std::cmp::Ordering::Less => "▼",
                 std::cmp::Ordering::Equal => "=",
             };
-            format!(
+            let mut cell = format!(
                 "{arrow} {delta:+} (+{} new, −{} resolved)",
                 c.new, c.resolved
-            )
+            );
+            if c.not_comparable > 0 {
+                cell.push_str(&format!(", {} not comparable", c.not_comparable));
+            }
+            cell
         }
         _ => "—".into(),
     }
 }
 
 fn judged_cell(r: &RuleRate) -> String {
-    if r.judged_on == "event_sample" {
+    let mut cell = if r.judged_on == "event_sample" {
         format!("{} sampled", r.humans_judged)
     } else {
         format!("{} humans", r.humans_judged)
+    };
+    if r.humans_not_judged > 0 {
+        cell.push_str(&format!(" ({} not judged)", r.humans_not_judged));
+    }
+    cell
+}
+
+/// What a scan could not read, in a sentence (empty when nothing failed).
+fn gaps_sentence(r: &ScanReport) -> String {
+    let mut parts = Vec::new();
+    if r.profiles_failed > 0 {
+        parts.push(format!(
+            "{} of {} profiles could not be read",
+            r.profiles_failed, r.profiles
+        ));
+    }
+    for s in r.sources.iter().filter(|s| s.error.is_some()) {
+        parts.push(format!("source {} could not be read", s.name));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "INCOMPLETE: {}; {} of {} humans were not judged by every rule (neither clean nor found), and pairs they touch are not comparable with the previous scan",
+        parts.join(", "),
+        r.humans_not_judged,
+        r.humans
+    )
+}
+
+/// ", 12 not comparable (a read failed)" when some pairs were not.
+fn not_comparable_clause(t: &Trend) -> String {
+    if t.not_comparable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} not comparable (a read failed in one of the two scans)",
+            t.not_comparable.len()
+        )
     }
 }
 
@@ -442,7 +555,7 @@ fn source_sentence(s: &SourceRead) -> String {
             s.name, s.records, s.lookups
         ),
         _ => format!(
-            "{}: FAILED — {} (findings computed without it)",
+            "{}: FAILED — {} (the rules that read sources judged nobody)",
             s.name,
             s.error.as_deref().unwrap_or("unknown error")
         ),
@@ -459,13 +572,18 @@ pub fn table(r: &ScanReport) -> String {
         r.profiles,
         r.humans
     );
+    let gaps = gaps_sentence(r);
+    if !gaps.is_empty() {
+        out.push_str(&format!("{}\n", sanitize(&gaps)));
+    }
     if let Some(t) = &r.trend {
         out.push_str(&format!(
-            "compared with scan {}: {} new, {} resolved, {} persisting\n",
+            "compared with scan {}: {} new, {} resolved, {} persisting{}\n",
             t.previous,
             t.new.len(),
             t.resolved.len(),
-            t.persisting
+            t.persisting,
+            not_comparable_clause(t)
         ));
     } else {
         out.push_str("first scan of this workspace and selection: no trend yet\n");
@@ -524,7 +642,7 @@ pub fn table(r: &ScanReport) -> String {
         s.info
     ));
     if s.errors > 0 {
-        out.push_str(&format!("; {} people could not be read", s.errors));
+        out.push_str(&format!("; {} read errors (see errors)", s.errors));
     }
     out.push_str(&format!(
         "\nevery finding: cioscope scan --resume {} --format csv (or md, json)\n",
@@ -547,9 +665,13 @@ pub fn markdown(r: &ScanReport) -> String {
         r.profiles,
         r.humans
     );
+    let gaps = gaps_sentence(r);
+    if !gaps.is_empty() {
+        out.push_str(&format!("> **{}**\n\n", md_cell(&gaps)));
+    }
     match &r.trend {
         Some(t) => out.push_str(&format!(
-            "Compared with scan `{}`{}: **{} new**, {} resolved, {} persisting (person, rule) pairs.\n\n",
+            "Compared with scan `{}`{}: **{} new**, {} resolved, {} persisting (person, rule) pairs{}.\n\n",
             t.previous,
             t.previous_finished_at
                 .as_deref()
@@ -557,7 +679,8 @@ pub fn markdown(r: &ScanReport) -> String {
                 .unwrap_or_default(),
             t.new.len(),
             t.resolved.len(),
-            t.persisting
+            t.persisting,
+            not_comparable_clause(t)
         )),
         None => out.push_str("First scan of this workspace and selection: no trend yet.\n\n"),
     }

@@ -19,7 +19,7 @@
 
 pub mod command;
 pub mod compare;
-pub mod lock;
+pub use crate::lock;
 pub mod pii;
 pub mod report;
 pub mod sample;

@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_numbered_profiles",
         include_str!("../../migrations/store/0002_numbered_profiles.sql"),
     ),
+    (
+        "0003_not_judged",
+        include_str!("../../migrations/store/0003_not_judged.sql"),
+    ),
 ];
 
 /// Env var naming the folder that holds `spotcheck.db` (tests use temp dirs).
@@ -43,6 +47,10 @@ pub enum StoreError {
     NoScan(String),
     #[error("scan id {id:?} matches several scans: {matches}")]
     Ambiguous { id: String, matches: String },
+    #[error("scan {scan} is running in another cioscope ({holder}); let it finish, or stop it and resume here")]
+    Busy { scan: String, holder: String },
+    #[error("scan {scan} was finished by another cioscope meanwhile; its report stands (see `cioscope scan --resume {scan}`)")]
+    AlreadyFinished { scan: String },
     #[error("scan {scan}: unreadable {what}: {message}")]
     Corrupt {
         scan: String,

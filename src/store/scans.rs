@@ -45,6 +45,8 @@ pub struct HumanRow {
     pub sampled: String,
     pub findings: usize,
     pub worst: Option<String>,
+    /// Rule ids that could not judge it (a read failed).
+    pub not_judged: Vec<String>,
 }
 
 /// One finding of a finished scan, as stored.
@@ -66,6 +68,15 @@ pub struct ErrorRow {
     pub message: String,
 }
 
+/// One process per scan: held while a scan runs, released when dropped or
+/// when the process ends however it ends (a file lock beside the local
+/// store; a session-level advisory lock on a shared PostgreSQL store).
+#[derive(Debug)]
+pub enum ScanLock {
+    File(crate::lock::SessionLock),
+    Shared(sqlx::AnyConnection),
+}
+
 /// What a finished scan found, for comparing the next one with it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FoundPairs {
@@ -73,6 +84,8 @@ pub struct FoundPairs {
     pub pairs: HashSet<(String, String)>,
     /// Humans whose activities it sampled.
     pub sampled: HashSet<String>,
+    /// (person, rule) of every human a rule could not judge.
+    pub not_judged: HashSet<(String, String)>,
 }
 
 const SCAN_COLUMNS: &str = "id, workspace, selection, status, started_at, finished_at, seed, events_sample, listed, profiles, humans, report";
@@ -622,13 +635,14 @@ impl Store {
                         Val::Text(&h.sampled),
                         Val::Int(h.findings as i64),
                         Val::MaybeText(h.worst.as_deref()),
+                        Val::Owned(h.not_judged.join(",")),
                     ]
                 })
                 .collect();
             insert_rows(
                 self.backend,
                 &mut tx,
-                "scan_humans (scan_id, person, profiles, sampled, findings, worst)",
+                "scan_humans (scan_id, person, profiles, sampled, findings, worst, not_judged)",
                 "",
                 &rows,
             )
@@ -678,8 +692,10 @@ impl Store {
         )
         .await
         .map_err(db)?;
-        sqlx::query(
-            "UPDATE scans SET status = 'done', finished_at = $2, humans = $3, report = $4 WHERE id = $1",
+        // Only a running scan finishes: one finished elsewhere meanwhile
+        // (a second process) is never rewritten.
+        let done = sqlx::query(
+            "UPDATE scans SET status = 'done', finished_at = $2, humans = $3, report = $4 WHERE id = $1 AND status = 'running'",
         )
         .bind(scan)
         .bind(finished_at)
@@ -688,6 +704,12 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(db)?;
+            return Err(StoreError::AlreadyFinished {
+                scan: scan.to_string(),
+            });
+        }
         // What was read is working data: a finished scan keeps its results
         // (humans, findings, errors, report), so weekly scans of a large
         // workspace do not pile up copies of it.
@@ -700,6 +722,47 @@ impl Store {
         }
         tx.commit().await.map_err(db)?;
         Ok(())
+    }
+
+    /// Take scan `id` for this process, or say who has it.
+    pub async fn lock_scan(&self, id: &str) -> Result<ScanLock, StoreError> {
+        let busy = |holder: String| StoreError::Busy {
+            scan: id.to_string(),
+            holder,
+        };
+        match self.backend {
+            Backend::Sqlite => {
+                let db = std::path::PathBuf::from(&self.place);
+                match crate::lock::SessionLock::acquire(&db, &format!("scan-{id}")) {
+                    Ok(lock) => Ok(ScanLock::File(lock)),
+                    Err(crate::lock::LockError::Held { holder, .. }) => Err(busy(holder)),
+                    Err(e) => Err(StoreError::Open {
+                        place: self.place.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+            Backend::Postgres => {
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(|e| self.db(e))?
+                    .detach();
+                let key = format!("cioscope scan {id}");
+                let got: bool = sqlx::query("SELECT pg_try_advisory_lock(hashtext($1))")
+                    .bind(&key)
+                    .fetch_one(&mut conn)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .map_err(|e| self.db(e))?;
+                if got {
+                    Ok(ScanLock::Shared(conn))
+                } else {
+                    Err(busy("a process connected to the shared store".into()))
+                }
+            }
+        }
     }
 
     /// Every (person, rule) a finished scan found, with the people whose
@@ -727,7 +790,26 @@ impl Store {
             .map(|r| r.try_get("person"))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db(e))?;
-        Ok(FoundPairs { pairs, sampled })
+        let rows = sqlx::query(
+            "SELECT person, not_judged FROM scan_humans WHERE scan_id = $1 AND not_judged <> ''",
+        )
+        .bind(scan)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db(e))?;
+        let mut not_judged = HashSet::new();
+        for r in &rows {
+            let person: String = r.try_get("person").map_err(|e| self.db(e))?;
+            let rules: String = r.try_get("not_judged").map_err(|e| self.db(e))?;
+            for rule in rules.split(',').filter(|s| !s.is_empty()) {
+                not_judged.insert((person.clone(), rule.to_string()));
+            }
+        }
+        Ok(FoundPairs {
+            pairs,
+            sampled,
+            not_judged,
+        })
     }
 
     /// A page of a scan's findings of one rule (or all), by person.
@@ -791,7 +873,7 @@ impl Store {
         rule: Option<&str>,
     ) -> Result<Vec<HumanRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT person, profiles, sampled, findings, worst FROM scan_humans h WHERE scan_id = $1 AND ($2 = '' OR EXISTS (SELECT 1 FROM scan_findings f WHERE f.scan_id = h.scan_id AND f.person = h.person AND f.rule = $2)) ORDER BY person",
+            "SELECT person, profiles, sampled, findings, worst, not_judged FROM scan_humans h WHERE scan_id = $1 AND ($2 = '' OR EXISTS (SELECT 1 FROM scan_findings f WHERE f.scan_id = h.scan_id AND f.person = h.person AND f.rule = $2)) ORDER BY person",
         )
         .bind(scan)
         .bind(rule.unwrap_or(""))
@@ -807,6 +889,12 @@ impl Store {
                     sampled: r.try_get("sampled")?,
                     findings: r.try_get::<i64, _>("findings")?.max(0) as usize,
                     worst: r.try_get("worst")?,
+                    not_judged: r
+                        .try_get::<String, _>("not_judged")?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -2,6 +2,8 @@
 //! driving the real binary and the real client in tests.
 #![allow(dead_code)]
 
+pub mod scans;
+
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};

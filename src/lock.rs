@@ -1,5 +1,6 @@
-//! One process per session: a walk holds an exclusive lock on a file beside
-//! the database for as long as it runs. A second `spot-check --resume` of
+//! One process per session of work (a spot-check walk, a running scan):
+//! it holds an exclusive lock on a file beside the database for as long
+//! as it runs. A second `spot-check --resume` of
 //! the same session is told who holds it instead of silently racing it
 //! (the last writer would win, and one screen would show verdicts the
 //! database no longer holds). The operating system releases the lock when
