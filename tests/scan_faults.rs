@@ -155,3 +155,126 @@ fn findings_of_a_readable_workspace_are_unchanged_by_the_not_judged_bookkeeping(
     assert_eq!(report["profiles_read"], report["profiles"]);
     assert!(!findings(&report).is_empty());
 }
+
+/// Segment 1 ("VIP") holds b01 (C1) and b02 (C2) only.
+fn with_segment(dir: &Path) {
+    write_workspace(dir, &split_people(), SHOP);
+    let cio = dir.join("customerio");
+    std::fs::write(
+        cio.join("segments.json"),
+        json!({"segments": [{"id": 1, "name": "VIP", "state": "finished", "type": "manual"}]})
+            .to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(cio.join("membership")).unwrap();
+    std::fs::write(
+        cio.join("membership/1.json"),
+        json!({
+            "identifiers": [
+                {"id": "C1", "email": "ann@example.com", "cio_id": "b01"},
+                {"id": "C2", "email": "bob@example.com", "cio_id": "b02"}
+            ],
+            "ids": ["C1", "C2"]
+        })
+        .to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_segment_scan_judges_only_the_humans_holding_a_member_profile() {
+    let ws = tempfile::tempdir().unwrap();
+    with_segment(ws.path());
+    let config = ws.path().join("cioscope.toml");
+    let data = tempfile::tempdir().unwrap();
+    let report = scan_json_exiting(
+        data.path(),
+        &["--config", config.to_str().unwrap(), "--segment", "1"],
+        0,
+    );
+    assert_eq!(report["selection"], "segment 1");
+    assert_eq!(report["profiles"], 2);
+    assert_eq!(report["humans"], 2, "{report:#}");
+    // Shop records of people outside the segment are outside the
+    // selection, not orphans.
+    for f in report["findings"].as_array().unwrap() {
+        assert!(
+            ["C1", "C2"].contains(&f["person"].as_str().unwrap()),
+            "a finding outside the segment: {f}"
+        );
+    }
+}
+
+#[test]
+fn a_scan_of_a_segment_the_workspace_lacks_is_a_usage_error_and_leaves_no_scan() {
+    let ws = tempfile::tempdir().unwrap();
+    with_segment(ws.path());
+    let config = ws.path().join("cioscope.toml");
+    let data = tempfile::tempdir().unwrap();
+    let out = cioscope(data.path())
+        .args(["scan", "--config", config.to_str().unwrap(), "--segment", "99"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no segment 99"), "{err}");
+    assert!(err.contains("1 VIP"), "the segments it has: {err}");
+    let list = cioscope(data.path())
+        .args(["scan", "--list", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("no scans"), "{listed}");
+}
+
+#[test]
+fn date_attributes_are_judged_on_every_human_not_only_the_event_sample() {
+    // Every profile's last_order_date is in milliseconds; the event
+    // sample holds one human.
+    let people: Vec<Value> = split_people()
+        .into_iter()
+        .map(|mut p| {
+            p["attributes"]["last_order_date"] = json!("1763000000000");
+            p["timestamps"]["last_order_date"] = json!(1_763_000_000);
+            p
+        })
+        .collect();
+    let ws = tempfile::tempdir().unwrap();
+    write_workspace(ws.path(), &people, SHOP);
+    let config = ws.path().join("cioscope.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[[attributes]]\nname = \"last_order_date\"\ntype = \"timestamp\"\n");
+    std::fs::write(&config, text).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let report = scan_json_exiting(
+        data.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--events-sample",
+            "1",
+            "--seed",
+            "3",
+        ],
+        0,
+    );
+    let sampled: Vec<&str> = report["events_sample"]["humans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert!(sampled.len() < 8, "a sample, not a census: {sampled:?}");
+    let flagged: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "timestamp_integrity")
+        .map(|f| f["person"].as_str().unwrap())
+        .collect();
+    // Every primary profile's date is judged: the unsampled ones too.
+    for person in ["C1", "C2", "C4", "C5", "C6", "C8"] {
+        assert!(flagged.contains(person), "{person}: {flagged:?} (sampled {sampled:?})");
+    }
+    assert!(flagged.iter().any(|p| !sampled.contains(p)));
+}

@@ -74,6 +74,9 @@ pub struct EventsSample {
     pub flagged: usize,
     /// Every human was sampled: rates are exact.
     pub census: bool,
+    /// The person keys of the humans sampled (random and flagged).
+    #[serde(default)]
+    pub humans: Vec<String>,
 }
 
 /// One rule across the scan.
@@ -432,6 +435,11 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
             random,
             flagged,
             census,
+            humans: judged
+                .iter()
+                .filter(|j| j.sampled != Part::None)
+                .map(|j| j.person.clone())
+                .collect(),
         },
         sources,
         rules,
