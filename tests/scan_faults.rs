@@ -278,3 +278,219 @@ fn date_attributes_are_judged_on_every_human_not_only_the_event_sample() {
     }
     assert!(flagged.iter().any(|p| !sampled.contains(p)));
 }
+
+// ---------------------------------------------------------------- over HTTP
+
+/// How the fake goes wrong.
+#[derive(Clone, Copy)]
+enum Fault {
+    /// Every profile read answers 429 (Retry-After: 1).
+    Throttled,
+    /// The listing's cursor returns to an earlier page.
+    LoopingCursor,
+    /// The batch answer names c00002 by another cio_id, and the single
+    /// lookup cannot find it.
+    ForeignCioId,
+    /// None: a slow, healthy workspace.
+    Slow,
+}
+
+#[derive(Clone)]
+struct Faulty {
+    inner: common::FakeWorkspace,
+    fault: Fault,
+}
+
+impl wiremock::Respond for Faulty {
+    fn respond(&self, req: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let path = req.url.path();
+        let method = req.method.as_str();
+        match self.fault {
+            Fault::Throttled if path.ends_with("/attributes") => {
+                wiremock::ResponseTemplate::new(429).insert_header("Retry-After", "1")
+            }
+            Fault::LoopingCursor if method == "POST" && path == "/v1/customers" => {
+                let start = req
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "start")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                let next = if start == "b" { "a" } else if start == "a" { "b" } else { "a" };
+                wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                    "identifiers": [{"id": format!("C-{start}"), "email": null, "cio_id": format!("x{start}")}],
+                    "ids": [format!("C-{start}")],
+                    "next": next
+                }))
+            }
+            Fault::ForeignCioId if path == "/v1/customers/attributes" && method == "POST" => {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let customers: Vec<Value> = body["ids"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|i| self.inner.people.iter().find(|p| Some(p.cio_id.as_str()) == i.as_str()))
+                    .map(|p| {
+                        let mut c = p.customer();
+                        if p.cio_id == "c00002" {
+                            c["identifiers"]["cio_id"] = json!(20002);
+                            c["attributes"]["cio_id"] = json!(20002);
+                        }
+                        json!({"customer": c})
+                    })
+                    .collect();
+                wiremock::ResponseTemplate::new(200).set_body_json(json!({"customers": customers}))
+            }
+            Fault::ForeignCioId if path.contains("c00002") => wiremock::ResponseTemplate::new(404)
+                .set_body_json(json!({"errors": [{"detail": "not found", "status": "404"}]})),
+            _ => self.inner.respond(req),
+        }
+    }
+}
+
+async fn serve(fault: Fault, people: usize, delay_ms: u64) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    let mut inner = common::FakeWorkspace::new(
+        (1..=people)
+            .map(|i| {
+                common::FakePerson::new(
+                    &format!("c{i:05}"),
+                    Some(&format!("C{i:05}")),
+                    Some(&format!("person{i}@example.com")),
+                )
+                .attr("created_at", "1700000000", 1_700_000_000)
+            })
+            .collect(),
+    );
+    if delay_ms > 0 {
+        inner = inner.with_delay(std::time::Duration::from_millis(delay_ms));
+    }
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(Faulty { inner, fault })
+        .mount(&server)
+        .await;
+    server
+}
+
+fn http_config(dir: &Path, base_url: &str) -> std::path::PathBuf {
+    let path = dir.join("cioscope.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[workspace]
+name = "faults"
+
+[customerio]
+base_url = "{base_url}"
+api_key_env = "CIOSCOPE_FAULTS_KEY"
+rate_limit = 1000
+max_retries = 1
+throttle_budget = "2s"
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn scan_cmd(data: &Path, config: &Path, extra: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("cioscope"));
+    c.env("CIOSCOPE_DATA_DIR", data)
+        .env("CIOSCOPE_FAULTS_KEY", "k")
+        .args(["scan", "--config", config.to_str().unwrap()])
+        .args(["--format", "json", "--fail-on", "never"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_stopped_by_the_throttle_budget_stays_resumable_and_says_so() {
+    let throttled = serve(Fault::Throttled, 30, 0).await;
+    let ws = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = http_config(ws.path(), &throttled.uri());
+    let out = scan_cmd(data.path(), &config, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("429"), "{err}");
+    let hint = err
+        .lines()
+        .find_map(|l| l.split("Continue with: cioscope ").nth(1))
+        .unwrap_or_else(|| panic!("no resume hint: {err}"));
+    assert!(hint.starts_with("scan --resume "), "{hint}");
+    let id = hint.split_whitespace().nth(2).unwrap().to_string();
+    // Not a finished scan of nobody: still stopped, and a resume against a
+    // workspace that answers finishes it with everyone.
+    let list = std::process::Command::new(assert_cmd::cargo::cargo_bin("cioscope"))
+        .env("CIOSCOPE_DATA_DIR", data.path())
+        .args(["scan", "--list", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("stopped"), "{listed}");
+    let healthy = serve(Fault::Slow, 30, 0).await;
+    let config = http_config(ws.path(), &healthy.uri());
+    let out = scan_cmd(data.path(), &config, &["--resume", &id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["humans"], 30);
+    assert_eq!(report["profiles_read"], 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_whose_cursor_comes_back_stops_with_an_error_naming_the_endpoint() {
+    let server = serve(Fault::LoopingCursor, 5, 0).await;
+    let ws = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = http_config(ws.path(), &server.uri());
+    let started = std::time::Instant::now();
+    let out = scan_cmd(data.path(), &config, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("POST /v1/customers"), "{err}");
+    assert!(err.contains("cursor"), "{err}");
+    let pages = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v1/customers")
+        .count();
+    assert!(pages <= 4, "{pages} listing pages for a two-page loop");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_asked_for_is_judged_or_an_error() {
+    let server = serve(Fault::ForeignCioId, 12, 0).await;
+    let ws = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = http_config(ws.path(), &server.uri());
+    let out = scan_cmd(data.path(), &config, &[]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = report["errors"].as_array().unwrap();
+    let judged_c2 = report["humans"].as_u64().unwrap() == 12;
+    let error_c2 = errors.iter().any(|e| e["person"] == "cio_c00002");
+    assert!(judged_c2 || error_c2, "C00002 vanished: {report:#}");
+    assert_eq!(
+        report["profiles_read"].as_u64().unwrap() + report["profiles_failed"].as_u64().unwrap(),
+        report["profiles"].as_u64().unwrap()
+    );
+    assert_eq!(
+        report["humans_judged"].as_u64().unwrap() + report["humans_not_judged"].as_u64().unwrap(),
+        report["humans"].as_u64().unwrap()
+    );
+    if error_c2 {
+        assert_eq!(out.status.code(), Some(3));
+    }
+}

@@ -48,7 +48,7 @@ impl FakePerson {
         self
     }
 
-    fn customer(&self) -> Value {
+    pub fn customer(&self) -> Value {
         let mut attrs = serde_json::Map::new();
         attrs.insert("cio_id".into(), json!(self.cio_id));
         if let Some(id) = &self.id {
