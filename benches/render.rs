@@ -129,6 +129,7 @@ fn subject(i: usize, activities: usize) -> Subject {
             via: "selection".into(),
         }],
         unavailable: vec![],
+        unread: Default::default(),
     }
 }
 

@@ -494,3 +494,76 @@ async fn every_profile_asked_for_is_judged_or_an_error() {
         assert_eq!(out.status.code(), Some(3));
     }
 }
+
+fn signal(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
+    use sqlx::Row;
+    let server = serve(Fault::Slow, 2500, 100).await;
+    let ws = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = http_config(ws.path(), &server.uri());
+    let mut first = scan_cmd(data.path(), &config, &["--events-sample", "5"])
+        .spawn()
+        .unwrap();
+    // Pause it (as Ctrl-Z does) once it has stored a batch of profiles.
+    let db = data.path().join("spotcheck.db");
+    let started = std::time::Instant::now();
+    let scan_id = loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(first.try_wait().unwrap().is_none(), "ended too soon");
+        if db.exists() {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let row = sqlx::query("SELECT s.id FROM scans s JOIN scan_batches b ON b.scan_id = s.id LIMIT 1")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
+            pool.close().await;
+            if let Some(row) = row {
+                break row.get::<String, _>(0);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    signal(first.id(), "-STOP");
+    // A second process is told who has the scan; it reads and writes nothing.
+    let out = scan_cmd(data.path(), &config, &["--resume", &scan_id])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    signal(first.id(), "-CONT");
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("running in another cioscope"), "{err}");
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    // The first finishes its scan whole.
+    let done = first.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let report: Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(report["humans"], 2500);
+    // Resuming the finished scan prints it; it is never read again.
+    let before = server.received_requests().await.unwrap().len();
+    let again = scan_cmd(data.path(), &config, &["--resume", &scan_id])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    let reprint: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(reprint["humans"], 2500);
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+}

@@ -174,6 +174,7 @@ fn jane() -> (Subject, Vec<Finding>) {
             },
         ],
         unavailable: vec![],
+        unread: Default::default(),
     };
     let split = Finding::new(
         Rule::SplitIdentity,

@@ -503,6 +503,7 @@ mod consent_tests {
         .unwrap();
         let subject = Subject {
             variants: vec![],
+            unread: Default::default(),
             person: "C1".into(),
             profiles: vec![Profile {
                 cio_id: "a1".into(),

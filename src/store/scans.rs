@@ -973,3 +973,65 @@ fn insert_sql(backend: Backend, table: &str, columns: usize, rows: usize) -> Str
     }
     sql
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str) -> ScanRow {
+        ScanRow {
+            id: id.into(),
+            workspace: "w".into(),
+            selection: "all".into(),
+            status: "running".into(),
+            started_at: "2026-12-01T00:00:00.000Z".into(),
+            finished_at: None,
+            seed: 1,
+            events_sample: 10,
+            listed: false,
+            profiles: 0,
+            humans: 0,
+            report: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_finished_scan_is_never_rewritten_and_a_running_one_is_held_by_one_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("spotcheck.db"))
+            .await
+            .unwrap();
+        store.create_scan(&row("s1")).await.unwrap();
+        let held = store.lock_scan("s1").await.unwrap();
+        let busy = store.lock_scan("s1").await.unwrap_err();
+        assert!(matches!(busy, StoreError::Busy { .. }), "{busy}");
+        store.lock_scan("s2").await.unwrap();
+        drop(held);
+        let _again = store.lock_scan("s1").await.unwrap();
+        let human = HumanRow {
+            person: "C1".into(),
+            profiles: vec!["a1".into()],
+            sampled: String::new(),
+            findings: 0,
+            worst: None,
+            not_judged: vec!["orphan_profile".into()],
+        };
+        store
+            .finish_scan("s1", "2026-12-01T01:00:00.000Z", &[human.clone()], &[], &[], "{}")
+            .await
+            .unwrap();
+        let pairs = store.scan_pairs("s1").await.unwrap();
+        assert!(pairs
+            .not_judged
+            .contains(&("C1".to_string(), "orphan_profile".to_string())));
+        // A late second finisher changes nothing.
+        let late = store
+            .finish_scan("s1", "2026-12-01T02:00:00.000Z", &[], &[], &[], "{\"late\":1}")
+            .await
+            .unwrap_err();
+        assert!(matches!(late, StoreError::AlreadyFinished { .. }), "{late}");
+        let kept = store.scan("s1").await.unwrap();
+        assert_eq!(kept.finished_at.as_deref(), Some("2026-12-01T01:00:00.000Z"));
+        assert_eq!(store.scan_humans("s1", None).await.unwrap(), vec![human]);
+    }
+}

@@ -210,6 +210,7 @@ fn subject() -> impl Strategy<Value = Subject> {
             records,
             links: vec![],
             unavailable: vec![],
+            unread: Default::default(),
             variants,
         })
 }
