@@ -293,6 +293,8 @@ enum Fault {
     ForeignCioId,
     /// None: a slow, healthy workspace.
     Slow,
+    /// Healthy, but activities take two seconds each.
+    SlowActivities,
 }
 
 #[derive(Clone)]
@@ -344,6 +346,10 @@ impl wiremock::Respond for Faulty {
             }
             Fault::ForeignCioId if path.contains("c00002") => wiremock::ResponseTemplate::new(404)
                 .set_body_json(json!({"errors": [{"detail": "not found", "status": "404"}]})),
+            Fault::SlowActivities if path.ends_with("/activities") => self
+                .inner
+                .respond(req)
+                .set_delay(std::time::Duration::from_secs(2)),
             _ => self.inner.respond(req),
         }
     }
@@ -566,4 +572,93 @@ async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
     let reprint: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(reprint["humans"], 2500);
     assert_eq!(server.received_requests().await.unwrap().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_scan_keeps_the_records_of_a_source_it_can_no_longer_open() {
+    use sqlx::Row;
+    let server = serve(Fault::SlowActivities, 6, 0).await;
+    let ws = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let shop = ws.path().join("shop.db");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&shop)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE customers (customer_id TEXT, email TEXT);
+             INSERT INTO customers VALUES ('C00001', 'person1@example.com'), ('C00002', 'person2@example.com'), ('C00099', 'nobody@example.com');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let config = http_config(ws.path(), &server.uri());
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        r#"
+[[sources]]
+name = "shop"
+kind = "sqlite"
+url = "sqlite://{}"
+owns = ["total_orders"]
+people = "SELECT customer_id AS id, email FROM customers WHERE customer_id = :id"
+scan_people = "SELECT customer_id AS id, email FROM customers"
+"#,
+        shop.display()
+    ));
+    std::fs::write(&config, &text).unwrap();
+    let mut first = scan_cmd(data.path(), &config, &[]).spawn().unwrap();
+    // Kill it once the shop's records are stored (it is reading activities).
+    let db = data.path().join("spotcheck.db");
+    let started = std::time::Instant::now();
+    let scan_id = loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(first.try_wait().unwrap().is_none(), "ended too soon");
+        if db.exists() {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let row = sqlx::query("SELECT scan_id FROM scan_sources WHERE source = 'shop'")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
+            pool.close().await;
+            if let Some(row) = row {
+                break row.get::<String, _>(0);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The shop's database moves away before the resume.
+    std::fs::rename(&shop, ws.path().join("moved.db")).unwrap();
+    let out = scan_cmd(data.path(), &config, &["--resume", &scan_id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shop_read = &report["sources"][0];
+    assert_eq!(shop_read["name"], "shop");
+    assert_eq!(shop_read["read"], "bulk", "{shop_read}");
+    assert_eq!(shop_read["records"], 3);
+    // Its orphan is still found from the stored records.
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "orphan_profile" && f["person"] == "C00099"),
+        "{report:#}"
+    );
 }
