@@ -2,7 +2,11 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::findings::Format;
+use crate::report::FailOn;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,35 +91,28 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Format {
-    #[default]
-    Table,
-    Json,
-    Md,
-    Csv,
+/// `--format` of the findings report (`check`, `scan`).
+fn findings_format() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::NAMES).map(|s| s.parse().unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum FailOn {
-    #[default]
-    Error,
-    Warn,
-    Info,
-    Never,
+/// `--fail-on`.
+fn fail_on() -> impl TypedValueParser<Value = FailOn> {
+    PossibleValuesParser::new(FailOn::NAMES).map(|s| s.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub selection: Selection,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    /// The report's format.
+    #[arg(long, value_parser = findings_format(), default_value = "table")]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 1 when a finding at or above this severity exists.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    #[arg(long, value_parser = fail_on(), default_value = "error")]
     pub fail_on: FailOn,
     /// Keep this run in the spot-check database and compare it with the
     /// previous run of the workspace (week over week).
@@ -205,18 +202,19 @@ pub struct ScanArgs {
     #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]
     pub segment: Option<i64>,
     /// Humans whose activities are read for the event rules.
-    #[arg(long, value_name = "N", default_value_t = crate::scan::DEFAULT_EVENTS_SAMPLE)]
+    #[arg(long, value_name = "N", default_value_t = 1000)]
     pub events_sample: usize,
     /// Seed of the event sample (same seed and workspace, same sample).
     #[arg(long, value_name = "S", conflicts_with = "resume")]
     pub seed: Option<u64>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
+    /// The report's format.
+    #[arg(long, value_parser = findings_format(), default_value = "table")]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 1 when a finding at or above this severity exists.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    #[arg(long, value_parser = fail_on(), default_value = "error")]
     pub fail_on: FailOn,
     /// List the stored scans.
     #[arg(long, conflicts_with = "resume")]
@@ -242,24 +240,29 @@ impl From<Selection> for crate::resolve::select::Selection {
     }
 }
 
-impl From<Format> for crate::report::findings::Format {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => Self::Table,
-            Format::Json => Self::Json,
-            Format::Md => Self::Md,
-            Format::Csv => Self::Csv,
+impl From<CheckArgs> for crate::check::CheckOptions {
+    fn from(a: CheckArgs) -> Self {
+        crate::check::CheckOptions {
+            selection: a.selection.into(),
+            format: a.format,
+            out: a.out,
+            fail_on: a.fail_on,
+            record: a.record,
         }
     }
 }
 
-impl From<FailOn> for crate::report::FailOn {
-    fn from(f: FailOn) -> Self {
-        match f {
-            FailOn::Error => Self::Error,
-            FailOn::Warn => Self::Warn,
-            FailOn::Info => Self::Info,
-            FailOn::Never => Self::Never,
+impl From<ScanArgs> for crate::scan::command::ScanCommand {
+    fn from(a: ScanArgs) -> Self {
+        crate::scan::command::ScanCommand {
+            segment: a.segment,
+            events_sample: a.events_sample,
+            seed: a.seed,
+            format: a.format,
+            out: a.out,
+            fail_on: a.fail_on,
+            list: a.list,
+            resume: a.resume,
         }
     }
 }
@@ -282,5 +285,40 @@ impl From<ReportFormat> for crate::spotcheck::report::ReportFormat {
             ReportFormat::Csv => Self::Csv,
             ReportFormat::Json => Self::Json,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_flag_default_is_the_scan_default() {
+        let cli = Cli::try_parse_from(["cioscope", "scan"]).unwrap();
+        let Some(Command::Scan(args)) = cli.command else {
+            panic!("a scan");
+        };
+        assert_eq!(args.events_sample, crate::scan::DEFAULT_EVENTS_SAMPLE);
+        assert_eq!(args.format, Format::Table);
+        assert_eq!(args.fail_on, FailOn::Error);
+    }
+
+    #[test]
+    fn every_format_and_severity_name_parses_to_its_own_value() {
+        for (i, name) in Format::NAMES.iter().enumerate() {
+            let cli = Cli::try_parse_from(["cioscope", "check", "--all", "--format", name]).unwrap();
+            let Some(Command::Check(args)) = cli.command else {
+                panic!("a check");
+            };
+            assert_eq!(args.format as usize, i, "{name}");
+        }
+        for (i, name) in FailOn::NAMES.iter().enumerate() {
+            let cli = Cli::try_parse_from(["cioscope", "scan", "--fail-on", name]).unwrap();
+            let Some(Command::Scan(args)) = cli.command else {
+                panic!("a scan");
+            };
+            assert_eq!(args.fail_on as usize, i, "{name}");
+        }
+        assert!(Cli::try_parse_from(["cioscope", "check", "--format", "xml"]).is_err());
     }
 }

@@ -15,6 +15,7 @@ pub mod report;
 pub mod resolve;
 pub mod rules;
 pub mod sanitize;
+pub mod signals;
 pub mod scan;
 pub mod sources;
 pub mod spotcheck;

@@ -96,7 +96,7 @@ async fn run(cli: Cli) -> Exit {
     }
     match cli.command {
         Some(Command::Check(args)) => match load_config(&cli.workspace) {
-            Ok(config) => cioscope::check::command(config, args).await,
+            Ok(config) => cioscope::check::command(config, args.into()).await,
             Err(code) => code,
         },
         Some(Command::SpotCheck(args)) if args.list && !has_config(&cli.workspace) => {
@@ -127,7 +127,7 @@ async fn run(cli: Cli) -> Exit {
             cioscope::scan::command::list_command(None).await
         }
         Some(Command::Scan(args)) => match load_config(&cli.workspace) {
-            Ok(config) => cioscope::scan::command::command(config, args).await,
+            Ok(config) => cioscope::scan::command::command(config, args.into()).await,
             Err(code) => code,
         },
         Some(Command::Why(args)) => match load_config(&cli.workspace) {

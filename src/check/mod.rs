@@ -7,14 +7,28 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::engine::Checked;
 use crate::exit::Exit;
 use crate::report;
 use crate::report::{CheckReport, RunComparison};
 use crate::resolve::select::Selected;
+use crate::resolve::select::Selection;
 use crate::resolve::{PersonError, Workspace};
+use crate::signals::{announce_pauses, terminated};
+
+/// What `check` is asked to do (the command line maps its flags here).
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub selection: Selection,
+    pub format: report::findings::Format,
+    /// Write the report here instead of stdout.
+    pub out: Option<std::path::PathBuf>,
+    pub fail_on: report::FailOn,
+    /// Keep the run beside spot-check sessions and compare it with the
+    /// previous run of the same selection.
+    pub record: bool,
+}
 
 /// Progress on stderr: a bar on a terminal, nothing otherwise.
 struct Progress {
@@ -83,55 +97,8 @@ pub async fn run_check(
     bar.done();
 }
 
-/// Resolves when SIGINT or SIGTERM arrives, naming it.
-pub async fn terminated() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            return tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
-}
-
-/// Says on stderr (a line, terminal or not) when Customer.io's rate limit
-/// holds the run back, and until when.
-pub async fn announce_pauses(ws: Arc<Workspace>) {
-    let mut said: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        let Some(until) = ws.cio.paused_until() else {
-            continue;
-        };
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
-        let new = said.is_none_or(|s| until > s + std::time::Duration::from_secs(1));
-        if left >= std::time::Duration::from_secs(1) && new {
-            said = Some(until);
-            let at = Utc::now() + chrono::Duration::from_std(left).unwrap_or_default();
-            let clear = if std::io::stderr().is_terminal() {
-                "\r\x1b[2K"
-            } else {
-                ""
-            };
-            eprintln!(
-                "{clear}cioscope: Customer.io is rate limiting (429): waiting until {} ({} from now)",
-                at.format("%H:%M:%S UTC"),
-                crate::model::time::human_duration(left.as_secs() as i64)
-            );
-        }
-    }
-}
-
 /// The `check` command; returns the exit code.
-pub async fn command(config: Config, args: CheckArgs) -> Exit {
+pub async fn command(config: Config, args: CheckOptions) -> Exit {
     let ws = match Workspace::open(config).await {
         Ok(ws) => Arc::new(ws),
         Err(e) => {
@@ -139,7 +106,7 @@ pub async fn command(config: Config, args: CheckArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let selected = match ws.select(&args.selection.clone().into()).await {
+    let selected = match ws.select(&args.selection).await {
         Ok(s) => s,
         Err(crate::resolve::select::SelectError::Usage(m)) => {
             eprintln!("cioscope: {m}");
@@ -207,13 +174,13 @@ pub async fn command(config: Config, args: CheckArgs) -> Exit {
         eprintln!("cioscope: {e}");
         return Exit::Usage;
     }
-    report.exit_code(args.fail_on.into())
+    report.exit_code(args.fail_on)
 }
 
 /// What a selection checks, as a key two runs must share to be compared:
 /// a random sample is the same selection only with the same seed, a list of
 /// people only with the same people.
-pub fn selection_key(selection: &crate::cli::Selection, selected: &Selected) -> String {
+pub fn selection_key(selection: &Selection, selected: &Selected) -> String {
     let mut parts = Vec::new();
     if !selection.persons.is_empty() || selection.people_file.is_some() {
         let mut people = selected.people.clone();
@@ -311,12 +278,12 @@ async fn record_and_compare(
     Some(comparison)
 }
 
-fn emit(report: &CheckReport, args: &CheckArgs) -> std::io::Result<()> {
+fn emit(report: &CheckReport, args: &CheckOptions) -> std::io::Result<()> {
     let color = args.out.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let terminal = args.out.is_none() && std::io::stdout().is_terminal();
-    let text = report::findings::render(report, args.format.into(), color, terminal);
+    let text = report::findings::render(report, args.format, color, terminal);
     match &args.out {
         Some(path) => std::fs::write(path, text).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))

@@ -7,9 +7,9 @@ use super::text::{csv_field, md_cell, pad};
 use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
 
-/// The formats of the findings report. A new format is a variant here, its
-/// function in this file and an arm in [`render`] (plus the flag value in
-/// `cli.rs`).
+/// The formats of the findings report (`check` and `scan`). A new format
+/// is a variant here, its name in [`Format::NAMES`], its function in this
+/// file and an arm in [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     #[default]
@@ -17,6 +17,24 @@ pub enum Format {
     Json,
     Md,
     Csv,
+}
+
+impl Format {
+    /// The names `--format` takes, in the order of the variants.
+    pub const NAMES: [&'static str; 4] = ["table", "json", "md", "csv"];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "table" => Ok(Format::Table),
+            "json" => Ok(Format::Json),
+            "md" => Ok(Format::Md),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!("unknown format {other:?}")),
+        }
+    }
 }
 
 /// The report in `format`. `color` and `cut` only apply to the table (see

@@ -23,6 +23,24 @@ pub enum FailOn {
     Never,
 }
 
+impl FailOn {
+    /// The names `--fail-on` takes.
+    pub const NAMES: [&'static str; 4] = ["error", "warn", "info", "never"];
+}
+
+impl std::str::FromStr for FailOn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(FailOn::Error),
+            "warn" => Ok(FailOn::Warn),
+            "info" => Ok(FailOn::Info),
+            "never" => Ok(FailOn::Never),
+            other => Err(format!("unknown severity {other:?}")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub by_rule: BTreeMap<String, usize>,

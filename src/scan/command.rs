@@ -5,14 +5,30 @@ use std::sync::Arc;
 
 use super::report::{self, ScanReport};
 use super::{new_scan, run, ScanError, ScanOptions, Step};
-use crate::check::{announce_pauses, terminated};
-use crate::cli::{FailOn, Format, ScanArgs};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::resolve::{PersonError, Workspace};
+use crate::report::findings::Format;
+use crate::report::FailOn;
 use crate::rules::{Finding, Rule, Severity};
+use crate::signals::{announce_pauses, terminated};
 use crate::store::scans::ScanRow;
 use crate::store::Store;
+
+/// What `scan` is asked to do (the command line maps its flags here).
+#[derive(Debug, Clone)]
+pub struct ScanCommand {
+    pub segment: Option<i64>,
+    pub events_sample: usize,
+    pub seed: Option<u64>,
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    pub out: Option<std::path::PathBuf>,
+    pub fail_on: FailOn,
+    pub list: bool,
+    /// Continue an interrupted scan (or print a finished one again).
+    pub resume: Option<String>,
+}
 
 /// `scan --list` (no workspace needed: a config only names the store).
 pub async fn list_command(config: Option<&Config>) -> Exit {
@@ -78,7 +94,7 @@ async fn open_store(config: Option<&Config>) -> Result<Store, Exit> {
 }
 
 /// `scan` and `scan --resume ID`; returns the exit code.
-pub async fn command(config: Config, args: ScanArgs) -> Exit {
+pub async fn command(config: Config, args: ScanCommand) -> Exit {
     if args.list {
         return list_command(Some(&config)).await;
     }
@@ -278,7 +294,7 @@ fn show(step: Step, tty: bool) {
 }
 
 /// Print the report and pick the exit code (as `check`'s).
-fn finish(report: &ScanReport, args: &ScanArgs) -> Exit {
+fn finish(report: &ScanReport, args: &ScanCommand) -> Exit {
     let text = match args.format {
         Format::Table => report::table(report),
         Format::Json => report::json(report),
@@ -300,8 +316,7 @@ fn finish(report: &ScanReport, args: &ScanArgs) -> Exit {
         eprintln!("cioscope: {e}");
         return Exit::Usage;
     }
-    let fail_on: FailOn = args.fail_on;
-    report.as_check().exit_code(fail_on.into())
+    report.as_check().exit_code(args.fail_on)
 }
 
 /// A finished scan's report, read back from the store.
