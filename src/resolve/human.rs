@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::config::{Config, Primary};
+use crate::config::{Config, Identity, Primary};
 use crate::model::{normalize, Link, NodeRef, Profile, SourceRecord, Subject};
 
 use super::{person_key, MAX_SHARED_IDENTIFIER};
@@ -397,48 +397,114 @@ pub fn form_owned(pool: Pool, config: &Config) -> Vec<Human> {
 /// Gmail-style variants. One definition of "the same human" for every
 /// caller (the engine's pools and a workspace scan).
 pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
-    let identity = &config.identity;
-    let source_order: HashMap<&str, usize> = config
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
+    let order = Positions::of(graph, config);
+    let edges = links(graph, &config.identity, &order);
+    let (members, shown) = components(order.len(), &edges);
+    let owners: BTreeSet<&str> = config
+        .attributes
+        .values()
+        .filter_map(|a| a.owner.as_deref())
         .collect();
-    // Positions: profiles by cio_id, records by (source as configured, id,
-    // email, phone), so the same nodes form the same humans in the same
-    // order whichever order they were read in.
-    // (The index last breaks ties, as a stable sort would.)
-    let mut by_cio_id: Vec<(&str, u32)> = (0..graph.profile_count())
-        .map(|i| (graph.profile(i).cio_id, i as u32))
-        .collect();
-    by_cio_id.sort_unstable();
-    let porder: Vec<u32> = by_cio_id.into_iter().map(|(_, i)| i).collect();
-    let mut by_record_key: Vec<_> = (0..graph.record_count())
-        .map(|i| {
-            let r = graph.record(i);
-            let rank = source_order.get(r.source).copied();
-            (rank, r.id, r.email, r.phone, i as u32)
-        })
-        .collect();
-    by_record_key.sort_unstable();
-    let rorder: Vec<u32> = by_record_key.into_iter().map(|k| k.4).collect();
-    let np = porder.len();
-    let nr = rorder.len();
-    // Nodes by position: 0..np profiles, np.. records.
-    let node = |pos: usize| {
-        if pos < np {
-            Node::Profile(porder[pos])
-        } else {
-            Node::Record(rorder[pos - np])
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut s = 0;
+    let mut m = 0;
+    while m < members.len() {
+        let root = members[m].0;
+        let mut end = m;
+        while end < members.len() && members[end].0 == root {
+            end += 1;
         }
-    };
-    // (value, position) per identifier, grouped by value (stable: nodes in
-    // position order within a value).
-    let mut ids: Vec<(Cow<'_, str>, u32)> = Vec::new();
-    let mut emails: Vec<(Cow<'_, str>, u32)> = Vec::new();
-    let mut phones: Vec<(Cow<'_, str>, u32)> = Vec::new();
-    for p in 0..np + nr {
-        let (id, email, phone) = match node(p) {
+        let nodes: Vec<Node> = members[m..end]
+            .iter()
+            .map(|&(_, p)| order.node(p as usize))
+            .collect();
+        m = end;
+        // This component's links: the shown edges under its root.
+        while s < shown.len() && shown[s].0 < root {
+            s += 1;
+        }
+        let mut own: Vec<Edge> = Vec::new();
+        while s < shown.len() && shown[s].0 == root {
+            let (a, b, identifier) = edges[shown[s].1 as usize];
+            let e = Edge {
+                from: order.node(a as usize),
+                to: order.node(b as usize),
+                identifier,
+            };
+            if !own.contains(&e) {
+                own.push(e);
+            }
+            s += 1;
+        }
+        plans.push(plan_of(graph, config, &owners, &nodes, own));
+    }
+    attach_variants(graph, &mut plans);
+    plans
+}
+
+/// Where each node stands: profiles by cio_id, records by (source as
+/// configured, id, email, phone), so the same nodes form the same humans
+/// in the same order whichever order they were read in (the index last
+/// breaks ties, as a stable sort would). Positions `0..np` are profiles,
+/// the rest records.
+struct Positions {
+    profiles: Vec<u32>,
+    records: Vec<u32>,
+}
+
+impl Positions {
+    fn of(graph: &dyn Graph, config: &Config) -> Positions {
+        let source_order: HashMap<&str, usize> = config
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        let mut by_cio_id: Vec<(&str, u32)> = (0..graph.profile_count())
+            .map(|i| (graph.profile(i).cio_id, i as u32))
+            .collect();
+        by_cio_id.sort_unstable();
+        let mut by_record_key: Vec<_> = (0..graph.record_count())
+            .map(|i| {
+                let r = graph.record(i);
+                let rank = source_order.get(r.source).copied();
+                (rank, r.id, r.email, r.phone, i as u32)
+            })
+            .collect();
+        by_record_key.sort_unstable();
+        Positions {
+            profiles: by_cio_id.into_iter().map(|(_, i)| i).collect(),
+            records: by_record_key.into_iter().map(|k| k.4).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.profiles.len() + self.records.len()
+    }
+
+    fn is_profile(&self, pos: u32) -> bool {
+        (pos as usize) < self.profiles.len()
+    }
+
+    fn node(&self, pos: usize) -> Node {
+        match self.profiles.get(pos) {
+            Some(&i) => Node::Profile(i),
+            None => Node::Record(self.records[pos - self.profiles.len()]),
+        }
+    }
+}
+
+/// (value, position) of one identifier, grouped by value.
+type Keyed<'a> = Vec<(Cow<'a, str>, u32)>;
+
+/// Each identifier's values with the positions that hold them, sorted by
+/// value (nodes in position order within a value).
+fn keyed<'a>(graph: &'a dyn Graph, order: &Positions) -> [Keyed<'a>; 3] {
+    let mut ids: Keyed<'a> = Vec::new();
+    let mut emails: Keyed<'a> = Vec::new();
+    let mut phones: Keyed<'a> = Vec::new();
+    for p in 0..order.len() {
+        let (id, email, phone) = match order.node(p) {
             Node::Profile(i) => {
                 let k = graph.profile(i as usize);
                 (k.id_key().map(Cow::Borrowed), k.email_key, k.phone_key)
@@ -462,31 +528,38 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
     for list in [&mut ids, &mut emails, &mut phones] {
         list.sort_by(|a, b| a.0.cmp(&b.0));
     }
-    let groups = |list: &[(Cow<'_, str>, u32)]| -> Vec<std::ops::Range<usize>> {
-        let mut out = Vec::new();
-        let mut start = 0;
-        for k in 1..=list.len() {
-            if k == list.len() || list[k].0 != list[start].0 {
-                out.push(start..k);
-                start = k;
-            }
+    [ids, emails, phones]
+}
+
+/// The ranges of a sorted list that share a value.
+fn groups(list: &[(Cow<'_, str>, u32)]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..=list.len() {
+        if k == list.len() || list[k].0 != list[start].0 {
+            out.push(start..k);
+            start = k;
         }
-        out
-    };
-    let is_profile = |p: u32| (p as usize) < np;
+    }
+    out
+}
+
+/// Which pairs of positions a value links, and on what. An email or phone
+/// shared by more profiles than [`MAX_SHARED_IDENTIFIER`] is a placeholder
+/// and links nobody; emails link profiles only as `identity.match_on`
+/// says (an email-only profile or a record always links by email).
+fn links(graph: &dyn Graph, identity: &Identity, order: &Positions) -> Vec<(u32, u32, Identifier)> {
+    let [ids, emails, phones] = keyed(graph, order);
     let placeholder = |nodes: &[(Cow<'_, str>, u32)]| {
-        nodes.iter().filter(|(_, p)| is_profile(*p)).count() > MAX_SHARED_IDENTIFIER
+        nodes.iter().filter(|(_, p)| order.is_profile(*p)).count() > MAX_SHARED_IDENTIFIER
     };
     let email_only = |p: u32| {
-        if !is_profile(p) {
-            return true;
-        }
-        graph
-            .profile(porder[p as usize] as usize)
-            .id_key()
-            .is_none()
+        !order.is_profile(p)
+            || graph
+                .profile(order.profiles[p as usize] as usize)
+                .id_key()
+                .is_none()
     };
-    // Which pairs of positions a value links, and on what.
     let mut edges: Vec<(u32, u32, Identifier)> = Vec::new();
     for g in groups(&ids) {
         for w in ids[g].windows(2) {
@@ -517,18 +590,21 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
             }
         }
     }
-    drop(ids);
-    drop(emails);
-    drop(phones);
-    let mut uf = UnionFind::new(np + nr);
-    for (a, b, _) in &edges {
+    edges
+}
+
+/// The connected components of `n` positions: (root, position) sorted, so
+/// each component is a run in a stable order; and the edges that show how
+/// each holds together — per identifier, a spanning forest (five nodes
+/// sharing an email are four links, not ten) — as (root, edge) sorted.
+fn components(n: usize, edges: &[(u32, u32, Identifier)]) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+    let mut uf = UnionFind::new(n);
+    for (a, b, _) in edges {
         uf.union(*a as usize, *b as usize);
     }
-    // Link evidence: per identifier, the edges of a spanning forest (five
-    // nodes sharing an email are four links, not ten).
-    let mut shown: Vec<(u32, u32)> = Vec::new(); // (root, edge)
+    let mut shown: Vec<(u32, u32)> = Vec::new();
     for identifier in [Identifier::Id, Identifier::Email, Identifier::Phone] {
-        let mut forest = UnionFind::new(np + nr);
+        let mut forest = UnionFind::new(n);
         for (k, (a, b, i)) in edges.iter().enumerate() {
             if *i != identifier {
                 continue;
@@ -541,94 +617,59 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
         }
     }
     shown.sort_unstable();
-    // Components, in a stable order (by their root), nodes in position order.
-    let mut members: Vec<(u32, u32)> = (0..(np + nr) as u32)
+    let mut members: Vec<(u32, u32)> = (0..n as u32)
         .map(|p| (uf.find(p as usize) as u32, p))
         .collect();
     members.sort_unstable();
-    drop(uf);
+    (members, shown)
+}
 
-    let owners: BTreeSet<&str> = config
-        .attributes
-        .values()
-        .filter_map(|a| a.owner.as_deref())
+/// One component as a human: its profiles (the primary first), records,
+/// person key and links.
+fn plan_of(
+    graph: &dyn Graph,
+    config: &Config,
+    owners: &BTreeSet<&str>,
+    nodes: &[Node],
+    edges: Vec<Edge>,
+) -> Plan {
+    let mut profiles: Vec<u32> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            Node::Profile(i) => Some(*i),
+            _ => None,
+        })
         .collect();
-    let mut plans: Vec<Plan> = Vec::new();
-    let mut s = 0;
-    let mut m = 0;
-    while m < members.len() {
-        let root = members[m].0;
-        let mut end = m;
-        while end < members.len() && members[end].0 == root {
-            end += 1;
+    let records: Vec<u32> = nodes
+        .iter()
+        .filter_map(|n| match n {
+            Node::Record(i) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    order_profiles(graph, &mut profiles, &records, config, owners);
+    let person = match profiles.first() {
+        Some(&i) => {
+            let p = graph.profile(i as usize);
+            person_key(config.identity.primary, p.id, p.email, p.cio_id)
         }
-        let nodes: Vec<Node> = members[m..end]
-            .iter()
-            .map(|&(_, p)| node(p as usize))
-            .collect();
-        m = end;
-        let mut member_profiles: Vec<u32> = nodes
-            .iter()
-            .filter_map(|n| match n {
-                Node::Profile(i) => Some(*i),
-                _ => None,
+        None => records
+            .first()
+            .and_then(|&i| {
+                let r = graph.record(i as usize);
+                r.id.filter(|s| !s.trim().is_empty())
+                    .or(r.email)
+                    .map(str::to_string)
             })
-            .collect();
-        let member_records: Vec<u32> = nodes
-            .iter()
-            .filter_map(|n| match n {
-                Node::Record(i) => Some(*i),
-                _ => None,
-            })
-            .collect();
-        order_profiles(
-            graph,
-            &mut member_profiles,
-            &member_records,
-            config,
-            &owners,
-        );
-        let person = match member_profiles.first() {
-            Some(&i) => {
-                let p = graph.profile(i as usize);
-                person_key(config.identity.primary, p.id, p.email, p.cio_id)
-            }
-            None => member_records
-                .first()
-                .and_then(|&i| {
-                    let r = graph.record(i as usize);
-                    r.id.filter(|s| !s.trim().is_empty())
-                        .or(r.email)
-                        .map(str::to_string)
-                })
-                .unwrap_or_default(),
-        };
-        while s < shown.len() && shown[s].0 < root {
-            s += 1;
-        }
-        let mut own: Vec<Edge> = Vec::new();
-        while s < shown.len() && shown[s].0 == root {
-            let (a, b, identifier) = edges[shown[s].1 as usize];
-            let e = Edge {
-                from: node(a as usize),
-                to: node(b as usize),
-                identifier,
-            };
-            if !own.contains(&e) {
-                own.push(e);
-            }
-            s += 1;
-        }
-        plans.push(Plan {
-            person,
-            profiles: member_profiles.into_boxed_slice(),
-            records: member_records.into_boxed_slice(),
-            edges: own.into_boxed_slice(),
-            variants: Box::new([]),
-        });
+            .unwrap_or_default(),
+    };
+    Plan {
+        person,
+        profiles: profiles.into_boxed_slice(),
+        records: records.into_boxed_slice(),
+        edges: edges.into_boxed_slice(),
+        variants: Box::new([]),
     }
-    attach_variants(graph, &mut plans);
-    plans
 }
 
 /// Primary first (the profile carrying the customer key known to an owning
