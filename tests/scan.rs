@@ -344,6 +344,30 @@ fn scan_exit_codes_follow_check() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no scan"));
 }
 
+#[test]
+fn a_store_that_is_not_a_database_stops_a_scan_at_once_saying_so() {
+    let data = tempfile::tempdir().unwrap();
+    let store = data.path().join("spotcheck.db");
+    std::fs::write(&store, "a shopping list, not a database\n").unwrap();
+    let said = format!("the store {} is not a SQLite database", store.display());
+    for args in [
+        &["scan", "--demo", "--format", "json"][..],
+        &["spot-check", "--demo", "--list"][..],
+    ] {
+        let started = std::time::Instant::now();
+        let out = cioscope(data.path()).args(args).output().unwrap();
+        // A correctness bound: the store used to wait out a 30 s pool timeout.
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains(&said), "{args:?}: {stderr}");
+        assert!(
+            took < std::time::Duration::from_secs(3),
+            "{args:?} took {took:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- resume
 
 fn http_config(dir: &Path, base_url: &str) -> std::path::PathBuf {

@@ -169,7 +169,7 @@ pub fn redact(message: &str, secrets: &[String]) -> String {
 }
 
 /// The password in a connection URL, raw and percent-decoded, for [`redact`].
-fn url_secrets(url: &str) -> Vec<String> {
+pub(crate) fn url_secrets(url: &str) -> Vec<String> {
     let mut secrets = vec![url.to_string()];
     if let Ok(parsed) = url::Url::parse(url) {
         if let Some(p) = parsed.password() {

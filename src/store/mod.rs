@@ -7,15 +7,16 @@
 //! applied in order and recorded in `cioscope_schema`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::{Executor, Row};
 
 use crate::config::Config;
 
+pub mod connect;
 pub mod scans;
+
+pub use connect::OpenError;
 
 /// The schema, in order. A migration is never edited once released: a
 /// change is a new file.
@@ -39,8 +40,8 @@ pub const DATA_DIR_ENV: &str = "CIOSCOPE_DATA_DIR";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the store {place}: {message}")]
-    Open { place: String, message: String },
+    #[error(transparent)]
+    Open(#[from] OpenError),
     #[error("store {place}: {source}")]
     Db { place: String, source: sqlx::Error },
     #[error("no scan {0:?} (see `cioscope scan --list`)")]
@@ -104,21 +105,11 @@ impl Store {
 
     /// The local SQLite store at `path` (created with its folder).
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        let place = path.display().to_string();
-        let open_err = |message: String| StoreError::Open {
-            place: place.clone(),
-            message,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-        }
-        let pool = sqlite_pool(path, "NORMAL")
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
+        let pool = connect::sqlite(path, "NORMAL").await?;
         let store = Store {
             pool,
             backend: Backend::Sqlite,
-            place,
+            place: path.display().to_string(),
         };
         store.migrate().await?;
         Ok(store)
@@ -126,23 +117,11 @@ impl Store {
 
     /// A shared PostgreSQL store.
     pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers();
-        let place = url::Url::parse(url)
-            .ok()
-            .and_then(|u| {
-                let host = u.host_str()?.to_string();
-                let db = u.path().trim_start_matches('/').to_string();
-                Some(format!("postgres {host}/{db}"))
-            })
-            .unwrap_or_else(|| "postgres".into());
-        let pool = postgres_pool(url).await.map_err(|e| StoreError::Open {
-            place: place.clone(),
-            message: crate::sources::sql::redact(&e.to_string(), &[url.to_string()]),
-        })?;
+        let pool = connect::postgres(url).await?;
         let store = Store {
             pool,
             backend: Backend::Postgres,
-            place,
+            place: connect::postgres_place(url),
         };
         store.migrate().await?;
         Ok(store)
@@ -203,44 +182,6 @@ impl Store {
     }
 }
 
-/// A pool on a local SQLite file (created with its folder): WAL, foreign
-/// keys, a busy timeout, and `synchronous` as given (`FULL` fsyncs every
-/// commit, `NORMAL` survives a killed process).
-pub async fn sqlite_pool(path: &Path, synchronous: &'static str) -> Result<AnyPool, sqlx::Error> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
-    }
-    sqlx::any::install_default_drivers();
-    let encoded: String =
-        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), PATH_UNSAFE).collect();
-    let url = format!("sqlite://{encoded}?mode=rwc");
-    AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute(format!("PRAGMA synchronous = {synchronous}").as_str())
-                    .await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                Ok(())
-            })
-        })
-        .connect(&url)
-        .await
-}
-
-/// A pool on a PostgreSQL database.
-pub async fn postgres_pool(url: &str) -> Result<AnyPool, sqlx::Error> {
-    sqlx::any::install_default_drivers();
-    AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(30))
-        .connect(url)
-        .await
-}
-
 /// Apply the named migrations not yet recorded in `cioscope_schema`, each
 /// in its own transaction, in order.
 pub async fn apply(pool: &AnyPool, migrations: &[(String, String)]) -> Result<(), sqlx::Error> {
@@ -294,13 +235,6 @@ pub async fn apply(pool: &AnyPool, migrations: &[(String, String)]) -> Result<()
 
 /// The PostgreSQL advisory lock key migrations take turns on.
 const MIGRATION_LOCK: i64 = 0x63_696f_7363;
-
-/// Characters a path must not carry raw inside a `sqlite://` URL.
-const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'?')
-    .add(b'#')
-    .add(b'%');
 
 /// The statements of a migration file: split at `;` ending a line, with
 /// comment-only pieces dropped.

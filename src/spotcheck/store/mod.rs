@@ -13,7 +13,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `open` | opening either database, the migrations and their PostgreSQL dialect |
+//! | `open` | opening either database (`store::connect`, shared with scans), the migrations and their PostgreSQL dialect |
 //! | `sessions` | sessions and their sampled people: create, resolve, load, list |
 //! | `verdicts` | verdicts and notes, each its own transaction |
 //! | `check_runs` | `check` runs recorded for week-over-week comparison |
@@ -42,8 +42,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the spot-check database {}: {source}", path.display())]
-    Open { path: PathBuf, source: sqlx::Error },
+    #[error(transparent)]
+    Open(#[from] crate::store::OpenError),
     #[error("the spot-check database {} is damaged ({detail}): keep a copy, then restore it from a backup or move it aside to start a new one", path.display())]
     Damaged { path: PathBuf, detail: String },
     #[error("spot-check database: {0}")]

@@ -1,7 +1,7 @@
 //! Opening the store: the local SQLite file (checked, then migrated) or a
 //! shared PostgreSQL (the same migrations in its dialect).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -28,14 +28,8 @@ impl SessionStore {
 
     /// Open (creating the file and its folder) and bring the schema up to date.
     pub async fn open(path: &Path) -> Result<SessionStore, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
         // Every verdict is fsynced before it is said to be saved.
-        let pool = crate::store::sqlite_pool(path, "FULL")
-            .await
-            .map_err(open_err)?;
+        let pool = crate::store::connect::sqlite(path, "FULL").await?;
         // Two processes opening a fresh file at once may race on the first
         // migration; the loser finds it applied on the second try.
         let damaged = |detail: String| StoreError::Damaged {
@@ -70,11 +64,7 @@ impl SessionStore {
     /// A shared PostgreSQL store: the same migrations as the local file,
     /// in PostgreSQL's words for auto-numbered ids.
     pub async fn open_postgres(url: &str, local: &Path) -> Result<SessionStore, StoreError> {
-        let open_err = |source| StoreError::Open {
-            path: PathBuf::from("postgres"),
-            source,
-        };
-        let pool = crate::store::postgres_pool(url).await.map_err(open_err)?;
+        let pool = crate::store::connect::postgres(url).await?;
         let migrations: Vec<(String, String)> = MIGRATOR
             .iter()
             .map(|m| {
