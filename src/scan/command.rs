@@ -170,7 +170,8 @@ pub async fn command(config: Config, args: ScanArgs) -> Exit {
     match outcome {
         Err(signal) => {
             eprintln!(
-                "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan --resume {}",
+                "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan {} --resume {}",
+                ws.config.command_flags(),
                 scan.id
             );
             Exit::Unavailable
@@ -178,7 +179,8 @@ pub async fn command(config: Config, args: ScanArgs) -> Exit {
         Ok(Err(e)) => {
             eprintln!("cioscope: {e}");
             eprintln!(
-                "cioscope: what was read is stored. Continue with: cioscope scan --resume {}",
+                "cioscope: what was read is stored. Continue with: cioscope scan {} --resume {}",
+                ws.config.command_flags(),
                 scan.id
             );
             Exit::Unavailable
