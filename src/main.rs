@@ -64,7 +64,10 @@ fn has_config(ws: &WorkspaceArgs) -> bool {
 /// Load the config the flags point at; `Err` is an exit code.
 fn load_config(ws: &WorkspaceArgs) -> Result<Config, Exit> {
     let path: PathBuf = if ws.demo {
-        config::demo_path()
+        return config::load_demo().map_err(|e| {
+            eprintln!("cioscope: config error: {e}");
+            Exit::Usage
+        });
     } else if let Some(p) = &ws.config {
         p.clone()
     } else if let Some(p) = config::default_path() {

@@ -60,7 +60,7 @@ fn spot_check_without_a_terminal_prints_the_session_and_report_exports_it() {
         stdout.contains("Sample: 20 people, stratified (seed 5)"),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("Resume: cioscope spot-check --resume {id}")));
+    assert!(stdout.contains(&format!("Resume: cioscope spot-check --demo --resume {id}")));
 
     let list = cioscope(dir.path())
         .args(["spot-check", "--demo", "--list"])
@@ -175,12 +175,16 @@ impl Pty {
         }
     }
 
-    fn quit(mut self) {
+    /// Quit with `q`; what the terminal shows afterwards (the hints
+    /// printed on leaving).
+    fn quit(mut self) -> String {
         self.keys("q");
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(10) {
             if let Ok(Some(_)) = self.child.try_wait() {
-                return;
+                // The last output reaches the parser after the exit.
+                std::thread::sleep(Duration::from_millis(200));
+                return self.contents();
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -207,7 +211,7 @@ fn a_spot_check_walked_in_the_terminal_survives_quit_and_resume_and_exports() {
     tui.keys("P");
     tui.keys("n");
     tui.wait_for("Spot check 3/20");
-    tui.quit();
+    let left = tui.quit();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (id, state) = rt.block_on(async {
@@ -222,7 +226,15 @@ fn a_spot_check_walked_in_the_terminal_survives_quit_and_resume_and_exports() {
     assert_eq!(state.people[0].note, "looks split");
     assert_eq!(state.reviewed(), 2);
 
-    let mut tui = Pty::spawn(dir.path(), &["spot-check", "--demo", "--resume", &id]);
+    // Resume exactly as the hint printed on quitting says.
+    let hint = left
+        .split("Resume: cioscope ")
+        .nth(1)
+        .and_then(|rest| rest.split(" · ").next())
+        .unwrap_or_else(|| panic!("no resume hint after quitting:\n{left}"));
+    assert_eq!(hint, format!("spot-check --demo --resume {id}"));
+    let args: Vec<&str> = hint.split_whitespace().collect();
+    let mut tui = Pty::spawn(dir.path(), &args);
     tui.wait_for("Spot check 3/20");
     tui.wait_for("2 reviewed");
     tui.wait_for("spot 3/20");
@@ -397,5 +409,86 @@ fn worst_first_samples_humans_with_real_findings_never_a_secondary_profile() {
                 f.rule
             );
         }
+    }
+}
+
+/// The command a `Resume:` line names, run as printed from `cwd` — where
+/// there is no config to fall back on.
+fn run_hint(line: &str, data: &Path, cwd: &Path) -> std::process::Output {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "cioscope", "{line}");
+    let out = Command::new(BIN)
+        .current_dir(cwd)
+        .env("CIOSCOPE_DATA_DIR", data)
+        .env("CIOSCOPE_LOG_DIR", data)
+        .env("XDG_CONFIG_HOME", cwd)
+        .env("NO_COLOR", "1")
+        .args(&words[1..])
+        .write_stdin("")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("no config found") && out.status.code() != Some(2),
+        "`{line}` does not run as printed: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "`{line}`: {stderr}");
+    out
+}
+
+#[test]
+fn the_resume_and_report_hints_run_as_printed_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    for flags in [
+        vec!["--demo"],
+        // A config named relatively: the hint names it absolutely.
+        vec!["--config", "fixtures/demo/cioscope.toml"],
+    ] {
+        let mut args = vec!["spot-check", "--size", "5", "--seed", "2"];
+        args.extend(&flags);
+        let out = cioscope(dir.path())
+            .args(&args)
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let id = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Spot-check session "))
+            .and_then(|l| l.split(' ').next())
+            .expect("the session id is printed")
+            .to_string();
+        let hint = |label: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .unwrap_or_else(|| panic!("no {label:?} line in {stdout}"))
+                .to_string()
+        };
+        let resume = hint("Resume: ");
+        if flags[0] == "--config" {
+            let abs = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/cioscope.toml");
+            assert!(
+                resume.contains(&format!("--config {}", abs.display())),
+                "{resume}"
+            );
+        }
+        let again = run_hint(&resume, dir.path(), elsewhere.path());
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains(&format!("Spot-check session {id}")),
+            "{resume}"
+        );
+        let report = run_hint(&hint("Report: "), dir.path(), elsewhere.path());
+        assert!(
+            String::from_utf8_lossy(&report.stdout).starts_with(&format!("# Spot check {id}")),
+            "the report of the same session"
+        );
     }
 }

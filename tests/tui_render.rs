@@ -351,7 +351,7 @@ fn pulse_shows_systems_progress_and_findings_by_rule_and_severity() {
     assert!(line_with(&s, "▲ shop").contains("partial"), "{s}");
     assert!(line_with(&s, "▲ shop").contains("loaded just now"), "{s}");
     assert!(s.contains("3 people loaded · 3/4 profiles read"), "{s}");
-    assert!(s.contains("could not be loaded"), "{s}");
+    assert!(s.contains("could not be read"), "{s}");
     assert!(
         line_with(&s, "✗ error").contains(" 2 "),
         "severity counts: {s}"
@@ -2157,4 +2157,185 @@ fn the_walks_keys_come_from_the_keymap_its_help_and_its_panel() {
     // The panel's hints read the same keymap.
     let s = screen(&app);
     assert!(s.contains("y/f/s pass/fail/skip"), "{s}");
+}
+
+/// The app on a real workspace, its IO run by the real runtime (the
+/// workspace opened, everyone listed and checked by the engine, fetches
+/// answered), as `cioscope` runs it — drawn on the TestBackend.
+struct Live {
+    rt: tokio::runtime::Runtime,
+    runtime: cioscope::tui::loader::Runtime,
+    rx: tokio::sync::mpsc::UnboundedReceiver<Action>,
+    app: App,
+}
+
+impl Live {
+    /// The demo workspace, its config text changed by `edit`.
+    fn demo(edit: impl Fn(&str) -> String) -> Live {
+        let path = config::demo_path();
+        let text = edit(&std::fs::read_to_string(&path).unwrap());
+        let cfg = config::load_str(&text, &path).expect("the edited demo config loads");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let runtime = {
+            let _in = rt.enter();
+            cioscope::tui::loader::Runtime::start(cfg.clone(), tx)
+        };
+        let keymap = Keymap::from_config(&cfg).unwrap();
+        let mut app = App::new(Arc::new(cfg), Theme::default(), keymap);
+        app.size = (160, 50);
+        let mut live = Live {
+            rt,
+            runtime,
+            rx,
+            app,
+        };
+        live.until("everyone loaded", |a| a.load.done && !a.load.busy());
+        live
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) {
+        let _in = self.rt.enter();
+        for e in effects {
+            // The scan history is the operator's own store: not read here.
+            if !matches!(e, Effect::LoadScans { .. }) {
+                self.runtime.run(e);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, action: Action) {
+        let effects = self.app.dispatch(action);
+        self.run(effects);
+    }
+
+    /// Apply the runtime's answers until `done` holds.
+    fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done(&self.app) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{}",
+                screen(&self.app)
+            );
+            let rx = &mut self.rx;
+            let next = self.rt.block_on(async {
+                tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await
+            });
+            if let Ok(Some(a)) = next {
+                let effects = self.app.update(a);
+                self.run(effects);
+            }
+            self.app.prepare();
+        }
+    }
+}
+
+fn status_line(app: &App) -> String {
+    screen(app).lines().last().unwrap().to_string()
+}
+
+#[test]
+fn a_lookup_that_finds_nobody_adds_nobody_and_says_so() {
+    let mut live = Live::demo(str::to_string);
+    let loaded = live.app.people.loaded;
+    let before_status = status_line(&live.app);
+    let before_pulse = screen(&live.app);
+    let people_line = line_with(&before_pulse, "people loaded from").to_string();
+    assert!(
+        before_status.contains(&format!("✓ {loaded} people")),
+        "{before_status}"
+    );
+
+    // A typo.
+    live.dispatch(Action::Palette("person C9999".into()));
+    live.until("the lookup to answer", |a| a.fetching.is_none());
+
+    let s = screen(&live.app);
+    assert!(s.contains("no one found for C9999"), "{s}");
+    assert!(
+        s.contains("no profile in Customer.io and no record in any source"),
+        "the engine's words: {s}"
+    );
+    let status = status_line(&live.app);
+    assert!(status.contains("no one found for C9999"), "{status}");
+    assert!(
+        status.contains(&format!("✓ {loaded} people")),
+        "the count is unchanged: {status}"
+    );
+    assert_eq!(live.app.people.loaded, loaded, "nobody was added");
+    assert!(live.app.people.loaded("C9999").is_none());
+
+    key(&mut live.app, KeyCode::Char('1'));
+    let pulse = screen(&live.app);
+    assert_eq!(
+        line_with(&pulse, "people loaded from"),
+        people_line,
+        "{pulse}"
+    );
+    let unread = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("not fully read"))
+            .map(str::to_string)
+    };
+    assert_eq!(unread(&pulse), unread(&before_pulse), "{pulse}");
+
+    key(&mut live.app, KeyCode::Char('2'));
+    let people = screen(&live.app);
+    let n = people.lines().count();
+    let rows: Vec<&str> = people.lines().skip(1).take(n - 2).collect();
+    assert!(
+        !rows.iter().any(|l| l.contains("C9999")),
+        "People lists nobody new: {people}"
+    );
+}
+
+#[test]
+fn a_failing_source_is_named_on_the_status_line_and_a_failed_read_is_never_an_error() {
+    // The shop answers every lookup with an error (its table is missing).
+    let mut live = Live::demo(|t| {
+        let broken = t.replace(
+            "FROM customers WHERE customer_id = :id",
+            "FROM no_such_table WHERE customer_id = :id",
+        );
+        assert_ne!(broken, t, "the demo's shop query changed: edit this test");
+        broken
+    });
+    key(&mut live.app, KeyCode::Char('1'));
+    let s = screen(&live.app);
+    let loaded = live.app.people.loaded;
+    assert!(line_with(&s, " shop ").contains("✗"), "{s}");
+    assert!(line_with(&s, " shop ").contains("failing"), "{s}");
+
+    let status = status_line(&live.app);
+    assert!(
+        status.contains(&format!("✗ {loaded} people")) && status.contains("shop failing"),
+        "the status line names the worst system state: {status}"
+    );
+    assert!(!status.contains('✓'), "{status}");
+
+    // Load errors have their own words; "error" is only a finding's severity.
+    assert!(
+        s.contains(&format!("{loaded} people not fully read")),
+        "{s}"
+    );
+    for l in s.lines().filter(|l| l.to_lowercase().contains("error")) {
+        assert!(
+            l.contains("✗ error") && !l.contains("people"),
+            "\"error\" names a finding severity, nothing else: {l:?} in\n{s}"
+        );
+    }
+
+    key(&mut live.app, KeyCode::Char('2'));
+    let people = screen(&live.app);
+    assert!(people.contains("not fully read"), "{people}");
+    assert!(!people.contains("load error"), "{people}");
+    key(&mut live.app, KeyCode::Enter);
+    let person = screen(&live.app);
+    assert!(person.contains("not fully read: shop"), "{person}");
+    assert!(!person.contains("load error"), "{person}");
 }

@@ -52,6 +52,8 @@ pub use store::StoreConfig;
 pub struct Config {
     /// The file it came from; relative paths in it are relative to its folder.
     pub path: PathBuf,
+    /// Opened with `--demo` (the bundled demo workspace, see [`load_demo`]).
+    pub demo: bool,
     pub workspace: String,
     pub customerio: CustomerIo,
     pub identity: Identity,
@@ -93,9 +95,32 @@ impl Config {
         name
     }
 
+    /// The flags that open this config again, for the commands a hint
+    /// prints (`cioscope spot-check --demo --resume ID`): `--demo`, or
+    /// `--config` and the file's absolute path, quoted for a shell when it
+    /// needs it — so a hint runs as printed from any folder.
+    pub fn command_flags(&self) -> String {
+        if self.demo {
+            return "--demo".into();
+        }
+        let path = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
+        format!("--config {}", shell_word(&path.display().to_string()))
+    }
+
     /// The built-in config used by tests and as the base of every file.
     pub fn builtin() -> Config {
         load_str("", Path::new("<built-in>")).expect("empty config is valid")
+    }
+}
+
+/// `s` as one shell word: as is when only safe characters, else in single
+/// quotes.
+fn shell_word(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -135,6 +160,13 @@ pub fn demo_path() -> PathBuf {
     }
 }
 
+/// The bundled demo workspace's config (`--demo`).
+pub fn load_demo() -> Result<Config, ConfigError> {
+    let mut config = load(&demo_path())?;
+    config.demo = true;
+    Ok(config)
+}
+
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
@@ -159,6 +191,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let store = store::validate(raw.store, &loc)?;
     Ok(Config {
         path: file.to_path_buf(),
+        demo: false,
         workspace: raw.workspace.name.unwrap_or_else(|| "workspace".into()),
         customerio,
         identity,

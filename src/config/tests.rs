@@ -197,3 +197,21 @@ fn last_order_date_is_required_when_there_are_orders_by_default() {
     assert_eq!(c.customerio.base_url, "https://api.customer.io");
     assert_eq!(c.customerio.api_key_env, "CIO_APP_API_KEY");
 }
+
+#[test]
+fn a_hint_reopens_the_config_it_was_printed_from() {
+    let c = load_str("", Path::new("/etc/cioscope/acme.toml")).unwrap();
+    assert_eq!(c.command_flags(), "--config /etc/cioscope/acme.toml");
+    // A relative file is named absolutely, so the hint runs from any folder.
+    let c = load_str("", Path::new("qa/acme.toml")).unwrap();
+    let here = std::env::current_dir().unwrap().join("qa/acme.toml");
+    assert_eq!(c.command_flags(), format!("--config {}", here.display()));
+    let c = load_str("", Path::new("/tmp/my configs/it's.toml")).unwrap();
+    assert_eq!(
+        c.command_flags(),
+        r"--config '/tmp/my configs/it'\''s.toml'"
+    );
+    let mut demo = Config::builtin();
+    demo.demo = true;
+    assert_eq!(demo.command_flags(), "--demo");
+}

@@ -225,7 +225,8 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
     match outcome {
         Err(signal) => {
             eprintln!(
-                "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan --resume {}",
+                "cioscope: stopped by {signal}; what was read is stored. Continue with: cioscope scan {} --resume {}",
+                ws.config.command_flags(),
                 scan.id
             );
             Exit::Unavailable
@@ -233,7 +234,8 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
         Ok(Err(e)) => {
             eprintln!("cioscope: {e}");
             eprintln!(
-                "cioscope: what was read is stored. Continue with: cioscope scan --resume {}",
+                "cioscope: what was read is stored. Continue with: cioscope scan {} --resume {}",
+                ws.config.command_flags(),
                 scan.id
             );
             Exit::Unavailable

@@ -123,7 +123,7 @@ pub async fn launch_walk(
         store.close().await;
         return walk(config, state.session.id.clone()).await;
     }
-    let text = describe(&state);
+    let text = describe(&state, &config.command_flags());
     store.close().await;
     let mut out = std::io::stdout().lock();
     if out
@@ -136,8 +136,9 @@ pub async fn launch_walk(
     Exit::Clean
 }
 
-/// The session as plain text: who is in it and how far the walk got.
-pub fn describe(state: &SessionState) -> String {
+/// The session as plain text: who is in it and how far the walk got, and
+/// the commands that go on (`flags`: [`Config::command_flags`]).
+pub fn describe(state: &SessionState, flags: &str) -> String {
     use std::fmt::Write as _;
     let s = &state.session;
     let mut o = String::new();
@@ -196,15 +197,16 @@ pub fn describe(state: &SessionState) -> String {
             truncate(&p.reason, 60)
         );
     }
+    let tally = state.tally();
     let _ = writeln!(
         o,
         "Reviewed {}/{} · pass rate {}",
-        state.reviewed(),
-        state.people.len(),
-        percent(state.pass_rate())
+        tally.reviewed,
+        tally.people,
+        percent(tally.pass_rate())
     );
-    let _ = writeln!(o, "Resume: cioscope spot-check --resume {}", s.id);
-    let _ = writeln!(o, "Report: cioscope report {} --format md", s.id);
+    let _ = writeln!(o, "Resume: cioscope spot-check {flags} --resume {}", s.id);
+    let _ = writeln!(o, "Report: cioscope report {flags} {} --format md", s.id);
     o
 }
 
@@ -410,8 +412,10 @@ async fn scan_population(
     };
     if !row.is_done() {
         eprintln!(
-            "cioscope: scan {} did not finish; finish it first (cioscope scan --resume {})",
-            row.id, row.id
+            "cioscope: scan {} did not finish; finish it first (cioscope scan {} --resume {})",
+            row.id,
+            config.command_flags(),
+            row.id
         );
         return Err(Exit::Usage);
     }

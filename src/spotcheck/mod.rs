@@ -155,26 +155,27 @@ impl std::fmt::Display for Verdict {
     }
 }
 
-/// A person's overall result, from their three verdicts.
+/// A person's overall result, from their three verdicts: known once every
+/// item is decided (the person is reviewed), pending until then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// At least one item failed.
+    /// Every item decided, at least one failed.
     Fail,
     /// Every item decided, none failed, at least one passed.
     Pass,
     /// Every item skipped.
     Skip,
-    /// Not every item decided yet (and none failed).
+    /// Not every item decided yet (whatever is decided so far).
     Pending,
 }
 
 impl Outcome {
     pub fn of(verdicts: &[Option<Verdict>; 3]) -> Outcome {
-        if verdicts.contains(&Some(Verdict::Fail)) {
-            Outcome::Fail
-        } else if verdicts.contains(&None) {
+        if verdicts.contains(&None) {
             Outcome::Pending
+        } else if verdicts.contains(&Some(Verdict::Fail)) {
+            Outcome::Fail
         } else if verdicts.contains(&Some(Verdict::Pass)) {
             Outcome::Pass
         } else {
@@ -192,18 +193,44 @@ impl Outcome {
     }
 }
 
-/// Pass rate over people with a pass or fail outcome (skips and pending
-/// people do not count); `None` before the first such person.
-pub fn pass_rate(outcomes: impl IntoIterator<Item = Outcome>) -> Option<f64> {
-    let (mut pass, mut fail) = (0usize, 0usize);
-    for o in outcomes {
-        match o {
-            Outcome::Pass => pass += 1,
-            Outcome::Fail => fail += 1,
-            _ => {}
+/// How far a session has got, counted one way for every screen and report
+/// (the walk's header, the status line, `spot-check --list`, `report`):
+/// a person counts as passed, failed or skipped once every item is decided
+/// (reviewed); until then they are pending, whatever is decided so far.
+/// `passed + failed + skipped == reviewed` and `reviewed + pending == people`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub people: usize,
+    pub reviewed: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub pending: usize,
+}
+
+impl Tally {
+    /// Count people from their verdicts (by [`Item::index`]).
+    pub fn of(people: impl IntoIterator<Item = [Option<Verdict>; 3]>) -> Tally {
+        let mut t = Tally::default();
+        for verdicts in people {
+            t.people += 1;
+            match Outcome::of(&verdicts) {
+                Outcome::Pass => t.passed += 1,
+                Outcome::Fail => t.failed += 1,
+                Outcome::Skip => t.skipped += 1,
+                Outcome::Pending => t.pending += 1,
+            }
         }
+        t.reviewed = t.passed + t.failed + t.skipped;
+        t
     }
-    (pass + fail > 0).then(|| pass as f64 / (pass + fail) as f64)
+
+    /// Passed over passed and failed (skipped and pending people do not
+    /// count); `None` before the first such person.
+    pub fn pass_rate(&self) -> Option<f64> {
+        let decided = self.passed + self.failed;
+        (decided > 0).then(|| self.passed as f64 / decided as f64)
+    }
 }
 
 /// `72%`, or `–` when there is no rate yet.
@@ -219,9 +246,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_person_fails_when_any_item_fails_and_passes_only_when_all_are_decided() {
+    fn a_person_fails_when_any_item_fails_once_all_are_decided() {
         use Verdict::*;
-        assert_eq!(Outcome::of(&[Some(Pass), None, Some(Fail)]), Outcome::Fail);
+        assert_eq!(
+            Outcome::of(&[Some(Pass), None, Some(Fail)]),
+            Outcome::Pending
+        );
+        assert_eq!(
+            Outcome::of(&[Some(Pass), Some(Skip), Some(Fail)]),
+            Outcome::Fail
+        );
         assert_eq!(Outcome::of(&[Some(Pass), None, None]), Outcome::Pending);
         assert_eq!(
             Outcome::of(&[Some(Pass), Some(Skip), Some(Pass)]),
@@ -231,15 +265,36 @@ mod tests {
             Outcome::of(&[Some(Skip), Some(Skip), Some(Skip)]),
             Outcome::Skip
         );
-        let rate = pass_rate([
-            Outcome::Pass,
-            Outcome::Pass,
-            Outcome::Fail,
-            Outcome::Skip,
-            Outcome::Pending,
+    }
+
+    #[test]
+    fn a_person_counts_once_every_item_is_decided() {
+        use Verdict::*;
+        let t = Tally::of([
+            [Some(Pass), Some(Pass), Some(Skip)],
+            [Some(Pass), Some(Pass), Some(Pass)],
+            [Some(Fail), Some(Pass), Some(Pass)],
+            [Some(Skip), Some(Skip), Some(Skip)],
+            // A fail on an unfinished person: pending, not yet failed.
+            [Some(Pass), Some(Fail), None],
+            [None, None, None],
         ]);
-        assert_eq!(percent(rate), "67%");
-        assert_eq!(percent(pass_rate([Outcome::Pending])), "–");
+        assert_eq!(
+            t,
+            Tally {
+                people: 6,
+                reviewed: 4,
+                passed: 2,
+                failed: 1,
+                skipped: 1,
+                pending: 2,
+            }
+        );
+        assert_eq!(percent(t.pass_rate()), "67%");
+        assert_eq!(
+            percent(Tally::of([[Some(Pass), Some(Fail), None]]).pass_rate()),
+            "–"
+        );
     }
 
     #[test]

@@ -68,20 +68,8 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(state: &SessionState) -> Summary {
-        // Outcomes of the people reviewed (every item decided): passed,
-        // failed and skipped add up to `reviewed`, the rest are pending.
-        let outcomes: Vec<Outcome> = state
-            .people
-            .iter()
-            .map(|p| {
-                if p.reviewed() {
-                    p.outcome()
-                } else {
-                    Outcome::Pending
-                }
-            })
-            .collect();
-        let count = |o: Outcome| outcomes.iter().filter(|x| **x == o).count();
+        // One count for every screen and report (see `Tally`).
+        let tally = state.tally();
         let mut items: BTreeMap<Item, ItemCounts> = Item::ALL
             .iter()
             .map(|i| (*i, ItemCounts::default()))
@@ -123,12 +111,12 @@ impl Summary {
         }
         Summary {
             people: state.people.len(),
-            reviewed: state.reviewed(),
-            passed: count(Outcome::Pass),
-            failed: count(Outcome::Fail),
-            skipped: count(Outcome::Skip),
-            pending: count(Outcome::Pending),
-            pass_rate: state.pass_rate(),
+            reviewed: tally.reviewed,
+            passed: tally.passed,
+            failed: tally.failed,
+            skipped: tally.skipped,
+            pending: tally.pending,
+            pass_rate: tally.pass_rate(),
             items,
             by_rule,
             by_severity,

@@ -229,14 +229,14 @@ pub const COMMANDS: [CommandInfo; 53] = [
         "next_error",
         ["n"],
         "people",
-        "next person with an error"
+        "next person with an error finding or not fully read"
     ),
     info!(
         PrevError,
         "prev_error",
         ["N"],
         "people",
-        "previous person with an error"
+        "previous person with an error finding or not fully read"
     ),
     info!(
         NextPane,

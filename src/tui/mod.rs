@@ -141,23 +141,24 @@ pub async fn run_spot_check(config: Config, session_id: String) -> Exit {
             operator: operator_name(Some(&config)),
         },
     };
+    // The hints run as printed: with the flags that opened this workspace.
+    let flags = config.command_flags();
     let (code, lost) = run_app(config, None, Some(spot)).await;
     store.close().await;
+    let id = &state.session.id;
     if lost > 0 {
         // Never say "saved" while the database lacks something on screen.
         eprintln!(
-            "cioscope: {lost} change{} to session {} could NOT be saved (see the log file); \
-             the database holds everything else. Resume: cioscope spot-check --resume {}",
+            "cioscope: {lost} change{} to session {id} could NOT be saved (see the log file); \
+             the database holds everything else. Resume: cioscope spot-check {flags} --resume {id}",
             if lost == 1 { "" } else { "s" },
-            state.session.id,
-            state.session.id
         );
         return Exit::Unavailable;
     }
     if code == Exit::Clean {
         eprintln!(
-            "cioscope: session {} saved. Resume: cioscope spot-check --resume {} · Report: cioscope report {} --format md",
-            state.session.id, state.session.id, state.session.id
+            "cioscope: session {id} saved. Resume: cioscope spot-check {flags} --resume {id} · \
+             Report: cioscope report {flags} {id} --format md"
         );
     }
     code

@@ -10,7 +10,7 @@ use super::verdicts::{verdict_from_row, VerdictRecord};
 use super::{format_time, log_event, parse_time, settle, to_json, SessionStore, StoreError};
 use crate::rules::Finding;
 use crate::spotcheck::sample::Candidate;
-use crate::spotcheck::{pass_rate, Item, Outcome, Verdict};
+use crate::spotcheck::{Item, Outcome, Tally, Verdict};
 
 /// A session's header.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -75,8 +75,14 @@ pub struct SessionState {
 }
 
 impl SessionState {
+    /// The session's counts ([`Tally`]: the one way every screen and report
+    /// counts).
+    pub fn tally(&self) -> Tally {
+        Tally::of(self.people.iter().map(SessionPerson::verdict_marks))
+    }
+
     pub fn reviewed(&self) -> usize {
-        self.people.iter().filter(|p| p.reviewed()).count()
+        self.tally().reviewed
     }
 
     pub fn first_unreviewed(&self) -> Option<usize> {
@@ -84,7 +90,7 @@ impl SessionState {
     }
 
     pub fn pass_rate(&self) -> Option<f64> {
-        pass_rate(self.people.iter().map(SessionPerson::outcome))
+        self.tally().pass_rate()
     }
 
     /// When the last verdict or note was written.
@@ -365,26 +371,21 @@ impl SessionStore {
                 marks.entry(key).or_default()[item.index()] = Some(verdict);
             }
         }
-        let mut by_session: std::collections::HashMap<String, Vec<Outcome>> = Default::default();
-        for ((session, _), m) in &marks {
-            by_session
-                .entry(session.clone())
-                .or_default()
-                .push(Outcome::of(m));
+        let mut by_session: std::collections::HashMap<String, Vec<[Option<Verdict>; 3]>> =
+            Default::default();
+        for ((session, _), m) in marks {
+            by_session.entry(session).or_default().push(m);
         }
         let mut out = Vec::with_capacity(sessions.len());
         for row in &sessions {
             let s = session_from_row(row)?;
-            let outcomes = by_session.remove(&s.id).unwrap_or_default();
-            let reviewed = marks
-                .iter()
-                .filter(|((sid, _), m)| *sid == s.id && m.iter().all(Option::is_some))
-                .count();
+            // People without a verdict have no row: they are pending.
+            let tally = Tally::of(by_session.remove(&s.id).unwrap_or_default());
             out.push(SessionSummary {
-                reviewed,
-                passed: outcomes.iter().filter(|o| **o == Outcome::Pass).count(),
-                failed: outcomes.iter().filter(|o| **o == Outcome::Fail).count(),
-                pass_rate: pass_rate(outcomes.iter().copied()),
+                reviewed: tally.reviewed,
+                passed: tally.passed,
+                failed: tally.failed,
+                pass_rate: tally.pass_rate(),
                 id: s.id,
                 workspace: s.workspace,
                 operator: s.operator,

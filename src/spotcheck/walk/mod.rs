@@ -10,7 +10,7 @@
 
 use crate::rules::Finding;
 use crate::spotcheck::store::{AttachedFinding, SessionState};
-use crate::spotcheck::{Item, Outcome, Verdict};
+use crate::spotcheck::{Item, Outcome, Tally, Verdict};
 
 /// Notes longer than this are cut (a note is a remark, not a document).
 pub const MAX_NOTE_CHARS: usize = 2000;
@@ -306,8 +306,14 @@ impl Walk {
         matches!(self.mode, Mode::Note { .. })
     }
 
+    /// The walk's counts: [`Tally`] over the same verdicts the database
+    /// holds, so the header and the report always agree.
+    pub fn tally(&self) -> Tally {
+        Tally::of(self.people.iter().map(WalkPerson::verdicts))
+    }
+
     pub fn reviewed(&self) -> usize {
-        self.people.iter().filter(|p| p.reviewed()).count()
+        self.tally().reviewed
     }
 
     pub fn is_complete(&self) -> bool {
@@ -323,7 +329,7 @@ impl Walk {
     }
 
     pub fn pass_rate(&self) -> Option<f64> {
-        super::pass_rate(self.people.iter().map(WalkPerson::outcome))
+        self.tally().pass_rate()
     }
 
     /// Apply one action; returns what must be saved.

@@ -115,6 +115,38 @@ pub struct PersonUi {
     /// Each pane's `/` filter (by [`Pane::index`]): words every shown row
     /// contains. Kept when moving to another person; back clears it.
     pub filters: [String; 4],
+    /// The lookup of `key` found nobody (or nobody could be read): what
+    /// the screen says instead of a person. Nobody was added to the list.
+    pub found_nobody: Option<FoundNobody>,
+}
+
+/// A lookup (`:person ID`) that found nobody: no one has the key, or no
+/// system could be read to find them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoundNobody {
+    /// `no one found for C9999`, or `C9999 could not be read`.
+    pub headline: String,
+    /// What the engine said, `system: message` (sanitized).
+    pub details: Vec<String>,
+}
+
+impl FoundNobody {
+    fn of(asked: &str, p: &LoadedPerson) -> FoundNobody {
+        let asked = crate::sanitize::sanitize(asked);
+        let not_found = p.errors.iter().all(|e| e.source == "selection");
+        FoundNobody {
+            headline: if not_found {
+                format!("no one found for {asked}")
+            } else {
+                format!("{asked} could not be read")
+            },
+            details: p
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.source, e.message))
+                .collect(),
+        }
+    }
 }
 
 impl Default for PersonUi {
@@ -126,6 +158,7 @@ impl Default for PersonUi {
             cursors: [Cursor::default(); 4],
             highlight: vec![],
             filters: Default::default(),
+            found_nobody: None,
         }
     }
 }
@@ -262,6 +295,53 @@ pub struct System {
     pub budget: Option<String>,
 }
 
+/// How a system is doing, in the words every screen uses for it. Ordered
+/// from best to worst, so the worst of several is their `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Health {
+    Connecting,
+    Connected,
+    /// Answered for some people and failed for others.
+    Partial,
+    /// Opened, and every read so far failed.
+    Failing,
+    /// Could not be opened or listed.
+    Failed,
+}
+
+impl Health {
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Connecting => "connecting…",
+            Health::Connected => "connected",
+            Health::Partial => "partial",
+            Health::Failing => "failing",
+            Health::Failed => "failed",
+        }
+    }
+
+    /// Something is wrong with the system (what the status line names).
+    pub fn troubled(self) -> bool {
+        self >= Health::Partial
+    }
+}
+
+impl System {
+    pub fn health(&self) -> Health {
+        match &self.state {
+            SystemState::Connecting => Health::Connecting,
+            SystemState::Error(_) => Health::Failed,
+            // Opened is not answering: a system that only ever failed is
+            // failing, one that failed for some people is partial.
+            SystemState::Connected if self.errors > 0 && self.last_data.is_none() => {
+                Health::Failing
+            }
+            SystemState::Connected if self.errors > 0 => Health::Partial,
+            SystemState::Connected => Health::Connected,
+        }
+    }
+}
+
 /// Progress of loading everyone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Load {
@@ -292,7 +372,9 @@ pub struct Totals {
     pub by_rule: BTreeMap<Rule, [usize; 3]>,
     /// Indexed by `Severity as usize` (info, warn, error).
     pub by_severity: [usize; 3],
-    pub people_with_errors: usize,
+    /// People some system could not be read for (a load error: not a
+    /// finding, and never called an "error" on screen).
+    pub people_not_fully_read: usize,
 }
 
 impl Totals {
@@ -305,8 +387,8 @@ impl Totals {
             );
             apply(&mut self.by_severity[f.severity as usize], sign);
         }
-        if p.summary.errored {
-            apply(&mut self.people_with_errors, sign);
+        if p.summary.load_errors > 0 {
+            apply(&mut self.people_not_fully_read, sign);
         }
         self.by_rule.retain(|_, n| n.iter().any(|c| *c > 0));
     }
@@ -682,8 +764,22 @@ impl App {
                 if let Some(asked) = self.fetching.take() {
                     let here = self.view == View::Person
                         && self.person.key.as_deref() == Some(asked.as_str());
-                    if here {
+                    if here && person.subject.is_none() && self.people.loaded(&asked).is_none() {
+                        // Nobody found: nobody is added (the list and its
+                        // counts stay as they were); the screen says why.
+                        self.note_system_errors(&person);
+                        let nobody = FoundNobody::of(&asked, &person);
+                        let mut notice = nobody.headline.clone();
+                        if !person.errors.iter().all(|e| e.source == "selection") {
+                            if let Some(d) = nobody.details.first() {
+                                notice = format!("{notice}: {d}");
+                            }
+                        }
+                        self.notify(Level::Error, notice);
+                        self.person.found_nobody = Some(nobody);
+                    } else if here {
                         self.person.key = Some(person.person.clone());
+                        self.person.found_nobody = None;
                         self.insert(person);
                     } else if self.people.loaded(&asked).is_some() {
                         // A reload from the list: the row is refreshed.
@@ -799,6 +895,20 @@ impl App {
                 }
             }
         }
+        self.note_system_errors(&p);
+        let i = self.people.add(&p.person);
+        match self.people.slots[i].data.take() {
+            Some(old) => self.totals.add(&old, -1),
+            None => self.people.loaded += 1,
+        }
+        self.totals.add(&p, 1);
+        self.people.slots[i].data = Some(p);
+        self.people.dirty = true;
+    }
+
+    /// The systems that failed for a person: their failed reads and the
+    /// last message.
+    fn note_system_errors(&mut self, p: &LoadedPerson) {
         for e in &p.errors {
             let name = if e.source == "customerio" {
                 "Customer.io"
@@ -810,14 +920,6 @@ impl App {
                 sys.errors += 1;
             }
         }
-        let i = self.people.add(&p.person);
-        match self.people.slots[i].data.take() {
-            Some(old) => self.totals.add(&old, -1),
-            None => self.people.loaded += 1,
-        }
-        self.totals.add(&p, 1);
-        self.people.slots[i].data = Some(p);
-        self.people.dirty = true;
     }
 
     fn go(&mut self, v: View) {
@@ -860,6 +962,9 @@ impl App {
     /// Fetch a person now (a fetch still in flight no longer counts).
     fn fetch(&mut self, key: &str) -> Vec<Effect> {
         self.fetching = Some(key.to_string());
+        if self.person.key.as_deref() == Some(key) {
+            self.person.found_nobody = None;
+        }
         vec![Effect::FetchPerson {
             job: self.jobs.start(JobKind::Person),
             person: key.to_string(),

@@ -267,7 +267,10 @@ impl App {
                 match self.next_error(c == Command::NextError) {
                     Some(r) => r,
                     None => {
-                        self.notify(Level::Info, "no person with an error in the list");
+                        self.notify(
+                            Level::Info,
+                            "no person with an error finding or not fully read in the list",
+                        );
                         row
                     }
                 }
@@ -281,7 +284,8 @@ impl App {
         vec![]
     }
 
-    /// The next (or previous) visible person with an error, wrapping.
+    /// The next (or previous) visible person with an error finding or a
+    /// failed read, wrapping.
     fn next_error(&self, forward: bool) -> Option<usize> {
         let n = self.people.visible.len();
         let row = self.people.cursor.row;

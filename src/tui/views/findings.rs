@@ -42,7 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         let msg = if p.subject.is_some() {
             format!("{} no findings", sym::OK)
         } else {
-            "not checked: the person could not be loaded".into()
+            "not checked: the person could not be read".into()
         };
         frame.render_widget(
             Paragraph::new(Span::styled(

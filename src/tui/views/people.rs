@@ -89,10 +89,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     Row::new(vec![
                         Cell::from(Span::styled(sym::ERROR, t.error)),
                         Cell::from(Span::styled(key, t.text)),
-                        Cell::from(Span::styled("could not be loaded", t.error)),
+                        Cell::from(Span::styled("could not be read", t.error)),
                         Cell::from(""),
                         Cell::from(""),
-                        Cell::from(Span::styled(format!("{} load", sym::ERROR), t.error)),
+                        Cell::from(Span::styled(format!("{} unread", sym::ERROR), t.error)),
                         Cell::from(Span::styled(fit(&msg, 80), t.error)),
                     ])
                 }
@@ -100,7 +100,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     let s = &d.summary;
                     let (status, st_style) = match s.worst {
                         Some(w) => (severity_symbol(w), t.severity(w)),
-                        None if s.load_errors > 0 => (sym::ERROR, t.error),
+                        None if s.load_errors > 0 => (sym::WARN, t.warn),
                         None => (sym::OK, t.ok),
                     };
                     let worst = match s.worst {
@@ -120,13 +120,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                     }
                     if s.load_errors > 0 {
                         badges.push(Span::styled(
-                            format!(
-                                "{} {} load error{}",
-                                sym::ERROR,
-                                s.load_errors,
-                                if s.load_errors == 1 { "" } else { "s" }
-                            ),
-                            t.error,
+                            format!("{} not fully read", sym::WARN),
+                            t.warn,
                         ));
                     }
                     let profiles_style = if s.profiles > 1 { t.error } else { t.text };
@@ -207,7 +202,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let k = &app.keymap;
             Line::from(Span::styled(
                 format!(
-                    " {} filter · {} sort · {} reverse · {} next error · {} open · {} rule filter",
+                    " {} filter · {} sort · {} reverse · {} next problem · {} open · {} rule filter",
                     k.hint(Command::Filter),
                     k.hint(Command::Sort),
                     k.hint(Command::ReverseSort),

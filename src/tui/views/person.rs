@@ -99,6 +99,25 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
         return;
     };
     let Some(p) = app.current() else {
+        if let Some(nobody) = app.person.found_nobody.as_ref() {
+            let mut lines = vec![Line::styled(
+                format!("{} {}", sym::ERROR, nobody.headline),
+                t.error,
+            )];
+            lines.extend(
+                nobody
+                    .details
+                    .iter()
+                    .map(|d| Line::styled(d.as_str(), t.text)),
+            );
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(pane(t, " Person ", true)),
+                main,
+            );
+            return;
+        }
         let msg = if app.fetching.as_deref() == Some(key) || app.load.busy() {
             format!("{} loading {}…", spinner(app), fit(key, 60))
         } else {

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::{fit, pad, pane, since, spinner};
 use crate::rules::Severity;
-use crate::tui::app::{App, SystemState};
+use crate::tui::app::{App, Health, SystemState};
 use crate::tui::theme::{severity_symbol, sym};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -54,20 +54,21 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
     let width = area.width.saturating_sub(2) as usize;
     let mut lines = vec![];
     for s in &app.systems {
-        let (symbol, state, style) = match &s.state {
-            SystemState::Connecting => {
-                (spinner(app).to_string(), "connecting…".to_string(), t.info)
+        let health = s.health();
+        let (symbol, state, style) = match (&s.state, health) {
+            (_, Health::Connecting) => {
+                (spinner(app).to_string(), health.word().to_string(), t.info)
             }
-            // Opened is not answering: a system that only ever failed is
-            // failed, one that failed for some people is partial.
-            SystemState::Connected if s.errors > 0 && s.last_data.is_none() => {
-                (sym::ERROR.to_string(), "failing".to_string(), t.error)
+            (SystemState::Error(e), _) => (
+                sym::ERROR.to_string(),
+                format!("{}: {e}", health.word()),
+                t.error,
+            ),
+            (_, Health::Failing | Health::Failed) => {
+                (sym::ERROR.to_string(), health.word().to_string(), t.error)
             }
-            SystemState::Connected if s.errors > 0 => {
-                (sym::WARN.to_string(), "partial".to_string(), t.warn)
-            }
-            SystemState::Connected => (sym::OK.to_string(), "connected".to_string(), t.ok),
-            SystemState::Error(e) => (sym::ERROR.to_string(), format!("error: {e}"), t.error),
+            (_, Health::Partial) => (sym::WARN.to_string(), health.word().to_string(), t.warn),
+            (_, Health::Connected) => (sym::OK.to_string(), health.word().to_string(), t.ok),
         };
         let mut spans = vec![
             Span::styled(format!(" {symbol} "), style),
@@ -105,7 +106,14 @@ fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
                     format!(
                         "  {} {}",
                         sym::WARN,
-                        fit(&format!("{} errors, last: {e}", s.errors), room)
+                        fit(
+                            &format!(
+                                "{} failed read{}, last: {e}",
+                                s.errors,
+                                if s.errors == 1 { "" } else { "s" }
+                            ),
+                            room
+                        )
                     ),
                     t.warn,
                 ));
@@ -142,11 +150,7 @@ fn draw_people(frame: &mut Frame, area: Rect, app: &App) {
             )
         };
         if l.failed > 0 {
-            s.push_str(&format!(
-                " · {} {} could not be loaded",
-                sym::ERROR,
-                l.failed
-            ));
+            s.push_str(&format!(" · {} {} could not be read", sym::ERROR, l.failed));
         }
         if l.busy() {
             s = format!("{} {s}", spinner(app));
@@ -203,14 +207,26 @@ fn draw_severity(frame: &mut Frame, area: Rect, app: &App) {
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(Span::styled(
-        format!(" {} people with an error", app.totals.people_with_errors),
-        if app.totals.people_with_errors > 0 {
-            t.error
-        } else {
-            t.ok
-        },
-    )));
+    // A load error is not a finding: it gets its own words, never "error".
+    let unread = app.totals.people_not_fully_read;
+    let line = if unread > 0 {
+        Some(Span::styled(
+            format!(
+                " {} {unread} {} not fully read",
+                sym::WARN,
+                if unread == 1 { "person" } else { "people" }
+            ),
+            t.warn,
+        ))
+    } else if app.people.loaded > 0 && !app.load.busy() {
+        Some(Span::styled(
+            format!(" {} everyone read in full", sym::OK),
+            t.ok,
+        ))
+    } else {
+        None
+    };
+    lines.extend(line.map(Line::from));
     frame.render_widget(
         Paragraph::new(lines).block(pane(t, " Findings by severity ", false)),
         area,
@@ -230,7 +246,7 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         let failing: Vec<&str> = app
             .systems
             .iter()
-            .filter(|s| s.errors > 0 || matches!(s.state, SystemState::Error(_)))
+            .filter(|s| s.health().troubled())
             .map(|s| s.name.as_str())
             .collect();
         let (symbol, msg, style) = if app.load.busy() {

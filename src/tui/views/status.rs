@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{fit, spinner};
-use crate::tui::app::{App, Level};
+use crate::tui::app::{App, Health, Level};
 use crate::tui::theme::sym;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -39,10 +39,46 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ),
             t.info,
         ));
-    } else if l.started.is_some() {
+    }
+    // The worst system state: a ✓ only when every system answered.
+    let worst = app
+        .systems
+        .iter()
+        .map(|s| s.health())
+        .max()
+        .unwrap_or(Health::Connected);
+    let (symbol, style) = match worst {
+        Health::Failing | Health::Failed => (sym::ERROR, t.error),
+        Health::Partial => (sym::WARN, t.warn),
+        Health::Connecting | Health::Connected => (sym::OK, t.ok),
+    };
+    if !l.busy() && l.started.is_some() {
         spans.push(Span::styled(
-            format!(" {} {} people", sym::OK, app.people.loaded),
-            t.ok,
+            format!(" {symbol} {} people", app.people.loaded),
+            style,
+        ));
+    }
+    if worst.troubled() {
+        let mut troubled: Vec<_> = app
+            .systems
+            .iter()
+            .filter(|s| s.health().troubled())
+            .collect();
+        troubled.sort_by_key(|s| std::cmp::Reverse(s.health()));
+        let what: Vec<String> = troubled
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.health().word()))
+            .collect();
+        let lead = if !l.busy() && l.started.is_some() {
+            " ·".to_string()
+        } else if l.busy() {
+            format!(" · {symbol}")
+        } else {
+            format!(" {symbol}")
+        };
+        spans.push(Span::styled(
+            format!("{lead} {}", fit(&what.join(", "), 48)),
+            style,
         ));
     }
     if let Some(key) = &app.fetching {

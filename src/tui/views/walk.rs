@@ -44,14 +44,16 @@ impl WalkStyles {
 pub fn panel(walk: &Walk, styles: &WalkStyles, width: u16, hints: &str) -> Vec<Line<'static>> {
     let width = usize::from(width.max(20));
     let mut lines = Vec::new();
+    // The same count as the session report (`spotcheck::Tally`).
+    let tally = walk.tally();
     let mut head = vec![
         Span::styled("Spot check ", styles.accent.add_modifier(Modifier::BOLD)),
         Span::styled(walk.progress(), styles.accent),
         Span::styled(
             format!(
                 " · {} reviewed · pass {}",
-                walk.reviewed(),
-                crate::spotcheck::percent(walk.pass_rate())
+                tally.reviewed,
+                crate::spotcheck::percent(tally.pass_rate())
             ),
             styles.muted,
         ),
@@ -286,5 +288,163 @@ mod tests {
             shown.contains("✓ saved"),
             "once the database committed: {shown}"
         );
+    }
+
+    /// The keys of a walk, as the property test presses them.
+    fn key() -> impl proptest::strategy::Strategy<Value = WalkAction> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => Just(WalkAction::Mark(Verdict::Pass)),
+            2 => Just(WalkAction::Mark(Verdict::Fail)),
+            2 => Just(WalkAction::Mark(Verdict::Skip)),
+            2 => Just(WalkAction::Clear),
+            1 => Just(WalkAction::CursorUp),
+            1 => (0usize..3).prop_map(|i| WalkAction::SelectItem(Item::ALL[i])),
+            1 => Just(WalkAction::Next),
+            1 => Just(WalkAction::Previous),
+            1 => Just(WalkAction::NextUnreviewed),
+            1 => Just(WalkAction::PassAll),
+            1 => Just(WalkAction::CycleFinding),
+        ]
+    }
+
+    /// What the database holds, counted straight from its verdicts:
+    /// (people, reviewed, passed, failed, skipped).
+    async fn counted_in_the_database(
+        store: &crate::spotcheck::SessionStore,
+        session: &str,
+        people: usize,
+    ) -> (usize, usize, usize, usize, usize) {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT person, count(*) AS decided,
+                    sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS fails,
+                    sum(CASE WHEN verdict = 'pass' THEN 1 ELSE 0 END) AS passes
+             FROM verdicts WHERE session_id = $1 GROUP BY person",
+        )
+        .bind(session)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let (mut reviewed, mut passed, mut failed, mut skipped) = (0, 0, 0, 0);
+        for row in rows {
+            let decided: i64 = row.try_get("decided").unwrap();
+            let fails: i64 = row.try_get("fails").unwrap();
+            let passes: i64 = row.try_get("passes").unwrap();
+            if decided < 3 {
+                continue;
+            }
+            reviewed += 1;
+            if fails > 0 {
+                failed += 1;
+            } else if passes > 0 {
+                passed += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        (people, reviewed, passed, failed, skipped)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+
+        /// After every key, the walk's header, the session report and the
+        /// database count the same people the same way.
+        #[test]
+        fn the_header_the_report_and_the_database_always_agree(
+            keys in proptest::collection::vec(key(), 1..32)
+        ) {
+            use crate::spotcheck::report::{render, ReportFormat, ReportOptions, Summary};
+            use crate::spotcheck::sample::Candidate;
+            use crate::spotcheck::store::NewSession;
+            use crate::spotcheck::{percent, walk::execute, SessionStore};
+
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let dir = tempfile::tempdir().unwrap();
+                let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+                    .await
+                    .unwrap();
+                let sample = walk();
+                let people = sample
+                    .people()
+                    .iter()
+                    .map(|p| {
+                        let c = Candidate {
+                            person: p.person.clone(),
+                            findings: p.findings.clone(),
+                            ..Default::default()
+                        };
+                        (c, "random".to_string())
+                    })
+                    .collect();
+                let session = store
+                    .create_session(NewSession {
+                        id: Some("S1".into()),
+                        workspace: "acme".into(),
+                        operator: "ana".into(),
+                        method: "sample".into(),
+                        strategy: "random".into(),
+                        people,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                let mut w = Walk::from_state(&store.load(&session.id).await.unwrap());
+                for (step, key) in keys.into_iter().enumerate() {
+                    for e in w.apply(key.clone()) {
+                        execute(&store, &e, "ana").await.unwrap();
+                    }
+                    let (people, reviewed, passed, failed, skipped) =
+                        counted_in_the_database(&store, &session.id, w.people().len()).await;
+                    let pending = people - reviewed;
+                    let rate = percent(
+                        (passed + failed > 0).then(|| passed as f64 / (passed + failed) as f64),
+                    );
+                    let at = format!("after key {step} ({key:?})");
+
+                    let header: String = panel(&w, &WalkStyles::default(), 80, "")[0]
+                        .spans
+                        .iter()
+                        .map(|s| s.content.as_ref())
+                        .collect();
+                    assert!(
+                        header.contains(&format!(" · {reviewed} reviewed · pass {rate}")),
+                        "{at}: header {header:?}, database {reviewed} reviewed, pass {rate}"
+                    );
+
+                    let state = store.load(&session.id).await.unwrap();
+                    let sum = Summary::of(&state);
+                    assert_eq!(
+                        (sum.people, sum.reviewed, sum.passed, sum.failed, sum.skipped, sum.pending),
+                        (people, reviewed, passed, failed, skipped, pending),
+                        "{at}: the report's counts"
+                    );
+                    let opts = ReportOptions {
+                        mask_pii: false,
+                        generated_at: store.now(),
+                    };
+                    let md = render(ReportFormat::Md, &state, &[], opts);
+                    let line = format!(
+                        "| Pass rate | **{rate}** ({passed} passed, {failed} failed, \
+                         {skipped} skipped, {pending} pending) |"
+                    );
+                    assert!(md.contains(&line), "{at}: wanted {line:?} in\n{md}");
+
+                    let listed = store.list().await.unwrap();
+                    assert_eq!(
+                        (listed[0].reviewed, listed[0].passed, listed[0].failed),
+                        (reviewed, passed, failed),
+                        "{at}: spot-check --list"
+                    );
+                    assert_eq!(percent(listed[0].pass_rate), rate, "{at}: --list pass rate");
+                }
+                store.close().await;
+            });
+        }
     }
 }

@@ -121,7 +121,7 @@ impl LoadedPerson {
         }
     }
 
-    /// The person could not be loaded at all.
+    /// The person could not be read at all.
     pub fn failed(person: &str, errors: Vec<LoadError>) -> LoadedPerson {
         LoadedPerson::build(person, None, vec![], errors, &Config::builtin(), Utc::now())
     }

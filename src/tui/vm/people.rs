@@ -18,7 +18,8 @@ pub struct Summary {
     pub worst: Option<Severity>,
     /// Each rule that fired, with its worst severity, in rule order.
     pub badges: Vec<(Rule, Severity)>,
-    /// A finding of severity error, or a load error.
+    /// A finding of severity error, or a system could not be read for them
+    /// (a load error).
     pub errored: bool,
     pub load_errors: usize,
     /// Lowercased id, emails and rule ids, for the `/` filter.

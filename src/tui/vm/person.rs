@@ -116,7 +116,7 @@ impl PersonView {
         let Some(s) = subject else {
             v.headline = vec![
                 seg(clean(person), Tone::Title),
-                seg("  could not be loaded", Tone::Error),
+                seg("  could not be read", Tone::Error),
             ];
             return v;
         };
@@ -167,15 +167,25 @@ fn headline(person: &str, s: &Subject, findings: &[Finding], errors: &[LoadError
     if !errors.is_empty() {
         h.push(seg(
             format!(
-                "  {} {} load error{}",
-                crate::tui::theme::sym::ERROR,
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
+                "  {} not fully read: {}",
+                crate::tui::theme::sym::WARN,
+                unread_systems(errors)
             ),
-            Tone::Error,
+            Tone::Warn,
         ));
     }
     h
+}
+
+/// The systems a person could not be read from, each named once.
+fn unread_systems(errors: &[LoadError]) -> String {
+    let mut names: Vec<&str> = vec![];
+    for e in errors {
+        if !names.contains(&e.source.as_str()) {
+            names.push(&e.source);
+        }
+    }
+    names.join(", ")
 }
 
 fn columns(s: &Subject, now: DateTime<Utc>) -> Vec<Column> {
