@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::findings::Format;
 use crate::report::FailOn;
+use crate::spotcheck::report::ReportFormat;
+use crate::spotcheck::sample::Strategy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -120,13 +122,9 @@ pub struct CheckArgs {
     pub record: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Strategy {
-    #[default]
-    Random,
-    Stratified,
-    Recent,
-    WorstFirst,
+/// `--strategy`.
+fn strategy() -> impl TypedValueParser<Value = Strategy> {
+    PossibleValuesParser::new(Strategy::NAMES).map(|s| s.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Args)]
@@ -142,7 +140,8 @@ pub struct SpotCheckArgs {
     /// How many people to sample (20–50 suggested).
     #[arg(long, short = 'n', value_name = "N")]
     pub size: Option<usize>,
-    #[arg(long, value_enum, default_value_t = Strategy::Random)]
+    /// How the sample is drawn.
+    #[arg(long, value_parser = strategy(), default_value = "random")]
     pub strategy: Strategy,
     /// Sample from the humans of a finished scan (see `scan --list`).
     #[arg(long, value_name = "SCAN", conflicts_with_all = ["resume", "list", "persons", "people_file", "segment", "all"])]
@@ -152,19 +151,17 @@ pub struct SpotCheckArgs {
     pub rule: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ReportFormat {
-    #[default]
-    Md,
-    Csv,
-    Json,
+/// `report --format`.
+fn report_format() -> impl TypedValueParser<Value = ReportFormat> {
+    PossibleValuesParser::new(ReportFormat::NAMES).map(|s| s.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The session id (see `spot-check --list`).
     pub session: String,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    /// The export's format.
+    #[arg(long, value_parser = report_format(), default_value = "md")]
     pub format: ReportFormat,
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -240,9 +237,9 @@ impl From<Selection> for crate::resolve::select::Selection {
     }
 }
 
-impl From<CheckArgs> for crate::check::CheckOptions {
+impl From<CheckArgs> for crate::check::CheckCommand {
     fn from(a: CheckArgs) -> Self {
-        crate::check::CheckOptions {
+        crate::check::CheckCommand {
             selection: a.selection.into(),
             format: a.format,
             out: a.out,
@@ -267,23 +264,27 @@ impl From<ScanArgs> for crate::scan::command::ScanCommand {
     }
 }
 
-impl From<Strategy> for crate::spotcheck::sample::Strategy {
-    fn from(s: Strategy) -> Self {
-        match s {
-            Strategy::Random => Self::Random,
-            Strategy::Stratified => Self::Stratified,
-            Strategy::Recent => Self::Recent,
-            Strategy::WorstFirst => Self::WorstFirst,
+impl From<SpotCheckArgs> for crate::spotcheck::command::SpotCheckCommand {
+    fn from(a: SpotCheckArgs) -> Self {
+        crate::spotcheck::command::SpotCheckCommand {
+            selection: a.selection.into(),
+            resume: a.resume,
+            list: a.list,
+            size: a.size,
+            strategy: a.strategy,
+            from_scan: a.from_scan,
+            rule: a.rule,
         }
     }
 }
 
-impl From<ReportFormat> for crate::spotcheck::report::ReportFormat {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Md => Self::Md,
-            ReportFormat::Csv => Self::Csv,
-            ReportFormat::Json => Self::Json,
+impl From<ReportArgs> for crate::spotcheck::command::ReportCommand {
+    fn from(a: ReportArgs) -> Self {
+        crate::spotcheck::command::ReportCommand {
+            session: a.session,
+            format: a.format,
+            out: a.out,
+            mask_pii: a.mask_pii,
         }
     }
 }
@@ -306,7 +307,8 @@ mod tests {
     #[test]
     fn every_format_and_severity_name_parses_to_its_own_value() {
         for (i, name) in Format::NAMES.iter().enumerate() {
-            let cli = Cli::try_parse_from(["cioscope", "check", "--all", "--format", name]).unwrap();
+            let cli =
+                Cli::try_parse_from(["cioscope", "check", "--all", "--format", name]).unwrap();
             let Some(Command::Check(args)) = cli.command else {
                 panic!("a check");
             };

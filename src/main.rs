@@ -111,7 +111,8 @@ async fn run(cli: Cli) -> Exit {
                 if let Some(theme) = &cli.theme {
                     config.theme = Some(theme.clone());
                 }
-                cioscope::spotcheck::command::spot_check_command(config, args, Some(walk)).await
+                cioscope::spotcheck::command::spot_check_command(config, args.into(), Some(walk))
+                    .await
             }
             Err(code) => code,
         },
@@ -120,9 +121,9 @@ async fn run(cli: Cli) -> Exit {
             match has_config(&cli.workspace).then(|| load_config(&cli.workspace)) {
                 Some(Err(code)) => code,
                 Some(Ok(config)) => {
-                    cioscope::spotcheck::command::report_command(Some(&config), args).await
+                    cioscope::spotcheck::command::report_command(Some(&config), args.into()).await
                 }
-                None => cioscope::spotcheck::command::report_command(None, args).await,
+                None => cioscope::spotcheck::command::report_command(None, args.into()).await,
             }
         }
         Some(Command::Completions { .. } | Command::Man) => Exit::Clean,

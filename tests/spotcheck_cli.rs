@@ -3,8 +3,13 @@
 
 use std::collections::BTreeSet;
 
-use cioscope::cli::{ReportArgs, ReportFormat, Selection, SpotCheckArgs, Strategy};
 use cioscope::config;
+use cioscope::resolve::select::Selection;
+use cioscope::spotcheck::command::{
+    ReportCommand as ReportArgs, SpotCheckCommand as SpotCheckArgs,
+};
+use cioscope::spotcheck::report::ReportFormat;
+use cioscope::spotcheck::sample::Strategy;
 use cioscope::spotcheck::store::{SessionState, SessionStore};
 use cioscope::spotcheck::{pii, report_command, spot_check_command, DATA_DIR_ENV};
 

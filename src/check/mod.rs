@@ -19,7 +19,7 @@ use crate::signals::{announce_pauses, terminated};
 
 /// What `check` is asked to do (the command line maps its flags here).
 #[derive(Debug, Clone, Default)]
-pub struct CheckOptions {
+pub struct CheckCommand {
     pub selection: Selection,
     pub format: report::findings::Format,
     /// Write the report here instead of stdout.
@@ -98,7 +98,7 @@ pub async fn run_check(
 }
 
 /// The `check` command; returns the exit code.
-pub async fn command(config: Config, args: CheckOptions) -> Exit {
+pub async fn command(config: Config, args: CheckCommand) -> Exit {
     let ws = match Workspace::open(config).await {
         Ok(ws) => Arc::new(ws),
         Err(e) => {
@@ -278,7 +278,7 @@ async fn record_and_compare(
     Some(comparison)
 }
 
-fn emit(report: &CheckReport, args: &CheckOptions) -> std::io::Result<()> {
+fn emit(report: &CheckReport, args: &CheckCommand) -> std::io::Result<()> {
     let color = args.out.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

@@ -7,9 +7,9 @@ use super::report::{self, ScanReport};
 use super::{new_scan, run, ScanError, ScanOptions, Step};
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::resolve::{PersonError, Workspace};
 use crate::report::findings::Format;
 use crate::report::FailOn;
+use crate::resolve::{PersonError, Workspace};
 use crate::rules::{Finding, Rule, Severity};
 use crate::signals::{announce_pauses, terminated};
 use crate::store::scans::ScanRow;
@@ -124,7 +124,7 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
                     store.place()
                 );
                 return match stored_report(&store, &s).await {
-                    Ok(r) => finish(&r, &args),
+                    Ok(r) => finish(&r, &args, &config.command_flags()),
                     Err(e) => {
                         eprintln!("cioscope: {e}");
                         Exit::Unavailable
@@ -187,7 +187,7 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
                 store.place()
             );
             return match stored_report(&store, &s).await {
-                Ok(r) => finish(&r, &args),
+                Ok(r) => finish(&r, &args, &ws.config.command_flags()),
                 Err(e) => {
                     eprintln!("cioscope: {e}");
                     Exit::Unavailable
@@ -240,7 +240,7 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             );
             Exit::Unavailable
         }
-        Ok(Ok(report)) => finish(&report, &args),
+        Ok(Ok(report)) => finish(&report, &args, &ws.config.command_flags()),
     }
 }
 
@@ -296,9 +296,11 @@ fn show(step: Step, tty: bool) {
 }
 
 /// Print the report and pick the exit code (as `check`'s).
-fn finish(report: &ScanReport, args: &ScanCommand) -> Exit {
+/// `flags` are the `--demo`/`--config` a printed command needs
+/// ([`Config::command_flags`]).
+fn finish(report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
     let text = match args.format {
-        Format::Table => report::table(report),
+        Format::Table => report::table(report, flags),
         Format::Json => report::json(report),
         Format::Md => report::markdown(report),
         Format::Csv => report::csv(report),

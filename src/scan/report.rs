@@ -571,7 +571,9 @@ fn source_sentence(s: &SourceRead) -> String {
 }
 
 /// The terminal table.
-pub fn table(r: &ScanReport) -> String {
+/// The terminal table; `flags` (`--demo` or `--config FILE`) go into the
+/// command it prints.
+pub fn table(r: &ScanReport, flags: &str) -> String {
     let mut out = format!(
         "scan {} · {} ({}) · {} profiles → {} humans\n",
         r.scan,
@@ -653,7 +655,7 @@ pub fn table(r: &ScanReport) -> String {
         out.push_str(&format!("; {} read errors (see errors)", s.errors));
     }
     out.push_str(&format!(
-        "\nevery finding: cioscope scan --resume {} --format csv (or md, json)\n",
+        "\nevery finding: cioscope scan {flags} --resume {} --format csv (or md, json)\n",
         r.scan
     ));
     out

@@ -17,7 +17,6 @@ use super::sample::Strategy;
 use super::sample::{self, Candidate};
 use super::store::{NewSession, SessionState, SessionStore, StoreError};
 use super::{database_path, operator_name, percent, Item, DEFAULT_SIZE};
-use crate::cli::{ReportArgs, SpotCheckArgs};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::resolve::select::{SelectError, Selection};
@@ -29,6 +28,33 @@ use crate::sanitize::truncate;
 pub const POOL_FACTOR: usize = 5;
 pub const POOL_MIN: usize = 100;
 pub const POOL_MAX: usize = 500;
+
+/// What `spot-check` is asked to do (the command line maps its flags here).
+#[derive(Debug, Clone, Default)]
+pub struct SpotCheckCommand {
+    pub selection: Selection,
+    /// Continue a session.
+    pub resume: Option<String>,
+    /// List sessions.
+    pub list: bool,
+    /// How many people to sample.
+    pub size: Option<usize>,
+    pub strategy: Strategy,
+    /// Sample from the humans of a finished scan.
+    pub from_scan: Option<String>,
+    /// With `from_scan`: only humans with a finding of this rule.
+    pub rule: Option<String>,
+}
+
+/// What `report` is asked to do.
+#[derive(Debug, Clone)]
+pub struct ReportCommand {
+    pub session: String,
+    pub format: super::report::ReportFormat,
+    pub out: Option<std::path::PathBuf>,
+    /// Mask personal data by what each value is.
+    pub mask_pii: bool,
+}
 
 /// `cioscope spot-check --list`: needs no workspace, only the database (the
 /// config's, else the default one).
@@ -61,7 +87,7 @@ pub type Walker = fn(Config, String) -> Pin<Box<dyn Future<Output = Exit> + Send
 /// when stdin and stdout are terminals.
 pub async fn spot_check_command(
     config: Config,
-    args: SpotCheckArgs,
+    args: SpotCheckCommand,
     walker: Option<Walker>,
 ) -> Exit {
     let store = match SessionStore::open_config(Some(&config)).await {
@@ -265,7 +291,7 @@ struct Population {
 /// Sample and store a new session; `Err` is an exit code (message printed).
 async fn start_session(
     config: &Config,
-    args: &SpotCheckArgs,
+    args: &SpotCheckCommand,
     store: &SessionStore,
 ) -> Result<SessionState, Exit> {
     let size = args.size.or(args.selection.sample).unwrap_or(DEFAULT_SIZE);
@@ -288,7 +314,7 @@ async fn start_session(
     };
     let population = match &args.from_scan {
         Some(scan) => scan_population(config, scan, args.rule.as_deref()).await?,
-        None => select_population(&ws, &args.selection.clone().into()).await?,
+        None => select_population(&ws, &args.selection).await?,
     };
     if population.people.is_empty() {
         eprintln!(
@@ -297,7 +323,7 @@ async fn start_session(
         );
         return Err(Exit::Usage);
     }
-    let (candidates, picks, method) = match Strategy::from(args.strategy) {
+    let (candidates, picks, method) = match args.strategy {
         Strategy::Random => {
             // Only the sample needs checking: shuffled entry points, checked
             // until `size` humans are in (two sampled profiles of one human
@@ -348,7 +374,7 @@ async fn start_session(
         workspace: config.workspace.clone(),
         operator,
         method,
-        strategy: sample::strategy_id(args.strategy.into()).into(),
+        strategy: sample::strategy_id(args.strategy).into(),
         seed: Some(seed),
         population: Some(population.people.len()),
         people,
@@ -515,7 +541,7 @@ async fn check_people(
 /// `cioscope report SESSION`; sessions are found as `spot-check` stores
 /// them (`$CIOSCOPE_DATA_DIR`, else the `[spot_check] database` of the
 /// config the caller loaded, else the data dir).
-pub async fn report_command(config: Option<&Config>, args: ReportArgs) -> Exit {
+pub async fn report_command(config: Option<&Config>, args: ReportCommand) -> Exit {
     let db = database_path(config);
     let shared = config.is_some_and(|c| c.store.url.is_some());
     if !shared && !db.exists() {
@@ -535,7 +561,7 @@ pub async fn report_command(config: Option<&Config>, args: ReportArgs) -> Exit {
     let result = export(
         &store,
         &args.session,
-        args.format.into(),
+        args.format,
         args.mask_pii,
         args.out.as_deref(),
     )

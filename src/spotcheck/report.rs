@@ -164,6 +164,23 @@ pub enum ReportFormat {
     Json,
 }
 
+impl ReportFormat {
+    /// The names `report --format` takes, in the order of the variants.
+    pub const NAMES: [&'static str; 3] = ["md", "csv", "json"];
+}
+
+impl std::str::FromStr for ReportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "md" => Ok(ReportFormat::Md),
+            "csv" => Ok(ReportFormat::Csv),
+            "json" => Ok(ReportFormat::Json),
+            other => Err(format!("unknown format {other:?}")),
+        }
+    }
+}
+
 /// Render a session in `format`.
 pub fn render(
     format: ReportFormat,

@@ -132,6 +132,18 @@ pub fn pick(candidates: &[Candidate], n: usize, strategy: Strategy, seed: u64) -
 }
 
 /// The strategy's name as the CLI spells it.
+impl Strategy {
+    /// The names `--strategy` takes, in the order of the variants.
+    pub const NAMES: [&'static str; 4] = ["random", "stratified", "recent", "worst-first"];
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        strategy_from_id(s).ok_or_else(|| format!("unknown strategy {s:?}"))
+    }
+}
+
 pub fn strategy_id(strategy: Strategy) -> &'static str {
     match strategy {
         Strategy::Random => "random",
