@@ -593,11 +593,14 @@ fn links(graph: &dyn Graph, identity: &Identity, order: &Positions) -> Vec<(u32,
     edges
 }
 
+/// (root, position) of every node, and (root, edge index) of every shown link.
+type Components = (Vec<(u32, u32)>, Vec<(u32, u32)>);
+
 /// The connected components of `n` positions: (root, position) sorted, so
 /// each component is a run in a stable order; and the edges that show how
 /// each holds together — per identifier, a spanning forest (five nodes
 /// sharing an email are four links, not ten) — as (root, edge) sorted.
-fn components(n: usize, edges: &[(u32, u32, Identifier)]) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+fn components(n: usize, edges: &[(u32, u32, Identifier)]) -> Components {
     let mut uf = UnionFind::new(n);
     for (a, b, _) in edges {
         uf.union(*a as usize, *b as usize);

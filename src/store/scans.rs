@@ -1015,7 +1015,7 @@ mod tests {
             .finish_scan(
                 "s1",
                 "2026-12-01T01:00:00.000Z",
-                &[human.clone()],
+                std::slice::from_ref(&human),
                 &[],
                 &[],
                 "{}",
