@@ -1242,3 +1242,144 @@ async fn errors_under_meta_are_read() {
     let e = client(&server).campaigns().await.unwrap_err();
     assert!(e.message.contains("segment 99 does not exist"), "{e}");
 }
+
+// ---------------------------------------------------------------- reply size
+
+/// A workspace whose replies may be at most `max_mb` long.
+async fn capped_workspace(server: &MockServer, max_mb: &str) -> Arc<cioscope::resolve::Workspace> {
+    let var = "CIOSCOPE_API_TEST_CAP_KEY";
+    std::env::set_var(var, KEY);
+    let text = format!(
+        "[customerio]\nbase_url = \"{}\"\napi_key_env = \"{var}\"\nrate_limit = 50\ntimeout = \"5s\"\nmax_retries = 2\nmax_response_mb = {max_mb}\n",
+        server.uri()
+    );
+    let config = cioscope::config::load_str(&text, Path::new("cap.toml")).unwrap();
+    Arc::new(cioscope::resolve::Workspace::open(config).await.unwrap())
+}
+
+/// One page of activities about `bytes` long.
+fn huge_activities(bytes: usize) -> Value {
+    let mut a = activity_json(1);
+    a["data"]["blob"] = json!("x".repeat(bytes));
+    json!({ "activities": [a] })
+}
+
+#[tokio::test]
+async fn a_reply_over_the_size_limit_is_that_persons_error_and_the_run_goes_on() {
+    let server = MockServer::start().await;
+    mount_people_batch(&server).await;
+    // P2's activities are 1 MB; the limit is a quarter of that.
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/P2/activities"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(huge_activities(1 << 20)))
+        .expect(1) // not asked again: the same question gets the same answer
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(r"/activities$"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"activities": [activity_json(1)]})),
+        )
+        .mount(&server)
+        .await;
+    let ws = capped_workspace(&server, "0.25").await;
+    let results = ws
+        .check_all(vec!["P1".into(), "P2".into(), "P3".into()])
+        .await;
+    assert_eq!(results.len(), 3);
+    for ok in [&results[0], &results[2]] {
+        let s = ok.subject.as_ref().expect("checked");
+        assert_eq!(s.profiles[0].activities.len(), 1, "{:?}", ok.errors);
+        assert!(ok.errors.is_empty(), "{:?}", ok.errors);
+    }
+    let e = results[1]
+        .errors
+        .iter()
+        .find(|e| e.message.contains("limit"))
+        .unwrap_or_else(|| panic!("{:?}", results[1].errors));
+    assert!(
+        e.message.contains("GET /v1/customers/{id}/activities"),
+        "{e:?}"
+    );
+    assert!(e.message.contains("0.25 MB"), "{e:?}");
+    assert!(e.message.contains("customerio.max_response_mb"), "{e:?}");
+    assert_eq!(ws.cio.stats().retries, 0);
+}
+
+#[tokio::test]
+async fn an_oversized_batch_is_asked_again_person_by_person() {
+    let server = MockServer::start().await;
+    // Any batch that holds P2 is 1 MB; P2 alone too. P1 and P3 alone are small.
+    Mock::given(method("POST"))
+        .and(path("/v1/customers/attributes"))
+        .respond_with(|req: &Request| {
+            let body: Value = req.body_json().unwrap();
+            let mut customers: Vec<Value> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|id| json!({"customer": person_json(id, &format!("cio-{id}"))}))
+                .collect();
+            if body["ids"].as_array().unwrap().iter().any(|i| i == "P2") {
+                customers.push(json!({"blob": "x".repeat(1 << 20)}));
+            }
+            ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
+        })
+        .mount(&server)
+        .await;
+    for id in ["P1", "P3"] {
+        Mock::given(method("GET"))
+            .and(path(format!("/v1/customers/{id}/attributes")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"customer": person_json(id, &format!("cio-{id}"))})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let mut huge = json!({"customer": person_json("P2", "cio-P2")});
+    huge["customer"]["attributes"]["notes"] = json!("x".repeat(1 << 20));
+    Mock::given(method("GET"))
+        .and(path("/v1/customers/P2/attributes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(huge))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(r"/activities$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"activities": []})))
+        .mount(&server)
+        .await;
+    let ws = capped_workspace(&server, "0.5").await;
+    let results = ws
+        .check_all(vec!["P1".into(), "P2".into(), "P3".into()])
+        .await;
+    assert!(results[0].subject.is_some() && results[0].errors.is_empty());
+    assert!(results[2].subject.is_some() && results[2].errors.is_empty());
+    assert!(results[1].subject.is_none());
+    let e = &results[1].errors[0];
+    assert!(
+        e.message.contains("GET /v1/customers/{id}/attributes") && e.message.contains("0.5 MB"),
+        "{e:?}"
+    );
+}
+
+/// The batch lookup answers every asked id.
+async fn mount_people_batch(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/customers/attributes"))
+        .respond_with(|req: &Request| {
+            let body: Value = req.body_json().unwrap();
+            let customers: Vec<Value> = body["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|id| json!({"customer": person_json(id, &format!("cio-{id}"))}))
+                .collect();
+            ResponseTemplate::new(200).set_body_json(json!({ "customers": customers }))
+        })
+        .mount(server)
+        .await;
+}

@@ -964,3 +964,35 @@ async fn a_redirect_is_an_error_naming_where_it_pointed_and_is_not_followed() {
         .unwrap_or_default()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_reply_over_the_size_limit_is_an_error_and_not_asked_again() {
+    let accounts = MockServer::start().await;
+    let api = MockServer::start().await;
+    mount_token(&accounts, &api, "tok", 1).await;
+    let big = json!([{"id": "1", "Email": "a@example.com", "Notes": "x".repeat(4096)}]);
+    Mock::given(method("POST"))
+        .and(path(COQL_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(big, false)))
+        .expect(1)
+        .mount(&api)
+        .await;
+    let mut src = source(
+        "select id, Email, Notes from Contacts where Email = :email",
+        None,
+        &[("Email", "email")],
+        &[],
+    );
+    src.options.extend(auth_options(&accounts, "HUGE"));
+    let mut config = Config::builtin();
+    config.customerio.max_response = 1024;
+    let z = ZohoSource::connect(&config, &src).await.expect("connects");
+    let e = z
+        .lookup(&by_email("a@example.com"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(COQL_PATH), "{e}");
+    assert!(e.contains("1024 bytes limit"), "{e}");
+    assert!(e.contains("customerio.max_response_mb"), "{e}");
+}

@@ -1,5 +1,6 @@
 //! `[customerio]`: the region or base URL, the key's env var, the rate
-//! limit, timeouts and retries, recorded fixtures.
+//! limit, timeouts and retries, the cap on a reply's size, recorded
+//! fixtures.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +43,9 @@ pub struct CustomerIo {
     /// The most time 429s may hold the workspace back in one run; past it
     /// cioscope stops and reports what it checked.
     pub throttle_budget: std::time::Duration,
+    /// The most bytes of one reply read (`max_response_mb`); a longer reply
+    /// is that request's error. Also bounds each reply of the CRM sources.
+    pub max_response: u64,
     /// When recorded fixtures were captured: checks on them use this as "now",
     /// so a recorded workspace reads the same on any day.
     pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -56,6 +60,8 @@ pub const MAX_RATE: f64 = 1000.0;
 /// Bounds of `customerio.timeout` and `customerio.max_retries`.
 pub const MAX_TIMEOUT: chrono::Duration = chrono::Duration::minutes(10);
 pub const MAX_RETRIES: u32 = 20;
+/// The most `customerio.max_response_mb` may be (4 GB).
+pub const MAX_RESPONSE_MB: f64 = 4096.0;
 
 /// Check `[customerio]`, filling in the defaults.
 pub(super) fn validate(raw: RawCustomerIo, loc: &Locator) -> Result<CustomerIo, ConfigError> {
@@ -153,6 +159,22 @@ pub(super) fn validate(raw: RawCustomerIo, loc: &Locator) -> Result<CustomerIo, 
         180,
         24 * 3600,
     )?;
+    let max_response = match &raw.max_response_mb {
+        None => crate::http::DEFAULT_MAX_RESPONSE,
+        Some(m) if *m.get_ref() > 0.0 && *m.get_ref() <= MAX_RESPONSE_MB => {
+            ((*m.get_ref() * crate::http::MB as f64).round() as u64).max(1)
+        }
+        Some(m) => {
+            return Err(loc.err(
+                span_of(m),
+                "customerio.max_response_mb",
+                format!(
+                    "a positive number of megabytes, at most {MAX_RESPONSE_MB}, found {}",
+                    m.get_ref()
+                ),
+            ))
+        }
+    };
     let api_key_line = raw
         .api_key_env
         .as_ref()
@@ -206,5 +228,6 @@ pub(super) fn validate(raw: RawCustomerIo, loc: &Locator) -> Result<CustomerIo, 
         max_retries,
         retry_after_max,
         throttle_budget,
+        max_response,
     })
 }

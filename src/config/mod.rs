@@ -38,7 +38,9 @@ use std::path::{Path, PathBuf};
 pub use attributes::{AttrType, AttributeConfig, EventConfig};
 pub use campaigns::CampaignConfig;
 pub use condition::Condition;
-pub use customerio::{CustomerIo, Region, MAX_RATE, MAX_RETRIES, MAX_TIMEOUT, MIN_RATE};
+pub use customerio::{
+    CustomerIo, Region, MAX_RATE, MAX_RESPONSE_MB, MAX_RETRIES, MAX_TIMEOUT, MIN_RATE,
+};
 pub use identity::{Identity, Primary};
 pub use locate::ConfigError;
 pub use sources::{

@@ -61,6 +61,7 @@ pub(super) struct RawCustomerIo {
     pub(super) max_retries: Option<Spanned<u32>>,
     pub(super) retry_after_max: Option<Spanned<String>>,
     pub(super) throttle_budget: Option<Spanned<String>>,
+    pub(super) max_response_mb: Option<Spanned<f64>>,
     pub(super) recorded_at: Option<Spanned<String>>,
     pub(super) dashboard_workspace_id: Option<Spanned<String>>,
 }

@@ -89,6 +89,26 @@ fn absurd_numbers_are_config_errors_not_crashes() {
             2,
         ),
         (
+            "[customerio]\nrate_limit = 5\nmax_response_mb = 0\n",
+            "customerio.max_response_mb",
+            3,
+        ),
+        (
+            "[customerio]\nmax_response_mb = -1\n",
+            "customerio.max_response_mb",
+            2,
+        ),
+        (
+            "[customerio]\nmax_response_mb = 1e9\n",
+            "customerio.max_response_mb",
+            2,
+        ),
+        (
+            "[customerio]\nmax_response_mb = nan\n",
+            "customerio.max_response_mb",
+            2,
+        ),
+        (
             "[[attributes]]\nname = \"x\"\nmax_lag = \"99999999999999999h\"\n",
             "attributes.max_lag",
             3,
@@ -108,6 +128,19 @@ fn absurd_numbers_are_config_errors_not_crashes() {
     )
     .unwrap();
     assert_eq!(ok.customerio.max_retries, 6);
+    assert_eq!(ok.customerio.max_response, 64 * 1024 * 1024);
+    let half = load_str(
+        "[customerio]\nmax_response_mb = 0.5\n",
+        Path::new("ok.toml"),
+    )
+    .unwrap();
+    assert_eq!(half.customerio.max_response, 512 * 1024);
+    let e = err("[customerio]\nmax_response_mb = \"big\"\n");
+    assert_eq!(
+        (e.key.as_str(), e.line),
+        ("customerio.max_response_mb", Some(2)),
+        "{e}"
+    );
 }
 
 #[test]

@@ -117,6 +117,8 @@ pub enum ApiErrorKind {
     Network,
     /// 4xx other than the above.
     BadRequest,
+    /// The reply is longer than `customerio.max_response_mb`.
+    TooLarge,
     /// The body is not what the API documents; `field` is a JSON path.
     BadBody {
         field: String,

@@ -1,20 +1,29 @@
 //! One workspace-wide pacer for the App API.
 //!
 //! Customer.io counts requests per workspace in any 1-second window and
-//! answers 429 past the limit. A classic token bucket with a burst lets
-//! `burst + rate` requests through some 1-second windows, so this limiter is
-//! stricter: requests are spaced at least `1/rate` apart (a burst of one)
-//! *and* no more than `floor(rate)` requests are sent within any window of
-//! one second plus a small margin. The margin absorbs jitter between the
-//! moment a request leaves and the moment the server counts it, so the
-//! server never sees more than `rate` requests in a second.
+//! answers 429 past the limit. The promise is kept where it is counted, at
+//! the server, so this limiter paces with no burst at all: each request
+//! leaves at least [`RateLimiter::interval`] after the previous one
+//! *actually* left, and that interval is `1/rate` stretched by
+//! [`SPACING_MARGIN`] (2 %).
 //!
-//! Waiting is FIFO: tasks queue on a fair async mutex and the holder sleeps
-//! until its slot, then stamps the *actual* send time. Late wake-ups only
-//! spread requests further apart, never bunch them. A 429 pauses everyone
-//! ([`RateLimiter::pause_for`]), because the limit is per workspace.
+//! - No catch-up. A grant is a [`Permit`]; the time that counts is when the
+//!   holder says the request left ([`Permit::sent`]), not when its turn
+//!   came. Nobody else is granted meanwhile, so a task that is late (a busy
+//!   runtime, a slow caller) pushes the schedule back instead of letting the
+//!   next requests bunch up behind it to make up for lost time.
+//! - Jitter. Spaced `1.02/rate` apart, `rate` requests span 1.02 s, so the
+//!   server still sees at most `rate` of them in any second when the way
+//!   from [`Permit::sent`] to the server's clock varies by up to 20 ms from
+//!   one request to the next. Pacing is 2 % slower than the nominal rate.
+//! - A fractional rate counts as its whole part (`2.5` paces at 2 per
+//!   second): a server's window holds whole requests.
+//!
+//! Waiting is FIFO: tasks queue on a fair async mutex, and the holder sleeps
+//! until its slot. A 429 pauses everyone ([`RateLimiter::pause_for`]),
+//! because the limit is per workspace.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -22,8 +31,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Extra room added to the 1-second window the server counts in.
-pub const WINDOW_MARGIN: Duration = Duration::from_millis(25);
+/// How much further apart than `1/rate` two sends are: the room for jitter
+/// between a send and the moment the server counts it (2 % of a second).
+pub const SPACING_MARGIN: f64 = 1.02;
 
 /// The rate used when a configured rate is not a positive number.
 pub const DEFAULT_RATE: f64 = 10.0;
@@ -31,17 +41,32 @@ pub const DEFAULT_RATE: f64 = 10.0;
 #[derive(Debug)]
 pub struct RateLimiter {
     rate: f64,
-    /// Minimum spacing between two sends.
+    /// Minimum spacing between two actual sends.
     interval: Duration,
-    /// The window in which at most `per_window` sends may fall.
-    window: Duration,
-    per_window: usize,
-    /// Send times of the last `per_window` requests; the lock is the queue.
-    turn: tokio::sync::Mutex<VecDeque<Instant>>,
+    /// When the last request actually left; the lock is the queue, held by
+    /// a [`Permit`] from its grant until its request leaves.
+    turn: tokio::sync::Mutex<Option<Instant>>,
     /// Set by a 429: nobody sends before this instant.
     paused_until: Mutex<Option<Instant>>,
     waiting: AtomicU64,
     storm: Mutex<Storm>,
+}
+
+/// The turn to send one request, from [`RateLimiter::acquire`]. Nobody else
+/// is granted while it is held: call [`Permit::sent`] right as the request
+/// leaves. Dropped unsent (the request was not made), it gives the turn up
+/// without counting as a send.
+#[must_use = "a permit counts only once `sent` says the request left"]
+#[derive(Debug)]
+pub struct Permit<'a> {
+    last: tokio::sync::MutexGuard<'a, Option<Instant>>,
+}
+
+impl Permit<'_> {
+    /// The request leaves now: the next one is paced from this instant.
+    pub fn sent(mut self) {
+        *self.last = Some(Instant::now());
+    }
 }
 
 /// How long the workspace has been held back by 429s, and whether it gave up.
@@ -91,27 +116,20 @@ impl RateLimiter {
         limiter
     }
 
-    /// A limiter that lets at most `rate` requests (per second) reach the server
-    /// in any 1-second window. A non-positive or non-finite rate means
-    /// [`DEFAULT_RATE`].
+    /// A limiter that lets at most `rate` requests (per second) reach the
+    /// server in any 1-second window. A non-positive or non-finite rate
+    /// means [`DEFAULT_RATE`].
     pub fn new(rate: f64) -> RateLimiter {
-        RateLimiter::with_window(rate, Duration::from_secs(1) + WINDOW_MARGIN)
-    }
-
-    /// Like [`RateLimiter::new`] with an explicit counting window (≥ 1 s makes sense).
-    pub fn with_window(rate: f64, window: Duration) -> RateLimiter {
         let rate = if rate.is_finite() && rate > 0.0 {
             rate
         } else {
             DEFAULT_RATE
         };
-        let per_window = (rate.floor() as usize).max(1);
+        let whole = if rate >= 1.0 { rate.floor() } else { rate };
         RateLimiter {
             rate,
-            interval: Duration::from_secs_f64(1.0 / rate),
-            window,
-            per_window,
-            turn: tokio::sync::Mutex::new(VecDeque::with_capacity(per_window + 1)),
+            interval: Duration::from_secs_f64(SPACING_MARGIN / whole),
+            turn: tokio::sync::Mutex::new(None),
             paused_until: Mutex::new(None),
             waiting: AtomicU64::new(0),
             storm: Mutex::new(Storm {
@@ -168,12 +186,17 @@ impl RateLimiter {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// Waits for this caller's turn; returns when the request may be sent,
-    /// or at once with why when the workspace gave up on a 429 storm.
-    /// Cancel-safe: a dropped future gives up its place and consumes no slot.
-    pub async fn acquire(&self) -> Result<(), String> {
+    /// The least time between two requests leaving.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Waits for this caller's turn; returns the [`Permit`] to send, or at
+    /// once why not when the workspace gave up on a 429 storm. Cancel-safe:
+    /// a dropped future gives up its place and consumes no slot.
+    pub async fn acquire(&self) -> Result<Permit<'_>, String> {
         let _queued = WaitingGuard::enter(&self.waiting);
-        let mut sent = self.turn.lock().await;
+        let last = self.turn.lock().await;
         loop {
             if let Some(why) = self.stopped() {
                 return Err(why);
@@ -183,23 +206,15 @@ impl RateLimiter {
             if let Some(until) = *lock(&self.paused_until) {
                 at = at.max(until);
             }
-            if let Some(last) = sent.back() {
-                at = at.max(*last + self.interval);
-            }
-            if sent.len() >= self.per_window {
-                at = at.max(sent[sent.len() - self.per_window] + self.window);
+            if let Some(last) = *last {
+                at = at.max(last + self.interval);
             }
             if at <= now {
-                break;
+                return Ok(Permit { last });
             }
             // Loop: a 429 may have extended the pause while we slept.
             tokio::time::sleep_until(at).await;
         }
-        sent.push_back(Instant::now());
-        while sent.len() > self.per_window {
-            sent.pop_front();
-        }
-        Ok(())
     }
 
     /// Holds every sender back for `wait` from now (a 429's `Retry-After`).
@@ -263,7 +278,7 @@ mod tests {
         let limiter = RateLimiter::new(100.0);
         let mut times = Vec::new();
         for _ in 0..130 {
-            limiter.acquire().await.unwrap();
+            limiter.acquire().await.unwrap().sent();
             times.push(Instant::now());
         }
         for (i, t) in times.iter().enumerate() {
@@ -278,13 +293,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_late_send_pushes_the_schedule_back_instead_of_catching_up() {
+        let limiter = RateLimiter::new(100.0);
+        limiter.acquire().await.unwrap().sent();
+        // Granted on time, but the request leaves 50 ms late: the next turn
+        // comes a full interval after it actually left, and nobody is
+        // granted meanwhile.
+        let late = limiter.acquire().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let left = Instant::now();
+        late.sent();
+        limiter.acquire().await.unwrap().sent();
+        assert!(Instant::now() - left >= limiter.interval());
+        // A permit given up unsent counts as no send.
+        let before = Instant::now();
+        drop(limiter.acquire().await.unwrap());
+        limiter.acquire().await.unwrap().sent();
+        assert!(Instant::now() - before < limiter.interval() * 2);
+    }
+
+    #[tokio::test]
     async fn a_pause_holds_everyone_back() {
         let limiter = RateLimiter::new(50.0);
-        limiter.acquire().await.unwrap();
+        limiter.acquire().await.unwrap().sent();
         let start = Instant::now();
         limiter.pause_for(Duration::from_millis(300)).unwrap();
         limiter.pause_for(Duration::from_millis(10)).unwrap();
-        limiter.acquire().await.unwrap();
+        limiter.acquire().await.unwrap().sent();
         assert!(Instant::now() - start >= Duration::from_millis(300));
     }
 
@@ -295,7 +330,7 @@ mod tests {
         for _ in 0..10 {
             limiter.pause_for(Duration::from_millis(300)).unwrap();
         }
-        limiter.acquire().await.unwrap();
+        limiter.acquire().await.unwrap().sent();
         // The next pause would pass the budget: nothing waits, all fail.
         let why = limiter.pause_for(Duration::from_millis(300)).unwrap_err();
         assert!(why.contains("throttle_budget"), "{why}");
@@ -323,6 +358,8 @@ mod tests {
     fn a_nonsense_rate_falls_back_to_the_default() {
         assert_eq!(RateLimiter::new(0.0).rate(), DEFAULT_RATE);
         assert_eq!(RateLimiter::new(f64::NAN).rate(), DEFAULT_RATE);
-        assert_eq!(RateLimiter::new(2.5).per_window, 2);
+        let paced = |rate: f64| RateLimiter::new(rate).interval().as_secs_f64();
+        assert!((paced(2.5) - 1.02 / 2.0).abs() < 1e-9);
+        assert!((paced(0.5) - 1.02 / 0.5).abs() < 1e-9);
     }
 }

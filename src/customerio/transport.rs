@@ -181,6 +181,9 @@ pub enum TransportError {
     Timeout,
     /// Connection refused or reset, DNS, TLS, a body cut short…
     Network(String),
+    /// A body longer than the cap (`customerio.max_response_mb`): not read,
+    /// and not asked again (the same question gets the same answer).
+    TooLarge(String),
     /// The key cannot be sent in a header (control characters).
     UnusableKey,
 }
@@ -223,6 +226,8 @@ pub struct HttpTransport {
     base_url: String,
     /// Marked sensitive so no HTTP-layer debug output shows it.
     auth: Option<HeaderValue>,
+    /// The most bytes of one reply read.
+    max_response: u64,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -255,7 +260,14 @@ impl HttpTransport {
             client,
             base_url: base_url.trim_end_matches('/').to_string(),
             auth,
+            max_response: crate::http::DEFAULT_MAX_RESPONSE,
         }
+    }
+
+    /// Reads no reply longer than `bytes` (`customerio.max_response_mb`).
+    pub fn with_max_response(mut self, bytes: u64) -> HttpTransport {
+        self.max_response = bytes;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -293,7 +305,19 @@ impl HttpTransport {
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp.bytes().await.map_err(classify)?.to_vec();
+        let body = match crate::http::read_body(resp, self.max_response).await {
+            Ok(body) => body,
+            Err(crate::http::BodyError::Read(e)) => return Err(classify(e)),
+            Err(crate::http::BodyError::TooLarge { limit, declared }) => {
+                return Err(TransportError::TooLarge(
+                    crate::http::BodyError::too_large_message(
+                        limit,
+                        declared,
+                        "customerio.max_response_mb",
+                    ),
+                ))
+            }
+        };
         Ok(Response {
             status,
             retry_after,

@@ -50,7 +50,7 @@ use serde_json::Value;
 use super::crm_http::{
     bind_params, check_option_keys, id_text, optional_secret_from_env, parse_opt, secret_from_env,
     snippet, soql_literal, AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response,
-    RetryPolicy, TokenCache, Transport,
+    RetryPolicy, SendError, TokenCache, Transport,
 };
 use super::{Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::{Config, SourceConfig, SourceSettings};
@@ -206,7 +206,8 @@ impl SalesforceSource {
                 Fixture::load(dir, Dialect::Salesforce, &settings.fields, opts).map_err(&err)?;
             (Transport::Fixture(Box::new(fixture)), Auth::Fixture)
         } else {
-            let transport = Transport::http(timeout).map_err(&err)?;
+            let transport =
+                Transport::http(timeout, config.customerio.max_response).map_err(&err)?;
             (transport, read_auth(config, source)?)
         };
 
@@ -309,12 +310,13 @@ impl SalesforceSource {
             };
             let resp = match self.transport.send(req).await {
                 Ok(r) => r,
-                Err(e) if attempt < self.policy.max_retries => {
+                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
                     tokio::time::sleep(self.policy.delay(attempt, None)).await;
                     attempt += 1;
                     tracing::debug!("salesforce login failed ({e}); retrying");
                     continue;
                 }
+                Err(SendError::TooLarge(e)) => return Err(e),
                 Err(e) => return Err(format!("cannot reach the Salesforce login at {url}: {e}")),
             };
             if let Some(e) = resp.redirect_error("Salesforce") {
@@ -401,12 +403,13 @@ impl SalesforceSource {
             };
             let resp = match self.transport.send(req).await {
                 Ok(r) => r,
-                Err(e) if attempt < self.policy.max_retries => {
+                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
                     tracing::debug!("salesforce request failed ({e}); retrying");
                     tokio::time::sleep(self.policy.delay(attempt, None)).await;
                     attempt += 1;
                     continue;
                 }
+                Err(SendError::TooLarge(e)) => return Err(e),
                 Err(e) => return Err(format!("Salesforce did not answer: {e}")),
             };
             if let Some(e) = resp.redirect_error("Salesforce") {

@@ -49,7 +49,7 @@ use serde_json::{json, Value};
 use super::crm_http::{
     bind_params, check_option_keys, coql_literal, id_text, parse_opt, secret_from_env, snippet,
     AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
-    TokenCache, Transport,
+    SendError, TokenCache, Transport,
 };
 use super::{Lookup, RecordSink, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceSettings};
@@ -179,7 +179,7 @@ pub struct ZohoSource {
 }
 
 impl ZohoSource {
-    pub async fn connect(_config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
+    pub async fn connect(config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
         let name = source.name.clone();
         let opts = &source.options;
         check_option_keys(&name, "zoho", opts, OPTIONS)?;
@@ -283,7 +283,8 @@ impl ZohoSource {
                 Fixture::load(dir, Dialect::Zoho, &settings.fields, opts).map_err(&err)?;
             (Transport::Fixture(Box::new(fixture)), Auth::Fixture)
         } else {
-            let transport = Transport::http(timeout).map_err(&err)?;
+            let transport =
+                Transport::http(timeout, config.customerio.max_response).map_err(&err)?;
             let auth = Auth::Refresh {
                 client_id: secret_from_env(&name, opts, "client_id_env", "Zoho client id")?,
                 client_secret: secret_from_env(
@@ -369,12 +370,13 @@ impl ZohoSource {
             };
             let resp = match self.transport.send(req).await {
                 Ok(r) => r,
-                Err(e) if attempt < self.policy.max_retries => {
+                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
                     tracing::debug!("zoho token refresh failed ({e}); retrying");
                     tokio::time::sleep(self.policy.delay(attempt, None)).await;
                     attempt += 1;
                     continue;
                 }
+                Err(SendError::TooLarge(e)) => return Err(e),
                 Err(e) => {
                     return Err(format!(
                         "cannot reach the Zoho accounts server at {url}: {e}"
@@ -465,12 +467,13 @@ impl ZohoSource {
             };
             let resp = match self.transport.send(req).await {
                 Ok(r) => r,
-                Err(e) if attempt < self.policy.max_retries => {
+                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
                     tracing::debug!("zoho request failed ({e}); retrying");
                     tokio::time::sleep(self.policy.delay(attempt, None)).await;
                     attempt += 1;
                     continue;
                 }
+                Err(SendError::TooLarge(e)) => return Err(e),
                 Err(e) => return Err(format!("Zoho CRM did not answer: {e}")),
             };
             if let Some(e) = resp.redirect_error("Zoho") {

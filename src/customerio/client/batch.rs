@@ -17,7 +17,14 @@ pub(super) fn match_batch(
 ) -> Vec<(String, Matched)> {
     let items = match result {
         Ok(items) => items,
-        Err(e) if matches!(e.kind, ApiErrorKind::BadBody { .. }) => {
+        // One person's profile may be what spoils (or swells) the whole
+        // answer: each is asked for alone, so only that one fails.
+        Err(e)
+            if matches!(
+                e.kind,
+                ApiErrorKind::BadBody { .. } | ApiErrorKind::TooLarge
+            ) =>
+        {
             return chunk.into_iter().map(|id| (id, Matched::Refetch)).collect();
         }
         Err(e) => {

@@ -23,13 +23,22 @@ impl CioClient {
         let mut retries = 0u32;
         let mut throttles = 0u32;
         loop {
-            if let Some(limiter) = &inner.limiter {
-                if let Err(why) = limiter.acquire().await {
-                    return Err(self.error(label, Some(429), ApiErrorKind::RateLimited, why));
-                }
-            }
+            let permit = match &inner.limiter {
+                Some(limiter) => match limiter.acquire().await {
+                    Ok(permit) => Some(permit),
+                    Err(why) => {
+                        return Err(self.error(label, Some(429), ApiErrorKind::RateLimited, why))
+                    }
+                },
+                None => None,
+            };
             inner.counters.sent();
             let started = Instant::now();
+            // The request leaves with the first poll below, nothing awaited
+            // in between: the limiter paces the next one from this instant.
+            if let Some(permit) = permit {
+                permit.sent();
+            }
             let outcome = inner.transport.send(req).await.map(|mut r| {
                 r.body = self.scrub(std::mem::take(&mut r.body));
                 r
@@ -123,6 +132,11 @@ impl CioClient {
                 },
                 Err(TransportError::Timeout) => Failure::Timeout,
                 Err(TransportError::Network(msg)) => Failure::Network(msg),
+                // Asking again would bring the same reply: this request
+                // fails, and the people it was for carry the error.
+                Err(TransportError::TooLarge(msg)) => {
+                    return Err(self.error(label, None, ApiErrorKind::TooLarge, msg))
+                }
                 Err(TransportError::UnusableKey) => {
                     let mut e = self.unauthorized(label, 0);
                     e.status = None;

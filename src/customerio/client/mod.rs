@@ -186,7 +186,9 @@ impl CioClient {
                      (put a Customer.io App API key in it, or set customerio.fixtures)"
                 ),
             })?;
-        let transport = Transport::Http(HttpTransport::new(&cfg.base_url, &key, timeout));
+        let transport = Transport::Http(
+            HttpTransport::new(&cfg.base_url, &key, timeout).with_max_response(cfg.max_response),
+        );
         let mut client = CioClient::build(
             transport,
             Some(RateLimiter::for_workspace(

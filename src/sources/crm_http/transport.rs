@@ -113,20 +113,54 @@ pub fn snippet(body: &str) -> String {
     }
 }
 
+/// Why a request got no answer to work with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// No answer came back (connection, timeout, a body cut short): worth
+    /// another try.
+    Unanswered(String),
+    /// The answer is longer than `customerio.max_response_mb` and was not
+    /// read; asking again would bring the same, so it is not retried.
+    TooLarge(String),
+}
+
+impl SendError {
+    pub fn retryable(&self) -> bool {
+        matches!(self, SendError::Unanswered(_))
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Unanswered(m) | SendError::TooLarge(m) => f.write_str(m),
+        }
+    }
+}
+
 /// The connectors' HTTP layer: real HTTP or recorded fixtures.
 pub enum Transport {
-    Http(reqwest::Client),
+    Http {
+        client: reqwest::Client,
+        /// The most bytes of one reply read.
+        max_response: u64,
+    },
     Fixture(Box<Fixture>),
 }
 
 impl Transport {
-    pub fn http(timeout: Duration) -> Result<Transport, String> {
+    /// HTTP with this timeout per request, reading no reply longer than
+    /// `max_response` bytes (`customerio.max_response_mb`).
+    pub fn http(timeout: Duration, max_response: u64) -> Result<Transport, String> {
         reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("cioscope/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map(Transport::Http)
+            .map(|client| Transport::Http {
+                client,
+                max_response,
+            })
             .map_err(|e| format!("cannot build the HTTP client: {e}"))
     }
 
@@ -134,11 +168,15 @@ impl Transport {
         matches!(self, Transport::Fixture(_))
     }
 
-    /// Send one request. `Err` only when no HTTP answer came back.
-    pub async fn send(&self, req: Request) -> Result<Response, String> {
+    /// Send one request. `Err` when no HTTP answer came back, or one too
+    /// long to read.
+    pub async fn send(&self, req: Request) -> Result<Response, SendError> {
         match self {
             Transport::Fixture(f) => Ok(f.answer(&req)),
-            Transport::Http(client) => {
+            Transport::Http {
+                client,
+                max_response,
+            } => {
                 tracing::debug!(method = %req.method, url = %strip_query(&req.url), "crm request");
                 let mut rb = client.request(req.method.clone(), &req.url);
                 for (k, v) in &req.headers {
@@ -149,7 +187,10 @@ impl Transport {
                     Body::Form(pairs) => rb.form(pairs),
                     Body::Json(v) => rb.json(v),
                 };
-                let resp = rb.send().await.map_err(describe_reqwest_error)?;
+                let resp = rb
+                    .send()
+                    .await
+                    .map_err(|e| SendError::Unanswered(describe_reqwest_error(e)))?;
                 let status = resp.status().as_u16();
                 let headers = resp
                     .headers()
@@ -161,7 +202,24 @@ impl Transport {
                         )
                     })
                     .collect();
-                let body = resp.text().await.map_err(describe_reqwest_error)?;
+                let body = match crate::http::read_body(resp, *max_response).await {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(crate::http::BodyError::Read(e)) => {
+                        return Err(SendError::Unanswered(describe_reqwest_error(e)))
+                    }
+                    Err(crate::http::BodyError::TooLarge { limit, declared }) => {
+                        return Err(SendError::TooLarge(format!(
+                            "{} {}: {}",
+                            req.method,
+                            strip_query(&req.url),
+                            crate::http::BodyError::too_large_message(
+                                limit,
+                                declared,
+                                "customerio.max_response_mb"
+                            )
+                        )))
+                    }
+                };
                 Ok(Response {
                     status,
                     headers,
