@@ -41,6 +41,7 @@ pub use condition::Condition;
 pub use customerio::{CustomerIo, Region, MAX_RATE, MAX_RETRIES, MAX_TIMEOUT, MIN_RATE};
 pub use identity::{Identity, Primary};
 pub use locate::ConfigError;
+pub use sources::crm_query;
 pub use sources::{
     SalesforceConfig, SourceConfig, SourceSettings, SqlConfig, SqlDialect, ZohoConfig,
 };
