@@ -41,6 +41,7 @@ fn source(
             soql: soql.into(),
             events_soql: events_soql.map(str::to_string),
             scan_soql: None,
+            scan_events_soql: None,
             fields: fields
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -146,7 +147,7 @@ async fn client_credentials_login_query_and_record_mapping() {
         .and(path(QUERY_PATH))
         .and(query_param(
             "q",
-            "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, Birthdate, Account.Name, LastModifiedDate, SystemModstamp FROM Contact WHERE Email = 'ada@example.com' OR Customer_Id__c = null",
+            "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, Birthdate, Account.Name, LastModifiedDate, SystemModstamp FROM Contact WHERE Email = 'ada@example.com'",
         ))
         .and(header("authorization", "Bearer tok-1"))
         .respond_with(
@@ -670,7 +671,7 @@ async fn hostile_values_arrive_escaped_inside_the_literal() {
     assert_eq!(
         received_queries(&server).await,
         vec![
-            r"SELECT Id FROM Contact WHERE Email = 'x\' OR Email != \'' OR Phone = null".to_string(),
+            r"SELECT Id FROM Contact WHERE Email = 'x\' OR Email != \''".to_string(),
             r#"SELECT Id FROM Contact WHERE Email = 'a\\\' OR Name != \'\\b@x.com' OR Phone = '1\n2\"3'"#
                 .to_string(),
         ]
@@ -1093,4 +1094,441 @@ async fn the_documented_token_answer_and_oauth_error_are_read() {
         Ok(sf) => sf.lookup(&by_email("a@x.com")).await.unwrap_err(),
     };
     assert!(e.message.contains("invalid_grant"), "{}", e.message);
+}
+
+// ------------------------------------------------------------------------
+// A fake org that answers SOQL as Salesforce documents it: `Field = null`
+// matches every record whose field is null, `\'` is a quote inside a
+// literal, results come `page_size` at a time through `nextRecordsUrl`, and
+// a session can expire in the middle of a read (401 INVALID_SESSION_ID
+// until the client logs in again).
+
+#[derive(Clone, Default)]
+struct FakeOrg {
+    /// Records by object (`Contact`, `Case`), each with `attributes.type`.
+    objects: std::sync::Arc<BTreeMap<String, Vec<Value>>>,
+    page_size: usize,
+    state: std::sync::Arc<std::sync::Mutex<OrgState>>,
+}
+
+#[derive(Default)]
+struct OrgState {
+    /// The fake's own address, the token's `instance_url`.
+    instance: String,
+    /// Tokens issued; the newest is the valid one (`None`: expired).
+    issued: usize,
+    valid: Option<String>,
+    /// The data request (1-based) at which the session expires.
+    expire_at: Option<usize>,
+    data_requests: usize,
+    /// Every request: `token`, `query <SOQL>` or `page <locator>`.
+    log: Vec<String>,
+    /// Query results still to be paged, by locator number.
+    cursors: Vec<Vec<Value>>,
+}
+
+impl FakeOrg {
+    fn new(page_size: usize, objects: &[(&str, Vec<Value>)]) -> Self {
+        let objects = objects
+            .iter()
+            .map(|(o, recs)| {
+                let recs = recs
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        r["attributes"] = json!({"type": o});
+                        r
+                    })
+                    .collect();
+                (o.to_string(), recs)
+            })
+            .collect();
+        FakeOrg {
+            objects: std::sync::Arc::new(objects),
+            page_size,
+            state: Default::default(),
+        }
+    }
+
+    fn expire_at(&self, n: usize) {
+        self.state.lock().unwrap().expire_at = Some(n);
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    async fn serve(&self) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(self.clone())
+            .mount(&server)
+            .await;
+        self.state.lock().unwrap().instance = server.uri();
+        server
+    }
+
+    fn page(&self, st: &mut OrgState, rows: Vec<Value>) -> Value {
+        let total = rows.len();
+        if total <= self.page_size {
+            return json!({"totalSize": total, "done": true, "records": rows});
+        }
+        let (first, rest) = rows.split_at(self.page_size);
+        st.cursors.push(rest.to_vec());
+        json!({
+            "totalSize": total,
+            "done": false,
+            "nextRecordsUrl": format!("{QUERY_PATH}/01gFAKE{}-{}", st.cursors.len() - 1, self.page_size),
+            "records": first,
+        })
+    }
+}
+
+impl Respond for FakeOrg {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let mut st = self.state.lock().unwrap();
+        if req.url.path() == TOKEN_PATH {
+            st.issued += 1;
+            let token = format!("tok-{}", st.issued);
+            st.valid = Some(token.clone());
+            st.log.push("token".into());
+            let instance = st.instance.clone();
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": token, "instance_url": instance, "token_type": "Bearer",
+            }));
+        }
+        st.data_requests += 1;
+        let q = req
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "q")
+            .map(|(_, v)| v.into_owned());
+        st.log.push(match &q {
+            Some(q) => format!("query {q}"),
+            None => format!("page {}", req.url.path()),
+        });
+        if st.expire_at == Some(st.data_requests) {
+            st.valid = None;
+        }
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if st
+            .valid
+            .as_deref()
+            .map(|t| format!("Bearer {t}"))
+            .as_deref()
+            != Some(auth)
+        {
+            return ResponseTemplate::new(401).set_body_json(json!([
+                {"errorCode": "INVALID_SESSION_ID", "message": "Session expired or invalid"}
+            ]));
+        }
+        let rows = match q {
+            Some(q) => match soql_select(&self.objects, &q) {
+                Ok(rows) => rows,
+                Err(m) => {
+                    return ResponseTemplate::new(400)
+                        .set_body_json(json!([{"errorCode": "MALFORMED_QUERY", "message": m}]))
+                }
+            },
+            None => {
+                let locator = req.url.path().rsplit('/').next().unwrap();
+                let n: usize = locator
+                    .trim_start_matches("01gFAKE")
+                    .split('-')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                std::mem::take(&mut st.cursors[n])
+            }
+        };
+        let body = self.page(&mut st, rows);
+        ResponseTemplate::new(200).set_body_json(body)
+    }
+}
+
+/// `SELECT … FROM Object [WHERE a = 'x' OR b = null AND …]` over `objects`
+/// (`AND` binds tighter than `OR`; enough SOQL for these tests).
+fn soql_select(objects: &BTreeMap<String, Vec<Value>>, q: &str) -> Result<Vec<Value>, String> {
+    let from = q.find(" FROM ").ok_or("no FROM")? + 6;
+    let rest = &q[from..];
+    let (object, clause) = match rest.find(" WHERE ") {
+        Some(w) => (&rest[..w], Some(&rest[w + 7..])),
+        None => (rest.split(' ').next().unwrap(), None),
+    };
+    let records = objects.get(object.trim()).ok_or("no such object")?;
+    let Some(clause) = clause else {
+        return Ok(records.clone());
+    };
+    let clause = clause.split(" ORDER BY ").next().unwrap();
+    let ors = split_outside_quotes(clause, " OR ");
+    let mut out = Vec::new();
+    for r in records {
+        let mut any = false;
+        for part in &ors {
+            let mut all = true;
+            for cmp in split_outside_quotes(part, " AND ") {
+                let (field, value) = cmp.split_once(" = ").ok_or(format!("cannot read {cmp}"))?;
+                let have = r.get(field.trim()).cloned().unwrap_or(Value::Null);
+                let value = value.trim();
+                let hit = if value == "null" {
+                    have.is_null()
+                } else {
+                    let inner = value
+                        .strip_prefix('\'')
+                        .and_then(|v| v.strip_suffix('\''))
+                        .ok_or(format!("not a literal: {value}"))?;
+                    let unescaped = inner.replace("\\'", "'").replace("\\\\", "\\");
+                    have.as_str() == Some(unescaped.as_str())
+                };
+                all &= hit;
+            }
+            any |= all;
+        }
+        if any {
+            out.push(r.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn split_outside_quotes<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut i) = (0, false, 0);
+    let b = s.as_bytes();
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'\'' => quoted = !quoted,
+            _ if !quoted && s[i..].starts_with(sep) => {
+                parts.push(&s[start..i]);
+                i += sep.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn contacts() -> Vec<Value> {
+    vec![
+        json!({"Id": "003A", "Customer_Id__c": "C1", "Email": "ada@example.com", "Phone": null}),
+        json!({"Id": "003B", "Customer_Id__c": null, "Email": "bob@example.com", "Phone": null}),
+        json!({"Id": "003C", "Customer_Id__c": "C3", "Email": "o'neil@example.com", "Phone": "+15550100"}),
+        json!({"Id": "003D", "Customer_Id__c": "C4", "Email": "dee@example.com", "Phone": null}),
+        json!({"Id": "003E", "Customer_Id__c": "C5", "Email": "eve@example.com", "Phone": "+15550101"}),
+    ]
+}
+
+fn cases() -> Vec<Value> {
+    [
+        ("500A1", "003A"),
+        ("500A2", "003A"),
+        ("500A3", "003A"),
+        ("500C1", "003C"),
+        ("500E1", "003E"),
+        ("500E2", "003E"),
+        ("500X1", "003X"),
+    ]
+    .iter()
+    .map(|(id, contact)| json!({"Id": id, "ContactId": contact, "Subject": "help", "CreatedDate": "2026-01-02T03:04:05.000+0000"}))
+    .collect()
+}
+
+const LOOKUP_SOQL: &str = "SELECT Id, Customer_Id__c, Email, Phone FROM Contact WHERE Customer_Id__c = :id OR Email = :email OR Phone = :phone";
+
+async fn org_source(
+    server: &MockServer,
+    tag: &str,
+    soql: &str,
+    events: Option<&str>,
+) -> SourceConfig {
+    let mut src = source(
+        soql,
+        events,
+        &[
+            ("Customer_Id__c", "id"),
+            ("Email", "email"),
+            ("Phone", "phone"),
+        ],
+        &[("event_name", "case_opened")],
+    );
+    with_opts(&mut src, cc_options(server, tag));
+    src
+}
+
+#[tokio::test]
+async fn an_unknown_identifier_is_left_out_rather_than_compared_with_null() {
+    let org = FakeOrg::new(2000, &[("Contact", contacts())]);
+    let server = org.serve().await;
+    // The fake answers `= null` as Salesforce does: every phoneless contact.
+    let written = org_source(
+        &server,
+        "NULLS1",
+        "SELECT Id, Email FROM Contact WHERE Email = :email OR Phone = null",
+        None,
+    )
+    .await;
+    let sf = connect(&written).await;
+    let found = sf.lookup(&by_email("ada@example.com")).await.unwrap();
+    assert_eq!(found.len(), 3, "003A, 003B and 003D have no phone");
+
+    // An unknown :id and :phone are not sent as `= null`: Ada alone.
+    let sf = connect(&org_source(&server, "NULLS2", LOOKUP_SOQL, None).await).await;
+    let found = sf.lookup(&by_email("ada@example.com")).await.unwrap();
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|r| r.extra_ids["salesforce_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["003A"]);
+    assert_eq!(
+        org.log().last().unwrap(),
+        "query SELECT Id, Customer_Id__c, Email, Phone FROM Contact WHERE Email = 'ada@example.com'"
+    );
+    // An apostrophe goes out as SOQL's `\'` and comes back.
+    let found = sf.lookup(&by_email("o'neil@example.com")).await.unwrap();
+    assert_eq!(found[0].extra_ids["salesforce_id"], "003C");
+    assert_eq!(
+        org.log().last().unwrap(),
+        r"query SELECT Id, Customer_Id__c, Email, Phone FROM Contact WHERE Email = 'o\'neil@example.com'"
+    );
+    // Nothing the query compares is known: nothing is sent.
+    let before = org.log().len();
+    let only_cio = Lookup {
+        id: None,
+        email: None,
+        phone: Some("+15550100".into()),
+    };
+    let sf = connect(
+        &org_source(
+            &server,
+            "NULLS3",
+            "SELECT Id FROM Contact WHERE Customer_Id__c = :id OR Email = :email",
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert!(sf.lookup(&only_cio).await.unwrap().is_empty());
+    assert_eq!(org.log().len(), before);
+}
+
+/// A scan of the fake org: each record's salesforce id with its events'
+/// ids, and the requests it made.
+async fn scan_org(
+    org: &FakeOrg,
+    tag: &str,
+    scan_events: Option<&str>,
+) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    let server = org.serve().await;
+    let mut src = org_source(
+        &server,
+        tag,
+        LOOKUP_SOQL,
+        Some("SELECT Id, ContactId, Subject, CreatedDate FROM Case WHERE ContactId = :id"),
+    )
+    .await;
+    src.options
+        .insert("events_person_field".into(), "ContactId".into());
+    if let SourceSettings::Salesforce(sf) = &mut src.settings {
+        sf.scan_soql = Some("SELECT Id, Customer_Id__c, Email, Phone FROM Contact".into());
+        sf.scan_events_soql = scan_events.map(str::to_string);
+    }
+    let sf = connect(&src).await;
+    let mut got = Vec::new();
+    sf.scan(&mut |r| {
+        got.push((
+            r.extra_ids["salesforce_id"].clone(),
+            r.events.iter().map(|e| e.id.clone().unwrap()).collect(),
+        ))
+    })
+    .await
+    .expect("a bulk query")
+    .expect("the scan reads");
+    (got, org.log())
+}
+
+#[tokio::test]
+async fn a_scan_reads_every_event_in_one_paged_query_and_renews_an_expired_session() {
+    let expected: Vec<(String, Vec<String>)> = [
+        ("003A", vec!["500A1", "500A2", "500A3"]),
+        ("003B", vec![]),
+        ("003C", vec!["500C1"]),
+        ("003D", vec![]),
+        ("003E", vec!["500E1", "500E2"]),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), e.iter().map(|s| s.to_string()).collect()))
+    .collect();
+
+    // Per record: one events query per contact.
+    let org = FakeOrg::new(2, &[("Contact", contacts()), ("Case", cases())]);
+    let (per_record, log) = scan_org(&org, "SCANEV1", None).await;
+    assert_eq!(per_record, expected);
+    let per_record_requests = log.len();
+
+    // In bulk: the cases are read once, paged (4 pages of 2), and the
+    // session expires on the second page: one new login, the page asked
+    // again, and the read goes on.
+    let org = FakeOrg::new(2, &[("Contact", contacts()), ("Case", cases())]);
+    org.expire_at(2);
+    let bulk_events = "SELECT Id, ContactId, Subject, CreatedDate FROM Case";
+    let (bulk, log) = scan_org(&org, "SCANEV2", Some(bulk_events)).await;
+    assert_eq!(bulk, expected);
+    let pages: Vec<&str> = log.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        pages,
+        [
+            "token", "query", "page", "token", "page", "page", "page", // cases
+            "query", "page", "page", // contacts
+        ]
+    );
+    assert_eq!(log[1], format!("query {bulk_events}"));
+    // Without the expiry that is 1 login + 4 + 3 pages.
+    let bulk_requests = log.len() - 2;
+    assert_eq!((per_record_requests, bulk_requests), (10, 8));
+    eprintln!("salesforce scan, 5 contacts and 7 cases at 2 a page: {per_record_requests} requests with events_soql per record, {bulk_requests} with scan_events_soql");
+}
+
+#[tokio::test]
+async fn a_scan_report_says_how_the_events_were_read() {
+    use cioscope::scan::SourceRead;
+    use cioscope::sources::EventsRead;
+    let server = MockServer::start().await;
+    let mut src = org_source(
+        &server,
+        "EVREAD",
+        LOOKUP_SOQL,
+        Some("SELECT Id FROM Case WHERE ContactId = :id"),
+    )
+    .await;
+    let read = |sf: &SalesforceSource| {
+        serde_json::to_value(SourceRead::bulk("crm", 5).with_events_of(sf)).unwrap()["events"]
+            .clone()
+    };
+    // No bulk query: a scan looks people up, and their events record by record.
+    let sf = connect(&src).await;
+    assert_eq!(sf.scan_events(), None);
+    assert_eq!(sf.lookup_events(), Some(EventsRead::PerRecord));
+    let per_person = SourceRead::per_person("crm", 5, 9).with_events_of(&sf);
+    assert_eq!(per_person.events.as_deref(), Some("per_record"));
+    if let SourceSettings::Salesforce(sf) = &mut src.settings {
+        sf.scan_soql = Some("SELECT Id FROM Contact".into());
+    }
+    assert_eq!(read(&connect(&src).await), json!("per_record"));
+    if let SourceSettings::Salesforce(sf) = &mut src.settings {
+        sf.scan_events_soql = Some("SELECT Id, ContactId FROM Case".into());
+    }
+    assert_eq!(read(&connect(&src).await), json!("bulk"));
+    // A source without events says nothing.
+    let bare = org_source(&server, "EVREAD", LOOKUP_SOQL, None).await;
+    assert_eq!(read(&connect(&bare).await), Value::Null);
 }

@@ -40,6 +40,7 @@ fn source(
             coql: coql.into(),
             events_coql: events_coql.map(str::to_string),
             scan_coql: None,
+            scan_events_coql: None,
             fields: fields
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -570,20 +571,25 @@ async fn hostile_values_arrive_escaped_inside_the_literal() {
     for lookup in [
         by_email("x' or Email != '"),
         Lookup {
-            id: Some(r"C1\' or id != '\".into()),
-            email: Some(r"back\slash@x.com".into()),
+            id: Some("C1' or id != '".into()),
+            email: Some("o'neil@example.com".into()),
             phone: None,
         },
     ] {
         assert!(z.lookup(&lookup).await.unwrap().is_empty());
     }
+    // A quote is doubled, as Zoho documents: the value stays one literal.
     assert_eq!(
         received_queries(&api).await,
         vec![
-            r"select id from Contacts where Email = 'x\' or Email != \'' limit 10",
-            r"select id from Contacts where Email = 'back\\slash@x.com' or Customer_Id = 'C1\\\' or id != \'\\' limit 10",
+            "select id from Contacts where Email = 'x'' or Email != ''' limit 10",
+            "select id from Contacts where Email = 'o''neil@example.com' or Customer_Id = 'C1'' or id != ''' limit 10",
         ]
     );
+    // A backslash has no documented reading in a COQL literal: refused, not sent.
+    let err = z.lookup(&by_email(r"back\slash@x.com")).await.unwrap_err();
+    assert!(err.message.contains("backslash"), "{err}");
+    assert_eq!(received_queries(&api).await.len(), 2);
 }
 
 #[tokio::test]
@@ -995,4 +1001,460 @@ async fn a_reply_over_the_size_limit_is_an_error_and_not_asked_again() {
     assert!(e.contains(COQL_PATH), "{e}");
     assert!(e.contains("1024 bytes limit"), "{e}");
     assert!(e.contains("customerio.max_response_mb"), "{e}");
+}
+
+// ------------------------------------------------------------------------
+// A fake Zoho that answers COQL as Zoho documents it: more than two
+// criteria must be grouped two at a time (`((A or B) or C)`) or the query
+// is a SYNTAX_ERROR, `''` is a quote inside a literal, there is no
+// `= null`, pages come through LIMIT/OFFSET with `more_records`, no match
+// is HTTP 204, and a token can expire in the middle of a read (401
+// INVALID_TOKEN until the client refreshes it).
+
+#[derive(Clone, Default)]
+struct FakeZoho {
+    modules: std::sync::Arc<BTreeMap<String, Vec<Value>>>,
+    state: std::sync::Arc<std::sync::Mutex<ZohoState>>,
+}
+
+#[derive(Default)]
+struct ZohoState {
+    api_domain: String,
+    issued: usize,
+    valid: Option<String>,
+    /// The API request (1-based) at which the token expires.
+    expire_at: Option<usize>,
+    api_requests: usize,
+    /// `token`, or `coql <select_query>`.
+    log: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Crit {
+    Cmp(String, Option<String>),
+    IsNull(String, bool),
+    Pair(Box<Crit>, bool, Box<Crit>),
+}
+
+impl FakeZoho {
+    fn new(modules: &[(&str, Vec<Value>)]) -> Self {
+        FakeZoho {
+            modules: std::sync::Arc::new(
+                modules
+                    .iter()
+                    .map(|(m, r)| (m.to_string(), r.clone()))
+                    .collect(),
+            ),
+            state: Default::default(),
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.state.lock().unwrap().log.clone()
+    }
+
+    async fn serve(&self) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::any())
+            .respond_with(self.clone())
+            .mount(&server)
+            .await;
+        self.state.lock().unwrap().api_domain = server.uri();
+        server
+    }
+}
+
+fn syntax_error(m: &str) -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({
+        "code": "SYNTAX_ERROR", "details": {"reason": m}, "message": "error in the query", "status": "error"
+    }))
+}
+
+impl wiremock::Respond for FakeZoho {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let mut st = self.state.lock().unwrap();
+        if req.url.path() == TOKEN_PATH {
+            st.issued += 1;
+            let token = format!("tok-{}", st.issued);
+            st.valid = Some(token.clone());
+            st.log.push("token".into());
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": token, "api_domain": st.api_domain, "token_type": "Bearer", "expires_in": 3600,
+            }));
+        }
+        st.api_requests += 1;
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let q = body["select_query"].as_str().unwrap_or("").to_string();
+        st.log.push(format!("coql {q}"));
+        if st.expire_at == Some(st.api_requests) {
+            st.valid = None;
+        }
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if st
+            .valid
+            .as_deref()
+            .map(|t| format!("Zoho-oauthtoken {t}"))
+            .as_deref()
+            != Some(auth)
+        {
+            return ResponseTemplate::new(401).set_body_json(json!({
+                "code": "INVALID_TOKEN", "details": {}, "message": "invalid oauth token", "status": "error"
+            }));
+        }
+        match coql_select(&self.modules, &q) {
+            Ok((rows, more)) if rows.is_empty() && !more => ResponseTemplate::new(204),
+            Ok((rows, more)) => ResponseTemplate::new(200).set_body_json(json!({
+                "data": rows, "info": {"count": rows.len(), "more_records": more}
+            })),
+            Err(m) => syntax_error(&m),
+        }
+    }
+}
+
+/// COQL tokens: quoted literals (`''` a quote inside), parentheses, words
+/// and operators.
+fn coql_tokens(q: &str) -> Result<Vec<String>, String> {
+    let c: Vec<char> = q.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            w if w.is_whitespace() => i += 1,
+            '(' | ')' | '=' | ',' => {
+                out.push(c[i].to_string());
+                i += 1;
+            }
+            '\'' => {
+                let mut s = String::from("'");
+                i += 1;
+                loop {
+                    match c.get(i) {
+                        None => return Err("unterminated literal".into()),
+                        Some('\'') if c.get(i + 1) == Some(&'\'') => {
+                            s.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            s.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(s);
+            }
+            _ => {
+                let start = i;
+                while i < c.len() && !c[i].is_whitespace() && !"()=,'".contains(c[i]) {
+                    i += 1;
+                }
+                out.push(c[start..i].iter().collect());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A criterion, or two joined by one `and`/`or`; a third at the same level
+/// is the SYNTAX_ERROR Zoho answers.
+fn coql_crit(t: &[String], at: &mut usize) -> Result<Crit, String> {
+    let one = |t: &[String], at: &mut usize| -> Result<Crit, String> {
+        if t.get(*at).map(String::as_str) == Some("(") {
+            *at += 1;
+            let c = coql_crit(t, at)?;
+            if t.get(*at).map(String::as_str) != Some(")") {
+                return Err("missing )".into());
+            }
+            *at += 1;
+            return Ok(c);
+        }
+        let field = t.get(*at).ok_or("missing field")?.clone();
+        *at += 1;
+        match t.get(*at).map(|s| s.to_ascii_lowercase()).as_deref() {
+            Some("=") => {
+                let v = t.get(*at + 1).ok_or("missing value")?;
+                *at += 2;
+                match v.strip_prefix('\'') {
+                    Some(lit) => Ok(Crit::Cmp(field, Some(lit.to_string()))),
+                    None if v.eq_ignore_ascii_case("null") => {
+                        Err("`= null` is not COQL: use `is null`".into())
+                    }
+                    None => Ok(Crit::Cmp(field, Some(v.clone()))),
+                }
+            }
+            Some("is") => {
+                let not = t
+                    .get(*at + 1)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("not"));
+                *at += if not { 3 } else { 2 };
+                Ok(Crit::IsNull(field, !not))
+            }
+            other => Err(format!("unexpected {other:?}")),
+        }
+    };
+    let left = one(t, at)?;
+    let op = match t.get(*at).map(|s| s.to_ascii_lowercase()).as_deref() {
+        Some("and") => true,
+        Some("or") => false,
+        _ => return Ok(left),
+    };
+    *at += 1;
+    let right = one(t, at)?;
+    if t.get(*at)
+        .is_some_and(|w| w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or"))
+    {
+        return Err("more than two criteria must be grouped in pairs: ((A or B) or C)".into());
+    }
+    Ok(Crit::Pair(Box::new(left), op, Box::new(right)))
+}
+
+fn coql_holds(c: &Crit, r: &Value) -> bool {
+    let get = |f: &str| {
+        let v = r.get(f).cloned().unwrap_or(Value::Null);
+        match v {
+            Value::Object(o) => o.get("id").cloned().unwrap_or(Value::Null),
+            v => v,
+        }
+    };
+    match c {
+        Crit::Cmp(f, v) => get(f).as_str() == v.as_deref(),
+        Crit::IsNull(f, null) => get(f).is_null() == *null,
+        Crit::Pair(a, and, b) => {
+            if *and {
+                coql_holds(a, r) && coql_holds(b, r)
+            } else {
+                coql_holds(a, r) || coql_holds(b, r)
+            }
+        }
+    }
+}
+
+/// `select … from Module where … [limit N [offset M]]`: the page's rows and
+/// whether more follow.
+fn coql_select(
+    modules: &BTreeMap<String, Vec<Value>>,
+    q: &str,
+) -> Result<(Vec<Value>, bool), String> {
+    let t = coql_tokens(q)?;
+    let pos = |w: &str| t.iter().position(|x| x.eq_ignore_ascii_case(w));
+    let from = pos("from").ok_or("no from")?;
+    let records = modules.get(&t[from + 1]).ok_or("no such module")?;
+    let where_at = pos("where").ok_or("COQL needs a where clause")?;
+    let limit_at = pos("limit").unwrap_or(t.len());
+    let crit_tokens = &t[where_at + 1..limit_at];
+    let mut at = 0;
+    let crit = coql_crit(crit_tokens, &mut at)?;
+    if at != crit_tokens.len() {
+        return Err(format!("unexpected {:?}", crit_tokens[at]));
+    }
+    let limit: usize = t
+        .get(limit_at + 1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let offset: usize = pos("offset")
+        .and_then(|o| t.get(o + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let hits: Vec<Value> = records
+        .iter()
+        .filter(|r| coql_holds(&crit, r))
+        .cloned()
+        .collect();
+    let page: Vec<Value> = hits.iter().skip(offset).take(limit).cloned().collect();
+    Ok((page, offset + limit < hits.len()))
+}
+
+fn zoho_contacts() -> Vec<Value> {
+    vec![
+        json!({"id": "1", "Customer_ID": "C1", "Email": "ada@example.com", "Phone": null}),
+        json!({"id": "2", "Customer_ID": null, "Email": "bob@example.com", "Phone": "+15550102"}),
+        json!({"id": "3", "Customer_ID": "C3", "Email": "o'neil@example.com", "Phone": "+15550100"}),
+        json!({"id": "4", "Customer_ID": "C4", "Email": "dee@example.com", "Phone": null}),
+        json!({"id": "5", "Customer_ID": "C5", "Email": "eve@example.com", "Phone": "+15550101"}),
+    ]
+}
+
+fn zoho_deals() -> Vec<Value> {
+    [("d1", "1"), ("d2", "1"), ("d3", "1"), ("d4", "3"), ("d5", "5"), ("d6", "5"), ("d7", "99")]
+        .iter()
+        .map(|(id, contact)| {
+            json!({"id": id, "Contact_Name": {"id": contact, "name": "someone"}, "Deal_Name": "beans", "Closing_Date": "2026-01-02"})
+        })
+        .collect()
+}
+
+const ZOHO_LOOKUP: &str = "select id, Customer_ID, Email, Phone from Contacts where Customer_ID = :id or Email = :email or Phone = :phone";
+
+fn zoho_source(server: &MockServer, tag: &str, coql: &str, events: Option<&str>) -> SourceConfig {
+    let mut src = source(
+        coql,
+        events,
+        &[
+            ("Customer_ID", "id"),
+            ("Email", "email"),
+            ("Phone", "phone"),
+        ],
+        &[("page_size", "2")],
+    );
+    src.options.extend(auth_options(server, tag));
+    src
+}
+
+#[tokio::test]
+async fn three_criteria_go_out_grouped_in_pairs_and_quotes_doubled() {
+    let zoho = FakeZoho::new(&[("Contacts", zoho_contacts())]);
+    let server = zoho.serve().await;
+    // The fake answers an ungrouped chain of three as Zoho does.
+    let http = reqwest::Client::new();
+    let refused = http
+        .post(format!("{}{COQL_PATH}", server.uri()))
+        .header("authorization", "Zoho-oauthtoken nobody")
+        .json(&json!({"select_query": "select id from Contacts where Customer_ID = 'C1' or Email = 'a@x.com' or Phone = '+1'"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    zoho.state.lock().unwrap().valid = Some("probe".into());
+    let refused = http
+        .post(format!("{}{COQL_PATH}", server.uri()))
+        .header("authorization", "Zoho-oauthtoken probe")
+        .json(&json!({"select_query": "select id from Contacts where Customer_ID = 'C1' or Email = 'a@x.com' or Phone = '+1'"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "SYNTAX_ERROR");
+
+    let z = connect(&zoho_source(&server, "PAIRS", ZOHO_LOOKUP, None)).await;
+    // All three known: grouped, accepted, and the apostrophe round-trips.
+    let all = Lookup {
+        id: Some("C1".into()),
+        email: Some("o'neil@example.com".into()),
+        phone: Some("+15550101".into()),
+    };
+    let mut ids: Vec<String> = z
+        .lookup(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.extra_ids["zoho_id"].clone())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["1", "3", "5"]);
+    // (Three records at two a page: two pages.)
+    let grouped = "coql select id, Customer_ID, Email, Phone from Contacts where ((Customer_ID = 'C1' or Email = 'o''neil@example.com') or Phone = '+15550101')";
+    assert_eq!(
+        zoho.log()[zoho.log().len() - 2..],
+        [
+            format!("{grouped} limit 2 offset 0"),
+            format!("{grouped} limit 2 offset 2")
+        ]
+    );
+    // An unknown phone is left out, never `= null` (which Zoho refuses).
+    let r = z.lookup(&by_email("o'neil@example.com")).await.unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].email.as_deref(), Some("o'neil@example.com"));
+    assert_eq!(
+        zoho.log().last().unwrap(),
+        "coql select id, Customer_ID, Email, Phone from Contacts where Email = 'o''neil@example.com' limit 2 offset 0"
+    );
+}
+
+/// A scan of the fake Zoho: each record's zoho id with its events' ids,
+/// and the requests it made.
+async fn scan_zoho(
+    zoho: &FakeZoho,
+    tag: &str,
+    scan_events: Option<&str>,
+) -> (Vec<(String, Vec<String>)>, Vec<String>) {
+    let server = zoho.serve().await;
+    let mut src = zoho_source(
+        &server,
+        tag,
+        ZOHO_LOOKUP,
+        Some(
+            "select id, Contact_Name, Deal_Name, Closing_Date from Deals where Contact_Name = :id",
+        ),
+    );
+    src.options
+        .insert("events_person_field".into(), "Contact_Name".into());
+    if let SourceSettings::Zoho(z) = &mut src.settings {
+        z.scan_coql =
+            Some("select id, Customer_ID, Email, Phone from Contacts where id is not null".into());
+        z.scan_events_coql = scan_events.map(str::to_string);
+    }
+    let z = connect(&src).await;
+    let mut got = Vec::new();
+    z.scan(&mut |r| {
+        got.push((
+            r.extra_ids["zoho_id"].clone(),
+            r.events.iter().map(|e| e.id.clone().unwrap()).collect(),
+        ))
+    })
+    .await
+    .expect("a bulk query")
+    .expect("the scan reads");
+    (got, zoho.log())
+}
+
+#[tokio::test]
+async fn a_scan_reads_every_event_in_one_paged_coql_query_and_refreshes_an_expired_token() {
+    let expected: Vec<(String, Vec<String>)> = [
+        ("1", vec!["d1", "d2", "d3"]),
+        ("2", vec![]),
+        ("3", vec!["d4"]),
+        ("4", vec![]),
+        ("5", vec!["d5", "d6"]),
+    ]
+    .iter()
+    .map(|(c, e)| (c.to_string(), e.iter().map(|s| s.to_string()).collect()))
+    .collect();
+    let modules = [("Contacts", zoho_contacts()), ("Deals", zoho_deals())];
+
+    // Per record: one events query per contact (204 for those with none).
+    let zoho = FakeZoho::new(&modules);
+    let (per_record, log) = scan_zoho(&zoho, "ZSCAN1", None).await;
+    assert_eq!(per_record, expected);
+    let per_record_requests = log.len();
+
+    // In bulk: the deals once, 2 a page through LIMIT/OFFSET while
+    // `more_records`; the token expires on the second page: one refresh,
+    // the page asked again, and the read goes on.
+    let zoho = FakeZoho::new(&modules);
+    zoho.state.lock().unwrap().expire_at = Some(2);
+    let bulk_events = "select id, Contact_Name, Deal_Name, Closing_Date from Deals where Contact_Name is not null";
+    let (bulk, log) = scan_zoho(&zoho, "ZSCAN2", Some(bulk_events)).await;
+    assert_eq!(bulk, expected);
+    let sent: Vec<&str> = log.iter().map(String::as_str).collect();
+    assert_eq!(
+        sent,
+        [
+            "token",
+            &format!("coql {bulk_events} limit 2 offset 0"),
+            &format!("coql {bulk_events} limit 2 offset 2"),
+            "token",
+            &format!("coql {bulk_events} limit 2 offset 2"),
+            &format!("coql {bulk_events} limit 2 offset 4"),
+            &format!("coql {bulk_events} limit 2 offset 6"),
+            "coql select id, Customer_ID, Email, Phone from Contacts where id is not null limit 2 offset 0",
+            "coql select id, Customer_ID, Email, Phone from Contacts where id is not null limit 2 offset 2",
+            "coql select id, Customer_ID, Email, Phone from Contacts where id is not null limit 2 offset 4",
+        ]
+    );
+    let bulk_requests = log.len() - 2;
+    assert_eq!((per_record_requests, bulk_requests), (10, 8));
+    eprintln!("zoho scan, 5 contacts and 7 deals at 2 a page: {per_record_requests} requests with events_coql per record, {bulk_requests} with scan_events_coql");
+
+    // A bulk events query matching nothing is a 204: records without events.
+    let zoho = FakeZoho::new(&[("Contacts", zoho_contacts()), ("Deals", vec![])]);
+    let (none, _) = scan_zoho(&zoho, "ZSCAN3", Some(bulk_events)).await;
+    assert!(none.iter().all(|(_, e)| e.is_empty()) && none.len() == 5);
 }

@@ -43,6 +43,7 @@ pub use customerio::{
 };
 pub use identity::{Identity, Primary};
 pub use locate::ConfigError;
+pub use sources::crm_query;
 pub use sources::{
     SalesforceConfig, SourceConfig, SourceSettings, SqlConfig, SqlDialect, ZohoConfig,
 };

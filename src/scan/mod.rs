@@ -273,12 +273,13 @@ async fn read_sources(
             name: source.name().to_string(),
         });
         match read_source(store, &scan.id, source.as_ref(), idents, identity).await? {
-            Some(read) => reads.push(read),
+            Some(read) => reads.push(read.with_events_of(source.as_ref())),
             None => per_person.push(Arc::clone(source)),
         }
     }
     for source in per_person {
-        reads.push(look_up_everyone(ws, store, &scan.id, &source, idents).await?);
+        let read = look_up_everyone(ws, store, &scan.id, &source, idents).await?;
+        reads.push(read.with_events_of(source.as_ref()));
     }
     // Source order as configured, so reports read the same each time.
     let order: HashMap<&str, usize> = ws

@@ -28,6 +28,11 @@ pub struct SourceRead {
     pub records: usize,
     /// Lookups made (per-person reads).
     pub lookups: usize,
+    /// How its records' events were read: `bulk` (one events query for
+    /// the scan) or `per_record` (a query per record); absent when the
+    /// read took no events (or failed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub events: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
 }
@@ -39,6 +44,7 @@ impl SourceRead {
             read: "bulk".into(),
             records,
             lookups: 0,
+            events: None,
             error: None,
         }
     }
@@ -48,6 +54,7 @@ impl SourceRead {
             read: "per_person".into(),
             records,
             lookups,
+            events: None,
             error: None,
         }
     }
@@ -57,8 +64,20 @@ impl SourceRead {
             read: "failed".into(),
             records: 0,
             lookups: 0,
+            events: None,
             error: Some(message.into()),
         }
+    }
+    /// This read, saying how `source` read events for it: as its bulk read
+    /// does (`bulk`) or as its lookups do (`per_person`).
+    pub fn with_events_of(mut self, source: &dyn crate::sources::Source) -> Self {
+        let how = match self.read.as_str() {
+            "bulk" => source.scan_events(),
+            "per_person" => source.lookup_events(),
+            _ => None,
+        };
+        self.events = how.map(|h| h.as_str().to_string());
+        self
     }
 }
 
@@ -557,16 +576,32 @@ fn sample_sentence(r: &ScanReport) -> String {
 
 fn source_sentence(s: &SourceRead) -> String {
     match s.read.as_str() {
-        "bulk" => format!("{}: {} records (bulk query)", s.name, s.records),
+        "bulk" => format!(
+            "{}: {} records (bulk query){}",
+            s.name,
+            s.records,
+            events_clause(s)
+        ),
         "per_person" => format!(
-            "{}: {} records, looked up person by person ({} lookups; no bulk query configured)",
-            s.name, s.records, s.lookups
+            "{}: {} records, looked up person by person ({} lookups; no bulk query configured){}",
+            s.name,
+            s.records,
+            s.lookups,
+            events_clause(s)
         ),
         _ => format!(
             "{}: FAILED — {} (the rules that read sources judged nobody)",
             s.name,
             s.error.as_deref().unwrap_or("unknown error")
         ),
+    }
+}
+
+fn events_clause(s: &SourceRead) -> &'static str {
+    match s.events.as_deref() {
+        Some("bulk") => "; events in one bulk query",
+        Some("per_record") => "; events queried record by record",
+        _ => "",
     }
 }
 

@@ -69,6 +69,16 @@ pub trait Source: Send + Sync {
     async fn scan(&self, _sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         None
     }
+    /// How [`Source::scan`] reads its records' events: `None` when it
+    /// reads none (or the source has no bulk query).
+    fn scan_events(&self) -> Option<EventsRead> {
+        None
+    }
+    /// How [`Source::lookup`] reads the events of the records it finds:
+    /// `None` when the source has no events query.
+    fn lookup_events(&self) -> Option<EventsRead> {
+        None
+    }
     /// Budget/health details, when the source knows them.
     fn health(&self) -> SourceHealth {
         SourceHealth::default()
@@ -76,6 +86,25 @@ pub trait Source: Send + Sync {
 }
 
 pub type SharedSource = Arc<dyn Source>;
+
+/// How a read gets its records' events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventsRead {
+    /// One query for every record's events (a scan's bulk events query).
+    Bulk,
+    /// One query per record.
+    PerRecord,
+}
+
+impl EventsRead {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventsRead::Bulk => "bulk",
+            EventsRead::PerRecord => "per_record",
+        }
+    }
+}
 
 /// Where a bulk read puts its records, one at a time.
 pub type RecordSink<'a> = dyn FnMut(SourceRecord) + Send + 'a;

@@ -438,6 +438,9 @@ impl Source for MssqlSource {
         }
         Ok(records)
     }
+    fn lookup_events(&self) -> Option<super::EventsRead> {
+        self.events.as_ref().map(|_| super::EventsRead::PerRecord)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,9 @@
 //! kind = "salesforce"
 //! soql = "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, SystemModstamp FROM Contact WHERE Email = :email OR Customer_Id__c = :id"
 //! events_soql = "SELECT Id, OrderNumber, EffectiveDate, TotalAmount FROM Order WHERE BillToContactId = :id"
+//! # For scans: every contact, and every order naming its contact.
+//! scan_soql = "SELECT Id, Customer_Id__c, Email, HasOptedOutOfEmail, SystemModstamp FROM Contact"
+//! scan_events_soql = "SELECT Id, BillToContactId, OrderNumber, EffectiveDate, TotalAmount FROM Order"
 //! [sources.fields]
 //! Customer_Id__c = "id"
 //! Email = "email"
@@ -16,6 +19,7 @@
 //! client_id_env = "SF_CLIENT_ID"
 //! username = "integration@acme.com"
 //! jwt_key_file = "keys/sf.pem"                   # or jwt_key_env = "SF_JWT_KEY"
+//! events_person_field = "BillToContactId"        # what names the record in scan_events_soql
 //! ```
 //!
 //! Options (all strings): `login_url`, `auth`, `client_id_env`,
@@ -25,12 +29,17 @@
 //! (default `67.0`), `instance_url` (overrides the token's), `event_name`
 //! (literal event name), `event_timestamp_field`, `events_id` (`crm_id`, the
 //! default: `:id` in `events_soql` is the record's Salesforce `Id`; `id`: the
-//! mapped customer id), `max_retries` (3), `retry_base_ms` (500),
-//! `timeout_secs` (30), `max_pages` (50), `fixture_parent_field`.
+//! mapped customer id; the same key `events_person_field` names in
+//! `scan_events_soql` rows), `events_person_field` (default `person`),
+//! `max_retries` (3), `retry_base_ms` (500), `timeout_secs` (30),
+//! `max_pages` (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
-//! at connect. `:id`/`:email`/`:phone` become escaped SOQL string literals
-//! (`null` when unknown). Records: fields mapped to `id`/`email`/`phone`
+//! at connect. `:id`/`:email`/`:phone` become SOQL string literals with
+//! backslash escapes; a comparison on an identifier the lookup lacks is
+//! left out of the WHERE clause (`Phone = null` would match every contact
+//! without a phone), and a query left with nothing to match is not sent
+//! (`config::crm_query`). Records: fields mapped to `id`/`email`/`phone`
 //! identify the record, `SystemModstamp` (else `LastModifiedDate`) is
 //! `updated_at`, `Id` is `extra_ids["salesforce_id"]`, other fields are
 //! attributes under their mapped or CRM name (nested relationship fields as
@@ -48,11 +57,12 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 
 use super::crm_http::{
-    bind_params, check_option_keys, id_text, optional_secret_from_env, parse_opt, secret_from_env,
-    snippet, soql_literal, AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response,
-    RetryPolicy, SendError, TokenCache, Transport,
+    check_option_keys, id_text, optional_secret_from_env, parse_opt, query_for, secret_from_env,
+    snippet, AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose,
+    Request, Response, RetryPolicy, SendError, TokenCache, Transport, DEFAULT_PERSON_FIELD,
 };
-use super::{Lookup, RecordSink, Source, SourceError, SourceHealth};
+use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
+use crate::config::crm_query::Language;
 use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
@@ -72,6 +82,7 @@ pub const OPTIONS: &[&str] = &[
     "event_name",
     "event_timestamp_field",
     "events_id",
+    "events_person_field",
     "max_retries",
     "retry_base_ms",
     "timeout_secs",
@@ -142,6 +153,9 @@ pub struct SalesforceSource {
     events_soql: Option<String>,
     /// `scan_soql`: every record, for a workspace scan.
     scan_soql: Option<String>,
+    /// `scan_events_soql`: every event, each naming its record.
+    scan_events_soql: Option<String>,
+    events_person_field: String,
     fields: BTreeMap<String, String>,
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
@@ -223,6 +237,12 @@ impl SalesforceSource {
             soql,
             events_soql: settings.events_soql.clone(),
             scan_soql: settings.scan_soql.clone(),
+            scan_events_soql: settings.scan_events_soql.clone(),
+            events_person_field: opts
+                .get("events_person_field")
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| DEFAULT_PERSON_FIELD.into()),
             fields: settings.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
@@ -534,47 +554,90 @@ impl SalesforceSource {
     }
 
     async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
-        let soql = bind_params(&self.soql, lookup, soql_literal)?;
+        let Some(soql) = query_for(&self.soql, lookup, Language::Soql)? else {
+            // No comparison left that could match: nothing to ask.
+            return Ok(Vec::new());
+        };
         let raw = self.query(&soql, Purpose::People(lookup.clone())).await?;
-        self.records_from(&raw).await
+        self.records_from(&raw, None).await
     }
 
-    /// Queried records as source records, each with its events.
-    async fn records_from(&self, raw: &[Value]) -> Result<Vec<SourceRecord>, String> {
+    /// The key a record's events name it by: what `:id` is bound to in
+    /// `events_soql` and what `events_person_field` holds in
+    /// `scan_events_soql` rows.
+    fn events_key(&self, rec: &SourceRecord) -> Option<String> {
+        if self.events_by_mapped_id {
+            rec.id.clone()
+        } else {
+            rec.extra_ids.get("salesforce_id").cloned()
+        }
+    }
+
+    /// Queried records as source records, each with its events: from
+    /// `bulk` (a scan's bulk events) when given, else one `events_soql`
+    /// query per record.
+    async fn records_from(
+        &self,
+        raw: &[Value],
+        mut bulk: Option<&mut EventsByRecord>,
+    ) -> Result<Vec<SourceRecord>, String> {
         let mapper = self.mapper();
         let mut out = Vec::with_capacity(raw.len());
         for r in raw {
             let mut rec = mapper.person(r)?;
-            if let Some(events_soql) = &self.events_soql {
-                let parent = if self.events_by_mapped_id {
-                    rec.id.clone()
-                } else {
-                    rec.extra_ids.get("salesforce_id").cloned()
-                };
+            let parent = self.events_key(&rec);
+            if let Some(bulk) = bulk.as_deref_mut() {
+                rec.events = bulk.for_record(parent.as_deref());
+            } else if let Some(events_soql) = &self.events_soql {
                 let bound = Lookup {
                     id: parent.clone(),
                     email: rec.email.clone(),
                     phone: rec.phone.clone(),
                 };
-                let q = bind_params(events_soql, &bound, soql_literal)?;
-                let events = self.query(&q, Purpose::Events { parent }).await?;
-                for e in &events {
-                    let fallback = e
-                        .get("attributes")
-                        .and_then(|a| a.get("type"))
-                        .and_then(id_text);
-                    rec.events.push(mapper.event(
-                        e,
-                        self.event_name.as_deref(),
-                        fallback.as_deref(),
-                        self.event_timestamp_field.as_deref(),
-                    )?);
+                if let Some(q) = query_for(events_soql, &bound, Language::Soql)? {
+                    let events = self.query(&q, Purpose::Events { parent }).await?;
+                    for e in &events {
+                        rec.events.push(mapper.event(
+                            e,
+                            self.event_name.as_deref(),
+                            type_of(e).as_deref(),
+                            self.event_timestamp_field.as_deref(),
+                        )?);
+                    }
                 }
             }
             out.push(rec);
         }
         Ok(out)
     }
+
+    /// Every event `scan_events_soql` reads, page by page, by the record
+    /// each names.
+    async fn bulk_events(&self, soql: &str) -> Result<EventsByRecord, String> {
+        let rows = EventRows {
+            mapper: self.mapper(),
+            person_field: &self.events_person_field,
+            literal_name: self.event_name.as_deref(),
+            timestamp_field: self.event_timestamp_field.as_deref(),
+        };
+        let mut events = EventsByRecord::default();
+        let mut pages = self.pages(soql, Purpose::AllEvents);
+        while let Some(page) = self.next_page(&mut pages).await? {
+            for e in page {
+                let fallback = type_of(&e);
+                rows.add(e, fallback.as_deref(), &mut events)?;
+            }
+        }
+        Ok(events)
+    }
+}
+
+/// A Salesforce record's object type (`attributes.type`): the name of an
+/// event whose query names none.
+fn type_of(e: &Value) -> Option<String> {
+    e.get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(id_text)
 }
 
 fn read_auth(config: &Config, source: &SourceConfig) -> Result<Auth, SourceError> {
@@ -781,19 +844,47 @@ impl Source for SalesforceSource {
     }
     async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let soql = self.scan_soql.as_deref()?;
-        // Page by page: a scan never holds more than one page of records.
-        let mut pages = self.pages(soql, Purpose::All);
         let result: Result<(), String> = async {
-            while let Some(raw) = self.next_page(&mut pages).await? {
-                self.records_from(&raw)
-                    .await?
-                    .into_iter()
-                    .for_each(&mut *sink);
+            // Every event first (one paged query), then the records page
+            // by page: a scan never holds more than one page of records.
+            let mut bulk = match &self.scan_events_soql {
+                Some(q) => Some(
+                    self.bulk_events(q)
+                        .await
+                        .map_err(|m| format!("scan_events_soql: {m}"))?,
+                ),
+                None => None,
+            };
+            let mut pages = self.pages(soql, Purpose::All);
+            let read: Result<(), String> = async {
+                while let Some(raw) = self.next_page(&mut pages).await? {
+                    self.records_from(&raw, bulk.as_mut())
+                        .await?
+                        .into_iter()
+                        .for_each(&mut *sink);
+                }
+                Ok(())
+            }
+            .await;
+            read.map_err(|m| format!("scan_soql: {m}"))?;
+            if let Some(unowned) = bulk.map(|b| b.unowned()).filter(|n| *n > 0) {
+                tracing::info!(source = %self.name, unowned, "scan_events_soql rows naming no record scan_soql read");
             }
             Ok(())
         }
         .await;
-        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_soql: {m}"))))
+        Some(result.map_err(|m| SourceError::new(&self.name, m)))
+    }
+    fn scan_events(&self) -> Option<EventsRead> {
+        self.scan_soql.as_ref()?;
+        if self.scan_events_soql.is_some() {
+            Some(EventsRead::Bulk)
+        } else {
+            self.lookup_events()
+        }
+    }
+    fn lookup_events(&self) -> Option<EventsRead> {
+        self.events_soql.as_ref().map(|_| EventsRead::PerRecord)
     }
     fn health(&self) -> SourceHealth {
         SourceHealth {

@@ -760,6 +760,14 @@ impl Source for SqlSource {
         let people = self.scan_people.as_ref()?;
         Some(self.scan_all(people, sink).await)
     }
+    fn scan_events(&self) -> Option<super::EventsRead> {
+        // Without `scan_events` a scan reads no events from the source.
+        (self.scan_people.is_some() && self.scan_events.is_some())
+            .then_some(super::EventsRead::Bulk)
+    }
+    fn lookup_events(&self) -> Option<super::EventsRead> {
+        self.events.as_ref().map(|_| super::EventsRead::PerRecord)
+    }
 }
 
 impl SqlSource {

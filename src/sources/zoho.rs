@@ -6,6 +6,9 @@
 //! kind = "zoho"
 //! coql = "select id, Customer_Id, Email, Email_Opt_Out, Modified_Time from Contacts where Email = :email or Customer_Id = :id"
 //! events_coql = "select id, Deal_Name, Closing_Date, Amount from Deals where Contact_Name = :id"
+//! # For scans: every contact, and every deal naming its contact.
+//! scan_coql = "select id, Customer_Id, Email, Email_Opt_Out, Modified_Time from Contacts where id is not null"
+//! scan_events_coql = "select id, Contact_Name, Deal_Name, Closing_Date, Amount from Deals where Contact_Name is not null"
 //! [sources.fields]
 //! Customer_Id = "id"
 //! Email = "email"
@@ -15,6 +18,7 @@
 //! client_id_env = "ZOHO_CLIENT_ID"
 //! client_secret_env = "ZOHO_CLIENT_SECRET"
 //! refresh_token_env = "ZOHO_REFRESH_TOKEN"
+//! events_person_field = "Contact_Name"   # what names the record in scan_events_coql
 //! ```
 //!
 //! Options (all strings): `dc` (`us` default, `eu`, `in`, `au`, `jp`, `ca`,
@@ -27,13 +31,19 @@
 //! `[sources.fields]` keys plus `Modified_Time`), `page_size` (COQL limit
 //! appended when the query has none, default 200, max 2000), `event_name`,
 //! `event_timestamp_field`, `events_id` (`crm_id` default: `:id` in
-//! `events_coql` is the record's Zoho `id`; `id`: the mapped customer id),
+//! `events_coql` is the record's Zoho `id`; `id`: the mapped customer id; the
+//! same key `events_person_field` names in `scan_events_coql` rows, a lookup
+//! `{"id": …}` read as its id), `events_person_field` (default `person`),
 //! `max_retries` (3), `retry_base_ms` (500), `timeout_secs` (30), `max_pages`
 //! (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
-//! at connect. `:id`/`:email`/`:phone` become COQL string literals with `'`
-//! and `\` escaped (`null` when unknown). `Modified_Time` is `updated_at`,
+//! at connect. `:id`/`:email`/`:phone` become COQL string literals, a quote
+//! doubled (`'o''neil@example.com'`, as Zoho documents); a value with a
+//! backslash is refused. A comparison on an identifier the lookup lacks is
+//! left out (COQL has no `= null`), a query left with nothing to match is
+//! not sent, and the WHERE clause goes out with its criteria grouped two at
+//! a time (`((A or B) or C)`), as COQL requires (`config::crm_query`). `Modified_Time` is `updated_at`,
 //! `id` is `extra_ids["zoho_id"]`, lookup fields flatten to `Owner.id` etc.
 //! HTTP 204 (no content) means no records.
 //!
@@ -47,11 +57,12 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::crm_http::{
-    bind_params, check_option_keys, coql_literal, id_text, parse_opt, secret_from_env, snippet,
-    AccessToken, Body, Dialect, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
-    SendError, TokenCache, Transport,
+    check_option_keys, id_text, parse_opt, query_for, secret_from_env, snippet, AccessToken, Body,
+    Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
+    SendError, TokenCache, Transport, DEFAULT_PERSON_FIELD,
 };
-use super::{Lookup, RecordSink, Source, SourceError};
+use super::{EventsRead, Lookup, RecordSink, Source, SourceError};
+use crate::config::crm_query::{self, Language, TokenKind};
 use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::SourceRecord;
 
@@ -70,6 +81,7 @@ pub const OPTIONS: &[&str] = &[
     "event_name",
     "event_timestamp_field",
     "events_id",
+    "events_person_field",
     "max_retries",
     "retry_base_ms",
     "timeout_secs",
@@ -168,6 +180,9 @@ pub struct ZohoSource {
     events_coql: Option<String>,
     /// `scan_coql`: every record, for a workspace scan.
     scan_coql: Option<String>,
+    /// `scan_events_coql`: every event, each naming its record.
+    scan_events_coql: Option<String>,
+    events_person_field: String,
     fields: BTreeMap<String, String>,
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
@@ -318,6 +333,12 @@ impl ZohoSource {
             coql,
             events_coql: settings.events_coql.clone(),
             scan_coql: settings.scan_coql.clone(),
+            scan_events_coql: settings.scan_events_coql.clone(),
+            events_person_field: opts
+                .get("events_person_field")
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .unwrap_or_else(|| DEFAULT_PERSON_FIELD.into()),
             fields: settings.fields.clone(),
             event_name: opts.get("event_name").cloned(),
             event_timestamp_field: opts.get("event_timestamp_field").cloned(),
@@ -662,59 +683,84 @@ impl ZohoSource {
     }
 
     async fn lookup_inner(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, String> {
-        // (A COQL comparison with an unknown value is left out, see
-        // `omit_unknown`: `Email = null` is not COQL.)
         let raw = match self.mode {
-            Mode::Coql => match omit_unknown(&self.coql, lookup) {
-                Some(query) => {
-                    let q = bind_params(&query, lookup, coql_literal)?;
-                    self.coql_all(&q, Purpose::People(lookup.clone())).await?
-                }
-                // Nothing known to look up by.
+            Mode::Coql => match query_for(&self.coql, lookup, Language::Coql)? {
+                Some(q) => self.coql_all(&q, Purpose::People(lookup.clone())).await?,
+                // No comparison left that could match: nothing to ask.
                 None => Vec::new(),
             },
             Mode::Search => self.search(lookup).await?,
         };
-        self.records_from(&raw).await
+        self.records_from(&raw, None).await
     }
 
-    /// Fetched records as source records, each with its events.
-    async fn records_from(&self, raw: &[Value]) -> Result<Vec<SourceRecord>, String> {
+    /// The key a record's events name it by: what `:id` is bound to in
+    /// `events_coql` and what `events_person_field` holds in
+    /// `scan_events_coql` rows.
+    fn events_key(&self, rec: &SourceRecord) -> Option<String> {
+        if self.events_by_mapped_id {
+            rec.id.clone()
+        } else {
+            rec.extra_ids.get("zoho_id").cloned()
+        }
+    }
+
+    /// Fetched records as source records, each with its events: from
+    /// `bulk` (a scan's bulk events) when given, else one `events_coql`
+    /// query per record.
+    async fn records_from(
+        &self,
+        raw: &[Value],
+        mut bulk: Option<&mut EventsByRecord>,
+    ) -> Result<Vec<SourceRecord>, String> {
         let mapper = self.mapper();
         let fallback_name = self.events_coql.as_deref().and_then(from_module);
         let mut out = Vec::with_capacity(raw.len());
         for r in raw {
             let mut rec = mapper.person(r)?;
-            if let Some(events_coql) = &self.events_coql {
-                let parent = if self.events_by_mapped_id {
-                    rec.id.clone()
-                } else {
-                    rec.extra_ids.get("zoho_id").cloned()
-                };
+            let parent = self.events_key(&rec);
+            if let Some(bulk) = bulk.as_deref_mut() {
+                rec.events = bulk.for_record(parent.as_deref());
+            } else if let Some(events_coql) = &self.events_coql {
                 let bound = Lookup {
                     id: parent.clone(),
                     email: rec.email.clone(),
                     phone: rec.phone.clone(),
                 };
-                let events = match omit_unknown(events_coql, &bound) {
-                    Some(query) => {
-                        let q = bind_params(&query, &bound, coql_literal)?;
-                        self.coql_all(&q, Purpose::Events { parent }).await?
+                if let Some(q) = query_for(events_coql, &bound, Language::Coql)? {
+                    for e in &self.coql_all(&q, Purpose::Events { parent }).await? {
+                        rec.events.push(mapper.event(
+                            e,
+                            self.event_name.as_deref(),
+                            fallback_name.as_deref(),
+                            self.event_timestamp_field.as_deref(),
+                        )?);
                     }
-                    None => Vec::new(),
-                };
-                for e in &events {
-                    rec.events.push(mapper.event(
-                        e,
-                        self.event_name.as_deref(),
-                        fallback_name.as_deref(),
-                        self.event_timestamp_field.as_deref(),
-                    )?);
                 }
             }
             out.push(rec);
         }
         Ok(out)
+    }
+
+    /// Every event `scan_events_coql` reads, page by page, by the record
+    /// each names.
+    async fn bulk_events(&self, coql: &str) -> Result<EventsByRecord, String> {
+        let rows = EventRows {
+            mapper: self.mapper(),
+            person_field: &self.events_person_field,
+            literal_name: self.event_name.as_deref(),
+            timestamp_field: self.event_timestamp_field.as_deref(),
+        };
+        let fallback_name = from_module(coql);
+        let mut events = EventsByRecord::default();
+        let mut pages = CoqlPages::new(&grouped(coql)?, Purpose::AllEvents);
+        while let Some(page) = self.next_coql_page(&mut pages).await? {
+            for e in page {
+                rows.add(e, fallback_name.as_deref(), &mut events)?;
+            }
+        }
+        Ok(events)
     }
 
     /// True when answering from recorded fixtures.
@@ -807,36 +853,14 @@ fn describe_token_error(code: &str, v: &Value) -> String {
     format!("the Zoho token refresh was refused ({code}{desc}){hint}")
 }
 
-/// Words of a query outside single-quoted literals, lower-cased.
+/// Words of a query outside quoted literals.
 fn words_outside_quotes(q: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quote = false;
-    let mut chars = q.chars();
-    while let Some(c) = chars.next() {
-        if in_quote {
-            if c == '\\' {
-                chars.next();
-            } else if c == '\'' {
-                in_quote = false;
-            }
-            continue;
-        }
-        if c == '\'' {
-            in_quote = true;
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-        } else if c.is_alphanumeric() || c == '_' {
-            cur.push(c);
-        } else if !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
+    crm_query::tokens(Language::Coql, q)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.kind == TokenKind::Word)
+        .map(|t| q[t.range].to_string())
+        .collect()
 }
 
 fn has_limit_clause(q: &str) -> bool {
@@ -879,20 +903,53 @@ impl Source for ZohoSource {
     }
     async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
         let coql = self.scan_coql.as_deref()?;
-        // Page by page: a scan never holds more than one page of records.
-        let mut pages = CoqlPages::new(coql, Purpose::All);
         let result: Result<(), String> = async {
-            while let Some(raw) = self.next_coql_page(&mut pages).await? {
-                self.records_from(&raw)
-                    .await?
-                    .into_iter()
-                    .for_each(&mut *sink);
+            // Every event first (one paged query), then the records page
+            // by page: a scan never holds more than one page of records.
+            let mut bulk = match &self.scan_events_coql {
+                Some(q) => Some(
+                    self.bulk_events(q)
+                        .await
+                        .map_err(|m| format!("scan_events_coql: {m}"))?,
+                ),
+                None => None,
+            };
+            let read: Result<(), String> = async {
+                let mut pages = CoqlPages::new(&grouped(coql)?, Purpose::All);
+                while let Some(raw) = self.next_coql_page(&mut pages).await? {
+                    self.records_from(&raw, bulk.as_mut())
+                        .await?
+                        .into_iter()
+                        .for_each(&mut *sink);
+                }
+                Ok(())
+            }
+            .await;
+            read.map_err(|m| format!("scan_coql: {m}"))?;
+            if let Some(unowned) = bulk.map(|b| b.unowned()).filter(|n| *n > 0) {
+                tracing::info!(source = %self.name, unowned, "scan_events_coql rows naming no record scan_coql read");
             }
             Ok(())
         }
         .await;
-        Some(result.map_err(|m| SourceError::new(&self.name, format!("scan_coql: {m}"))))
+        Some(result.map_err(|m| SourceError::new(&self.name, m)))
     }
+    fn scan_events(&self) -> Option<EventsRead> {
+        self.scan_coql.as_ref()?;
+        if self.scan_events_coql.is_some() {
+            Some(EventsRead::Bulk)
+        } else {
+            self.lookup_events()
+        }
+    }
+    fn lookup_events(&self) -> Option<EventsRead> {
+        self.events_coql.as_ref().map(|_| EventsRead::PerRecord)
+    }
+}
+
+/// A query without parameters as sent: criteria grouped two at a time.
+fn grouped(coql: &str) -> Result<String, String> {
+    Ok(crm_query::for_known(Language::Coql, coql, &|_| false)?.unwrap_or_else(|| coql.to_string()))
 }
 
 #[cfg(test)]
@@ -933,91 +990,6 @@ fn token_lifetime(v: &Value) -> Option<Duration> {
     }
 }
 
-/// The COQL query without its comparisons on parameters the lookup does not
-/// know (`Email = :email` when there is no email): COQL has no `= null`.
-/// `None` when no condition is left, so there is nothing to ask.
-fn omit_unknown(query: &str, lookup: &Lookup) -> Option<String> {
-    let mut q = query.to_string();
-    for (name, value) in [
-        ("id", &lookup.id),
-        ("email", &lookup.email),
-        ("phone", &lookup.phone),
-    ] {
-        if value.is_some() {
-            continue;
-        }
-        let param = format!(":{name}");
-        while let Some(at) = find_param(&q, &param) {
-            let before = &q[..at];
-            // `<field> =` (or `like`, `!=`) before the parameter.
-            let op_start = before.trim_end_matches(|c: char| c.is_whitespace());
-            let op_start = op_start
-                .trim_end_matches(['=', '!', '<', '>'])
-                .trim_end_matches(|c: char| c.is_whitespace());
-            let op_start = if op_start.to_lowercase().ends_with(" like") {
-                &op_start[..op_start.len() - 5]
-            } else {
-                op_start
-            };
-            let field_start = op_start
-                .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
-                .len();
-            let end = at + param.len();
-            let (mut start, mut stop) = (field_start, end);
-            // Take one connector with the term: the one after, else before.
-            let after = &q[stop..];
-            let after_lower = after.to_lowercase();
-            let trimmed = after_lower.trim_start();
-            let gap = after_lower.len() - trimmed.len();
-            if let Some(word) = ["and ", "or "].iter().find(|w| trimmed.starts_with(**w)) {
-                stop += gap + word.len();
-            } else {
-                let head = q[..start].to_lowercase();
-                let head_trim = head.trim_end();
-                for word in [" and", " or"] {
-                    if head_trim.ends_with(word) {
-                        start = head_trim.len() - word.len();
-                        break;
-                    }
-                }
-            }
-            q.replace_range(start..stop, "");
-        }
-    }
-    let lower = q.to_lowercase();
-    let where_at = lower.rfind("where")?;
-    let rest = lower[where_at + 5..].replace(['(', ')'], "");
-    let conditions = rest
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .take_while(|w| !matches!(*w, "order" | "limit" | "group"))
-        .count();
-    (conditions > 0).then(|| q.trim_end().to_string())
-}
-
-/// Where `param` appears as a parameter (not inside quotes, not a longer
-/// name).
-fn find_param(q: &str, param: &str) -> Option<usize> {
-    let bytes = q.as_bytes();
-    let mut quoted = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if quoted => i += 1,
-            b'\'' => quoted = !quoted,
-            _ if !quoted && q[i..].starts_with(param) => {
-                let next = q[i + param.len()..].chars().next();
-                if !next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod coql_tests {
     use super::*;
@@ -1032,30 +1004,40 @@ mod coql_tests {
 
     const Q: &str = "select id, Email from Contacts where Customer_ID = :id or Email = :email or Phone = :phone";
 
+    fn bound(q: &str, l: Lookup) -> Option<String> {
+        query_for(q, &l, Language::Coql).unwrap()
+    }
+
     #[test]
-    fn comparisons_on_unknown_values_are_left_out_not_bound_as_null() {
+    fn comparisons_on_unknown_values_are_left_out_and_the_rest_grouped_in_pairs() {
         assert_eq!(
-            omit_unknown(Q, &lookup(Some("C1"), None, None)).unwrap(),
-            "select id, Email from Contacts where Customer_ID = :id"
+            bound(Q, lookup(Some("C1"), None, None)).unwrap(),
+            "select id, Email from Contacts where Customer_ID = 'C1'"
         );
         assert_eq!(
-            omit_unknown(Q, &lookup(None, Some("a@x.com"), None)).unwrap(),
-            "select id, Email from Contacts where Email = :email"
+            bound(Q, lookup(None, Some("o'neil@x.com"), Some("+1555"))).unwrap(),
+            "select id, Email from Contacts where Email = 'o''neil@x.com' or Phone = '+1555'"
         );
         assert_eq!(
-            omit_unknown(Q, &lookup(None, None, Some("+1555"))).unwrap(),
-            "select id, Email from Contacts where Phone = :phone"
+            bound(Q, lookup(Some("C1"), Some("a@x.com"), Some("+1"))).unwrap(),
+            "select id, Email from Contacts where ((Customer_ID = 'C1' or Email = 'a@x.com') or Phone = '+1')"
         );
-        assert_eq!(
-            omit_unknown(Q, &lookup(Some("C1"), Some("a@x.com"), Some("+1"))).unwrap(),
-            Q
-        );
-        assert_eq!(omit_unknown(Q, &lookup(None, None, None)), None);
+        assert_eq!(bound(Q, lookup(None, None, None)), None);
         let q = "select id from Contacts where (Email = :email) limit 10";
-        assert_eq!(omit_unknown(q, &lookup(Some("C1"), None, None)), None);
+        assert_eq!(bound(q, lookup(Some("C1"), None, None)), None);
         // A parameter inside quotes is text, not a parameter.
         let q = "select id from Contacts where Note = ':email' and Customer_ID = :id";
-        assert_eq!(omit_unknown(q, &lookup(Some("C1"), None, None)).unwrap(), q);
+        assert_eq!(
+            bound(q, lookup(Some("C1"), None, None)).unwrap(),
+            "select id from Contacts where Note = ':email' and Customer_ID = 'C1'"
+        );
+        assert_eq!(
+            grouped(
+                "select id from Contacts where a is not null and b is not null and c is not null"
+            )
+            .unwrap(),
+            "select id from Contacts where ((a is not null and b is not null) and c is not null)"
+        );
     }
 
     #[test]

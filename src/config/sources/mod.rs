@@ -12,6 +12,7 @@
 //! read; the scan keys alone are checked against the kind
 //! (`docs/config.md`).
 
+pub mod crm_query;
 pub mod salesforce;
 pub mod sql;
 pub mod zoho;
@@ -123,6 +124,8 @@ impl Entry<'_> {
             ("scan_events", &raw.scan_events),
             ("scan_soql", &raw.scan_soql),
             ("scan_coql", &raw.scan_coql),
+            ("scan_events_soql", &raw.scan_events_soql),
+            ("scan_events_coql", &raw.scan_events_coql),
         ];
         for (key, value) in scan_keys {
             if let Some(v) = value {
@@ -130,12 +133,67 @@ impl Entry<'_> {
                     return Err(self.loc.err(
                         span_of(v),
                         &format!("sources.{key}"),
-                        format!("no `{key}` on a {} source (SQL sources take scan_people/scan_events, Salesforce scan_soql, Zoho scan_coql)", self.kind),
+                        format!("no `{key}` on a {} source (SQL sources take scan_people/scan_events, Salesforce scan_soql/scan_events_soql, Zoho scan_coql/scan_events_coql)", self.kind),
                     ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// A SOQL/COQL query under `key`, checked: a WHERE clause the
+    /// connector can rewrite and the CRM accepts (`crm_query`), and no
+    /// parameters in a scan's bulk query.
+    pub fn crm_query(
+        &self,
+        lang: crm_query::Language,
+        key: &str,
+        query: Option<Spanned<String>>,
+        scan: bool,
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(query) = query else {
+            return Ok(None);
+        };
+        let language = match lang {
+            crm_query::Language::Soql => "SOQL",
+            crm_query::Language::Coql => "COQL",
+        };
+        if let Err(problem) = crm_query::check(lang, query.get_ref()) {
+            return Err(self.loc.err(
+                span_of(&query),
+                &format!("sources.{key}"),
+                format!("a {language} query the CRM accepts, but {problem}"),
+            ));
+        }
+        if scan && crm_query::has_params(lang, query.get_ref()) {
+            return Err(self.loc.err(
+                span_of(&query),
+                &format!("sources.{key}"),
+                format!("a {language} query without `:id`, `:email` or `:phone` (a scan's bulk query reads every record)"),
+            ));
+        }
+        Ok(Some(query.into_inner()))
+    }
+
+    /// `events_key` (a scan's bulk events) needs `records_key` beside it.
+    pub fn scan_events_need(
+        &self,
+        events_key: &str,
+        events: &Option<Spanned<String>>,
+        records_key: &str,
+        records: &Option<Spanned<String>>,
+    ) -> Result<(), ConfigError> {
+        match (events, records) {
+            (Some(v), None) => Err(self.loc.err(
+                span_of(v),
+                &format!("sources.{events_key}"),
+                format!(
+                    "a `{records_key}` query beside `{events_key}` for source {:?} (events belong to the records it reads)",
+                    self.name
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A path written in the entry, relative to the config's folder.
@@ -279,7 +337,7 @@ mod tests {
             );
             assert!(
                 e.to_string().starts_with(&format!(
-                    "bad.toml:{line}: `sources.{key}`: expected no `{key}` on a {kind} source (SQL sources take scan_people/scan_events, Salesforce scan_soql, Zoho scan_coql)"
+                    "bad.toml:{line}: `sources.{key}`: expected no `{key}` on a {kind} source (SQL sources take scan_people/scan_events, Salesforce scan_soql/scan_events_soql, Zoho scan_coql/scan_events_coql)"
                 )),
                 "{e}"
             );
@@ -413,5 +471,70 @@ mod tests {
         );
         let c = load_str(&text, Path::new("ok.toml")).unwrap();
         assert!(matches!(c.sources[0].settings, SourceSettings::Sql(_)));
+    }
+
+    #[test]
+    fn a_crm_where_clause_the_crm_refuses_is_named_with_its_grouped_form() {
+        let text = format!(
+            "{ZOHO}events_coql = \"\"\"select id from Deals where Contact_Name = :id and Stage = 'Won' or Amount > 0\"\"\"\n"
+        );
+        let e = err(&text);
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("sources.events_coql", Some(5)),
+            "{e}"
+        );
+        assert!(
+            e.to_string().starts_with("bad.toml:5: `sources.events_coql`: expected a COQL query the CRM accepts, but `and` and `or` are mixed"),
+            "{e}"
+        );
+        assert!(
+            e.expected.ends_with(
+                "write it as `where (Contact_Name = :id and Stage = 'Won') or Amount > 0`"
+            ),
+            "{e}"
+        );
+        let e = err(&SALESFORCE.replace("FROM Contact\"", "FROM Contact WHERE (Email = :email\""));
+        assert_eq!((e.key.as_str(), e.line), ("sources.soql", Some(4)), "{e}");
+        assert!(e.expected.contains("never closed"), "{e}");
+        // Three criteria in one chain are fine: COQL's go out grouped.
+        let ok = ZOHO.replace(
+            "from Contacts\"",
+            "from Contacts where Customer_ID = :id or Email = :email or Phone = :phone\"",
+        );
+        load_str(&ok, Path::new("ok.toml")).unwrap();
+    }
+
+    #[test]
+    fn crm_bulk_events_need_the_bulk_records_and_no_parameters() {
+        let e = err(&format!(
+            "{SALESFORCE}scan_events_soql = \"SELECT Id, ContactId FROM Case\"\n"
+        ));
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("sources.scan_events_soql", Some(5)),
+            "{e}"
+        );
+        assert!(e.expected.contains("`scan_soql`"), "{e}");
+        let e = err(&format!(
+            "{ZOHO}scan_coql = \"select id from Contacts where id is not null\"\nscan_events_coql = \"select id from Deals where Contact_Name = :id\"\n"
+        ));
+        assert_eq!(
+            (e.key.as_str(), e.line),
+            ("sources.scan_events_coql", Some(6)),
+            "{e}"
+        );
+        assert!(e.expected.contains("without `:id`"), "{e}");
+        let c = load_str(
+            &format!(
+                "{ZOHO}scan_coql = \"select id from Contacts where id is not null\"\nscan_events_coql = \"select id, Contact_Name from Deals where Contact_Name is not null\"\n"
+            ),
+            Path::new("ok.toml"),
+        )
+        .unwrap();
+        let SourceSettings::Zoho(z) = &c.sources[0].settings else {
+            panic!()
+        };
+        assert!(z.scan_events_coql.is_some());
     }
 }

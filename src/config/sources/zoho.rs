@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use toml::Spanned;
-
+use super::crm_query::Language;
 use super::Entry;
 use crate::config::locate::ConfigError;
 use crate::config::raw::RawSource;
@@ -21,6 +20,9 @@ pub struct ZohoConfig {
     pub events_coql: Option<String>,
     /// Every record, for a workspace scan (no parameters).
     pub scan_coql: Option<String>,
+    /// Every event of those records, for a workspace scan (no parameters;
+    /// each row names its record).
+    pub scan_events_coql: Option<String>,
     /// Zoho field → attribute name.
     pub fields: BTreeMap<String, String>,
     /// Recorded API responses (demo and offline use).
@@ -34,11 +36,21 @@ pub(super) fn validate(mut raw: RawSource, entry: &Entry) -> Result<ZohoConfig, 
             format!("a `coql` query for the zoho source {:?}", entry.name),
         ));
     };
-    entry.only_scan_keys(&raw, &["scan_coql"])?;
+    entry.only_scan_keys(&raw, &["scan_coql", "scan_events_coql"])?;
+    entry.scan_events_need(
+        "scan_events_coql",
+        &raw.scan_events_coql,
+        "scan_coql",
+        &raw.scan_coql,
+    )?;
+    let q = Language::Coql;
     Ok(ZohoConfig {
-        coql,
-        events_coql: raw.events_coql,
-        scan_coql: raw.scan_coql.map(Spanned::into_inner),
+        coql: entry
+            .crm_query(q, "coql", Some(coql), false)?
+            .unwrap_or_default(),
+        events_coql: entry.crm_query(q, "events_coql", raw.events_coql, false)?,
+        scan_coql: entry.crm_query(q, "scan_coql", raw.scan_coql, true)?,
+        scan_events_coql: entry.crm_query(q, "scan_events_coql", raw.scan_events_coql, true)?,
         fields: raw.fields,
         fixtures: raw.fixtures.map(|p| entry.path(p)),
     })

@@ -158,6 +158,19 @@ impl Fixture {
                     })
                     .collect()
             }
+            Purpose::AllEvents => self
+                .events
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    if let Some(o) = e.as_object_mut() {
+                        if let Some(parent) = o.remove("_parent_id") {
+                            o.insert(DEFAULT_PERSON_FIELD.into(), parent);
+                        }
+                    }
+                    e
+                })
+                .collect(),
             Purpose::Page => {
                 let body = match self.dialect {
                     Dialect::Salesforce => json!([{

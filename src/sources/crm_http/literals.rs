@@ -1,5 +1,6 @@
 //! Binding `:id`/`:email`/`:phone` into SOQL and COQL as escaped literals.
 
+use crate::config::crm_query::{self, Language, TokenKind};
 use crate::sources::Lookup;
 
 /// A SOQL string literal: `'…'` with `\`, `'`, `"` and line/tab/backspace/
@@ -29,8 +30,10 @@ pub fn soql_literal(value: Option<&str>) -> Result<String, String> {
     Ok(out)
 }
 
-/// A COQL string literal: `'…'` with `\` and `'` backslash-escaped; `null`
-/// when unknown. Control characters are refused.
+/// A COQL string literal: `'…'` with `'` doubled, as Zoho documents it;
+/// `null` when unknown. Control characters are refused, and so is a
+/// backslash: whether Zoho reads it as an escape is not documented, and
+/// either guess would ask for another value (or end the literal early).
 pub fn coql_literal(value: Option<&str>) -> Result<String, String> {
     let Some(v) = value else {
         return Ok("null".into());
@@ -39,8 +42,13 @@ pub fn coql_literal(value: Option<&str>) -> Result<String, String> {
     out.push('\'');
     for c in v.chars() {
         match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
+            '\'' => out.push_str("''"),
+            '\\' => {
+                return Err(
+                    "the identifier contains a backslash, which a COQL literal cannot carry unambiguously; not queried"
+                        .into(),
+                )
+            }
             c if c.is_control() => return Err(control_char_refused(c)),
             c => out.push(c),
         }
@@ -56,63 +64,47 @@ fn control_char_refused(c: char) -> String {
     )
 }
 
-/// Replace `:id`, `:email`, `:phone` outside quoted text by literals made
-/// with `literal`. Quoted text (with backslash escapes) is left alone, as
-/// are `::` and names that merely start with a parameter name.
-pub fn bind_params(
-    query: &str,
-    lookup: &Lookup,
-    literal: fn(Option<&str>) -> Result<String, String>,
-) -> Result<String, String> {
+/// Replace `:id`, `:email`, `:phone` outside quoted text by the language's
+/// literals (`null` when unknown: [`crm_query::for_known`] leaves such
+/// comparisons out of the WHERE clause first). Quoted text is read with the
+/// language's escapes (SOQL `\'`, COQL `''`) and left alone, as are `::`
+/// and names that merely start with a parameter name.
+pub fn bind_params(query: &str, lookup: &Lookup, lang: Language) -> Result<String, String> {
+    let literal = match lang {
+        Language::Soql => soql_literal,
+        Language::Coql => coql_literal,
+    };
     let mut out = String::with_capacity(query.len() + 32);
-    let mut chars = query.char_indices().peekable();
-    let mut quote: Option<char> = None;
-    let mut prev: Option<char> = None;
-    while let Some((i, c)) = chars.next() {
-        if let Some(q) = quote {
-            out.push(c);
-            if c == '\\' {
-                if let Some((_, n)) = chars.next() {
-                    out.push(n);
-                }
-            } else if c == q {
-                quote = None;
-            }
-            prev = Some(c);
+    for t in crm_query::tokens(lang, query)? {
+        let text = &query[t.range.clone()];
+        if t.kind != TokenKind::Param {
+            out.push_str(text);
             continue;
         }
-        if c == '\'' || c == '"' {
-            quote = Some(c);
-            out.push(c);
-            prev = Some(c);
-            continue;
-        }
-        if c == ':' && prev != Some(':') && chars.peek().map(|(_, n)| *n) != Some(':') {
-            let rest = &query[i + 1..];
-            let len = rest
-                .char_indices()
-                .find(|(_, ch)| !(ch.is_ascii_alphanumeric() || *ch == '_'))
-                .map(|(j, _)| j)
-                .unwrap_or(rest.len());
-            let value = match &rest[..len] {
-                "id" => Some(lookup.id.as_deref()),
-                "email" => Some(lookup.email.as_deref()),
-                "phone" => Some(lookup.phone.as_deref()),
-                _ => None,
-            };
-            if let Some(v) = value {
-                out.push_str(&literal(v)?);
-                for _ in 0..len {
-                    chars.next();
-                }
-                prev = Some('x');
-                continue;
-            }
-        }
-        out.push(c);
-        prev = Some(c);
+        let value = match &text[1..] {
+            "id" => lookup.id.as_deref(),
+            "email" => lookup.email.as_deref(),
+            _ => lookup.phone.as_deref(),
+        };
+        out.push_str(&literal(value)?);
     }
     Ok(out)
+}
+
+/// The query to send for a lookup, bound: comparisons on identifiers the
+/// lookup lacks left out, COQL criteria grouped in pairs. `None` when no
+/// record can match, so nothing is to be asked.
+pub fn query_for(query: &str, lookup: &Lookup, lang: Language) -> Result<Option<String>, String> {
+    let known = |name: &str| match name {
+        "id" => lookup.id.is_some(),
+        "email" => lookup.email.is_some(),
+        "phone" => lookup.phone.is_some(),
+        _ => false,
+    };
+    match crm_query::for_known(lang, query, &known)? {
+        Some(q) => bind_params(&q, lookup, lang).map(Some),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -131,9 +123,14 @@ mod tests {
     }
 
     #[test]
-    fn coql_literals_escape_quotes_and_backslashes() {
+    fn coql_literals_double_quotes_and_refuse_backslashes() {
         assert_eq!(coql_literal(None).unwrap(), "null");
-        assert_eq!(coql_literal(Some(r"o'k\")).unwrap(), r"'o\'k\\'");
+        assert_eq!(
+            coql_literal(Some("o'neil@example.com")).unwrap(),
+            "'o''neil@example.com'"
+        );
+        assert!(coql_literal(Some(r"o'k\")).is_err());
+        assert!(coql_literal(Some("a\u{1}b")).is_err());
     }
 
     #[test]
@@ -146,12 +143,31 @@ mod tests {
         let q = bind_params(
             "SELECT Id FROM Contact WHERE Email = :email OR Customer_Id__c = :id OR Phone = :phone OR Name = ':email' OR Note = 'it\\'s :id' OR X = :identity",
             &lookup,
-            soql_literal,
+            Language::Soql,
         )
         .unwrap();
         assert_eq!(
             q,
             "SELECT Id FROM Contact WHERE Email = 'a\\'b@x.com' OR Customer_Id__c = 'C1' OR Phone = null OR Name = ':email' OR Note = 'it\\'s :id' OR X = :identity"
+        );
+    }
+
+    #[test]
+    fn a_soql_lookup_never_compares_with_null() {
+        let lookup = Lookup {
+            id: None,
+            email: Some("ada@example.com".into()),
+            phone: None,
+        };
+        let q =
+            "SELECT Id FROM Contact WHERE Customer_Id__c = :id OR Email = :email OR Phone = :phone";
+        assert_eq!(
+            query_for(q, &lookup, Language::Soql).unwrap().as_deref(),
+            Some("SELECT Id FROM Contact WHERE Email = 'ada@example.com'")
+        );
+        assert_eq!(
+            query_for(q, &Lookup::default(), Language::Soql).unwrap(),
+            None
         );
     }
 }

@@ -23,12 +23,16 @@
 //!   its parent in `_parent_id` (or the field named by the option
 //!   `fixture_parent_field`; a Zoho lookup object `{"id": …}` also works):
 //!   the value the events query binds to `:id` (by default the parent's CRM
-//!   record id). `_parent_id` is removed before mapping.
+//!   record id). `_parent_id` is removed before mapping. A scan's bulk
+//!   events query gets every event, `_parent_id` served as `person` (the
+//!   default field naming the record, `options.events_person_field`).
 //!
 //! By seam: [`transport`] (HTTP and fixture answers), [`fixture`] (the
-//! recorded data), [`retry`], [`options`], [`literals`], [`mapper`] and
-//! [`token`].
+//! recorded data), [`retry`], [`options`], [`literals`] (binding, and the
+//! WHERE rewrite of `config::crm_query`), [`mapper`], [`bulk`] (a scan's
+//! bulk events) and [`token`].
 
+pub mod bulk;
 pub mod fixture;
 pub mod literals;
 pub mod mapper;
@@ -37,6 +41,7 @@ pub mod retry;
 pub mod token;
 pub mod transport;
 
+pub use bulk::*;
 pub use fixture::*;
 pub use literals::*;
 pub use mapper::*;

@@ -29,6 +29,8 @@ pub enum Purpose {
     Page,
     /// A scan's bulk query: every record.
     All,
+    /// A scan's bulk events query: every event, each naming its record.
+    AllEvents,
 }
 
 #[derive(Debug, Clone)]
