@@ -31,7 +31,8 @@
 //! default: `:id` in `events_soql` is the record's Salesforce `Id`; `id`: the
 //! mapped customer id; the same key `events_person_field` names in
 //! `scan_events_soql` rows), `events_person_field` (default `person`),
-//! `max_retries` (3), `retry_base_ms` (500), `timeout_secs` (30),
+//! `max_retries` (3), `retry_base_ms` (500), `retry_after_max_secs`
+//! (`customerio.retry_after_max`), `timeout_secs` (30),
 //! `max_pages` (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
@@ -59,7 +60,7 @@ use serde_json::Value;
 use super::crm_http::{
     check_option_keys, id_text, optional_secret_from_env, parse_opt, query_for, secret_from_env,
     snippet, AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose,
-    Request, Response, RetryPolicy, SendError, TokenCache, Transport, DEFAULT_PERSON_FIELD,
+    Request, Response, RetryPolicy, TokenCache, Transport, DEFAULT_PERSON_FIELD,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::crm_query::Language;
@@ -85,6 +86,7 @@ pub const OPTIONS: &[&str] = &[
     "events_person_field",
     "max_retries",
     "retry_base_ms",
+    "retry_after_max_secs",
     "timeout_secs",
     "max_pages",
     "fixture_parent_field",
@@ -181,7 +183,7 @@ impl SalesforceSource {
             )));
         };
         let soql = settings.soql.clone();
-        let policy = RetryPolicy::from_options(&name, opts)?;
+        let policy = RetryPolicy::from_options(&name, opts, config.customerio.retry_after_max)?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
             .unwrap_or(50usize)
@@ -319,34 +321,23 @@ impl SalesforceSource {
 
     async fn fetch_token(&self) -> Result<Token, String> {
         let url = format!("{}/services/oauth2/token", self.login_url);
-        let mut attempt = 0;
-        loop {
-            let req = Request {
-                method: reqwest::Method::POST,
-                url: url.clone(),
-                headers: vec![("accept", "application/json".into())],
-                body: Body::Form(self.token_form()?),
-                purpose: Purpose::Token,
-            };
-            let resp = match self.transport.send(req).await {
-                Ok(r) => r,
-                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
-                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
-                    attempt += 1;
-                    tracing::debug!("salesforce login failed ({e}); retrying");
-                    continue;
-                }
-                Err(SendError::TooLarge(e)) => return Err(e),
-                Err(e) => return Err(format!("cannot reach the Salesforce login at {url}: {e}")),
-            };
-            if let Some(e) = resp.redirect_error("Salesforce") {
-                return Err(e);
-            }
-            if is_transient(resp.status) && attempt < self.policy.max_retries {
-                tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
-                attempt += 1;
-                continue;
-            }
+        let form = self.token_form()?;
+        {
+            let resp = self
+                .policy
+                .send(
+                    &self.transport,
+                    "Salesforce",
+                    || Request {
+                        method: reqwest::Method::POST,
+                        url: url.clone(),
+                        headers: vec![("accept", "application/json".into())],
+                        body: Body::Form(form.clone()),
+                        purpose: Purpose::Token,
+                    },
+                    |e| format!("cannot reach the Salesforce login at {url}: {e}"),
+                )
+                .await?;
             if (200..300).contains(&resp.status) {
                 let v = resp.json()?;
                 let access_token = v.get("access_token").and_then(Value::as_str);
@@ -375,7 +366,7 @@ impl SalesforceSource {
                 // Credentials are wrong: asking again will not help.
                 self.token.refuse(message.clone());
             }
-            return Err(message);
+            Err(message)
         }
     }
 
@@ -406,35 +397,28 @@ impl SalesforceSource {
     /// expired session and bounded backoff on 429/5xx.
     async fn get(&self, path: &str, purpose: Purpose) -> Result<Value, String> {
         let mut relogged = false;
-        let mut attempt = 0;
         loop {
             self.check_pause()?;
             let token = self.token().await?;
             let url = under_instance(&token.instance_url, path)?;
-            let req = Request {
-                method: reqwest::Method::GET,
-                url,
-                headers: vec![
-                    ("authorization", format!("Bearer {}", token.access_token)),
-                    ("accept", "application/json".into()),
-                ],
-                body: Body::Empty,
-                purpose: purpose.clone(),
-            };
-            let resp = match self.transport.send(req).await {
-                Ok(r) => r,
-                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
-                    tracing::debug!("salesforce request failed ({e}); retrying");
-                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(SendError::TooLarge(e)) => return Err(e),
-                Err(e) => return Err(format!("Salesforce did not answer: {e}")),
-            };
-            if let Some(e) = resp.redirect_error("Salesforce") {
-                return Err(e);
-            }
+            let resp = self
+                .policy
+                .send(
+                    &self.transport,
+                    "Salesforce",
+                    || Request {
+                        method: reqwest::Method::GET,
+                        url: url.clone(),
+                        headers: vec![
+                            ("authorization", format!("Bearer {}", token.access_token)),
+                            ("accept", "application/json".into()),
+                        ],
+                        body: Body::Empty,
+                        purpose: purpose.clone(),
+                    },
+                    |e| format!("Salesforce did not answer: {e}"),
+                )
+                .await?;
             self.record_limit_info(&resp);
             match resp.status {
                 200..=299 => return resp.json(),
@@ -459,10 +443,6 @@ impl SalesforceSource {
                             Some((Instant::now() + LIMIT_PAUSE, msg.clone()));
                     }
                     return Err(msg);
-                }
-                s if is_transient(s) && attempt < self.policy.max_retries => {
-                    tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
-                    attempt += 1;
                 }
                 _ => return Err(describe_rest_error(&resp)),
             }
@@ -738,10 +718,6 @@ fn under_instance(instance: &str, path: &str) -> Result<String, String> {
         "Salesforce sent a next-page URL outside the instance ({}); not followed",
         snippet(path)
     ))
-}
-
-fn is_transient(status: u16) -> bool {
-    status == 429 || (500..600).contains(&status)
 }
 
 /// `(errorCode, message)` pairs of a REST error array.

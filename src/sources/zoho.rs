@@ -34,7 +34,8 @@
 //! `events_coql` is the record's Zoho `id`; `id`: the mapped customer id; the
 //! same key `events_person_field` names in `scan_events_coql` rows, a lookup
 //! `{"id": …}` read as its id), `events_person_field` (default `person`),
-//! `max_retries` (3), `retry_base_ms` (500), `timeout_secs` (30), `max_pages`
+//! `max_retries` (3), `retry_base_ms` (500), `retry_after_max_secs`
+//! (`customerio.retry_after_max`), `timeout_secs` (30), `max_pages`
 //! (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
@@ -57,9 +58,9 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::crm_http::{
-    check_option_keys, id_text, parse_opt, query_for, secret_from_env, snippet, AccessToken, Body,
-    Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request, Response, RetryPolicy,
-    SendError, TokenCache, Transport, DEFAULT_PERSON_FIELD,
+    check_option_keys, id_text, is_transient, parse_opt, query_for, secret_from_env, snippet,
+    AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request,
+    Response, RetryPolicy, TokenCache, Transport, DEFAULT_PERSON_FIELD,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError};
 use crate::config::crm_query::{self, Language, TokenKind};
@@ -84,6 +85,7 @@ pub const OPTIONS: &[&str] = &[
     "events_person_field",
     "max_retries",
     "retry_base_ms",
+    "retry_after_max_secs",
     "timeout_secs",
     "max_pages",
     "fixture_parent_field",
@@ -206,7 +208,7 @@ impl ZohoSource {
             )));
         };
         let coql = settings.coql.clone();
-        let policy = RetryPolicy::from_options(&name, opts)?;
+        let policy = RetryPolicy::from_options(&name, opts, config.customerio.retry_after_max)?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
             .unwrap_or(50usize)
@@ -380,38 +382,22 @@ impl ZohoSource {
             ],
             Auth::Fixture => vec![("grant_type".to_string(), "fixture".to_string())],
         };
-        let mut attempt = 0;
-        loop {
-            let req = Request {
-                method: reqwest::Method::POST,
-                url: url.clone(),
-                headers: vec![("accept", "application/json".into())],
-                body: Body::Form(form.clone()),
-                purpose: Purpose::Token,
-            };
-            let resp = match self.transport.send(req).await {
-                Ok(r) => r,
-                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
-                    tracing::debug!("zoho token refresh failed ({e}); retrying");
-                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(SendError::TooLarge(e)) => return Err(e),
-                Err(e) => {
-                    return Err(format!(
-                        "cannot reach the Zoho accounts server at {url}: {e}"
-                    ))
-                }
-            };
-            if let Some(e) = resp.redirect_error("Zoho") {
-                return Err(e);
-            }
-            if is_transient(resp.status) && attempt < self.policy.max_retries {
-                tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
-                attempt += 1;
-                continue;
-            }
+        {
+            let resp = self
+                .policy
+                .send(
+                    &self.transport,
+                    "Zoho",
+                    || Request {
+                        method: reqwest::Method::POST,
+                        url: url.clone(),
+                        headers: vec![("accept", "application/json".into())],
+                        body: Body::Form(form.clone()),
+                        purpose: Purpose::Token,
+                    },
+                    |e| format!("cannot reach the Zoho accounts server at {url}: {e}"),
+                )
+                .await?;
             let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
             // Zoho reports a bad refresh token as HTTP 200 with `error`.
             if let Some(code) = v.get("error").and_then(Value::as_str) {
@@ -470,36 +456,30 @@ impl ZohoSource {
         purpose: Purpose,
     ) -> Result<Option<Value>, String> {
         let mut refreshed = false;
-        let mut attempt = 0;
         loop {
             let token = self.token().await?;
-            let req = Request {
-                method: method.clone(),
-                url: format!("{}{path}", token.api_domain),
-                headers: vec![
-                    (
-                        "authorization",
-                        format!("Zoho-oauthtoken {}", token.access_token),
-                    ),
-                    ("accept", "application/json".into()),
-                ],
-                body: body.clone(),
-                purpose: purpose.clone(),
-            };
-            let resp = match self.transport.send(req).await {
-                Ok(r) => r,
-                Err(e) if e.retryable() && attempt < self.policy.max_retries => {
-                    tracing::debug!("zoho request failed ({e}); retrying");
-                    tokio::time::sleep(self.policy.delay(attempt, None)).await;
-                    attempt += 1;
-                    continue;
-                }
-                Err(SendError::TooLarge(e)) => return Err(e),
-                Err(e) => return Err(format!("Zoho CRM did not answer: {e}")),
-            };
-            if let Some(e) = resp.redirect_error("Zoho") {
-                return Err(e);
-            }
+            let url = format!("{}{path}", token.api_domain);
+            let resp = self
+                .policy
+                .send(
+                    &self.transport,
+                    "Zoho",
+                    || Request {
+                        method: method.clone(),
+                        url: url.clone(),
+                        headers: vec![
+                            (
+                                "authorization",
+                                format!("Zoho-oauthtoken {}", token.access_token),
+                            ),
+                            ("accept", "application/json".into()),
+                        ],
+                        body: body.clone(),
+                        purpose: purpose.clone(),
+                    },
+                    |e| format!("Zoho CRM did not answer: {e}"),
+                )
+                .await?;
             let code = error_code(&resp);
             match resp.status {
                 204 => return Ok(None),
@@ -520,10 +500,6 @@ impl ZohoSource {
                     tracing::debug!("zoho token rejected; refreshing");
                     self.token.invalidate(&token).await;
                     refreshed = true;
-                }
-                s if is_transient(s) && attempt < self.policy.max_retries => {
-                    tokio::time::sleep(self.policy.delay(attempt, resp.retry_after())).await;
-                    attempt += 1;
                 }
                 _ => {
                     let mut msg = describe_error(&resp);
@@ -767,10 +743,6 @@ impl ZohoSource {
     pub fn is_fixture(&self) -> bool {
         self.transport.is_fixture()
     }
-}
-
-fn is_transient(status: u16) -> bool {
-    status == 429 || (500..600).contains(&status)
 }
 
 /// `data`, `info.more_records` and `info.next_page_token` of a reply.
