@@ -82,16 +82,11 @@ pub(super) fn validate(raw: &RawIdentity, loc: &Locator) -> Result<Identity, Con
         None => Default::default(),
         Some(r) => {
             crate::model::normalize::PhoneRegion::from_code(r.get_ref()).ok_or_else(|| {
-                let known: Vec<&str> = crate::model::normalize::PhoneRegion::KNOWN
-                    .iter()
-                    .map(|r| r.code)
-                    .collect();
                 loc.err(
                     span_of(r),
                     "identity.phone_region",
                     format!(
-                        "a region code ({}), found {:?}",
-                        known.join(", "),
+                        "an ISO 3166 region code such as \"US\", \"GB\" or \"BR\", found {:?}",
                         r.get_ref()
                     ),
                 )

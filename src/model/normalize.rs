@@ -42,158 +42,48 @@ pub fn phone(raw: &str) -> Option<String> {
 }
 
 /// Where a national phone number (no `+`, no `00` prefix) is dialled:
-/// `identity.phone_region` in the config.
+/// `identity.phone_region` in the config. Any region libphonenumber's
+/// metadata knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhoneRegion {
-    /// ISO 3166 alpha-2 code, as configured.
-    pub code: &'static str,
+    id: phonenumber::country::Id,
     /// The country calling code.
-    pub calling: &'static str,
-    /// Whether national numbers start with a trunk `0` that E.164 drops.
-    pub trunk_zero: bool,
+    calling: u16,
 }
 
 impl PhoneRegion {
     pub const US: PhoneRegion = PhoneRegion {
-        code: "US",
-        calling: "1",
-        trunk_zero: false,
+        id: phonenumber::country::Id::US,
+        calling: 1,
     };
 
-    /// The regions cioscope knows, by ISO code.
-    pub const KNOWN: &'static [PhoneRegion] = &[
-        PhoneRegion::US,
-        PhoneRegion {
-            code: "CA",
-            calling: "1",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "GB",
-            calling: "44",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "IE",
-            calling: "353",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "DE",
-            calling: "49",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "AT",
-            calling: "43",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "CH",
-            calling: "41",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "FR",
-            calling: "33",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "BE",
-            calling: "32",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "NL",
-            calling: "31",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "SE",
-            calling: "46",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "FI",
-            calling: "358",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "ES",
-            calling: "34",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "PT",
-            calling: "351",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "IT",
-            calling: "39",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "DK",
-            calling: "45",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "NO",
-            calling: "47",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "PL",
-            calling: "48",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "AU",
-            calling: "61",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "NZ",
-            calling: "64",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "IN",
-            calling: "91",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "JP",
-            calling: "81",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "BR",
-            calling: "55",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "MX",
-            calling: "52",
-            trunk_zero: false,
-        },
-        PhoneRegion {
-            code: "ZA",
-            calling: "27",
-            trunk_zero: true,
-        },
-        PhoneRegion {
-            code: "SG",
-            calling: "65",
-            trunk_zero: false,
-        },
-    ];
-
-    /// The region for an ISO code (case-insensitive).
+    /// The region for an ISO 3166 alpha-2 code (case-insensitive), when the
+    /// phone metadata knows it.
     pub fn from_code(code: &str) -> Option<PhoneRegion> {
-        let code = code.trim().to_ascii_uppercase();
-        PhoneRegion::KNOWN.iter().copied().find(|r| r.code == code)
+        let id: phonenumber::country::Id = code.trim().to_ascii_uppercase().parse().ok()?;
+        let meta = phonenumber::metadata::DATABASE.by_id(id.as_ref())?;
+        Some(PhoneRegion {
+            id,
+            calling: meta.country_code(),
+        })
+    }
+
+    /// The ISO code, upper case.
+    pub fn code(&self) -> &str {
+        self.id.as_ref()
+    }
+
+    /// The country calling code (`1` for North America, `44` for GB).
+    pub fn calling(&self) -> u16 {
+        self.calling
+    }
+
+    /// The prefix national numbers are dialled with (`0` in most of
+    /// Europe, none in Italy or Spain), from the metadata.
+    fn trunk(&self) -> Option<&'static str> {
+        phonenumber::metadata::DATABASE
+            .by_id(self.code())
+            .and_then(|m| m.national_prefix())
     }
 }
 
@@ -205,13 +95,124 @@ impl Default for PhoneRegion {
 
 /// E.164 (`+` and digits) of any written form: `+1-555-100-0037`,
 /// `(555) 100-0037`, `+1 555 100 0037` and `001 555 100 0037` are one
-/// number. A number without `+` or `00` is national: it takes `region`'s
-/// calling code (a North American 10-digit number, or 11 digits starting
-/// with 1; elsewhere the trunk `0` is dropped). `None` when there are fewer
-/// than 6 digits (not a phone number).
+/// number. A number without `+` or `00` (or the region's own international
+/// prefix) is national and read with `region`'s rules from libphonenumber's
+/// metadata: BR `(11) 91234-5678`, IN `098765 43210`, GB `020 7946 0958`.
+/// Text already in E.164 is kept as written; what the metadata cannot read
+/// falls back to digits (see [`phone_by_digits`]), so a number is never
+/// lost. `None` when there are fewer than 6 digits (not a phone number).
 pub fn phone_in(raw: &str, region: PhoneRegion) -> Option<String> {
     let trimmed = raw.trim();
-    let mut digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
+    if trimmed.bytes().filter(u8::is_ascii_digit).count() < 6 {
+        return None;
+    }
+    if let Some(rest) = trimmed.strip_prefix('+') {
+        if rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(trimmed.to_string());
+        }
+    }
+    if region.calling == 1 {
+        if let Some(e164) = nanp(trimmed) {
+            return Some(e164);
+        }
+    }
+    phone_by_metadata(trimmed, region).or_else(|| phone_by_digits(trimmed, region))
+}
+
+/// A North American number written the usual way, read without the
+/// parser (what the metadata reads it as, at a tenth of the cost): ten
+/// digits `NXX NXX XXXX` with an optional leading `1` or `+1`, separators
+/// only.
+fn nanp(trimmed: &str) -> Option<String> {
+    let mut digits = [0u8; 11];
+    let mut n = 0;
+    let mut plus = false;
+    for b in trimmed.bytes() {
+        match b {
+            b'0'..=b'9' if n < digits.len() => {
+                digits[n] = b;
+                n += 1;
+            }
+            b'+' if n == 0 && !plus => plus = true,
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return None,
+        }
+    }
+    let national = match (n, plus) {
+        (10, false) => &digits[..10],
+        (11, _) if digits[0] == b'1' => &digits[1..11],
+        _ => return None,
+    };
+    if national[0] < b'2' || national[3] < b'2' {
+        return None;
+    }
+    let mut out = String::with_capacity(12);
+    out.push_str("+1");
+    out.extend(national.iter().map(|&d| d as char));
+    Some(out)
+}
+
+/// The written number up to where it stops being one: digits, separators
+/// and a `+` before the first digit, so an extension (`x12`, `ext. 12`,
+/// `#12`) or a note is left out. Its digits, and whether a `+` leads them.
+fn written_digits(trimmed: &str) -> (String, bool) {
+    let mut digits = String::with_capacity(trimmed.len());
+    let mut plus = false;
+    for c in trimmed.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if digits.is_empty() => plus = true,
+            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            _ => break,
+        }
+    }
+    (digits, plus)
+}
+
+/// libphonenumber's reading, `None` when it rejects the text. It is handed
+/// only `+` and digits: separators tell it nothing, and it parses faster
+/// without them.
+fn phone_by_metadata(trimmed: &str, region: PhoneRegion) -> Option<String> {
+    use phonenumber::country::Source;
+    let (digits, plus) = written_digits(trimmed);
+    if digits.len() < 6 {
+        return None;
+    }
+    let here = if plus {
+        phonenumber::parse(Some(region.id), format!("+{digits}"))
+    } else {
+        phonenumber::parse(Some(region.id), &digits)
+    }
+    .ok();
+    // `00` is an international prefix in most of the world and in most
+    // CRMs, even where the region dials out otherwise (011 in North
+    // America, 00 and a carrier in Brazil): the number after it is read
+    // too, and wins unless the region's own reading is international and
+    // the valid one.
+    let number = if !plus && digits.starts_with("00") {
+        let here = here.filter(|n| matches!(n.code().source(), Source::Idd | Source::Plus));
+        let abroad = phonenumber::parse(None, format!("+{}", &digits[2..])).ok();
+        match (here, abroad) {
+            (Some(h), Some(a))
+                if (h.code().value(), h.national()) == (a.code().value(), a.national())
+                    || phonenumber::is_valid(&h)
+                    || !phonenumber::is_valid(&a) =>
+            {
+                h
+            }
+            (h, a) => a.or(h)?,
+        }
+    } else {
+        here?
+    };
+    Some(format!("+{}{}", number.code().value(), number.national()))
+}
+
+/// The digits-only reading: `+` or `00` and digits are international; a
+/// North American 10-digit number takes `1`; elsewhere the region's trunk
+/// prefix is dropped and its calling code added unless already there.
+fn phone_by_digits(trimmed: &str, region: PhoneRegion) -> Option<String> {
+    let mut digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 6 {
         return None;
     }
@@ -222,26 +223,30 @@ pub fn phone_in(raw: &str, region: PhoneRegion) -> Option<String> {
         digits.drain(..2);
         return (digits.len() >= 6).then(|| format!("+{digits}"));
     }
-    let national = if region.calling == "1" {
+    let calling = region.calling.to_string();
+    let national = if region.calling == 1 {
         match digits.len() {
             10 => format!("1{digits}"),
             _ => digits,
         }
-    } else if region.trunk_zero && digits.starts_with('0') {
-        format!("{}{}", region.calling, &digits[1..])
-    } else if digits.starts_with(region.calling) {
+    } else if let Some(rest) = region.trunk().and_then(|t| digits.strip_prefix(t)) {
+        format!("{calling}{rest}")
+    } else if digits.starts_with(&calling) {
         digits
     } else {
-        format!("{}{digits}", region.calling)
+        format!("{calling}{digits}")
     };
     Some(format!("+{national}"))
 }
 
 /// Written forms a system may hold for one E.164 number, for searches that
 /// match text exactly: the E.164 text, its digits with `00` or without a
-/// prefix, the national form for `region` (trunk `0`), and for North
-/// American numbers the usual punctuated forms.
+/// prefix, libphonenumber's international format (`+44 20 7946 0958`),
+/// for a number of `region` its national format (`020 7946 0958`,
+/// `(11) 91234-5678`) with and without the separators and the trunk
+/// prefix, and for North American numbers the usual punctuated forms.
 pub fn phone_forms(e164: &str, region: PhoneRegion) -> Vec<String> {
+    use phonenumber::Mode;
     let digits = e164.trim_start_matches('+');
     let mut forms = vec![e164.to_string(), digits.to_string(), format!("00{digits}")];
     if let Some(national) = digits.strip_prefix('1').filter(|n| n.len() == 10) {
@@ -255,14 +260,30 @@ pub fn phone_forms(e164: &str, region: PhoneRegion) -> Vec<String> {
             national.to_string(),
         ]);
         forms.retain(|f| !f.starts_with("00"));
-    } else if let Some(national) = digits.strip_prefix(region.calling) {
-        if region.trunk_zero {
-            forms.push(format!("0{national}"));
-        } else {
-            forms.push(national.to_string());
+    } else if let Some(national) = digits.strip_prefix(&region.calling.to_string()) {
+        forms.push(format!("{}{national}", region.trunk().unwrap_or("")));
+    }
+    if let Ok(number) = phonenumber::parse(None, e164) {
+        forms.extend(formatted(&number, Mode::International));
+        if number.code().value() == region.calling {
+            if let Some(national) = formatted(&number, Mode::National) {
+                forms.push(national.chars().filter(char::is_ascii_digit).collect());
+                forms.push(national);
+            }
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    forms.retain(|f| seen.insert(f.clone()));
     forms
+}
+
+/// A number as libphonenumber writes it; `None` when it cannot (never a
+/// panic: `to_string` would panic on a formatting error).
+fn formatted(number: &phonenumber::PhoneNumber, mode: phonenumber::Mode) -> Option<String> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    write!(out, "{}", number.format().mode(mode)).ok()?;
+    Some(out)
 }
 
 /// How a timestamp value was read.
@@ -662,6 +683,128 @@ mod tests {
         assert!(PhoneRegion::from_code("XX").is_none());
     }
 
+    /// National and international written forms of one number per region:
+    /// each reads as the E.164, and the search forms hold the national form
+    /// a CRM in that region would store.
+    #[test]
+    fn written_forms_from_many_regions_are_one_number() {
+        #[rustfmt::skip]
+        let table: &[(&str, &str, &[&str], &str)] = &[
+            ("US", "+14155550100", &["(415) 555-0100", "415-555-0100", "1 415 555 0100", "+1 415 555 0100", "011 1 415 555 0100", "001 415 555 0100"], "(415) 555-0100"),
+            ("CA", "+16135550100", &["(613) 555-0100", "613.555.0100", "+1-613-555-0100"], "(613) 555-0100"),
+            ("GB", "+447700900123", &["07700 900123", "07700900123", "+44 7700 900123", "+44 (0)7700 900123", "0044 7700 900123"], "07700 900123"),
+            ("GB", "+442079460958", &["020 7946 0958", "(020) 7946 0958", "+44 20 7946 0958", "(+44) 20 7946 0958", "+44 20 7946 0958 ext. 3"], "020 7946 0958"),
+            ("DE", "+49301234567", &["030 1234567", "030/1234567", "+49 30 1234567", "0049 30 1234567"], "030 1234567"),
+            ("DE", "+4915123456789", &["01512 3456789", "0151 23456789", "+49 151 23456789"], "01512 3456789"),
+            ("FR", "+33612345678", &["06 12 34 56 78", "06.12.34.56.78", "0612345678", "+33 6 12 34 56 78", "+33 (0)6 12 34 56 78", "0033 6 12 34 56 78"], "06 12 34 56 78"),
+            ("BR", "+5511912345678", &["(11) 91234-5678", "11 91234-5678", "011 91234-5678", "+55 11 91234-5678", "0055 11 91234 5678"], "(11) 91234-5678"),
+            ("IN", "+919876543210", &["098765 43210", "9876543210", "09876543210", "+91 98765 43210", "+91-9876543210", "0091 98765 43210"], "098765 43210"),
+            ("JP", "+819012345678", &["090-1234-5678", "09012345678", "+81 90-1234-5678", "+81 90 1234 5678", "010 81 90 1234 5678"], "090-1234-5678"),
+            ("JP", "+81312345678", &["03-1234-5678", "+81 3-1234-5678"], "03-1234-5678"),
+            ("AU", "+61412345678", &["0412 345 678", "0412345678", "+61 412 345 678", "0011 61 412 345 678"], "0412 345 678"),
+            ("AU", "+61298765432", &["(02) 9876 5432", "02 9876 5432", "+61 2 9876 5432"], "(02) 9876 5432"),
+            ("MX", "+525512345678", &["55 1234 5678", "5512345678", "+52 55 1234 5678", "0052 55 1234 5678"], "55 1234 5678"),
+            ("ZA", "+27821234567", &["082 123 4567", "0821234567", "+27 82 123 4567", "0027 82 123 4567"], "082 123 4567"),
+            ("IT", "+390612345678", &["06 1234 5678", "+39 06 1234 5678", "0039 06 1234 5678"], "06 1234 5678"),
+            ("ES", "+34612345678", &["612 34 56 78", "612345678", "+34 612 34 56 78"], "612 34 56 78"),
+            ("NL", "+31612345678", &["06 12345678", "06-12345678", "+31 6 12345678"], "06 12345678"),
+            ("CN", "+8613812345678", &["138 1234 5678", "13812345678", "+86 138 1234 5678"], "138 1234 5678"),
+            ("KR", "+821012345678", &["010-1234-5678", "+82 10-1234-5678"], "010-1234-5678"),
+            ("NG", "+2348031234567", &["0803 123 4567", "+234 803 123 4567"], "0803 123 4567"),
+            ("SG", "+6581234567", &["8123 4567", "+65 8123 4567"], "8123 4567"),
+            ("AR", "+541123456789", &["011 2345-6789", "+54 11 2345-6789"], "011 2345-6789"),
+        ];
+        for (code, want, written, national) in table {
+            let region = PhoneRegion::from_code(code).unwrap();
+            for raw in written.iter().copied().chain([*want]) {
+                assert_eq!(
+                    phone_in(raw, region).as_deref(),
+                    Some(*want),
+                    "{code} {raw:?}"
+                );
+            }
+            let forms = phone_forms(want, region);
+            assert!(
+                forms.iter().any(|f| f == national),
+                "{code} {want}: {national:?} not in {forms:?}"
+            );
+            for form in &forms {
+                assert_eq!(
+                    phone_in(form, region).as_deref(),
+                    Some(*want),
+                    "{code} form {form:?} of {forms:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_north_american_shortcut_reads_as_the_metadata_does() {
+        for code in ["US", "CA", "JM", "PR"] {
+            let region = PhoneRegion::from_code(code).unwrap();
+            for raw in [
+                "(415) 555-0100",
+                "415.555.0100",
+                "1 415 555 0100",
+                "+1 (415) 555-0100",
+                "+1-876-555-0100",
+                "212 200 0000",
+                "1-800-555-0199",
+            ] {
+                assert_eq!(
+                    phone_in(raw, region),
+                    phone_by_metadata(raw, region),
+                    "{code} {raw}"
+                );
+            }
+        }
+        for other in [
+            "(015) 555-0100",
+            "415 155 0100",
+            "555-0100",
+            "+1 415 555 0100 x2",
+        ] {
+            assert_eq!(nanp(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn any_region_the_metadata_knows_is_a_region() {
+        for code in ["US", "br", " in ", "JP", "AU", "MX", "ZA", "KE", "VN", "AE"] {
+            let region = PhoneRegion::from_code(code).unwrap();
+            assert_eq!(region.code(), code.trim().to_ascii_uppercase());
+        }
+        assert_eq!(PhoneRegion::from_code("BR").unwrap().calling(), 55);
+        assert_eq!(PhoneRegion::default(), PhoneRegion::US);
+        for bad in ["", "XX", "Atlantis", "001", "U"] {
+            assert!(PhoneRegion::from_code(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn what_the_metadata_rejects_still_reads_by_digits() {
+        let gb = PhoneRegion::from_code("GB").unwrap();
+        // No such calling code: kept as written.
+        assert_eq!(phone("+999 1234 5678").as_deref(), Some("+99912345678"));
+        assert_eq!(phone("00 999 1234 5678").as_deref(), Some("+99912345678"));
+        // Too long for any numbering plan: digits, never lost.
+        assert_eq!(
+            phone_in("0 1234 5678 9012 3456 789", gb).as_deref(),
+            Some("+44123456789012345678 9".replace(' ', "").as_str())
+        );
+        // An extension or a note is not part of the number.
+        assert_eq!(
+            phone("+1 415 555 0100 ext. 12").as_deref(),
+            Some("+14155550100")
+        );
+        assert_eq!(phone("(415) 555-0100 x12").as_deref(), Some("+14155550100"));
+        assert_eq!(
+            phone_in("020 7946 0958 (work)", gb).as_deref(),
+            Some("+442079460958")
+        );
+        assert_eq!(phone("tel: 12"), None);
+    }
+
     #[test]
     fn every_timestamp_form_reads_as_the_same_instant() {
         let want = 1_714_521_600; // 2024-05-01T00:00:00Z
@@ -758,6 +901,20 @@ mod tests {
         fn phone_normalization_is_idempotent(s in "[+0-9 ()-]{0,20}") {
             if let Some(p) = phone(&s) {
                 proptest::prop_assert_eq!(phone(&p), Some(p.clone()));
+            }
+        }
+
+        #[test]
+        fn any_text_in_any_region_reads_without_panic_and_stays_read(
+            s in "[+0-9 ()./x#a-]{0,30}",
+            code in proptest::sample::select(vec!["US", "GB", "DE", "BR", "IN", "JP", "AU", "MX", "ZA", "IT", "AR", "RU", "HU", "CN"]),
+        ) {
+            let region = PhoneRegion::from_code(code).unwrap();
+            if let Some(p) = phone_in(&s, region) {
+                proptest::prop_assert!(p.starts_with('+'), "{}", p);
+                proptest::prop_assert!(p[1..].bytes().all(|b| b.is_ascii_digit()), "{}", p);
+                proptest::prop_assert_eq!(phone_in(&p, region), Some(p.clone()));
+                let _ = phone_forms(&p, region);
             }
         }
     }
