@@ -20,6 +20,9 @@ pub const LATENCY: Duration = Duration::from_millis(50);
 pub struct Window {
     admitted: Vec<Instant>,
     pub rejected: u64,
+    /// The most requests that arrived in any one second (this one
+    /// included), admitted or not: what the rate limit promises to bound.
+    pub peak: usize,
 }
 
 impl Window {
@@ -27,6 +30,7 @@ impl Window {
         let now = Instant::now();
         self.admitted
             .retain(|t| now.duration_since(*t) < Duration::from_secs(1));
+        self.peak = self.peak.max(self.admitted.len() + 1);
         if self.admitted.len() >= RATE as usize {
             self.rejected += 1;
             false
