@@ -149,6 +149,13 @@ fn a_source_that_cannot_be_read_exits_3_and_resolves_nothing() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("INCOMPLETE"), "{table}");
     assert!(table.contains("not comparable"), "{table}");
+    // No rate and no "▼" improvement where the rule judged nobody.
+    let orphan_row = table
+        .lines()
+        .find(|l| l.starts_with("orphan_profile"))
+        .unwrap();
+    assert!(orphan_row.contains("not judged"), "{orphan_row}");
+    assert!(!orphan_row.contains('▼'), "{orphan_row}");
 }
 
 #[test]

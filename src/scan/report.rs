@@ -129,6 +129,9 @@ pub struct RuleRate {
 pub struct PreviousRate {
     pub humans_affected: usize,
     pub rate: f64,
+    /// Humans the previous scan could not judge with this rule.
+    #[serde(default)]
+    pub humans_not_judged: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -386,6 +389,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                 .map(|r| PreviousRate {
                     humans_affected: r.humans_affected,
                     rate: r.rate,
+                    humans_not_judged: r.humans_not_judged,
                 });
             let change = trend.as_ref().map(|t| Change {
                 new: t.new.iter().filter(|p| p.rule == rule.id()).count(),
@@ -484,6 +488,9 @@ fn percent(rate: f64) -> String {
 }
 
 fn rate_cell(r: &RuleRate) -> String {
+    if r.humans_judged == 0 && r.humans_not_judged > 0 {
+        return "not judged".into();
+    }
     match r.ci95 {
         Some([lo, hi]) => format!("{} ({}–{})", percent(r.rate), percent(lo), percent(hi)),
         None => percent(r.rate),
@@ -492,6 +499,12 @@ fn rate_cell(r: &RuleRate) -> String {
 
 fn change_cell(r: &RuleRate) -> String {
     match (&r.previous, &r.change) {
+        // Counts of humans judged alike cannot be compared when either
+        // scan could not judge some: only the pairs say what changed.
+        (Some(p), Some(c)) if r.humans_not_judged > 0 || p.humans_not_judged > 0 => format!(
+            "≠ not comparable ({} pairs; +{} new, −{} resolved among the rest)",
+            c.not_comparable, c.new, c.resolved
+        ),
         (Some(p), Some(c)) => {
             let delta = r.humans_affected as i64 - p.humans_affected as i64;
             let arrow = match delta.cmp(&0) {

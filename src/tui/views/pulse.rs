@@ -344,6 +344,13 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
     let width = area.width.saturating_sub(2) as usize;
     let mut lines = vec![];
     let trend = match &scan.trend {
+        Some(tr) if !tr.not_comparable.is_empty() => format!(
+            " vs previous scan: +{} new, −{} resolved, {} persisting, {} not comparable (a read failed)",
+            tr.new.len(),
+            tr.resolved.len(),
+            tr.persisting,
+            tr.not_comparable.len()
+        ),
         Some(tr) => format!(
             " vs previous scan: +{} new, −{} resolved, {} persisting",
             tr.new.len(),
@@ -376,6 +383,7 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             .map(|s| s.rule(r.rule).map_or(0, |x| x.humans_affected))
             .collect();
         let rate = match r.ci95 {
+            _ if r.humans_judged == 0 && r.humans_not_judged > 0 => "not judged".to_string(),
             Some([lo, hi]) => format!(
                 "{:.1}% ({:.1}–{:.1})",
                 r.rate * 100.0,
@@ -385,6 +393,10 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             None => format!("{:.1}%", r.rate * 100.0),
         };
         let (change, style) = match &r.previous {
+            // A failed read in either scan: the counts are not comparable.
+            Some(p) if r.humans_not_judged > 0 || p.humans_not_judged > 0 => {
+                ("≠".to_string(), t.warn)
+            }
             Some(p) => {
                 let d = r.humans_affected as i64 - p.humans_affected as i64;
                 match d.cmp(&0) {
