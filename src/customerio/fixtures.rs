@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::transport::{Endpoint, Request, Response};
+use super::request::{Endpoint, Request, Response};
 use super::PersonRef;
 
 /// One recorded person.

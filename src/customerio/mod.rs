@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub mod client;
 pub mod fixtures;
 pub mod rate_limit;
+pub mod request;
 pub mod transport;
 pub mod wire;
 

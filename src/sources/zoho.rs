@@ -438,11 +438,11 @@ impl ZohoSource {
                 })?;
             let expires_at =
                 token_lifetime(&v).map(|d| Instant::now() + d.saturating_sub(EXPIRY_MARGIN));
-            return Ok(Token {
+            Ok(Token {
                 access_token: access_token.to_string(),
                 api_domain,
                 expires_at,
-            });
+            })
         }
     }
 
