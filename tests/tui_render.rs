@@ -2339,3 +2339,45 @@ fn a_failing_source_is_named_on_the_status_line_and_a_failed_read_is_never_an_er
     assert!(person.contains("not fully read: shop"), "{person}");
     assert!(!person.contains("load error"), "{person}");
 }
+
+/// The attribute names in the compare pane, top to bottom.
+fn compare_names(screen: &str) -> Vec<String> {
+    pane_text(screen, " Compare")
+        .iter()
+        .skip(2)
+        // A row's second line (its write times) starts blank.
+        .filter(|l| !l.chars().nth(1).is_some_and(char::is_whitespace))
+        .filter_map(|l| {
+            let name = l.trim_start_matches(['▶', ' ']).split(' ').next()?;
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_compare_grid_lists_attributes_with_findings_then_owned_ones_then_the_rest() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        key(&mut app, KeyCode::Tab);
+        let s = render(&app, w, h);
+        let names = compare_names(&s);
+        // The stale attribute is the first row, even at 80×24.
+        assert!(names[0].starts_with("last_order"), "{w}×{h}: {names:?}\n{s}");
+        if h >= 48 {
+            let at = |n: &str| {
+                names
+                    .iter()
+                    .position(|x| x == n)
+                    .unwrap_or_else(|| panic!("no {n} in {names:?}"))
+            };
+            // A finding's attribute, then the shop's own, then identifiers
+            // and the rest.
+            assert!(at("nickname") < at("vip_tier"), "{names:?}");
+            assert!(at("total_orders") < at("id"), "{names:?}");
+            assert!(at("lifetime_value") < at("email"), "{names:?}");
+            assert!(at("id") < at("bio"), "{names:?}");
+        }
+    }
+}
