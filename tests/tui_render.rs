@@ -2364,7 +2364,10 @@ fn the_compare_grid_lists_attributes_with_findings_then_owned_ones_then_the_rest
         let s = render(&app, w, h);
         let names = compare_names(&s);
         // The stale attribute is the first row, even at 80×24.
-        assert!(names[0].starts_with("last_order"), "{w}×{h}: {names:?}\n{s}");
+        assert!(
+            names[0].starts_with("last_order"),
+            "{w}×{h}: {names:?}\n{s}"
+        );
         if h >= 48 {
             let at = |n: &str| {
                 names
@@ -2379,5 +2382,47 @@ fn the_compare_grid_lists_attributes_with_findings_then_owned_ones_then_the_rest
             assert!(at("lifetime_value") < at("email"), "{names:?}");
             assert!(at("id") < at("bio"), "{names:?}");
         }
+    }
+}
+
+#[test]
+fn the_focused_and_the_zoomed_compare_rows_show_whole_values() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        // Compare, on last_order_date (the first row): its Customer.io
+        // value is a date and a time, whole.
+        key(&mut app, KeyCode::Tab);
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        assert!(grid.contains("2026-10-31"), "{w}×{h}\n{s}");
+        assert!(grid.contains("12:00"), "{w}×{h}\n{s}");
+        assert!(
+            !grid.contains("2026-10-31…") && !grid.contains("2026-10-31 1…"),
+            "{s}"
+        );
+        // Zoomed, the focused row stays whole and an email wraps whole.
+        key(&mut app, KeyCode::Char('z'));
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        assert!(grid.contains("12:00"), "{w}×{h} zoomed\n{s}");
+        assert!(
+            !grid.contains("2026-10-31…") && !grid.contains("2026-10-31 1…"),
+            "{s}"
+        );
+        let row_name = |app: &App| {
+            let i = app.selected_row(Pane::Compare).unwrap();
+            app.current().unwrap().view.rows[i].name.clone()
+        };
+        while row_name(&app) != "email" {
+            key(&mut app, KeyCode::Down);
+        }
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        let focused = compare_names(&s);
+        let email = line_with(&grid, " email ");
+        assert!(!email.contains('…'), "{w}×{h}: {focused:?}\n{s}");
+        assert!(grid.contains(".com"), "{w}×{h}: {focused:?}\n{s}");
     }
 }
