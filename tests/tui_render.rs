@@ -2426,3 +2426,51 @@ fn the_focused_and_the_zoomed_compare_rows_show_whole_values() {
         assert!(grid.contains(".com"), "{w}×{h}: {focused:?}\n{s}");
     }
 }
+
+#[test]
+fn timeline_rows_keep_the_event_name_and_the_year_and_every_cut_says_so() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        let (mut s, f) = jane();
+        // An order from last year.
+        s.profiles[0]
+            .activities
+            .push(activity("01HOLD", "order_completed", 400, "O-12"));
+        let job = load_job(&app);
+        app.dispatch(Action::PersonLoaded {
+            job,
+            person: loaded("C1001", Some(s), f, vec![]),
+            reached: 1,
+        });
+        app.dispatch(Action::PersonLoaded {
+            job,
+            person: plain("C1004", "victoria.berg83@outlook.com"),
+            reached: 4,
+        });
+        open_jane(&mut app);
+        let screen = render(&app, w, h);
+        let tl = pane_text(&screen, " Timeline");
+        let old = tl
+            .iter()
+            .find(|l| l.contains("O-12") || l.contains("2025-"))
+            .unwrap_or_else(|| panic!("{w}×{h}: no old order\n{screen}"));
+        assert!(old.contains("2025-10-16"), "{w}×{h}: {old}\n{screen}");
+        assert!(
+            tl.iter()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.contains("order_completed") || l.contains("Order Completed")),
+            "{w}×{h}: the event name is whole\n{screen}"
+        );
+        // People: a cut email ends in an ellipsis.
+        key(&mut app, KeyCode::Char('2'));
+        let list = render(&app, w, h);
+        let row = line_with(&list, "C1004");
+        assert!(
+            row.contains("victoria.berg83@outlook.com")
+                || row.contains("victoria.berg83@outlook.c…"),
+            "{w}×{h}: {row}"
+        );
+    }
+}

@@ -126,7 +126,7 @@ impl PersonView {
         v.rows = compare::compare_rows(s, config, now, &stale_focus, &missing_focus);
         order_rows(&mut v.rows, &v.findings);
         v.identity = identity::identity_lines(s, findings);
-        v.timeline = timeline::timeline(s, config, &dup_focus, &drift_focus);
+        v.timeline = timeline::timeline(s, config, &dup_focus, &drift_focus, now);
         v
     }
 }
