@@ -2474,3 +2474,100 @@ fn timeline_rows_keep_the_event_name_and_the_year_and_every_cut_says_so() {
         );
     }
 }
+
+/// Pulse with every rule found and `extra` more systems (less room).
+fn crowded_pulse(extra: usize) -> App {
+    let mut app = app();
+    for r in Rule::ALL {
+        app.totals.by_rule.insert(r, [0, 1, 0]);
+    }
+    for n in 0..extra {
+        let mut s = app.systems[1].clone();
+        s.name = format!("crm{n}");
+        app.systems.push(s);
+    }
+    app
+}
+
+#[test]
+fn pulse_says_when_rules_are_below_the_fold_and_never_focuses_a_pane_it_does_not_draw() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = crowded_pulse(3);
+        app.size = (w, h);
+        let n = Rule::ALL.len();
+        let s = render(&app, w, h);
+        let head = line_with(&s, "Findings by rule");
+        let last = Rule::ALL[n - 1].id();
+        if h == 24 {
+            assert!(head.contains(&format!(" of {n} ↓")), "{w}×{h}: {head}\n{s}");
+            assert!(!s.contains(last), "{s}");
+            // The last rule comes into view with the cursor.
+            key(&mut app, KeyCode::Char('G'));
+            let s = render(&app, w, h);
+            assert!(line_with(&s, last).contains('▸'), "{s}");
+            assert!(line_with(&s, "Findings by rule").contains('↑'), "{s}");
+        } else {
+            assert!(!head.contains(" of "), "{head}");
+            assert!(s.contains(last), "{s}");
+        }
+        // A scan: Tab focuses it, and it is on screen; Enter lists humans.
+        app.dispatch(Action::ScansLoaded {
+            job: scans_job(&app),
+            result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+        });
+        key(&mut app, KeyCode::Tab);
+        assert!(app.scan_focus);
+        let s = render(&app, w, h);
+        assert!(
+            s.contains("Workspace scan 2026-11-30-0200-aaaa"),
+            "{w}×{h}\n{s}"
+        );
+        let scan_line = s
+            .lines()
+            .find(|l| l.contains("SPL split_identity") && l.contains('%'))
+            .unwrap_or_else(|| panic!("no scan line in\n{s}"));
+        assert!(scan_line.contains('▸'), "{s}");
+        let effects = app.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        )));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::LoadScanHumans { .. })),
+            "{effects:?}"
+        );
+    }
+}
+
+#[test]
+fn person_panes_say_which_rows_they_show_when_some_are_hidden() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        let s = render(&app, w, h);
+        let head = line_with(&s, " Compare");
+        let rows = app.current().unwrap().view.rows.len();
+        if h == 24 {
+            assert!(
+                head.contains(&format!("1-3 of {rows} ↓")),
+                "{w}×{h}: {head}\n{s}"
+            );
+        } else {
+            assert!(
+                head.contains(&format!("1-9 of {rows} ↓")),
+                "{w}×{h}: {head}\n{s}"
+            );
+        }
+        // At the bottom, the hint points up only.
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Char('G'));
+        let s = render(&app, w, h);
+        let head = line_with(&s, " Compare");
+        assert!(
+            head.contains(&format!("of {rows} ↑")),
+            "{w}×{h}: {head}\n{s}"
+        );
+    }
+}

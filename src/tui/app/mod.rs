@@ -1173,6 +1173,12 @@ impl App {
         match c {
             Command::Up => self.pulse_cursor = self.pulse_cursor.saturating_sub(1),
             Command::Down => self.pulse_cursor = (self.pulse_cursor + 1).min(n.saturating_sub(1)),
+            Command::PageUp => self.pulse_cursor = self.pulse_cursor.saturating_sub(10),
+            Command::PageDown => {
+                self.pulse_cursor = (self.pulse_cursor + 10).min(n.saturating_sub(1))
+            }
+            Command::Top => self.pulse_cursor = 0,
+            Command::Bottom => self.pulse_cursor = n.saturating_sub(1),
             Command::Open => {
                 let rule = self.pulse_rules().get(self.pulse_cursor).map(|x| x.0);
                 self.people.rule = rule;

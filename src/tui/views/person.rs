@@ -279,13 +279,15 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     if shown.len() != v.rows.len() {
         name.push_str(&format!(" · {}", count(shown.len(), v.rows.len())));
     }
-    let block = pane(
-        t,
-        pane_title(app, Pane::Compare, &name, &systems, &hint, active),
-        active,
-    );
-    frame.render_widget(block, area);
+    let title = |extra: &str| {
+        pane(
+            t,
+            pane_title(app, Pane::Compare, &name, extra, &hint, active),
+            active,
+        )
+    };
     if inner.width < 10 || inner.height < 3 {
+        frame.render_widget(title(&systems), area);
         return;
     }
 
@@ -368,6 +370,8 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         offset += 1;
     }
     let mut used = 0;
+    // Rows drawn whole (a row cut at the bottom still counts as hidden).
+    let mut whole = 0;
     for (n, row) in shown.iter().map(|&i| &v.rows[i]).enumerate().skip(offset) {
         if used >= height {
             break;
@@ -452,7 +456,21 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
             lines.push(l);
             used += 1;
         }
+        if used <= height {
+            whole += 1;
+        }
     }
+    // Rows above or below the window: say which are shown.
+    let mut extra = systems.clone();
+    if offset > 0 || offset + whole < shown.len() {
+        let range = super::pulse::range_hint(offset, whole, shown.len());
+        extra = if extra.is_empty() {
+            range.trim_start_matches("· ").to_string()
+        } else {
+            format!("{extra} {range}")
+        };
+    }
+    frame.render_widget(title(&extra), area);
     if v.rows.is_empty() {
         lines.push(Line::from(Span::styled("no attributes", t.muted)));
     } else if shown.is_empty() {

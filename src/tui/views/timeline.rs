@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
 use super::person::{count, nothing_matches, pane_title};
@@ -20,11 +20,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let shown = app.visible_rows(Pane::Timeline);
     let dups = v.timeline.iter().filter(|r| r.duplicate).count();
     let name = format!("Timeline · {}", count(shown.len(), v.timeline.len()));
-    let extra = if dups > 0 {
+    let mut extra = if dups > 0 {
         format!("{} {dups} duplicate", sym::DUPLICATE)
     } else {
         String::new()
     };
+    // Events above or below the window: say which are shown.
+    let height = (Block::bordered().inner(area).height as usize).saturating_sub(1);
+    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
+    if shown.len() > height {
+        let range = super::pulse::range_hint(offset, height, shown.len());
+        extra = if extra.is_empty() {
+            range.trim_start_matches("· ").to_string()
+        } else {
+            format!("{extra} {range}")
+        };
+    }
     let hint = format!("{} event", app.keymap.hint(Command::ShowValue));
     let block = pane(
         t,
@@ -33,8 +44,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let height = (inner.height as usize).saturating_sub(1);
-    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
     // Narrow panes show the day and minute (the date alone in another
     // year), then drop the kind column. The event name comes before the
     // data: it gets the width it needs, the data what is left (none, when
