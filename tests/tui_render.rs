@@ -2571,3 +2571,54 @@ fn person_panes_say_which_rows_they_show_when_some_are_hidden() {
         );
     }
 }
+
+#[test]
+fn a_reopened_filter_has_its_words_selected_so_typing_replaces_them() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        // People: `/C9999`, kept; `/` again shows it selected.
+        key(&mut app, KeyCode::Char('/'));
+        chars(&mut app, "C9999");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        let s = render(&app, w, h);
+        assert!(s.contains("type to replace"), "{w}×{h}\n{s}");
+        chars(&mut app, "sev:error");
+        assert_eq!(app.people.filter, "sev:error");
+        // Backspace on the selection clears it; then it deletes as usual.
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        key(&mut app, KeyCode::Backspace);
+        assert_eq!(app.people.filter, "");
+        key(&mut app, KeyCode::Esc);
+
+        // A person pane's filter the same way.
+        open_jane(&mut app);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Char('/'));
+        chars(&mut app, "vip");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        let s = render(&app, w, h);
+        assert!(line_with(&s, " Compare").contains("type to replace"), "{s}");
+        chars(&mut app, "email");
+        assert_eq!(app.person.filters[Pane::Compare.index()], "email");
+    }
+}
+
+#[test]
+fn backspace_on_an_empty_command_line_does_nothing_and_the_keys_after_it_are_typed() {
+    let mut app = app();
+    app.size = (80, 24);
+    key(&mut app, KeyCode::Char(':'));
+    key(&mut app, KeyCode::Backspace);
+    // `x` quits in this keymap: typed into the line, it quits nothing.
+    chars(&mut app, "x");
+    assert!(!app.should_quit);
+    assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("x"));
+    let s = render(&app, 80, 24);
+    assert!(s.contains(":x▏"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.input.is_none());
+}

@@ -245,6 +245,9 @@ pub struct Input {
     pub before: Place,
     /// Completions: the full line and what it does.
     pub hints: Vec<(String, String)>,
+    /// The text is selected (a filter reopened with its words): typing
+    /// replaces it, Backspace clears it, Tab or Enter keep it.
+    pub selected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -207,8 +207,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let line = match &app.input {
         Some(i) if i.kind == InputKind::Filter => Line::from(vec![
             Span::styled(" / ", t.accent),
-            Span::styled(format!("{}▏", i.text), t.text),
-            Span::styled("  id, email or rule · enter keep · esc cancel", t.muted),
+            if i.selected {
+                // Reopened with its words selected: typing replaces them.
+                Span::styled(
+                    i.text.clone(),
+                    t.text.add_modifier(ratatui::style::Modifier::REVERSED),
+                )
+            } else {
+                Span::styled(i.text.clone(), t.text)
+            },
+            Span::styled("▏", t.text),
+            Span::styled(
+                if i.selected {
+                    "  type to replace · id, email or rule · enter keep · esc cancel"
+                } else {
+                    "  id, email or rule · enter keep · esc cancel"
+                },
+                t.muted,
+            ),
         ]),
         _ => {
             let k = &app.keymap;

@@ -174,7 +174,17 @@ pub fn pane_title<'a>(
         .filter(|i| i.kind == InputKind::PaneFilter(pane));
     let filter = &app.person.filters[pane.index()];
     if let Some(i) = typing {
-        spans.push(Span::styled(format!("/{}▏ ", fit(&i.text, 30)), t.accent));
+        if i.selected {
+            // Reopened with its words selected: typing replaces them.
+            spans.push(Span::styled("/", t.accent));
+            spans.push(Span::styled(
+                fit(&i.text, 30),
+                t.accent.add_modifier(Modifier::REVERSED),
+            ));
+            spans.push(Span::styled("▏ type to replace · ", t.muted));
+        } else {
+            spans.push(Span::styled(format!("/{}▏ ", fit(&i.text, 30)), t.accent));
+        }
         spans.push(Span::styled("enter keep · esc cancel ", t.muted));
         return Line::from(spans);
     }
