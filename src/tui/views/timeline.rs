@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         .max()
         .unwrap_or(4)
         .max(4);
-    let name_w = widest.min(room).min(30).max(4);
+    let name_w = widest.min(room).clamp(4, 30);
     let detail_w = room.saturating_sub(name_w + 1);
     let detail_w = if detail_w < 4 { 0 } else { detail_w };
     let rows = shown
