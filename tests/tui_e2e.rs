@@ -440,3 +440,17 @@ fn slash_filters_the_timeline_in_a_real_terminal_and_o_names_the_key_to_set() {
     s.send("q");
     assert!(s.wait_exit().success());
 }
+
+#[test]
+fn a_burst_of_keys_after_backspace_on_an_empty_command_line_stays_in_the_line() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the pulse screen", |t| t.contains("Systems"));
+    // One write: `:`, Backspace, `q`. The `q` is typed, it does not quit.
+    s.send(":\x7fq");
+    s.wait_for("q in the command line", |t| t.contains(":q▏"));
+    s.send("\x1b");
+    s.wait_for("the line to close", |t| !t.contains(":q▏"));
+    s.send("q");
+    assert!(s.wait_exit().success());
+}

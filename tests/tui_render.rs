@@ -2339,3 +2339,286 @@ fn a_failing_source_is_named_on_the_status_line_and_a_failed_read_is_never_an_er
     assert!(person.contains("not fully read: shop"), "{person}");
     assert!(!person.contains("load error"), "{person}");
 }
+
+/// The attribute names in the compare pane, top to bottom.
+fn compare_names(screen: &str) -> Vec<String> {
+    pane_text(screen, " Compare")
+        .iter()
+        .skip(2)
+        // A row's second line (its write times) starts blank.
+        .filter(|l| !l.chars().nth(1).is_some_and(char::is_whitespace))
+        .filter_map(|l| {
+            let name = l.trim_start_matches(['▶', ' ']).split(' ').next()?;
+            (!name.is_empty()).then(|| name.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_compare_grid_lists_attributes_with_findings_then_owned_ones_then_the_rest() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        key(&mut app, KeyCode::Tab);
+        let s = render(&app, w, h);
+        let names = compare_names(&s);
+        // The stale attribute is the first row, even at 80×24.
+        assert!(
+            names[0].starts_with("last_order"),
+            "{w}×{h}: {names:?}\n{s}"
+        );
+        if h >= 48 {
+            let at = |n: &str| {
+                names
+                    .iter()
+                    .position(|x| x == n)
+                    .unwrap_or_else(|| panic!("no {n} in {names:?}"))
+            };
+            // A finding's attribute, then the shop's own, then identifiers
+            // and the rest.
+            assert!(at("nickname") < at("vip_tier"), "{names:?}");
+            assert!(at("total_orders") < at("id"), "{names:?}");
+            assert!(at("lifetime_value") < at("email"), "{names:?}");
+            assert!(at("id") < at("bio"), "{names:?}");
+        }
+    }
+}
+
+#[test]
+fn the_focused_and_the_zoomed_compare_rows_show_whole_values() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        // Compare, on last_order_date (the first row): its Customer.io
+        // value is a date and a time, whole.
+        key(&mut app, KeyCode::Tab);
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        assert!(grid.contains("2026-10-31"), "{w}×{h}\n{s}");
+        assert!(grid.contains("12:00"), "{w}×{h}\n{s}");
+        assert!(
+            !grid.contains("2026-10-31…") && !grid.contains("2026-10-31 1…"),
+            "{s}"
+        );
+        // Zoomed, the focused row stays whole and an email wraps whole.
+        key(&mut app, KeyCode::Char('z'));
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        assert!(grid.contains("12:00"), "{w}×{h} zoomed\n{s}");
+        assert!(
+            !grid.contains("2026-10-31…") && !grid.contains("2026-10-31 1…"),
+            "{s}"
+        );
+        let row_name = |app: &App| {
+            let i = app.selected_row(Pane::Compare).unwrap();
+            app.current().unwrap().view.rows[i].name.clone()
+        };
+        while row_name(&app) != "email" {
+            key(&mut app, KeyCode::Down);
+        }
+        let s = render(&app, w, h);
+        let grid = pane_text(&s, " Compare").join("\n");
+        let focused = compare_names(&s);
+        let email = line_with(&grid, " email ");
+        assert!(!email.contains('…'), "{w}×{h}: {focused:?}\n{s}");
+        assert!(grid.contains(".com"), "{w}×{h}: {focused:?}\n{s}");
+    }
+}
+
+#[test]
+fn timeline_rows_keep_the_event_name_and_the_year_and_every_cut_says_so() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        let (mut s, f) = jane();
+        // An order from last year.
+        s.profiles[0]
+            .activities
+            .push(activity("01HOLD", "order_completed", 400, "O-12"));
+        let job = load_job(&app);
+        app.dispatch(Action::PersonLoaded {
+            job,
+            person: loaded("C1001", Some(s), f, vec![]),
+            reached: 1,
+        });
+        app.dispatch(Action::PersonLoaded {
+            job,
+            person: plain("C1004", "victoria.berg83@outlook.com"),
+            reached: 4,
+        });
+        open_jane(&mut app);
+        let screen = render(&app, w, h);
+        let tl = pane_text(&screen, " Timeline");
+        let old = tl
+            .iter()
+            .find(|l| l.contains("O-12") || l.contains("2025-"))
+            .unwrap_or_else(|| panic!("{w}×{h}: no old order\n{screen}"));
+        assert!(old.contains("2025-10-16"), "{w}×{h}: {old}\n{screen}");
+        assert!(
+            tl.iter()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.contains("order_completed") || l.contains("Order Completed")),
+            "{w}×{h}: the event name is whole\n{screen}"
+        );
+        // People: a cut email ends in an ellipsis.
+        key(&mut app, KeyCode::Char('2'));
+        let list = render(&app, w, h);
+        let row = line_with(&list, "C1004");
+        assert!(
+            row.contains("victoria.berg83@outlook.com")
+                || row.contains("victoria.berg83@outlook.c…"),
+            "{w}×{h}: {row}"
+        );
+    }
+}
+
+/// Pulse with every rule found and `extra` more systems (less room).
+fn crowded_pulse(extra: usize) -> App {
+    let mut app = app();
+    for r in Rule::ALL {
+        app.totals.by_rule.insert(r, [0, 1, 0]);
+    }
+    for n in 0..extra {
+        let mut s = app.systems[1].clone();
+        s.name = format!("crm{n}");
+        app.systems.push(s);
+    }
+    app
+}
+
+#[test]
+fn pulse_says_when_rules_are_below_the_fold_and_never_focuses_a_pane_it_does_not_draw() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = crowded_pulse(3);
+        app.size = (w, h);
+        let n = Rule::ALL.len();
+        let s = render(&app, w, h);
+        let head = line_with(&s, "Findings by rule");
+        let last = Rule::ALL[n - 1].id();
+        if h == 24 {
+            assert!(head.contains(&format!(" of {n} ↓")), "{w}×{h}: {head}\n{s}");
+            assert!(!s.contains(last), "{s}");
+            // The last rule comes into view with the cursor.
+            key(&mut app, KeyCode::Char('G'));
+            let s = render(&app, w, h);
+            assert!(line_with(&s, last).contains('▸'), "{s}");
+            assert!(line_with(&s, "Findings by rule").contains('↑'), "{s}");
+        } else {
+            assert!(!head.contains(" of "), "{head}");
+            assert!(s.contains(last), "{s}");
+        }
+        // A scan: Tab focuses it, and it is on screen; Enter lists humans.
+        app.dispatch(Action::ScansLoaded {
+            job: scans_job(&app),
+            result: Ok(vec![scan_report("2026-11-30-0200-aaaa", 31, Some(27))]),
+        });
+        key(&mut app, KeyCode::Tab);
+        assert!(app.scan_focus);
+        let s = render(&app, w, h);
+        assert!(
+            s.contains("Workspace scan 2026-11-30-0200-aaaa"),
+            "{w}×{h}\n{s}"
+        );
+        let scan_line = s
+            .lines()
+            .find(|l| l.contains("SPL split_identity") && l.contains('%'))
+            .unwrap_or_else(|| panic!("no scan line in\n{s}"));
+        assert!(scan_line.contains('▸'), "{s}");
+        let effects = app.dispatch(Action::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        )));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::LoadScanHumans { .. })),
+            "{effects:?}"
+        );
+    }
+}
+
+#[test]
+fn person_panes_say_which_rows_they_show_when_some_are_hidden() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        open_jane(&mut app);
+        let s = render(&app, w, h);
+        let head = line_with(&s, " Compare");
+        let rows = app.current().unwrap().view.rows.len();
+        if h == 24 {
+            assert!(
+                head.contains(&format!("1-3 of {rows} ↓")),
+                "{w}×{h}: {head}\n{s}"
+            );
+        } else {
+            assert!(
+                head.contains(&format!("1-9 of {rows} ↓")),
+                "{w}×{h}: {head}\n{s}"
+            );
+        }
+        // At the bottom, the hint points up only.
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Char('G'));
+        let s = render(&app, w, h);
+        let head = line_with(&s, " Compare");
+        assert!(
+            head.contains(&format!("of {rows} ↑")),
+            "{w}×{h}: {head}\n{s}"
+        );
+    }
+}
+
+#[test]
+fn a_reopened_filter_has_its_words_selected_so_typing_replaces_them() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let mut app = app();
+        app.size = (w, h);
+        // People: `/C9999`, kept; `/` again shows it selected.
+        key(&mut app, KeyCode::Char('/'));
+        chars(&mut app, "C9999");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        let s = render(&app, w, h);
+        assert!(s.contains("type to replace"), "{w}×{h}\n{s}");
+        chars(&mut app, "sev:error");
+        assert_eq!(app.people.filter, "sev:error");
+        // Backspace on the selection clears it; then it deletes as usual.
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        key(&mut app, KeyCode::Backspace);
+        assert_eq!(app.people.filter, "");
+        key(&mut app, KeyCode::Esc);
+
+        // A person pane's filter the same way.
+        open_jane(&mut app);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Char('/'));
+        chars(&mut app, "vip");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::Char('/'));
+        let s = render(&app, w, h);
+        assert!(line_with(&s, " Compare").contains("type to replace"), "{s}");
+        chars(&mut app, "email");
+        assert_eq!(app.person.filters[Pane::Compare.index()], "email");
+    }
+}
+
+#[test]
+fn backspace_on_an_empty_command_line_does_nothing_and_the_keys_after_it_are_typed() {
+    let mut app = app();
+    app.size = (80, 24);
+    key(&mut app, KeyCode::Char(':'));
+    key(&mut app, KeyCode::Backspace);
+    // `x` quits in this keymap: typed into the line, it quits nothing.
+    chars(&mut app, "x");
+    assert!(!app.should_quit);
+    assert_eq!(app.input.as_ref().map(|i| i.text.as_str()), Some("x"));
+    let s = render(&app, 80, 24);
+    assert!(s.contains(":x▏"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.input.is_none());
+}

@@ -306,7 +306,7 @@ pub const COMMANDS: [CommandInfo; 53] = [
     info!(Prompt; Accept, "accept", ["enter"], "typing", "run the command / keep the filter / save the note"),
     info!(Prompt; Cancel, "cancel", ["esc"], "typing", "cancel: back to where the line opened / drop the note"),
     info!(Prompt; Complete, "complete", ["tab"], "typing", "complete the command or its argument"),
-    info!(Prompt; DeleteBack, "delete_back", ["backspace"], "typing", "delete the last character"),
+    info!(Prompt; DeleteBack, "delete_back", ["backspace"], "typing", "delete the last character (or the selected words; nothing on an empty line)"),
     info!(Prompt; NewLine, "new_line", ["alt-enter"], "typing", "a new line in a note"),
 ];
 

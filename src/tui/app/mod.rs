@@ -245,6 +245,9 @@ pub struct Input {
     pub before: Place,
     /// Completions: the full line and what it does.
     pub hints: Vec<(String, String)>,
+    /// The text is selected (a filter reopened with its words): typing
+    /// replaces it, Backspace clears it, Tab or Enter keep it.
+    pub selected: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1173,6 +1176,12 @@ impl App {
         match c {
             Command::Up => self.pulse_cursor = self.pulse_cursor.saturating_sub(1),
             Command::Down => self.pulse_cursor = (self.pulse_cursor + 1).min(n.saturating_sub(1)),
+            Command::PageUp => self.pulse_cursor = self.pulse_cursor.saturating_sub(10),
+            Command::PageDown => {
+                self.pulse_cursor = (self.pulse_cursor + 10).min(n.saturating_sub(1))
+            }
+            Command::Top => self.pulse_cursor = 0,
+            Command::Bottom => self.pulse_cursor = n.saturating_sub(1),
             Command::Open => {
                 let rule = self.pulse_rules().get(self.pulse_cursor).map(|x| x.0);
                 self.people.rule = rule;

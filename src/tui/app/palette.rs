@@ -69,16 +69,23 @@ impl App {
                     }
                 };
             }
+            PromptKey::Complete if input.selected => input.selected = false,
+            PromptKey::DeleteBack | PromptKey::Char(_) if input.selected => {
+                input.selected = false;
+                input.text.clear();
+                if let PromptKey::Char(c) = key {
+                    input.text.push(c);
+                }
+            }
             PromptKey::Complete => {
                 if let Some((line, _)) = input.hints.first() {
                     input.text = line.clone();
                 }
             }
+            // Backspace on an empty line does nothing (Esc closes): a
+            // burst of keys never spills out of a closed prompt.
             PromptKey::DeleteBack => {
-                if input.text.pop().is_none() && input.kind == InputKind::Palette {
-                    self.input = None;
-                    return vec![];
-                }
+                input.text.pop();
             }
             PromptKey::Char(c) => input.text.push(c),
             PromptKey::NewLine => return vec![],
@@ -194,6 +201,7 @@ impl App {
         };
         self.input = Some(Input {
             kind,
+            selected: !prior.is_empty(),
             text: prior,
             before,
             hints,

@@ -211,3 +211,63 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         h,
     )
 }
+
+/// Sanitized text in lines of at most `width` display columns, broken
+/// after a space where one is near the end of a line, else anywhere. At
+/// most `max_lines`; text that still does not fit ends in `…`.
+pub fn wrap(s: &str, width: usize, max_lines: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(2);
+    let clean = crate::sanitize::sanitize(s);
+    let mut lines: Vec<String> = vec![];
+    let mut rest: Vec<char> = clean.chars().collect();
+    while !rest.is_empty() {
+        if lines.len() + 1 == max_lines.max(1) {
+            lines.push(fit(&rest.iter().collect::<String>(), width));
+            return lines;
+        }
+        let mut w = 0;
+        let mut end = 0;
+        while end < rest.len() {
+            let cw = rest[end].width().unwrap_or(0);
+            if w + cw > width {
+                break;
+            }
+            w += cw;
+            end += 1;
+        }
+        if end < rest.len() {
+            if let Some(space) = rest[..end].iter().rposition(|c| *c == ' ') {
+                if space >= end / 2 {
+                    end = space + 1;
+                }
+            }
+        }
+        let end = end.max(1);
+        lines.push(
+            rest[..end]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        rest.drain(..end);
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_keeps_every_character_and_says_when_it_stops_short() {
+        assert_eq!(wrap("2026-10-06 06:13", 12, 9), ["2026-10-06", "06:13"]);
+        assert_eq!(wrap("abcdefgh", 3, 9), ["abc", "def", "gh"]);
+        assert_eq!(wrap("abcdefgh", 3, 2), ["abc", "de…"]);
+        assert_eq!(wrap("", 3, 2), [""]);
+    }
+}

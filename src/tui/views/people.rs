@@ -40,15 +40,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(Span::styled(name.to_string(), t.title))
         }
     };
-    let header = Row::new(vec![
-        Cell::from(Span::styled(" ", t.title)),
-        head("Person", SortBy::Person),
-        Cell::from(Span::styled("Email", t.title)),
-        head("Prof", SortBy::Profiles),
-        head("Find", SortBy::Findings),
-        head("Worst", SortBy::Worst),
-        Cell::from(Span::styled("Findings by rule", t.title)),
-    ]);
     let key_w = 12u16.max(
         p.visible[offset..(offset + height).min(len)]
             .iter()
@@ -57,16 +48,36 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             .unwrap_or(0)
             .min(28),
     );
+    // The email column gets what the others leave (at most 28): its
+    // text is cut to that width, so a cut email ends in `…`.
+    let fixed = 2 + (key_w as usize + 2) + 6 + 6 + 8 + 10 + 6;
+    let email_w = (list.width as usize).saturating_sub(2 + fixed).clamp(6, 28);
+    let rules_w = (list.width as usize).saturating_sub(2 + fixed - 10 + email_w);
     let widths = [
         Constraint::Length(2),
         Constraint::Length(key_w + 2),
-        Constraint::Length(28),
+        Constraint::Length(email_w as u16),
         Constraint::Length(6),
         Constraint::Length(6),
         Constraint::Length(8),
         Constraint::Min(10),
     ];
-    let email_w = 27usize;
+    let header = Row::new(vec![
+        Cell::from(Span::styled(" ", t.title)),
+        head("Person", SortBy::Person),
+        Cell::from(Span::styled("Email", t.title)),
+        head("Prof", SortBy::Profiles),
+        head("Find", SortBy::Findings),
+        head("Worst", SortBy::Worst),
+        Cell::from(Span::styled(
+            if rules_w >= 16 {
+                "Findings by rule"
+            } else {
+                "Rules"
+            },
+            t.title,
+        )),
+    ]);
     let rows = p.visible[offset..(offset + height).min(len)]
         .iter()
         .enumerate()
@@ -124,6 +135,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                             t.warn,
                         ));
                     }
+                    let badges = cut_spans(badges, rules_w);
                     let profiles_style = if s.profiles > 1 { t.error } else { t.text };
                     Row::new(vec![
                         Cell::from(Span::styled(status, st_style)),
@@ -195,8 +207,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let line = match &app.input {
         Some(i) if i.kind == InputKind::Filter => Line::from(vec![
             Span::styled(" / ", t.accent),
-            Span::styled(format!("{}▏", i.text), t.text),
-            Span::styled("  id, email or rule · enter keep · esc cancel", t.muted),
+            if i.selected {
+                // Reopened with its words selected: typing replaces them.
+                Span::styled(
+                    i.text.clone(),
+                    t.text.add_modifier(ratatui::style::Modifier::REVERSED),
+                )
+            } else {
+                Span::styled(i.text.clone(), t.text)
+            },
+            Span::styled("▏", t.text),
+            Span::styled(
+                if i.selected {
+                    "  type to replace · id, email or rule · enter keep · esc cancel"
+                } else {
+                    "  id, email or rule · enter keep · esc cancel"
+                },
+                t.muted,
+            ),
         ]),
         _ => {
             let k = &app.keymap;
@@ -215,4 +243,36 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         }
     };
     frame.render_widget(Paragraph::new(line), bar);
+}
+
+/// Spans cut to `width` columns; a cut ends in `…`.
+fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| s.width()).sum();
+    if total <= width {
+        return spans;
+    }
+    let mut out = vec![];
+    let mut used = 0;
+    for s in spans {
+        let w = s.width();
+        if used + w + 1 > width {
+            let left = width.saturating_sub(used + 1);
+            if left > 0 {
+                let cut = fit(&s.content, left + 1);
+                let cut = if cut.ends_with('…') {
+                    cut
+                } else {
+                    fit(&s.content, left)
+                };
+                out.push(Span::styled(cut, s.style));
+            }
+            break;
+        }
+        used += w;
+        out.push(s);
+    }
+    if !out.last().is_some_and(|s| s.content.ends_with('…')) {
+        out.push(Span::raw("…"));
+    }
+    out
 }

@@ -174,7 +174,17 @@ pub fn pane_title<'a>(
         .filter(|i| i.kind == InputKind::PaneFilter(pane));
     let filter = &app.person.filters[pane.index()];
     if let Some(i) = typing {
-        spans.push(Span::styled(format!("/{}▏ ", fit(&i.text, 30)), t.accent));
+        if i.selected {
+            // Reopened with its words selected: typing replaces them.
+            spans.push(Span::styled("/", t.accent));
+            spans.push(Span::styled(
+                fit(&i.text, 30),
+                t.accent.add_modifier(Modifier::REVERSED),
+            ));
+            spans.push(Span::styled("▏ type to replace · ", t.muted));
+        } else {
+            spans.push(Span::styled(format!("/{}▏ ", fit(&i.text, 30)), t.accent));
+        }
         spans.push(Span::styled("enter keep · esc cancel ", t.muted));
         return Line::from(spans);
     }
@@ -279,13 +289,15 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     if shown.len() != v.rows.len() {
         name.push_str(&format!(" · {}", count(shown.len(), v.rows.len())));
     }
-    let block = pane(
-        t,
-        pane_title(app, Pane::Compare, &name, &systems, &hint, active),
-        active,
-    );
-    frame.render_widget(block, area);
+    let title = |extra: &str| {
+        pane(
+            t,
+            pane_title(app, Pane::Compare, &name, extra, &hint, active),
+            active,
+        )
+    };
     if inner.width < 10 || inner.height < 3 {
+        frame.render_widget(title(&systems), area);
         return;
     }
 
@@ -312,15 +324,68 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         ));
     }
     let mut lines = vec![Line::from(h1), Line::from(h2)];
-    let capacity = (inner.height as usize).saturating_sub(2) / 2;
-    let offset = scroll_window(cur.offset, cur.row, capacity, shown.len());
-    for (n, row) in shown
-        .iter()
-        .map(|&i| &v.rows[i])
-        .enumerate()
-        .skip(offset)
-        .take(capacity)
-    {
+    let height = (inner.height as usize).saturating_sub(2);
+    // The focused row shows its whole values, wrapped in their columns; a
+    // zoomed grid shows every value in a few lines. A row is its value
+    // lines and a line of write times.
+    let zoom = app.person.zoom;
+    let cell_lines = |row: &crate::tui::vm::CompareRow, n: usize, i: usize| -> Vec<String> {
+        let c = &row.cells[i];
+        let text = match c.mark {
+            Mark::Missing => return vec![format!("{} missing", sym::MISSING)],
+            Mark::Blank => return vec!["—".to_string()],
+            Mark::Same => format!("  {}", c.value),
+            m => format!("{} {}", m.symbol(), c.value),
+        };
+        let focused = n == cur.row && active;
+        let max = if focused {
+            height.saturating_sub(1).max(1)
+        } else if zoom {
+            3
+        } else {
+            1
+        };
+        let w = col_w.saturating_sub(1);
+        let mut out = super::wrap(&text, w, max);
+        // Continuation lines sit under the value, not under the mark.
+        if out.len() > 1 {
+            let head: String = text.chars().take(2).collect();
+            let body: String = text.chars().skip(2).collect();
+            out = super::wrap(&body, w.saturating_sub(2), max)
+                .into_iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    if k == 0 {
+                        format!("{head}{l}")
+                    } else {
+                        format!("  {l}")
+                    }
+                })
+                .collect();
+        }
+        out
+    };
+    let row_height = |n: usize| -> usize {
+        let row = &v.rows[shown[n]];
+        let values = (first_col..(first_col + fits).min(row.cells.len()))
+            .map(|i| cell_lines(row, n, i).len())
+            .max()
+            .unwrap_or(1);
+        values + 1
+    };
+    let mut offset = scroll_window(cur.offset, cur.row, (height / 2).max(1), shown.len());
+    // A tall selected row (or taller rows above it) pushes the window down
+    // until the selection is whole on screen.
+    while offset < cur.row && (offset..=cur.row).map(row_height).sum::<usize>() > height {
+        offset += 1;
+    }
+    let mut used = 0;
+    // Rows drawn whole (a row cut at the bottom still counts as hidden).
+    let mut whole = 0;
+    for (n, row) in shown.iter().map(|&i| &v.rows[i]).enumerate().skip(offset) {
+        if used >= height {
+            break;
+        }
         let selected = n == cur.row;
         let focused = app.person.highlight.contains(&row.focus);
         let mut marks = String::new();
@@ -343,32 +408,45 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         } else {
             t.text
         };
-        let mut l1 = vec![Span::styled(
-            cell(format!("{prefix}{} {marks}", row.name), name_w + 1),
-            name_style,
-        )];
-        let mut l2 = vec![Span::raw(" ".repeat(name_w + 1))];
-        match &row.owner {
-            Some(o) => l1.push(Span::styled(
-                cell(format!("{} {o}", sym::OWNER), owner_w + 1),
-                t.muted,
-            )),
-            None => l1.push(Span::styled(cell("—".into(), owner_w + 1), t.muted)),
+        let cols: Vec<(usize, Vec<String>)> = (first_col..(first_col + fits).min(row.cells.len()))
+            .map(|i| (i, cell_lines(row, n, i)))
+            .collect();
+        let value_lines = cols.iter().map(|c| c.1.len()).max().unwrap_or(1);
+        // The selected row's name is whole too (it has the lines).
+        let name_text = format!("{prefix}{} {marks}", row.name);
+        let name_lines = if selected && value_lines > 1 {
+            super::wrap(&name_text, name_w, value_lines)
+        } else {
+            vec![name_text]
+        };
+        let mut out: Vec<Vec<Span>> = (0..=value_lines).map(|_| vec![]).collect();
+        for (k, l) in out.iter_mut().enumerate() {
+            let name = name_lines.get(k).cloned().unwrap_or_default();
+            l.push(Span::styled(cell(name, name_w + 1), name_style));
+            if k == 0 {
+                l.push(match &row.owner {
+                    Some(o) => {
+                        Span::styled(cell(format!("{} {o}", sym::OWNER), owner_w + 1), t.muted)
+                    }
+                    None => Span::styled(cell("—".into(), owner_w + 1), t.muted),
+                });
+            } else {
+                l.push(Span::raw(" ".repeat(owner_w + 1)));
+            }
         }
-        l2.push(Span::raw(" ".repeat(owner_w + 1)));
-        for (i, c) in row.cells.iter().enumerate().skip(first_col).take(fits) {
-            let text = match c.mark {
-                Mark::Missing => format!("{} missing", sym::MISSING),
-                Mark::Blank => "—".to_string(),
-                Mark::Same => format!("  {}", c.value),
-                m => format!("{} {}", m.symbol(), c.value),
-            };
-            let mut style = mark_style(t, c.mark, i);
-            if selected && active && i == cur.col {
+        for (i, texts) in &cols {
+            let c = &row.cells[*i];
+            let mut style = mark_style(t, c.mark, *i);
+            if selected && active && *i == cur.col {
                 style = style.add_modifier(Modifier::REVERSED);
             }
-            l1.push(Span::styled(cell(text, col_w), style));
-            l2.push(Span::styled(
+            for (k, l) in out.iter_mut().take(value_lines).enumerate() {
+                match texts.get(k) {
+                    Some(text) => l.push(Span::styled(cell(text.clone(), col_w), style)),
+                    None => l.push(Span::raw(" ".repeat(col_w))),
+                }
+            }
+            out[value_lines].push(Span::styled(
                 cell(
                     if c.time.is_empty() {
                         String::new()
@@ -380,14 +458,29 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
                 t.muted,
             ));
         }
-        let (mut a, mut b) = (Line::from(l1), Line::from(l2));
-        if selected {
-            a = a.style(t.selection);
-            b = b.style(t.selection);
+        for spans in out {
+            let mut l = Line::from(spans);
+            if selected {
+                l = l.style(t.selection);
+            }
+            lines.push(l);
+            used += 1;
         }
-        lines.push(a);
-        lines.push(b);
+        if used <= height {
+            whole += 1;
+        }
     }
+    // Rows above or below the window: say which are shown.
+    let mut extra = systems.clone();
+    if offset > 0 || offset + whole < shown.len() {
+        let range = super::pulse::range_hint(offset, whole, shown.len());
+        extra = if extra.is_empty() {
+            range.trim_start_matches("· ").to_string()
+        } else {
+            format!("{extra} {range}")
+        };
+    }
+    frame.render_widget(title(&extra), area);
     if v.rows.is_empty() {
         lines.push(Line::from(Span::styled("no attributes", t.muted)));
     } else if shown.is_empty() {

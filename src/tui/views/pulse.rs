@@ -23,6 +23,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     draw_people(frame, people, app);
     // The latest workspace scan, under the live findings, when one exists
     // and there is room for both.
+    // Without room for both, the scan takes the place of the live
+    // findings while it has the focus (Tab), so focus never lands on
+    // something not drawn.
+    let scan_hidden = !app.scans.is_empty() && findings.height < 14;
     let findings = match app.scans.first() {
         Some(scan) if findings.height >= 14 => {
             let want = scan_rows(scan) as u16 + 2;
@@ -34,12 +38,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             draw_scan(frame, scanned, app);
             live
         }
+        Some(_) if app.scan_focus => {
+            draw_scan(frame, findings, app);
+            return;
+        }
         _ => findings,
     };
     let [sev, rules] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)])
         .areas(findings);
     draw_severity(frame, sev, app);
-    draw_rules(frame, rules, app);
+    draw_rules(frame, rules, app, scan_hidden);
 }
 
 fn draw_systems(frame: &mut Frame, area: Rect, app: &App) {
@@ -233,7 +241,7 @@ fn draw_severity(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
+fn draw_rules(frame: &mut Frame, area: Rect, app: &App, scan_hidden: bool) {
     let t = &app.theme;
     let rules = app.pulse_rules();
     let max = rules.iter().map(|r| r.1).max().unwrap_or(0);
@@ -271,7 +279,9 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         };
         lines.push(Line::from(Span::styled(format!(" {symbol} {msg}"), style)));
     }
-    for (i, (rule, n, sev)) in rules.iter().enumerate() {
+    let height = area.height.saturating_sub(2) as usize;
+    let offset = crate::tui::app::scroll_window(0, app.pulse_cursor, height, rules.len());
+    for (i, (rule, n, sev)) in rules.iter().enumerate().skip(offset).take(height) {
         let sev = *sev;
         let style = t.severity(sev);
         let selected = i == app.pulse_cursor && !app.scan_focus;
@@ -287,7 +297,7 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
         }
         lines.push(line);
     }
-    let title = Line::from(vec![
+    let mut title = vec![
         Span::raw(" Findings by rule "),
         Span::styled(
             format!(
@@ -296,7 +306,24 @@ fn draw_rules(frame: &mut Frame, area: Rect, app: &App) {
             ),
             t.muted,
         ),
-    ]);
+    ];
+    if rules.len() > height {
+        title.push(Span::styled(
+            format!("{} ", range_hint(offset, height, rules.len())),
+            t.accent,
+        ));
+    }
+    // The scan that is not drawn (no room) is one key away.
+    if scan_hidden {
+        title.push(Span::styled(
+            format!(
+                "· {} scan ",
+                app.keymap.hint(crate::tui::keymap::Command::NextPane)
+            ),
+            t.muted,
+        ));
+    }
+    let title = Line::from(title);
     frame.render_widget(
         Paragraph::new(lines).block(pane(t, title, !app.scan_focus)),
         area,
@@ -374,7 +401,10 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             t.ok,
         )));
     }
-    for (i, r) in rules.into_iter().enumerate() {
+    let height = area.height.saturating_sub(4) as usize;
+    let count = rules.len();
+    let offset = crate::tui::app::scroll_window(0, app.scan_cursor, height, count);
+    for (i, r) in rules.into_iter().enumerate().skip(offset).take(height) {
         let selected = app.scan_focus && i == app.scan_cursor;
         let history: Vec<usize> = app
             .scans
@@ -438,12 +468,25 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             app.keymap.hint(crate::tui::keymap::Command::NextPane)
         )
     };
+    let more = if count > height {
+        format!("{} ", range_hint(offset, height, count))
+    } else {
+        String::new()
+    };
     let title = format!(
-        " Workspace scan {} · {} humans · {finished} UTC {hint}",
+        " Workspace scan {} · {} humans · {finished} UTC {more}{hint}",
         scan.scan, scan.humans
     );
     frame.render_widget(
         Paragraph::new(lines).block(pane(t, fit(&title, width), app.scan_focus)),
         area,
     );
+}
+
+/// `· 1-10 of 12 ↓`: which rows of a list are shown, and which way more lie.
+pub fn range_hint(offset: usize, height: usize, len: usize) -> String {
+    let last = (offset + height).min(len);
+    let up = if offset > 0 { "↑" } else { "" };
+    let down = if last < len { "↓" } else { "" };
+    format!("· {}-{last} of {len} {up}{down}", offset + 1)
 }

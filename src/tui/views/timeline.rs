@@ -3,7 +3,7 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Row, Table};
+use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
 use super::person::{count, nothing_matches, pane_title};
@@ -20,11 +20,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     let shown = app.visible_rows(Pane::Timeline);
     let dups = v.timeline.iter().filter(|r| r.duplicate).count();
     let name = format!("Timeline · {}", count(shown.len(), v.timeline.len()));
-    let extra = if dups > 0 {
+    let mut extra = if dups > 0 {
         format!("{} {dups} duplicate", sym::DUPLICATE)
     } else {
         String::new()
     };
+    // Events above or below the window: say which are shown.
+    let height = (Block::bordered().inner(area).height as usize).saturating_sub(1);
+    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
+    if shown.len() > height {
+        let range = super::pulse::range_hint(offset, height, shown.len());
+        extra = if extra.is_empty() {
+            range.trim_start_matches("· ").to_string()
+        } else {
+            format!("{extra} {range}")
+        };
+    }
     let hint = format!("{} event", app.keymap.hint(Command::ShowValue));
     let block = pane(
         t,
@@ -33,10 +44,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let height = (inner.height as usize).saturating_sub(1);
-    let offset = scroll_window(cur.offset, cur.row, height, shown.len());
-    // Narrow panes drop the year and the seconds, then the kind column.
-    // Very narrow panes narrow the text columns, never the time.
+    // Narrow panes show the day and minute (the date alone in another
+    // year), then drop the kind column. The event name comes before the
+    // data: it gets the width it needs, the data what is left (none, when
+    // too little is left: `v` shows it).
     let narrow = inner.width < 90;
     let tiny = inner.width < 60;
     let time_w = if narrow { 11usize } else { 19 };
@@ -47,24 +58,45 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
     } else {
         14
     };
-    let name_w = if tiny {
-        11
-    } else if narrow {
-        15usize
-    } else {
-        20
+    let window = || {
+        shown
+            .iter()
+            .skip(offset)
+            .take(height)
+            .map(|&i| &v.timeline[i])
     };
-    let marks_w = if tiny {
-        4
-    } else if narrow {
-        6usize
-    } else {
-        12
+    // Marks as words (`⧉dup`), or in a tiny pane as their symbols (the
+    // title says what they count); the column is as wide as its widest.
+    let mark_words = |r: &crate::tui::vm::TimelineRow| -> (usize, usize) {
+        let focus = usize::from(app.person.highlight.contains(&r.focus));
+        let words = focus + if r.duplicate { 4 } else { 0 } + if r.drift { 6 } else { 0 };
+        let symbols = focus + usize::from(r.duplicate) + usize::from(r.drift);
+        (words, symbols)
     };
+    let marks_w = window()
+        .map(|r| {
+            let (words, symbols) = mark_words(r);
+            if tiny {
+                symbols
+            } else {
+                words
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let marks_w = if marks_w > 0 { marks_w.max(4) } else { 0 };
     let kind_w = if inner.width >= 100 { 12usize } else { 0 };
-    let detail_w = (inner.width as usize)
-        .saturating_sub(time_w + origin_w + kind_w + name_w + marks_w + 5 + usize::from(kind_w > 0))
+    let columns = 3 + usize::from(kind_w > 0) + usize::from(marks_w > 0);
+    let room =
+        (inner.width as usize).saturating_sub(time_w + origin_w + kind_w + marks_w + columns);
+    let widest = window()
+        .map(|r| unicode_width::UnicodeWidthStr::width(r.name.as_str()))
+        .max()
+        .unwrap_or(4)
         .max(4);
+    let name_w = widest.min(room).clamp(4, 30);
+    let detail_w = room.saturating_sub(name_w + 1);
+    let detail_w = if detail_w < 4 { 0 } else { detail_w };
     let rows = shown
         .iter()
         .map(|&i| &v.timeline[i])
@@ -78,10 +110,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
                 marks.push(Span::styled(sym::FOCUS, t.focus));
             }
             if r.duplicate {
-                marks.push(Span::styled(format!("{}dup", sym::DUPLICATE), t.duplicate));
+                let word = if tiny { "" } else { "dup" };
+                marks.push(Span::styled(
+                    format!("{}{word}", sym::DUPLICATE),
+                    t.duplicate,
+                ));
             }
             if r.drift {
-                marks.push(Span::styled(format!("{}drift", sym::DRIFT), t.warn));
+                let word = if tiny { "" } else { "drift" };
+                marks.push(Span::styled(format!("{}{word}", sym::DRIFT), t.warn));
             }
             let name_style = if r.duplicate {
                 t.duplicate
@@ -93,9 +130,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
             let mut cells = vec![
                 Cell::from(Span::styled(
                     if narrow {
-                        r.time.get(5..16).unwrap_or(&r.time)
+                        fit(&r.short, time_w)
                     } else {
-                        r.time.as_str()
+                        fit(&r.time, time_w)
                     },
                     t.muted,
                 )),
@@ -112,11 +149,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
                 };
                 cells.push(Cell::from(Span::styled(fit(&r.kind, kind_w), style)));
             }
-            cells.extend([
-                Cell::from(Span::styled(fit(&r.name, name_w), name_style)),
-                Cell::from(ratatui::text::Line::from(marks)),
-                Cell::from(Span::styled(fit(&r.detail, detail_w), t.muted)),
-            ]);
+            cells.push(Cell::from(Span::styled(fit(&r.name, name_w), name_style)));
+            if marks_w > 0 {
+                cells.push(Cell::from(ratatui::text::Line::from(marks)));
+            }
+            if detail_w > 0 {
+                cells.push(Cell::from(Span::styled(fit(&r.detail, detail_w), t.muted)));
+            }
             let row = Row::new(cells);
             let row = if focused { row.style(t.focus) } else { row };
             if n == cur.row && active {
@@ -134,12 +173,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: 
         heads.push("kind");
         widths.push(Constraint::Length(kind_w as u16));
     }
-    heads.extend(["name", "marks", "data"]);
-    widths.extend([
-        Constraint::Length(name_w as u16),
-        Constraint::Length(marks_w as u16),
-        Constraint::Min(4),
-    ]);
+    heads.push("name");
+    widths.push(Constraint::Length(name_w as u16));
+    if marks_w > 0 {
+        heads.push("mark");
+        widths.push(Constraint::Length(marks_w as u16));
+    }
+    if detail_w > 0 {
+        heads.push("data");
+        widths.push(Constraint::Length(detail_w as u16));
+    }
     let header = Row::new(
         heads
             .into_iter()

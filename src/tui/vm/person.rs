@@ -124,8 +124,9 @@ impl PersonView {
         v.headline = headline(person, s, findings, errors);
         v.columns = columns(s, now);
         v.rows = compare::compare_rows(s, config, now, &stale_focus, &missing_focus);
+        order_rows(&mut v.rows, &v.findings);
         v.identity = identity::identity_lines(s, findings);
-        v.timeline = timeline::timeline(s, config, &dup_focus, &drift_focus);
+        v.timeline = timeline::timeline(s, config, &dup_focus, &drift_focus, now);
         v
     }
 }
@@ -221,6 +222,24 @@ fn columns(s: &Subject, now: DateTime<Utc>) -> Vec<Column> {
         });
     }
     cols
+}
+
+/// Compare rows in the order an operator reads them: attributes a finding
+/// is about first (worst severity first), then the attributes a source
+/// owns, then the rest; each group keeps the grid's own order.
+fn order_rows(rows: &mut [CompareRow], findings: &[FindingRow]) {
+    let worst = |row: &CompareRow| {
+        findings
+            .iter()
+            .filter(|f| f.focus.contains(&row.focus))
+            .map(|f| f.severity)
+            .max()
+    };
+    rows.sort_by_cached_key(|row| match worst(row) {
+        Some(sev) => (0, std::cmp::Reverse(Some(sev))),
+        None if row.owner.is_some() => (1, std::cmp::Reverse(None)),
+        None => (2, std::cmp::Reverse(None)),
+    });
 }
 
 fn short_cio(cio_id: &str) -> String {

@@ -15,6 +15,9 @@ pub struct TimelineRow {
     /// Unix seconds used for ordering (`i64::MIN` when unreadable).
     pub at: i64,
     pub time: String,
+    /// The time for a narrow column: `11-16 06:53` this year (the
+    /// workspace's now), `2025-06-13` another year.
+    pub short: String,
     pub origin: String,
     pub from_source: bool,
     pub kind: String,
@@ -67,7 +70,14 @@ pub(super) fn timeline(
     config: &Config,
     dup_focus: &HashSet<Focus>,
     drift_focus: &HashSet<Focus>,
+    now: DateTime<Utc>,
 ) -> Vec<TimelineRow> {
+    use chrono::Datelike;
+    let short = |t: Option<DateTime<Utc>>, raw: &str| match t {
+        Some(t) if t.year() == now.year() => t.format("%m-%d %H:%M").to_string(),
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => clean(raw),
+    };
     // Names that drift: an alias of a canonical name, or names that fold
     // to the same thing but are spelled differently.
     let mut names: BTreeSet<&str> = BTreeSet::new();
@@ -144,6 +154,7 @@ pub(super) fn timeline(
                 time: inst
                     .map(|i| long_time(i.instant))
                     .unwrap_or_else(|| a.timestamp.to_string()),
+                short: short(inst.map(|i| i.instant), &a.timestamp.to_string()),
                 origin: if multi {
                     format!("cio {}", clean(&p.cio_id))
                 } else {
@@ -205,6 +216,7 @@ pub(super) fn timeline(
                 time: inst
                     .map(|i| long_time(i.instant))
                     .unwrap_or_else(|| clean(&e.timestamp.to_string())),
+                short: short(inst.map(|i| i.instant), &e.timestamp.to_string()),
                 origin: clean(&r.label()),
                 from_source: true,
                 kind: "event".into(),
