@@ -116,7 +116,11 @@ pub fn phone_in(raw: &str, region: PhoneRegion) -> Option<String> {
             return Some(e164);
         }
     }
-    phone_by_metadata(trimmed, region).or_else(|| phone_by_digits(trimmed, region))
+    // Whatever reading wins, fewer than 6 digits is not a phone number
+    // (so normalizing again gives the same answer).
+    phone_by_metadata(trimmed, region)
+        .or_else(|| phone_by_digits(trimmed, region))
+        .filter(|e164| e164.len() > 6)
 }
 
 /// A North American number written the usual way, read without the

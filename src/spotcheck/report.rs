@@ -135,24 +135,12 @@ impl Summary {
     }
 }
 
-/// `42m`, `1h 05m`, `2d 03h`.
-pub fn human_duration(d: Duration) -> String {
-    let mins = d.num_minutes().max(0);
-    if mins < 60 {
-        format!("{mins}m")
-    } else if mins < 24 * 60 {
-        format!("{}h {:02}m", mins / 60, mins % 60)
-    } else {
-        format!("{}d {:02}h", mins / (24 * 60), (mins / 60) % 24)
-    }
-}
-
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn short_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
+    format!("{} UTC", crate::model::time::short_time(t))
 }
 
 /// The formats a session exports to.
@@ -349,7 +337,7 @@ fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOpt
                 o,
                 "| Last verdict | {} ({} after the start) |",
                 short_time(t),
-                human_duration(d)
+                crate::model::time::human_duration(d.num_seconds().max(0))
             );
         }
         _ => o.push_str("| Last verdict | – |\n"),
@@ -793,13 +781,6 @@ pub enum ExportError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_a_person_would_say_them() {
-        assert_eq!(human_duration(Duration::minutes(42)), "42m");
-        assert_eq!(human_duration(Duration::minutes(65)), "1h 05m");
-        assert_eq!(human_duration(Duration::hours(51)), "2d 03h");
-    }
 
     #[test]
     fn markdown_text_cannot_break_the_table_or_the_terminal() {

@@ -193,10 +193,8 @@ pub fn since(app: &App, at: std::time::Instant) -> String {
     let secs = app.clock.saturating_duration_since(at).as_secs() as i64;
     if secs < 5 {
         "just now".into()
-    } else if secs < 60 {
-        format!("{secs}s ago")
     } else {
-        format!("{} ago", crate::model::time::human_duration(secs))
+        crate::model::time::age(secs)
     }
 }
 
