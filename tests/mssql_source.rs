@@ -58,6 +58,33 @@ async fn an_unreachable_server_is_a_source_error_without_the_password() {
 }
 
 #[tokio::test]
+async fn a_scan_reads_sql_server_in_bulk_not_person_by_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        "[[sources]]\nname = \"erp\"\nkind = \"mssql\"\nurl = \"server=tcp:127.0.0.1,1;user=SA;password=Hunter2Secret;TrustServerCertificate=true\"\npeople = \"SELECT CustomerId AS id FROM dbo.Customers WHERE CustomerId = :id\"\nscan_people = \"SELECT CustomerId AS id FROM dbo.Customers\"\nscan_events = \"SELECT CustomerId AS person, 'order_completed' AS name, PlacedAt AS timestamp FROM dbo.Orders\"\n[sources.options]\nconnect_timeout = \"2s\"\n",
+    );
+    let erp = open(&cfg).await;
+    assert_eq!(
+        erp.scan_events(),
+        Some(cioscope::sources::EventsRead::Bulk),
+        "events come with the bulk read"
+    );
+    let mut handed = 0;
+    let mut sink = |_r: cioscope::model::SourceRecord| handed += 1;
+    // The bulk query is asked (and here cannot reach the server): the
+    // scan says the source failed instead of looking everyone up.
+    let result = erp.scan(&mut sink).await.expect("a bulk read");
+    let err = result.unwrap_err();
+    assert!(
+        err.message.contains("scan_people query") && err.message.contains("cannot connect"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("Hunter2Secret"), "{err}");
+    assert_eq!(handed, 0);
+}
+
+#[tokio::test]
 async fn a_malformed_connection_string_fails_at_connect() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(

@@ -77,7 +77,10 @@ pub fn ago(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Ut
 }
 
 /// The largest unit of [`ago`], for narrow cells: `16d`, `5h`, `in 3d`.
-pub fn ago_short(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+pub fn ago_short(
+    then: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
     let secs = (now - then).num_seconds();
     let a = secs.abs();
     let unit = if a < 60 {

@@ -21,8 +21,8 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::sql::{event_from_row, record_from_row, redact, PreparedQuery, RowValues};
-use super::{Lookup, Source, SourceError};
+use super::sql::{event_from_row, record_from_row, redact, EventOwners, PreparedQuery, RowValues};
+use super::{Lookup, RecordSink, Source, SourceError};
 use crate::config::{Config, SourceConfig, SourceSettings};
 use crate::model::{RawValue, SourceRecord};
 
@@ -281,6 +281,9 @@ pub struct MssqlSource {
     config: tiberius::Config,
     people: PreparedQuery,
     events: Option<PreparedQuery>,
+    /// The bulk queries of a workspace scan (no parameters).
+    scan_people: Option<PreparedQuery>,
+    scan_events: Option<PreparedQuery>,
     idle: Mutex<Vec<MsClient>>,
     permits: Semaphore,
     secrets: Vec<String>,
@@ -318,6 +321,14 @@ impl MssqlSource {
             config,
             people: prepare("people", &sql.people),
             events: sql.events.as_deref().map(|q| prepare("events", q)),
+            scan_people: sql
+                .scan_people
+                .as_deref()
+                .map(|q| prepare("scan_people", q)),
+            scan_events: sql
+                .scan_events
+                .as_deref()
+                .map(|q| prepare("scan_events", q)),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(MAX_CONNECTIONS),
             secrets,
@@ -440,6 +451,40 @@ impl Source for MssqlSource {
     }
     fn lookup_events(&self) -> Option<super::EventsRead> {
         self.events.as_ref().map(|_| super::EventsRead::PerRecord)
+    }
+
+    /// A scan reads `scan_people` (and `scan_events`) in bulk, as the other
+    /// SQL kinds do, instead of asking person by person.
+    async fn scan(&self, sink: &mut RecordSink<'_>) -> Option<Result<(), SourceError>> {
+        let people = self.scan_people.as_ref()?;
+        let err = |m: String| SourceError::new(&self.name, m);
+        let none = Lookup::default();
+        let read = async {
+            let rows = self.run(people, &none).await?;
+            let records: Vec<SourceRecord> = rows
+                .into_iter()
+                .map(|row| record_from_row(&self.name, row))
+                .collect();
+            let Some(events) = &self.scan_events else {
+                return Ok(records);
+            };
+            let mut owners = EventOwners::new(records);
+            for row in self.run(events, &none).await? {
+                owners.add(row);
+            }
+            owners.finish(&self.name)
+        };
+        Some(match read.await {
+            Ok(records) => {
+                records.into_iter().for_each(sink);
+                Ok(())
+            }
+            Err(m) => Err(err(m)),
+        })
+    }
+    fn scan_events(&self) -> Option<super::EventsRead> {
+        (self.scan_people.is_some() && self.scan_events.is_some())
+            .then_some(super::EventsRead::Bulk)
     }
 }
 

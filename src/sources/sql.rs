@@ -795,49 +795,82 @@ impl SqlSource {
         })
         .await
         .map_err(err)?;
+        let mut owners = EventOwners::new(records);
+        self.each(events, &none, &mut |row| owners.add(row))
+            .await
+            .map_err(err)?;
+        owners
+            .finish(&self.name)
+            .map_err(err)?
+            .into_iter()
+            .for_each(sink);
+        Ok(())
+    }
+}
+
+/// A scan's records waiting for the events `scan_events` assigns them,
+/// by the record id in each event row's `person` column (every SQL
+/// kind's bulk read).
+pub struct EventOwners {
+    records: Vec<SourceRecord>,
+    by_id: std::collections::HashMap<String, Vec<usize>>,
+    problem: Option<String>,
+    unowned: usize,
+}
+
+impl EventOwners {
+    pub fn new(records: Vec<SourceRecord>) -> EventOwners {
         let mut by_id: std::collections::HashMap<String, Vec<usize>> = Default::default();
         for (i, r) in records.iter().enumerate() {
             if let Some(id) = r.id.as_deref() {
                 by_id.entry(id.to_string()).or_default().push(i);
             }
         }
-        let mut problem: Option<String> = None;
-        let mut unowned = 0usize;
-        self.each(events, &none, &mut |mut row| {
-            if problem.is_some() {
-                return;
-            }
-            let Some(pos) = row.iter().position(|(c, _)| c == "person") else {
-                problem = Some("scan_events query: no `person` column naming the record".into());
-                return;
-            };
-            let (_, person) = row.remove(pos);
-            let Some(person) = identifier_text(&person) else {
-                unowned += 1;
-                return;
-            };
-            match event_from_row(row) {
-                Ok(event) => match by_id.get(&person) {
-                    Some(owners) => {
-                        for &i in owners {
-                            records[i].events.push(event.clone());
-                        }
+        EventOwners {
+            records,
+            by_id,
+            problem: None,
+            unowned: 0,
+        }
+    }
+
+    /// One `scan_events` row, given to the records it names.
+    pub fn add(&mut self, mut row: RowValues) {
+        if self.problem.is_some() {
+            return;
+        }
+        let Some(pos) = row.iter().position(|(c, _)| c == "person") else {
+            self.problem = Some("scan_events query: no `person` column naming the record".into());
+            return;
+        };
+        let (_, person) = row.remove(pos);
+        let Some(person) = identifier_text(&person) else {
+            self.unowned += 1;
+            return;
+        };
+        match event_from_row(row) {
+            Ok(event) => match self.by_id.get(&person) {
+                Some(owners) => {
+                    for &i in owners {
+                        self.records[i].events.push(event.clone());
                     }
-                    None => unowned += 1,
-                },
-                Err(m) => problem = Some(format!("scan_events query: {m}")),
-            }
-        })
-        .await
-        .map_err(err)?;
-        if let Some(m) = problem {
-            return Err(err(m));
+                }
+                None => self.unowned += 1,
+            },
+            Err(m) => self.problem = Some(format!("scan_events query: {m}")),
         }
-        if unowned > 0 {
-            tracing::info!(source = %self.name, unowned, "scan_events rows naming no record read by scan_people");
+    }
+
+    /// The records with their events, or the first row that could not be
+    /// read.
+    pub fn finish(self, source: &str) -> Result<Vec<SourceRecord>, String> {
+        if let Some(m) = self.problem {
+            return Err(m);
         }
-        records.into_iter().for_each(sink);
-        Ok(())
+        if self.unowned > 0 {
+            tracing::info!(source = %source, unowned = self.unowned, "scan_events rows naming no record read by scan_people");
+        }
+        Ok(self.records)
     }
 }
 
