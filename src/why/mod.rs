@@ -38,6 +38,7 @@
 
 mod audience;
 pub mod campaigns;
+pub mod cohort;
 mod command;
 mod conditions;
 mod events;
@@ -49,12 +50,13 @@ mod types;
 mod verdict;
 
 pub use campaigns::{campaign_row_text, sort_for_picker};
-pub use command::{command, format};
+pub use cohort::{explain_cohort, CauseCount, Cohort};
+pub use command::{command, format, format_cohort};
 pub use explain::{
-    explain, selected_profile, CampaignInfo, Check, Explanation, Gap, Part, Status, Step, WhyInput,
-    SCHEMA,
+    explain, selected_profile, CampaignInfo, Cause, CauseKind, ChainLink, Check, Explanation, Gap,
+    LinkRole, Part, Status, Step, WhyInput, SCHEMA,
 };
-pub use load::{find_campaign, load, WhyError};
+pub use load::{find_campaign, load, load_campaign, person_input, segment_names, WhyError};
 
 use crate::exit::Exit;
 use crate::resolve::Workspace;
