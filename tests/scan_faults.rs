@@ -6,7 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use common::scans::{cioscope, findings, scan_json_exiting, split_people, write_workspace, SHOP};
+use common::scans::{
+    cioscope, findings, scan_json_exiting, split_people, write_workspace, SHOP,
+};
 use serde_json::{json, Value};
 
 /// `split_people` plus `b09`, the profile of the shop's C9, whose
@@ -107,11 +109,7 @@ fn a_source_that_cannot_be_read_exits_3_and_resolves_nothing() {
         "the failed source is in errors: {errors:?}"
     );
     let trend = &after["trend"];
-    assert_eq!(
-        trend["resolved"],
-        json!([]),
-        "an outage is no improvement: {trend:#}"
-    );
+    assert_eq!(trend["resolved"], json!([]), "an outage is no improvement: {trend:#}");
     let not_comparable = trend["not_comparable"].as_array().unwrap();
     assert!(
         not_comparable
@@ -136,13 +134,7 @@ fn a_source_that_cannot_be_read_exits_3_and_resolves_nothing() {
     assert_eq!(split["humans_judged"], 0, "{split}");
     // The table says it too.
     let out = cioscope(data.path())
-        .args([
-            "scan",
-            "--config",
-            config.to_str().unwrap(),
-            "--fail-on",
-            "never",
-        ])
+        .args(["scan", "--config", config.to_str().unwrap(), "--fail-on", "never"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
@@ -220,13 +212,7 @@ fn a_scan_of_a_segment_the_workspace_lacks_is_a_usage_error_and_leaves_no_scan()
     let config = ws.path().join("cioscope.toml");
     let data = tempfile::tempdir().unwrap();
     let out = cioscope(data.path())
-        .args([
-            "scan",
-            "--config",
-            config.to_str().unwrap(),
-            "--segment",
-            "99",
-        ])
+        .args(["scan", "--config", config.to_str().unwrap(), "--segment", "99"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -288,10 +274,7 @@ fn date_attributes_are_judged_on_every_human_not_only_the_event_sample() {
         .collect();
     // Every primary profile's date is judged: the unsampled ones too.
     for person in ["C1", "C2", "C4", "C5", "C6", "C8"] {
-        assert!(
-            flagged.contains(person),
-            "{person}: {flagged:?} (sampled {sampled:?})"
-        );
+        assert!(flagged.contains(person), "{person}: {flagged:?} (sampled {sampled:?})");
     }
     assert!(flagged.iter().any(|p| !sampled.contains(p)));
 }
@@ -335,13 +318,7 @@ impl wiremock::Respond for Faulty {
                     .find(|(k, _)| k == "start")
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
-                let next = if start == "b" {
-                    "a"
-                } else if start == "a" {
-                    "b"
-                } else {
-                    "a"
-                };
+                let next = if start == "b" { "a" } else if start == "a" { "b" } else { "a" };
                 wiremock::ResponseTemplate::new(200).set_body_json(json!({
                     "identifiers": [{"id": format!("C-{start}"), "email": null, "cio_id": format!("x{start}")}],
                     "ids": [format!("C-{start}")],
@@ -355,12 +332,7 @@ impl wiremock::Respond for Faulty {
                     .cloned()
                     .unwrap_or_default()
                     .iter()
-                    .filter_map(|i| {
-                        self.inner
-                            .people
-                            .iter()
-                            .find(|p| Some(p.cio_id.as_str()) == i.as_str())
-                    })
+                    .filter_map(|i| self.inner.people.iter().find(|p| Some(p.cio_id.as_str()) == i.as_str()))
                     .map(|p| {
                         let mut c = p.customer();
                         if p.cio_id == "c00002" {
@@ -559,13 +531,11 @@ async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
                 .filename(&db)
                 .read_only(true);
             let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-            let row = sqlx::query(
-                "SELECT s.id FROM scans s JOIN scan_batches b ON b.scan_id = s.id LIMIT 1",
-            )
-            .fetch_optional(&pool)
-            .await
-            .ok()
-            .flatten();
+            let row = sqlx::query("SELECT s.id FROM scans s JOIN scan_batches b ON b.scan_id = s.id LIMIT 1")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
             pool.close().await;
             if let Some(row) = row {
                 break row.get::<String, _>(0);

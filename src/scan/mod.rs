@@ -207,18 +207,8 @@ pub async fn run(
         records_unplaced: idents.unplaced_unread() > 0,
     };
     let mut judged = judge_everyone(ws, store, scan, &idents, &plans, &gaps, progress).await?;
-    judge_sample(
-        ws,
-        store,
-        scan,
-        &idents,
-        &plans,
-        &gaps,
-        &mut judged,
-        &mut errors,
-        progress,
-    )
-    .await?;
+    judge_sample(ws, store, scan, &idents, &plans, &gaps, &mut judged, &mut errors, progress)
+        .await?;
     drop(plans);
     drop(idents);
     let counts = Counts {
@@ -652,7 +642,10 @@ async fn list(
         next_page = page + 1;
     }
     let (what, endpoint) = match listing {
-        Listing::Segment(id) => (format!("segment {id}"), "GET /v1/segments/{id}/membership"),
+        Listing::Segment(id) => (
+            format!("segment {id}"),
+            "GET /v1/segments/{id}/membership",
+        ),
         Listing::Filter(_) => (
             format!("workspace {}", ws.config.workspace),
             "POST /v1/customers",
@@ -879,7 +872,10 @@ async fn read_batch(
                 profiles.push(p);
                 continue;
             }
-            Ok(None) => format!("listed, but {} answered no profile for it", ATTRIBUTES),
+            Ok(None) => format!(
+                "listed, but {} answered no profile for it",
+                ATTRIBUTES
+            ),
             Err(e) if e.kind == ApiErrorKind::RateLimited => {
                 return Err(ScanError::Stopped {
                     message: e.to_string(),
@@ -901,7 +897,10 @@ async fn read_batch(
             errors.push(PersonError {
                 person,
                 source: "customerio".into(),
-                message: format!("listed, but never answered by {}", ATTRIBUTES),
+                message: format!(
+                    "listed, but never answered by {}",
+                    ATTRIBUTES
+                ),
             });
         }
     }

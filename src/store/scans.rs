@@ -743,7 +743,12 @@ impl Store {
                 }
             }
             Backend::Postgres => {
-                let mut conn = self.pool.acquire().await.map_err(|e| self.db(e))?.detach();
+                let mut conn = self
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(|e| self.db(e))?
+                    .detach();
                 let key = format!("cioscope scan {id}");
                 let got: bool = sqlx::query("SELECT pg_try_advisory_lock(hashtext($1))")
                     .bind(&key)
@@ -1012,14 +1017,7 @@ mod tests {
             not_judged: vec!["orphan_profile".into()],
         };
         store
-            .finish_scan(
-                "s1",
-                "2026-12-01T01:00:00.000Z",
-                &[human.clone()],
-                &[],
-                &[],
-                "{}",
-            )
+            .finish_scan("s1", "2026-12-01T01:00:00.000Z", &[human.clone()], &[], &[], "{}")
             .await
             .unwrap();
         let pairs = store.scan_pairs("s1").await.unwrap();
@@ -1028,22 +1026,12 @@ mod tests {
             .contains(&("C1".to_string(), "orphan_profile".to_string())));
         // A late second finisher changes nothing.
         let late = store
-            .finish_scan(
-                "s1",
-                "2026-12-01T02:00:00.000Z",
-                &[],
-                &[],
-                &[],
-                "{\"late\":1}",
-            )
+            .finish_scan("s1", "2026-12-01T02:00:00.000Z", &[], &[], &[], "{\"late\":1}")
             .await
             .unwrap_err();
         assert!(matches!(late, StoreError::AlreadyFinished { .. }), "{late}");
         let kept = store.scan("s1").await.unwrap();
-        assert_eq!(
-            kept.finished_at.as_deref(),
-            Some("2026-12-01T01:00:00.000Z")
-        );
+        assert_eq!(kept.finished_at.as_deref(), Some("2026-12-01T01:00:00.000Z"));
         assert_eq!(store.scan_humans("s1", None).await.unwrap(), vec![human]);
     }
 }

@@ -4,11 +4,13 @@
 //! No IO, no terminal, no clock: `now` is passed in. The checks run in the
 //! order of docs/rules.md ("Why didn't this person enter the campaign?"); each step
 //! is ✓ pass, ✗ fail or ? unknown, with a one-line summary and JSON evidence.
-//! The first failing step is the cause, except that a failed *trigger* step
-//! (no exact event / not in the trigger segment) defers to a later failing
-//! step that explains it (name drift, split identity, a config condition).
-//! A message of the campaign in the person's history overrides everything:
-//! the person entered.//!
+//! The first failing step blocked entry, except that a failed *trigger*
+//! step (no exact event / not in the trigger segment) defers to a later
+//! failing step that explains it (name drift, split identity, a config
+//! condition); the root cause is then looked for upstream of it
+//! (`verdict.rs`). A message of the campaign in the person's history
+//! overrides everything: the person entered.
+//!
 //! What lives where (all under `src/why/`):
 //! - `explain.rs` — [`explain`], the tuning constants, the `Explainer` that
 //!   runs the checks in order, and the first two: `campaign_running` and

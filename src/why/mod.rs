@@ -23,13 +23,20 @@
 //!    `required_when`.
 //! 7. `messages` — a message of the campaign means the person entered.
 //!
-//! [`explain`] is pure (time passed in); [`load`] does the IO; [`command`]
+//! The answer is the root cause, not the first failing step: a data error
+//! the rules found (a consent conflict, a stale or missing attribute) that
+//! evidence ties to the step that blocked entry, with the chain between
+//! them, as a stable [`CauseKind`] (docs/why.md lists them).
+//!
+//! [`explain`] is pure (time passed in); [`load`] does the IO; [`cohort`]
+//! explains a selection through the engine's batched path; [`command`]
 //! is the CLI; the TUI's popup draws the same explanation
 //! (`tui::views::why`).
 //! The explainer itself is split by seam: `explain.rs` (entry point and the
 //! order of the checks), `types.rs` (input and output data), `events.rs`
 //! (the event checks), `audience.rs` (segments, subscription, config
-//! conditions, messages), `verdict.rs` (cause and fix) and `helpers.rs`.
+//! conditions, messages), `verdict.rs` (root cause, chain and fix),
+//! `cohort.rs` (many people, counted) and `helpers.rs`.
 //!
 //! Exit codes of `why`: `0` explained; `2` usage or config error, including
 //! an unknown campaign or person (the message lists the campaigns); `3` the

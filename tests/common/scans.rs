@@ -56,6 +56,7 @@ pub fn findings(report: &Value) -> BTreeSet<(String, String, String, Vec<String>
         .collect()
 }
 
+
 /// A recorded workspace in `dir`: people files and a config.
 pub fn write_workspace(dir: &Path, people: &[Value], shop_sql: &str) {
     let cio = dir.join("customerio").join("people");
@@ -106,12 +107,7 @@ values = ["bronze", "silver", "gold"]
     .unwrap();
 }
 
-pub fn person(
-    cio_id: &str,
-    id: Option<&str>,
-    email: Option<&str>,
-    attrs: &[(&str, &str)],
-) -> Value {
+pub fn person(cio_id: &str, id: Option<&str>, email: Option<&str>, attrs: &[(&str, &str)]) -> Value {
     let mut attributes = serde_json::Map::new();
     let mut timestamps = serde_json::Map::new();
     attributes.insert("cio_id".into(), json!(cio_id));
@@ -179,3 +175,4 @@ pub fn split_people() -> Vec<Value> {
         ),
     ]
 }
+
