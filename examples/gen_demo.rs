@@ -2489,7 +2489,7 @@ fn campaigns() -> Value {
 }
 
 /// One planted answer of `cioscope why`: this person, this campaign, this
-/// cause (the explainer's check id; `entered` when a message shows they did).
+/// cause (the explanation's `cause.kind`; `entered` when a message shows they did).
 #[derive(Debug, Clone)]
 struct WhyCase {
     campaign: i64,
@@ -2565,15 +2565,15 @@ fn why_campaign_causes(w: &mut World, phase: Phase) {
     let p = w.p(1003);
     p.why(
         204,
-        "campaign_running",
+        "campaign_not_running",
         "any person: the campaign is a draft, so nobody can enter it",
     );
 
     let p = w.p(1022);
-    p.why(201, "trigger_event", "its only order of the last 30 days (25 days ago) predates the campaign's first start (21 days ago)");
+    p.why(201, "before_campaign_start", "its only order of the last 30 days (25 days ago) predates the campaign's first start (21 days ago)");
 
     // C1136's failed_event was never re-sent (see failed_updates).
-    w.p(1136).why(201, "trigger_event", "order_completed O-10568 was rejected (failed_event) and never re-sent: the shop has it, Customer.io does not");
+    w.p(1136).why(201, "event_missing", "order_completed O-10568 was rejected (failed_event) and never re-sent: the shop has it, Customer.io does not");
 
     // The orders before the campaign started arrived as order_completed; the
     // one since arrives from the new checkout as "Order Completed".
@@ -2625,7 +2625,7 @@ fn why_campaign_causes(w: &mut World, phase: Phase) {
     // The events stay with the human (the self-check mirrors across all of
     // a person's profiles), so no agreement beyond the split breaks.
     other[0].activities.extend(moved);
-    p.why(201, "split_identity", format!("her orders {} were tracked on the email-only profile a3000377 (a logged-out checkout identified by email), not on a3000007", orders.join(" and ")));
+    p.why(201, "event_on_other_profile", format!("her orders {} were tracked on the email-only profile a3000377 (a logged-out checkout identified by email), not on a3000007", orders.join(" and ")));
 
     let p = w.p(1174);
     let order = p
@@ -2649,9 +2649,9 @@ fn why_campaign_causes(w: &mut World, phase: Phase) {
     for (_, ts) in profile.timestamps.iter_mut().filter(|(_, t)| *t == synced) {
         *ts = arrived;
     }
-    p.why(201, "late_event", format!("{} (placed {}) arrived with a nightly backfill 4 days later (`_received_at`, and the attribute change that carried it)", order.id, iso(order.placed_at)));
+    p.why(201, "event_late", format!("{} (placed {}) arrived with a nightly backfill 4 days later (`_received_at`, and the attribute change that carried it)", order.id, iso(order.placed_at)));
 
-    w.p(1129).why(201, "late_event", "the newest order arrived as an event but no attribute change carried it and it has no `_received_at`: when it arrived is unknown (?)");
+    w.p(1129).why(201, "unknown", "the newest order arrived as an event but no attribute change carried it and it has no `_received_at`: when it arrived cannot be told, and nothing else explains it");
 
     let p = w.p(1014);
     let reset = ago(12.4);
@@ -2674,11 +2674,11 @@ fn why_campaign_causes(w: &mut World, phase: Phase) {
         "error",
         format!("total_orders is 0 in Customer.io (a bulk import overwrote it 12 days ago) but {was} in the shop, whose change is 195 days old: another writer overwrote it"),
     );
-    p.why(202, "condition", "a lapsed buyer whose Customer.io total_orders was reset to 0: `total_orders > 0` fails, so the winback's trigger segment 8 leaves them out");
+    p.why(202, "stale_attribute", format!("a lapsed buyer whose Customer.io total_orders a bulk import overwrote with 0 (the shop has {was}): `total_orders > 0` fails, so the winback's trigger segment 8 leaves them out"));
 
     w.p(1001).why(
         202,
-        "trigger_segment",
+        "not_in_trigger_segment",
         "bought 19 days ago: not in the trigger segment 8 \"Lapsed 90+ days\"",
     );
 
@@ -2686,11 +2686,11 @@ fn why_campaign_causes(w: &mut World, phase: Phase) {
     let e = cart_abandoned(rng, "K-2101", at, 4_200);
     let p = w.p(1047);
     p.profile().activities.push(e);
-    p.why(203, "filter_segments", "abandoned a cart 3 h ago but bought 6 days ago: in segment 3 \"Recent buyers (30 days)\", which the campaign excludes");
+    p.why(203, "excluded_by_filter", "abandoned a cart 3 h ago but bought 6 days ago: in segment 3 \"Recent buyers (30 days)\", which the campaign excludes");
 
     w.p(1004).why(
         201,
-        "subscription",
+        "unsubscribed",
         "ordered 15 days ago but is unsubscribed, as the shop and Salesforce agree: nothing to fix",
     );
 
@@ -2786,7 +2786,7 @@ fn why_merged_order(w: &mut World, phase: Phase) {
                 "info",
                 format!("profile_merge of {guest} (an app guest checkout) into this profile 18 days ago brought order_completed {order}"),
             );
-            p.why(201, "merged_event", format!("her only order since the start, {order}, came with the merge of the guest profile {guest}"));
+            p.why(201, "event_on_other_profile", format!("her only order since the start, {order}, came with the merge of the guest profile {guest}"));
         }
     }
 }
@@ -2816,7 +2816,7 @@ fn why_cart_then_order(w: &mut World, phase: Phase) {
                 why: format!("ordered {order} 2 h ago: the order event is in Customer.io, the attributes are not yet (in flight, under max_lag 24h)"),
                 allow: Some(("stale_attribute", "info")),
             });
-            p.why(203, "exit_when", format!("abandoned a cart 6 h ago, then ordered {order} 2 h ago: the exit condition `event order_completed` holds"));
+            p.why(203, "condition_false", format!("abandoned a cart 6 h ago, then ordered {order} 2 h ago: the exit condition `event order_completed` holds"));
         }
     }
 }
@@ -2855,7 +2855,7 @@ fn why_crm_reopt_in(w: &mut World, phase: Phase) {
                 "error",
                 "Salesforce's Marketing_Opt_In__c (crm_email_opt_in) is true since she asked customer care to mail her again 10 days ago, while Customer.io (and the shop) still have her unsubscribed",
             );
-            p.why(201, "subscription", "ordered 7 days ago; unsubscribed in Customer.io while Salesforce, which owns consent, says opted in: a consent conflict");
+            p.why(201, "consent_conflict", "ordered 7 days ago; unsubscribed in Customer.io while Salesforce, which owns consent, says opted in: a consent conflict");
         }
     }
 }
@@ -3665,8 +3665,8 @@ fn render_why_table(people: &[Person]) -> String {
         );
     }
     out += "\nEach row is reproducible with `cioscope why --demo --person ID --campaign ID`;\n\
-        `cause` is the explainer's answer (its check id), `entered` when a message of the\n\
-        campaign shows the person did enter.\n\n\
+        `cause` is the explanation's `cause.kind` (docs/why.md), `entered` when a message\n\
+        of the campaign shows the person did enter.\n\n\
         | person | campaign | cause | what is planted |\n|---|---|---|---|\n";
     let mut rows: Vec<(&Person, &WhyCase)> = people
         .iter()
@@ -4434,11 +4434,7 @@ fn why_checks(w: &World, dir: &Path, files: &Files) -> Result<Vec<String>> {
                 let e = cioscope::why::explain_person(&ws, &p.id, case.campaign)
                     .await
                     .map_err(|e| anyhow::anyhow!("why {} {}: {e}", p.id, case.campaign))?;
-                let got = match (e.entered, e.cause) {
-                    (true, _) => "entered",
-                    (false, Some(c)) => c.id(),
-                    (false, None) => "none",
-                };
+                let got = e.cause.kind.id();
                 if got != case.cause || !e.errors.is_empty() {
                     problems.push(format!(
                         "why {} {}: planted {}, the explainer says {got}: {}",

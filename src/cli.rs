@@ -179,9 +179,17 @@ pub enum WhyFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "One person: --person ID. A cohort: --segment ID, --people-file FILE, --sample N [--seed S], --all, --from-scan SCAN, or several --person.\nExamples:\n  cioscope why --demo --person C1007 --campaign 201\n  cioscope why --demo --campaign 201 --all --format json"
+)]
 pub struct WhyArgs {
-    #[arg(long, value_name = "ID")]
-    pub person: String,
+    /// Who: one --person explains one person; anything else a cohort.
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Explain the humans of a finished scan (see `scan --list`).
+    #[arg(long, value_name = "SCAN", conflicts_with_all = ["persons", "people_file", "segment", "all"])]
+    pub from_scan: Option<String>,
+    /// The campaign: its id, or a unique part of its name.
     #[arg(long, value_name = "ID")]
     pub campaign: String,
     #[arg(long, value_enum, default_value_t = WhyFormat::Table)]

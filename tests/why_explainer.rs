@@ -10,14 +10,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use cioscope::cli::{WhyArgs, WhyFormat};
+use cioscope::cli::{Selection, WhyArgs, WhyFormat};
 use cioscope::config::{self, Config};
 use cioscope::customerio::{Campaign, CampaignAction, Message};
 use cioscope::model::{
     Activity, Link, NodeRef, Profile, RawValue, SegmentRef, SourceEvent, SourceRecord, Subject,
 };
 use cioscope::resolve::Workspace;
-use cioscope::why::{self, explain, render, Check, Explanation, Status, WhyError, WhyInput};
+use cioscope::why::{
+    self, explain, render, CauseKind, Check, Explanation, Status, WhyError, WhyInput,
+};
 
 /// The tests' clock: 2024-06-01T00:00:00Z.
 const NOW: i64 = 1_717_200_000;
@@ -36,7 +38,7 @@ name = "why-test"
 name = "shop"
 kind = "sqlite"
 url = "sqlite://shop.db"
-owns = ["total_orders", "email_opt_in"]
+owns = ["total_orders", "email_opt_in", "vip_tier"]
 people = "SELECT 1"
 
 [[attributes]]
@@ -56,6 +58,10 @@ aliases = ["Order Completed", "purchase"]
 id = 102
 conditions = ["total_orders > 0"]
 note = "Winback: people with orders who are lapsed"
+
+[[campaigns]]
+id = 105
+conditions = ["vip_tier = gold"]
 
 [[campaigns]]
 id = 103
@@ -234,14 +240,29 @@ fn status(e: &Explanation, check: Check) -> Status {
         .status
 }
 
+/// The roles of the causal chain, root first.
+fn roles(e: &Explanation) -> Vec<String> {
+    e.cause
+        .chain
+        .iter()
+        .map(|l| {
+            serde_json::to_value(l.role)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 fn checks(e: &Explanation) -> Vec<&'static str> {
     e.steps.iter().map(|s| s.check.id()).collect()
 }
 
-fn assert_cause(e: &Explanation, check: Check) {
+fn assert_cause(e: &Explanation, kind: &str) {
     assert_eq!(
-        e.cause,
-        Some(check),
+        e.cause.kind.id(),
+        kind,
         "likely cause: {}\nsteps: {:#?}",
         e.likely_cause,
         e.steps
@@ -256,7 +277,7 @@ fn a_draft_campaign_is_the_cause_before_anything_about_the_person() {
     let e = run(&input(spring_draft(), vec![profile("a3000001", "C1001")]));
     assert_eq!(e.steps[0].check, Check::CampaignRunning);
     assert_eq!(e.steps[0].status, Status::Fail);
-    assert_cause(&e, Check::CampaignRunning);
+    assert_cause(&e, "campaign_not_running");
     assert!(e.likely_cause.contains("draft"), "{}", e.likely_cause);
     assert!(
         e.fix.as_deref().unwrap().contains("start campaign 104"),
@@ -275,7 +296,7 @@ fn an_event_before_the_campaign_first_started_cannot_trigger_it() {
     ));
     assert_eq!(status(&e, Check::CampaignRunning), Status::Pass);
     assert_eq!(status(&e, Check::TriggerEvent), Status::Fail);
-    assert_cause(&e, Check::TriggerEvent);
+    assert_cause(&e, "before_campaign_start");
     assert!(
         e.likely_cause.contains("first started at 2024-05-27"),
         "{}",
@@ -305,7 +326,7 @@ fn a_missing_event_that_the_shop_recorded_says_to_send_it_from_the_shop() {
     });
     i.subject.records.push(r);
     let e = run(&i);
-    assert_cause(&e, Check::TriggerEvent);
+    assert_cause(&e, "event_missing");
     assert_eq!(status(&e, Check::EventNameDrift), Status::Pass);
     assert_eq!(status(&e, Check::SplitIdentity), Status::Pass);
     assert!(
@@ -333,7 +354,7 @@ fn a_shop_order_from_before_the_campaign_started_is_not_a_missing_event() {
     });
     i.subject.records.push(r);
     let e = run(&i);
-    assert_cause(&e, Check::TriggerEvent);
+    assert_cause(&e, "before_campaign_start");
     assert!(
         e.likely_cause
             .contains("has not done `order_completed` since the campaign started"),
@@ -364,7 +385,8 @@ fn a_shop_order_older_than_the_activity_window_cannot_be_seen() {
     i.subject.records.push(r);
     let e = run(&i);
     assert_eq!(status(&e, Check::TriggerEvent), Status::Unknown);
-    assert_eq!(e.cause, Some(Check::TriggerEvent));
+    assert_eq!(e.cause.kind, CauseKind::Unknown);
+    assert_eq!(e.cause.step, Some(Check::TriggerEvent));
     assert!(
         e.likely_cause.contains("cannot be seen"),
         "{}",
@@ -375,7 +397,7 @@ fn a_shop_order_older_than_the_activity_window_cannot_be_seen() {
 #[test]
 fn an_event_missing_everywhere_is_the_cause() {
     let e = run(&input(post_purchase(), vec![profile("a3000001", "C1001")]));
-    assert_cause(&e, Check::TriggerEvent);
+    assert_cause(&e, "condition_false");
     assert!(
         e.likely_cause.contains("no source shows one"),
         "{}",
@@ -393,7 +415,7 @@ fn a_drifted_event_name_is_the_cause_and_the_fix_names_the_exact_name() {
     ));
     assert_eq!(status(&e, Check::TriggerEvent), Status::Fail);
     assert_eq!(status(&e, Check::EventNameDrift), Status::Fail);
-    assert_cause(&e, Check::EventNameDrift);
+    assert_cause(&e, "event_name_drift");
     assert_eq!(e.fix.as_deref().unwrap(), "send the event as `order_completed` (exact name) from the system that sends `Order Completed`");
     assert_eq!(
         e.step(Check::EventNameDrift).unwrap().evidence["near_names"]["Order Completed"],
@@ -407,7 +429,7 @@ fn folding_case_space_and_underscore_catches_unconfigured_variants() {
         post_purchase(),
         vec![profile("a3000001", "C1001").event("Order_Completed ", NOW - DAY)],
     ));
-    assert_cause(&e, Check::EventNameDrift);
+    assert_cause(&e, "event_name_drift");
 }
 
 #[test]
@@ -448,7 +470,7 @@ fn an_event_only_on_another_profile_of_the_same_human_is_a_split() {
     });
     let e = run(&i);
     assert_eq!(status(&e, Check::SplitIdentity), Status::Fail);
-    assert_cause(&e, Check::SplitIdentity);
+    assert_cause(&e, "event_on_other_profile");
     assert!(e
         .step(Check::SplitIdentity)
         .unwrap()
@@ -473,7 +495,7 @@ fn an_event_brought_by_a_merge_cannot_trigger() {
     let e = run(&input(post_purchase(), vec![p]));
     assert_eq!(status(&e, Check::TriggerEvent), Status::Pass);
     assert_eq!(status(&e, Check::MergedEvent), Status::Fail);
-    assert_cause(&e, Check::MergedEvent);
+    assert_cause(&e, "event_on_other_profile");
     assert!(
         e.likely_cause.contains("profile_merge"),
         "{}",
@@ -506,7 +528,7 @@ fn an_event_that_arrived_more_than_72_hours_after_its_timestamp_cannot_trigger()
     );
     let e = run(&input(post_purchase(), vec![p]));
     assert_eq!(status(&e, Check::LateEvent), Status::Fail);
-    assert_cause(&e, Check::LateEvent);
+    assert_cause(&e, "event_late");
     assert!(
         e.step(Check::LateEvent)
             .unwrap()
@@ -546,12 +568,15 @@ fn when_arrival_is_not_knowable_the_late_check_says_unknown_and_explains_why() {
     assert_eq!(late.status, Status::Unknown);
     assert!(late.summary.contains("not knowable"), "{}", late.summary);
     // Nothing failed: the unknown step is the best lead.
-    assert_eq!(e.cause, Some(Check::LateEvent));
+    assert_eq!(e.cause.kind, CauseKind::Unknown);
+    assert_eq!(e.cause.step, Some(Check::LateEvent));
     assert!(
-        e.likely_cause.contains("may have arrived"),
+        e.likely_cause
+            .contains("The API cannot tell when `order_completed`"),
         "{}",
         e.likely_cause
     );
+    assert!(!e.cause.data_error);
 }
 
 #[test]
@@ -572,7 +597,7 @@ fn not_being_in_the_trigger_segment_is_the_cause_for_a_segment_campaign() {
             "messages"
         ]
     );
-    assert_cause(&e, Check::TriggerSegment);
+    assert_cause(&e, "not_in_trigger_segment");
     assert!(
         e.likely_cause.contains("42 \"Lapsed 90d\""),
         "{}",
@@ -582,7 +607,7 @@ fn not_being_in_the_trigger_segment_is_the_cause_for_a_segment_campaign() {
 }
 
 #[test]
-fn a_failing_config_condition_explains_why_the_person_is_not_in_the_trigger_segment() {
+fn a_stale_attribute_behind_a_failing_condition_is_the_root_of_not_being_in_the_trigger_segment() {
     let mut i = input(
         winback(),
         vec![profile("a3000001", "C1001").attr("total_orders", "0")],
@@ -593,20 +618,29 @@ fn a_failing_config_condition_explains_why_the_person_is_not_in_the_trigger_segm
     let e = run(&i);
     assert_eq!(status(&e, Check::TriggerSegment), Status::Fail);
     assert_eq!(status(&e, Check::Condition), Status::Fail);
-    assert_cause(&e, Check::Condition);
+    assert_cause(&e, "stale_attribute");
     assert!(
         e.likely_cause.contains("`total_orders > 0`"),
         "{}",
         e.likely_cause
     );
     assert!(
-        e.fix
-            .as_deref()
-            .unwrap()
-            .contains("`total_orders` at its owner shop (which says 3)"),
-        "{:?}",
-        e.fix
+        e.likely_cause.contains(
+            "Customer.io has total_orders = 0 for C1001, while shop, which owns it, has 3"
+        ),
+        "{}",
+        e.likely_cause
     );
+    // The fix points at the pipe, not at the owner (whose value is right).
+    let fix = e.fix.as_deref().unwrap();
+    assert!(fix.contains("re-sync total_orders from shop"), "{fix}");
+    assert!(
+        !fix.contains("correct `total_orders` at its owner"),
+        "{fix}"
+    );
+    assert_eq!(roles(&e), ["data_error", "condition", "segment", "step"]);
+    assert_eq!(e.cause.step, Some(Check::TriggerSegment));
+    assert!(e.cause.data_error);
     assert_eq!(
         e.campaign.note.as_deref(),
         Some("Winback: people with orders who are lapsed")
@@ -644,7 +678,7 @@ fn being_in_a_filter_segment_the_campaign_excludes_is_the_cause() {
     });
     let e = run(&i);
     assert_eq!(status(&e, Check::TriggerEvent), Status::Pass);
-    assert_cause(&e, Check::FilterSegments);
+    assert_cause(&e, "excluded_by_filter");
     assert!(
         e.likely_cause
             .contains("12 \"Purchased 7d\", which the campaign's filter excludes"),
@@ -668,7 +702,7 @@ fn an_exit_condition_counts_only_events_after_the_trigger() {
         .event("cart_abandoned", NOW - 5 * HOUR)
         .event("order_completed", NOW - 2 * HOUR);
     let e = run(&input(cart_recovery(), vec![bought_after]));
-    assert_cause(&e, Check::ExitWhen);
+    assert_cause(&e, "condition_false");
     assert!(
         e.likely_cause
             .contains("exit condition `event order_completed`"),
@@ -683,7 +717,7 @@ fn an_unsubscribed_person_does_not_get_an_email_campaign() {
         .event("order_completed", NOW - DAY)
         .unsubscribed(NOW - 30 * DAY);
     let e = run(&input(post_purchase(), vec![p]));
-    assert_cause(&e, Check::Subscription);
+    assert_cause(&e, "unsubscribed");
     assert!(
         e.likely_cause.contains("unsubscribed (written 2024-05-02"),
         "{}",
@@ -701,17 +735,19 @@ fn unsubscribed_against_an_opted_in_consent_owner_is_a_consent_conflict() {
     r.attributes.insert("email_opt_in".into(), RawValue::Int(1));
     i.subject.records.push(r);
     let e = run(&i);
-    assert_cause(&e, Check::Subscription);
+    assert_cause(&e, "consent_conflict");
     assert!(
-        e.likely_cause.contains("consent conflict"),
+        e.likely_cause.to_lowercase().contains("consent conflict"),
         "{}",
         e.likely_cause
     );
     assert!(
-        e.fix.as_deref().unwrap().starts_with("reconcile consent"),
+        e.fix.as_deref().unwrap().starts_with("sync consent"),
         "{:?}",
         e.fix
     );
+    assert_eq!(roles(&e), ["data_error", "step"]);
+    assert_eq!(e.cause.chain[0].id, "consent_conflict");
     assert_eq!(
         e.step(Check::Subscription).unwrap().evidence["consent_owner"]["opt_in"],
         true
@@ -747,7 +783,8 @@ fn a_message_of_the_campaign_means_the_person_entered() {
     ];
     let e = run(&i);
     assert!(e.entered);
-    assert_eq!(e.cause, None);
+    assert_eq!(e.cause.kind, CauseKind::Entered);
+    assert_eq!(e.cause.step, None);
     assert_eq!(e.fix, None);
     assert_eq!(e.entered_at.as_deref(), Some("2024-05-29T00:02:00Z"));
     assert!(
@@ -781,7 +818,8 @@ fn a_clean_person_without_a_message_points_at_what_the_api_cannot_see() {
         e.steps
     );
     assert_eq!(status(&e, Check::Messages), Status::Fail);
-    assert_eq!(e.cause, None);
+    assert_eq!(e.cause.kind, CauseKind::Unknown);
+    assert!(!e.cause.data_error);
     assert!(
         e.likely_cause
             .starts_with("Every check the API allows passed"),
@@ -810,7 +848,7 @@ fn a_person_with_no_profile_of_their_own_is_told_so() {
     });
     i.subject.records.push(shop_record("C1001"));
     let e = run(&i);
-    assert_cause(&e, Check::ProfileExists);
+    assert_cause(&e, "event_on_other_profile");
     assert!(
         e.fix
             .as_deref()
@@ -910,7 +948,7 @@ fn the_json_document_has_the_why_schema() {
     ));
     let v: Value = serde_json::from_str(&render::json(&e)).unwrap();
     assert_json_contract(&v);
-    assert_eq!(v["cause"], "event_name_drift");
+    assert_eq!(v["cause"]["kind"], "event_name_drift");
     assert_eq!(v["as_of"], "2024-06-01T00:00:00Z");
 }
 
@@ -1016,6 +1054,8 @@ struct FakeApi {
     segments: Arc<Vec<Value>>,
     /// Path substrings that answer 500.
     broken: Arc<Vec<String>>,
+    /// Every request, as `METHOD /path`.
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 fn query(req: &Request, name: &str) -> Option<String> {
@@ -1046,6 +1086,10 @@ fn not_found() -> ResponseTemplate {
 impl Respond for FakeApi {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let path = req.url.path().to_string();
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{} {path}", req.method));
         if self.broken.iter().any(|b| path.contains(b.as_str())) {
             return ResponseTemplate::new(500).set_body_string("upstream exploded");
         }
@@ -1174,6 +1218,7 @@ fn fake_api(broken: &[&str]) -> FakeApi {
             json!({ "id": 42, "name": "Lapsed 90d", "state": "finished", "type": "dynamic" }),
         ]),
         broken: Arc::new(broken.iter().map(|s| s.to_string()).collect()),
+        log: Arc::default(),
     }
 }
 
@@ -1203,7 +1248,7 @@ async fn through_the_api_an_order_on_an_email_only_twin_is_a_split() {
     let server = serve(fake_api(&[])).await;
     let ws = workspace(&server).await;
     let e = explain_via_api(&ws, "C1001", 101).await;
-    assert_cause(&e, Check::SplitIdentity);
+    assert_cause(&e, "event_on_other_profile");
     assert_eq!(e.profile["cio_id"], "a3000001");
     assert!(
         e.fix
@@ -1222,9 +1267,9 @@ async fn through_the_api_a_drifted_name_and_a_late_event_are_found() {
     let ws = workspace(&server).await;
     assert_cause(
         &explain_via_api(&ws, "C1002", 101).await,
-        Check::EventNameDrift,
+        "event_name_drift",
     );
-    assert_cause(&explain_via_api(&ws, "C1004", 101).await, Check::LateEvent);
+    assert_cause(&explain_via_api(&ws, "C1004", 101).await, "event_late");
 }
 
 #[tokio::test]
@@ -1241,7 +1286,7 @@ async fn through_the_api_a_segment_campaign_names_the_segment() {
     let server = serve(fake_api(&[])).await;
     let ws = workspace(&server).await;
     let e = explain_via_api(&ws, "C1005", 102).await;
-    assert_cause(&e, Check::TriggerSegment);
+    assert_cause(&e, "not_in_trigger_segment");
     assert!(
         e.likely_cause.contains("42 \"Lapsed 90d\""),
         "segment names come from GET /v1/segments: {}",
@@ -1292,7 +1337,11 @@ async fn the_command_writes_the_json_document_to_the_out_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("why.json");
     let args = WhyArgs {
-        person: "C1002".into(),
+        selection: Selection {
+            persons: vec!["C1002".into()],
+            ..Selection::default()
+        },
+        from_scan: None,
         campaign: "post-purchase".into(),
         format: WhyFormat::Json,
         out: Some(out.clone()),
@@ -1304,7 +1353,7 @@ async fn the_command_writes_the_json_document_to_the_out_file() {
     assert_eq!(v["campaign"]["id"], 101);
     assert_eq!(v["campaign"]["name"], "Post-purchase thank you");
     assert_eq!(v["entered"], false);
-    assert_eq!(v["cause"], "event_name_drift");
+    assert_eq!(v["cause"]["kind"], "event_name_drift");
     assert_eq!(v["steps"][0]["check"], "campaign_running");
 }
 
@@ -1356,7 +1405,7 @@ async fn the_binary_explains_in_json_and_table_and_rejects_an_unknown_campaign()
     assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_json_contract(&v);
-    assert_eq!(v["cause"], "split_identity");
+    assert_eq!(v["cause"]["kind"], "event_on_other_profile");
 
     let (code, out, err) = run_binary(base(&["--person", "C1003", "--campaign", "101"])).await;
     assert_eq!(code, 0, "stderr: {err}");
@@ -1437,4 +1486,824 @@ fn the_demo_plan_campaigns_are_valid_api_campaign_objects() {
             "no planted person for {cause}"
         );
     }
+}
+
+// ---------------------------------------------------------------- a generated workspace: one planted reason per person
+
+/// The VIP campaign: segment-triggered on 77 "VIP gold" (config: `vip_tier = gold`).
+fn vip() -> Campaign {
+    Campaign {
+        id: 105,
+        name: "VIP early access".into(),
+        active: true,
+        state: Some("running".into()),
+        trigger_segment_ids: vec![77],
+        first_started: Some(NOW - 90 * DAY),
+        actions: email_action(),
+        ..Campaign::default()
+    }
+}
+
+/// An email campaign that requires filter segment 5 "Email subscribers".
+fn newsletter_flow() -> Campaign {
+    Campaign {
+        id: 106,
+        name: "Welcome series".into(),
+        active: true,
+        state: Some("running".into()),
+        event_name: Some("signed_up".into()),
+        filter_segment_ids: vec![5],
+        first_started: Some(NOW - 60 * DAY),
+        actions: email_action(),
+        ..Campaign::default()
+    }
+}
+
+impl P {
+    /// When Customer.io last wrote an attribute.
+    fn written(mut self, attr: &str, at: i64) -> Self {
+        self.0.timestamps.insert(attr.into(), at);
+        self
+    }
+}
+
+fn shop(id: &str, attrs: &[(&str, RawValue)], updated: Option<i64>) -> SourceRecord {
+    let mut r = shop_record(id);
+    for (k, v) in attrs {
+        r.attributes.insert((*k).into(), v.clone());
+    }
+    r.updated_at = updated.map(RawValue::Int);
+    r
+}
+
+fn member(i: &mut WhyInput, id: i64, name: &str) {
+    i.segments.push(SegmentRef {
+        id,
+        name: name.into(),
+    });
+}
+
+/// One planted person: a name, the input, the kind and whether it is a data error.
+struct Planted {
+    person: &'static str,
+    input: WhyInput,
+    kind: CauseKind,
+}
+
+fn planted(person: &'static str, mut input: WhyInput, kind: CauseKind) -> Planted {
+    input.person = person.into();
+    input.subject.person = person.into();
+    Planted {
+        person,
+        input,
+        kind,
+    }
+}
+
+/// Every cause kind, each on a person with exactly that one reason.
+fn generated_workspace() -> Vec<Planted> {
+    let order = |cio: &str, id: &str| profile(cio, id).event("order_completed", NOW - DAY);
+    let mut out = Vec::new();
+
+    // Controls: they entered.
+    let mut i = input(post_purchase(), vec![order("a1", "P01")]);
+    i.messages = vec![message(101, NOW - DAY + 90)];
+    out.push(planted("P01", i, CauseKind::Entered));
+    let mut i = input(
+        winback(),
+        vec![profile("a2", "P02").attr("total_orders", "4")],
+    );
+    member(&mut i, 42, "Lapsed 90d");
+    i.messages = vec![message(102, NOW - 3 * DAY)];
+    out.push(planted("P02", i, CauseKind::Entered));
+
+    // By design, on healthy data.
+    out.push(planted(
+        "P03",
+        input(spring_draft(), vec![order("a3", "P03")]),
+        CauseKind::CampaignNotRunning,
+    ));
+    let mut i = input(
+        winback(),
+        vec![profile("a4", "P04").attr("total_orders", "4")],
+    );
+    i.segment_names.insert(42, "Lapsed 90d".into());
+    out.push(planted("P04", i, CauseKind::NotInTriggerSegment));
+    let mut i = input(
+        cart_recovery(),
+        vec![profile("a5", "P05").event("cart_abandoned", NOW - HOUR)],
+    );
+    member(&mut i, 12, "Purchased 7d");
+    out.push(planted("P05", i, CauseKind::ExcludedByFilter));
+    let mut i = input(
+        post_purchase(),
+        vec![order("a6", "P06").unsubscribed(NOW - 30 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "P06",
+        &[("email_opt_in", RawValue::Int(0))],
+        Some(NOW - 30 * DAY),
+    ));
+    out.push(planted("P06", i, CauseKind::Unsubscribed));
+    out.push(planted(
+        "P07",
+        input(
+            post_purchase(),
+            vec![profile("a7", "P07").event("order_completed", NOW - 70 * DAY)],
+        ),
+        CauseKind::BeforeCampaignStart,
+    ));
+    let mut i = input(
+        winback(),
+        vec![profile("a8", "P08").attr("total_orders", "0")],
+    );
+    i.subject.records.push(shop(
+        "P08",
+        &[("total_orders", RawValue::Int(0))],
+        Some(NOW - 90 * DAY),
+    ));
+    out.push(planted("P08", i, CauseKind::ConditionFalse));
+
+    // Data errors.
+    let mut i = input(
+        post_purchase(),
+        vec![order("a9", "P09").unsubscribed(NOW - 10 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "P09",
+        &[("email_opt_in", RawValue::Int(1))],
+        Some(NOW - 5 * DAY),
+    ));
+    out.push(planted("P09", i, CauseKind::ConsentConflict));
+    let mut i = input(winback(), vec![profile("a10", "P10")]);
+    i.subject.records.push(shop(
+        "P10",
+        &[("total_orders", RawValue::Int(3))],
+        Some(NOW - 9 * DAY),
+    ));
+    out.push(planted("P10", i, CauseKind::MissingAttribute));
+    let mut i = input(
+        vip(),
+        vec![profile("a11", "P11")
+            .attr("vip_tier", "silver")
+            .written("vip_tier", NOW - 40 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "P11",
+        &[("vip_tier", RawValue::Text("gold".into()))],
+        Some(NOW - 12 * DAY),
+    ));
+    out.push(planted("P11", i, CauseKind::StaleAttribute));
+    out.push(planted(
+        "P12",
+        input(
+            post_purchase(),
+            vec![profile("a12", "P12").event("Order Completed", NOW - DAY)],
+        ),
+        CauseKind::EventNameDrift,
+    ));
+    let mut i = input(
+        post_purchase(),
+        vec![
+            profile("a13", "P13"),
+            email_only("a13b", "jane@example.com").event("order_completed", NOW - DAY),
+        ],
+    );
+    i.subject.links.push(Link {
+        from: NodeRef::Profile {
+            cio_id: "a13".into(),
+        },
+        to: NodeRef::Profile {
+            cio_id: "a13b".into(),
+        },
+        identifier: "email".into(),
+        value: "jane@example.com".into(),
+        via: "customerio".into(),
+    });
+    out.push(planted("P13", i, CauseKind::EventOnOtherProfile));
+    out.push(planted(
+        "P14",
+        input(
+            post_purchase(),
+            vec![profile("a14", "P14").event_with(
+                "order_completed",
+                NOW - 6 * DAY,
+                json!({ "_received_at": NOW - DAY }),
+            )],
+        ),
+        CauseKind::EventLate,
+    ));
+    out.push(planted(
+        "P15",
+        input(
+            post_purchase(),
+            vec![profile("a15", "P15").event("order_completed", NOW + 2 * DAY)],
+        ),
+        CauseKind::EventTimeInvalid,
+    ));
+    let mut i = input(post_purchase(), vec![profile("a16", "P16")]);
+    let mut r = shop_record("P16");
+    r.events.push(SourceEvent {
+        name: "order_completed".into(),
+        id: Some("O-16".into()),
+        timestamp: RawValue::Int(NOW - 2 * DAY),
+        ..SourceEvent::default()
+    });
+    i.subject.records.push(r);
+    out.push(planted("P16", i, CauseKind::EventMissing));
+    let mut i = input(post_purchase(), vec![]);
+    i.subject.records.push(shop_record("P17"));
+    out.push(planted("P17", i, CauseKind::NoProfile));
+    out.push(planted(
+        "P18",
+        input(
+            post_purchase(),
+            vec![profile("a18", "P18").event("order_completed", NOW - 10 * DAY)],
+        ),
+        CauseKind::Unknown,
+    ));
+    out
+}
+
+#[test]
+fn every_planted_reason_is_the_cause_and_only_data_errors_are_blamed_on_data() {
+    let people = generated_workspace();
+    for p in &people {
+        let e = run(&p.input);
+        assert_eq!(
+            e.cause.kind, p.kind,
+            "{}: {}\nchain: {:#?}\nsteps: {:#?}",
+            p.person, e.likely_cause, e.cause.chain, e.steps
+        );
+        assert_eq!(e.entered, p.kind == CauseKind::Entered, "{}", p.person);
+        assert_eq!(
+            e.cause.data_error,
+            p.kind.is_data_error(),
+            "{}: {}",
+            p.person,
+            e.likely_cause
+        );
+        if p.kind != CauseKind::Entered {
+            let last = e.cause.chain.last().expect("a chain");
+            assert_eq!(
+                serde_json::to_value(last.role).unwrap(),
+                "step",
+                "{}: the chain ends at the step that blocked entry",
+                p.person
+            );
+        }
+        // By design and healthy: nothing in the answer says to fix data.
+        if matches!(
+            p.kind,
+            CauseKind::CampaignNotRunning | CauseKind::ExcludedByFilter | CauseKind::Unsubscribed
+        ) {
+            assert!(
+                !e.cause
+                    .chain
+                    .iter()
+                    .any(|l| serde_json::to_value(l.role).unwrap() == "data_error"),
+                "{}",
+                p.person
+            );
+        }
+    }
+    // Every documented kind has a planted person.
+    for kind in CauseKind::ALL {
+        assert!(
+            people.iter().any(|p| p.kind == kind),
+            "no planted person for {kind}"
+        );
+    }
+}
+
+#[test]
+fn an_exclusion_segment_is_by_design_even_when_unrelated_data_is_wrong() {
+    // In the exclusion segment 12 "Purchased 7d", and their email is
+    // unsubscribed against an opted-in owner: a real error, but not why
+    // the filter leaves them out.
+    let mut i = input(
+        cart_recovery(),
+        vec![profile("a3000001", "C1001")
+            .event("cart_abandoned", NOW - HOUR)
+            .unsubscribed(NOW - 3 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "C1001",
+        &[("email_opt_in", RawValue::Int(1))],
+        Some(NOW - DAY),
+    ));
+    member(&mut i, 12, "Purchased 7d");
+    let e = run(&i);
+    assert_eq!(
+        e.cause.kind,
+        CauseKind::ExcludedByFilter,
+        "{}",
+        e.likely_cause
+    );
+    assert!(!e.cause.data_error);
+    assert_eq!(e.cause.step, Some(Check::FilterSegments));
+}
+
+// ---------------------------------------------------------------- the causal chain, one case per upstream error
+
+fn chain_ids(e: &Explanation) -> Vec<String> {
+    e.cause.chain.iter().map(|l| l.id.clone()).collect()
+}
+
+#[test]
+fn a_consent_conflict_behind_the_email_subscribers_filter_segment_is_the_cause() {
+    let mut i = input(
+        newsletter_flow(),
+        vec![profile("a3000001", "C1001")
+            .event("signed_up", NOW - DAY)
+            .unsubscribed(NOW - 8 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "C1001",
+        &[("email_opt_in", RawValue::Bool(true))],
+        Some(NOW - 3 * DAY),
+    ));
+    i.segment_names.insert(5, "Email subscribers".into());
+    let e = run(&i);
+    assert_eq!(status(&e, Check::FilterSegments), Status::Fail);
+    assert_eq!(
+        e.cause.kind,
+        CauseKind::ConsentConflict,
+        "{}",
+        e.likely_cause
+    );
+    assert_eq!(e.cause.step, Some(Check::FilterSegments));
+    assert_eq!(roles(&e), ["data_error", "segment", "step"]);
+    assert_eq!(
+        chain_ids(&e),
+        ["consent_conflict", "segment 5", "filter_segments"]
+    );
+    // Who says what, since when; and the fix is the consent sync.
+    for part in [
+        "Customer.io has C1001 unsubscribed since 2024-05-24T00:00:00Z",
+        "shop, which owns email consent, says opted in (email_opt_in = true since 2024-05-29T00:00:00Z)",
+        "not in filter segment 5 \"Email subscribers\"",
+    ] {
+        assert!(e.likely_cause.contains(part), "{part:?} in {}", e.likely_cause);
+    }
+    let fix = e.fix.as_deref().unwrap();
+    assert!(
+        fix.starts_with("sync consent: carry email_opt_in from shop"),
+        "{fix}"
+    );
+    assert!(!fix.contains("check the data segment"), "{fix}");
+}
+
+#[test]
+fn a_filter_segment_the_name_does_not_tie_to_consent_is_not_blamed_on_the_conflict() {
+    let mut i = input(
+        newsletter_flow(),
+        vec![profile("a3000001", "C1001")
+            .event("signed_up", NOW - DAY)
+            .unsubscribed(NOW - 8 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "C1001",
+        &[("email_opt_in", RawValue::Bool(true))],
+        Some(NOW - 3 * DAY),
+    ));
+    i.segment_names.insert(5, "Engaged last 90 days".into());
+    let e = run(&i);
+    assert_eq!(
+        e.cause.kind,
+        CauseKind::ExcludedByFilter,
+        "{}",
+        e.likely_cause
+    );
+    // The conflict is named in the fix as something to rule out.
+    assert!(
+        e.fix.as_deref().unwrap().contains("consent_conflict"),
+        "{:?}",
+        e.fix
+    );
+}
+
+#[test]
+fn a_stale_attribute_breaks_the_condition_the_trigger_segment_reads() {
+    let p = planted_person("P11");
+    let e = run(&p.input);
+    assert_eq!(
+        chain_ids(&e),
+        [
+            "stale_attribute",
+            "vip_tier = gold",
+            "segment 77",
+            "trigger_segment"
+        ]
+    );
+    assert_eq!(roles(&e), ["data_error", "condition", "segment", "step"]);
+    // Customer.io has silver, the owner has gold since a date; the change
+    // never arrived (Customer.io's value was written before it).
+    for part in [
+        "Customer.io has vip_tier = silver (written 2024-04-22T00:00:00Z) for P11",
+        "shop, which owns it, has gold since 2024-05-20T00:00:00Z",
+        "the owner's change never arrived",
+        "`vip_tier = gold` does not hold",
+    ] {
+        assert!(
+            e.likely_cause.contains(part),
+            "{part:?} in {}",
+            e.likely_cause
+        );
+    }
+    let fix = e.fix.as_deref().unwrap();
+    assert!(
+        fix.starts_with(
+            "re-send vip_tier through the sync that carries it from shop to Customer.io"
+        ),
+        "{fix}"
+    );
+}
+
+#[test]
+fn an_overwritten_attribute_names_the_other_writer_and_when() {
+    let mut i = input(
+        vip(),
+        vec![profile("a3000001", "C1001")
+            .attr("vip_tier", "silver")
+            .written("vip_tier", NOW - 2 * DAY)],
+    );
+    i.subject.records.push(shop(
+        "C1001",
+        &[("vip_tier", RawValue::Text("gold".into()))],
+        Some(NOW - 12 * DAY),
+    ));
+    let e = run(&i);
+    assert_eq!(e.cause.kind, CauseKind::StaleAttribute);
+    assert!(
+        e.likely_cause.contains(
+            "another writer overwrote it after the owner's change, at 2024-05-30T00:00:00Z"
+        ),
+        "{}",
+        e.likely_cause
+    );
+    assert!(
+        e.fix.as_deref().unwrap().starts_with(
+            "find the writer that set vip_tier in Customer.io at 2024-05-30T00:00:00Z"
+        ),
+        "{:?}",
+        e.fix
+    );
+}
+
+#[test]
+fn a_missing_attribute_breaks_a_campaign_condition() {
+    // In the trigger segment, but the config condition reads an attribute
+    // the shop has and Customer.io never got.
+    let mut i = input(winback(), vec![profile("a3000001", "C1001")]);
+    member(&mut i, 42, "Lapsed 90d");
+    i.subject.records.push(shop(
+        "C1001",
+        &[("total_orders", RawValue::Int(3))],
+        Some(NOW - 9 * DAY),
+    ));
+    let e = run(&i);
+    assert_eq!(
+        e.cause.kind,
+        CauseKind::MissingAttribute,
+        "{}",
+        e.likely_cause
+    );
+    assert_eq!(roles(&e), ["data_error", "condition", "step"]);
+    assert_eq!(e.cause.step, Some(Check::Condition));
+    assert!(
+        e.likely_cause.contains(
+            "Customer.io has no total_orders for C1001, while shop, which owns it, has 3"
+        ),
+        "{}",
+        e.likely_cause
+    );
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap()
+            .contains("the shop → Customer.io pipe"),
+        "{:?}",
+        e.fix
+    );
+}
+
+#[test]
+fn a_consent_conflict_on_the_subscription_step_is_the_root() {
+    let e = run(&planted_person("P09").input);
+    assert_eq!(chain_ids(&e), ["consent_conflict", "subscription"]);
+}
+
+#[test]
+fn a_rejected_event_is_the_root_of_a_missing_trigger_event() {
+    let mut i = input(
+        post_purchase(),
+        vec![profile("a3000001", "C1001").activity(
+            "failed_event",
+            Some("order_completed"),
+            NOW - 2 * DAY + 20,
+            json!({ "name": "order_completed", "reason": "invalid timestamp" }),
+        )],
+    );
+    let mut r = shop_record("C1001");
+    r.events.push(SourceEvent {
+        name: "order_completed".into(),
+        id: Some("O-1".into()),
+        timestamp: RawValue::Int(NOW - 2 * DAY),
+        ..SourceEvent::default()
+    });
+    i.subject.records.push(r);
+    let e = run(&i);
+    assert_eq!(e.cause.kind, CauseKind::EventMissing, "{}", e.likely_cause);
+    assert_eq!(
+        chain_ids(&e),
+        ["failed_update", "event_missing", "trigger_event"],
+        "{:#?}",
+        e.cause.chain
+    );
+    assert!(
+        e.fix
+            .as_deref()
+            .unwrap()
+            .contains("Customer.io rejected it before"),
+        "{:?}",
+        e.fix
+    );
+}
+
+#[test]
+fn a_drifted_name_is_the_root_of_the_failed_trigger_step() {
+    let e = run(&planted_person("P12").input);
+    assert_eq!(chain_ids(&e), ["event_name_drift", "trigger_event"]);
+    assert_eq!(e.cause.step, Some(Check::TriggerEvent));
+}
+
+fn planted_person(name: &str) -> Planted {
+    generated_workspace()
+        .into_iter()
+        .find(|p| p.person == name)
+        .expect("a planted person")
+}
+
+// ---------------------------------------------------------------- event times
+
+#[test]
+fn an_event_stamped_in_the_future_is_named_with_its_time_and_how_far_off() {
+    let e = run(&planted_person("P15").input);
+    assert_eq!(e.cause.kind, CauseKind::EventTimeInvalid);
+    assert_eq!(status(&e, Check::TriggerEvent), Status::Pass);
+    assert_eq!(status(&e, Check::LateEvent), Status::Fail);
+    assert!(
+        e.likely_cause.contains(
+            "stamped 2024-06-03T00:00:00Z, 2d in the future (as of 2024-06-01T00:00:00Z)"
+        ),
+        "{}",
+        e.likely_cause
+    );
+    assert!(
+        !e.likely_cause.contains("may have"),
+        "no hedging: {}",
+        e.likely_cause
+    );
+}
+
+#[test]
+fn an_event_stamped_after_it_arrived_is_in_the_future_of_its_arrival() {
+    let p = profile("a3000001", "C1001").event_with(
+        "order_completed",
+        NOW - DAY,
+        json!({ "_received_at": NOW - 3 * DAY }),
+    );
+    let e = run(&input(post_purchase(), vec![p]));
+    assert_eq!(e.cause.kind, CauseKind::EventTimeInvalid);
+    assert!(
+        e.likely_cause
+            .contains("stamped 2024-05-31T00:00:00Z, 2d after it arrived (2024-05-29T00:00:00Z)"),
+        "{}",
+        e.likely_cause
+    );
+}
+
+#[test]
+fn an_event_in_milliseconds_is_an_invalid_time() {
+    let p = profile("a3000001", "C1001").event("order_completed", (NOW - DAY) * 1000);
+    let e = run(&input(post_purchase(), vec![p]));
+    assert_eq!(e.cause.kind, CauseKind::EventTimeInvalid);
+    assert!(
+        e.likely_cause.contains("in milliseconds"),
+        "{}",
+        e.likely_cause
+    );
+}
+
+#[test]
+fn an_event_stamped_more_than_72_hours_before_it_arrived_names_both_times() {
+    let e = run(&planted_person("P14").input);
+    assert_eq!(e.cause.kind, CauseKind::EventLate);
+    assert!(
+        e.likely_cause.contains(
+            "stamped 2024-05-26T00:00:00Z arrived 5d after its timestamp (2024-05-31T00:00:00Z)"
+        ),
+        "{}",
+        e.likely_cause
+    );
+}
+
+#[test]
+fn an_event_stamped_within_72_hours_of_now_arrived_in_time_without_arrival_data() {
+    // It has arrived by now, so it arrived within 2 days of its stamp.
+    let p = profile("a3000001", "C1001").event("order_completed", NOW - 2 * DAY);
+    let e = run(&input(post_purchase(), vec![p]));
+    assert_eq!(status(&e, Check::LateEvent), Status::Pass);
+}
+
+// ---------------------------------------------------------------- cohorts
+
+#[test]
+fn cohort_counts_are_the_explanations_causes_worst_first() {
+    let explanations: Vec<Explanation> = generated_workspace()
+        .iter()
+        .map(|p| run(&p.input))
+        .collect();
+    let (counts, rows) = why::cohort::count(&explanations);
+    assert_eq!(counts.values().sum::<usize>(), explanations.len());
+    for e in &explanations {
+        assert!(counts[&e.cause.kind] >= 1);
+    }
+    let ranks: Vec<u8> = rows.iter().map(|r| r.kind.rank()).collect();
+    let mut sorted = ranks.clone();
+    sorted.sort();
+    assert_eq!(ranks, sorted, "data errors first, entered last");
+    assert_eq!(rows.last().unwrap().kind, CauseKind::Entered);
+    assert!(rows[0].data_error);
+    let entered = rows.iter().find(|r| r.kind == CauseKind::Entered).unwrap();
+    assert_eq!(entered.count, 2);
+    assert_eq!(entered.examples, ["P01", "P02"]);
+}
+
+#[tokio::test]
+async fn a_cohort_reads_the_campaign_once_and_people_through_the_batched_path() {
+    let api = fake_api(&[]);
+    let log = Arc::clone(&api.log);
+    let server = serve(api).await;
+    std::env::set_var(KEY_ENV, "test-key");
+    let config = config::load_str(&api_config_text(&server.uri()), Path::new("why.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let people = dir.path().join("people.txt");
+    std::fs::write(
+        &people,
+        "C1001\nC1002\nC1003\nC1004\nC1005\nC9999 # nobody\n",
+    )
+    .unwrap();
+    let out = dir.path().join("cohort.json");
+    let args = WhyArgs {
+        selection: Selection {
+            people_file: Some(people),
+            ..Selection::default()
+        },
+        from_scan: None,
+        campaign: "101".into(),
+        format: WhyFormat::Json,
+        out: Some(out.clone()),
+    };
+    // C9999 cannot be explained: exit 3, the others are.
+    assert_eq!(why::command(config, args).await, 3);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["schema"], "cioscope.why/1");
+    let kinds: Vec<(String, String)> = v["explanations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["person"].as_str().unwrap().to_string(),
+                e["cause"]["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("C1001".to_string(), "event_on_other_profile".to_string()),
+            ("C1002".into(), "event_name_drift".into()),
+            ("C1003".into(), "entered".into()),
+            ("C1004".into(), "event_late".into()),
+            ("C1005".into(), "condition_false".into()),
+        ]
+    );
+    assert_eq!(v["people"], 5);
+    assert_eq!(v["errors"][0]["person"], "C9999");
+    assert_cohort_counts(&v);
+    let log = log.lock().unwrap();
+    let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(
+        count("GET /v1/campaigns/101"),
+        1,
+        "the campaign is read once: {log:#?}"
+    );
+    assert!(
+        !log.iter()
+            .any(|l| l.starts_with("GET /v1/customers/C100") && l.ends_with("/attributes")),
+        "found profiles come from the batch endpoint, not one read each: {log:#?}"
+    );
+    // Per human: activities of each profile, then its segments and messages.
+    assert_eq!(count("GET /v1/customers/C1001/segments"), 1, "{log:#?}");
+    assert!(count("POST /v1/customers/attributes") <= 2, "{log:#?}");
+}
+
+/// The cohort document's counts are the tally of its explanations.
+fn assert_cohort_counts(v: &Value) {
+    let explanations = v["explanations"].as_array().unwrap();
+    let mut tally: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in explanations {
+        assert_json_contract(e);
+        let kind = e["cause"]["kind"].as_str().unwrap();
+        assert!(CauseKind::from_id(kind).is_some(), "{kind} is documented");
+        *tally.entry(kind.to_string()).or_default() += 1;
+    }
+    let counts: std::collections::BTreeMap<String, u64> = v["counts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, tally);
+    assert_eq!(v["people"].as_u64().unwrap() as usize, explanations.len());
+    let rows: u64 = v["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["count"], counts[r["kind"].as_str().unwrap()]);
+            r["count"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(rows as usize, explanations.len());
+}
+
+#[test]
+fn the_demo_cohort_counts_equal_the_explanations_it_prints() {
+    let run_demo = |format: &str| {
+        let out = assert_cmd::Command::cargo_bin("cioscope")
+            .unwrap()
+            .args([
+                "why",
+                "--demo",
+                "--campaign",
+                "201",
+                "--all",
+                "--format",
+                format,
+            ])
+            .env("CIOSCOPE_LOG_DIR", std::env::temp_dir())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let v: Value = serde_json::from_str(&run_demo("json")).unwrap();
+    assert_cohort_counts(&v);
+    assert_eq!(v["campaign"]["id"], 201);
+    let kind_of = |person: &str| {
+        v["explanations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["person"] == person)
+            .map(|e| e["cause"]["kind"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // The demo's planted people (fixtures/demo/README.md).
+    for (person, kind) in [
+        ("C1004", "unsubscribed"),
+        ("C1007", "event_on_other_profile"),
+        ("C1011", "entered"),
+        ("C1022", "before_campaign_start"),
+        ("C1136", "event_missing"),
+        ("C1174", "event_late"),
+        ("C1225", "event_name_drift"),
+        ("C1235", "event_on_other_profile"),
+        ("C1237", "consent_conflict"),
+    ] {
+        assert_eq!(kind_of(person), kind, "{person}");
+    }
+    let table = run_demo("table");
+    assert!(table.contains("consent_conflict"), "{table}");
+    let first_row = table.lines().nth(4).unwrap();
+    assert!(
+        first_row.contains("yes"),
+        "worst (a data error) first: {table}"
+    );
+    let md = run_demo("md");
+    assert!(md.contains("| cause | people |"), "{md}");
+    assert!(
+        md.contains("<details><summary>Every person</summary>"),
+        "{md}"
+    );
 }

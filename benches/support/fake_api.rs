@@ -230,6 +230,9 @@ impl Fake {
             ("GET", ["v1", "customers", _, "segments"]) => {
                 ok(json!({"segments": [{"id": 1, "name": "Buyers"}]}))
             }
+            ("GET", ["v1", "customers", _, "messages"]) => ok(json!({"messages": [], "next": ""})),
+            ("GET", ["v1", "campaigns"]) => ok(json!({"campaigns": [campaign()]})),
+            ("GET", ["v1", "campaigns", "1"]) => ok(json!({"campaign": campaign()})),
             _ => ResponseTemplate::new(404),
         }
     }
@@ -246,6 +249,15 @@ impl Respond for Fake {
         }
         self.answer(req).set_delay(LATENCY)
     }
+}
+
+/// The one campaign (`GET /v1/campaigns/1`): event-triggered, email.
+pub fn campaign() -> Value {
+    json!({"id": 1, "deduplicate_id": "1:1", "name": "Post-purchase", "active": true,
+           "state": "running", "event_name": "order_completed", "first_started": 1_600_000_000,
+           "created": 1_600_000_000, "updated": 1_600_000_000, "tags": [],
+           "actions": [{"id": 11, "type": "email"}],
+           "trigger_segment_ids": [], "filter_segment_ids": []})
 }
 
 /// Serve `people` generated people.

@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 use super::conditions::{self, Env, Outcome};
 use super::explain::{Explainer, IN_FLIGHT_SECS};
 use super::helpers::{human_duration, iso, sends_email};
-use super::types::{Check, Part, Status, Step};
+use super::types::{CauseKind, Check, Part, Status, Step};
 use crate::customerio::Message;
 use crate::model::normalize;
 use crate::model::{Profile, SegmentRef, SourceRecord};
@@ -49,6 +49,7 @@ impl<'a> Explainer<'a> {
                 format!("{} is not in the trigger segment {list}, so the campaign has not picked them up.", self.person()),
                 format!("check the data segment {list} filters on for this person (the API does not expose segment rules; describe them in config [[campaigns]] conditions to have them checked)"),
             )
+            .kind(CauseKind::NotInTriggerSegment)
         };
         self.push(step);
     }
@@ -110,8 +111,9 @@ impl<'a> Explainer<'a> {
                         "{} is not in the filter segment {label} the campaign requires.",
                         self.person()
                     ),
-                    format!("check the data segment {label} filters on for this person"),
+                    format!("nothing to fix if {} should not be in segment {label}; if they should, check the data it filters on for this person", self.person()),
                 )
+                .kind(CauseKind::ExcludedByFilter)
             } else {
                 // In an exclusion segment with healthy data is the campaign
                 // working as designed, not a data problem to fix.
@@ -121,7 +123,8 @@ impl<'a> Explainer<'a> {
                     Status::Fail,
                     format!("in filter segment {label}, which the campaign excludes"),
                     evidence,
-                );
+                )
+                .kind(CauseKind::ExcludedByFilter);
                 if problems.is_empty() {
                     step.because(
                         format!("{} is in segment {label}, which the campaign's filter excludes: excluded as designed.", self.person()),
@@ -215,6 +218,7 @@ impl<'a> Explainer<'a> {
                     format!("Customer.io has {} unsubscribed while {source}, which owns consent, says they opted in (consent conflict).", self.person()),
                     format!("reconcile consent: sync {attr} from {source} to Customer.io's `unsubscribed`, or correct {source} if the unsubscribe is real"),
                 )
+                .kind(CauseKind::ConsentConflict)
             }
             (true, Some(true), owner) => {
                 let agrees = match owner {
@@ -225,6 +229,7 @@ impl<'a> Explainer<'a> {
                     format!("{} is unsubscribed{since_text}, so the email campaign does not message them.", self.person()),
                     format!("nothing to fix if the unsubscribe is genuine{agrees}"),
                 )
+                .kind(CauseKind::Unsubscribed)
             }
             (true, None, _) => Step::new(
                 Check::Subscription,
@@ -331,7 +336,7 @@ impl<'a> Explainer<'a> {
             owners.join(", ")
         };
         let person = self.person();
-        match (check, out.holds) {
+        let step = match (check, out.holds) {
             (Check::Condition, Some(true)) => Step::new(check, Status::Pass, format!("`{text}` holds ({notes})"), evidence),
             (Check::Condition, Some(false)) => Step::new(check, Status::Fail, format!("`{text}` does not hold: {notes}"), evidence).because(
                 format!("{person} does not meet the campaign condition `{text}` ({notes})."),
@@ -343,7 +348,14 @@ impl<'a> Explainer<'a> {
             ),
             (Check::ExitWhen, Some(false)) => Step::new(check, Status::Pass, format!("exit condition `{text}` does not hold ({notes})"), evidence),
             (_, _) => Step::new(check, Status::Unknown, format!("`{text}` cannot be decided: {notes}"), evidence),
-        }
+        };
+        let mut step = if step.status == Status::Fail {
+            step.kind(CauseKind::ConditionFalse)
+        } else {
+            step
+        };
+        step.reads = attrs;
+        step
     }
 
     // ---- messages ------------------------------------------------------------------

@@ -1,11 +1,15 @@
-//! `cioscope why`: the command-line edge of the explainer.
+//! `cioscope why`: the command-line edge of the explainer — one person, or
+//! a cohort (a selection, as `check` takes it, or the humans of a scan).
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
+use super::cohort::{explain_cohort, Cohort};
 use super::{exit_code, explain_person, find_campaign, render, Explanation};
 use crate::cli::{WhyArgs, WhyFormat};
 use crate::config::Config;
 use crate::exit::Exit;
+use crate::resolve::select::{self, Selected, Selection};
 use crate::resolve::Workspace;
 
 /// Render in the chosen format; `color` only applies to the table.
@@ -17,10 +21,39 @@ pub fn format(e: &Explanation, format: WhyFormat, color: bool) -> String {
     }
 }
 
-/// `cioscope why --person ID --campaign ID|NAME [--format table|json|md] [--out FILE]`.
+/// A cohort in the chosen format; `color` only applies to the table.
+pub fn format_cohort(c: &Cohort, format: WhyFormat, color: bool) -> String {
+    match format {
+        WhyFormat::Table => render::cohort_table(c, color),
+        WhyFormat::Json => render::cohort_json(c),
+        WhyFormat::Md => render::cohort_markdown(c),
+    }
+}
+
+/// `cioscope why --campaign ID|NAME (--person ID | SELECTION | --from-scan SCAN)
+/// [--format table|json|md] [--out FILE]`.
 pub async fn command(config: Config, args: WhyArgs) -> Exit {
+    let selection: Selection = args.selection.clone().into();
+    let single = args.from_scan.is_none()
+        && selection.persons.len() == 1
+        && Selection {
+            persons: vec![],
+            ..selection.clone()
+        }
+        .is_empty();
+    if args.from_scan.is_none() && selection.is_empty() {
+        eprintln!("cioscope: say who: --person ID for one person, or --segment ID, --people-file FILE, --sample N, --all or --from-scan SCAN for a cohort");
+        return Exit::Usage;
+    }
+    let scan_people = match &args.from_scan {
+        Some(scan) => match scan_population(&config, scan).await {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        },
+        None => None,
+    };
     let ws = match Workspace::open(config).await {
-        Ok(ws) => std::sync::Arc::new(ws),
+        Ok(ws) => Arc::new(ws),
         Err(e) => {
             eprintln!("cioscope: {e}");
             return Exit::Usage;
@@ -33,17 +66,77 @@ pub async fn command(config: Config, args: WhyArgs) -> Exit {
             return e.exit_code();
         }
     };
-    let explanation = match explain_person(&ws, &args.person, campaign_id).await {
-        Ok(e) => e,
+    let color = args.out.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+
+    if single {
+        let explanation = match explain_person(&ws, &selection.persons[0], campaign_id).await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return e.exit_code();
+            }
+        };
+        let text = format(&explanation, args.format, color);
+        if let Err(code) = write(&args, &text) {
+            return code;
+        }
+        for g in &explanation.errors {
+            eprintln!("cioscope: could not load ({}): {}", g.source, g.message);
+        }
+        return exit_code(&explanation);
+    }
+
+    let selected = match scan_people {
+        Some((people, method)) => from_scan_selection(people, method, &selection),
+        None => match ws.select(&selection).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return match e {
+                    select::SelectError::Usage(_) => Exit::Usage,
+                    select::SelectError::Api(_) => Exit::Unavailable,
+                };
+            }
+        },
+    };
+    let Selected {
+        people,
+        method,
+        seed,
+        reserve,
+        target,
+    } = selected;
+    let check_ws = Arc::clone(&ws);
+    let cohort = explain_cohort(&ws, campaign_id, method, seed, || async move {
+        let mut checked = Vec::new();
+        crate::check::run_check(check_ws, people, reserve, target, true, &mut checked).await;
+        checked.sort_by_key(|c| c.order);
+        checked
+    })
+    .await;
+    let cohort = match cohort {
+        Ok(c) => c,
         Err(e) => {
             eprintln!("cioscope: {e}");
             return e.exit_code();
         }
     };
-    let color = args.out.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = format(&explanation, args.format, color);
+    let text = format_cohort(&cohort, args.format, color);
+    if let Err(code) = write(&args, &text) {
+        return code;
+    }
+    for e in &cohort.errors {
+        eprintln!(
+            "cioscope: could not explain {} ({}): {}",
+            e.person, e.source, e.message
+        );
+    }
+    cohort.exit_code()
+}
+
+fn write(args: &WhyArgs, text: &str) -> Result<(), Exit> {
     let written = match &args.out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -55,12 +148,76 @@ pub async fn command(config: Config, args: WhyArgs) -> Exit {
                 .map_err(|e| format!("cannot write the output: {e}"))
         }
     };
-    if let Err(e) = written {
+    written.map_err(|e| {
         eprintln!("cioscope: {e}");
-        return Exit::Usage;
+        Exit::Usage
+    })
+}
+
+/// The humans of a scan, sampled when `--sample` asks.
+fn from_scan_selection(people: Vec<String>, method: String, sel: &Selection) -> Selected {
+    match sel.sample {
+        Some(n) => {
+            let seed = sel.seed.unwrap_or_else(rand::random::<u64>);
+            let len = people.len();
+            let mut shuffled = select::sample(people, len, seed);
+            let reserve = shuffled.split_off(n.min(shuffled.len()));
+            Selected {
+                people: shuffled,
+                method: format!("{method}, random sample of {n} people (seed {seed})"),
+                seed: Some(seed),
+                reserve,
+                target: Some(n),
+            }
+        }
+        None => Selected {
+            people,
+            method,
+            seed: None,
+            reserve: vec![],
+            target: None,
+        },
     }
-    for g in &explanation.errors {
-        eprintln!("cioscope: could not load ({}): {}", g.source, g.message);
+}
+
+/// The person keys of a finished scan of this workspace, and how they were
+/// chosen; `Err` is an exit code (the message printed).
+async fn scan_population(config: &Config, scan: &str) -> Result<(Vec<String>, String), Exit> {
+    let store = match crate::store::Store::open(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(Exit::Unavailable);
+        }
+    };
+    let found = async {
+        let row = store.resolve_scan(scan).await?;
+        let humans = store.scan_humans(&row.id, None).await?;
+        Ok::<_, crate::store::StoreError>((row, humans))
     }
-    exit_code(&explanation)
+    .await;
+    store.close().await;
+    let (row, humans) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(Exit::Usage);
+        }
+    };
+    if !row.is_done() {
+        eprintln!(
+            "cioscope: scan {} did not finish; finish it first (cioscope scan --resume {})",
+            row.id, row.id
+        );
+        return Err(Exit::Usage);
+    }
+    if row.workspace != config.workspace {
+        eprintln!(
+            "cioscope: scan {} is of workspace {:?}, and the config opens {:?}",
+            row.id, row.workspace, config.workspace
+        );
+        return Err(Exit::Usage);
+    }
+    let method = format!("scan {}, all {} humans", row.id, humans.len());
+    Ok((humans.into_iter().map(|h| h.person).collect(), method))
 }

@@ -6,14 +6,14 @@ use chrono::{TimeZone, Utc};
 use serde_json::{json, Value as Json};
 
 use super::explain::{
-    Explainer, ACTIVITY_WINDOW_SECS, ARRIVAL_KEYS, MERGE_MARKERS, MERGE_WINDOW_SECS,
-    TRIGGER_WINDOW_SECS,
+    Explainer, ACTIVITY_WINDOW_SECS, ARRIVAL_KEYS, EARLIEST_VALID_SECS, FUTURE_SLACK_SECS,
+    MERGE_MARKERS, MERGE_WINDOW_SECS, MILLIS_ABOVE, TRIGGER_WINDOW_SECS,
 };
 use super::helpers::{
     count_names, event_json, events_json, human_duration, is_merge, is_near_name, iso,
     json_instant, names_text, profile_json, profile_label,
 };
-use super::types::{Check, Part, Status, Step};
+use super::types::{CauseKind, Check, Part, Status, Step};
 use crate::model::normalize::{self, TimeForm};
 use crate::model::{Activity, NodeRef, Profile, RawValue};
 
@@ -92,6 +92,25 @@ impl<'a> Explainer<'a> {
                 ),
                 json!({ "event_name": name, "first_started": started, "events": events_json(this, &f.candidates) }),
             )
+        } else if let Some(latest) = f
+            .exact
+            .iter()
+            .map(|a| a.timestamp)
+            .max()
+            .filter(|t| *t < EARLIEST_VALID_SECS)
+        {
+            // Stamped before 2000: a broken timestamp, not an old event.
+            Step::new(
+                Check::TriggerEvent,
+                Status::Fail,
+                format!("`{name}` on {} is stamped {} ({latest}), before 2000: not a real time", this.cio_id, iso(latest)),
+                json!({ "event_name": name, "first_started": started, "events_before_start": events_json(this, &f.exact) }),
+            )
+            .because(
+                format!("`{name}` is stamped {} ({latest} seconds), a time before 2000 that reads as long before the campaign started, so it cannot trigger it.", iso(latest)),
+                format!("send `{name}` with the real time it happened as unix seconds (the sender writes a wrong or empty time)"),
+            )
+            .kind(CauseKind::EventTimeInvalid)
         } else if let Some(latest) = f.exact.iter().map(|a| a.timestamp).max() {
             let start = started.clone().unwrap_or_default();
             Step::new(
@@ -104,6 +123,7 @@ impl<'a> Explainer<'a> {
                 format!("The campaign first started at {start}, after {}'s last `{name}` ({}); events from before a campaign starts never trigger it.", self.person(), iso(latest)),
                 format!("nothing to fix upstream: the event predates the campaign; reach earlier {name} people with a broadcast or a segment-triggered campaign"),
             )
+            .kind(CauseKind::BeforeCampaignStart)
         } else if activities_missing {
             Step::new(
                 Check::TriggerEvent,
@@ -154,7 +174,7 @@ impl<'a> Explainer<'a> {
             return Step::new(Check::TriggerEvent, Status::Fail, summary, evidence).because(
                 format!("`{name}` never reached Customer.io: {source} recorded it at {when}, but profile {} has no such event.", this.cio_id),
                 format!("send `{name}` from {source} to profile {} (the source has the event, Customer.io does not)", this.cio_id),
-            );
+            ).kind(CauseKind::EventMissing);
         }
         if let Some((_, e)) = after.first() {
             let (source, when) = label(e);
@@ -167,7 +187,7 @@ impl<'a> Explainer<'a> {
             .because(
                 format!("Whether {source}'s `{name}` of {when} reached Customer.io cannot be seen: the API keeps about 30 days of activity."),
                 format!("check the sending system's logs for `{name}` around {when}"),
-            );
+            ).kind(CauseKind::Unknown);
         }
         if let Some((_, e)) = sources.first() {
             let (source, when) = label(e);
@@ -175,12 +195,13 @@ impl<'a> Explainer<'a> {
             return Step::new(Check::TriggerEvent, Status::Fail, format!("no `{name}` since the campaign started ({start}); {source}'s latest is {when}"), evidence).because(
                 format!("{} has not done `{name}` since the campaign started ({start}): {source}'s latest is {when}.", self.person()),
                 format!("nothing to fix upstream: there is no `{name}` since the campaign started"),
-            );
+            ).kind(CauseKind::BeforeCampaignStart);
         }
         Step::new(Check::TriggerEvent, Status::Fail, summary, evidence).because(
             format!("{} has no `{name}` event in Customer.io, and no source shows one either.", self.person()),
-            format!("make sure the system where the action happens sends `{name}` to Customer.io for this person"),
+            format!("nothing to fix if {} has not done it; if they have, the system where it happens does not send `{name}` to Customer.io", self.person()),
         )
+        .kind(CauseKind::ConditionFalse)
     }
 
     /// Source events of the trigger's concept (instant, evidence), newest first.
@@ -219,6 +240,7 @@ impl<'a> Explainer<'a> {
                 format!("The event arrives as `{first}`, not `{name}`: the campaign triggers only on the exact name."),
                 format!("send the event as `{name}` (exact name) from the system that sends `{first}`"),
             )
+            .kind(CauseKind::EventNameDrift)
         } else if !near.is_empty() {
             Step::new(
                 Check::EventNameDrift,
@@ -313,6 +335,7 @@ impl<'a> Explainer<'a> {
                 format!("`{ev_name}` lands on {}, a second profile of the same person, not on {} which the campaign would enter.", profile_label(other), profile_label(this)),
                 format!("merge profile {} into {} and send events to the id'd profile (identify the person before tracking)", other.cio_id, this.cio_id),
             )
+            .kind(CauseKind::EventOnOtherProfile)
         } else if f.elsewhere.is_empty() {
             Step::new(
                 Check::SplitIdentity,
@@ -407,6 +430,7 @@ impl<'a> Explainer<'a> {
                 evidence,
             )
             .because(format!("`{name}` reached {} only through a merge ({kind} at {at}); merged events cannot trigger campaigns.", this.cio_id), fix)
+            .kind(CauseKind::EventOnOtherProfile)
         } else if merged.is_empty() {
             let note = if merges.is_empty() {
                 "no merge on this profile".to_string()
@@ -469,31 +493,80 @@ impl<'a> Explainer<'a> {
             .min_by_key(|(t, _)| *t)
     }
 
+    /// Whether each candidate could trigger by its time: stamped within
+    /// 72 h before it arrived, not ahead of its arrival (or of now), and
+    /// in seconds. Arrival comes from the event's data or the attribute
+    /// change that carried it; failing both, an event stamped less than
+    /// 72 h before now arrived within 72 h (it has arrived by now).
     pub(super) fn late_event(&mut self, this: &Profile, f: &EventFacts, unmerged: &[&Activity]) {
         if unmerged.is_empty() {
             return;
         }
         let name = f.name;
+        let now = self.now;
         let mut rows = Vec::new();
-        let (mut on_time, mut late, mut unknown) = (0, Vec::new(), 0);
+        // (event, what is wrong with its time)
+        let mut invalid: Vec<(&Activity, String)> = Vec::new();
+        let mut late: Vec<(&Activity, i64, i64)> = Vec::new();
+        let mut on_time = 0;
+        let mut unknown: Vec<&Activity> = Vec::new();
         for e in unmerged {
-            match Self::arrival(this, e) {
-                Some((at, how)) => {
-                    let lag = at - e.timestamp;
-                    rows.push(json!({ "event": event_json(this, e), "arrived": iso(at), "arrival_from": how, "lag": { "seconds": lag, "human": human_duration(lag) }, "late": lag > TRIGGER_WINDOW_SECS }));
-                    if lag > TRIGGER_WINDOW_SECS {
-                        late.push((*e, at, lag));
-                    } else {
-                        on_time += 1;
-                    }
+            let ts = e.timestamp;
+            let arrival = Self::arrival(this, e);
+            let arrived = arrival.as_ref().map(|(at, _)| *at);
+            let how = arrival.map(|(_, how)| how);
+            let verdict = if ts > MILLIS_ABOVE {
+                invalid.push((e, format!("stamped {ts}, a time in milliseconds where Customer.io expects seconds (it reads as {} if divided by 1000)", iso(ts / 1000))));
+                "milliseconds"
+            } else if let Some(at) = arrived.filter(|at| ts > at + FUTURE_SLACK_SECS) {
+                invalid.push((
+                    e,
+                    format!(
+                        "stamped {}, {} after it arrived ({}): a time in the future",
+                        iso(ts),
+                        human_duration(ts - at),
+                        iso(at)
+                    ),
+                ));
+                "future"
+            } else if arrived.is_none() && ts > now + FUTURE_SLACK_SECS {
+                invalid.push((
+                    e,
+                    format!(
+                        "stamped {}, {} in the future (as of {})",
+                        iso(ts),
+                        human_duration(ts - now),
+                        iso(now)
+                    ),
+                ));
+                "future"
+            } else if let Some(at) = arrived {
+                if at - ts > TRIGGER_WINDOW_SECS {
+                    late.push((*e, at, at - ts));
+                    "late"
+                } else {
+                    on_time += 1;
+                    "on_time"
                 }
-                None => {
-                    rows.push(json!({ "event": event_json(this, e), "arrived": null, "arrival_from": null }));
-                    unknown += 1;
-                }
-            }
+            } else if now - ts <= TRIGGER_WINDOW_SECS {
+                on_time += 1;
+                "on_time_by_now"
+            } else {
+                unknown.push(*e);
+                "unknown"
+            };
+            let lag =
+                arrived.map(|at| json!({ "seconds": at - ts, "human": human_duration(at - ts) }));
+            rows.push(json!({
+                "event": event_json(this, e),
+                "arrived": arrived.map(iso),
+                "arrival_from": how,
+                "lag": lag,
+                "verdict": verdict,
+                "late": verdict == "late",
+            }));
         }
-        let evidence = json!({ "window_hours": TRIGGER_WINDOW_SECS / 3600, "events": rows });
+        let evidence = json!({ "window_hours": TRIGGER_WINDOW_SECS / 3600, "as_of": iso(now), "events": rows });
         let step = if on_time > 0 {
             Step::new(
                 Check::LateEvent,
@@ -501,24 +574,19 @@ impl<'a> Explainer<'a> {
                 format!("`{name}` arrived within 72 h of its timestamp"),
                 evidence,
             )
-        } else if unknown > 0 {
-            let latest = unmerged
-                .iter()
-                .map(|a| a.timestamp)
-                .max()
-                .unwrap_or_default();
+        } else if let Some((e, what)) = invalid.first() {
             Step::new(
                 Check::LateEvent,
-                Status::Unknown,
-                format!("when `{name}` (stamped {}) arrived is not knowable: no `_received_at` in its data and no attribute change that carried it", iso(latest)),
+                Status::Fail,
+                format!("`{name}` {what}"),
                 evidence,
             )
             .because(
-                format!("`{name}` may have arrived more than 72 h after its timestamp ({}), which the API cannot show.", iso(latest)),
-                format!("check the sending system's logs for when `{name}` was sent; send events as they happen with their real timestamp"),
+                format!("`{name}` on {} is {what}; an event's time must be the moment it happened, in unix seconds, for it to trigger the campaign.", this.cio_id),
+                format!("send `{name}` with the time it happened in unix seconds UTC (activity {}: the sender's clock, time zone or unit is off)", e.id),
             )
-        } else {
-            let (e, at, lag) = late[0];
+            .kind(CauseKind::EventTimeInvalid)
+        } else if let Some((e, at, lag)) = late.first().copied() {
             Step::new(
                 Check::LateEvent,
                 Status::Fail,
@@ -526,9 +594,27 @@ impl<'a> Explainer<'a> {
                 evidence,
             )
             .because(
-                format!("`{name}` arrived {} after its timestamp; Customer.io triggers campaigns only on events that arrive within 72 h of their timestamp.", human_duration(lag)),
+                format!("`{name}` stamped {} arrived {} after its timestamp ({}); Customer.io triggers campaigns only on events that arrive within 72 h of their timestamp.", iso(e.timestamp), human_duration(lag), iso(at)),
                 format!("send `{name}` as it happens (not in a late batch), with the order's real time as its timestamp"),
             )
+            .kind(CauseKind::EventLate)
+        } else {
+            let latest = unknown
+                .iter()
+                .map(|a| a.timestamp)
+                .max()
+                .unwrap_or_default();
+            Step::new(
+                Check::LateEvent,
+                Status::Unknown,
+                format!("when `{name}` (stamped {}, {} before now) arrived is not knowable: no `_received_at` in its data and no attribute change that carried it", iso(latest), human_duration(now - latest)),
+                evidence,
+            )
+            .because(
+                format!("The API cannot tell when `{name}` (stamped {}) arrived: its data has no `_received_at` and no attribute change carried it. Had it arrived more than 72 h after that time it could not trigger; nothing else the API shows explains why {} did not enter.", iso(latest), self.person()),
+                format!("check the sending system's logs for when `{name}` was sent; send events as they happen with their real timestamp"),
+            )
+            .kind(CauseKind::Unknown)
         };
         self.push(step);
     }

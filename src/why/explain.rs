@@ -4,11 +4,13 @@
 //! No IO, no terminal, no clock: `now` is passed in. The checks run in the
 //! order of docs/rules.md ("Why didn't this person enter the campaign?"); each step
 //! is ✓ pass, ✗ fail or ? unknown, with a one-line summary and JSON evidence.
-//! The first failing step is the cause, except that a failed *trigger* step
-//! (no exact event / not in the trigger segment) defers to a later failing
-//! step that explains it (name drift, split identity, a config condition).
-//! A message of the campaign in the person's history overrides everything:
-//! the person entered.//!
+//! The first failing step blocked entry, except that a failed *trigger*
+//! step (no exact event / not in the trigger segment) defers to a later
+//! failing step that explains it (name drift, split identity, a config
+//! condition); the root cause is then looked for upstream of it
+//! (`verdict.rs`). A message of the campaign in the person's history
+//! overrides everything: the person entered.
+//!
 //! What lives where (all under `src/why/`):
 //! - `explain.rs` — [`explain`], the tuning constants, the `Explainer` that
 //!   runs the checks in order, and the first two: `campaign_running` and
@@ -34,8 +36,10 @@ use crate::model::{Profile, SourceRecord};
 
 pub use super::helpers::{human_duration, iso};
 pub use super::types::{
-    selected_profile, CampaignInfo, Check, Explanation, Gap, Part, Status, Step, WhyInput,
+    selected_profile, CampaignInfo, Cause, CauseKind, ChainLink, Check, Explanation, Gap, LinkRole,
+    Part, Status, Step, WhyInput,
 };
+use crate::rules::Finding;
 
 /// The JSON document's schema id.
 pub const SCHEMA: &str = "cioscope.why/1";
@@ -50,6 +54,15 @@ pub const MERGE_WINDOW_SECS: i64 = 30 * 86_400;
 /// How far back the activity log is guaranteed (App API: 30 days).
 pub const ACTIVITY_WINDOW_SECS: i64 = 30 * 86_400;
 
+/// An event stamped before this (2000-01-01) carries a broken time.
+pub const EARLIEST_VALID_SECS: i64 = 946_684_800;
+
+/// An event stamped more than this after it arrived is stamped in the future.
+pub const FUTURE_SLACK_SECS: i64 = 5 * 60;
+
+/// A timestamp above this is milliseconds where seconds are expected.
+pub const MILLIS_ABOVE: i64 = 100_000_000_000;
+
 /// A trigger younger than this may still be in flight (no message yet).
 pub const IN_FLIGHT_SECS: i64 = 15 * 60;
 
@@ -63,7 +76,14 @@ pub const MERGE_MARKERS: [&str; 3] = ["_merged", "merged_from", "_cio_merged_fro
 
 /// Explain whether and why `input.person` did (not) enter `input.campaign`.
 pub fn explain(input: &WhyInput, config: &Config, now: DateTime<Utc>) -> Explanation {
+    let findings = match &input.findings {
+        Some(f) => f.clone(),
+        None => {
+            crate::rules::check_subject(&input.subject, &crate::rules::RuleContext { config, now })
+        }
+    };
     let mut x = Explainer {
+        findings,
         input,
         config,
         now: now.timestamp(),
@@ -78,6 +98,8 @@ pub fn explain(input: &WhyInput, config: &Config, now: DateTime<Utc>) -> Explana
 }
 
 pub(super) struct Explainer<'a> {
+    /// The person's findings (the rules' judgement of their data).
+    pub(super) findings: Vec<Finding>,
     pub(super) input: &'a WhyInput,
     pub(super) config: &'a Config,
     pub(super) now: i64,
@@ -97,12 +119,9 @@ impl<'a> Explainer<'a> {
     /// The person's data problems (error and warn findings, by rule), as the
     /// check would report them.
     pub(super) fn data_problems(&self) -> Vec<String> {
-        let ctx = crate::rules::RuleContext {
-            config: self.config,
-            now: chrono::DateTime::from_timestamp(self.now, 0).unwrap_or_default(),
-        };
-        let mut rules: Vec<String> = crate::rules::check_subject(&self.input.subject, &ctx)
-            .into_iter()
+        let mut rules: Vec<String> = self
+            .findings
+            .iter()
             .filter(|f| f.severity >= crate::rules::Severity::Warn)
             .map(|f| f.rule.id().to_string())
             .collect();
@@ -224,6 +243,7 @@ impl<'a> Explainer<'a> {
                 ),
                 fix,
             )
+            .kind(CauseKind::CampaignNotRunning)
         };
         self.push(step);
     }
@@ -252,6 +272,7 @@ impl<'a> Explainer<'a> {
                 format!("{person} has no Customer.io profile of their own: their data lands on {}, so events sent with id {person} never reach it.", profile_label(other)),
                 format!("identify {person} in Customer.io: set id {person} on profile {} (address it by cio_id) so the source's data and events land on one profile", other.cio_id),
             )
+            .kind(CauseKind::EventOnOtherProfile)
         } else {
             let source = records
                 .first()
@@ -261,6 +282,7 @@ impl<'a> Explainer<'a> {
                 format!("{person} has no Customer.io profile, so they can enter no campaign."),
                 format!("identify {person} in Customer.io from the system that owns the customer (the record {source} exists)"),
             )
+            .kind(CauseKind::NoProfile)
         };
         self.push(step);
     }

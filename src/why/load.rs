@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::customerio::Campaign;
 
+use crate::engine::Checked;
 use crate::resolve::{PersonError, Workspace};
 
 /// Why nothing could be explained.
@@ -124,15 +125,11 @@ fn gap_of(e: &PersonError) -> Gap {
     }
 }
 
-/// Load everything the explainer reads about `person` and campaign `campaign_id`.
-pub async fn load(
-    ws: &Arc<Workspace>,
-    person: &str,
-    campaign_id: i64,
-) -> Result<WhyInput, WhyError> {
-    let (campaign, resolved) = futures::join!(ws.cio.campaign(campaign_id), ws.check_one(person));
-    let campaign = match campaign {
-        Ok(Some(c)) => c,
+/// Read one campaign (`GET /v1/campaigns/{id}`); an unknown id lists the
+/// campaigns there are.
+pub async fn load_campaign(ws: &Workspace, campaign_id: i64) -> Result<Campaign, WhyError> {
+    match ws.cio.campaign(campaign_id).await {
+        Ok(Some(c)) => Ok(c),
         Ok(None) => {
             let known = ws
                 .cio
@@ -140,17 +137,62 @@ pub async fn load(
                 .await
                 .map(|all| all.into_iter().map(|c| (c.id, c.name)).collect())
                 .unwrap_or_default();
-            return Err(WhyError::UnknownCampaign {
+            Err(WhyError::UnknownCampaign {
                 wanted: campaign_id.to_string(),
                 known,
-            });
+            })
         }
-        Err(e) => {
-            return Err(WhyError::Unavailable(format!(
-                "cannot read campaign {campaign_id}: {e}"
-            )))
-        }
-    };
+        Err(e) => Err(WhyError::Unavailable(format!(
+            "cannot read campaign {campaign_id}: {e}"
+        ))),
+    }
+}
+
+/// Names of the campaign's trigger and filter segments (labels only; one
+/// `GET /v1/segments`, none when the campaign names no segment).
+pub async fn segment_names(ws: &Workspace, campaign: &Campaign) -> BTreeMap<i64, String> {
+    let wanted: Vec<i64> = campaign
+        .trigger_segment_ids
+        .iter()
+        .chain(&campaign.filter_segment_ids)
+        .copied()
+        .collect();
+    let mut names = BTreeMap::new();
+    if wanted.is_empty() {
+        return names;
+    }
+    match ws.cio.segments().await {
+        Ok(all) => names.extend(
+            all.into_iter()
+                .filter(|s| wanted.contains(&s.id))
+                .map(|s| (s.id, s.name)),
+        ),
+        Err(e) => tracing::warn!("segment names unavailable: {e}"),
+    }
+    names
+}
+
+/// Load everything the explainer reads about `person` and campaign `campaign_id`.
+pub async fn load(
+    ws: &Arc<Workspace>,
+    person: &str,
+    campaign_id: i64,
+) -> Result<WhyInput, WhyError> {
+    let (campaign, resolved) = futures::join!(load_campaign(ws, campaign_id), ws.check_one(person));
+    let campaign = campaign?;
+    let names = segment_names(ws, &campaign).await;
+    person_input(ws, person, &campaign, resolved, &names).await
+}
+
+/// The explainer's input for one checked human (from the engine): its
+/// subject and findings, plus the selected profile's segments and messages.
+pub async fn person_input(
+    ws: &Workspace,
+    person: &str,
+    campaign: &Campaign,
+    resolved: Checked,
+    segment_names: &BTreeMap<i64, String>,
+) -> Result<WhyInput, WhyError> {
     let Some(subject) = resolved.subject else {
         let message = resolved
             .errors
@@ -206,34 +248,15 @@ pub async fn load(
         }
     }
 
-    // Names of the campaign's segments the person is not in (labels only).
-    let mut segment_names = BTreeMap::new();
-    let wanted: Vec<i64> = campaign
-        .trigger_segment_ids
-        .iter()
-        .chain(&campaign.filter_segment_ids)
-        .copied()
-        .filter(|id| !segments.iter().any(|s| s.id == *id))
-        .collect();
-    if !wanted.is_empty() {
-        match ws.cio.segments().await {
-            Ok(all) => segment_names.extend(
-                all.into_iter()
-                    .filter(|s| wanted.contains(&s.id))
-                    .map(|s| (s.id, s.name)),
-            ),
-            Err(e) => tracing::warn!("segment names unavailable: {e}"),
-        }
-    }
-
     Ok(WhyInput {
         person: person.to_string(),
-        campaign,
+        campaign: campaign.clone(),
         subject,
         segments,
         messages,
-        segment_names,
+        segment_names: segment_names.clone(),
         gaps,
+        findings: Some(resolved.findings),
     })
 }
 

@@ -23,13 +23,20 @@
 //!    `required_when`.
 //! 7. `messages` — a message of the campaign means the person entered.
 //!
-//! [`explain`] is pure (time passed in); [`load`] does the IO; [`command`]
+//! The answer is the root cause, not the first failing step: a data error
+//! the rules found (a consent conflict, a stale or missing attribute) that
+//! evidence ties to the step that blocked entry, with the chain between
+//! them, as a stable [`CauseKind`] (docs/why.md lists them).
+//!
+//! [`explain`] is pure (time passed in); [`load`] does the IO; [`cohort`]
+//! explains a selection through the engine's batched path; [`command`]
 //! is the CLI; the TUI's popup draws the same explanation
 //! (`tui::views::why`).
 //! The explainer itself is split by seam: `explain.rs` (entry point and the
 //! order of the checks), `types.rs` (input and output data), `events.rs`
 //! (the event checks), `audience.rs` (segments, subscription, config
-//! conditions, messages), `verdict.rs` (cause and fix) and `helpers.rs`.
+//! conditions, messages), `verdict.rs` (root cause, chain and fix),
+//! `cohort.rs` (many people, counted) and `helpers.rs`.
 //!
 //! Exit codes of `why`: `0` explained; `2` usage or config error, including
 //! an unknown campaign or person (the message lists the campaigns); `3` the
@@ -38,6 +45,7 @@
 
 mod audience;
 pub mod campaigns;
+pub mod cohort;
 mod command;
 mod conditions;
 mod events;
@@ -49,12 +57,13 @@ mod types;
 mod verdict;
 
 pub use campaigns::{campaign_row_text, sort_for_picker};
-pub use command::{command, format};
+pub use cohort::{explain_cohort, CauseCount, Cohort};
+pub use command::{command, format, format_cohort};
 pub use explain::{
-    explain, selected_profile, CampaignInfo, Check, Explanation, Gap, Part, Status, Step, WhyInput,
-    SCHEMA,
+    explain, selected_profile, CampaignInfo, Cause, CauseKind, ChainLink, Check, Explanation, Gap,
+    LinkRole, Part, Status, Step, WhyInput, SCHEMA,
 };
-pub use load::{find_campaign, load, WhyError};
+pub use load::{find_campaign, load, load_campaign, person_input, segment_names, WhyError};
 
 use crate::exit::Exit;
 use crate::resolve::Workspace;

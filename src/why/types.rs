@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 
 use crate::customerio::{Campaign, Message};
 use crate::model::{NodeRef, Profile, SegmentRef, Subject};
+use crate::rules::Finding;
 
 // ---------------------------------------------------------------- input
 
@@ -51,6 +52,9 @@ pub struct WhyInput {
     pub segment_names: BTreeMap<i64, String>,
     /// What could not be loaded.
     pub gaps: Vec<Gap>,
+    /// The person's findings as the engine judged them; `None` runs the
+    /// rules here (hand-built inputs, the single-person path).
+    pub findings: Option<Vec<Finding>>,
 }
 
 impl WhyInput {
@@ -105,7 +109,7 @@ impl Status {
 }
 
 /// Stable check ids (they appear in JSON).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     CampaignRunning,
@@ -176,6 +180,14 @@ pub struct Step {
     /// The likely-cause sentence when this step is the cause.
     #[serde(skip)]
     pub cause: Option<String>,
+    /// The cause kind when this step is the cause (before any upstream data
+    /// error is looked for).
+    #[serde(skip)]
+    pub kind: Option<CauseKind>,
+    /// Attributes this step's outcome was decided on (conditions), so a
+    /// data error on one of them can be named as the root.
+    #[serde(skip)]
+    pub reads: Vec<String>,
 }
 
 impl Step {
@@ -192,7 +204,15 @@ impl Step {
             evidence,
             fix: None,
             cause: None,
+            kind: None,
+            reads: Vec::new(),
         }
+    }
+
+    /// The cause kind this step stands for when it is the cause.
+    pub(super) fn kind(mut self, kind: CauseKind) -> Step {
+        self.kind = Some(kind);
+        self
     }
 
     pub(super) fn because(mut self, cause: impl Into<String>, fix: impl Into<String>) -> Step {
@@ -236,8 +256,9 @@ pub struct Explanation {
     /// When the first message of the campaign was created, if they entered.
     pub entered_at: Option<String>,
     pub steps: Vec<Step>,
-    /// The check that is the likely cause, if one failed.
-    pub cause: Option<Check>,
+    /// The root cause: its kind (stable, machine-readable), the step that
+    /// blocked entry and the chain from the root to that step.
+    pub cause: Cause,
     pub likely_cause: String,
     /// What to fix upstream; null when there is nothing to fix.
     pub fix: Option<String>,
@@ -250,12 +271,180 @@ impl Explanation {
         self.steps.iter().find(|s| s.check == check)
     }
 
+    /// The check that blocked entry, if one did.
+    pub fn blocked_by(&self) -> Option<Check> {
+        self.cause.step
+    }
+
     /// `entered`, `not entered`, or `unknown` when nothing could be decided.
     pub fn verdict(&self) -> &'static str {
         if self.entered {
             "entered"
         } else {
             "did not enter"
+        }
+    }
+}
+
+// ---------------------------------------------------------------- cause
+
+/// Why a person did or did not enter, as a stable id (docs/why.md lists
+/// them). Data errors name what is wrong with the data; the others are the
+/// campaign working as designed on healthy data, or an honest `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CauseKind {
+    Entered,
+    CampaignNotRunning,
+    NotInTriggerSegment,
+    ExcludedByFilter,
+    Unsubscribed,
+    ConsentConflict,
+    MissingAttribute,
+    StaleAttribute,
+    EventNameDrift,
+    EventOnOtherProfile,
+    EventLate,
+    EventTimeInvalid,
+    /// The trigger event never reached Customer.io though a source has it.
+    EventMissing,
+    /// The person has no Customer.io profile at all.
+    NoProfile,
+    BeforeCampaignStart,
+    ConditionFalse,
+    Unknown,
+}
+
+impl CauseKind {
+    /// Every kind, in the order docs/why.md lists them.
+    pub const ALL: [CauseKind; 17] = [
+        CauseKind::Entered,
+        CauseKind::CampaignNotRunning,
+        CauseKind::NotInTriggerSegment,
+        CauseKind::ExcludedByFilter,
+        CauseKind::Unsubscribed,
+        CauseKind::ConsentConflict,
+        CauseKind::MissingAttribute,
+        CauseKind::StaleAttribute,
+        CauseKind::EventNameDrift,
+        CauseKind::EventOnOtherProfile,
+        CauseKind::EventLate,
+        CauseKind::EventTimeInvalid,
+        CauseKind::EventMissing,
+        CauseKind::NoProfile,
+        CauseKind::BeforeCampaignStart,
+        CauseKind::ConditionFalse,
+        CauseKind::Unknown,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            CauseKind::Entered => "entered",
+            CauseKind::CampaignNotRunning => "campaign_not_running",
+            CauseKind::NotInTriggerSegment => "not_in_trigger_segment",
+            CauseKind::ExcludedByFilter => "excluded_by_filter",
+            CauseKind::Unsubscribed => "unsubscribed",
+            CauseKind::ConsentConflict => "consent_conflict",
+            CauseKind::MissingAttribute => "missing_attribute",
+            CauseKind::StaleAttribute => "stale_attribute",
+            CauseKind::EventNameDrift => "event_name_drift",
+            CauseKind::EventOnOtherProfile => "event_on_other_profile",
+            CauseKind::EventLate => "event_late",
+            CauseKind::EventTimeInvalid => "event_time_invalid",
+            CauseKind::EventMissing => "event_missing",
+            CauseKind::NoProfile => "no_profile",
+            CauseKind::BeforeCampaignStart => "before_campaign_start",
+            CauseKind::ConditionFalse => "condition_false",
+            CauseKind::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<CauseKind> {
+        CauseKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// Whether this kind is an error in the data (something to fix at a
+    /// source or a pipe), as opposed to the campaign working as designed.
+    pub fn is_data_error(self) -> bool {
+        matches!(
+            self,
+            CauseKind::ConsentConflict
+                | CauseKind::MissingAttribute
+                | CauseKind::StaleAttribute
+                | CauseKind::EventNameDrift
+                | CauseKind::EventOnOtherProfile
+                | CauseKind::EventLate
+                | CauseKind::EventTimeInvalid
+                | CauseKind::EventMissing
+                | CauseKind::NoProfile
+        )
+    }
+
+    /// Cohort order, worst first: data errors, then what could not be
+    /// told, then exclusions by design, then people who entered.
+    pub fn rank(self) -> u8 {
+        if self.is_data_error() {
+            0
+        } else {
+            match self {
+                CauseKind::Unknown => 1,
+                CauseKind::Entered => 3,
+                _ => 2,
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CauseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// What a link of the causal chain is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkRole {
+    /// An error in the data (a rule's finding, or what the explainer saw).
+    DataError,
+    /// A segment the person is (not) in because of the link before.
+    Segment,
+    /// A campaign condition (config) decided by the link before.
+    Condition,
+    /// The checklist step that blocked entry (always the last link).
+    Step,
+}
+
+/// One link of the causal chain, root first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainLink {
+    pub role: LinkRole,
+    /// A rule id, `segment 5`, a condition's text, or a check id.
+    pub id: String,
+    pub summary: String,
+}
+
+/// The root cause of an explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cause {
+    pub kind: CauseKind,
+    /// Whether the root is an error in the data (false: by design, entered,
+    /// or unknown).
+    pub data_error: bool,
+    /// The check that blocked entry; null when they entered or nothing failed.
+    pub step: Option<Check>,
+    /// From the root (a data error, when there is one) through the segment
+    /// or condition it breaks to the step that blocked entry.
+    pub chain: Vec<ChainLink>,
+}
+
+impl Cause {
+    pub fn new(kind: CauseKind, step: Option<Check>, chain: Vec<ChainLink>) -> Cause {
+        Cause {
+            kind,
+            data_error: kind.is_data_error(),
+            step,
+            chain,
         }
     }
 }
