@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::report::findings::Format;
 use crate::report::FailOn;
 use crate::spotcheck::report::ReportFormat;
 use crate::spotcheck::sample::Strategy;
+use crate::why::command::WhyFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -170,12 +171,9 @@ pub struct ReportArgs {
     pub mask_pii: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum WhyFormat {
-    #[default]
-    Table,
-    Json,
-    Md,
+/// `why --format`.
+fn why_format() -> impl TypedValueParser<Value = WhyFormat> {
+    PossibleValuesParser::new(WhyFormat::NAMES).map(|s| s.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Args)]
@@ -192,8 +190,10 @@ pub struct WhyArgs {
     /// The campaign: its id, or a unique part of its name.
     #[arg(long, value_name = "ID")]
     pub campaign: String,
-    #[arg(long, value_enum, default_value_t = WhyFormat::Table)]
+    /// The explanation's format.
+    #[arg(long, value_parser = why_format(), default_value = "table")]
     pub format: WhyFormat,
+    /// Write it here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
@@ -282,6 +282,18 @@ impl From<SpotCheckArgs> for crate::spotcheck::command::SpotCheckCommand {
             strategy: a.strategy,
             from_scan: a.from_scan,
             rule: a.rule,
+        }
+    }
+}
+
+impl From<WhyArgs> for crate::why::command::WhyCommand {
+    fn from(a: WhyArgs) -> Self {
+        crate::why::command::WhyCommand {
+            selection: a.selection.into(),
+            from_scan: a.from_scan,
+            campaign: a.campaign,
+            format: a.format,
+            out: a.out,
         }
     }
 }

@@ -135,7 +135,7 @@ async fn run(cli: Cli) -> Exit {
             Err(code) => code,
         },
         Some(Command::Why(args)) => match load_config(&cli.workspace) {
-            Ok(config) => cioscope::why::command(config, args).await,
+            Ok(config) => cioscope::why::command(config, args.into()).await,
             Err(code) => code,
         },
         None => match load_config(&cli.workspace) {

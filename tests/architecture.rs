@@ -145,6 +145,16 @@ fn terminal_and_command_line_libraries_stay_at_the_top() {
 }
 
 #[test]
+fn the_command_line_is_the_top_floor_nothing_imports() {
+    let importers: Vec<String> = imports()
+        .into_iter()
+        .filter(|(m, deps)| m != "cli" && deps.contains("cli"))
+        .map(|(m, _)| m)
+        .collect();
+    assert!(importers.is_empty(), "{importers:?} import cli");
+}
+
+#[test]
 fn the_check_finds_a_planted_cycle() {
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     graph.entry("a".into()).or_default().insert("b".into());

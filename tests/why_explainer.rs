@@ -10,13 +10,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use wiremock::{Request, Respond, ResponseTemplate};
 
-use cioscope::cli::{Selection, WhyArgs, WhyFormat};
 use cioscope::config::{self, Config};
 use cioscope::customerio::{Campaign, CampaignAction, Message};
 use cioscope::model::{
     Activity, Link, NodeRef, Profile, RawValue, SegmentRef, SourceEvent, SourceRecord, Subject,
 };
+use cioscope::resolve::select::Selection;
 use cioscope::resolve::Workspace;
+use cioscope::why::command::{WhyCommand as WhyArgs, WhyFormat};
 use cioscope::why::{
     self, explain, render, CauseKind, Check, Explanation, Status, WhyError, WhyInput,
 };

@@ -6,11 +6,50 @@ use std::sync::Arc;
 
 use super::cohort::{explain_cohort, Cohort};
 use super::{exit_code, explain_person, find_campaign, render, Explanation};
-use crate::cli::{WhyArgs, WhyFormat};
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::resolve::select::{self, Selected, Selection};
 use crate::resolve::Workspace;
+
+/// What `why` is asked to do (the command line maps its flags here).
+#[derive(Debug, Clone)]
+pub struct WhyCommand {
+    /// Who: one person explains one person; anything else a cohort.
+    pub selection: Selection,
+    /// Explain the humans of a finished scan instead.
+    pub from_scan: Option<String>,
+    /// The campaign: its id, or a unique part of its name.
+    pub campaign: String,
+    pub format: WhyFormat,
+    /// Write it here instead of stdout.
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// The formats of an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WhyFormat {
+    #[default]
+    Table,
+    Json,
+    Md,
+}
+
+impl WhyFormat {
+    /// The names `why --format` takes, in the order of the variants.
+    pub const NAMES: [&'static str; 3] = ["table", "json", "md"];
+}
+
+impl std::str::FromStr for WhyFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "table" => Ok(WhyFormat::Table),
+            "json" => Ok(WhyFormat::Json),
+            "md" => Ok(WhyFormat::Md),
+            other => Err(format!("unknown format {other:?}")),
+        }
+    }
+}
 
 /// Render in the chosen format; `color` only applies to the table.
 pub fn format(e: &Explanation, format: WhyFormat, color: bool) -> String {
@@ -32,8 +71,8 @@ pub fn format_cohort(c: &Cohort, format: WhyFormat, color: bool) -> String {
 
 /// `cioscope why --campaign ID|NAME (--person ID | SELECTION | --from-scan SCAN)
 /// [--format table|json|md] [--out FILE]`.
-pub async fn command(config: Config, args: WhyArgs) -> Exit {
-    let selection: Selection = args.selection.clone().into();
+pub async fn command(config: Config, args: WhyCommand) -> Exit {
+    let selection: Selection = args.selection.clone();
     let single = args.from_scan.is_none()
         && selection.persons.len() == 1
         && Selection {
@@ -136,7 +175,7 @@ pub async fn command(config: Config, args: WhyArgs) -> Exit {
     cohort.exit_code()
 }
 
-fn write(args: &WhyArgs, text: &str) -> Result<(), Exit> {
+fn write(args: &WhyCommand, text: &str) -> Result<(), Exit> {
     let written = match &args.out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))

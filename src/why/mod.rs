@@ -46,7 +46,7 @@
 mod audience;
 pub mod campaigns;
 pub mod cohort;
-mod command;
+pub mod command;
 mod conditions;
 mod events;
 pub mod explain;
