@@ -1059,7 +1059,10 @@ impl App {
                     let text = crate::sanitize::sanitize(&text).into_owned();
                     self.notify(
                         Level::Info,
-                        format!("copied {} to the clipboard", super::views::fit(&text, 40)),
+                        format!(
+                            "copied {} to the clipboard",
+                            crate::sanitize::truncate(&text, 40)
+                        ),
                     );
                     vec![Effect::Copy(text)]
                 }
@@ -1103,7 +1106,7 @@ impl App {
                 };
                 self.notify(
                     Level::Info,
-                    format!("reloading {}", super::views::fit(&key, 40)),
+                    format!("reloading {}", crate::sanitize::truncate(&key, 40)),
                 );
                 self.fetch(&key)
             }
