@@ -281,83 +281,10 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         .iter()
         .map(|f| (f.person.clone(), f.rule.id().to_string()))
         .collect();
-    let sampled_now: HashSet<&str> = judged
-        .iter()
-        .filter(|j| j.sampled != Part::None)
-        .map(|j| j.person.as_str())
-        .collect();
-
-    // Pairs compared: every pair whose human both scans judged with its
-    // rule; a rule on the event sample only for humans both sampled.
-    let now_by_person: HashMap<&str, &Judged> =
-        judged.iter().map(|j| (j.person.as_str(), j)).collect();
-    // A human gone from this scan is resolved only when nothing failed: an
-    // unread profile may be exactly that human.
     let complete = profiles_failed == 0 && !sources.iter().any(|s| s.error.is_some());
-    let trend = previous.zip(previous_pairs).map(|(p, found)| {
-        let (before, sampled_then) = (&found.pairs, &found.sampled);
-        let sampled = |person: &str, rule: &str| {
-            let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
-            !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
-        };
-        let judged_both = |person: &str, rule: &str| {
-            let then = !found
-                .not_judged
-                .contains(&(person.to_string(), rule.to_string()));
-            let now = match (now_by_person.get(person), Rule::from_id(rule)) {
-                (Some(j), Some(r)) => j.judged_by(r),
-                (None, _) => complete,
-                (Some(_), None) => false,
-            };
-            then && now
-        };
-        let mut new = Vec::new();
-        let mut not_comparable = Vec::new();
-        let mut persisting = 0;
-        for (person, rule) in &current {
-            if !sampled(person, rule) {
-                continue;
-            }
-            if before.contains(&(person.clone(), rule.clone())) {
-                persisting += 1;
-            } else if judged_both(person, rule) {
-                new.push(Pair {
-                    person: person.clone(),
-                    rule: rule.clone(),
-                });
-            } else {
-                not_comparable.push(Pair {
-                    person: person.clone(),
-                    rule: rule.clone(),
-                });
-            }
-        }
-        let mut resolved = Vec::new();
-        for (person, rule) in before {
-            if !sampled(person, rule) || current.contains(&(person.clone(), rule.clone())) {
-                continue;
-            }
-            let pair = Pair {
-                person: person.clone(),
-                rule: rule.clone(),
-            };
-            if judged_both(person, rule) {
-                resolved.push(pair);
-            } else {
-                not_comparable.push(pair);
-            }
-        }
-        resolved.sort();
-        not_comparable.sort();
-        Trend {
-            previous: p.id.clone(),
-            previous_finished_at: p.finished_at.clone(),
-            new,
-            resolved,
-            persisting,
-            not_comparable,
-        }
-    });
+    let trend = previous
+        .zip(previous_pairs)
+        .map(|(p, found)| compare_pairs(p, found, &current, judged, complete));
 
     let rules = Rule::ALL
         .into_iter()
@@ -470,6 +397,93 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         summary,
         findings,
         errors,
+    }
+}
+
+/// Every (person, rule) pair of this scan and the previous one: new,
+/// resolved, persisting, or not comparable. A pair is compared only where
+/// both scans judged its human with its rule (a rule on the event sample
+/// only for humans both sampled); a human gone from this scan is resolved
+/// only when nothing failed (`complete`): an unread profile may be
+/// exactly that human.
+fn compare_pairs(
+    p: &ScanRow,
+    found: &FoundPairs,
+    current: &BTreeSet<(String, String)>,
+    judged: &[Judged],
+    complete: bool,
+) -> Trend {
+    let sampled_now: HashSet<&str> = judged
+        .iter()
+        .filter(|j| j.sampled != Part::None)
+        .map(|j| j.person.as_str())
+        .collect();
+
+    // Pairs compared: every pair whose human both scans judged with its
+    // rule; a rule on the event sample only for humans both sampled.
+    let now_by_person: HashMap<&str, &Judged> =
+        judged.iter().map(|j| (j.person.as_str(), j)).collect();
+    let (before, sampled_then) = (&found.pairs, &found.sampled);
+    let sampled = |person: &str, rule: &str| {
+        let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
+        !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
+    };
+    let judged_both = |person: &str, rule: &str| {
+        let then = !found
+            .not_judged
+            .contains(&(person.to_string(), rule.to_string()));
+        let now = match (now_by_person.get(person), Rule::from_id(rule)) {
+            (Some(j), Some(r)) => j.judged_by(r),
+            (None, _) => complete,
+            (Some(_), None) => false,
+        };
+        then && now
+    };
+    let mut new = Vec::new();
+    let mut not_comparable = Vec::new();
+    let mut persisting = 0;
+    for (person, rule) in current {
+        if !sampled(person, rule) {
+            continue;
+        }
+        if before.contains(&(person.clone(), rule.clone())) {
+            persisting += 1;
+        } else if judged_both(person, rule) {
+            new.push(Pair {
+                person: person.clone(),
+                rule: rule.clone(),
+            });
+        } else {
+            not_comparable.push(Pair {
+                person: person.clone(),
+                rule: rule.clone(),
+            });
+        }
+    }
+    let mut resolved = Vec::new();
+    for (person, rule) in before {
+        if !sampled(person, rule) || current.contains(&(person.clone(), rule.clone())) {
+            continue;
+        }
+        let pair = Pair {
+            person: person.clone(),
+            rule: rule.clone(),
+        };
+        if judged_both(person, rule) {
+            resolved.push(pair);
+        } else {
+            not_comparable.push(pair);
+        }
+    }
+    resolved.sort();
+    not_comparable.sort();
+    Trend {
+        previous: p.id.clone(),
+        previous_finished_at: p.finished_at.clone(),
+        new,
+        resolved,
+        persisting,
+        not_comparable,
     }
 }
 
