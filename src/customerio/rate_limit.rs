@@ -288,8 +288,9 @@ mod tests {
                 .count();
             assert!(in_window <= 100, "{in_window} sends within 1 s of send {i}");
         }
-        let total = times[129] - times[0];
-        assert!(total < Duration::from_millis(1600), "too slow: {total:?}");
+        // How close pacing comes to the rate is measured by the benches
+        // (`check_people`, `scan`: wall ≤ 1.15 × requests ÷ rate), not by
+        // a wall clock here.
     }
 
     #[tokio::test]
