@@ -702,3 +702,28 @@ scan_people = "SELECT customer_id AS id, email FROM customers"
         "{report:#}"
     );
 }
+
+#[test]
+fn progress_is_quiet_off_a_terminal_and_one_person_is_one_person() {
+    let data = tempfile::tempdir().unwrap();
+    let out = cioscope(data.path())
+        .args(["scan", "--demo", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for progress in [
+        "listing people",
+        "reading profiles",
+        "humans formed",
+        "storing results",
+    ] {
+        assert!(!err.contains(progress), "progress on a pipe: {err}");
+    }
+    let out = cioscope(data.path())
+        .args(["check", "--demo", "--person", "C1007", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("1 person checked in"), "{table}");
+}

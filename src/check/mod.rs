@@ -48,9 +48,10 @@ impl Progress {
                 .min(width);
             let person = crate::sanitize::truncate(person, 24);
             eprint!(
-                "\r\x1b[2K[{}{}] {humans} people checked {person}",
+                "\r\x1b[2K[{}{}] {} checked {person}",
                 "█".repeat(filled),
                 "░".repeat(width - filled),
+                crate::report::text::people(humans),
             );
             let _ = std::io::stderr().flush();
         }
@@ -155,8 +156,8 @@ pub async fn command(config: Config, args: CheckCommand) -> Exit {
     let mut report = CheckReport::of(&ws.config.workspace, Utc::now(), checked);
     if let Some(signal) = interrupted {
         eprintln!(
-            "\ncioscope: stopped by {signal}; reporting the {} people checked so far",
-            report.people_checked
+            "\ncioscope: stopped by {signal}; reporting the {} checked so far",
+            crate::report::text::people(report.people_checked)
         );
         report.errors.push(PersonError {
             person: String::new(),

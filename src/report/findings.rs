@@ -3,7 +3,7 @@
 use unicode_width::UnicodeWidthStr;
 
 use super::model::CheckReport;
-use super::text::{csv_field, md_cell, pad};
+use super::text::{csv_field, md_cell, pad, people};
 use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
 
@@ -141,8 +141,8 @@ pub fn table(report: &CheckReport, color: bool, cut: bool) -> String {
     }
     let s = &report.summary;
     out.push_str(&format!(
-        "\n{} people checked in {}: {} error, {} warn, {} info",
-        report.people_checked,
+        "\n{} checked in {}: {} error, {} warn, {} info",
+        people(report.people_checked),
         sanitize(&report.workspace),
         paint(&s.error.to_string(), Severity::Error, color && s.error > 0),
         paint(&s.warn.to_string(), Severity::Warn, color && s.warn > 0),
@@ -183,10 +183,10 @@ pub fn table(report: &CheckReport, color: bool, cut: bool) -> String {
 pub fn markdown(report: &CheckReport) -> String {
     let s = &report.summary;
     let mut out = format!(
-        "## cioscope check — {}\n\nGenerated {} · {} people checked · **{} error**, {} warn, {} info\n\n",
+        "## cioscope check — {}\n\nGenerated {} · {} checked · **{} error**, {} warn, {} info\n\n",
         md_cell(&report.workspace),
         report.generated_at,
-        report.people_checked,
+        people(report.people_checked),
         s.error,
         s.warn,
         s.info
@@ -294,13 +294,4 @@ pub fn csv(report: &CheckReport) -> String {
         out.push('\n');
     }
     out
-}
-
-/// "1 person", "3 people".
-fn people(n: usize) -> String {
-    if n == 1 {
-        "1 person".into()
-    } else {
-        format!("{n} people")
-    }
 }

@@ -2,6 +2,15 @@
 
 use crate::sanitize::sanitize;
 
+/// "1 person", "3 people": a count of humans as a sentence says it.
+pub fn people(n: usize) -> String {
+    if n == 1 {
+        "1 person".into()
+    } else {
+        format!("{n} people")
+    }
+}
+
 /// A Markdown table cell: sanitized, pipes escaped, one line.
 pub fn md_cell(s: &str) -> String {
     sanitize(s).replace('|', "\\|")

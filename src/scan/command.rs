@@ -269,30 +269,25 @@ async fn known_segment(ws: &Workspace, id: i64) -> Result<(), String> {
     })
 }
 
-/// A progress line on stderr: redrawn on a terminal; otherwise one line
-/// as each step starts and ends.
+/// A progress line on stderr, redrawn on a terminal; nothing otherwise (a
+/// pipe or a CI log stays quiet, as for `check`: docs/cli.md).
 fn show(step: Step, tty: bool) {
-    let (line, milestone) = match step {
-        Step::Listing { people } => (format!("listing people… {people}"), people == 0),
-        Step::Profiles { done, total } => (
-            format!("reading profiles {done}/{total}"),
-            done == 0 || done == total,
-        ),
-        Step::Source { name } => (format!("reading source {name}"), true),
-        Step::Humans { humans } => (format!("{humans} humans formed"), true),
-        Step::Judging { done, total } => (format!("judging humans {done}/{total}"), done == 0),
-        Step::Activities { done, total } => (
-            format!("reading activities of the event sample {done}/{total} humans"),
-            done == 0 || done == total,
-        ),
-        Step::Storing => ("storing results".into(), true),
-    };
-    if tty {
-        eprint!("\r\x1b[2K{line}");
-        let _ = std::io::stderr().flush();
-    } else if milestone {
-        eprintln!("cioscope: {line}");
+    if !tty {
+        return;
     }
+    let line = match step {
+        Step::Listing { people } => format!("listing people… {people}"),
+        Step::Profiles { done, total } => format!("reading profiles {done}/{total}"),
+        Step::Source { name } => format!("reading source {name}"),
+        Step::Humans { humans } => format!("{humans} humans formed"),
+        Step::Judging { done, total } => format!("judging humans {done}/{total}"),
+        Step::Activities { done, total } => {
+            format!("reading activities of the event sample {done}/{total} humans")
+        }
+        Step::Storing => "storing results".into(),
+    };
+    eprint!("\r\x1b[2K{line}");
+    let _ = std::io::stderr().flush();
 }
 
 /// Print the report and pick the exit code (as `check`'s).
