@@ -225,7 +225,7 @@ const EXPECTED_MD: &str = r#"# Spot check 2026-11-22-a3f9 — acme-prod
 | | |
 |---|---|
 | Operator | dana |
-| Sample | 4 people, stratified (seed 42), from segment 7 (1204 people) |
+| Sample | 4 people, stratified (seed 42), from segment 7 (drawn from 1204 listed) |
 | Started | 2026-11-22 10:00 UTC |
 | Last verdict | 2026-11-22 10:10 UTC (10m after the start) |
 | Reviewed | 3 of 4 |

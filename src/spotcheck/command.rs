@@ -183,7 +183,7 @@ pub fn describe(state: &SessionState, flags: &str) -> String {
         let _ = write!(sample, ", from {}", truncate(&s.method, 80));
     }
     if let Some(p) = s.population {
-        let _ = write!(sample, " ({p} people)");
+        let _ = write!(sample, " (drawn from {p} listed)");
     }
     let _ = writeln!(o, "Sample: {sample}");
     let width = state

@@ -301,7 +301,7 @@ fn sample_line(state: &SessionState) -> String {
         line.push_str(&format!(", from {}", s.method));
     }
     if let Some(p) = s.population {
-        line.push_str(&format!(" ({p} people)"));
+        line.push_str(&format!(" (drawn from {p} listed)"));
     }
     line
 }
