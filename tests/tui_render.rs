@@ -1781,13 +1781,21 @@ fn slash_in_compare_filters_attributes_and_in_findings_their_evidence() {
 }
 
 /// What Esc must bring back exactly: the place (screen, person, filters,
-/// side panel, zoom, the popups over it) and the line being typed.
+/// side panel, zoom, the popups over it) and the line being typed. Off the
+/// Person screen the person (and its panes' filters and zoom) is not part
+/// of the place: the Person tab follows the last person opened.
 fn state(app: &App) -> (cioscope::tui::app::Place, Option<String>) {
     let input = app
         .input
         .as_ref()
         .map(|i| format!("{:?} {:?}", i.kind, i.text));
-    (app.place(), input)
+    let mut place = app.place();
+    if place.view != View::Person {
+        place.person = None;
+        place.pane_filters = Default::default();
+        place.zoom = false;
+    }
+    (place, input)
 }
 
 /// Take `steps` from a fresh app (after `setup`), then press Esc once per
@@ -2621,4 +2629,37 @@ fn backspace_on_an_empty_command_line_does_nothing_and_the_keys_after_it_are_typ
     assert!(s.contains(":x▏"), "{s}");
     key(&mut app, KeyCode::Esc);
     assert!(app.input.is_none());
+}
+
+#[test]
+fn the_person_tab_follows_the_last_person_opened_after_going_back() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Enter);
+    let first = app.person.key.clone().expect("a person opened");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let second = app.person.key.clone().expect("another person opened");
+    assert_ne!(first, second);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::People);
+    // The tab names the last person opened, and `3` opens that person.
+    let screen = render(&app, 160, 48);
+    assert!(
+        screen.contains(&format!("Person {second}")),
+        "{}",
+        screen.lines().next().unwrap_or_default()
+    );
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view, View::Person);
+    assert_eq!(app.person.key.as_deref(), Some(second.as_str()));
+    // Back from one person to another still restores that person.
+    key(&mut app, KeyCode::Char(':'));
+    chars(&mut app, &format!("person {first}"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.person.key.as_deref(), Some(first.as_str()));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.view, View::Person);
+    assert_eq!(app.person.key.as_deref(), Some(second.as_str()));
 }

@@ -104,6 +104,11 @@ impl App {
             }
         }
         let mut effects = vec![];
+        // Back to another screen keeps the person last opened: the Person
+        // tab (and `3`) follow the last person, not the one before.
+        if p.view != View::Person {
+            return effects;
+        }
         if self.person.key != p.person {
             self.person = PersonUi {
                 key: p.person.clone(),
