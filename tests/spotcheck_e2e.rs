@@ -176,11 +176,13 @@ impl Pty {
     }
 
     /// Quit with `q`; what the terminal shows afterwards (the hints
-    /// printed on leaving).
+    /// printed on leaving). Quitting waits for pending saves, and a save
+    /// may wait out SQLite's 10 s busy timeout on a loaded machine: the
+    /// bound is above both, still far below a hang.
     fn quit(mut self) -> String {
         self.keys("q");
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
+        while start.elapsed() < Duration::from_secs(40) {
             if let Ok(Some(_)) = self.child.try_wait() {
                 // The last output reaches the parser after the exit.
                 std::thread::sleep(Duration::from_millis(200));
