@@ -366,3 +366,66 @@ pub async fn stored_report(
         .collect();
     Ok(report)
 }
+
+/// The humans of a finished scan of this workspace (those with a finding
+/// of `rule`, when given) by person key, and how they were chosen: what
+/// `spot-check --from-scan` and `why --from-scan` draw from. `Err` is an
+/// exit code, the message printed.
+pub async fn finished_humans(
+    config: &Config,
+    scan: &str,
+    rule: Option<&str>,
+) -> Result<(Vec<String>, String), Exit> {
+    if let Some(r) = rule {
+        if crate::rules::Rule::from_id(r).is_none() {
+            let known: Vec<&str> = crate::rules::Rule::ALL.iter().map(|r| r.id()).collect();
+            eprintln!(
+                "cioscope: --rule {r:?} is not a rule; one of: {}",
+                known.join(", ")
+            );
+            return Err(Exit::Usage);
+        }
+    }
+    let store = match crate::store::Store::open(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(Exit::Unavailable);
+        }
+    };
+    let found = async {
+        let row = store.resolve_scan(scan).await?;
+        let humans = store.scan_humans(&row.id, rule).await?;
+        Ok::<_, crate::store::StoreError>((row, humans))
+    }
+    .await;
+    store.close().await;
+    let (row, humans) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Err(Exit::Usage);
+        }
+    };
+    if !row.is_done() {
+        eprintln!(
+            "cioscope: scan {} did not finish; finish it first (cioscope scan {} --resume {})",
+            row.id,
+            config.command_flags(),
+            row.id
+        );
+        return Err(Exit::Usage);
+    }
+    if row.workspace != config.workspace {
+        eprintln!(
+            "cioscope: scan {} is of workspace {:?}, and the config opens {:?}",
+            row.id, row.workspace, config.workspace
+        );
+        return Err(Exit::Usage);
+    }
+    let method = match rule {
+        Some(r) => format!("scan {}, the {} humans with {r}", row.id, humans.len()),
+        None => format!("scan {}, all {} humans", row.id, humans.len()),
+    };
+    Ok((humans.into_iter().map(|h| h.person).collect(), method))
+}

@@ -85,7 +85,7 @@ pub async fn command(config: Config, args: WhyCommand) -> Exit {
         return Exit::Usage;
     }
     let scan_people = match &args.from_scan {
-        Some(scan) => match scan_population(&config, scan).await {
+        Some(scan) => match crate::scan::command::finished_humans(&config, scan, None).await {
             Ok(p) => Some(p),
             Err(code) => return code,
         },
@@ -217,46 +217,4 @@ fn from_scan_selection(people: Vec<String>, method: String, sel: &Selection) -> 
             target: None,
         },
     }
-}
-
-/// The person keys of a finished scan of this workspace, and how they were
-/// chosen; `Err` is an exit code (the message printed).
-async fn scan_population(config: &Config, scan: &str) -> Result<(Vec<String>, String), Exit> {
-    let store = match crate::store::Store::open(config).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cioscope: {e}");
-            return Err(Exit::Unavailable);
-        }
-    };
-    let found = async {
-        let row = store.resolve_scan(scan).await?;
-        let humans = store.scan_humans(&row.id, None).await?;
-        Ok::<_, crate::store::StoreError>((row, humans))
-    }
-    .await;
-    store.close().await;
-    let (row, humans) = match found {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("cioscope: {e}");
-            return Err(Exit::Usage);
-        }
-    };
-    if !row.is_done() {
-        eprintln!(
-            "cioscope: scan {} did not finish; finish it first (cioscope scan --resume {})",
-            row.id, row.id
-        );
-        return Err(Exit::Usage);
-    }
-    if row.workspace != config.workspace {
-        eprintln!(
-            "cioscope: scan {} is of workspace {:?}, and the config opens {:?}",
-            row.id, row.workspace, config.workspace
-        );
-        return Err(Exit::Usage);
-    }
-    let method = format!("scan {}, all {} humans", row.id, humans.len());
-    Ok((humans.into_iter().map(|h| h.person).collect(), method))
 }
