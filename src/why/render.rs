@@ -28,7 +28,11 @@ pub fn headline(e: &Explanation) -> String {
 
 /// `campaign 101, event order_completed, running`.
 pub fn campaign_facts(e: &Explanation) -> String {
-    let c = &e.campaign;
+    facts_of(&e.campaign)
+}
+
+/// A campaign's id, trigger and state, as every explanation heads it.
+fn facts_of(c: &super::CampaignInfo) -> String {
     let trigger = match (&c.event_name, c.trigger_segment_ids.as_slice()) {
         (Some(name), _) => format!("event {}", sanitize(name)),
         (None, []) => "trigger not described by the API".into(),
@@ -225,30 +229,7 @@ pub fn cohort_json(c: &super::cohort::Cohort) -> String {
 
 fn cohort_headline(c: &super::cohort::Cohort) -> String {
     let i = &c.campaign;
-    let trigger = match (&i.event_name, i.trigger_segment_ids.as_slice()) {
-        (Some(name), _) => format!("event {}", sanitize(name)),
-        (None, []) => "trigger not described by the API".into(),
-        (None, ids) => format!(
-            "segment {}",
-            ids.iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let state = i.state.clone().unwrap_or_else(|| {
-        if i.active {
-            "active".into()
-        } else {
-            "inactive".into()
-        }
-    });
-    format!(
-        "Why (not) \"{}\" (campaign {}, {trigger}, {})",
-        sanitize(&i.name),
-        i.id,
-        sanitize(&state)
-    )
+    format!("Why (not) \"{}\" ({})", sanitize(&i.name), facts_of(i))
 }
 
 fn cohort_subline(c: &super::cohort::Cohort) -> String {
