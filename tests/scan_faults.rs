@@ -539,6 +539,29 @@ async fn every_profile_asked_for_is_judged_or_an_error() {
     }
 }
 
+/// The scan id `sql` reads from the store once the running scan `child`
+/// has stored what it asks for (polled; the scan must still be running).
+async fn scan_once_stored(db: &Path, child: &mut std::process::Child, sql: &str) -> String {
+    use sqlx::Row;
+    let started = std::time::Instant::now();
+    loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+        if db.exists() {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(db)
+                .read_only(true);
+            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+            let row = sqlx::query(sql).fetch_optional(&pool).await.ok().flatten();
+            pool.close().await;
+            if let Some(row) = row {
+                return row.get::<String, _>(0);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn signal(pid: u32, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &pid.to_string()])
@@ -550,7 +573,6 @@ fn signal(pid: u32, sig: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
-    use sqlx::Row;
     let server = serve(Fault::Slow, 2500, 100).await;
     let ws = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -559,30 +581,12 @@ async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
         .spawn()
         .unwrap();
     // Pause it (as Ctrl-Z does) once it has stored a batch of profiles.
-    let db = data.path().join("spotcheck.db");
-    let started = std::time::Instant::now();
-    let scan_id = loop {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
-        assert!(first.try_wait().unwrap().is_none(), "ended too soon");
-        if db.exists() {
-            let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db)
-                .read_only(true);
-            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-            let row = sqlx::query(
-                "SELECT s.id FROM scans s JOIN scan_batches b ON b.scan_id = s.id LIMIT 1",
-            )
-            .fetch_optional(&pool)
-            .await
-            .ok()
-            .flatten();
-            pool.close().await;
-            if let Some(row) = row {
-                break row.get::<String, _>(0);
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let scan_id = scan_once_stored(
+        &data.path().join("spotcheck.db"),
+        &mut first,
+        "SELECT s.id FROM scans s JOIN scan_batches b ON b.scan_id = s.id LIMIT 1",
+    )
+    .await;
     signal(first.id(), "-STOP");
     // A second process is told who has the scan; it reads and writes nothing.
     let out = scan_cmd(data.path(), &config, &["--resume", &scan_id])
@@ -616,7 +620,6 @@ async fn a_paused_scan_keeps_its_scan_and_a_second_process_cannot_rewrite_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumed_scan_keeps_the_records_of_a_source_it_can_no_longer_open() {
-    use sqlx::Row;
     let server = serve(Fault::SlowActivities, 6, 0).await;
     let ws = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -652,28 +655,12 @@ scan_people = "SELECT customer_id AS id, email FROM customers"
     std::fs::write(&config, &text).unwrap();
     let mut first = scan_cmd(data.path(), &config, &[]).spawn().unwrap();
     // Kill it once the shop's records are stored (it is reading activities).
-    let db = data.path().join("spotcheck.db");
-    let started = std::time::Instant::now();
-    let scan_id = loop {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60));
-        assert!(first.try_wait().unwrap().is_none(), "ended too soon");
-        if db.exists() {
-            let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db)
-                .read_only(true);
-            let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-            let row = sqlx::query("SELECT scan_id FROM scan_sources WHERE source = 'shop'")
-                .fetch_optional(&pool)
-                .await
-                .ok()
-                .flatten();
-            pool.close().await;
-            if let Some(row) = row {
-                break row.get::<String, _>(0);
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let scan_id = scan_once_stored(
+        &data.path().join("spotcheck.db"),
+        &mut first,
+        "SELECT scan_id FROM scan_sources WHERE source = 'shop'",
+    )
+    .await;
     first.kill().unwrap();
     first.wait().unwrap();
     // The shop's database moves away before the resume.
