@@ -13,15 +13,13 @@
 //!
 //! A subject without a Customer.io profile is `orphan_profile`'s business.
 
-use std::cmp::Ordering;
-
 use serde_json::{json, Value as Json};
 
-use super::support::{cio_events, is_event, owner_record, show, source_events};
+use super::compare;
+use super::support::{cio_events, in_cents, is_event, owner_record, show, source_events};
 use super::{Finding, Focus, Rule, RuleContext, Severity};
-use crate::config::condition::{Op, Test};
+use crate::config::condition::Test;
 use crate::config::{AttrType, Condition};
-use crate::model::normalize;
 use crate::model::{Profile, RawValue, SourceRecord, Subject};
 
 /// One test of the condition that held, with what made it hold.
@@ -124,7 +122,10 @@ fn evaluate(test: &Test, subject: &Subject, profile: &Profile, ctx: &RuleContext
             value,
         } => {
             let (v, from, focus) = lookup(attribute, subject, profile, ctx)?;
-            compare(&v, *op, value).then(|| Held {
+            let ty = ctx.config.attributes.get(attribute).and_then(|a| a.ty);
+            let cents = in_cents(ctx.config, &from, attribute);
+            let holds = compare::holds(&v, *op, &RawValue::text(value), ty, cents);
+            holds.unwrap_or(false).then(|| Held {
                 test: test.to_string(),
                 because: format!("{attribute} = {v} in {from}"),
                 evidence: json!({"test": test.to_string(), "attribute": attribute, "value": v.to_json(), "from": from}),
@@ -219,35 +220,6 @@ fn lookup(
             record: index,
         },
     ))
-}
-
-fn compare(v: &RawValue, op: Op, want: &str) -> bool {
-    let want_raw = RawValue::text(want);
-    let ordering = if let (Some(a), Some(b)) = (
-        normalize::parse_number(v),
-        normalize::parse_number(&want_raw),
-    ) {
-        a.partial_cmp(&b)
-    } else if let (Some(a), Some(b)) = (normalize::parse_bool(v), normalize::parse_bool(&want_raw))
-    {
-        if !matches!(op, Op::Eq | Op::Ne) {
-            return false;
-        }
-        Some(a.cmp(&b))
-    } else {
-        Some(v.to_string().trim().cmp(want.trim()))
-    };
-    let Some(ordering) = ordering else {
-        return false;
-    };
-    match op {
-        Op::Gt => ordering == Ordering::Greater,
-        Op::Ge => ordering != Ordering::Less,
-        Op::Lt => ordering == Ordering::Less,
-        Op::Le => ordering != Ordering::Greater,
-        Op::Eq => ordering == Ordering::Equal,
-        Op::Ne => ordering != Ordering::Equal,
-    }
 }
 
 #[cfg(test)]

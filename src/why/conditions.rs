@@ -16,9 +16,9 @@ use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use crate::config::condition::{Op, Test};
-use crate::config::{AttrType, Condition, Config};
-use crate::model::normalize::{self, TimeForm};
+use crate::config::{Condition, Config};
 use crate::model::{Profile, RawValue, SegmentRef};
+use crate::rules::compare;
 
 /// The pseudo-attribute that tests segment membership.
 pub const SEGMENT: &str = "segment";
@@ -225,7 +225,7 @@ fn evaluate_test(test: &Test, env: &Env) -> TestOutcome {
 }
 
 /// Compare an attribute value with a condition value under the attribute's
-/// configured type, else numbers when both read as numbers, else text.
+/// configured type, as every rule does ([`compare::holds`]).
 pub fn compare(
     config: &Config,
     attribute: &str,
@@ -233,62 +233,14 @@ pub fn compare(
     op: Op,
     expected: &str,
 ) -> Option<bool> {
-    let a = RawValue::text(actual);
-    let b = RawValue::text(expected);
     let ty = config.attributes.get(attribute).and_then(|c| c.ty);
-    let ordering = match ty {
-        Some(AttrType::Number) => number_order(&a, &b)?,
-        Some(AttrType::Timestamp) => instant_order(&a, &b)?,
-        Some(AttrType::Bool) => {
-            let (x, y) = (normalize::parse_bool(&a)?, normalize::parse_bool(&b)?);
-            return equality(op, x == y);
-        }
-        Some(AttrType::Enum) => {
-            return equality(
-                op,
-                normalize::fold_enum(actual) == normalize::fold_enum(expected),
-            );
-        }
-        Some(AttrType::String) => return equality(op, actual.trim() == expected.trim()),
-        None => {
-            if let Some(o) = number_order(&a, &b) {
-                o
-            } else {
-                return equality(op, actual.trim() == expected.trim());
-            }
-        }
-    };
-    Some(match op {
-        Op::Gt => ordering.is_gt(),
-        Op::Ge => ordering.is_ge(),
-        Op::Lt => ordering.is_lt(),
-        Op::Le => ordering.is_le(),
-        Op::Eq => ordering.is_eq(),
-        Op::Ne => ordering.is_ne(),
-    })
-}
-
-/// `=` / `!=` only; ordering operators on text are unknown.
-fn equality(op: Op, same: bool) -> Option<bool> {
-    match op {
-        Op::Eq => Some(same),
-        Op::Ne => Some(!same),
-        _ => None,
-    }
-}
-
-fn number_order(a: &RawValue, b: &RawValue) -> Option<std::cmp::Ordering> {
-    normalize::parse_number(a)?.partial_cmp(&normalize::parse_number(b)?)
-}
-
-fn instant_order(a: &RawValue, b: &RawValue) -> Option<std::cmp::Ordering> {
-    let x = normalize::parse_instant(a).ok()?;
-    let y = normalize::parse_instant(b).ok()?;
-    if x.form == TimeForm::Date || y.form == TimeForm::Date {
-        Some(x.instant.date_naive().cmp(&y.instant.date_naive()))
-    } else {
-        Some(x.instant.cmp(&y.instant))
-    }
+    compare::holds(
+        &RawValue::text(actual),
+        op,
+        &RawValue::text(expected),
+        ty,
+        false,
+    )
 }
 
 #[cfg(test)]
@@ -386,6 +338,59 @@ mod tests {
         assert_eq!(
             segment_rule(&condition::parse("segment = 12 and a > 1").unwrap()),
             None
+        );
+    }
+
+    /// A campaign condition and a `required_when` condition are the same
+    /// comparison: for every typed pair, `why` answers what the rules'
+    /// [`compare::holds`] answers under the attribute's configured type.
+    #[test]
+    fn campaign_conditions_compare_as_the_rules_do() {
+        let config = config::load_str(
+            "[[attributes]]\nname = \"n\"\ntype = \"number\"\n\n[[attributes]]\nname = \"t\"\ntype = \"timestamp\"\n\n[[attributes]]\nname = \"e\"\ntype = \"enum\"\nvalues = [\"gold\"]\n\n[[attributes]]\nname = \"s\"\ntype = \"string\"\n\n[[attributes]]\nname = \"b\"\ntype = \"bool\"\n",
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let forms = [
+            "3",
+            "3.0",
+            "19.90",
+            "19.9",
+            "true",
+            "no",
+            "2024-05-01",
+            "2024-05-01T10:00:00Z",
+            "1714557600",
+            "Gold",
+            "gold",
+            "x",
+        ];
+        let ops = [Op::Gt, Op::Ge, Op::Lt, Op::Le, Op::Eq, Op::Ne];
+        for attribute in ["n", "t", "e", "s", "b", "untyped"] {
+            let ty = config.attributes.get(attribute).and_then(|a| a.ty);
+            for a in forms {
+                for b in forms {
+                    for op in ops {
+                        assert_eq!(
+                            compare(&config, attribute, a, op, b),
+                            compare::holds(&RawValue::text(a), op, &RawValue::text(b), ty, false),
+                            "{attribute}: {a} {} {b}",
+                            op.symbol()
+                        );
+                    }
+                }
+            }
+        }
+        // Untyped values compare as the type both share: dates as dates.
+        assert_eq!(
+            compare(
+                &config,
+                "untyped",
+                "2024-05-01T10:00:00Z",
+                Op::Eq,
+                "2024-05-01"
+            ),
+            Some(true)
         );
     }
 }

@@ -11,7 +11,9 @@ use super::*;
 use crate::config::{AttrType, Config};
 use crate::model::normalize::{self, TimeForm};
 use crate::model::{Profile, RawValue, SourceRecord, Subject};
-use crate::rules::compare::{in_flight, max_lag_secs, same_value};
+use crate::rules::compare::{
+    in_cents, in_flight, max_lag_secs, same_identifier, same_shown, Identifier,
+};
 use crate::rules::support::owner_record;
 use crate::rules::Focus;
 
@@ -80,21 +82,24 @@ enum Kind {
     Text,
 }
 
-fn kind_of(ty: Option<AttrType>, name: &str) -> Option<Kind> {
+fn kind_of(name: &str, ty: Option<AttrType>) -> Option<Kind> {
+    match name {
+        "id" => return Some(Kind::Id),
+        "email" => return Some(Kind::Email),
+        "phone" => return Some(Kind::Phone),
+        _ => {}
+    }
     Some(match ty? {
         AttrType::Number => Kind::Number,
         AttrType::Bool => Kind::Bool,
         AttrType::Timestamp => Kind::Time,
-        AttrType::String | AttrType::Enum if name == "email" => Kind::Email,
         AttrType::String | AttrType::Enum => Kind::Text,
     })
 }
 
 /// Do two non-empty values of a row mean the same thing? Identifiers as
-/// identifiers (emails and phones normalized, ids as text); attributes
-/// exactly as the rules compare them ([`same_value`]: the attribute's type,
-/// else the type both values share; cents divided by 100), and as text when
-/// they cannot be read as the type (`type_drift`'s finding).
+/// identity resolution keys them, attributes as the rules compare them:
+/// both decided in [`crate::rules::compare`].
 fn same(
     a: &RawValue,
     b: &RawValue,
@@ -102,19 +107,13 @@ fn same(
     ty: Option<AttrType>,
     cents: (bool, bool),
 ) -> bool {
-    let text = || a.to_string().trim() == b.to_string().trim();
-    match kind {
-        Some(Kind::Id) => text(),
-        Some(Kind::Email) => normalize::email(&a.to_string()) == normalize::email(&b.to_string()),
-        Some(Kind::Phone) => match (
-            normalize::phone(&a.to_string()),
-            normalize::phone(&b.to_string()),
-        ) {
-            (Some(x), Some(y)) => x == y,
-            _ => text(),
-        },
-        _ => same_value(a, b, ty, cents.0, cents.1).unwrap_or_else(text),
-    }
+    let identifier = match kind {
+        Some(Kind::Id) => Identifier::Id,
+        Some(Kind::Email) => Identifier::Email,
+        Some(Kind::Phone) => Identifier::Phone,
+        _ => return same_shown(a, b, ty, cents.0, cents.1),
+    };
+    same_identifier(&a.to_string(), &b.to_string(), identifier)
 }
 
 /// What a value shows in a cell: timestamps readable, the rest as sent.
@@ -209,6 +208,177 @@ fn record_value(r: &SourceRecord, name: &str) -> Option<RawValue> {
     .filter(|v| !v.is_empty())
 }
 
+/// One column of a row: Customer.io's value (column 0) or one record's.
+struct Column {
+    value: Option<RawValue>,
+    /// When this system last wrote the value.
+    time: String,
+    detail: Vec<String>,
+    cents: bool,
+}
+
+fn written(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!("{} ({})", short_time(t), ago_short(t, now))
+}
+
+/// The row's columns: Customer.io's primary profile, then every record.
+fn columns(
+    s: &Subject,
+    primary: Option<&Profile>,
+    name: &str,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Vec<Column> {
+    let mut out = Vec::with_capacity(s.records.len() + 1);
+    out.push(match primary {
+        Some(p) => {
+            let (value, note) = profile_value(p, name, config);
+            let at = p
+                .timestamps
+                .get(name)
+                .copied()
+                .and_then(super::format::unix);
+            let mut detail: Vec<String> = note.into_iter().collect();
+            if let Some(t) = at {
+                detail.push(format!(
+                    "written to Customer.io: {} UTC ({})",
+                    long_time(t),
+                    ago(t, now)
+                ));
+            }
+            Column {
+                value,
+                time: at.map(|t| written(t, now)).unwrap_or_default(),
+                detail,
+                cents: false,
+            }
+        }
+        None => Column {
+            value: None,
+            time: String::new(),
+            detail: vec!["no Customer.io profile".into()],
+            cents: false,
+        },
+    });
+    let identifier = matches!(name, "id" | "email" | "phone");
+    for r in &s.records {
+        let updated = r.updated_at_instant().filter(|_| !identifier);
+        let detail = updated
+            .map(|t| {
+                format!(
+                    "record updated in {}: {} UTC ({})",
+                    clean(&r.source),
+                    long_time(t),
+                    ago(t, now)
+                )
+            })
+            .into_iter()
+            .collect();
+        out.push(Column {
+            value: record_value(r, name),
+            time: updated.map(|t| written(t, now)).unwrap_or_default(),
+            detail,
+            cents: in_cents(config, &r.source, name),
+        });
+    }
+    out
+}
+
+/// The column of the owner's record the rules compare with (the one about
+/// this profile), else the owner's first record.
+fn owner_column(
+    s: &Subject,
+    owner: Option<&str>,
+    primary: Option<&Profile>,
+    name: &str,
+) -> Option<usize> {
+    let owner = owner?;
+    owner_record(s, owner, primary, name)
+        .and_then(|rec| s.records.iter().position(|r| std::ptr::eq(r, rec)))
+        .or_else(|| s.records.iter().position(|r| r.source == owner))
+        .map(|i| i + 1)
+}
+
+/// What a row's marks are judged from.
+struct RowContext<'a> {
+    s: &'a Subject,
+    name: &'a str,
+    kind: Option<Kind>,
+    ty: Option<AttrType>,
+    owner: Option<&'a str>,
+    owner_col: Option<usize>,
+    /// The column others are compared with.
+    reference: Option<usize>,
+    max_lag: i64,
+    now: DateTime<Utc>,
+    stale: bool,
+    missing: bool,
+}
+
+impl RowContext<'_> {
+    /// Could this column hold a value? Customer.io only lacks what it is
+    /// expected to hold (an identifier, a configured or owned attribute —
+    /// not a CRM-only field); a source only lacks a value it owns or whose
+    /// (null) field its record has.
+    fn knows(&self, i: usize, configured: bool) -> bool {
+        if i == 0 {
+            return matches!(self.name, "id" | "email") || configured || self.owner.is_some();
+        }
+        let r = &self.s.records[i - 1];
+        r.attributes.contains_key(self.name) || self.owner == Some(r.source.as_str())
+    }
+
+    /// Column `i`'s mark, and a line saying how long an in-flight value may
+    /// still take. Staleness is the rules' verdict only (`stale`, from the
+    /// findings); a younger difference with the owner is in flight.
+    fn mark(&self, cols: &[Column], i: usize, configured: bool) -> (Mark, Option<String>) {
+        let Some(v) = &cols[i].value else {
+            let mark = if (i == 0 && self.missing)
+                || (self.reference.is_some() && self.knows(i, configured))
+            {
+                Mark::Missing
+            } else {
+                Mark::Blank
+            };
+            return (mark, None);
+        };
+        let Some(r) = self.reference.filter(|&r| r != i) else {
+            return (Mark::Same, None);
+        };
+        let Some(reference) = &cols[r].value else {
+            return (Mark::Differs, None);
+        };
+        if same(
+            v,
+            reference,
+            self.kind,
+            self.ty,
+            (cols[i].cents, cols[r].cents),
+        ) {
+            return (Mark::Same, None);
+        }
+        if i != 0 || Some(r) != self.owner_col {
+            return (Mark::Differs, None);
+        }
+        if self.stale {
+            return (Mark::Stale, None);
+        }
+        let owner_updated = self.s.records[r - 1].updated_at_instant();
+        match owner_updated.filter(|_| in_flight(owner_updated, self.now, self.max_lag)) {
+            Some(u) => {
+                let age = (self.now - u).num_seconds();
+                let note = format!(
+                    "in flight: the owner changed it {} ago, due within {}",
+                    crate::model::time::human_duration(age),
+                    crate::model::time::human_duration((self.max_lag - age).max(0))
+                );
+                (Mark::InFlight, Some(note))
+            }
+            None => (Mark::Differs, None),
+        }
+    }
+}
+
 pub(super) fn compare_rows(
     s: &Subject,
     config: &Config,
@@ -217,198 +387,87 @@ pub(super) fn compare_rows(
     missing_focus: &HashSet<Focus>,
 ) -> Vec<CompareRow> {
     let primary = s.primary_profile();
-    let mut rows = vec![];
-    for name in row_names(s, config) {
-        let attr = config.attributes.get(&name);
-        let kind = if name == "email" {
-            Some(Kind::Email)
-        } else if name == "phone" {
-            Some(Kind::Phone)
-        } else if name == "id" {
-            Some(Kind::Id)
-        } else {
-            kind_of(attr.and_then(|a| a.ty), &name)
-        };
-        let owner = config.owner_of(&name).map(str::to_string);
-        let focus = Focus::Attribute { name: name.clone() };
-        // Values per column, with the time each system wrote them.
-        let mut values: Vec<(Option<RawValue>, String, Vec<String>, bool)> = vec![];
-        match primary {
-            Some(p) => {
-                let (v, note) = profile_value(p, &name, config);
-                let written = p
-                    .timestamps
-                    .get(&name)
-                    .copied()
-                    .and_then(super::format::unix);
-                let time = written
-                    .map(|t| format!("{} ({})", short_time(t), ago_short(t, now)))
-                    .unwrap_or_default();
-                let mut detail = vec![];
-                if let Some(n) = note {
-                    detail.push(n);
-                }
-                if let Some(t) = written {
-                    detail.push(format!(
-                        "written to Customer.io: {} UTC ({})",
-                        long_time(t),
-                        ago(t, now)
-                    ));
-                }
-                values.push((v, time, detail, false));
-            }
-            None => values.push((
-                None,
-                String::new(),
-                vec!["no Customer.io profile".into()],
-                false,
-            )),
-        }
-        let identifier = matches!(name.as_str(), "id" | "email" | "phone");
-        for r in &s.records {
-            let v = record_value(r, &name);
-            let updated = r.updated_at_instant().filter(|_| !identifier);
-            let time = updated
-                .map(|t| format!("{} ({})", short_time(t), ago_short(t, now)))
-                .unwrap_or_default();
-            let mut detail = vec![];
-            if let Some(t) = updated {
-                detail.push(format!(
-                    "record updated in {}: {} UTC ({})",
-                    clean(&r.source),
-                    long_time(t),
-                    ago(t, now)
-                ));
-            }
-            let cents = config
-                .source(&r.source)
-                .is_some_and(|c| c.cents.iter().any(|x| x == &name));
-            values.push((v, time, detail, cents));
-        }
-        // The owner's value is the reference when there is one: the owner's
-        // record the rules compare with (the one about this profile).
-        let owner_col = owner
-            .as_deref()
-            .and_then(|o| {
-                let rec = owner_record(s, o, primary, &name)?;
-                s.records.iter().position(|r| std::ptr::eq(r, rec))
-            })
-            .or_else(|| {
-                let o = owner.as_deref()?;
-                s.records.iter().position(|r| r.source == o)
-            })
-            .map(|i| i + 1);
-        let reference = owner_col
-            .filter(|&i| values[i].0.is_some())
-            .or_else(|| values[0].0.is_some().then_some(0))
-            .or_else(|| values.iter().position(|v| v.0.is_some()));
-        let any = reference.is_some();
-        let mut cells = vec![];
-        let mut differs = false;
-        let mut stale = false;
-        let mut missing = false;
-        let max_lag = max_lag_secs(attr);
-        let ty = attr.and_then(|a| a.ty);
-        // A source only lacks a value it could have: one it owns or one
-        // its record has a (null) field for.
-        // Customer.io only lacks what it is expected to hold: an identifier,
-        // a configured or owned attribute — not a CRM-only field.
-        let expected_in_cio =
-            matches!(name.as_str(), "id" | "email") || attr.is_some() || owner.is_some();
-        let knows = |i: usize| -> bool {
-            if i == 0 {
-                return expected_in_cio;
-            }
-            let r = &s.records[i - 1];
-            r.attributes.contains_key(&name) || owner.as_deref() == Some(r.source.as_str())
-        };
-        for (i, (v, time, detail, cents)) in values.iter().enumerate() {
-            let mut flight: Option<String> = None;
-            let mark = match (v, reference) {
-                (None, _) if i == 0 && missing_focus.contains(&focus) => Mark::Missing,
-                (None, _) if any && knows(i) => Mark::Missing,
-                (None, _) => Mark::Blank,
-                (Some(_), Some(r)) if r == i => Mark::Same,
-                (Some(_), Some(r)) => {
-                    let eq = match (&values[i].0, &values[r].0) {
-                        (Some(a), Some(b)) => same(a, b, kind, ty, (values[i].3, values[r].3)),
-                        _ => false,
+    row_names(s, config)
+        .into_iter()
+        .map(|name| {
+            let attr = config.attributes.get(&name);
+            let focus = Focus::Attribute { name: name.clone() };
+            let owner = config.owner_of(&name);
+            let cols = columns(s, primary, &name, config, now);
+            let owner_col = owner_column(s, owner, primary, &name);
+            // The owner's value is the reference when there is one.
+            let reference = owner_col
+                .filter(|&i| cols[i].value.is_some())
+                .or_else(|| cols[0].value.is_some().then_some(0))
+                .or_else(|| cols.iter().position(|c| c.value.is_some()));
+            let ty = attr.and_then(|a| a.ty);
+            let row = RowContext {
+                s,
+                name: &name,
+                kind: kind_of(&name, ty),
+                ty,
+                owner,
+                owner_col,
+                reference,
+                max_lag: max_lag_secs(attr),
+                now,
+                stale: stale_focus.contains(&focus),
+                missing: missing_focus.contains(&focus),
+            };
+            let mut cells: Vec<CompareCell> = (0..cols.len())
+                .map(|i| {
+                    let (mark, flight) = row.mark(&cols, i, attr.is_some());
+                    let col = &cols[i];
+                    let mut detail = match &col.value {
+                        Some(v) => value_detail(v, row.kind, col.cents),
+                        None => vec!["no value".into()],
                     };
-                    if eq {
-                        Mark::Same
-                    } else if i == 0 && Some(r) == owner_col {
-                        // Stale as `stale_attribute` sees it: the owner changed
-                        // longer than max_lag ago (or says not when).
-                        let owner_updated = s.records[r - 1].updated_at_instant();
-                        let late = !in_flight(owner_updated, now, max_lag);
-                        if late || stale_focus.contains(&focus) {
-                            Mark::Stale
+                    detail.extend(col.detail.iter().cloned());
+                    detail.extend(flight);
+                    CompareCell {
+                        value: col
+                            .value
+                            .as_ref()
+                            .map(|v| display(v, row.kind))
+                            .unwrap_or_default(),
+                        detail,
+                        mark,
+                        time: if col.value.is_none() && mark == Mark::Blank {
+                            String::new()
                         } else {
-                            // Younger than max_lag: say how long it may
-                            // still take, not an unexplained ≠.
-                            if let Some(u) = owner_updated {
-                                let left = max_lag - (now - u).num_seconds();
-                                flight = Some(format!(
-                                    "in flight: the owner changed it {} ago, due within {}",
-                                    crate::model::time::human_duration((now - u).num_seconds()),
-                                    crate::model::time::human_duration(left.max(0))
-                                ));
-                            }
-                            Mark::InFlight
-                        }
-                    } else {
-                        Mark::Differs
+                            col.time.clone()
+                        },
+                    }
+                })
+                .collect();
+            let differs = cells
+                .iter()
+                .any(|c| matches!(c.mark, Mark::Differs | Mark::Stale | Mark::InFlight));
+            let missing = cells.iter().any(|c| c.mark == Mark::Missing);
+            if differs {
+                if let Some(r) = reference.filter(|r| Some(*r) == owner_col) {
+                    if cells[r].mark == Mark::Same {
+                        cells[r].mark = Mark::Reference;
                     }
                 }
-                (Some(_), None) => Mark::Same,
-            };
-            if i == 0 && stale_focus.contains(&focus) && mark == Mark::Same && v.is_some() {
-                // The rule found it stale another way (e.g. older than the newest order).
-                stale = true;
             }
-            differs |= matches!(mark, Mark::Differs | Mark::Stale | Mark::InFlight);
-            stale |= mark == Mark::Stale;
-            missing |= mark == Mark::Missing;
-            let mut d = vec![];
-            if let Some(val) = v {
-                d.extend(value_detail(val, kind, *cents));
-            } else {
-                d.push("no value".into());
+            // The rule may find a value stale another way (older than the
+            // newest order) while it equals the owner's.
+            if row.stale && cols[0].value.is_some() && cells[0].mark == Mark::Same {
+                cells[0].mark = Mark::Stale;
             }
-            d.extend(detail.iter().cloned());
-            d.extend(flight);
-            cells.push(CompareCell {
-                value: v.as_ref().map(|x| display(x, kind)).unwrap_or_default(),
-                detail: d,
-                mark,
-                time: if v.is_none() && mark == Mark::Blank {
-                    String::new()
-                } else {
-                    time.clone()
-                },
-            });
-        }
-        if differs {
-            if let Some(r) = reference.filter(|r| Some(*r) == owner_col) {
-                if cells[r].mark == Mark::Same {
-                    cells[r].mark = Mark::Reference;
-                }
+            let stale = cells[0].mark == Mark::Stale;
+            CompareRow {
+                name: clean(&name),
+                owner: owner.map(str::to_string),
+                cells,
+                differs,
+                stale,
+                missing,
+                focus,
             }
-        }
-        if stale && cells[0].mark == Mark::Same {
-            cells[0].mark = Mark::Stale;
-        }
-        rows.push(CompareRow {
-            name: clean(&name),
-            owner,
-            cells,
-            differs,
-            stale,
-            missing,
-            focus,
-        });
-    }
-    rows
+        })
+        .collect()
 }
 
 #[cfg(test)]
