@@ -62,7 +62,7 @@ async fn engine(people: usize) -> Run {
     );
     let entries: Vec<String> = fake.people.iter().map(|p| p.id.clone()).collect();
     let start = Instant::now();
-    let mut rx = ws.check_stream(entries);
+    let mut rx = cioscope::engine::check_stream(&ws, entries);
     let mut first = None;
     let mut errors = 0;
     let mut humans = 0;

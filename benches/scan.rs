@@ -93,7 +93,7 @@ async fn check_all(profiles: usize) -> Run {
     let ws = workspace(&server.uri()).await;
     let start = Instant::now();
     let entries: Vec<String> = fake.people.iter().map(|p| p.id.clone()).collect();
-    let checked = ws.check_all(entries).await;
+    let checked = cioscope::engine::check_all(&ws, entries).await;
     let wall = start.elapsed();
     let (provoked, peak) = {
         let w = fake.window.lock().unwrap();

@@ -47,7 +47,7 @@ async fn cohort() -> Run {
     let start = Instant::now();
     let check_ws = Arc::clone(&ws);
     let c = cioscope::why::explain_cohort(&ws, 1, "bench".into(), None, || async move {
-        check_ws.check_all(people).await
+        cioscope::engine::check_all(&check_ws, people).await
     })
     .await
     .expect("cohort");

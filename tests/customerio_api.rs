@@ -804,7 +804,7 @@ async fn the_engine_streams_each_human_with_activities() {
     ids.push("ghost-1".into());
     ids.push("P000".into()); // asked twice, answered once
     let start = Instant::now();
-    let mut rx = ws.check_stream(ids);
+    let mut rx = cioscope::engine::check_stream(&ws, ids);
     let mut first = None;
     let mut ok = 0;
     let mut missing = Vec::new();
@@ -862,9 +862,8 @@ async fn a_bad_batch_item_stays_that_persons_error() {
         .mount(&server)
         .await;
     let ws = workspace(&server, 50.0).await;
-    let results = ws
-        .check_all(vec!["P1".into(), "P2".into(), "P3".into()])
-        .await;
+    let results =
+        cioscope::engine::check_all(&ws, vec!["P1".into(), "P2".into(), "P3".into()]).await;
     assert_eq!(results.len(), 3);
     assert!(results[0].subject.is_some() && results[0].errors.is_empty());
     assert!(results[1].subject.is_none());
@@ -884,7 +883,7 @@ async fn dropping_the_receiver_stops_the_engine() {
     mount_people(&server, calls.clone()).await;
     let ws = workspace(&server, 20.0).await;
     let ids: Vec<String> = (0..300).map(|i| format!("P{i:03}")).collect();
-    let mut rx = ws.check_stream(ids);
+    let mut rx = cioscope::engine::check_stream(&ws, ids);
     assert!(rx.recv().await.unwrap().subject.is_some());
     drop(rx);
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -1283,9 +1282,8 @@ async fn a_reply_over_the_size_limit_is_that_persons_error_and_the_run_goes_on()
         .mount(&server)
         .await;
     let ws = capped_workspace(&server, "0.25").await;
-    let results = ws
-        .check_all(vec!["P1".into(), "P2".into(), "P3".into()])
-        .await;
+    let results =
+        cioscope::engine::check_all(&ws, vec!["P1".into(), "P2".into(), "P3".into()]).await;
     assert_eq!(results.len(), 3);
     for ok in [&results[0], &results[2]] {
         let s = ok.subject.as_ref().expect("checked");
@@ -1352,9 +1350,8 @@ async fn an_oversized_batch_is_asked_again_person_by_person() {
         .mount(&server)
         .await;
     let ws = capped_workspace(&server, "0.5").await;
-    let results = ws
-        .check_all(vec!["P1".into(), "P2".into(), "P3".into()])
-        .await;
+    let results =
+        cioscope::engine::check_all(&ws, vec!["P1".into(), "P2".into(), "P3".into()]).await;
     assert!(results[0].subject.is_some() && results[0].errors.is_empty());
     assert!(results[2].subject.is_some() && results[2].errors.is_empty());
     assert!(results[1].subject.is_none());

@@ -150,7 +150,7 @@ async fn loading_people_provokes_no_429_from_a_strict_server() {
     .unwrap();
     let ws = std::sync::Arc::new(cioscope::resolve::Workspace::open(config).await.unwrap());
     let ids: Vec<String> = (0..60).map(|i| format!("P{i}")).collect();
-    let humans = ws.check_all(ids).await;
+    let humans = cioscope::engine::check_all(&ws, ids).await;
     assert_eq!(humans.len(), 60);
     assert!(humans.iter().all(|c| c.subject.is_some()));
     assert_eq!(activities.rejected(), 0);

@@ -34,8 +34,10 @@ async fn demo() -> Arc<Workspace> {
 #[tokio::test]
 async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the_same_key() {
     let ws = demo().await;
-    let everyone = ws.everyone().await.expect("demo lists");
-    let humans = ws.check_all(everyone).await;
+    let everyone = cioscope::resolve::select::everyone(&ws)
+        .await
+        .expect("demo lists");
+    let humans = cioscope::engine::check_all(&ws, everyone).await;
     assert!(
         humans.iter().all(|c| c.errors.is_empty()),
         "the demo loads cleanly"
@@ -63,7 +65,7 @@ async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the
         entries.sort();
         entries.dedup();
         for entry in entries {
-            let got = alone.check_one(&entry).await;
+            let got = cioscope::engine::check_one(&alone, &entry).await;
             checked_entries += 1;
             if got.person != human.person || finding_set(&got) != want {
                 differences.push(format!(
@@ -86,9 +88,9 @@ async fn every_entry_point_of_every_demo_human_gives_the_same_findings_under_the
 #[tokio::test]
 async fn a_human_is_one_row_and_its_secondary_profiles_gaps_are_not_findings() {
     let ws = demo().await;
-    let everyone = ws.everyone().await.unwrap();
+    let everyone = cioscope::resolve::select::everyone(&ws).await.unwrap();
     let profiles = everyone.len();
-    let humans = ws.check_all(everyone).await;
+    let humans = cioscope::engine::check_all(&ws, everyone).await;
     // 245 profiles; five splits merge two profiles each into one human.
     assert_eq!(profiles, 245);
     assert_eq!(humans.len(), 240);
@@ -128,7 +130,7 @@ async fn a_gmail_variant_is_found_from_either_side_and_each_side_carries_the_war
         ("C1112", "C1112", "a3000380"),
     ] {
         let ws = demo().await;
-        let c = ws.check_one(entry).await;
+        let c = cioscope::engine::check_one(&ws, entry).await;
         assert_eq!(c.person, key, "{entry}");
         let split: Vec<_> = c
             .findings

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::config::Config;
+use crate::engine;
 use crate::engine::Checked;
 use crate::exit::Exit;
 use crate::report;
 use crate::report::{CheckReport, RunComparison};
+use crate::resolve::select;
 use crate::resolve::select::Selected;
 use crate::resolve::select::Selection;
 use crate::resolve::{PersonError, Workspace};
@@ -65,7 +67,7 @@ impl Progress {
 }
 
 /// Check the selection's humans into `checked`, with a progress bar on a
-/// terminal (see [`Workspace::check_into`]).
+/// terminal (see [`engine::check_into`]).
 pub async fn run_check(
     ws: Arc<Workspace>,
     people: Vec<String>,
@@ -80,7 +82,8 @@ pub async fn run_check(
     };
     let mut humans = 0;
     let watch = progress.then(|| tokio::spawn(announce_pauses(Arc::clone(&ws))));
-    ws.check_into(
+    engine::check_into(
+        &ws,
         people,
         reserve,
         target,
@@ -107,13 +110,13 @@ pub async fn command(config: Config, args: CheckCommand) -> Exit {
             return Exit::Usage;
         }
     };
-    let selected = match ws.select(&args.selection).await {
+    let selected = match select::select(&ws, &args.selection).await {
         Ok(s) => s,
-        Err(crate::resolve::select::SelectError::Usage(m)) => {
+        Err(select::SelectError::Usage(m)) => {
             eprintln!("cioscope: {m}");
             return Exit::Usage;
         }
-        Err(crate::resolve::select::SelectError::Api(e)) => {
+        Err(select::SelectError::Api(e)) => {
             eprintln!("cioscope: could not list people: {e}");
             let mut report = CheckReport::new(&ws.config.workspace, Utc::now());
             report.errors.push(PersonError {

@@ -107,6 +107,16 @@ impl Workspace {
         self.config.customerio.recorded_at.unwrap_or_else(Utc::now)
     }
 
+    /// Humans whose activities are read at once: enough to keep the rate
+    /// limiter busy through slow answers.
+    pub fn concurrency(&self) -> usize {
+        if self.cio.is_fixture() {
+            32
+        } else {
+            ((self.config.customerio.rate_limit * 2.0).ceil() as usize + 4).clamp(4, 64)
+        }
+    }
+
     /// The person key for a profile reference under `identity.primary`.
     pub fn key_of(&self, r: &PersonRef) -> String {
         person_key(

@@ -112,122 +112,123 @@ pub fn unique(people: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-impl Workspace {
-    /// An entry point for every profile in the workspace, profiles with an
-    /// id first (they are most often a human's primary profile, so the
-    /// others are reached through them). The listing also becomes the
-    /// identity directory.
-    pub async fn everyone(&self) -> Result<Vec<String>, ApiError> {
-        let refs = self.cio.search_people(&everyone_filter()).await?;
-        self.know_everyone(&refs);
-        Ok(self.entries_ordered(refs))
-    }
+/// An entry point for every profile in the workspace, profiles with an
+/// id first (they are most often a human's primary profile, so the
+/// others are reached through them). The listing also becomes the
+/// identity directory.
+pub async fn everyone(ws: &Workspace) -> Result<Vec<String>, ApiError> {
+    let refs = ws.cio.search_people(&everyone_filter()).await?;
+    ws.know_everyone(&refs);
+    Ok(entries_ordered(ws, refs))
+}
 
-    /// Entry points for listed profiles: the `identity.primary` value when
-    /// the profile has one, else `cio_<cio_id>`.
-    fn entries_ordered(&self, refs: Vec<PersonRef>) -> Vec<String> {
-        let primary = self.config.identity.primary;
-        let key = |r: &PersonRef| -> Option<String> {
-            match primary {
-                crate::config::Primary::Id => r.id.clone(),
-                crate::config::Primary::Email => r.email.clone(),
-            }
-            .filter(|s| !s.trim().is_empty())
-        };
-        let (keyed, rest): (Vec<_>, Vec<_>) = refs.into_iter().partition(|r| key(r).is_some());
-        unique(
-            keyed
+/// Entry points for listed profiles: the `identity.primary` value when
+/// the profile has one, else `cio_<cio_id>`.
+fn entries_ordered(ws: &Workspace, refs: Vec<PersonRef>) -> Vec<String> {
+    let primary = ws.config.identity.primary;
+    let key = |r: &PersonRef| -> Option<String> {
+        match primary {
+            crate::config::Primary::Id => r.id.clone(),
+            crate::config::Primary::Email => r.email.clone(),
+        }
+        .filter(|s| !s.trim().is_empty())
+    };
+    let (keyed, rest): (Vec<_>, Vec<_>) = refs.into_iter().partition(|r| key(r).is_some());
+    unique(
+        keyed
+            .iter()
+            .filter_map(key)
+            .chain(rest.iter().map(|r| format!("cio_{}", r.cio_id)))
+            .collect(),
+    )
+}
+
+/// "No segment N", with the segments the workspace has.
+async fn no_such_segment(ws: &Workspace, segment: i64) -> String {
+    match ws.cio.segments().await {
+        Ok(list) if !list.is_empty() => {
+            let names: Vec<String> = list
                 .iter()
-                .filter_map(key)
-                .chain(rest.iter().map(|r| format!("cio_{}", r.cio_id)))
-                .collect(),
-        )
+                .map(|s| format!("{} {}", s.id, crate::sanitize::sanitize(&s.name)))
+                .collect();
+            format!(
+                "no segment {segment} in this workspace; its segments: {}",
+                names.join(", ")
+            )
+        }
+        _ => format!("no segment {segment} in this workspace"),
     }
+}
 
-    /// "No segment N", with the segments the workspace has.
-    async fn no_such_segment(&self, segment: i64) -> String {
-        match self.cio.segments().await {
-            Ok(list) if !list.is_empty() => {
-                let names: Vec<String> = list
-                    .iter()
-                    .map(|s| format!("{} {}", s.id, crate::sanitize::sanitize(&s.name)))
-                    .collect();
-                format!(
-                    "no segment {segment} in this workspace; its segments: {}",
-                    names.join(", ")
-                )
-            }
-            _ => format!("no segment {segment} in this workspace"),
-        }
+/// Turn a selection into person keys.
+pub async fn select(ws: &Workspace, sel: &Selection) -> Result<Selected, SelectError> {
+    let mut people = sel.persons.clone();
+    let mut method = Vec::new();
+    if !sel.persons.is_empty() {
+        method.push(format!("{} listed", sel.persons.len()));
     }
-
-    /// Turn a selection into person keys.
-    pub async fn select(&self, sel: &Selection) -> Result<Selected, SelectError> {
-        let mut people = sel.persons.clone();
-        let mut method = Vec::new();
-        if !sel.persons.is_empty() {
-            method.push(format!("{} listed", sel.persons.len()));
-        }
-        if let Some(file) = &sel.people_file {
-            people.extend(read_people_file(file)?);
-            method.push(format!("people file {}", file.display()));
-        }
-        if sel.seed.is_some() && sel.sample.is_none() {
-            return Err(SelectError::Usage(
-                "--seed reproduces a --sample: without --sample nothing is drawn at random".into(),
-            ));
-        }
-        let population = if let Some(segment) = sel.segment {
-            method.push(format!("segment {segment}"));
-            let members = match self.cio.segment_members(segment).await {
-                Err(e) if e.kind == crate::customerio::ApiErrorKind::NotFound => {
-                    return Err(SelectError::Usage(self.no_such_segment(segment).await));
-                }
-                other => other?,
-            };
-            Some(self.entries_ordered(members))
-        } else if sel.all || (sel.sample.is_some() && people.is_empty()) {
-            method.push("whole workspace".into());
-            Some(self.everyone().await?)
-        } else {
-            None
-        };
-        let mut seed = None;
-        let mut reserve = Vec::new();
-        let mut target = None;
-        let mut draw = |pop: Vec<String>, n: usize, method: &mut Vec<String>| {
-            let s = sel.seed.unwrap_or_else(rand::random::<u64>);
-            seed = Some(s);
-            target = Some(n);
-            method.push(format!("random sample of {n} people (seed {s})"));
-            let pop_len = pop.len();
-            let mut shuffled = sample(unique(pop), pop_len, s);
-            let rest = shuffled.split_off(n.min(shuffled.len()));
-            reserve = rest;
-            shuffled
-        };
-        match (population, sel.sample) {
-            (Some(pop), Some(n)) => {
-                let sampled = draw(pop, n, &mut method);
-                people.extend(sampled);
-            }
-            (Some(pop), None) => people.extend(pop),
-            (None, Some(n)) => {
-                people = draw(people, n, &mut method);
-            }
-            (None, None) => {}
-        }
-        if people.is_empty() && method.is_empty() {
-            return Err(SelectError::Usage("select people with --person ID, --people-file FILE, --segment ID, --sample N or --all".into()));
-        }
-        Ok(Selected {
-            people: unique(people),
-            method: method.join(", "),
-            seed,
-            reserve,
-            target,
-        })
+    if let Some(file) = &sel.people_file {
+        people.extend(read_people_file(file)?);
+        method.push(format!("people file {}", file.display()));
     }
+    if sel.seed.is_some() && sel.sample.is_none() {
+        return Err(SelectError::Usage(
+            "--seed reproduces a --sample: without --sample nothing is drawn at random".into(),
+        ));
+    }
+    let population = if let Some(segment) = sel.segment {
+        method.push(format!("segment {segment}"));
+        let members = match ws.cio.segment_members(segment).await {
+            Err(e) if e.kind == crate::customerio::ApiErrorKind::NotFound => {
+                return Err(SelectError::Usage(no_such_segment(ws, segment).await));
+            }
+            other => other?,
+        };
+        Some(entries_ordered(ws, members))
+    } else if sel.all || (sel.sample.is_some() && people.is_empty()) {
+        method.push("whole workspace".into());
+        Some(everyone(ws).await?)
+    } else {
+        None
+    };
+    let mut seed = None;
+    let mut reserve = Vec::new();
+    let mut target = None;
+    let mut draw = |pop: Vec<String>, n: usize, method: &mut Vec<String>| {
+        let s = sel.seed.unwrap_or_else(rand::random::<u64>);
+        seed = Some(s);
+        target = Some(n);
+        method.push(format!("random sample of {n} people (seed {s})"));
+        let pop_len = pop.len();
+        let mut shuffled = sample(unique(pop), pop_len, s);
+        let rest = shuffled.split_off(n.min(shuffled.len()));
+        reserve = rest;
+        shuffled
+    };
+    match (population, sel.sample) {
+        (Some(pop), Some(n)) => {
+            let sampled = draw(pop, n, &mut method);
+            people.extend(sampled);
+        }
+        (Some(pop), None) => people.extend(pop),
+        (None, Some(n)) => {
+            people = draw(people, n, &mut method);
+        }
+        (None, None) => {}
+    }
+    if people.is_empty() && method.is_empty() {
+        return Err(SelectError::Usage(
+            "select people with --person ID, --people-file FILE, --segment ID, --sample N or --all"
+                .into(),
+        ));
+    }
+    Ok(Selected {
+        people: unique(people),
+        method: method.join(", "),
+        seed,
+        reserve,
+        target,
+    })
 }
 
 #[cfg(test)]

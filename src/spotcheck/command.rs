@@ -18,7 +18,9 @@ use super::sample::{self, Candidate};
 use super::store::{NewSession, SessionState, SessionStore, StoreError};
 use super::{database_path, operator_name, percent, Item, DEFAULT_SIZE};
 use crate::config::Config;
+use crate::engine;
 use crate::exit::Exit;
+use crate::resolve::select;
 use crate::resolve::select::{SelectError, Selection};
 use crate::resolve::Workspace;
 use crate::sanitize::truncate;
@@ -414,7 +416,7 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
     sel.sample = None;
     sel.seed = None;
     if sel.is_empty() {
-        return match ws.everyone().await {
+        return match select::everyone(ws).await {
             Ok(people) => Ok(Population {
                 people,
                 method: "whole workspace".into(),
@@ -425,7 +427,7 @@ async fn select_population(ws: &Workspace, selection: &Selection) -> Result<Popu
             }
         };
     }
-    match ws.select(&sel).await {
+    match select::select(ws, &sel).await {
         Ok(s) => Ok(Population {
             people: s.people,
             method: s.method,
@@ -453,14 +455,13 @@ async fn check_people(
     let tty = std::io::stderr().is_terminal();
     let now = ws.now();
     let mut done = 0;
-    let results = ws
-        .check_until(people, reserve, target, |_, _| {
-            done += 1;
-            if tty {
-                eprint!("\r\x1b[2Kchecking: {done} people");
-            }
-        })
-        .await;
+    let results = engine::check_until(ws, people, reserve, target, |_, _| {
+        done += 1;
+        if tty {
+            eprint!("\r\x1b[2Kchecking: {done} people");
+        }
+    })
+    .await;
     if tty {
         eprint!("\r\x1b[2K");
     }

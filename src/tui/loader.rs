@@ -15,7 +15,9 @@ use super::jobs::{JobKind, Tasks};
 use super::theme::Theme;
 use super::vm::{LoadError, LoadedPerson};
 use crate::config::Config;
+use crate::engine;
 use crate::engine::Checked;
+use crate::resolve::select;
 use crate::resolve::Workspace;
 use crate::spotcheck::SessionStore;
 
@@ -252,7 +254,7 @@ impl Runtime {
         let ws = Arc::clone(ws);
         match effect {
             Effect::LoadAll { job } => self.jobs.spawn(job, async move {
-                let people = match ws.everyone().await {
+                let people = match select::everyone(&ws).await {
                     Ok(p) => p,
                     Err(e) => {
                         let _ = tx.send(Action::ListFailed {
@@ -266,7 +268,7 @@ impl Runtime {
                     job,
                     profiles: people.len(),
                 });
-                let mut rx = ws.check_stream(people);
+                let mut rx = engine::check_stream(&ws, people);
                 while let Some(c) = rx.recv().await {
                     let reached = c.order + 1;
                     let person = build(&ws, c);
@@ -282,7 +284,7 @@ impl Runtime {
                 let _ = tx.send(Action::LoadDone { job });
             }),
             Effect::FetchPerson { job, person } => self.jobs.spawn(job, async move {
-                let c = ws.check_one(&person).await;
+                let c = engine::check_one(&ws, &person).await;
                 let person = build(&ws, c);
                 let _ = tx.send(Action::PersonFetched { job, person });
             }),

@@ -1,7 +1,7 @@
 //! A cohort: everyone a selection names, explained for one campaign.
 //!
 //! The campaign and its segment names are read once; the people go through
-//! the engine's batched path (`Workspace::check_into`: 100 ids per
+//! the engine's batched path (`engine::check_into`: 100 ids per
 //! attributes call, activities concurrently, each human once) and each
 //! human then costs two reads of its own (segments and messages, which no
 //! batch endpoint gives). The answer counts the causes, worst first (data

@@ -129,7 +129,7 @@ pub async fn command(config: Config, args: WhyCommand) -> Exit {
 
     let selected = match scan_people {
         Some((people, method)) => from_scan_selection(people, method, &selection),
-        None => match ws.select(&selection).await {
+        None => match select::select(&ws, &selection).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("cioscope: {e}");

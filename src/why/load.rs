@@ -11,6 +11,7 @@ use super::explain::{selected_profile, Gap, Part, WhyInput};
 use std::sync::Arc;
 
 use crate::customerio::Campaign;
+use crate::engine;
 
 use crate::engine::Checked;
 use crate::resolve::{PersonError, Workspace};
@@ -178,7 +179,10 @@ pub async fn load(
     person: &str,
     campaign_id: i64,
 ) -> Result<WhyInput, WhyError> {
-    let (campaign, resolved) = futures::join!(load_campaign(ws, campaign_id), ws.check_one(person));
+    let (campaign, resolved) = futures::join!(
+        load_campaign(ws, campaign_id),
+        engine::check_one(ws, person)
+    );
     let campaign = campaign?;
     let names = segment_names(ws, &campaign).await;
     person_input(ws, person, &campaign, resolved, &names).await
