@@ -184,14 +184,20 @@ fn stats(mut samples: Vec<Duration>) -> (f64, f64) {
 fn measure(name: &str, app: &mut App, mut between: impl FnMut(&mut App, usize)) -> f64 {
     let mut term = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
     for _ in 0..30 {
-        term.draw(|f| draw(f, app)).unwrap();
+        term.draw(|f| {
+            draw(f, app);
+        })
+        .unwrap();
     }
     let mut samples = Vec::with_capacity(FRAMES);
     for n in 0..FRAMES {
         between(app, n);
         app.prepare();
         let t = Instant::now();
-        term.draw(|f| draw(f, app)).unwrap();
+        term.draw(|f| {
+            draw(f, app);
+        })
+        .unwrap();
         samples.push(t.elapsed());
     }
     let (median, p99) = stats(samples);

@@ -167,3 +167,22 @@ fn the_check_finds_a_planted_cycle() {
     );
     assert_eq!(cycle_through(&graph, "d"), None);
 }
+
+/// In the TUI, the state (`tui/app`) and what it stands on (layout, view
+/// models, keymap, theme, jobs, actions) never call the drawing code
+/// (`tui/views`): page sizes and pane heights come from `tui/layout`, and
+/// what only a frame can measure comes back from `views::draw`.
+#[test]
+fn the_tui_state_never_calls_its_drawing_code() {
+    let tui = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let mut files = Vec::new();
+    rust_files(&tui, &mut files);
+    let callers: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(tui.join("views")) && **f != tui.join("mod.rs"))
+        .filter(|f| code(f).contains("views::") || code(f).contains("views;"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("app/mod.rs")), "{files:?}");
+    assert!(callers.is_empty(), "{callers:?} call tui::views");
+}

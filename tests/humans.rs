@@ -205,7 +205,10 @@ async fn the_tui_pulse_and_check_count_the_same_humans_and_findings() {
     );
     // And the Pulse says so.
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
-    term.draw(|f| cioscope::tui::draw(f, &app)).unwrap();
+    term.draw(|f| {
+        cioscope::tui::draw(f, &app);
+    })
+    .unwrap();
     let buf = term.backend().buffer().clone();
     let screen: String = (0..48)
         .map(|y| (0..160).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")

@@ -317,7 +317,10 @@ fn chars(app: &mut App, s: &str) {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| draw(f, app)).unwrap();
+    term.draw(|f| {
+        draw(f, app);
+    })
+    .unwrap();
     let buf = term.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {
@@ -1598,7 +1601,10 @@ fn the_light_theme_paints_its_own_background() {
     let mut app = app();
     app.theme = Theme::load(Some("light")).unwrap();
     let mut term = Terminal::new(TestBackend::new(100, 30)).unwrap();
-    term.draw(|f| draw(f, &app)).unwrap();
+    term.draw(|f| {
+        draw(f, &app);
+    })
+    .unwrap();
     let buf = term.backend().buffer().clone();
     // Dark text on whatever the terminal's background is would be
     // unreadable on a dark terminal: every cell gets the theme's background.
@@ -2057,7 +2063,10 @@ fn a_verdict_reads_saved_only_once_the_database_committed_it() {
 fn style_of(app: &App, needle: &str) -> ratatui::style::Style {
     let (w, h) = app.size;
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| draw(f, app)).unwrap();
+    term.draw(|f| {
+        draw(f, app);
+    })
+    .unwrap();
     let buf = term.backend().buffer().clone();
     for y in 0..h {
         let row: String = (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect();
@@ -2662,4 +2671,59 @@ fn the_person_tab_follows_the_last_person_opened_after_going_back() {
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.view, View::Person);
     assert_eq!(app.person.key.as_deref(), Some(second.as_str()));
+}
+
+/// Draws like the runtime does: the frame's measures go back to the app.
+fn frame(app: &mut App) -> String {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut drawn = Default::default();
+    term.draw(|f| drawn = draw(f, app)).unwrap();
+    app.measured(drawn);
+    let buf = term.backend().buffer().clone();
+    (0..h)
+        .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+#[test]
+fn help_at_80x24_scrolls_to_its_last_line_and_back_one_line_at_a_time() {
+    let mut app = app();
+    app.size = (80, 24);
+    key(&mut app, KeyCode::Char('?'));
+    let first = frame(&mut app);
+    let footer = line_with(&first, " of ").to_string();
+    let total: usize = footer
+        .split(" of ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{footer}"));
+    // End goes to the last page: the footer ends at the last line.
+    key(&mut app, KeyCode::End);
+    let s = frame(&mut app);
+    assert!(
+        line_with(&s, " of ").contains(&format!("-{total} of {total}")),
+        "{s}"
+    );
+    let Some(cioscope::tui::app::Popup::Help { scroll }) = app.popups.last() else {
+        panic!("{:?}", app.popups)
+    };
+    let last = *scroll;
+    assert!(last > 0, "help fits at 80×24? {footer}");
+    // Down past the end stays there; one Up moves one line at once.
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Up);
+    assert!(
+        matches!(app.popups.last(), Some(cioscope::tui::app::Popup::Help { scroll }) if *scroll == last - 1)
+    );
+    // Pressed many times before a frame, Down is brought back to the end
+    // by the frame that shows it.
+    for _ in 0..50 {
+        key(&mut app, KeyCode::Down);
+    }
+    frame(&mut app);
+    assert!(
+        matches!(app.popups.last(), Some(cioscope::tui::app::Popup::Help { scroll }) if *scroll == last)
+    );
 }

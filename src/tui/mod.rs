@@ -17,6 +17,12 @@
 //!   UI thread.
 //! - [`views`]: `views::draw(frame, &App)` — a pure function of state that
 //!   only lays out what is visible (10,000 people cost the rows on screen).
+//!   It returns what only a frame can measure ([`layout::Drawn`]: how far
+//!   the top popup scrolls), which the runtime hands back with
+//!   `App::measured`.
+//! - [`layout`]: the geometry both the state and the drawing use (screen
+//!   split, the person screen's panes, rows per list, popup sizes, line
+//!   wrapping). The state never calls the drawing code.
 //! - [`keymap`]: the one place keys are decided — per mode (normal, the
 //!   spot-check walk, popups, typing a line or note), defaults plus config
 //!   `[keys]`; `App::key_mode` says which mode reads a key, and `?` help
@@ -70,6 +76,7 @@ pub mod app;
 pub mod event;
 pub mod jobs;
 pub mod keymap;
+pub mod layout;
 pub mod loader;
 pub mod terminal;
 pub mod theme;
@@ -237,11 +244,13 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> (
     loop {
         if app.dirty {
             app.prepare();
-            if let Err(e) = term.draw(|f| views::draw(f, &app)) {
+            let mut drawn = layout::Drawn::default();
+            if let Err(e) = term.draw(|f| drawn = views::draw(f, &app)) {
                 tracing::error!("drawing failed: {e}");
                 code = Exit::NoTerminal;
                 break;
             }
+            app.measured(drawn);
             app.dirty = false;
         }
         if app.should_quit {

@@ -9,7 +9,7 @@
 //! the walk's next person) replaces the place instead, and the lines push
 //! when they are accepted.
 
-use super::{App, PersonUi, Popup, SidePanel, View};
+use super::{App, PersonUi, Popup, SidePanel, View, PANES};
 use crate::rules::Rule;
 use crate::tui::action::Effect;
 
@@ -23,7 +23,7 @@ pub struct Place {
     pub people_filter: String,
     pub people_rule: Option<Rule>,
     pub person: Option<String>,
-    pub pane_filters: [String; 4],
+    pub pane_filters: [String; PANES],
     pub side_panel: Option<SidePanel>,
     pub zoom: bool,
     /// The popups that were open when the operator left from one (a

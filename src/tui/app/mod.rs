@@ -27,6 +27,8 @@ pub use people::{People, Slot, SortBy};
 use super::action::{Action, Effect, WorkspaceInfo};
 use super::jobs::{JobKind, Jobs};
 use super::keymap::{Command, Keymap, Mode};
+use super::layout::{Drawn, PersonShape};
+pub use super::layout::{Pane, PANES};
 use super::theme::Theme;
 use super::vm::LoadedPerson;
 use crate::config::Config;
@@ -53,37 +55,6 @@ impl View {
     }
 }
 
-/// The panes of the person screen, in tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Compare,
-    Identity,
-    Timeline,
-    Findings,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 4] = [
-        Pane::Compare,
-        Pane::Identity,
-        Pane::Timeline,
-        Pane::Findings,
-    ];
-
-    pub fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Compare => "Compare",
-            Pane::Identity => "Identity",
-            Pane::Timeline => "Timeline",
-            Pane::Findings => "Findings",
-        }
-    }
-}
-
 /// A side panel beside the person screen's panes. A new panel is a variant
 /// here and an arm in `views::person::draw_side`.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,18 +74,35 @@ pub struct Cursor {
     pub offset: usize,
 }
 
+/// Where a movement key takes a selection at `row` in a list of `len` rows
+/// that shows `page` rows at once; `None` when `c` is not a movement. Every
+/// list moves through here: people, panes, Pulse, the scan pane, popups.
+pub fn moved(row: usize, c: Command, len: usize, page: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    let page = page.max(1);
+    Some(match c {
+        Command::Up => row.saturating_sub(1),
+        Command::Down => (row + 1).min(last),
+        Command::PageUp => row.saturating_sub(page),
+        Command::PageDown => (row + page).min(last),
+        Command::Top => 0,
+        Command::Bottom => last,
+        _ => return None,
+    })
+}
+
 /// The person screen's UI state (which person, which pane, where).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PersonUi {
     pub key: Option<String>,
     pub pane: Pane,
     pub zoom: bool,
-    pub cursors: [Cursor; 4],
+    pub cursors: [Cursor; PANES],
     /// What the last jumped-to finding is about.
     pub highlight: Vec<Focus>,
     /// Each pane's `/` filter (by [`Pane::index`]): words every shown row
     /// contains. Kept when moving to another person; back clears it.
-    pub filters: [String; 4],
+    pub filters: [String; PANES],
     /// The lookup of `key` found nobody (or nobody could be read): what
     /// the screen says instead of a person. Nobody was added to the list.
     pub found_nobody: Option<FoundNobody>,
@@ -155,7 +143,7 @@ impl Default for PersonUi {
             key: None,
             pane: Pane::Findings,
             zoom: false,
-            cursors: [Cursor::default(); 4],
+            cursors: [Cursor::default(); PANES],
             highlight: vec![],
             filters: Default::default(),
             found_nobody: None,
@@ -437,6 +425,8 @@ pub struct App {
     pub spinner: usize,
     /// The terminal size (for page sizes and scroll offsets).
     pub size: (u16, u16),
+    /// What the last frame measured (see [`App::measured`]).
+    pub drawn: Drawn,
     pub should_quit: bool,
     /// The workspace's latest finished scans, newest first (Pulse).
     pub scans: Vec<crate::scan::ScanReport>,
@@ -511,6 +501,7 @@ impl App {
             clock: Instant::now(),
             spinner: 0,
             size: (120, 40),
+            drawn: Drawn::default(),
             should_quit: false,
             scans: Vec::new(),
             scan_focus: false,
@@ -532,6 +523,30 @@ impl App {
         let h = self.people_page();
         let c = &mut self.people.cursor;
         c.offset = scroll_window(c.offset, c.row, h, self.people.visible.len());
+    }
+
+    /// What the person screen's split depends on now.
+    pub fn person_shape(&self) -> PersonShape {
+        PersonShape {
+            errors: self.current().map_or(0, |p| p.view.errors.len()),
+            side_panel: self.side_panel.is_some(),
+            zoomed: self.person.zoom.then_some(self.person.pane),
+        }
+    }
+
+    /// Take what a frame measured: a popup scrolled past its end (keys
+    /// pressed before the frame that showed where it ends) is brought back
+    /// to its last page.
+    pub fn measured(&mut self, drawn: Drawn) {
+        self.drawn = drawn;
+        let max = drawn
+            .popup_max_scroll
+            .filter(|_| drawn.popups == self.popups.len());
+        if let (Some(max), Some(Popup::Help { scroll } | Popup::Text { scroll, .. })) =
+            (max, self.popups.last_mut())
+        {
+            *scroll = (*scroll).min(max);
+        }
     }
 
     /// The person open on the person screen, when loaded.
@@ -1021,12 +1036,21 @@ impl App {
             return self.scan_humans_command(c);
         }
         if let Some(top) = self.popups.last() {
-            let max = super::views::popup::max_scroll(self, top);
+            let measured = self
+                .drawn
+                .popup_max_scroll
+                .filter(|_| self.drawn.popups == self.popups.len());
+            let max = measured.unwrap_or(usize::MAX / 2);
             let is_help = matches!(top, Popup::Help { .. });
             let Some(Popup::Help { scroll } | Popup::Text { scroll, .. }) = self.popups.last_mut()
             else {
                 return vec![];
             };
+            // A popup scrolls its first shown line over `max + 1` positions.
+            if let Some(line) = moved(*scroll, c, max.saturating_add(1), 10) {
+                *scroll = line;
+                return vec![];
+            }
             match c {
                 Command::Back | Command::ClosePopup | Command::Quit | Command::Open => {
                     self.popups.pop();
@@ -1034,18 +1058,7 @@ impl App {
                 Command::Help if is_help => {
                     self.popups.pop();
                 }
-                Command::Up => *scroll = scroll.saturating_sub(1),
-                Command::Down => *scroll += 1,
-                Command::PageUp => *scroll = scroll.saturating_sub(10),
-                Command::PageDown => *scroll += 10,
-                Command::Top => *scroll = 0,
-                Command::Bottom => *scroll = max,
                 _ => {}
-            }
-            if let Some(Popup::Help { scroll } | Popup::Text { scroll, .. }) =
-                self.popups.last_mut()
-            {
-                *scroll = (*scroll).min(max);
             }
             return vec![];
         }
@@ -1176,23 +1189,16 @@ impl App {
             return self.scan_pane_command(c);
         }
         let n = self.pulse_rules().len();
-        match c {
-            Command::Up => self.pulse_cursor = self.pulse_cursor.saturating_sub(1),
-            Command::Down => self.pulse_cursor = (self.pulse_cursor + 1).min(n.saturating_sub(1)),
-            Command::PageUp => self.pulse_cursor = self.pulse_cursor.saturating_sub(10),
-            Command::PageDown => {
-                self.pulse_cursor = (self.pulse_cursor + 10).min(n.saturating_sub(1))
-            }
-            Command::Top => self.pulse_cursor = 0,
-            Command::Bottom => self.pulse_cursor = n.saturating_sub(1),
-            Command::Open => {
-                let rule = self.pulse_rules().get(self.pulse_cursor).map(|x| x.0);
-                self.people.rule = rule;
-                self.people.dirty = true;
-                self.people.cursor = Cursor::default();
-                self.go(View::People);
-            }
-            _ => {}
+        if let Some(row) = moved(self.pulse_cursor, c, n, 10) {
+            self.pulse_cursor = row;
+            return vec![];
+        }
+        if c == Command::Open {
+            let rule = self.pulse_rules().get(self.pulse_cursor).map(|x| x.0);
+            self.people.rule = rule;
+            self.people.dirty = true;
+            self.people.cursor = Cursor::default();
+            self.go(View::People);
         }
         vec![]
     }

@@ -3,13 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ratatui::layout::Rect;
-
-use super::{App, Cursor, Level};
+use super::{moved, App, Cursor, Level};
 use crate::rules::Rule;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
-use crate::tui::views;
+use crate::tui::layout;
 use crate::tui::vm::LoadedPerson;
 /// One person in the list; `data` once loaded.
 #[derive(Debug, Clone)]
@@ -228,21 +226,16 @@ impl People {
 
 impl App {
     pub(super) fn people_page(&self) -> usize {
-        views::people::list_height(Rect::new(0, 0, self.size.0, self.size.1)).max(1)
+        layout::people_rows(layout::frame(self.size)).max(1)
     }
 
     pub(super) fn people_command(&mut self, c: Command) -> Vec<Effect> {
         let len = self.people.visible.len();
         let page = self.people_page();
         let row = self.people.cursor.row;
-        let last = len.saturating_sub(1);
+        let step = moved(row, c, len, page);
         let new = match c {
-            Command::Up => row.saturating_sub(1),
-            Command::Down => (row + 1).min(last),
-            Command::PageUp => row.saturating_sub(page),
-            Command::PageDown => (row + page).min(last),
-            Command::Top => 0,
-            Command::Bottom => last,
+            _ if step.is_some() => step.unwrap_or(row),
             Command::Open => {
                 return match self.people.selected().map(|s| s.key.clone()) {
                     Some(k) => self.open_person(&k),

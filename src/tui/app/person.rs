@@ -1,17 +1,14 @@
 //! The person screen's commands: panes, cursors, jumps, drill-downs.
 
-use ratatui::layout::Rect;
-
-use super::{scroll_window, App, Level, Pane, Popup, PopupText, SidePanel};
+use super::{moved, scroll_window, App, Level, Pane, Popup, PopupText, SidePanel};
 use crate::rules::Focus;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
-use crate::tui::views;
+use crate::tui::layout;
 impl App {
     /// How many rows a pane shows at the current size.
     pub fn pane_height(&self, pane: Pane) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        views::person::pane_rows(area, self, pane).max(1)
+        layout::pane_rows(layout::frame(self.size), self.person_shape(), pane).max(1)
     }
 
     /// Rows shown in a pane (those its filter lets through).
@@ -67,24 +64,20 @@ impl App {
         let page = self.pane_height(pane);
         let cols = self.current().map_or(0, |p| p.view.columns.len());
         let cur = self.person.cursors[pane.index()];
-        let last = len.saturating_sub(1);
         let mut row = cur.row;
         let mut col = cur.col;
+        let step = moved(row, c, len, page);
         match c {
-            Command::Up => row = row.saturating_sub(1),
-            Command::Down => row = (row + 1).min(last),
-            Command::PageUp => row = row.saturating_sub(page),
-            Command::PageDown => row = (row + page).min(last),
-            Command::Top => row = 0,
-            Command::Bottom => row = last,
+            _ if step.is_some() => row = step.unwrap_or(row),
             Command::Left => col = col.saturating_sub(1),
             Command::Right => col = (col + 1).min(cols.saturating_sub(1)),
             Command::NextPane | Command::PrevPane => {
                 let i = pane.index();
+                let n = Pane::ALL.len();
                 let next = if c == Command::NextPane {
-                    (i + 1) % 4
+                    (i + 1) % n
                 } else {
-                    (i + 3) % 4
+                    (i + n - 1) % n
                 };
                 self.person.pane = Pane::ALL[next];
                 return vec![];

@@ -1,7 +1,7 @@
 //! The latest workspace scan in Pulse: a rule's humans, paged from the
 //! store, and any of them loaded live.
 
-use super::{App, Level, Popup};
+use super::{moved, App, Level, Popup};
 use crate::tui::action::Effect;
 use crate::tui::jobs::{JobId, JobKind};
 use crate::tui::keymap::Command;
@@ -30,12 +30,11 @@ impl App {
     /// Keys while the scan pane has the focus.
     pub(super) fn scan_pane_command(&mut self, c: Command) -> Vec<Effect> {
         let rules = self.scan_pane_rules();
-        let last = rules.len().saturating_sub(1);
+        if let Some(row) = moved(self.scan_cursor, c, rules.len(), 10) {
+            self.scan_cursor = row;
+            return vec![];
+        }
         match c {
-            Command::Up => self.scan_cursor = self.scan_cursor.saturating_sub(1),
-            Command::Down => self.scan_cursor = (self.scan_cursor + 1).min(last),
-            Command::Top => self.scan_cursor = 0,
-            Command::Bottom => self.scan_cursor = last,
             Command::Back => self.scan_focus = false,
             Command::Open => {
                 let (Some(&rule), Some(scan)) = (rules.get(self.scan_cursor), self.scans.first())
@@ -81,14 +80,9 @@ impl App {
         else {
             return vec![];
         };
-        let last = rows.len().saturating_sub(1);
+        let step = moved(*selected, c, rows.len(), 10);
         match c {
-            Command::Up => *selected = selected.saturating_sub(1),
-            Command::Down => *selected = (*selected + 1).min(last),
-            Command::PageUp => *selected = selected.saturating_sub(10),
-            Command::PageDown => *selected = (*selected + 10).min(last),
-            Command::Top => *selected = 0,
-            Command::Bottom => *selected = last,
+            _ if step.is_some() => *selected = step.unwrap_or(*selected),
             Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
                 return vec![];

@@ -4,15 +4,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{App, Level, Popup, PopupText, PromptKey, SidePanel, View};
+use super::{moved, App, Level, Popup, PopupText, PromptKey, SidePanel, View};
 use crate::customerio::Campaign;
 use crate::spotcheck::walk::WalkAction;
 use crate::spotcheck::Walk;
 use crate::tui::action::Effect;
 use crate::tui::jobs::{JobId, JobKind};
 use crate::tui::keymap::Command;
-use crate::tui::views::walk::{self, WalkStyles};
-use crate::tui::views::why::WhyStyles;
 use crate::why::Explanation;
 
 impl App {
@@ -32,30 +30,6 @@ impl App {
         };
         self.push_place(before);
         effects
-    }
-
-    /// The walk's panel styles, from the theme.
-    pub fn walk_styles(&self) -> WalkStyles {
-        let t = &self.theme;
-        WalkStyles {
-            pass: t.ok,
-            fail: t.error,
-            skip: t.muted,
-            muted: t.muted,
-            accent: t.accent,
-        }
-    }
-
-    /// The explainer's styles, from the theme.
-    pub fn why_styles(&self) -> WhyStyles {
-        let t = &self.theme;
-        WhyStyles {
-            pass: t.ok,
-            fail: t.error,
-            unknown: t.warn,
-            muted: t.muted,
-            accent: t.accent,
-        }
     }
 
     /// A walk command (the walk's keys, from the keymap's walk mode). A
@@ -230,14 +204,11 @@ impl App {
         else {
             return vec![];
         };
-        let last = campaigns.len().saturating_sub(1);
+        if let Some(row) = moved(*selected, c, campaigns.len(), 10) {
+            *selected = row;
+            return vec![];
+        }
         match c {
-            Command::Up => *selected = selected.saturating_sub(1),
-            Command::Down => *selected = (*selected + 1).min(last),
-            Command::PageUp => *selected = selected.saturating_sub(10),
-            Command::PageDown => *selected = (*selected + 10).min(last),
-            Command::Top => *selected = 0,
-            Command::Bottom => *selected = last,
             Command::Back | Command::ClosePopup | Command::Quit => {
                 self.popups.pop();
             }
@@ -288,38 +259,6 @@ impl App {
             crate::sanitize::sanitize(&e.campaign.name)
         );
         self.push_popup_text(title, PopupText::Why(e));
-    }
-
-    /// The walk's side panel lines at `width` columns, its key hints from
-    /// the live keymap.
-    pub fn walk_panel(&self, width: u16) -> Vec<ratatui::text::Line<'static>> {
-        let Some(w) = &self.walk else {
-            return vec![];
-        };
-        let k = |c| self.keymap.hint(c);
-        let hints = if w.is_editing() {
-            format!(
-                "{} save · {} new line · {} cancel",
-                k(Command::Accept),
-                k(Command::NewLine),
-                k(Command::Cancel)
-            )
-        } else {
-            format!(
-                "{}/{}/{} pass/fail/skip · {} all pass · {} finding · {} note · {}/{} next/prev · {} unreviewed · {} help",
-                k(Command::WalkPass),
-                k(Command::WalkFail),
-                k(Command::WalkSkip),
-                k(Command::WalkPassAll),
-                k(Command::WalkFinding),
-                k(Command::WalkNote),
-                k(Command::WalkNext),
-                k(Command::WalkPrevious),
-                k(Command::WalkUnreviewed),
-                k(Command::Help)
-            )
-        };
-        walk::panel(w, &self.walk_styles(), width, &hints)
     }
 }
 

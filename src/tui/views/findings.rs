@@ -6,10 +6,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::person::{count, findings_list_rows, nothing_matches, pane_title};
+use super::person::{count, nothing_matches, pane_title};
 use super::{fit, pane};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
+use crate::tui::layout::findings_list_rows;
 use crate::tui::theme::{severity_symbol, sym};
 use crate::tui::vm::LoadedPerson;
 

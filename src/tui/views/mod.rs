@@ -15,7 +15,7 @@ pub mod timeline;
 pub mod walk;
 pub mod why;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
@@ -23,15 +23,16 @@ use ratatui::Frame;
 
 use super::app::{App, View};
 use super::keymap::Command;
+use super::layout::{screen, Drawn};
 use super::theme::Theme;
 use super::vm::{Seg, Tone};
 
-/// Draw the whole screen.
+/// Draw the whole screen, and say what only drawing could measure.
 /// Below this a screen cannot show anything useful: it says so instead.
 pub const MIN_WIDTH: u16 = 30;
 pub const MIN_HEIGHT: u16 = 8;
 
-pub fn draw(frame: &mut Frame, app: &App) {
+pub fn draw(frame: &mut Frame, app: &App) -> Drawn {
     let area = frame.area();
     frame.render_widget(
         Block::default().style(app.theme.background.patch(app.theme.text)),
@@ -48,7 +49,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 .wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
-        return;
+        return Drawn::default();
     }
     let [header, main, status] = screen(area);
     draw_header(frame, header, app);
@@ -59,19 +60,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     status::draw(frame, status, app);
     palette::draw(frame, main, app);
+    let mut drawn = Drawn::default();
     for (depth, p) in app.popups.iter().enumerate() {
-        popup::draw(frame, main, app, p, depth);
+        drawn.popup_max_scroll = popup::draw(frame, main, app, p, depth);
     }
-}
-
-/// Header, main area, status bar.
-pub fn screen(area: Rect) -> [Rect; 3] {
-    Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(area)
+    drawn.popups = app.popups.len();
+    drawn
 }
 
 fn draw_header(frame: &mut Frame, area: Rect, app: &App) {

@@ -11,12 +11,6 @@ use crate::tui::app::{scroll_window, App, InputKind, SortBy};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{severity_symbol, sym};
 
-/// Rows of people visible for a frame of this size (frame area, not main).
-pub fn list_height(frame: Rect) -> usize {
-    // header, status bar, borders, table header, filter bar
-    frame.height.saturating_sub(6) as usize
-}
-
 fn split(area: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area)
 }

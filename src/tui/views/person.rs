@@ -2,77 +2,22 @@
 //! beside each source record, attribute by attribute), identity, timeline,
 //! findings — and an optional side panel ([`SidePanel`]).
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{fit, pad, pane, segs_line, spinner};
-use crate::tui::app::{scroll_window, App, InputKind, Pane, SidePanel};
+use crate::tui::app::{scroll_window, App, InputKind, SidePanel};
 use crate::tui::keymap::Command;
+use crate::tui::layout::{self, Pane, PersonLayout};
 use crate::tui::theme::{sym, Theme};
 use crate::tui::vm::{LoadedPerson, Mark};
 
-/// Where everything on the person screen goes.
-pub struct PersonLayout {
-    pub headline: Rect,
-    pub panes: [Option<Rect>; 4],
-    pub side: Option<Rect>,
-}
-
+/// The person screen's split for the app's state now.
 pub fn layout(main: Rect, app: &App) -> PersonLayout {
-    let errors = app.current().map_or(0, |p| p.view.errors.len().min(3)) as u16;
-    // The side panel takes the right of the whole screen, so a checklist
-    // shows while the person is still loading.
-    let (main, side) = match &app.side_panel {
-        Some(_) if main.width >= 60 => {
-            let [b, s] =
-                Layout::horizontal([Constraint::Percentage(68), Constraint::Percentage(32)])
-                    .areas(main);
-            (b, Some(s))
-        }
-        _ => (main, None),
-    };
-    let [headline, body] =
-        Layout::vertical([Constraint::Length(1 + errors), Constraint::Min(4)]).areas(main);
-    let mut panes = [None; 4];
-    if app.person.zoom {
-        panes[app.person.pane.index()] = Some(body);
-    } else {
-        let [top, bottom] =
-            Layout::vertical([Constraint::Percentage(52), Constraint::Percentage(48)]).areas(body);
-        let [cmp, id] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(top);
-        let [tl, fd] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
-            .areas(bottom);
-        panes = [Some(cmp), Some(id), Some(tl), Some(fd)];
-    }
-    PersonLayout {
-        headline,
-        panes,
-        side,
-    }
-}
-
-/// How many rows (items) a pane shows for a frame of this size.
-pub fn pane_rows(frame: Rect, app: &App, pane: Pane) -> usize {
-    let [_, main, _] = super::screen(frame);
-    let Some(r) = layout(main, app).panes[pane.index()] else {
-        return 1;
-    };
-    let inner = r.height.saturating_sub(2) as usize;
-    match pane {
-        Pane::Compare => inner.saturating_sub(2) / 2,
-        Pane::Identity => inner,
-        Pane::Timeline => inner.saturating_sub(1),
-        Pane::Findings => findings_list_rows(inner),
-    }
-}
-
-/// The findings pane: the list gets this many rows, the evidence the rest.
-pub fn findings_list_rows(inner: usize) -> usize {
-    (inner * 2 / 5).max(3).min(inner)
+    layout::person(main, app.person_shape())
 }
 
 pub fn draw(frame: &mut Frame, main: Rect, app: &App) {
@@ -501,7 +446,7 @@ fn draw_side(frame: &mut Frame, area: Rect, app: &App, side: &SidePanel) {
         },
         SidePanel::Walk => (
             " Spot check ".into(),
-            app.walk_panel(area.width.saturating_sub(2)),
+            super::walk::side_lines(app, area.width.saturating_sub(2)),
         ),
     };
     frame.render_widget(

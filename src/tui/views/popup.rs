@@ -9,77 +9,8 @@ use ratatui::Frame;
 use super::{centered, pane};
 use crate::tui::app::{App, Popup, PopupText};
 use crate::tui::keymap::Command;
-
-/// The popup's size inside the main area for `n` lines of content.
-fn size(main: Rect, n: usize) -> (u16, u16) {
-    let w = (main.width * 4 / 5).max(40);
-    let h = (n as u16 + 3).clamp(6, (main.height * 5 / 6).max(6));
-    (w, h.min(main.height))
-}
-
-/// How far a popup can scroll at the current terminal size.
-pub fn max_scroll(app: &App, popup: &Popup) -> usize {
-    let [_, main, _] = super::screen(Rect::new(0, 0, app.size.0, app.size.1));
-    let width = size(main, 0).0.saturating_sub(2) as usize;
-    let n = match popup {
-        Popup::Help { .. } => wrap_lines(super::help::lines(app), width).len(),
-        Popup::Text { text, .. } => wrap_lines(text_lines(app, text), width).len(),
-        Popup::Campaigns { .. } | Popup::ScanHumans { .. } => return 0,
-    };
-    let (_, h) = size(main, n);
-    n.saturating_sub(h.saturating_sub(3) as usize)
-}
-
-/// Lines wider than `width` continue on the next line (indented two
-/// columns, styles kept), so nothing is cut: scrolling reveals the rest.
-pub fn wrap_lines(lines: Vec<Line<'static>>, width: usize) -> Vec<Line<'static>> {
-    use unicode_width::UnicodeWidthChar;
-    if width < 8 {
-        return lines;
-    }
-    let mut out = Vec::with_capacity(lines.len());
-    for line in lines {
-        if line.width() <= width {
-            out.push(line);
-            continue;
-        }
-        let style = line.style;
-        let mut current: Vec<Span<'static>> = vec![];
-        let mut used = 0usize;
-        for span in line.spans {
-            let mut text = String::new();
-            for c in span.content.chars() {
-                let w = c.width().unwrap_or(0);
-                if used + w > width {
-                    // Break after the last space of this span when there is
-                    // one: the word moves down whole.
-                    let carry = match text.rfind(' ') {
-                        Some(at) if at + 1 < text.len() && text.len() - at < 24 => {
-                            text.split_off(at + 1)
-                        }
-                        _ => String::new(),
-                    };
-                    if !text.is_empty() {
-                        current.push(Span::styled(std::mem::take(&mut text), span.style));
-                    }
-                    out.push(Line::from(std::mem::take(&mut current)).style(style));
-                    current.push(Span::raw("  "));
-                    used = 2 + carry.chars().filter_map(|c| c.width()).sum::<usize>();
-                    text = carry;
-                }
-                text.push(c);
-                used += w;
-            }
-            if !text.is_empty() {
-                current.push(Span::styled(text, span.style));
-            }
-        }
-        if !current.is_empty() {
-            out.push(Line::from(current).style(style));
-        }
-    }
-    out
-}
+pub use crate::tui::layout::wrap_lines;
+use crate::tui::layout::{popup_size as size, popup_text_width, screen};
 
 /// A text popup's lines, styled with the theme now in use.
 pub fn text_lines(app: &App, text: &PopupText) -> Vec<Line<'static>> {
@@ -88,11 +19,19 @@ pub fn text_lines(app: &App, text: &PopupText) -> Vec<Line<'static>> {
             .iter()
             .map(|l| Line::styled(l.clone(), app.theme.text))
             .collect(),
-        PopupText::Why(e) => super::why::checklist_lines(e, &app.why_styles()),
+        PopupText::Why(e) => super::why::checklist_lines(e, &super::why::styles(&app.theme)),
     }
 }
 
-pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usize) {
+/// Draw one popup of the stack; the scroll limit of a text popup comes
+/// back (`None` for the lists, which move a selection instead).
+pub fn draw(
+    frame: &mut Frame,
+    main: Rect,
+    app: &App,
+    popup: &Popup,
+    depth: usize,
+) -> Option<usize> {
     let t = &app.theme;
     let (title, lines, scroll): (String, Vec<Line>, usize) = match popup {
         Popup::Help { scroll } => (
@@ -118,7 +57,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             selected,
             loading,
         } => {
-            let [_, m, _] = super::screen(frame.area());
+            let [_, m, _] = screen(frame.area());
             let (w, h) = size(m, (*total).max(rows.len()).max(1));
             let inner_h = (h.saturating_sub(3) as usize).max(1);
             let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
@@ -173,11 +112,11 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
             campaigns,
             selected,
         } => {
-            let [_, m, _] = super::screen(frame.area());
+            let [_, m, _] = screen(frame.area());
             let (_, h) = size(m, campaigns.len());
             let inner_h = (h.saturating_sub(3) as usize).max(1);
             let offset = crate::tui::app::scroll_window(0, *selected, inner_h, campaigns.len());
-            let styles = app.why_styles();
+            let styles = super::why::styles(&app.theme);
             let lines = campaigns
                 .iter()
                 .enumerate()
@@ -206,7 +145,7 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
     let lines = match popup {
         // Lists keep one row per entry (their rows are fitted already).
         Popup::Campaigns { .. } | Popup::ScanHumans { .. } => lines,
-        _ => wrap_lines(lines, size(main, 0).0.saturating_sub(2) as usize),
+        _ => wrap_lines(lines, popup_text_width(main)),
     };
     let (w, h) = size(main, lines.len());
     let shift = (depth as u16) * 2;
@@ -240,4 +179,5 @@ pub fn draw(frame: &mut Frame, main: Rect, app: &App, popup: &Popup, depth: usiz
         .take(inner.height as usize)
         .collect();
     frame.render_widget(Paragraph::new(visible).style(t.text), inner);
+    matches!(popup, Popup::Help { .. } | Popup::Text { .. }).then_some(max_scroll)
 }

@@ -8,6 +8,9 @@ use crate::rules::Severity;
 use crate::sanitize::{sanitize, truncate};
 use crate::spotcheck::walk::{Mode, Walk};
 use crate::spotcheck::{Item, Verdict};
+use crate::tui::app::App;
+use crate::tui::keymap::Command;
+use crate::tui::theme::Theme;
 
 /// Styles the panel draws with, named by meaning (from the theme).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -17,6 +20,49 @@ pub struct WalkStyles {
     pub skip: Style,
     pub muted: Style,
     pub accent: Style,
+}
+
+/// The walk's styles, from the theme.
+pub fn styles(t: &Theme) -> WalkStyles {
+    WalkStyles {
+        pass: t.ok,
+        fail: t.error,
+        skip: t.muted,
+        muted: t.muted,
+        accent: t.accent,
+    }
+}
+
+/// The walk's side panel at `width` columns, its key hints from the
+/// live keymap.
+pub fn side_lines(app: &App, width: u16) -> Vec<Line<'static>> {
+    let Some(w) = &app.walk else {
+        return vec![];
+    };
+    let k = |c| app.keymap.hint(c);
+    let hints = if w.is_editing() {
+        format!(
+            "{} save · {} new line · {} cancel",
+            k(Command::Accept),
+            k(Command::NewLine),
+            k(Command::Cancel)
+        )
+    } else {
+        format!(
+            "{}/{}/{} pass/fail/skip · {} all pass · {} finding · {} note · {}/{} next/prev · {} unreviewed · {} help",
+            k(Command::WalkPass),
+            k(Command::WalkFail),
+            k(Command::WalkSkip),
+            k(Command::WalkPassAll),
+            k(Command::WalkFinding),
+            k(Command::WalkNote),
+            k(Command::WalkNext),
+            k(Command::WalkPrevious),
+            k(Command::WalkUnreviewed),
+            k(Command::Help)
+        )
+    };
+    panel(w, &styles(&app.theme), width, &hints)
 }
 
 impl WalkStyles {

@@ -9,6 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::customerio::Campaign;
 use crate::sanitize::sanitize;
+use crate::tui::theme::Theme;
 use crate::why::campaigns::{campaign_state, campaign_trigger, is_running};
 use crate::why::render::campaign_facts;
 use crate::why::{Explanation, Status};
@@ -25,6 +26,17 @@ pub struct WhyStyles {
     pub unknown: Style,
     pub muted: Style,
     pub accent: Style,
+}
+
+/// The explainer's styles, from the theme.
+pub fn styles(t: &Theme) -> WhyStyles {
+    WhyStyles {
+        pass: t.ok,
+        fail: t.error,
+        unknown: t.warn,
+        muted: t.muted,
+        accent: t.accent,
+    }
 }
 
 impl WhyStyles {
