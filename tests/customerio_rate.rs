@@ -266,7 +266,7 @@ async fn two_workspaces_opened_from_one_config_share_one_limiter() {
 /// requests up at the server when the limiter paced from its grants.
 /// Returns the busiest second the fake server saw and the wall time.
 async fn late_senders(rate: f64, total: usize, tasks: usize) -> (usize, Duration) {
-    use cioscope::customerio::rate_limit::RateLimiter;
+    use cioscope::http::limit::RateLimiter;
     use rand::Rng;
     use std::sync::atomic::{AtomicUsize, Ordering};
     const STALL_MS: u64 = 500;

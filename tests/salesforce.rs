@@ -774,6 +774,19 @@ async fn daily_limit_stops_calls_without_retries() {
     let again = sf.lookup(&by_email("b@example.com")).await.unwrap_err();
     assert!(again.message.contains("daily API request limit"), "{again}");
     assert_eq!(sf.health().budget.as_deref(), Some("api-usage=15000/15000"));
+    // What Pulse shows for the source: its requests, that it stopped, and
+    // the allowance Salesforce reported.
+    let line = sf.health().describe().unwrap();
+    assert!(line.starts_with("2 requests"), "{line}");
+    assert!(line.contains("stopped"), "{line}");
+    assert!(line.ends_with("api-usage=15000/15000"), "{line}");
+    assert!(sf
+        .health()
+        .limit
+        .unwrap()
+        .stopped
+        .unwrap()
+        .contains("daily API request limit"));
 }
 
 #[tokio::test]

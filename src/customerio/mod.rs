@@ -1,7 +1,7 @@
 //! The Customer.io App API, read-only.
 //!
 //! [`CioClient`] is the only way cioscope talks to Customer.io. It owns one
-//! [`rate_limit::RateLimiter`] per workspace, shared by every task that holds
+//! [`crate::http::limit::RateLimiter`] per workspace, shared by every task that holds
 //! a clone, retries 429/5xx/timeouts within bounds, and turns every answer
 //! into model types through one set of parsers ([`wire`]) — also used in
 //! fixture mode, where recorded responses stand in for HTTP ([`transport`]).
@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 pub mod client;
 pub mod fixtures;
-pub mod rate_limit;
 pub mod request;
 pub mod transport;
 pub mod wire;

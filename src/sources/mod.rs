@@ -55,6 +55,23 @@ impl SourceError {
 pub struct SourceHealth {
     /// e.g. `api-usage=18/15000` from Salesforce's `Sforce-Limit-Info`.
     pub budget: Option<String>,
+    /// The source's limiter: requests made, pauses, budgets (remote
+    /// sources only).
+    pub limit: Option<crate::http::policy::LimitState>,
+}
+
+impl SourceHealth {
+    /// One status line: the limiter's state, then what the system reports.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .limit
+            .as_ref()
+            .map(|l| l.describe())
+            .into_iter()
+            .chain(self.budget.clone())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
 }
 
 #[async_trait]

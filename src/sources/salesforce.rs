@@ -31,8 +31,8 @@
 //! default: `:id` in `events_soql` is the record's Salesforce `Id`; `id`: the
 //! mapped customer id; the same key `events_person_field` names in
 //! `scan_events_soql` rows), `events_person_field` (default `person`),
-//! `max_retries` (3), `retry_base_ms` (500), `retry_after_max_secs`
-//! (`customerio.retry_after_max`), `timeout_secs` (30),
+//! the policy options (`max_retries`, `retry_base_ms`, `retry_after_max_secs`,
+//! `rate_limit`, `throttle_budget_secs`, `request_budget`: docs/config.md), `timeout_secs` (30),
 //! `max_pages` (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
@@ -51,20 +51,22 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 
 use super::crm_http::{
-    check_option_keys, id_text, optional_secret_from_env, parse_opt, query_for, secret_from_env,
-    snippet, AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose,
-    Request, Response, RetryPolicy, TokenCache, Transport, DEFAULT_PERSON_FIELD,
+    check_option_keys, id_text, optional_secret_from_env, parse_opt, policy_from_options,
+    query_for, secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows,
+    EventsByRecord, Fixture, Mapper, Purpose, Request, Response, TokenCache, Transport,
+    DEFAULT_PERSON_FIELD, POLICY_OPTIONS,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::crm_query::Language;
 use crate::config::{Config, SourceConfig, SourceSettings};
+use crate::http::policy::Policy;
 use crate::model::SourceRecord;
 
 /// Option keys a salesforce source accepts.
@@ -84,9 +86,6 @@ pub const OPTIONS: &[&str] = &[
     "event_timestamp_field",
     "events_id",
     "events_person_field",
-    "max_retries",
-    "retry_base_ms",
-    "retry_after_max_secs",
     "timeout_secs",
     "max_pages",
     "fixture_parent_field",
@@ -162,19 +161,23 @@ pub struct SalesforceSource {
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
     events_by_mapped_id: bool,
-    policy: RetryPolicy,
+    policy: Policy,
     max_pages: usize,
     /// The access token; a login the CRM refused is remembered, not retried.
     token: TokenCache<Token>,
     limit_info: Mutex<Option<String>>,
-    limit_pause: Mutex<Option<(Instant, String)>>,
 }
 
 impl SalesforceSource {
     pub async fn connect(config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
         let name = source.name.clone();
         let opts = &source.options;
-        check_option_keys(&name, "salesforce", opts, OPTIONS)?;
+        check_option_keys(
+            &name,
+            "salesforce",
+            opts,
+            &[OPTIONS, POLICY_OPTIONS].concat(),
+        )?;
         let err = |m: String| SourceError::new(&name, m);
         let SourceSettings::Salesforce(settings) = &source.settings else {
             return Err(err(format!(
@@ -183,7 +186,13 @@ impl SalesforceSource {
             )));
         };
         let soql = settings.soql.clone();
-        let policy = RetryPolicy::from_options(&name, opts, config.customerio.retry_after_max)?;
+        let policy = policy_from_options(
+            &name,
+            "Salesforce",
+            opts,
+            &config.customerio,
+            settings.fixtures.is_some(),
+        )?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
             .unwrap_or(50usize)
@@ -253,7 +262,6 @@ impl SalesforceSource {
             max_pages,
             token: TokenCache::default(),
             limit_info: Mutex::new(None),
-            limit_pause: Mutex::new(None),
         })
     }
 
@@ -323,21 +331,19 @@ impl SalesforceSource {
         let url = format!("{}/services/oauth2/token", self.login_url);
         let form = self.token_form()?;
         {
-            let resp = self
-                .policy
-                .send(
-                    &self.transport,
-                    "Salesforce",
-                    || Request {
-                        method: reqwest::Method::POST,
-                        url: url.clone(),
-                        headers: vec![("accept", "application/json".into())],
-                        body: Body::Form(form.clone()),
-                        purpose: Purpose::Token,
-                    },
-                    |e| format!("cannot reach the Salesforce login at {url}: {e}"),
-                )
-                .await?;
+            let resp = send(
+                &self.policy,
+                &self.transport,
+                || Request {
+                    method: reqwest::Method::POST,
+                    url: url.clone(),
+                    headers: vec![("accept", "application/json".into())],
+                    body: Body::Form(form.clone()),
+                    purpose: Purpose::Token,
+                },
+                |e| format!("cannot reach the Salesforce login at {url}: {e}"),
+            )
+            .await?;
             if (200..300).contains(&resp.status) {
                 let v = resp.json()?;
                 let access_token = v.get("access_token").and_then(Value::as_str);
@@ -382,43 +388,29 @@ impl SalesforceSource {
         }
     }
 
-    fn check_pause(&self) -> Result<(), String> {
-        let mut g = self.limit_pause.lock().expect("poisoned");
-        if let Some((until, msg)) = g.as_ref() {
-            if Instant::now() < *until {
-                return Err(msg.clone());
-            }
-            *g = None;
-        }
-        Ok(())
-    }
-
     /// GET a path (or URL) under the instance, with one re-login on an
     /// expired session and bounded backoff on 429/5xx.
     async fn get(&self, path: &str, purpose: Purpose) -> Result<Value, String> {
         let mut relogged = false;
         loop {
-            self.check_pause()?;
             let token = self.token().await?;
             let url = under_instance(&token.instance_url, path)?;
-            let resp = self
-                .policy
-                .send(
-                    &self.transport,
-                    "Salesforce",
-                    || Request {
-                        method: reqwest::Method::GET,
-                        url: url.clone(),
-                        headers: vec![
-                            ("authorization", format!("Bearer {}", token.access_token)),
-                            ("accept", "application/json".into()),
-                        ],
-                        body: Body::Empty,
-                        purpose: purpose.clone(),
-                    },
-                    |e| format!("Salesforce did not answer: {e}"),
-                )
-                .await?;
+            let resp = send(
+                &self.policy,
+                &self.transport,
+                || Request {
+                    method: reqwest::Method::GET,
+                    url: url.clone(),
+                    headers: vec![
+                        ("authorization", format!("Bearer {}", token.access_token)),
+                        ("accept", "application/json".into()),
+                    ],
+                    body: Body::Empty,
+                    purpose: purpose.clone(),
+                },
+                |e| format!("Salesforce did not answer: {e}"),
+            )
+            .await?;
             self.record_limit_info(&resp);
             match resp.status {
                 200..=299 => return resp.json(),
@@ -439,8 +431,9 @@ impl SalesforceSource {
                 {
                     let msg = self.limit_message(&resp);
                     if !is_concurrency_limit(&resp) {
-                        *self.limit_pause.lock().expect("poisoned") =
-                            Some((Instant::now() + LIMIT_PAUSE, msg.clone()));
+                        // Retries will not lift a daily limit: every call
+                        // of this source fails at once for a while.
+                        self.policy.suspend(LIMIT_PAUSE, msg.clone());
                     }
                     return Err(msg);
                 }
@@ -865,6 +858,7 @@ impl Source for SalesforceSource {
     fn health(&self) -> SourceHealth {
         SourceHealth {
             budget: self.limit_info.lock().expect("poisoned").clone(),
+            limit: self.policy.state(),
         }
     }
 }

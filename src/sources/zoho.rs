@@ -34,8 +34,8 @@
 //! `events_coql` is the record's Zoho `id`; `id`: the mapped customer id; the
 //! same key `events_person_field` names in `scan_events_coql` rows, a lookup
 //! `{"id": …}` read as its id), `events_person_field` (default `person`),
-//! `max_retries` (3), `retry_base_ms` (500), `retry_after_max_secs`
-//! (`customerio.retry_after_max`), `timeout_secs` (30), `max_pages`
+//! the policy options (`max_retries`, `retry_base_ms`, `retry_after_max_secs`,
+//! `rate_limit`, `throttle_budget_secs`, `request_budget`: docs/config.md), `timeout_secs` (30), `max_pages`
 //! (50), `fixture_parent_field`.
 //!
 //! Secrets are read only from the environment variables the options name,
@@ -58,13 +58,15 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::crm_http::{
-    check_option_keys, id_text, is_transient, parse_opt, query_for, secret_from_env, snippet,
-    AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request,
-    Response, RetryPolicy, TokenCache, Transport, DEFAULT_PERSON_FIELD,
+    check_option_keys, id_text, is_transient, parse_opt, policy_from_options, query_for,
+    secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture,
+    Mapper, Purpose, Request, Response, TokenCache, Transport, DEFAULT_PERSON_FIELD,
+    POLICY_OPTIONS,
 };
-use super::{EventsRead, Lookup, RecordSink, Source, SourceError};
+use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::crm_query::{self, Language, TokenKind};
 use crate::config::{Config, SourceConfig, SourceSettings};
+use crate::http::policy::Policy;
 use crate::model::SourceRecord;
 
 /// Option keys a zoho source accepts.
@@ -83,9 +85,6 @@ pub const OPTIONS: &[&str] = &[
     "event_timestamp_field",
     "events_id",
     "events_person_field",
-    "max_retries",
-    "retry_base_ms",
-    "retry_after_max_secs",
     "timeout_secs",
     "max_pages",
     "fixture_parent_field",
@@ -189,7 +188,7 @@ pub struct ZohoSource {
     event_name: Option<String>,
     event_timestamp_field: Option<String>,
     events_by_mapped_id: bool,
-    policy: RetryPolicy,
+    policy: Policy,
     max_pages: usize,
     /// The access token; a login the CRM refused is remembered, not retried.
     token: TokenCache<Token>,
@@ -199,7 +198,7 @@ impl ZohoSource {
     pub async fn connect(config: &Config, source: &SourceConfig) -> Result<Self, SourceError> {
         let name = source.name.clone();
         let opts = &source.options;
-        check_option_keys(&name, "zoho", opts, OPTIONS)?;
+        check_option_keys(&name, "zoho", opts, &[OPTIONS, POLICY_OPTIONS].concat())?;
         let err = |m: String| SourceError::new(&name, m);
         let SourceSettings::Zoho(settings) = &source.settings else {
             return Err(err(format!(
@@ -208,7 +207,13 @@ impl ZohoSource {
             )));
         };
         let coql = settings.coql.clone();
-        let policy = RetryPolicy::from_options(&name, opts, config.customerio.retry_after_max)?;
+        let policy = policy_from_options(
+            &name,
+            "Zoho",
+            opts,
+            &config.customerio,
+            settings.fixtures.is_some(),
+        )?;
         let timeout = Duration::from_secs(parse_opt(&name, opts, "timeout_secs")?.unwrap_or(30));
         let max_pages = parse_opt(&name, opts, "max_pages")?
             .unwrap_or(50usize)
@@ -383,21 +388,19 @@ impl ZohoSource {
             Auth::Fixture => vec![("grant_type".to_string(), "fixture".to_string())],
         };
         {
-            let resp = self
-                .policy
-                .send(
-                    &self.transport,
-                    "Zoho",
-                    || Request {
-                        method: reqwest::Method::POST,
-                        url: url.clone(),
-                        headers: vec![("accept", "application/json".into())],
-                        body: Body::Form(form.clone()),
-                        purpose: Purpose::Token,
-                    },
-                    |e| format!("cannot reach the Zoho accounts server at {url}: {e}"),
-                )
-                .await?;
+            let resp = send(
+                &self.policy,
+                &self.transport,
+                || Request {
+                    method: reqwest::Method::POST,
+                    url: url.clone(),
+                    headers: vec![("accept", "application/json".into())],
+                    body: Body::Form(form.clone()),
+                    purpose: Purpose::Token,
+                },
+                |e| format!("cannot reach the Zoho accounts server at {url}: {e}"),
+            )
+            .await?;
             let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
             // Zoho reports a bad refresh token as HTTP 200 with `error`.
             if let Some(code) = v.get("error").and_then(Value::as_str) {
@@ -459,27 +462,25 @@ impl ZohoSource {
         loop {
             let token = self.token().await?;
             let url = format!("{}{path}", token.api_domain);
-            let resp = self
-                .policy
-                .send(
-                    &self.transport,
-                    "Zoho",
-                    || Request {
-                        method: method.clone(),
-                        url: url.clone(),
-                        headers: vec![
-                            (
-                                "authorization",
-                                format!("Zoho-oauthtoken {}", token.access_token),
-                            ),
-                            ("accept", "application/json".into()),
-                        ],
-                        body: body.clone(),
-                        purpose: purpose.clone(),
-                    },
-                    |e| format!("Zoho CRM did not answer: {e}"),
-                )
-                .await?;
+            let resp = send(
+                &self.policy,
+                &self.transport,
+                || Request {
+                    method: method.clone(),
+                    url: url.clone(),
+                    headers: vec![
+                        (
+                            "authorization",
+                            format!("Zoho-oauthtoken {}", token.access_token),
+                        ),
+                        ("accept", "application/json".into()),
+                    ],
+                    body: body.clone(),
+                    purpose: purpose.clone(),
+                },
+                |e| format!("Zoho CRM did not answer: {e}"),
+            )
+            .await?;
             let code = error_code(&resp);
             match resp.status {
                 204 => return Ok(None),
@@ -864,6 +865,13 @@ fn escape_criteria(v: &str) -> String {
 impl Source for ZohoSource {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn health(&self) -> SourceHealth {
+        SourceHealth {
+            budget: None,
+            limit: self.policy.state(),
+        }
     }
     async fn lookup(&self, lookup: &Lookup) -> Result<Vec<SourceRecord>, SourceError> {
         if lookup.is_empty() {

@@ -372,7 +372,7 @@ fn spawn_stats(ws: Arc<Workspace>, tx: UnboundedSender<Action>) -> JoinHandle<()
             let now: Vec<(String, String)> = ws
                 .sources
                 .iter()
-                .filter_map(|s| Some((s.name().to_string(), s.health().budget?)))
+                .filter_map(|s| Some((s.name().to_string(), s.health().describe()?)))
                 .collect();
             if now != budgets {
                 budgets = now.clone();

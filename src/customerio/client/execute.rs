@@ -21,16 +21,12 @@ impl CioClient {
             ));
         }
         let mut retries = 0u32;
-        let mut throttles = 0u32;
         loop {
-            let permit = match &inner.limiter {
-                Some(limiter) => match limiter.acquire().await {
-                    Ok(permit) => Some(permit),
-                    Err(why) => {
-                        return Err(self.error(label, Some(429), ApiErrorKind::RateLimited, why))
-                    }
-                },
-                None => None,
+            let permit = match inner.policy.turn().await {
+                Ok(permit) => permit,
+                Err(why) => {
+                    return Err(self.error(label, Some(429), ApiErrorKind::RateLimited, why))
+                }
             };
             inner.counters.sent();
             let started = Instant::now();
@@ -53,9 +49,7 @@ impl CioClient {
             let failure = match outcome {
                 Ok(resp) => match resp.status {
                     200..=299 => {
-                        if let Some(limiter) = &inner.limiter {
-                            limiter.calm();
-                        }
+                        inner.policy.answered();
                         return Ok(resp.body);
                     }
                     404 => {
@@ -69,48 +63,27 @@ impl CioClient {
                     401 | 403 => return Err(self.unauthorized(label, resp.status)),
                     429 => {
                         inner.counters.throttled.fetch_add(1, Ordering::Relaxed);
-                        throttles += 1;
-                        // A storm pauses the workspace once (the limiter
-                        // keeps the longest pause), backing off per
-                        // workspace, not per task; a `Retry-After` is
-                        // honoured up to `customerio.retry_after_max`.
+                        // A storm pauses the workspace once, backing off per
+                        // workspace, not per task (see `http::policy`).
                         let asked = resp.retry_after.as_deref().and_then(parse_retry_after);
-                        if let Some(w) = asked.filter(|w| *w > inner.retry_after_max) {
-                            // Waiting less than asked would only hear 429 again.
-                            let why = format!(
-                                "Customer.io asked to wait {} (Retry-After), more than customerio.retry_after_max ({}), so cioscope stopped",
-                                crate::model::time::human_duration(w.as_secs() as i64),
-                                crate::model::time::human_duration(inner.retry_after_max.as_secs() as i64)
-                            );
-                            if let Some(limiter) = &inner.limiter {
-                                limiter.stop(why.clone());
+                        match inner.policy.throttled(429, asked) {
+                            Ok(wait) => {
+                                tracing::debug!(
+                                    endpoint = label,
+                                    wait_ms = wait.as_millis() as u64,
+                                    "429"
+                                );
+                                Failure::Throttled(wait)
                             }
-                            return Err(self.error(
-                                label,
-                                Some(429),
-                                ApiErrorKind::RateLimited,
-                                why,
-                            ));
-                        }
-                        let wait = match asked {
-                            Some(w) => w,
-                            None => match &inner.limiter {
-                                Some(l) => l.backoff(),
-                                None => Duration::from_secs(1 << (throttles - 1).min(5)),
-                            },
-                        };
-                        tracing::debug!(endpoint = label, wait_ms = wait.as_millis() as u64, "429");
-                        if let Some(limiter) = &inner.limiter {
-                            if let Err(why) = limiter.pause_for(wait) {
+                            Err(why) => {
                                 return Err(self.error(
                                     label,
                                     Some(429),
                                     ApiErrorKind::RateLimited,
                                     why,
-                                ));
+                                ))
                             }
                         }
-                        Failure::Throttled(wait)
                     }
                     // 408 and the 5xx (522/524 from a CDN included) are
                     // worth another try, as the official SDKs do.
@@ -147,19 +120,14 @@ impl CioClient {
                     return Err(e);
                 }
             };
-            if retries >= inner.max_retries {
+            if retries >= inner.policy.max_retries {
                 return Err(self.exhausted(label, failure, retries));
             }
             retries += 1;
             inner.counters.retries.fetch_add(1, Ordering::Relaxed);
-            let wait = match failure {
-                // The limiter already holds this task back with the others.
-                Failure::Throttled(_) if inner.limiter.is_some() => Duration::ZERO,
-                Failure::Throttled(wait) => wait,
-                _ => BACKOFF.delay(retries),
-            };
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
+            match failure {
+                Failure::Throttled(wait) => inner.policy.wait_out(wait).await,
+                _ => tokio::time::sleep(inner.policy.retry_delay(retries)).await,
             }
         }
     }

@@ -26,10 +26,11 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::fixtures::FixtureStore;
-use super::rate_limit::RateLimiter;
 use super::transport::{Endpoint, HttpTransport, Request, Response, Transport, TransportError};
 use super::wire;
 use super::{ApiError, ApiErrorKind, Campaign, ClientStats, IdType, Message, PersonRef, Segment};
+use crate::http::limit::RateLimiter;
+use crate::http::policy::Policy;
 use crate::http::{parse_retry_after, redirect_message, Backoff};
 use crate::model::{Activity, Profile, SegmentRef};
 
@@ -80,16 +81,15 @@ pub struct CioClient {
 
 struct Inner {
     transport: Transport,
-    /// `None` in fixture mode: recorded answers cost no quota.
-    limiter: Option<Arc<RateLimiter>>,
+    /// Retries, waits and the workspace's limiter (`None` in fixture mode:
+    /// recorded answers cost no quota).
+    policy: Policy,
     rate: f64,
-    max_retries: u32,
     timeout: Duration,
     /// The env var that held the key, for messages (never the key itself).
     key_env: Option<String>,
     /// The key itself, only to scrub it from anything a server sends back.
     secret: Option<Vec<u8>>,
-    retry_after_max: Duration,
     counters: Counters,
 }
 
@@ -138,7 +138,7 @@ impl std::fmt::Debug for CioClient {
             Transport::InProcess(_) => d.field("mode", &"in-process"),
         };
         d.field("rate_limit", &self.inner.rate)
-            .field("max_retries", &self.inner.max_retries)
+            .field("max_retries", &self.inner.policy.max_retries)
             .field("timeout", &self.inner.timeout)
             .finish()
     }
@@ -204,7 +204,7 @@ impl CioClient {
             Some(&key),
         );
         if let Some(inner) = Arc::get_mut(&mut client.inner) {
-            inner.retry_after_max = cfg.retry_after_max;
+            inner.policy.retry_after_max = cfg.retry_after_max;
         }
         Ok(client)
     }
@@ -236,7 +236,7 @@ impl CioClient {
         CioClient::build(
             Transport::InProcess(handler),
             None,
-            super::rate_limit::DEFAULT_RATE,
+            crate::http::limit::DEFAULT_RATE,
             Duration::from_secs(30),
             0,
             None,
@@ -255,7 +255,7 @@ impl CioClient {
         Ok(CioClient::build(
             Transport::Fixtures(store),
             None,
-            super::rate_limit::DEFAULT_RATE,
+            crate::http::limit::DEFAULT_RATE,
             Duration::from_secs(30),
             0,
             None,
@@ -275,16 +275,21 @@ impl CioClient {
         CioClient {
             inner: Arc::new(Inner {
                 transport,
-                limiter,
+                policy: Policy {
+                    system: "Customer.io".into(),
+                    max_retries,
+                    backoff: BACKOFF,
+                    retry_after_max: DEFAULT_RETRY_AFTER_MAX,
+                    retry_after_key: "customerio.retry_after_max".into(),
+                    limiter,
+                },
                 rate,
-                max_retries,
                 timeout,
                 key_env,
                 secret: secret
                     .map(str::trim)
                     .filter(|k| k.len() >= 4)
                     .map(|k| k.as_bytes().to_vec()),
-                retry_after_max: DEFAULT_RETRY_AFTER_MAX,
                 counters: Counters::default(),
             }),
         }
@@ -292,7 +297,11 @@ impl CioClient {
 
     /// Until when a 429 holds the workspace back, if it does now.
     pub fn paused_until(&self) -> Option<tokio::time::Instant> {
-        self.inner.limiter.as_ref().and_then(|l| l.paused_until())
+        self.inner
+            .policy
+            .limiter
+            .as_ref()
+            .and_then(|l| l.paused_until())
     }
 
     pub fn stats(&self) -> ClientStats {
@@ -301,7 +310,12 @@ impl CioClient {
             requests: c.requests.load(Ordering::Relaxed),
             throttled: c.throttled.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
-            waiting: self.inner.limiter.as_ref().map_or(0, |l| l.waiting()),
+            waiting: self
+                .inner
+                .policy
+                .limiter
+                .as_ref()
+                .map_or(0, |l| l.waiting()),
             last_second: c.last_second(),
             rate_limit: self.inner.rate,
         }

@@ -1,4 +1,9 @@
-//! One workspace-wide pacer for the App API.
+//! One pacer per remote system: Customer.io's App API (one per workspace)
+//! and each CRM source. It paces requests, holds every sender back when the
+//! system throttles, gives up past a throttle budget, stops for good when a
+//! request budget (Salesforce's daily API allowance, Zoho's credits) is
+//! spent, and fails fast while the system said its daily limit is reached.
+//! The retry policy that drives it is [`super::policy::Policy`].
 //!
 //! Customer.io counts requests per workspace in any 1-second window and
 //! answers 429 past the limit. The promise is kept where it is counted, at
@@ -40,6 +45,10 @@ pub const DEFAULT_RATE: f64 = 10.0;
 
 #[derive(Debug)]
 pub struct RateLimiter {
+    /// The system in messages (`Customer.io`, `Salesforce source crm`).
+    system: String,
+    /// The setting that bounds the time throttles may cost, for messages.
+    budget_key: String,
     rate: f64,
     /// Minimum spacing between two actual sends.
     interval: Duration,
@@ -50,6 +59,13 @@ pub struct RateLimiter {
     paused_until: Mutex<Option<Instant>>,
     waiting: AtomicU64,
     storm: Mutex<Storm>,
+    /// Requests that left.
+    sent: AtomicU64,
+    /// At most this many requests may leave, and the setting that says so.
+    request_budget: Option<(u64, String)>,
+    /// Until when every request fails at once, and why (a system that said
+    /// its daily limit is reached).
+    suspended: Mutex<Option<(Instant, String)>>,
 }
 
 /// The turn to send one request, from [`RateLimiter::acquire`]. Nobody else
@@ -60,12 +76,14 @@ pub struct RateLimiter {
 #[derive(Debug)]
 pub struct Permit<'a> {
     last: tokio::sync::MutexGuard<'a, Option<Instant>>,
+    sent: &'a AtomicU64,
 }
 
 impl Permit<'_> {
     /// The request leaves now: the next one is paced from this instant.
     pub fn sent(mut self) {
         *self.last = Some(Instant::now());
+        self.sent.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -126,9 +144,25 @@ impl RateLimiter {
             DEFAULT_RATE
         };
         let whole = if rate >= 1.0 { rate.floor() } else { rate };
+        RateLimiter::paced(rate, Duration::from_secs_f64(SPACING_MARGIN / whole))
+    }
+
+    /// A limiter that does not pace (a system with no per-second limit to
+    /// keep) but still pauses on throttles and keeps its budgets.
+    /// [`RateLimiter::rate`] is 0.
+    pub fn unpaced() -> RateLimiter {
+        RateLimiter::paced(0.0, Duration::ZERO)
+    }
+
+    fn paced(rate: f64, interval: Duration) -> RateLimiter {
         RateLimiter {
+            system: "Customer.io".into(),
+            budget_key: "customerio.throttle_budget".into(),
+            sent: AtomicU64::new(0),
+            request_budget: None,
+            suspended: Mutex::new(None),
             rate,
-            interval: Duration::from_secs_f64(SPACING_MARGIN / whole),
+            interval,
             turn: tokio::sync::Mutex::new(None),
             paused_until: Mutex::new(None),
             waiting: AtomicU64::new(0),
@@ -146,6 +180,44 @@ impl RateLimiter {
     pub fn with_budget(self, budget: Duration) -> RateLimiter {
         lock(&self.storm).budget = budget;
         self
+    }
+
+    /// Name the system and the setting of its throttle budget (messages).
+    pub fn named(mut self, system: &str, budget_key: &str) -> RateLimiter {
+        self.system = system.to_string();
+        self.budget_key = budget_key.to_string();
+        self
+    }
+
+    /// At most `n` requests may leave (`key` names the setting): the next
+    /// one fails at once, saying so.
+    pub fn with_request_budget(mut self, n: u64, key: &str) -> RateLimiter {
+        self.request_budget = Some((n, key.to_string()));
+        self
+    }
+
+    /// Requests that left so far.
+    pub fn requests(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The request budget, when one is set.
+    pub fn request_budget(&self) -> Option<u64> {
+        self.request_budget.as_ref().map(|(n, _)| *n)
+    }
+
+    /// Every request fails at once with `why` for `wait` from now: the
+    /// system said a limit is reached that waiting seconds will not lift
+    /// (Salesforce's daily allowance).
+    pub fn suspend(&self, wait: Duration, why: String) {
+        *lock(&self.suspended) = Some((Instant::now() + wait, why));
+    }
+
+    /// Why requests fail at once right now, and until when, if they do.
+    pub fn suspended(&self) -> Option<(Instant, String)> {
+        lock(&self.suspended)
+            .clone()
+            .filter(|(until, _)| *until > Instant::now())
     }
 
     /// Until when every sender is held back, when a 429 paused the workspace.
@@ -201,6 +273,17 @@ impl RateLimiter {
             if let Some(why) = self.stopped() {
                 return Err(why);
             }
+            if let Some((_, why)) = self.suspended() {
+                return Err(why);
+            }
+            if let Some((n, key)) = &self.request_budget {
+                if self.requests() >= *n {
+                    return Err(format!(
+                        "{} request budget of {n} for this run is spent ({key}); cioscope stopped asking {}",
+                        self.system, self.system
+                    ));
+                }
+            }
             let now = Instant::now();
             let mut at = now;
             if let Some(until) = *lock(&self.paused_until) {
@@ -210,7 +293,10 @@ impl RateLimiter {
                 at = at.max(last + self.interval);
             }
             if at <= now {
-                return Ok(Permit { last });
+                return Ok(Permit {
+                    last,
+                    sent: &self.sent,
+                });
             }
             // Loop: a 429 may have extended the pause while we slept.
             tokio::time::sleep_until(at).await;
@@ -237,9 +323,11 @@ impl RateLimiter {
         let extension = until - already;
         if storm.spent + extension > storm.budget {
             let why = format!(
-                "Customer.io kept answering 429 (rate limited): waiting {} more would pass the budget of {} (customerio.throttle_budget), so cioscope stopped",
+                "{} kept answering 429 (rate limited): waiting {} more would pass the budget of {} ({}), so cioscope stopped",
+                self.system,
                 crate::model::time::human_duration(wait.as_secs() as i64),
                 crate::model::time::human_duration(storm.budget.as_secs() as i64),
+                self.budget_key,
             );
             storm.stopped = Some(why.clone());
             return Err(why);

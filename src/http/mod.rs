@@ -1,6 +1,10 @@
 //! What every HTTP client of cioscope (Customer.io and the CRM connectors)
-//! shares: reading `Retry-After`, backing off with jitter between retries,
-//! refusing redirects, and reading a reply's body up to a cap.
+//! shares: one retry, limit and budget [`policy`] with its [`limit`]er,
+//! reading `Retry-After`, backing off with jitter between retries, refusing
+//! redirects, and reading a reply's body up to a cap.
+
+pub mod limit;
+pub mod policy;
 
 use std::time::Duration;
 
