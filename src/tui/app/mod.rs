@@ -13,6 +13,7 @@ use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 
 mod dashboard;
 mod history;
+mod loading;
 mod palette;
 mod people;
 mod person;
@@ -25,7 +26,7 @@ pub use palette::PALETTE;
 pub use people::{People, Slot, SortBy};
 
 use super::action::{Action, Effect, WorkspaceInfo};
-use super::jobs::{JobKind, Jobs};
+use super::jobs::{JobId, JobKind, Jobs};
 use super::keymap::{Command, Keymap, Mode};
 use super::layout::{Drawn, PersonShape};
 pub use super::layout::{Pane, PANES};
@@ -594,86 +595,16 @@ impl App {
             self.dirty = true;
         }
         match action {
-            Action::Key(ev) => {
-                if ev.kind == KeyEventKind::Release {
-                    return vec![];
-                }
-                // An info notice has been read once the operator acts again
-                // (warnings and errors stay their while).
-                if self.notice.as_ref().is_some_and(|n| n.level == Level::Info) {
-                    self.notice = None;
-                }
-                if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
-                    self.should_quit = true;
-                    return vec![];
-                }
-                let mode = self.key_mode();
-                if mode == Mode::Prompt {
-                    return self.prompt_key(&ev);
-                }
-                let mut command = self.keymap.command_for_in(mode, &ev);
-                // The walk's keys act on the person screen (its report
-                // anywhere); elsewhere a key does what it does normally.
-                if command.is_some_and(|c| {
-                    c.mode() == Mode::Walk && c != Command::WalkExport && self.view != View::Person
-                }) {
-                    command = self.keymap.command_for(&ev);
-                }
-                match command {
-                    Some(c) => self.command(c),
-                    None => vec![],
-                }
-            }
+            Action::Key(ev) => self.key(ev),
             Action::Command(c) => self.command(c),
             Action::Palette(line) => self.run_palette(&line),
             Action::Resize(w, h) => {
                 self.size = (w, h);
                 vec![]
             }
-            Action::Mouse(kind) => {
-                if self.input.is_some() {
-                    return vec![];
-                }
-                match kind {
-                    MouseEventKind::ScrollUp => self.command(Command::Up),
-                    MouseEventKind::ScrollDown => self.command(Command::Down),
-                    _ => {
-                        self.dirty = false;
-                        vec![]
-                    }
-                }
-            }
-            Action::SpotSaved { job, effect, error } => {
-                // A failed write is retried by the same job: it stays
-                // pending, and the decision shows as not saved meanwhile.
-                let counts = match &error {
-                    None => self.jobs.finish(job),
-                    Some(_) => self.jobs.is_current(job),
-                };
-                if !counts {
-                    return vec![];
-                }
-                if let Some(walk) = self.walk.as_mut() {
-                    walk.saved(&effect, error.is_none());
-                }
-                if let Some(message) = error {
-                    self.notify(
-                        Level::Error,
-                        format!("spot check not saved (retrying): {message}"),
-                    );
-                }
-                vec![]
-            }
-            Action::ReportExported { job, result } => {
-                if self.jobs.finish(job) {
-                    match result {
-                        Ok(path) => self
-                            .notify(Level::Info, format!("report written to {}", path.display())),
-                        Err(e) => self.notify(Level::Error, format!("report not written: {e}")),
-                    }
-                }
-                vec![]
-            }
+            Action::Mouse(kind) => self.mouse(kind),
+            Action::SpotSaved { job, effect, error } => self.spot_saved(job, effect, error),
+            Action::ReportExported { job, result } => self.report_exported(job, result),
             Action::CampaignsLoaded { job, result } => {
                 self.campaigns_loaded(job, result);
                 vec![]
@@ -686,29 +617,8 @@ impl App {
                 self.scan_humans_page(job, result);
                 vec![]
             }
-            Action::ScansLoaded { job, result } => {
-                if !self.jobs.finish(job) {
-                    return vec![];
-                }
-                match result {
-                    Ok(scans) => self.scans = scans,
-                    Err(e) => tracing::warn!("cannot read the scan history: {e}"),
-                }
-                self.dirty = true;
-                vec![]
-            }
-            Action::Tick => {
-                self.clock = Instant::now();
-                if self.notice.as_ref().is_some_and(|n| n.expired(self.clock)) {
-                    self.notice = None;
-                    self.dirty = true;
-                }
-                self.spinner = self.spinner.wrapping_add(1);
-                if self.load.busy() || self.fetching.is_some() || self.spinner.is_multiple_of(8) {
-                    self.dirty = true;
-                }
-                vec![]
-            }
+            Action::ScansLoaded { job, result } => self.scans_loaded(job, result),
+            Action::Tick => self.tick(),
             Action::Quit => {
                 self.should_quit = true;
                 vec![]
@@ -725,115 +635,17 @@ impl App {
                 self.notify(Level::Error, message);
                 vec![]
             }
-            Action::PeopleListed { job, profiles } => {
-                if self.jobs.is_current(job) {
-                    self.load.listing = false;
-                    self.load.total = profiles;
-                    if profiles == 0 {
-                        self.load.done = true;
-                        self.notify(Level::Warn, "Customer.io lists nobody in this workspace");
-                    }
-                }
-                vec![]
-            }
-            Action::ListFailed { job, message } => {
-                if self.jobs.finish(job) {
-                    self.load.listing = false;
-                    self.load.done = true;
-                    self.systems[0].state =
-                        SystemState::Error(crate::sanitize::sanitize(&message).into_owned());
-                    self.systems[0].last_error =
-                        Some(crate::sanitize::sanitize(&message).into_owned());
-                    self.notify(Level::Error, format!("cannot list people: {message}"));
-                }
-                vec![]
-            }
+            Action::PeopleListed { job, profiles } => self.people_listed(job, profiles),
+            Action::ListFailed { job, message } => self.list_failed(job, message),
             Action::PersonLoaded {
                 job,
                 person,
                 reached,
-            } => {
-                if self.jobs.is_current(job) {
-                    self.load.loaded += 1;
-                    self.load.reached = self.load.reached.max(reached);
-                    let slot = self.people.add(&person.person);
-                    self.people.slots[slot].order = reached.saturating_sub(1);
-                    if person.subject.is_none() {
-                        self.load.failed += 1;
-                    }
-                    self.insert(person);
-                }
-                vec![]
-            }
-            Action::LoadDone { job } => {
-                if self.jobs.finish(job) {
-                    self.load.done = true;
-                    self.load.reached = self.load.total;
-                    self.load.finished = Some(Instant::now());
-                }
-                vec![]
-            }
-            Action::PersonFetched { job, person } => {
-                // The answer may name the human by another key than the one
-                // asked for (an email or cio_id reaches its primary profile).
-                if !self.jobs.finish(job) {
-                    return vec![];
-                }
-                if let Some(asked) = self.fetching.take() {
-                    let here = self.view == View::Person
-                        && self.person.key.as_deref() == Some(asked.as_str());
-                    if here && person.subject.is_none() && self.people.loaded(&asked).is_none() {
-                        // Nobody found: nobody is added (the list and its
-                        // counts stay as they were); the screen says why.
-                        self.note_system_errors(&person);
-                        let nobody = FoundNobody::of(&asked, &person);
-                        let mut notice = nobody.headline.clone();
-                        if !person.errors.iter().all(|e| e.source == "selection") {
-                            if let Some(d) = nobody.details.first() {
-                                notice = format!("{notice}: {d}");
-                            }
-                        }
-                        self.notify(Level::Error, notice);
-                        self.person.found_nobody = Some(nobody);
-                    } else if here {
-                        self.person.key = Some(person.person.clone());
-                        self.person.found_nobody = None;
-                        self.insert(person);
-                    } else if self.people.loaded(&asked).is_some() {
-                        // A reload from the list: the row is refreshed.
-                        self.insert(person);
-                    }
-                }
-                vec![]
-            }
-            Action::EmailFound { job, email, person } => {
-                if !self.jobs.finish(job) {
-                    return vec![];
-                }
-                match person {
-                    Ok(Some(key)) => self.open_person(&key),
-                    Ok(None) => {
-                        self.notify(Level::Warn, format!("no person with email {email}"));
-                        vec![]
-                    }
-                    Err(e) => {
-                        self.notify(Level::Error, format!("email search failed: {e}"));
-                        vec![]
-                    }
-                }
-            }
-            Action::ThemeLoaded { job, result } => {
-                if self.jobs.finish(job) {
-                    match result {
-                        Ok(t) => {
-                            self.theme = t;
-                            self.notify(Level::Info, format!("theme {}", self.theme.name));
-                        }
-                        Err(e) => self.notify(Level::Error, e),
-                    }
-                }
-                vec![]
-            }
+            } => self.person_loaded(job, person, reached),
+            Action::LoadDone { job } => self.load_done(job),
+            Action::PersonFetched { job, person } => self.person_fetched(job, person),
+            Action::EmailFound { job, email, person } => self.email_found(job, email, person),
+            Action::ThemeLoaded { job, result } => self.theme_loaded(job, result),
             Action::UrlOpened { job, url, result } => {
                 if !self.jobs.finish(job) {
                     return vec![];
@@ -856,6 +668,136 @@ impl App {
                 vec![]
             }
         }
+    }
+
+    fn key(&mut self, ev: crossterm::event::KeyEvent) -> Vec<Effect> {
+        if ev.kind == KeyEventKind::Release {
+            return vec![];
+        }
+        // An info notice has been read once the operator acts again
+        // (warnings and errors stay their while).
+        if self.notice.as_ref().is_some_and(|n| n.level == Level::Info) {
+            self.notice = None;
+        }
+        if ev.modifiers.contains(KeyModifiers::CONTROL) && ev.code == KeyCode::Char('c') {
+            self.should_quit = true;
+            return vec![];
+        }
+        let mode = self.key_mode();
+        if mode == Mode::Prompt {
+            return self.prompt_key(&ev);
+        }
+        let mut command = self.keymap.command_for_in(mode, &ev);
+        // The walk's keys act on the person screen (its report
+        // anywhere); elsewhere a key does what it does normally.
+        if command.is_some_and(|c| {
+            c.mode() == Mode::Walk && c != Command::WalkExport && self.view != View::Person
+        }) {
+            command = self.keymap.command_for(&ev);
+        }
+        match command {
+            Some(c) => self.command(c),
+            None => vec![],
+        }
+    }
+
+    fn mouse(&mut self, kind: MouseEventKind) -> Vec<Effect> {
+        if self.input.is_some() {
+            return vec![];
+        }
+        match kind {
+            MouseEventKind::ScrollUp => self.command(Command::Up),
+            MouseEventKind::ScrollDown => self.command(Command::Down),
+            _ => {
+                self.dirty = false;
+                vec![]
+            }
+        }
+    }
+
+    fn spot_saved(
+        &mut self,
+        job: JobId,
+        effect: crate::spotcheck::walk::Effect,
+        error: Option<String>,
+    ) -> Vec<Effect> {
+        // A failed write is retried by the same job: it stays
+        // pending, and the decision shows as not saved meanwhile.
+        let counts = match &error {
+            None => self.jobs.finish(job),
+            Some(_) => self.jobs.is_current(job),
+        };
+        if !counts {
+            return vec![];
+        }
+        if let Some(walk) = self.walk.as_mut() {
+            walk.saved(&effect, error.is_none());
+        }
+        if let Some(message) = error {
+            self.notify(
+                Level::Error,
+                format!("spot check not saved (retrying): {message}"),
+            );
+        }
+        vec![]
+    }
+
+    fn report_exported(
+        &mut self,
+        job: JobId,
+        result: Result<std::path::PathBuf, String>,
+    ) -> Vec<Effect> {
+        if self.jobs.finish(job) {
+            match result {
+                Ok(path) => {
+                    self.notify(Level::Info, format!("report written to {}", path.display()))
+                }
+                Err(e) => self.notify(Level::Error, format!("report not written: {e}")),
+            }
+        }
+        vec![]
+    }
+
+    fn scans_loaded(
+        &mut self,
+        job: JobId,
+        result: Result<Vec<crate::scan::ScanReport>, String>,
+    ) -> Vec<Effect> {
+        if !self.jobs.finish(job) {
+            return vec![];
+        }
+        match result {
+            Ok(scans) => self.scans = scans,
+            Err(e) => tracing::warn!("cannot read the scan history: {e}"),
+        }
+        self.dirty = true;
+        vec![]
+    }
+
+    fn tick(&mut self) -> Vec<Effect> {
+        self.clock = Instant::now();
+        if self.notice.as_ref().is_some_and(|n| n.expired(self.clock)) {
+            self.notice = None;
+            self.dirty = true;
+        }
+        self.spinner = self.spinner.wrapping_add(1);
+        if self.load.busy() || self.fetching.is_some() || self.spinner.is_multiple_of(8) {
+            self.dirty = true;
+        }
+        vec![]
+    }
+
+    fn theme_loaded(&mut self, job: JobId, result: Result<Theme, String>) -> Vec<Effect> {
+        if self.jobs.finish(job) {
+            match result {
+                Ok(t) => {
+                    self.theme = t;
+                    self.notify(Level::Info, format!("theme {}", self.theme.name));
+                }
+                Err(e) => self.notify(Level::Error, e),
+            }
+        }
+        vec![]
     }
 
     fn opened(&mut self, info: WorkspaceInfo) -> Vec<Effect> {
@@ -1211,5 +1153,46 @@ impl App {
             s[Severity::Warn as usize],
             s[Severity::Info as usize],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_list_moves_the_same_way_and_stays_inside() {
+        let keys = [
+            Command::Up,
+            Command::Down,
+            Command::PageUp,
+            Command::PageDown,
+            Command::Top,
+            Command::Bottom,
+        ];
+        for len in [0usize, 1, 5, 40] {
+            for row in 0..len.max(1) {
+                for c in keys {
+                    let to = moved(row, c, len, 10).unwrap();
+                    assert!(to < len.max(1), "{c:?} from {row} of {len} went to {to}");
+                }
+            }
+        }
+        assert_eq!(moved(3, Command::PageDown, 40, 10), Some(13));
+        assert_eq!(moved(35, Command::PageDown, 40, 10), Some(39));
+        assert_eq!(moved(3, Command::PageUp, 40, 10), Some(0));
+        assert_eq!(moved(3, Command::Bottom, 40, 10), Some(39));
+        // A page is never less than one row.
+        assert_eq!(moved(3, Command::PageDown, 40, 0), Some(4));
+        assert_eq!(moved(3, Command::Open, 40, 10), None);
+    }
+
+    #[test]
+    fn the_window_follows_the_selection_and_never_shows_past_the_end() {
+        assert_eq!(scroll_window(0, 0, 10, 100), 0);
+        assert_eq!(scroll_window(0, 15, 10, 100), 6);
+        assert_eq!(scroll_window(6, 3, 10, 100), 3);
+        assert_eq!(scroll_window(95, 99, 10, 100), 90);
+        assert_eq!(scroll_window(50, 2, 10, 5), 0);
     }
 }

@@ -186,6 +186,222 @@ fn mark_style(t: &Theme, m: Mark, col: usize) -> Style {
     }
 }
 
+/// How the compare grid spends its width: the attribute name, the owner,
+/// and `fits` system columns from `first` on, `col_w` each.
+struct Grid {
+    name_w: usize,
+    owner_w: usize,
+    col_w: usize,
+    first: usize,
+    fits: usize,
+    ncols: usize,
+}
+
+impl Grid {
+    fn of(v: &crate::tui::vm::PersonView, width: usize, cur_col: usize) -> Grid {
+        let mut name_w = v
+            .rows
+            .iter()
+            .map(|r| r.name.chars().count() + 4)
+            .max()
+            .unwrap_or(8)
+            .clamp(12, 26)
+            .min((width / 3).max(8));
+        let mut owner_w = 8usize;
+        let ncols = v.columns.len().max(1);
+        let mut min_w = 14usize;
+        let mut rest = width.saturating_sub(name_w + owner_w + 2);
+        // A comparison needs two systems side by side: on a narrow screen
+        // the name and owner columns give way first, then the cells narrow
+        // a little.
+        if ncols >= 2 && rest / min_w < 2 {
+            name_w = name_w.min(12);
+            owner_w = 6;
+            rest = width.saturating_sub(name_w + owner_w + 2);
+            if rest / min_w < 2 {
+                min_w = 11;
+            }
+        }
+        let fits = (rest / min_w).clamp(1, ncols);
+        Grid {
+            name_w,
+            owner_w,
+            col_w: rest / fits,
+            first: cur_col.saturating_sub(fits - 1).min(ncols - fits),
+            fits,
+            ncols,
+        }
+    }
+
+    /// The system columns shown of a row with `n` cells.
+    fn shown(&self, n: usize) -> std::ops::Range<usize> {
+        self.first..(self.first + self.fits).min(n)
+    }
+
+    /// `systems 2-3 of 4` when not every system fits.
+    fn systems(&self) -> String {
+        if self.fits < self.ncols {
+            format!(
+                "systems {}-{} of {}",
+                self.first + 1,
+                self.first + self.fits,
+                self.ncols
+            )
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A grid cell's text padded to `w` columns with one column of air.
+fn grid_cell(s: String, w: usize) -> String {
+    format!("{} ", pad(&s, w.saturating_sub(1)))
+}
+
+/// The grid's two header lines: system titles, then how old each is.
+fn compare_header(
+    app: &App,
+    v: &crate::tui::vm::PersonView,
+    g: &Grid,
+    active: bool,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let cur = app.person.cursor(Pane::Compare);
+    let mut h1 = vec![
+        Span::styled(grid_cell("attribute".into(), g.name_w + 1), t.title),
+        Span::styled(grid_cell("owner".into(), g.owner_w + 1), t.title),
+    ];
+    let mut h2 = vec![
+        Span::styled(grid_cell(String::new(), g.name_w + 1), t.muted),
+        Span::styled(grid_cell(String::new(), g.owner_w + 1), t.muted),
+    ];
+    for (i, c) in v.columns.iter().enumerate().skip(g.first).take(g.fits) {
+        let style = if i == cur.col && active {
+            t.title.add_modifier(Modifier::UNDERLINED)
+        } else {
+            t.title
+        };
+        h1.push(Span::styled(grid_cell(c.title.clone(), g.col_w), style));
+        h2.push(Span::styled(
+            grid_cell(shorten_age(&c.subtitle, g.col_w.saturating_sub(1)), g.col_w),
+            t.muted,
+        ));
+    }
+    vec![Line::from(h1), Line::from(h2)]
+}
+
+/// A cell's text in lines of its column: one line, three when zoomed,
+/// as many as the pane holds when focused (its whole value, wrapped, the
+/// continuation under the value rather than under the mark).
+fn cell_lines(c: &crate::tui::vm::CompareCell, w: usize, max: usize) -> Vec<String> {
+    let text = match c.mark {
+        Mark::Missing => return vec![format!("{} missing", sym::MISSING)],
+        Mark::Blank => return vec!["—".to_string()],
+        Mark::Same => format!("  {}", c.value),
+        m => format!("{} {}", m.symbol(), c.value),
+    };
+    let out = super::wrap(&text, w, max);
+    if out.len() <= 1 {
+        return out;
+    }
+    let head: String = text.chars().take(2).collect();
+    let body: String = text.chars().skip(2).collect();
+    super::wrap(&body, w.saturating_sub(2), max)
+        .into_iter()
+        .enumerate()
+        .map(|(k, l)| {
+            if k == 0 {
+                format!("{head}{l}")
+            } else {
+                format!("  {l}")
+            }
+        })
+        .collect()
+}
+
+/// One row of the grid: its value lines, then a line of write times.
+fn compare_row_lines(
+    app: &App,
+    row: &crate::tui::vm::CompareRow,
+    g: &Grid,
+    cols: &[(usize, Vec<String>)],
+    selected: bool,
+    active: bool,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let cur = app.person.cursor(Pane::Compare);
+    let focused = app.person.highlight.contains(&row.focus);
+    let mut marks = String::new();
+    if row.stale {
+        marks.push_str(sym::STALE);
+    } else if row.cells.iter().any(|c| c.mark == Mark::InFlight) {
+        marks.push_str(sym::IN_FLIGHT);
+    } else if row.differs {
+        marks.push_str(sym::DIFFERS);
+    }
+    if row.missing {
+        marks.push_str(sym::MISSING);
+    }
+    let prefix = if focused { sym::FOCUS } else { " " };
+    let name_style = if focused {
+        t.focus
+    } else if row.differs || row.missing {
+        t.accent
+    } else {
+        t.text
+    };
+    let value_lines = cols.iter().map(|c| c.1.len()).max().unwrap_or(1);
+    // The selected row's name is whole too (it has the lines).
+    let name_text = format!("{prefix}{} {marks}", row.name);
+    let name_lines = if selected && value_lines > 1 {
+        super::wrap(&name_text, g.name_w, value_lines)
+    } else {
+        vec![name_text]
+    };
+    let mut out: Vec<Vec<Span>> = (0..=value_lines).map(|_| vec![]).collect();
+    for (k, l) in out.iter_mut().enumerate() {
+        let name = name_lines.get(k).cloned().unwrap_or_default();
+        l.push(Span::styled(grid_cell(name, g.name_w + 1), name_style));
+        l.push(match (&row.owner, k) {
+            (Some(o), 0) => Span::styled(
+                grid_cell(format!("{} {o}", sym::OWNER), g.owner_w + 1),
+                t.muted,
+            ),
+            (None, 0) => Span::styled(grid_cell("—".into(), g.owner_w + 1), t.muted),
+            _ => Span::raw(" ".repeat(g.owner_w + 1)),
+        });
+    }
+    for (i, texts) in cols {
+        let c = &row.cells[*i];
+        let mut style = mark_style(t, c.mark, *i);
+        if selected && active && *i == cur.col {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        for (k, l) in out.iter_mut().take(value_lines).enumerate() {
+            match texts.get(k) {
+                Some(text) => l.push(Span::styled(grid_cell(text.clone(), g.col_w), style)),
+                None => l.push(Span::raw(" ".repeat(g.col_w))),
+            }
+        }
+        let time = if c.time.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", shorten_time(&c.time, g.col_w.saturating_sub(3)))
+        };
+        out[value_lines].push(Span::styled(grid_cell(time, g.col_w), t.muted));
+    }
+    out.into_iter()
+        .map(|spans| {
+            let l = Line::from(spans);
+            if selected {
+                l.style(t.selection)
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
 fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, active: bool) {
     let t = &app.theme;
     let v = &p.view;
@@ -198,38 +414,8 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         k.hint(Command::ShowValue)
     );
     let inner = ratatui::widgets::Block::bordered().inner(area);
-    let name_w = v
-        .rows
-        .iter()
-        .map(|r| r.name.chars().count() + 4)
-        .max()
-        .unwrap_or(8)
-        .clamp(12, 26)
-        .min((inner.width as usize / 3).max(8));
-    let mut owner_w = 8usize;
-    let mut name_w = name_w;
-    let ncols = v.columns.len().max(1);
-    let mut min_w = 14usize;
-    let mut rest = (inner.width as usize).saturating_sub(name_w + owner_w + 2);
-    // A comparison needs two systems side by side: on a narrow screen the
-    // name and owner columns give way first, then the cells narrow a little.
-    if ncols >= 2 && rest / min_w < 2 {
-        name_w = name_w.min(12);
-        owner_w = 6;
-        rest = (inner.width as usize).saturating_sub(name_w + owner_w + 2);
-        if rest / min_w < 2 {
-            min_w = 11;
-        }
-    }
-    let fits = (rest / min_w).clamp(1, ncols);
-    let first_col = cur.col.saturating_sub(fits - 1).min(ncols - fits);
-    let col_w = rest / fits;
+    let g = Grid::of(v, inner.width as usize, cur.col);
     let shown = app.visible_rows(Pane::Compare);
-    let systems = if fits < ncols {
-        format!("systems {}-{} of {ncols}", first_col + 1, first_col + fits)
-    } else {
-        String::new()
-    };
     let mut name = "Compare".to_string();
     if shown.len() != v.rows.len() {
         name.push_str(&format!(" · {}", count(shown.len(), v.rows.len())));
@@ -242,82 +428,27 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
         )
     };
     if inner.width < 10 || inner.height < 3 {
-        frame.render_widget(title(&systems), area);
+        frame.render_widget(title(&g.systems()), area);
         return;
     }
-
-    let cell = |s: String, w: usize| format!("{} ", pad(&s, w.saturating_sub(1)));
-    // Header: two lines.
-    let mut h1 = vec![
-        Span::styled(cell("attribute".into(), name_w + 1), t.title),
-        Span::styled(cell("owner".into(), owner_w + 1), t.title),
-    ];
-    let mut h2 = vec![
-        Span::styled(cell(String::new(), name_w + 1), t.muted),
-        Span::styled(cell(String::new(), owner_w + 1), t.muted),
-    ];
-    for (i, c) in v.columns.iter().enumerate().skip(first_col).take(fits) {
-        let style = if i == cur.col && active {
-            t.title.add_modifier(Modifier::UNDERLINED)
-        } else {
-            t.title
-        };
-        h1.push(Span::styled(cell(c.title.clone(), col_w), style));
-        h2.push(Span::styled(
-            cell(shorten_age(&c.subtitle, col_w.saturating_sub(1)), col_w),
-            t.muted,
-        ));
-    }
-    let mut lines = vec![Line::from(h1), Line::from(h2)];
+    let mut lines = compare_header(app, v, &g, active);
     let height = (inner.height as usize).saturating_sub(2);
-    // The focused row shows its whole values, wrapped in their columns; a
-    // zoomed grid shows every value in a few lines. A row is its value
-    // lines and a line of write times.
-    let zoom = app.person.zoom;
-    let cell_lines = |row: &crate::tui::vm::CompareRow, n: usize, i: usize| -> Vec<String> {
-        let c = &row.cells[i];
-        let text = match c.mark {
-            Mark::Missing => return vec![format!("{} missing", sym::MISSING)],
-            Mark::Blank => return vec!["—".to_string()],
-            Mark::Same => format!("  {}", c.value),
-            m => format!("{} {}", m.symbol(), c.value),
-        };
-        let focused = n == cur.row && active;
-        let max = if focused {
+    // The focused row shows its whole values; a zoomed grid shows every
+    // value in a few lines.
+    let cols_of = |n: usize| -> Vec<(usize, Vec<String>)> {
+        let row = &v.rows[shown[n]];
+        let max = if n == cur.row && active {
             height.saturating_sub(1).max(1)
-        } else if zoom {
+        } else if app.person.zoom {
             3
         } else {
             1
         };
-        let w = col_w.saturating_sub(1);
-        let mut out = super::wrap(&text, w, max);
-        // Continuation lines sit under the value, not under the mark.
-        if out.len() > 1 {
-            let head: String = text.chars().take(2).collect();
-            let body: String = text.chars().skip(2).collect();
-            out = super::wrap(&body, w.saturating_sub(2), max)
-                .into_iter()
-                .enumerate()
-                .map(|(k, l)| {
-                    if k == 0 {
-                        format!("{head}{l}")
-                    } else {
-                        format!("  {l}")
-                    }
-                })
-                .collect();
-        }
-        out
+        g.shown(row.cells.len())
+            .map(|i| (i, cell_lines(&row.cells[i], g.col_w.saturating_sub(1), max)))
+            .collect()
     };
-    let row_height = |n: usize| -> usize {
-        let row = &v.rows[shown[n]];
-        let values = (first_col..(first_col + fits).min(row.cells.len()))
-            .map(|i| cell_lines(row, n, i).len())
-            .max()
-            .unwrap_or(1);
-        values + 1
-    };
+    let row_height = |n: usize| cols_of(n).iter().map(|c| c.1.len()).max().unwrap_or(1) + 1;
     let mut offset = scroll_window(cur.offset, cur.row, (height / 2).max(1), shown.len());
     // A tall selected row (or taller rows above it) pushes the window down
     // until the selection is whole on screen.
@@ -327,96 +458,20 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     let mut used = 0;
     // Rows drawn whole (a row cut at the bottom still counts as hidden).
     let mut whole = 0;
-    for (n, row) in shown.iter().map(|&i| &v.rows[i]).enumerate().skip(offset) {
+    for n in offset..shown.len() {
         if used >= height {
             break;
         }
-        let selected = n == cur.row;
-        let focused = app.person.highlight.contains(&row.focus);
-        let mut marks = String::new();
-        let in_flight = row.cells.iter().any(|c| c.mark == Mark::InFlight);
-        if row.stale {
-            marks.push_str(sym::STALE);
-        } else if in_flight {
-            marks.push_str(sym::IN_FLIGHT);
-        } else if row.differs {
-            marks.push_str(sym::DIFFERS);
-        }
-        if row.missing {
-            marks.push_str(sym::MISSING);
-        }
-        let prefix = if focused { sym::FOCUS } else { " " };
-        let name_style = if focused {
-            t.focus
-        } else if row.differs || row.missing {
-            t.accent
-        } else {
-            t.text
-        };
-        let cols: Vec<(usize, Vec<String>)> = (first_col..(first_col + fits).min(row.cells.len()))
-            .map(|i| (i, cell_lines(row, n, i)))
-            .collect();
-        let value_lines = cols.iter().map(|c| c.1.len()).max().unwrap_or(1);
-        // The selected row's name is whole too (it has the lines).
-        let name_text = format!("{prefix}{} {marks}", row.name);
-        let name_lines = if selected && value_lines > 1 {
-            super::wrap(&name_text, name_w, value_lines)
-        } else {
-            vec![name_text]
-        };
-        let mut out: Vec<Vec<Span>> = (0..=value_lines).map(|_| vec![]).collect();
-        for (k, l) in out.iter_mut().enumerate() {
-            let name = name_lines.get(k).cloned().unwrap_or_default();
-            l.push(Span::styled(cell(name, name_w + 1), name_style));
-            if k == 0 {
-                l.push(match &row.owner {
-                    Some(o) => {
-                        Span::styled(cell(format!("{} {o}", sym::OWNER), owner_w + 1), t.muted)
-                    }
-                    None => Span::styled(cell("—".into(), owner_w + 1), t.muted),
-                });
-            } else {
-                l.push(Span::raw(" ".repeat(owner_w + 1)));
-            }
-        }
-        for (i, texts) in &cols {
-            let c = &row.cells[*i];
-            let mut style = mark_style(t, c.mark, *i);
-            if selected && active && *i == cur.col {
-                style = style.add_modifier(Modifier::REVERSED);
-            }
-            for (k, l) in out.iter_mut().take(value_lines).enumerate() {
-                match texts.get(k) {
-                    Some(text) => l.push(Span::styled(cell(text.clone(), col_w), style)),
-                    None => l.push(Span::raw(" ".repeat(col_w))),
-                }
-            }
-            out[value_lines].push(Span::styled(
-                cell(
-                    if c.time.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  {}", shorten_time(&c.time, col_w.saturating_sub(3)))
-                    },
-                    col_w,
-                ),
-                t.muted,
-            ));
-        }
-        for spans in out {
-            let mut l = Line::from(spans);
-            if selected {
-                l = l.style(t.selection);
-            }
-            lines.push(l);
-            used += 1;
-        }
+        let row = &v.rows[shown[n]];
+        let row_lines = compare_row_lines(app, row, &g, &cols_of(n), n == cur.row, active);
+        used += row_lines.len();
+        lines.extend(row_lines);
         if used <= height {
             whole += 1;
         }
     }
     // Rows above or below the window: say which are shown.
-    let mut extra = systems.clone();
+    let mut extra = g.systems();
     if offset > 0 || offset + whole < shown.len() {
         let range = super::pulse::range_hint(offset, whole, shown.len());
         extra = if extra.is_empty() {
