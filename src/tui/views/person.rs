@@ -458,11 +458,11 @@ fn draw_compare(frame: &mut Frame, area: Rect, app: &App, p: &LoadedPerson, acti
     let mut used = 0;
     // Rows drawn whole (a row cut at the bottom still counts as hidden).
     let mut whole = 0;
-    for n in offset..shown.len() {
+    for (n, &i) in shown.iter().enumerate().skip(offset) {
         if used >= height {
             break;
         }
-        let row = &v.rows[shown[n]];
+        let row = &v.rows[i];
         let row_lines = compare_row_lines(app, row, &g, &cols_of(n), n == cur.row, active);
         used += row_lines.len();
         lines.extend(row_lines);
