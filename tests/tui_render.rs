@@ -16,7 +16,7 @@ use cioscope::model::{
 };
 use cioscope::rules::{Finding, Focus, Rule, Severity};
 use cioscope::tui::action::{Action, Effect, SourceInfo, WorkspaceInfo};
-use cioscope::tui::app::{App, Pane, View};
+use cioscope::tui::app::{App, Pane, SortBy, View};
 use cioscope::tui::keymap::{Command, Keymap};
 use cioscope::tui::vm::{LoadError, LoadedPerson};
 use cioscope::tui::{draw, Theme};
@@ -413,7 +413,7 @@ fn people_shows_badges_sorts_filters_and_jumps_to_errors() {
     );
 
     // Sort by findings, most first, with an indicator.
-    for _ in 0..3 {
+    for _ in 0..4 {
         key(&mut app, KeyCode::Char('s'));
     }
     let s = screen(&app);
@@ -2726,4 +2726,66 @@ fn help_at_80x24_scrolls_to_its_last_line_and_back_one_line_at_a_time() {
     assert!(
         matches!(app.popups.last(), Some(cioscope::tui::app::Popup::Help { scroll }) if *scroll == last)
     );
+}
+
+#[test]
+fn every_people_column_sorts_and_shows_its_direction_at_80x24() {
+    let mut app = app();
+    app.size = (80, 24);
+    key(&mut app, KeyCode::Char('2'));
+    let s = screen(&app);
+    assert!(s.contains("by listed order ▲"), "{s}");
+    let mut seen = vec![];
+    for _ in 0..7 {
+        key(&mut app, KeyCode::Char('s'));
+        app.prepare();
+        let s = screen(&app);
+        let header = line_with(&s, "Prof").to_string();
+        let marked: Vec<&str> = ["Person", "Email", "Prof", "Find", "Worst", "Rules"]
+            .into_iter()
+            .filter(|c| header.contains(&format!("{c} ▲")) || header.contains(&format!("{c} ▼")))
+            .collect();
+        seen.push((app.people.sort, marked.clone()));
+        if app.people.sort == SortBy::Listed {
+            assert!(marked.is_empty(), "{header}");
+        } else {
+            assert_eq!(marked.len(), 1, "{header}");
+            assert!(
+                s.contains(&format!("by {}", app.people.sort.label())),
+                "{s}"
+            );
+        }
+    }
+    // Seven presses come back to the listing's order, every column on the way.
+    assert_eq!(app.people.sort, SortBy::Listed);
+    assert_eq!(
+        seen.iter().filter(|(_, m)| !m.is_empty()).count(),
+        6,
+        "{seen:?}"
+    );
+
+    // By email: A to Z, then Z to A with `S`.
+    while app.people.sort != SortBy::Email {
+        key(&mut app, KeyCode::Char('s'));
+    }
+    app.prepare();
+    let emails = |app: &App| -> Vec<String> {
+        app.people
+            .visible
+            .iter()
+            .filter_map(|&i| app.people.slots[i].data.as_ref())
+            .filter(|d| d.subject.is_some())
+            .map(|d| d.summary.email.to_lowercase())
+            .collect()
+    };
+    let up = emails(&app);
+    let mut sorted = up.clone();
+    sorted.sort();
+    assert_eq!(up, sorted);
+    key(&mut app, KeyCode::Char('S'));
+    app.prepare();
+    let down = emails(&app);
+    sorted.reverse();
+    assert_eq!(down, sorted);
+    assert!(line_with(&screen(&app), "Prof").contains("Email ▼"));
 }

@@ -47,19 +47,49 @@ fn filter_term(term: &str, slot: &Slot) -> bool {
 pub enum SortBy {
     Listed,
     Person,
+    Email,
     Profiles,
     Findings,
     Worst,
+    /// How many rules found something.
+    Rules,
 }
 
 impl SortBy {
+    /// Every order `s` cycles through, one per column, then the listing's.
+    pub const ALL: [SortBy; 7] = [
+        SortBy::Listed,
+        SortBy::Person,
+        SortBy::Email,
+        SortBy::Profiles,
+        SortBy::Findings,
+        SortBy::Worst,
+        SortBy::Rules,
+    ];
+
     pub fn next(self) -> SortBy {
+        let i = SortBy::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        SortBy::ALL[(i + 1) % SortBy::ALL.len()]
+    }
+
+    /// Counts sort most first; names A to Z.
+    pub fn descending_first(self) -> bool {
+        matches!(
+            self,
+            SortBy::Profiles | SortBy::Findings | SortBy::Worst | SortBy::Rules
+        )
+    }
+
+    /// What the list is sorted by, in words.
+    pub fn label(self) -> &'static str {
         match self {
-            SortBy::Listed => SortBy::Person,
-            SortBy::Person => SortBy::Profiles,
-            SortBy::Profiles => SortBy::Findings,
-            SortBy::Findings => SortBy::Worst,
-            SortBy::Worst => SortBy::Listed,
+            SortBy::Listed => "listed order",
+            SortBy::Person => "person",
+            SortBy::Email => "email",
+            SortBy::Profiles => "profiles",
+            SortBy::Findings => "findings",
+            SortBy::Worst => "worst",
+            SortBy::Rules => "rules",
         }
     }
 }
@@ -181,9 +211,14 @@ impl People {
                     d.summary.worst.map_or(0, |w| w as i64 + 1) * 1_000_000
                         + d.summary.findings as i64
                 }
+                SortBy::Rules => d.summary.badges.len() as i64,
                 _ => 0,
             };
-            (false, n, String::new())
+            let text = match self.sort {
+                SortBy::Email => d.summary.email.to_lowercase(),
+                _ => String::new(),
+            };
+            (false, n, text)
         };
         match self.sort {
             SortBy::Listed => {
@@ -207,10 +242,11 @@ impl People {
                 // Not yet loaded people always sort last.
                 ka.0.cmp(&kb.0)
                     .then_with(|| {
+                        let o = ka.1.cmp(&kb.1).then_with(|| ka.2.cmp(&kb.2));
                         if desc {
-                            kb.1.cmp(&ka.1)
+                            o.reverse()
                         } else {
-                            ka.1.cmp(&kb.1)
+                            o
                         }
                     })
                     .then(a.cmp(&b))
@@ -244,10 +280,7 @@ impl App {
             }
             Command::Sort => {
                 self.people.sort = self.people.sort.next();
-                self.people.descending = matches!(
-                    self.people.sort,
-                    SortBy::Profiles | SortBy::Findings | SortBy::Worst
-                );
+                self.people.descending = self.people.sort.descending_first();
                 self.people.dirty = true;
                 row
             }

@@ -15,14 +15,51 @@ fn split(area: Rect) -> [Rect; 2] {
     Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area)
 }
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+/// The list's column widths for an area `width` columns wide.
+struct Widths {
+    key: u16,
+    email: usize,
+    rules: usize,
+}
+
+impl Widths {
+    fn of(p: &crate::tui::app::People, rows: &[usize], width: usize) -> Widths {
+        let key = 12u16.max(
+            rows.iter()
+                .map(|&i| p.slots[i].key.chars().count() as u16)
+                .max()
+                .unwrap_or(0)
+                .min(28),
+        );
+        // The email column gets what the others leave (at most 28): its
+        // text is cut to that width, so a cut email ends in `…`.
+        let fixed = 2 + (key as usize + 2) + 6 + 6 + 8 + 10 + 6;
+        let email = width.saturating_sub(2 + fixed).clamp(6, 28);
+        Widths {
+            key,
+            email,
+            rules: width.saturating_sub(2 + fixed - 10 + email),
+        }
+    }
+
+    fn constraints(&self) -> [Constraint; 7] {
+        [
+            Constraint::Length(2),
+            Constraint::Length(self.key + 2),
+            Constraint::Length(self.email as u16),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ]
+    }
+}
+
+/// The header: every column but the status one sorts, and the sorted one
+/// shows its direction.
+fn header(app: &App, w: &Widths) -> Row<'static> {
     let t = &app.theme;
     let p = &app.people;
-    let [list, bar] = split(area);
-    let height = list.height.saturating_sub(3) as usize;
-    let len = p.visible.len();
-    let offset = scroll_window(p.cursor.offset, p.cursor.row, height, len);
-
     let arrow = if p.descending { "▼" } else { "▲" };
     let head = |name: &str, by: SortBy| -> Cell<'static> {
         if p.sort == by {
@@ -34,121 +71,93 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Cell::from(Span::styled(name.to_string(), t.title))
         }
     };
-    let key_w = 12u16.max(
-        p.visible[offset..(offset + height).min(len)]
-            .iter()
-            .map(|&i| p.slots[i].key.chars().count() as u16)
-            .max()
-            .unwrap_or(0)
-            .min(28),
-    );
-    // The email column gets what the others leave (at most 28): its
-    // text is cut to that width, so a cut email ends in `…`.
-    let fixed = 2 + (key_w as usize + 2) + 6 + 6 + 8 + 10 + 6;
-    let email_w = (list.width as usize).saturating_sub(2 + fixed).clamp(6, 28);
-    let rules_w = (list.width as usize).saturating_sub(2 + fixed - 10 + email_w);
-    let widths = [
-        Constraint::Length(2),
-        Constraint::Length(key_w + 2),
-        Constraint::Length(email_w as u16),
-        Constraint::Length(6),
-        Constraint::Length(6),
-        Constraint::Length(8),
-        Constraint::Min(10),
-    ];
-    let header = Row::new(vec![
+    let rules = if w.rules >= 18 {
+        "Findings by rule"
+    } else {
+        "Rules"
+    };
+    Row::new(vec![
         Cell::from(Span::styled(" ", t.title)),
         head("Person", SortBy::Person),
-        Cell::from(Span::styled("Email", t.title)),
+        head("Email", SortBy::Email),
         head("Prof", SortBy::Profiles),
         head("Find", SortBy::Findings),
         head("Worst", SortBy::Worst),
-        Cell::from(Span::styled(
-            if rules_w >= 16 {
-                "Findings by rule"
-            } else {
-                "Rules"
-            },
-            t.title,
-        )),
-    ]);
-    let rows = p.visible[offset..(offset + height).min(len)]
-        .iter()
-        .enumerate()
-        .map(|(n, &i)| {
-            let slot = &p.slots[i];
-            let selected = offset + n == p.cursor.row;
-            let key = fit(&slot.key, key_w as usize + 1);
-            let row = match &slot.data {
-                None => Row::new(vec![
-                    Cell::from(Span::styled(spinner(app), t.info)),
-                    Cell::from(Span::styled(key, t.muted)),
-                    Cell::from(Span::styled("loading…", t.muted)),
-                ]),
-                Some(d) if d.subject.is_none() => {
-                    let msg = d
-                        .errors
-                        .first()
-                        .map(|e| format!("{}: {}", e.source, e.message))
-                        .unwrap_or_default();
-                    Row::new(vec![
-                        Cell::from(Span::styled(sym::ERROR, t.error)),
-                        Cell::from(Span::styled(key, t.text)),
-                        Cell::from(Span::styled("could not be read", t.error)),
-                        Cell::from(""),
-                        Cell::from(""),
-                        Cell::from(Span::styled(format!("{} unread", sym::ERROR), t.error)),
-                        Cell::from(Span::styled(fit(&msg, 80), t.error)),
-                    ])
-                }
-                Some(d) => {
-                    let s = &d.summary;
-                    let (status, st_style) = match s.worst {
-                        Some(w) => (severity_symbol(w), t.severity(w)),
-                        None if s.load_errors > 0 => (sym::WARN, t.warn),
-                        None => (sym::OK, t.ok),
-                    };
-                    let worst = match s.worst {
-                        Some(w) => Span::styled(
-                            format!("{} {}", severity_symbol(w), w.name()),
-                            t.severity(w),
-                        ),
-                        None => Span::styled(format!("{} ok", sym::OK), t.ok),
-                    };
-                    let mut badges: Vec<Span> = vec![];
-                    for (rule, sev) in &s.badges {
-                        badges.push(Span::styled(
-                            format!("{}{}", severity_symbol(*sev), rule.code()),
-                            t.severity(*sev),
-                        ));
-                        badges.push(Span::raw(" "));
-                    }
-                    if s.load_errors > 0 {
-                        badges.push(Span::styled(
-                            format!("{} not fully read", sym::WARN),
-                            t.warn,
-                        ));
-                    }
-                    let badges = cut_spans(badges, rules_w);
-                    let profiles_style = if s.profiles > 1 { t.error } else { t.text };
-                    Row::new(vec![
-                        Cell::from(Span::styled(status, st_style)),
-                        Cell::from(Span::styled(key, t.accent)),
-                        Cell::from(Span::styled(fit(&s.email, email_w), t.text)),
-                        Cell::from(Span::styled(format!("{:>4}", s.profiles), profiles_style)),
-                        Cell::from(Span::styled(format!("{:>4}", s.findings), t.text)),
-                        Cell::from(worst),
-                        Cell::from(Line::from(badges)),
-                    ])
-                }
-            };
-            if selected {
-                row.style(t.selection)
-            } else {
-                row
-            }
-        });
+        head(rules, SortBy::Rules),
+    ])
+}
 
+/// One person's row: loading, unreadable, or their findings.
+fn person_row(app: &App, slot: &crate::tui::app::Slot, w: &Widths) -> Row<'static> {
+    let t = &app.theme;
+    let key = fit(&slot.key, w.key as usize + 1);
+    let Some(d) = &slot.data else {
+        return Row::new(vec![
+            Cell::from(Span::styled(spinner(app), t.info)),
+            Cell::from(Span::styled(key, t.muted)),
+            Cell::from(Span::styled("loading…", t.muted)),
+        ]);
+    };
+    if d.subject.is_none() {
+        let msg = d
+            .errors
+            .first()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .unwrap_or_default();
+        return Row::new(vec![
+            Cell::from(Span::styled(sym::ERROR, t.error)),
+            Cell::from(Span::styled(key, t.text)),
+            Cell::from(Span::styled("could not be read", t.error)),
+            Cell::from(""),
+            Cell::from(""),
+            Cell::from(Span::styled(format!("{} unread", sym::ERROR), t.error)),
+            Cell::from(Span::styled(fit(&msg, 80), t.error)),
+        ]);
+    }
+    let s = &d.summary;
+    let (status, st_style) = match s.worst {
+        Some(w) => (severity_symbol(w), t.severity(w)),
+        None if s.load_errors > 0 => (sym::WARN, t.warn),
+        None => (sym::OK, t.ok),
+    };
+    let worst = match s.worst {
+        Some(w) => Span::styled(
+            format!("{} {}", severity_symbol(w), w.name()),
+            t.severity(w),
+        ),
+        None => Span::styled(format!("{} ok", sym::OK), t.ok),
+    };
+    let mut badges: Vec<Span> = vec![];
+    for (rule, sev) in &s.badges {
+        badges.push(Span::styled(
+            format!("{}{}", severity_symbol(*sev), rule.code()),
+            t.severity(*sev),
+        ));
+        badges.push(Span::raw(" "));
+    }
+    if s.load_errors > 0 {
+        badges.push(Span::styled(
+            format!("{} not fully read", sym::WARN),
+            t.warn,
+        ));
+    }
+    let profiles_style = if s.profiles > 1 { t.error } else { t.text };
+    Row::new(vec![
+        Cell::from(Span::styled(status, st_style)),
+        Cell::from(Span::styled(key, t.accent)),
+        Cell::from(Span::styled(fit(&s.email, w.email), t.text)),
+        Cell::from(Span::styled(format!("{:>4}", s.profiles), profiles_style)),
+        Cell::from(Span::styled(format!("{:>4}", s.findings), t.text)),
+        Cell::from(worst),
+        Cell::from(Line::from(cut_spans(badges, w.rules))),
+    ])
+}
+
+/// The list's title: counts, loading, the order, filters, the rows shown.
+fn title(app: &App, offset: usize, height: usize) -> Line<'static> {
+    let t = &app.theme;
+    let p = &app.people;
+    let len = p.visible.len();
     let mut title = vec![Span::raw(format!(
         " People · {}/{} ",
         p.loaded,
@@ -160,6 +169,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if len != p.slots.len() {
         title.push(Span::styled(format!("· {len} shown "), t.accent));
     }
+    let arrow = if p.descending { "▼" } else { "▲" };
+    title.push(Span::styled(
+        format!("· by {} {arrow} ", p.sort.label()),
+        t.muted,
+    ));
     if let Some(rule) = p.rule {
         title.push(Span::styled(format!("· rule {} ", rule.id()), t.warn));
     }
@@ -175,30 +189,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             t.muted,
         ));
     }
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(pane(t, Line::from(title), true))
-        .column_spacing(1);
-    frame.render_widget(table, list);
-    if len == 0 {
-        let msg = if p.slots.is_empty() {
-            if app.load.busy() {
-                format!("{} loading people…", spinner(app))
-            } else {
-                "nobody loaded".into()
-            }
-        } else {
-            format!(
-                "nobody matches (press {} to clear the filter)",
-                app.keymap.hint(Command::Back)
-            )
-        };
-        let inner = Rect::new(list.x + 2, list.y + 2, list.width.saturating_sub(4), 1);
-        frame.render_widget(Paragraph::new(Span::styled(msg, t.muted)), inner);
-    }
+    Line::from(title)
+}
 
-    // The bottom bar: the filter being typed, or the keys of this screen.
-    let line = match &app.input {
+/// The bottom bar: the filter being typed, or the keys of this screen.
+fn bottom_bar(app: &App) -> Line<'static> {
+    let t = &app.theme;
+    match &app.input {
         Some(i) if i.kind == InputKind::Filter => Line::from(vec![
             Span::styled(" / ", t.accent),
             if i.selected {
@@ -235,8 +232,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 t.muted,
             ))
         }
-    };
-    frame.render_widget(Paragraph::new(line), bar);
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let t = &app.theme;
+    let p = &app.people;
+    let [list, bar] = split(area);
+    let height = list.height.saturating_sub(3) as usize;
+    let len = p.visible.len();
+    let offset = scroll_window(p.cursor.offset, p.cursor.row, height, len);
+    let shown = &p.visible[offset..(offset + height).min(len)];
+    let w = Widths::of(p, shown, list.width as usize);
+    let rows = shown.iter().enumerate().map(|(n, &i)| {
+        let row = person_row(app, &p.slots[i], &w);
+        if offset + n == p.cursor.row {
+            row.style(t.selection)
+        } else {
+            row
+        }
+    });
+    let table = Table::new(rows, w.constraints())
+        .header(header(app, &w))
+        .block(pane(t, title(app, offset, height), true))
+        .column_spacing(1);
+    frame.render_widget(table, list);
+    if len == 0 {
+        let msg = if p.slots.is_empty() {
+            if app.load.busy() {
+                format!("{} loading people…", spinner(app))
+            } else {
+                "nobody loaded".into()
+            }
+        } else {
+            format!(
+                "nobody matches (press {} to clear the filter)",
+                app.keymap.hint(Command::Back)
+            )
+        };
+        let inner = Rect::new(list.x + 2, list.y + 2, list.width.saturating_sub(4), 1);
+        frame.render_widget(Paragraph::new(Span::styled(msg, t.muted)), inner);
+    }
+    frame.render_widget(Paragraph::new(bottom_bar(app)), bar);
 }
 
 /// Spans cut to `width` columns; a cut ends in `…`.
