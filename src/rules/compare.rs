@@ -140,21 +140,8 @@ impl Typed {
             (Typed::Number(a), Typed::Number(b)) => {
                 (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
             }
-            (
-                Typed::Instant {
-                    secs: a,
-                    date_only: da,
-                },
-                Typed::Instant {
-                    secs: b,
-                    date_only: db,
-                },
-            ) => {
-                if *da || *db {
-                    a.div_euclid(86_400) == b.div_euclid(86_400)
-                } else {
-                    a == b
-                }
+            (Typed::Instant { .. }, Typed::Instant { .. }) => {
+                self.order(other) == Some(Ordering::Equal)
             }
             (Typed::Bool(a), Typed::Bool(b)) => a == b,
             (Typed::Text(a), Typed::Text(b)) => a == b,
@@ -352,61 +339,39 @@ mod tests {
 
     #[test]
     fn dates_order_by_the_day_and_text_has_no_order() {
-        let t = |s: &str| RawValue::text(s);
-        let ts = Some(AttrType::Timestamp);
-        assert_eq!(
-            holds(
-                &t("2024-05-01T23:00:00Z"),
+        use AttrType::*;
+        let cases: &[(&str, Op, &str, Option<AttrType>, Option<bool>)] = &[
+            (
+                "2024-05-01T23:00:00Z",
                 Op::Eq,
-                &t("2024-05-01"),
-                ts,
-                false
+                "2024-05-01",
+                Some(Timestamp),
+                Some(true),
             ),
-            Some(true)
-        );
-        assert_eq!(
-            holds(
-                &t("2024-05-02T00:00:00Z"),
+            (
+                "2024-05-02T00:00:00Z",
                 Op::Gt,
-                &t("2024-05-01"),
-                ts,
-                false
+                "2024-05-01",
+                Some(Timestamp),
+                Some(true),
             ),
-            Some(true)
-        );
-        assert_eq!(
-            holds(
-                &t("1714557600"),
+            (
+                "1714557600",
                 Op::Eq,
-                &t("2024-05-01T10:00:00Z"),
-                ts,
-                false
+                "2024-05-01T10:00:00Z",
+                Some(Timestamp),
+                Some(true),
             ),
-            Some(true)
-        );
-        assert_eq!(holds(&t("gold"), Op::Gt, &t("silver"), None, false), None);
-        assert_eq!(
-            holds(&t("Gold"), Op::Eq, &t("gold"), Some(AttrType::Enum), false),
-            Some(true)
-        );
-        assert_eq!(
-            holds(
-                &t("Gold"),
-                Op::Eq,
-                &t("gold"),
-                Some(AttrType::String),
-                false
-            ),
-            Some(false)
-        );
-        assert_eq!(
-            holds(&t("19.90"), Op::Eq, &t("19.9"), None, false),
-            Some(true)
-        );
-        assert_eq!(
-            holds(&t("abc"), Op::Gt, &t("1"), Some(AttrType::Number), false),
-            None
-        );
+            ("gold", Op::Gt, "silver", None, None),
+            ("Gold", Op::Eq, "gold", Some(Enum), Some(true)),
+            ("Gold", Op::Eq, "gold", Some(String), Some(false)),
+            ("19.90", Op::Eq, "19.9", None, Some(true)),
+            ("abc", Op::Gt, "1", Some(Number), None),
+        ];
+        for (a, op, b, ty, want) in cases {
+            let got = holds(&RawValue::text(*a), *op, &RawValue::text(*b), *ty, false);
+            assert_eq!(got, *want, "{a} {} {b} as {ty:?}", op.symbol());
+        }
     }
 
     #[test]

@@ -59,8 +59,8 @@ use serde_json::Value;
 
 use super::crm_http::{
     check_option_keys, id_text, optional_secret_from_env, parse_opt, policy_from_options,
-    query_for, secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows,
-    EventsByRecord, Fixture, Mapper, Purpose, Request, Response, TokenCache, Transport,
+    post_token_form, query_for, secret_from_env, send, snippet, AccessToken, Body, Dialect,
+    EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request, Response, TokenCache, Transport,
     DEFAULT_PERSON_FIELD, POLICY_OPTIONS,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
@@ -331,17 +331,12 @@ impl SalesforceSource {
         let url = format!("{}/services/oauth2/token", self.login_url);
         let form = self.token_form()?;
         {
-            let resp = send(
+            let resp = post_token_form(
                 &self.policy,
                 &self.transport,
-                || Request {
-                    method: reqwest::Method::POST,
-                    url: url.clone(),
-                    headers: vec![("accept", "application/json".into())],
-                    body: Body::Form(form.clone()),
-                    purpose: Purpose::Token,
-                },
-                |e| format!("cannot reach the Salesforce login at {url}: {e}"),
+                &url,
+                &form,
+                "the Salesforce login",
             )
             .await?;
             if (200..300).contains(&resp.status) {

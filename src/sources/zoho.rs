@@ -58,10 +58,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::crm_http::{
-    check_option_keys, id_text, is_transient, parse_opt, policy_from_options, query_for,
-    secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows, EventsByRecord, Fixture,
-    Mapper, Purpose, Request, Response, TokenCache, Transport, DEFAULT_PERSON_FIELD,
-    POLICY_OPTIONS,
+    check_option_keys, id_text, is_transient, parse_opt, policy_from_options, post_token_form,
+    query_for, secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows,
+    EventsByRecord, Fixture, Mapper, Purpose, Request, Response, TokenCache, Transport,
+    DEFAULT_PERSON_FIELD, POLICY_OPTIONS,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::crm_query::{self, Language, TokenKind};
@@ -388,17 +388,12 @@ impl ZohoSource {
             Auth::Fixture => vec![("grant_type".to_string(), "fixture".to_string())],
         };
         {
-            let resp = send(
+            let resp = post_token_form(
                 &self.policy,
                 &self.transport,
-                || Request {
-                    method: reqwest::Method::POST,
-                    url: url.clone(),
-                    headers: vec![("accept", "application/json".into())],
-                    body: Body::Form(form.clone()),
-                    purpose: Purpose::Token,
-                },
-                |e| format!("cannot reach the Zoho accounts server at {url}: {e}"),
+                &url,
+                &form,
+                "the Zoho accounts server",
             )
             .await?;
             let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);

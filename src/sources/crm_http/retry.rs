@@ -150,6 +150,30 @@ pub async fn send(
     }
 }
 
+/// POST an OAuth token form under `policy` (the same way for every CRM);
+/// `what` names the server for a request that went unanswered.
+pub async fn post_token_form(
+    policy: &Policy,
+    transport: &Transport,
+    url: &str,
+    form: &[(String, String)],
+    what: &str,
+) -> Result<Response, String> {
+    send(
+        policy,
+        transport,
+        || Request {
+            method: reqwest::Method::POST,
+            url: url.to_string(),
+            headers: vec![("accept", "application/json".into())],
+            body: Body::Form(form.to_vec()),
+            purpose: Purpose::Token,
+        },
+        |e| format!("cannot reach {what} at {url}: {e}"),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
