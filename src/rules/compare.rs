@@ -340,7 +340,8 @@ mod tests {
     #[test]
     fn dates_order_by_the_day_and_text_has_no_order() {
         use AttrType::*;
-        let cases: &[(&str, Op, &str, Option<AttrType>, Option<bool>)] = &[
+        type Case<'a> = (&'a str, Op, &'a str, Option<AttrType>, Option<bool>);
+        let cases: &[Case] = &[
             (
                 "2024-05-01T23:00:00Z",
                 Op::Eq,
