@@ -368,6 +368,40 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
 }
 
 #[test]
+fn why_campaign_explains_the_filtered_people_by_cause_and_opens_one_chain() {
+    let logs = tempfile::tempdir().unwrap();
+    let mut s = Session::start(&["--demo"], logs.path());
+    s.wait_for("the people to load", |t| t.contains("profiles in "));
+    // The split identities, explained for the thank-you campaign by name.
+    s.send(":rule split_identity\r");
+    s.wait_for("the filtered list", |t| {
+        t.contains("rule split_identity") && t.contains("9 shown")
+    });
+    s.send(":why Post-purchase thank you\r");
+    let cohort = s.wait_for("the cohort", |t| t.contains("opens a person's chain"));
+    assert!(
+        cohort.contains("(the People list (rule split_identity))"),
+        "{cohort}"
+    );
+    assert!(
+        cohort.contains("people") || cohort.contains("person"),
+        "{cohort}"
+    );
+    // Enter on the first cause goes to its first person, Enter opens them.
+    s.send("\r");
+    s.send("\r");
+    let chain = s.wait_for("one person's chain", |t| t.contains("Why · "));
+    assert!(chain.contains("Post-purchase thank you"), "{chain}");
+    s.send("\x1b");
+    s.wait_for("back on the cohort", |t| {
+        t.contains("opens a person's chain") && !t.contains("Why · ")
+    });
+    s.send("\x1b");
+    s.send("q");
+    assert!(s.wait_exit().success());
+}
+
+#[test]
 fn a_person_shows_customerio_beside_the_shop_salesforce_and_zoho() {
     let logs = tempfile::tempdir().unwrap();
     let mut s = Session::start(&["--demo"], logs.path());

@@ -2789,3 +2789,147 @@ fn every_people_column_sorts_and_shows_its_direction_at_80x24() {
     assert_eq!(down, sorted);
     assert!(line_with(&screen(&app), "Prof").contains("Email ▼"));
 }
+
+/// One explanation against campaign 101 (triggered by `order_completed`):
+/// with the event, the person entered; without it, they never did.
+fn cohort_explanation(person: &str, with_event: bool) -> cioscope::why::Explanation {
+    use cioscope::customerio::{Campaign, CampaignAction};
+    use cioscope::model::{Activity, Profile};
+    let now = 1_717_200_000i64;
+    let profile = Profile {
+        cio_id: format!("cio-{person}"),
+        id: Some(person.into()),
+        activities: if with_event {
+            vec![Activity {
+                id: "01EV1".into(),
+                kind: "event".into(),
+                name: Some("order_completed".into()),
+                timestamp: now - 86_400,
+                data: json!({ "_received_at": now - 86_400 }),
+                delivery_id: None,
+            }]
+        } else {
+            vec![]
+        },
+        ..Profile::default()
+    };
+    let input = cioscope::why::WhyInput {
+        person: person.into(),
+        campaign: Campaign {
+            id: 101,
+            name: "Thank you".into(),
+            active: true,
+            state: Some("running".into()),
+            event_name: Some("order_completed".into()),
+            first_started: Some(now - 60 * 86_400),
+            actions: vec![CampaignAction {
+                id: 1,
+                kind: "email".into(),
+            }],
+            ..Campaign::default()
+        },
+        subject: Subject {
+            person: person.into(),
+            profiles: vec![profile],
+            ..Subject::default()
+        },
+        ..cioscope::why::WhyInput::default()
+    };
+    let config = config::load_str("", Path::new("t.toml")).unwrap();
+    cioscope::why::explain(&input, &config, Utc.timestamp_opt(now, 0).unwrap())
+}
+
+#[test]
+fn why_campaign_explains_the_people_list_by_cause_and_opens_a_persons_chain_at_80x24() {
+    let mut app = app();
+    app.size = (80, 24);
+    key(&mut app, KeyCode::Char('2'));
+    app.prepare();
+    // `:why 101` explains the list as filtered: loaded, readable people.
+    let effects = app.run_palette("why 101");
+    let (job, people, selection) = match effects.as_slice() {
+        [Effect::ExplainCohort {
+            job,
+            campaign,
+            people,
+            selection,
+        }] => {
+            assert_eq!(campaign, "101");
+            (*job, people.clone(), selection.clone())
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(people, vec!["C1001".to_string(), "C1002".to_string()]);
+    assert_eq!(selection, "the People list");
+
+    // Both were explained; neither has the trigger event.
+    let explanations = vec![
+        cohort_explanation("C1001", false),
+        cohort_explanation("C1002", false),
+    ];
+    let (counts, causes) = cioscope::why::cohort::count(&explanations);
+    let cohort = cioscope::why::Cohort {
+        schema: cioscope::why::SCHEMA.into(),
+        as_of: "2024-06-01T00:00:00Z".into(),
+        campaign: explanations[0].campaign.clone(),
+        selection,
+        seed: None,
+        people: 2,
+        counts,
+        causes,
+        explanations: explanations.clone(),
+        errors: vec![cioscope::resolve::PersonError {
+            person: "C1009".into(),
+            source: "selection".into(),
+            message: "not found".into(),
+        }],
+    };
+    let kind = explanations[0].cause.kind.id().to_string();
+    app.dispatch(Action::CohortExplained {
+        job,
+        result: Ok(Arc::new(cohort)),
+    });
+    let s = screen(&app);
+    assert!(line_with(&s, &kind).contains("2 people"), "{s}");
+    assert!(s.contains("C1001") && s.contains("C1002"), "{s}");
+    assert!(
+        s.contains("C1009") && s.contains("could not be explained"),
+        "{s}"
+    );
+    assert!(s.contains("2 people (the People list)"), "{s}");
+
+    // Enter on the cause moves to its first person; Enter there opens the
+    // person's chain over the cohort; back returns to the cohort.
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    assert!(
+        matches!(
+            app.popups.last(),
+            Some(cioscope::tui::app::Popup::Text { .. })
+        ),
+        "{:?}",
+        app.popups.last()
+    );
+    assert!(s.contains("Why · C1001"), "{s}");
+    key(&mut app, KeyCode::Esc);
+    assert!(matches!(
+        app.popups.last(),
+        Some(cioscope::tui::app::Popup::Cohort { selected: 1, .. })
+    ));
+    // A failed cohort says so; nobody loaded says what is missing.
+    let effects = app.run_palette("why 999");
+    let [Effect::ExplainCohort { job, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.dispatch(Action::CohortExplained {
+        job: *job,
+        result: Err("no campaign 999".into()),
+    });
+    let notice = app
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert_eq!(notice, "cannot explain the cohort: no campaign 999");
+}

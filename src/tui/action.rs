@@ -95,6 +95,11 @@ pub enum Action {
         job: JobId,
         result: Result<Arc<Explanation>, String>,
     },
+    /// A cohort explained (`:why CAMPAIGN`).
+    CohortExplained {
+        job: JobId,
+        result: Result<Arc<crate::why::Cohort>, String>,
+    },
     /// A page of a scan's humans with one rule: (person, summary).
     ScanHumansPage {
         job: JobId,
@@ -161,6 +166,14 @@ pub enum Effect {
         job: JobId,
         person: String,
         campaign: i64,
+    },
+    /// Explain everyone in `people` for a campaign (an id or a name) and
+    /// count their causes; `selection` says how they were chosen.
+    ExplainCohort {
+        job: JobId,
+        campaign: String,
+        people: Vec<String>,
+        selection: String,
     },
     /// Read the workspace's latest scans from the store.
     LoadScans { job: JobId },

@@ -29,6 +29,8 @@ pub enum JobKind {
     Email,
     /// The campaign list, then an explanation ("why didn't they enter").
     Why,
+    /// A cohort explained for one campaign (`:why CAMPAIGN`).
+    Cohort,
     /// The spot-check report.
     Export,
     /// The workspace's finished scans.

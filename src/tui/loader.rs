@@ -341,6 +341,24 @@ impl Runtime {
                     .map_err(|e| e.to_string());
                 let _ = tx.send(Action::Explained { job, result });
             }),
+            Effect::ExplainCohort {
+                job,
+                campaign,
+                people,
+                selection,
+            } => self.jobs.spawn(job, async move {
+                let result = async {
+                    let id = crate::why::find_campaign(&ws, &campaign).await?;
+                    crate::why::explain_cohort(&ws, id, selection, None, || {
+                        engine::check_all(&ws, people)
+                    })
+                    .await
+                }
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string());
+                let _ = tx.send(Action::CohortExplained { job, result });
+            }),
             // Handled in `run` before the workspace is needed.
             Effect::SaveWalk { .. }
             | Effect::LoadTheme { .. }

@@ -227,12 +227,12 @@ pub fn cohort_json(c: &super::cohort::Cohort) -> String {
     s
 }
 
-fn cohort_headline(c: &super::cohort::Cohort) -> String {
+pub fn cohort_headline(c: &super::cohort::Cohort) -> String {
     let i = &c.campaign;
     format!("Why (not) \"{}\" ({})", sanitize(&i.name), facts_of(i))
 }
 
-fn cohort_subline(c: &super::cohort::Cohort) -> String {
+pub fn cohort_subline(c: &super::cohort::Cohort) -> String {
     let entered = c
         .counts
         .get(&super::explain::CauseKind::Entered)

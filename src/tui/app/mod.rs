@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 
+mod cohort;
 mod dashboard;
 mod history;
 mod loading;
@@ -185,6 +186,13 @@ pub enum Popup {
         selected: usize,
         /// A page is being read (its job: [`JobKind::ScanHumans`]).
         loading: bool,
+    },
+    /// A campaign's cohort by cause (`:why CAMPAIGN`); open a person for
+    /// their chain.
+    Cohort {
+        cohort: Arc<crate::why::Cohort>,
+        rows: Vec<crate::tui::vm::cohort::CohortRow>,
+        selected: usize,
     },
     /// Pick a campaign to explain `person` against (`:why`).
     Campaigns {
@@ -609,6 +617,10 @@ impl App {
                 self.campaigns_loaded(job, result);
                 vec![]
             }
+            Action::CohortExplained { job, result } => {
+                self.cohort_explained(job, result);
+                vec![]
+            }
             Action::Explained { job, result } => {
                 self.explained(job, result);
                 vec![]
@@ -976,6 +988,9 @@ impl App {
         }
         if matches!(self.popups.last(), Some(Popup::ScanHumans { .. })) {
             return self.scan_humans_command(c);
+        }
+        if matches!(self.popups.last(), Some(Popup::Cohort { .. })) {
+            return self.cohort_command(c);
         }
         if let Some(top) = self.popups.last() {
             let measured = self

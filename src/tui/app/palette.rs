@@ -19,8 +19,8 @@ pub const PALETTE: [(&str, &str, &str); 12] = [
     ("reload", "", "reload every person"),
     (
         "why",
-        "",
-        "why didn't the person on screen enter a campaign (pick one)",
+        "[CAMPAIGN]",
+        "why didn't the person on screen enter a campaign (pick one); with a campaign id or name: everyone in the People list, by cause",
     ),
     (
         "export",
@@ -251,7 +251,8 @@ impl App {
                 }
             },
             ("reload" | "r", _) => self.command(Command::Reload),
-            ("why" | "w", _) => self.start_why(),
+            ("why" | "w", "") => self.start_why(),
+            ("why" | "w", campaign) => self.start_cohort(campaign),
             ("export", _) => self.export_report(),
             // A theme may be a file: the runtime reads it, the answer is
             // an action (`theme_loaded`).

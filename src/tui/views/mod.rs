@@ -251,6 +251,38 @@ pub fn wrap(s: &str, width: usize, max_lines: usize) -> Vec<String> {
     lines
 }
 
+/// Spans cut to `width` columns; a cut ends in `…`.
+pub fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
+    let total: usize = spans.iter().map(|s| s.width()).sum();
+    if total <= width {
+        return spans;
+    }
+    let mut out = vec![];
+    let mut used = 0;
+    for s in spans {
+        let w = s.width();
+        if used + w + 1 > width {
+            let left = width.saturating_sub(used + 1);
+            if left > 0 {
+                let cut = fit(&s.content, left + 1);
+                let cut = if cut.ends_with('…') {
+                    cut
+                } else {
+                    fit(&s.content, left)
+                };
+                out.push(Span::styled(cut, s.style));
+            }
+            break;
+        }
+        used += w;
+        out.push(s);
+    }
+    if !out.last().is_some_and(|s| s.content.ends_with('…')) {
+        out.push(Span::raw("…"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod wrap_tests {
     use super::wrap;

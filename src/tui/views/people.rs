@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{fit, pane, spinner};
+use super::{cut_spans, fit, pane, spinner};
 use crate::tui::app::{scroll_window, App, InputKind, SortBy};
 use crate::tui::keymap::Command;
 use crate::tui::theme::{severity_symbol, sym};
@@ -274,36 +274,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(Span::styled(msg, t.muted)), inner);
     }
     frame.render_widget(Paragraph::new(bottom_bar(app)), bar);
-}
-
-/// Spans cut to `width` columns; a cut ends in `…`.
-fn cut_spans(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
-    let total: usize = spans.iter().map(|s| s.width()).sum();
-    if total <= width {
-        return spans;
-    }
-    let mut out = vec![];
-    let mut used = 0;
-    for s in spans {
-        let w = s.width();
-        if used + w + 1 > width {
-            let left = width.saturating_sub(used + 1);
-            if left > 0 {
-                let cut = fit(&s.content, left + 1);
-                let cut = if cut.ends_with('…') {
-                    cut
-                } else {
-                    fit(&s.content, left)
-                };
-                out.push(Span::styled(cut, s.style));
-            }
-            break;
-        }
-        used += w;
-        out.push(s);
-    }
-    if !out.last().is_some_and(|s| s.content.ends_with('…')) {
-        out.push(Span::raw("…"));
-    }
-    out
 }

@@ -107,6 +107,62 @@ pub fn draw(
                 offset,
             )
         }
+        Popup::Cohort {
+            cohort,
+            rows,
+            selected,
+        } => {
+            let [_, m, _] = screen(frame.area());
+            let (w, h) = size(m, rows.len() + 2);
+            let inner_h = (h.saturating_sub(3) as usize).max(1);
+            let head = vec![
+                Line::from(Span::styled(
+                    super::fit(
+                        &crate::why::render::cohort_subline(cohort),
+                        w.saturating_sub(4) as usize,
+                    ),
+                    t.muted,
+                )),
+                Line::raw(""),
+            ];
+            let body = inner_h.saturating_sub(head.len()).max(1);
+            let offset = crate::tui::app::scroll_window(0, *selected, body, rows.len());
+            let width = w.saturating_sub(6) as usize;
+            let mut lines = head;
+            lines.extend(
+                rows.iter()
+                    .enumerate()
+                    .skip(offset)
+                    .take(body)
+                    .map(|(i, r)| {
+                        let text: Vec<Span> = super::segs_line(t, &r.segs)
+                            .spans
+                            .into_iter()
+                            .map(|s| Span::styled(s.content.into_owned(), s.style))
+                            .collect();
+                        let mut spans = vec![Span::styled(
+                            if i == *selected { "▸ " } else { "  " },
+                            t.accent,
+                        )];
+                        spans.extend(super::cut_spans(text, width));
+                        let line = Line::from(spans);
+                        if i == *selected {
+                            line.style(t.selection)
+                        } else {
+                            line
+                        }
+                    }),
+            );
+            (
+                format!(
+                    " {} · {} opens a person's chain ",
+                    super::fit(&crate::why::render::cohort_headline(cohort), 60),
+                    app.keymap.hint(Command::Open)
+                ),
+                lines,
+                0,
+            )
+        }
         Popup::Campaigns {
             person,
             campaigns,
@@ -144,7 +200,7 @@ pub fn draw(
     };
     let lines = match popup {
         // Lists keep one row per entry (their rows are fitted already).
-        Popup::Campaigns { .. } | Popup::ScanHumans { .. } => lines,
+        Popup::Campaigns { .. } | Popup::ScanHumans { .. } | Popup::Cohort { .. } => lines,
         _ => wrap_lines(lines, popup_text_width(main)),
     };
     let (w, h) = size(main, lines.len());

@@ -9,6 +9,7 @@
 //! rules' own comparison), [`identity`], [`timeline`], and [`format`]
 //! (instants and ages as the screens show them).
 
+pub mod cohort;
 pub mod compare;
 pub mod format;
 pub mod identity;
