@@ -23,6 +23,180 @@ pub fn text_lines(app: &App, text: &PopupText) -> Vec<Line<'static>> {
     }
 }
 
+/// The title, lines and first line shown of a scan humans popup.
+fn scan_humans_lines(
+    frame: &Frame,
+    app: &App,
+    popup: &Popup,
+) -> (String, Vec<Line<'static>>, usize) {
+    let t = &app.theme;
+    let Popup::ScanHumans {
+        scan,
+        rule,
+        rows,
+        total,
+        fetched,
+        selected,
+        loading,
+    } = popup
+    else {
+        return (String::new(), vec![], 0);
+    };
+    let [_, m, _] = screen(frame.area());
+    let (w, h) = size(m, (*total).max(rows.len()).max(1));
+    let inner_h = (h.saturating_sub(3) as usize).max(1);
+    let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
+    let width = w.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (person, summary))| {
+            let marker = if i == *selected { "▸ " } else { "  " };
+            let text = super::fit(
+                &format!("{:<16} {summary}", super::fit(person, 16)),
+                width.saturating_sub(2),
+            );
+            let line = Line::from(vec![
+                Span::styled(marker, t.accent),
+                Span::styled(text, t.text),
+            ]);
+            if i == *selected {
+                line.style(t.selection)
+            } else {
+                line
+            }
+        })
+        .collect();
+    if *loading {
+        lines.push(Line::from(Span::styled(
+            "  loading from the store…",
+            t.muted,
+        )));
+    } else if rows.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "  no humans stored for this rule",
+            t.muted,
+        )));
+    }
+    (
+        format!(
+            " Scan {} · {} — {} humans, {} of {} findings read ({} loads one live) ",
+            super::fit(scan, 28),
+            rule.id(),
+            rows.len(),
+            fetched,
+            total,
+            app.keymap.hint(Command::Open)
+        ),
+        lines,
+        offset,
+    )
+}
+
+/// The title, lines and first line shown of a cohort popup.
+fn cohort_lines(frame: &Frame, app: &App, popup: &Popup) -> (String, Vec<Line<'static>>, usize) {
+    let t = &app.theme;
+    let Popup::Cohort {
+        cohort,
+        rows,
+        selected,
+    } = popup
+    else {
+        return (String::new(), vec![], 0);
+    };
+    let [_, m, _] = screen(frame.area());
+    let (w, h) = size(m, rows.len() + 2);
+    let inner_h = (h.saturating_sub(3) as usize).max(1);
+    let head = vec![
+        Line::from(Span::styled(
+            super::fit(
+                &crate::why::render::cohort_subline(cohort),
+                w.saturating_sub(4) as usize,
+            ),
+            t.muted,
+        )),
+        Line::raw(""),
+    ];
+    let body = inner_h.saturating_sub(head.len()).max(1);
+    let offset = crate::tui::app::scroll_window(0, *selected, body, rows.len());
+    let width = w.saturating_sub(6) as usize;
+    let mut lines = head;
+    lines.extend(
+        rows.iter()
+            .enumerate()
+            .skip(offset)
+            .take(body)
+            .map(|(i, r)| {
+                let text: Vec<Span> = super::segs_line(t, &r.segs)
+                    .spans
+                    .into_iter()
+                    .map(|s| Span::styled(s.content.into_owned(), s.style))
+                    .collect();
+                let mut spans = vec![Span::styled(
+                    if i == *selected { "▸ " } else { "  " },
+                    t.accent,
+                )];
+                spans.extend(super::cut_spans(text, width));
+                let line = Line::from(spans);
+                if i == *selected {
+                    line.style(t.selection)
+                } else {
+                    line
+                }
+            }),
+    );
+    (
+        format!(
+            " {} · {} opens a person's chain ",
+            super::fit(&crate::why::render::cohort_headline(cohort), 60),
+            app.keymap.hint(Command::Open)
+        ),
+        lines,
+        0,
+    )
+}
+
+/// The title, lines and first line shown of a campaigns popup.
+fn campaigns_lines(frame: &Frame, app: &App, popup: &Popup) -> (String, Vec<Line<'static>>, usize) {
+    let t = &app.theme;
+    let Popup::Campaigns {
+        person,
+        campaigns,
+        selected,
+    } = popup
+    else {
+        return (String::new(), vec![], 0);
+    };
+    let [_, m, _] = screen(frame.area());
+    let (_, h) = size(m, campaigns.len());
+    let inner_h = (h.saturating_sub(3) as usize).max(1);
+    let offset = crate::tui::app::scroll_window(0, *selected, inner_h, campaigns.len());
+    let styles = super::why::styles(&app.theme);
+    let lines = campaigns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut r = super::why::campaign_row(c, &styles);
+            if i == *selected {
+                r = r.style(t.selection);
+                r.spans.insert(0, Span::styled("▸ ", t.accent));
+            } else {
+                r.spans.insert(0, Span::raw("  "));
+            }
+            r
+        })
+        .collect();
+    (
+        format!(
+            " Why didn't {} enter? Pick a campaign ({} explains) ",
+            super::fit(person, 30),
+            app.keymap.hint(Command::Open)
+        ),
+        lines,
+        offset,
+    )
+}
+
 /// Draw one popup of the stack; the scroll limit of a text popup comes
 /// back (`None` for the lists, which move a selection instead).
 pub fn draw(
@@ -48,155 +222,9 @@ pub fn draw(
             text_lines(app, text),
             *scroll,
         ),
-        Popup::ScanHumans {
-            scan,
-            rule,
-            rows,
-            total,
-            fetched,
-            selected,
-            loading,
-        } => {
-            let [_, m, _] = screen(frame.area());
-            let (w, h) = size(m, (*total).max(rows.len()).max(1));
-            let inner_h = (h.saturating_sub(3) as usize).max(1);
-            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, rows.len());
-            let width = w.saturating_sub(4) as usize;
-            let mut lines: Vec<Line> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, (person, summary))| {
-                    let marker = if i == *selected { "▸ " } else { "  " };
-                    let text = super::fit(
-                        &format!("{:<16} {summary}", super::fit(person, 16)),
-                        width.saturating_sub(2),
-                    );
-                    let line = Line::from(vec![
-                        Span::styled(marker, t.accent),
-                        Span::styled(text, t.text),
-                    ]);
-                    if i == *selected {
-                        line.style(t.selection)
-                    } else {
-                        line
-                    }
-                })
-                .collect();
-            if *loading {
-                lines.push(Line::from(Span::styled(
-                    "  loading from the store…",
-                    t.muted,
-                )));
-            } else if rows.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    "  no humans stored for this rule",
-                    t.muted,
-                )));
-            }
-            (
-                format!(
-                    " Scan {} · {} — {} humans, {} of {} findings read ({} loads one live) ",
-                    super::fit(scan, 28),
-                    rule.id(),
-                    rows.len(),
-                    fetched,
-                    total,
-                    app.keymap.hint(Command::Open)
-                ),
-                lines,
-                offset,
-            )
-        }
-        Popup::Cohort {
-            cohort,
-            rows,
-            selected,
-        } => {
-            let [_, m, _] = screen(frame.area());
-            let (w, h) = size(m, rows.len() + 2);
-            let inner_h = (h.saturating_sub(3) as usize).max(1);
-            let head = vec![
-                Line::from(Span::styled(
-                    super::fit(
-                        &crate::why::render::cohort_subline(cohort),
-                        w.saturating_sub(4) as usize,
-                    ),
-                    t.muted,
-                )),
-                Line::raw(""),
-            ];
-            let body = inner_h.saturating_sub(head.len()).max(1);
-            let offset = crate::tui::app::scroll_window(0, *selected, body, rows.len());
-            let width = w.saturating_sub(6) as usize;
-            let mut lines = head;
-            lines.extend(
-                rows.iter()
-                    .enumerate()
-                    .skip(offset)
-                    .take(body)
-                    .map(|(i, r)| {
-                        let text: Vec<Span> = super::segs_line(t, &r.segs)
-                            .spans
-                            .into_iter()
-                            .map(|s| Span::styled(s.content.into_owned(), s.style))
-                            .collect();
-                        let mut spans = vec![Span::styled(
-                            if i == *selected { "▸ " } else { "  " },
-                            t.accent,
-                        )];
-                        spans.extend(super::cut_spans(text, width));
-                        let line = Line::from(spans);
-                        if i == *selected {
-                            line.style(t.selection)
-                        } else {
-                            line
-                        }
-                    }),
-            );
-            (
-                format!(
-                    " {} · {} opens a person's chain ",
-                    super::fit(&crate::why::render::cohort_headline(cohort), 60),
-                    app.keymap.hint(Command::Open)
-                ),
-                lines,
-                0,
-            )
-        }
-        Popup::Campaigns {
-            person,
-            campaigns,
-            selected,
-        } => {
-            let [_, m, _] = screen(frame.area());
-            let (_, h) = size(m, campaigns.len());
-            let inner_h = (h.saturating_sub(3) as usize).max(1);
-            let offset = crate::tui::app::scroll_window(0, *selected, inner_h, campaigns.len());
-            let styles = super::why::styles(&app.theme);
-            let lines = campaigns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let mut r = super::why::campaign_row(c, &styles);
-                    if i == *selected {
-                        r = r.style(t.selection);
-                        r.spans.insert(0, Span::styled("▸ ", t.accent));
-                    } else {
-                        r.spans.insert(0, Span::raw("  "));
-                    }
-                    r
-                })
-                .collect();
-            (
-                format!(
-                    " Why didn't {} enter? Pick a campaign ({} explains) ",
-                    super::fit(person, 30),
-                    app.keymap.hint(Command::Open)
-                ),
-                lines,
-                offset,
-            )
-        }
+        Popup::ScanHumans { .. } => scan_humans_lines(frame, app, popup),
+        Popup::Cohort { .. } => cohort_lines(frame, app, popup),
+        Popup::Campaigns { .. } => campaigns_lines(frame, app, popup),
     };
     let lines = match popup {
         // Lists keep one row per entry (their rows are fitted already).
