@@ -322,10 +322,22 @@ pub fn markdown(state: &SessionState, comparisons: &[Comparison], opts: ReportOp
 }
 
 fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOptions) -> String {
-    use std::fmt::Write;
-    let s = &state.session;
     let sum = Summary::of(state);
     let mut o = String::new();
+    md_header(&mut o, state, &sum, opts);
+    md_comparisons(&mut o, comparisons);
+    md_checklist_and_findings(&mut o, &sum);
+    o.push_str("## People\n");
+    for p in &state.people {
+        md_person(&mut o, p);
+    }
+    o
+}
+
+/// The title and the table of facts: who, what sample, when, how far.
+fn md_header(o: &mut String, state: &SessionState, sum: &Summary, opts: ReportOptions) {
+    use std::fmt::Write;
+    let s = &state.session;
     let _ = writeln!(o, "# Spot check {} — {}\n", md(&s.id), md(&s.workspace));
     o.push_str("| | |\n|---|---|\n");
     let _ = writeln!(o, "| Operator | {} |", md(&s.operator));
@@ -362,7 +374,11 @@ fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOpt
     );
     let _ = writeln!(o, "| Report | {} |", short_time(opts.generated_at));
     o.push('\n');
+}
 
+/// What changed against earlier sessions or check runs, by rule.
+fn md_comparisons(o: &mut String, comparisons: &[Comparison]) {
+    use std::fmt::Write;
     if !comparisons.is_empty() {
         for c in comparisons {
             let _ = writeln!(o, "**{}**\n", md(&c.sentence()));
@@ -386,7 +402,11 @@ fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOpt
             }
         }
     }
+}
 
+/// The checklist's counts per item, and the findings when sampled by rule.
+fn md_checklist_and_findings(o: &mut String, sum: &Summary) {
+    use std::fmt::Write;
     o.push_str(
         "## Checklist\n\n| Item | Pass | Fail | Skip | Pending |\n|---|---:|---:|---:|---:|\n",
     );
@@ -416,86 +436,84 @@ fn markdown_of(state: &SessionState, comparisons: &[Comparison], opts: ReportOpt
         }
         o.push('\n');
     }
+}
 
-    o.push_str("## People\n");
-    for p in &state.people {
+/// One person: the verdict of each item, their note, findings and errors.
+fn md_person(o: &mut String, p: &super::store::SessionPerson) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        o,
+        "\n### {}. {} — {}\n",
+        p.position + 1,
+        md(&p.person),
+        outcome_word(p.outcome())
+    );
+    let mut facts = vec![];
+    if !p.reason.is_empty() {
+        facts.push(format!("Picked: {}", md(&p.reason)));
+    }
+    if !p.sources.is_empty() {
+        facts.push(format!("In: {}", md(&p.sources.join(", "))));
+    }
+    if !facts.is_empty() {
+        let _ = writeln!(o, "{}\n", facts.join(" · "));
+    }
+    o.push_str("| Item | Verdict | Attached finding | Note | Decided |\n|---|---|---|---|---|\n");
+    for item in Item::ALL {
+        let v = p.verdicts[item.index()].as_ref();
+        let attached = v
+            .and_then(|v| v.finding.as_ref())
+            .map(|a| format!("`{}` {}", a.rule, md(&a.summary)))
+            .unwrap_or_default();
+        let note = v
+            .and_then(|v| v.note.as_deref())
+            .map(md)
+            .unwrap_or_default();
+        let decided = v
+            .map(|v| {
+                format!(
+                    "{} · {}",
+                    v.decided_at.format("%Y-%m-%d %H:%M"),
+                    md(&v.operator)
+                )
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "\n### {}. {} — {}\n",
-            p.position + 1,
-            md(&p.person),
-            outcome_word(p.outcome())
+            "| {item} | {} | {attached} | {note} | {decided} |",
+            verdict_cell(v.map(|v| v.verdict))
         );
-        let mut facts = vec![];
-        if !p.reason.is_empty() {
-            facts.push(format!("Picked: {}", md(&p.reason)));
+    }
+    if !p.note.trim().is_empty() {
+        o.push('\n');
+        for line in p.note.lines() {
+            let _ = writeln!(o, "> {}", md(line));
         }
-        if !p.sources.is_empty() {
-            facts.push(format!("In: {}", md(&p.sources.join(", "))));
-        }
-        if !facts.is_empty() {
-            let _ = writeln!(o, "{}\n", facts.join(" · "));
-        }
-        o.push_str(
-            "| Item | Verdict | Attached finding | Note | Decided |\n|---|---|---|---|---|\n",
-        );
-        for item in Item::ALL {
-            let v = p.verdicts[item.index()].as_ref();
-            let attached = v
-                .and_then(|v| v.finding.as_ref())
-                .map(|a| format!("`{}` {}", a.rule, md(&a.summary)))
-                .unwrap_or_default();
-            let note = v
-                .and_then(|v| v.note.as_deref())
-                .map(md)
-                .unwrap_or_default();
-            let decided = v
-                .map(|v| {
-                    format!(
-                        "{} · {}",
-                        v.decided_at.format("%Y-%m-%d %H:%M"),
-                        md(&v.operator)
-                    )
-                })
-                .unwrap_or_default();
+    }
+    if !p.findings.is_empty() {
+        o.push_str("\nFindings when sampled:\n\n");
+        for f in &p.findings {
             let _ = writeln!(
                 o,
-                "| {item} | {} | {attached} | {note} | {decided} |",
-                verdict_cell(v.map(|v| v.verdict))
+                "- **{}** `{}` — {}",
+                f.severity.name(),
+                f.rule,
+                md(&f.summary)
             );
-        }
-        if !p.note.trim().is_empty() {
-            o.push('\n');
-            for line in p.note.lines() {
-                let _ = writeln!(o, "> {}", md(line));
+            if !f.profiles.is_empty() {
+                let _ = writeln!(o, "  - profiles: {}", md(&f.profiles.join(", ")));
             }
-        }
-        if !p.findings.is_empty() {
-            o.push_str("\nFindings when sampled:\n\n");
-            for f in &p.findings {
-                let _ = writeln!(
-                    o,
-                    "- **{}** `{}` — {}",
-                    f.severity.name(),
-                    f.rule,
-                    md(&f.summary)
-                );
-                if !f.profiles.is_empty() {
-                    let _ = writeln!(o, "  - profiles: {}", md(&f.profiles.join(", ")));
-                }
-                if !is_empty_json(&f.evidence) {
-                    let _ = writeln!(o, "  - evidence: {}", md_code(&f.evidence.to_string()));
-                }
-            }
-        }
-        if !p.errors.is_empty() {
-            o.push_str("\nCould not be fully checked:\n\n");
-            for e in &p.errors {
-                let _ = writeln!(o, "- {}", md(e));
+            if !is_empty_json(&f.evidence) {
+                let _ = writeln!(o, "  - evidence: {}", md_code(&f.evidence.to_string()));
             }
         }
     }
-    o
+    if !p.errors.is_empty() {
+        o.push_str("\nCould not be fully checked:\n\n");
+        for e in &p.errors {
+            let _ = writeln!(o, "- {}", md(e));
+        }
+    }
 }
 
 fn is_empty_json(v: &Value) -> bool {
