@@ -1179,3 +1179,63 @@ fn stored_activities(body: &str) -> Result<Vec<crate::model::Activity>, String> 
     }
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person_ref(cio_id: &str, id: Option<&str>) -> PersonRef {
+        PersonRef {
+            cio_id: cio_id.into(),
+            id: id.map(str::to_string),
+            ..PersonRef::default()
+        }
+    }
+
+    #[test]
+    fn a_scan_names_its_selection_and_reads_it_back() {
+        let options = ScanOptions {
+            segment: Some(7),
+            ..ScanOptions::default()
+        };
+        assert_eq!(options.selection(), "segment 7");
+        assert_eq!(ScanOptions::default().selection(), "all");
+        let scan = new_scan("acme", &options);
+        assert_eq!(scan_segment(&scan), Some(7));
+        assert_eq!(
+            scan_segment(&new_scan("acme", &ScanOptions::default())),
+            None
+        );
+    }
+
+    #[test]
+    fn a_failed_read_names_the_listed_profiles_it_was_for() {
+        let refs = vec![
+            person_ref("a1", Some("C1")),
+            person_ref("a2", None),
+            person_ref("", Some("C3")),
+        ];
+        assert_eq!(error_person(&refs[0]), "cio_a1");
+        assert_eq!(error_person(&refs[2]), "C3");
+        let errors = vec![PersonError {
+            person: "cio_a2".into(),
+            source: "customerio".into(),
+            message: "unusable answer".into(),
+        }];
+        let unread: Vec<&str> = unread_refs(&refs, &errors)
+            .iter()
+            .map(|r| r.cio_id.as_str())
+            .collect();
+        assert_eq!(unread, vec!["a2"]);
+    }
+
+    #[test]
+    fn stored_activities_or_the_error_met_reading_them() {
+        assert_eq!(stored_activities("[]").unwrap(), vec![]);
+        assert_eq!(
+            stored_activities(r#"{"error": "HTTP 500"}"#).unwrap_err(),
+            "HTTP 500"
+        );
+        assert!(stored_activities("{not json").is_err());
+    }
+}
