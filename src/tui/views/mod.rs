@@ -6,6 +6,7 @@ pub mod findings;
 pub mod help;
 pub mod identity;
 pub mod palette;
+pub mod pane_chrome;
 pub mod people;
 pub mod person;
 pub mod popup;

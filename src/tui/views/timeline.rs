@@ -6,7 +6,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Cell, Row, Table};
 use ratatui::Frame;
 
-use super::person::{count, nothing_matches, pane_title};
+use super::pane_chrome::{count, nothing_matches, pane_title};
 use super::{fit, pane};
 use crate::tui::app::{scroll_window, App, Pane};
 use crate::tui::keymap::Command;
