@@ -2933,3 +2933,73 @@ fn why_campaign_explains_the_people_list_by_cause_and_opens_a_persons_chain_at_8
         .unwrap_or_default();
     assert_eq!(notice, "cannot explain the cohort: no campaign 999");
 }
+
+#[test]
+fn r_reload_says_when_it_finished_what_changed_or_that_it_failed() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    app.prepare();
+    let notice = |app: &App| {
+        app.notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    };
+    // Jane (C1001) is first in the list; R reloads her.
+    let reload = |app: &mut App| -> cioscope::tui::jobs::JobId {
+        key(app, KeyCode::Char('R'));
+        assert_eq!(notice(app), "reloading C1001");
+        match app
+            .dispatch(Action::Command(Command::ReloadPerson))
+            .as_slice()
+        {
+            [Effect::FetchPerson { job, person }] if person == "C1001" => *job,
+            other => panic!("{other:?}"),
+        }
+    };
+    // The same answer: no change.
+    let job = reload(&mut app);
+    let (s, f) = jane();
+    let n = f.len();
+    app.dispatch(Action::PersonFetched {
+        job,
+        person: loaded("C1001", Some(s.clone()), f.clone(), vec![]),
+    });
+    assert_eq!(
+        notice(&app),
+        format!("reloaded C1001: no change ({n} findings)")
+    );
+
+    // One split_identity finding fewer: said by rule.
+    let job = reload(&mut app);
+    let fewer: Vec<Finding> = {
+        let mut seen = false;
+        f.iter()
+            .filter(|x| {
+                let drop = x.rule == Rule::SplitIdentity && !seen;
+                seen |= drop;
+                !drop
+            })
+            .cloned()
+            .collect()
+    };
+    app.dispatch(Action::PersonFetched {
+        job,
+        person: loaded("C1001", Some(s), fewer, vec![]),
+    });
+    assert_eq!(
+        notice(&app),
+        format!("reloaded C1001: -1 split_identity (now {} findings)", n - 1)
+    );
+
+    // A failed reload says so, with the system's word.
+    let job = reload(&mut app);
+    app.dispatch(Action::PersonFetched {
+        job,
+        person: Arc::new(LoadedPerson::failed(
+            "C1001",
+            vec![LoadError::new("customerio", "HTTP 503")],
+        )),
+    });
+    assert_eq!(notice(&app), "reload of C1001 failed: customerio: HTTP 503");
+}

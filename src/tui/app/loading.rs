@@ -10,6 +10,84 @@ use crate::tui::action::Effect;
 use crate::tui::jobs::JobId;
 use crate::tui::vm::LoadedPerson;
 
+/// What a reload (`R`) found, for the notice: whether it failed, and
+/// otherwise which findings came and went (by rule) or that nothing did.
+pub fn reload_outcome(
+    key: &str,
+    before: Option<&LoadedPerson>,
+    after: &LoadedPerson,
+) -> (Level, String) {
+    use std::collections::BTreeMap;
+    let key = crate::sanitize::truncate(key, 40);
+    if after.subject.is_none() {
+        let why = after
+            .errors
+            .first()
+            .map(|e| format!(": {}: {}", e.source, e.message))
+            .unwrap_or_default();
+        return (Level::Error, format!("reload of {key} failed{why}"));
+    }
+    let by_rule = |p: Option<&LoadedPerson>| -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for f in p.map(|p| p.findings.as_slice()).unwrap_or_default() {
+            *m.entry(f.rule.id()).or_insert(0) += 1;
+        }
+        m
+    };
+    let (old, new) = (by_rule(before), by_rule(Some(after)));
+    let mut came = vec![];
+    let mut went = vec![];
+    for rule in old
+        .keys()
+        .chain(new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (a, b) = (
+            old.get(rule).copied().unwrap_or(0),
+            new.get(rule).copied().unwrap_or(0),
+        );
+        if b > a {
+            came.push(format!("+{} {rule}", b - a));
+        } else if a > b {
+            went.push(format!("-{} {rule}", a - b));
+        }
+    }
+    let total = after.findings.len();
+    let findings = format!("{total} finding{}", if total == 1 { "" } else { "s" });
+    let partial = if after.errors.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; not fully read: {}",
+            after
+                .errors
+                .iter()
+                .map(|e| e.source.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let level = if after.errors.is_empty() {
+        Level::Info
+    } else {
+        Level::Warn
+    };
+    if came.is_empty() && went.is_empty() {
+        return (
+            level,
+            format!("reloaded {key}: no change ({findings}){partial}"),
+        );
+    }
+    let changes: Vec<String> = came.into_iter().chain(went).collect();
+    (
+        level,
+        format!(
+            "reloaded {key}: {} (now {findings}){partial}",
+            changes.join(", ")
+        ),
+    )
+}
+
 impl App {
     pub(super) fn people_listed(&mut self, job: JobId, profiles: usize) -> Vec<Effect> {
         if self.jobs.is_current(job) {
@@ -70,6 +148,12 @@ impl App {
             return vec![];
         }
         if let Some(asked) = self.fetching.take() {
+            if self.reloading.as_deref() == Some(asked.as_str()) {
+                self.reloading = None;
+                let before = self.people.loaded(&asked).cloned();
+                let (level, text) = reload_outcome(&asked, before.as_deref(), &person);
+                self.notify(level, text);
+            }
             let here =
                 self.view == View::Person && self.person.key.as_deref() == Some(asked.as_str());
             if here && person.subject.is_none() && self.people.loaded(&asked).is_none() {

@@ -421,6 +421,8 @@ pub struct App {
     pub scan_cursor: usize,
     /// The person being fetched (its job: [`JobKind::Person`]).
     pub fetching: Option<String>,
+    /// The person `R` is reloading: its answer says what changed.
+    pub reloading: Option<String>,
     /// The spot-check session being walked (`cioscope spot-check`).
     pub walk: Option<Walk>,
     /// Set when a signal ended the app: the process exits with it.
@@ -502,6 +504,7 @@ impl App {
             stats: None,
             pulse_cursor: 0,
             fetching: None,
+            reloading: None,
             walk: None,
             exit_code: None,
 
@@ -1078,6 +1081,7 @@ impl App {
                     Level::Info,
                     format!("reloading {}", crate::sanitize::truncate(&key, 40)),
                 );
+                self.reloading = Some(key.clone());
                 self.fetch(&key)
             }
             Command::Reload => {
