@@ -3003,3 +3003,48 @@ fn r_reload_says_when_it_finished_what_changed_or_that_it_failed() {
     });
     assert_eq!(notice(&app), "reload of C1001 failed: customerio: HTTP 503");
 }
+
+#[test]
+fn x_says_what_it_attached_or_why_not_and_u_undoes_the_last_decision() {
+    let mut app = app();
+    app.size = (80, 24);
+    app.start_walk(walk_of(&["C1002", "C1001"]));
+    app.prepare();
+    let notice = |app: &App| {
+        app.notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    };
+    // C1002 has no findings: x says so and what to press instead. (This
+    // test's keymap gives `x` to quit; the command is the walk's `x`.)
+    app.dispatch(Action::Command(Command::WalkFinding));
+    assert_eq!(
+        notice(&app),
+        "C1002 has no finding to attach; f fails the item without one"
+    );
+    // Pass-all moves on to C1001; x there attaches her first finding and
+    // says which, of how many, on which item.
+    key(&mut app, KeyCode::Char('P'));
+    assert_eq!(app.person.key.as_deref(), Some("C1001"));
+    app.dispatch(Action::Command(Command::WalkFinding));
+    let said = notice(&app);
+    let n = app.walk.as_ref().unwrap().current().unwrap().findings.len();
+    assert!(
+        said.contains(&format!("(1 of {n}) attached as a fail of")),
+        "{said}"
+    );
+    assert!(said.contains(" for the next"), "{said}");
+    // u takes the attachment back, then the pass-all, back on C1002.
+    key(&mut app, KeyCode::Char('u'));
+    let w = app.walk.as_ref().unwrap();
+    assert!(w.current().unwrap().decisions.iter().all(Option::is_none));
+    key(&mut app, KeyCode::Char('u'));
+    assert_eq!(app.person.key.as_deref(), Some("C1002"));
+    let w = app.walk.as_ref().unwrap();
+    assert!(w.current().unwrap().decisions.iter().all(Option::is_none));
+    // Help says what u does.
+    key(&mut app, KeyCode::Char('?'));
+    let s = render(&app, 160, 160);
+    assert!(s.contains("undo the last decision"), "{s}");
+}

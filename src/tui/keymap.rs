@@ -60,6 +60,7 @@ pub enum Command {
     WalkAttributes,
     WalkEvents,
     WalkClear,
+    WalkUndo,
     WalkExport,
     // ---- popups (Mode::Popup) ----------------------------------------------
     ClosePopup,
@@ -122,7 +123,7 @@ macro_rules! info {
 }
 
 /// Every command, in help order.
-pub const COMMANDS: [CommandInfo; 53] = [
+pub const COMMANDS: [CommandInfo; 54] = [
     info!(
         Help,
         "help",
@@ -288,19 +289,20 @@ pub const COMMANDS: [CommandInfo; 53] = [
         "person",
         "why didn't they enter: pick a campaign, see its checklist"
     ),
-    info!(Walk; WalkPass, "walk_pass", ["p"], "spot check", "pass the item under the cursor (the last one moves on to the next person)"),
-    info!(Walk; WalkFail, "walk_fail", ["f"], "spot check", "fail the item under the cursor"),
-    info!(Walk; WalkSkip, "walk_skip", ["s"], "spot check", "skip the item under the cursor"),
-    info!(Walk; WalkPassAll, "walk_pass_all", ["P"], "spot check", "pass every undecided item"),
-    info!(Walk; WalkFinding, "walk_finding", ["x"], "spot check", "attach the next finding as a fail of the row it belongs to"),
+    info!(Walk; WalkPass, "walk_pass", ["p"], "spot check", "pass the item under the cursor; once every item is decided, on to the next person not yet done"),
+    info!(Walk; WalkFail, "walk_fail", ["f"], "spot check", "fail the item under the cursor; moves on as p does"),
+    info!(Walk; WalkSkip, "walk_skip", ["s"], "spot check", "skip the item under the cursor; moves on as p does"),
+    info!(Walk; WalkPassAll, "walk_pass_all", ["P"], "spot check", "pass every undecided item, then on to the next person not yet done"),
+    info!(Walk; WalkFinding, "walk_finding", ["x"], "spot check", "attach the next finding as a fail of the row it belongs to (stays: x again for the next one)"),
     info!(Walk; WalkNote, "walk_note", ["m"], "spot check", "write a note on the person (typing keys below)"),
     info!(Walk; WalkNext, "walk_next", ["n"], "spot check", "next person of the session"),
     info!(Walk; WalkPrevious, "walk_previous", ["b", "N"], "spot check", "previous person of the session"),
-    info!(Walk; WalkUnreviewed, "walk_unreviewed", ["u"], "spot check", "next person not yet reviewed (wrapping around)"),
+    info!(Walk; WalkUnreviewed, "walk_unreviewed", ["U"], "spot check", "next person not yet reviewed (wrapping around)"),
     info!(Walk; WalkIdentifiers, "walk_identifiers", ["1"], "spot check", "choose the identifiers item"),
     info!(Walk; WalkAttributes, "walk_attributes", ["2"], "spot check", "choose the attributes item"),
     info!(Walk; WalkEvents, "walk_events", ["3"], "spot check", "choose the events item"),
-    info!(Walk; WalkClear, "walk_clear", ["backspace", "delete"], "spot check", "take the decision back"),
+    info!(Walk; WalkUndo, "walk_undo", ["u", "backspace"], "spot check", "undo the last decision (a pass-all at once), on whichever person it was"),
+    info!(Walk; WalkClear, "walk_clear", ["delete"], "spot check", "clear the decision of the item under the cursor"),
     info!(Walk; WalkExport, "walk_export", ["E"], "spot check", "write the session's Markdown report to the current folder (from any screen)"),
     info!(Popup; ClosePopup, "close_popup", ["esc", "q"], "popups", "close the popup (the one below shows again)"),
     info!(Prompt; Accept, "accept", ["enter"], "typing", "run the command / keep the filter / save the note"),

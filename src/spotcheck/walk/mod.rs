@@ -103,6 +103,9 @@ pub enum WalkAction {
     PassAll,
     /// Take back the decision under the cursor.
     Clear,
+    /// Take back the last action's decisions (a pass-all at once), on
+    /// whichever person they were.
+    Undo,
     CursorUp,
     CursorDown,
     SelectItem(Item),
@@ -165,6 +168,17 @@ pub struct Walk {
     pending: std::collections::BTreeMap<SaveKey, usize>,
     /// Some save has committed since the walk started.
     committed: bool,
+    /// Decisions to take back, the last on top: one step per action (a
+    /// pass-all is one step).
+    undo: Vec<Vec<Undo>>,
+}
+
+/// One decision as it was before an action changed it.
+#[derive(Debug, Clone, PartialEq)]
+struct Undo {
+    position: usize,
+    item: Item,
+    before: Option<ItemDecision>,
 }
 
 /// What a save is about: a person's item (a verdict), their note, or the
@@ -197,6 +211,7 @@ impl Walk {
             unsaved: Default::default(),
             pending: Default::default(),
             committed: false,
+            undo: vec![],
         };
         walk.reset_cursor();
         walk
@@ -339,27 +354,16 @@ impl Walk {
         }
         match action {
             WalkAction::Mark(v) => {
-                let item = self.cursor;
-                let effects = self.decide(item, v, None);
-                if self.people[self.position].reviewed() {
-                    // This person is done: on to the next one not yet done
-                    // (wrapping), so a walk is pass, pass, pass, next.
-                    let n = self.people.len();
-                    if let Some(i) = (1..n)
-                        .map(|k| (self.position + k) % n)
-                        .find(|&i| !self.people[i].reviewed())
-                    {
-                        let mut all = effects;
-                        all.extend(self.go(i));
-                        return all;
-                    }
-                } else {
-                    self.advance_cursor();
-                }
-                effects
+                self.undo.push(vec![]);
+                let effects = self.decide(self.cursor, v, None);
+                self.moved_on(effects)
             }
-            WalkAction::MarkItem(item, v) => self.decide(item, v, None),
+            WalkAction::MarkItem(item, v) => {
+                self.undo.push(vec![]);
+                self.decide(item, v, None)
+            }
             WalkAction::PassAll => {
+                self.undo.push(vec![]);
                 let undecided: Vec<Item> = Item::ALL
                     .into_iter()
                     .filter(|i| self.people[self.position].decisions[i.index()].is_none())
@@ -368,20 +372,28 @@ impl Walk {
                     .into_iter()
                     .flat_map(|i| self.decide(i, Verdict::Pass, None))
                     .collect();
-                self.cursor = Item::Events;
-                effects
+                self.moved_on(effects)
             }
             WalkAction::Clear => {
-                let item = self.cursor;
-                let p = &mut self.people[self.position];
-                if p.decisions[item.index()].take().is_none() {
-                    return vec![];
+                self.undo.push(vec![]);
+                self.set(self.position, self.cursor, None)
+            }
+            WalkAction::Undo => {
+                // The last step that changed something (a key that changed
+                // nothing leaves an empty step).
+                while let Some(step) = self.undo.pop() {
+                    let Some(first) = step.first().cloned() else {
+                        continue;
+                    };
+                    let mut effects = vec![];
+                    for u in step.iter().rev() {
+                        effects.extend(self.restore(u));
+                    }
+                    effects.extend(self.go(first.position));
+                    self.cursor = first.item;
+                    return effects;
                 }
-                vec![Effect::ClearVerdict {
-                    session_id: self.session_id.clone(),
-                    person: p.person.clone(),
-                    item,
-                }]
+                vec![]
             }
             WalkAction::CursorUp => {
                 self.cursor = Item::ALL[self.cursor.index().saturating_sub(1)];
@@ -427,11 +439,13 @@ impl Walk {
                 };
                 let item = Item::for_rule(p.findings[next].rule);
                 self.cursor = item;
+                self.undo.push(vec![]);
                 self.decide(item, Verdict::Fail, Some(next))
             }
             WalkAction::AttachFinding(finding) => {
                 let item = self.cursor;
                 let finding = finding.filter(|&i| i < self.people[self.position].findings.len());
+                self.undo.push(vec![]);
                 self.decide(item, Verdict::Fail, finding)
             }
             WalkAction::EditNote => {
@@ -479,32 +493,85 @@ impl Walk {
     }
 
     fn decide(&mut self, item: Item, verdict: Verdict, finding: Option<usize>) -> Vec<Effect> {
-        let p = &mut self.people[self.position];
         let finding = if verdict == Verdict::Fail {
             finding
         } else {
             None
         };
-        let decision = ItemDecision { verdict, finding };
-        if p.decisions[item.index()] == Some(decision) {
+        self.set(self.position, item, Some(ItemDecision { verdict, finding }))
+    }
+
+    /// Set one decision (none: take it back), remembered in the current
+    /// undo step; returns its save.
+    fn set(&mut self, position: usize, item: Item, to: Option<ItemDecision>) -> Vec<Effect> {
+        let session_id = self.session_id.clone();
+        let p = &mut self.people[position];
+        let before = p.decisions[item.index()];
+        if before == to {
             return vec![];
         }
-        p.decisions[item.index()] = Some(decision);
-        vec![Effect::SaveVerdict {
-            session_id: self.session_id.clone(),
-            person: p.person.clone(),
-            item,
-            verdict,
-            finding: finding.map(|i| AttachedFinding::of(i, &p.findings[i])),
+        if let Some(step) = self.undo.last_mut() {
+            step.push(Undo {
+                position,
+                item,
+                before,
+            });
+        }
+        p.decisions[item.index()] = to;
+        vec![match to {
+            Some(d) => Effect::SaveVerdict {
+                session_id,
+                person: p.person.clone(),
+                item,
+                verdict: d.verdict,
+                finding: d.finding.map(|i| AttachedFinding::of(i, &p.findings[i])),
+            },
+            None => Effect::ClearVerdict {
+                session_id,
+                person: p.person.clone(),
+                item,
+            },
         }]
     }
 
-    /// After a decision: the next undecided item below, else stay.
+    /// Put one decision back as it was (not itself undoable).
+    fn restore(&mut self, u: &Undo) -> Vec<Effect> {
+        let step = self.undo.len();
+        self.undo.push(vec![]);
+        let effects = self.set(u.position, u.item, u.before);
+        self.undo.truncate(step);
+        effects
+    }
+
+    /// The one rule after a decision (`p`, `f`, `s`, `P`): when the person
+    /// has every item decided, on to the next person not yet done
+    /// (wrapping), so a walk is pass, pass, pass, next; otherwise the
+    /// cursor goes to the next undecided item. Attaching a finding (`x`)
+    /// stays, so `x` again cycles to the next finding.
+    fn moved_on(&mut self, mut effects: Vec<Effect>) -> Vec<Effect> {
+        if self.people[self.position].reviewed() {
+            let n = self.people.len();
+            if let Some(i) = (1..n)
+                .map(|k| (self.position + k) % n)
+                .find(|&i| !self.people[i].reviewed())
+            {
+                effects.extend(self.go(i));
+            }
+        } else {
+            self.advance_cursor();
+        }
+        effects
+    }
+
+    /// After a decision: the next undecided item below, else the first
+    /// undecided one above.
     fn advance_cursor(&mut self) {
         let p = &self.people[self.position];
-        if let Some(next) = Item::ALL[self.cursor.index() + 1..]
+        let below = Item::ALL[self.cursor.index() + 1..]
             .iter()
-            .find(|i| p.decisions[i.index()].is_none())
+            .find(|i| p.decisions[i.index()].is_none());
+        if let Some(next) =
+            below.or_else(|| Item::ALL.iter().find(|i| p.decisions[i.index()].is_none()))
         {
             self.cursor = *next;
         }
@@ -738,16 +805,17 @@ mod tests {
                 position: 1
             }]
         );
+        // Pass-all completes C2 and moves on to C3.
         w.apply(WalkAction::PassAll);
-        assert!(w.current().unwrap().reviewed());
+        assert_eq!(w.current().unwrap().person, "C3");
+        assert!(w.apply(WalkAction::Previous).len() == 1);
         assert!(w.apply(WalkAction::Previous).len() == 1);
         assert!(w.apply(WalkAction::Previous).is_empty(), "already first");
         // From C1: C2 is reviewed, so the next unreviewed is C3.
         w.apply(WalkAction::NextUnreviewed);
         assert_eq!(w.current().unwrap().person, "C3");
+        // Done with C3: wraps around to C1, the one not yet done.
         w.apply(WalkAction::PassAll);
-        // Wraps around to C1.
-        w.apply(WalkAction::NextUnreviewed);
         assert_eq!(w.current().unwrap().person, "C1");
         w.apply(WalkAction::PassAll);
         assert!(w.is_complete());
@@ -780,6 +848,77 @@ mod tests {
         assert!(w.apply(WalkAction::NoteCancel).is_empty());
         assert_eq!(w.current().unwrap().note, "vip tier of");
         assert!(!w.is_editing());
+    }
+
+    /// One rule for moving on: whatever decision completes the person —
+    /// pass, fail, skip on the last item, or pass-all — goes to the next
+    /// person not yet done; attaching a finding stays.
+    #[test]
+    fn every_decision_that_completes_a_person_moves_on_the_same_way() {
+        for last in [Verdict::Pass, Verdict::Fail, Verdict::Skip] {
+            let mut w = walk();
+            w.apply(WalkAction::Mark(Verdict::Pass));
+            w.apply(WalkAction::Mark(Verdict::Pass));
+            assert_eq!(w.position(), 0);
+            w.apply(WalkAction::Mark(last));
+            assert_eq!(w.position(), 1, "{last:?} on the last item");
+        }
+        let mut w = walk();
+        w.apply(WalkAction::PassAll);
+        assert_eq!(w.position(), 1, "pass-all");
+        // The last undecided item may be above the cursor: the cursor goes
+        // there, and deciding it moves on too.
+        let mut w = walk();
+        w.apply(WalkAction::SelectItem(Item::Events));
+        w.apply(WalkAction::Mark(Verdict::Pass));
+        assert_eq!(w.cursor(), Item::Identifiers);
+        w.apply(WalkAction::Mark(Verdict::Pass));
+        w.apply(WalkAction::Mark(Verdict::Pass));
+        assert_eq!(w.position(), 1);
+    }
+
+    #[test]
+    fn undo_takes_back_the_last_action_on_whichever_person_it_was() {
+        let mut w = walk();
+        w.apply(WalkAction::Mark(Verdict::Fail));
+        // Pass-all completes C1 and moves on; one undo takes all of it back
+        // and returns to C1.
+        w.apply(WalkAction::PassAll);
+        assert_eq!(w.position(), 1);
+        let e = w.apply(WalkAction::Undo);
+        assert_eq!(w.position(), 0);
+        let cleared = e
+            .iter()
+            .filter(|e| matches!(e, Effect::ClearVerdict { person, .. } if person == "C1"))
+            .count();
+        assert_eq!(cleared, 2, "{e:?}");
+        assert!(e
+            .iter()
+            .any(|e| matches!(e, Effect::SavePosition { position: 0, .. })));
+        let p = w.current().unwrap();
+        assert_eq!(p.decisions[0].map(|d| d.verdict), Some(Verdict::Fail));
+        assert!(p.decisions[1].is_none() && p.decisions[2].is_none());
+        // The next undo takes back the fail; then there is nothing left.
+        let e = w.apply(WalkAction::Undo);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(w.current().unwrap().decisions.iter().all(Option::is_none));
+        assert!(w.apply(WalkAction::Undo).is_empty());
+        // A decision changed back by hand (same verdict twice) leaves no
+        // empty step behind: undo reaches the real one.
+        w.apply(WalkAction::Mark(Verdict::Skip));
+        w.apply(WalkAction::SelectItem(Item::Identifiers));
+        w.apply(WalkAction::Mark(Verdict::Skip));
+        let e = w.apply(WalkAction::Undo);
+        assert!(
+            matches!(
+                e.as_slice(),
+                [Effect::ClearVerdict {
+                    item: Item::Identifiers,
+                    ..
+                }]
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl App {
             Command::WalkAttributes => WalkAction::SelectItem(Item::Attributes),
             Command::WalkEvents => WalkAction::SelectItem(Item::Events),
             Command::WalkClear => WalkAction::Clear,
+            Command::WalkUndo => WalkAction::Undo,
             _ => return vec![],
         };
         let Some(walk) = self.walk.as_ref() else {
@@ -66,6 +67,7 @@ impl App {
                 | WalkAction::Previous
                 | WalkAction::NextUnreviewed
                 | WalkAction::Goto(_)
+                | WalkAction::Undo
         );
         if let Some(p) = theirs.filter(|p| !moves && self.person.key.as_deref() != Some(p)) {
             self.notify(
@@ -75,7 +77,46 @@ impl App {
             self.step = super::history::Step::Handled;
             return self.open_person(&p);
         }
+        if action == WalkAction::CycleFinding {
+            return self.attach_next_finding();
+        }
         self.walk_apply(action)
+    }
+
+    /// `x`: attach the next finding as a fail, and say which (or why not).
+    fn attach_next_finding(&mut self) -> Vec<Effect> {
+        let Some(p) = self.walk.as_ref().and_then(|w| w.current()) else {
+            return vec![];
+        };
+        let person = crate::sanitize::truncate(&p.person, 30);
+        if p.findings.is_empty() {
+            let fail = self.keymap.hint(Command::WalkFail);
+            self.notify(
+                Level::Info,
+                format!("{person} has no finding to attach; {fail} fails the item without one"),
+            );
+            return vec![];
+        }
+        let effects = self.walk_apply(WalkAction::CycleFinding);
+        if let Some(w) = &self.walk {
+            if let Some((i, f)) = w.current().and_then(|p| {
+                let i = p.decisions[w.cursor().index()]?.finding?;
+                Some((i, p.findings.get(i)?))
+            }) {
+                let n = w.current().map_or(0, |p| p.findings.len());
+                let again = self.keymap.hint(Command::WalkFinding);
+                self.notify(
+                    Level::Info,
+                    format!(
+                        "{} ({} of {n}) attached as a fail of {} · {again} for the next",
+                        f.rule.id(),
+                        i + 1,
+                        w.cursor()
+                    ),
+                );
+            }
+        }
+        effects
     }
 
     /// A key while the walk's note is typed.

@@ -49,12 +49,13 @@ pub fn side_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         )
     } else {
         format!(
-            "{}/{}/{} pass/fail/skip · {} all pass · {} finding · {} note · {}/{} next/prev · {} unreviewed · {} help",
+            "{}/{}/{} pass/fail/skip (all decided: next person) · {} all pass · {} finding · {} undo · {} note · {}/{} next/prev · {} unreviewed · {} help",
             k(Command::WalkPass),
             k(Command::WalkFail),
             k(Command::WalkSkip),
             k(Command::WalkPassAll),
             k(Command::WalkFinding),
+            k(Command::WalkUndo),
             k(Command::WalkNote),
             k(Command::WalkNext),
             k(Command::WalkPrevious),
