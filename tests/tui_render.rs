@@ -3048,3 +3048,53 @@ fn x_says_what_it_attached_or_why_not_and_u_undoes_the_last_decision() {
     let s = render(&app, 160, 160);
     assert!(s.contains("undo the last decision"), "{s}");
 }
+
+#[test]
+fn quitting_with_saves_on_their_way_says_so_and_a_second_quit_leaves_at_once() {
+    use cioscope::tui::Effect;
+    let mut app = app();
+    app.size = (80, 24);
+    app.start_walk(walk_of(&["C1001", "C1002"]));
+    let notice = |app: &App| {
+        app.notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    };
+    // (This test's keymap quits with `x`: the hint names the live key.)
+    // Nothing pending: quitting leaves.
+    let mut idle = self::app();
+    idle.dispatch(Action::Command(Command::Quit));
+    assert!(idle.wants_to_leave());
+    // A verdict whose save has not answered yet.
+    let effects = app.dispatch(Action::Command(Command::WalkPass));
+    let (job, effect) = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SaveWalk { job, effect } => Some((*job, effect.clone())),
+            _ => None,
+        })
+        .expect("a save");
+    app.dispatch(Action::Command(Command::Quit));
+    assert!(!app.wants_to_leave(), "the first q waits for the save");
+    assert_eq!(
+        notice(&app),
+        "saving 1 change before quitting… · x again leaves now, losing it"
+    );
+    // The database refuses a write: the retry is said, with what is left.
+    app.dispatch(Action::SpotSaved {
+        job,
+        effect: effect.clone(),
+        error: Some("database is locked".into()),
+    });
+    assert!(
+        notice(&app).starts_with("retrying save (1 left): database is locked · x again leaves now"),
+        "{}",
+        notice(&app)
+    );
+    assert!(!app.wants_to_leave());
+    // The second q leaves at once.
+    app.dispatch(Action::Command(Command::Quit));
+    assert!(app.wants_to_leave());
+    assert_eq!(app.jobs.pending(cioscope::tui::jobs::JobKind::Save), 1);
+}

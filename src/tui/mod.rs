@@ -253,8 +253,14 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> (
             app.measured(drawn);
             app.dirty = false;
         }
-        if app.should_quit {
+        if app.wants_to_leave() {
             break;
+        }
+        // Quitting waits for the last saves, at most FLUSH.
+        if let Some(since) = app.quitting {
+            if app.jobs.pending(jobs::JobKind::Save) == 0 || since.elapsed() >= FLUSH {
+                break;
+            }
         }
         // Keys first, then the timer (at most every 100 ms, so a flood of
         // IO answers can never hold back spinners and fading notices).
@@ -279,10 +285,15 @@ async fn run_app(config: Config, theme: Option<String>, spot: Option<Spot>) -> (
             runtime.run(e);
         }
     }
-    // The last saves commit (or the wait ends); their answers tell the
-    // app what the database holds.
-    if !runtime.flush_saves(FLUSH).await {
-        tracing::error!("spot-check saves did not finish within {FLUSH:?}");
+    // The last saves commit (or the wait ends, or a second quit did not
+    // wait); their answers tell the app what the database holds.
+    let wait = match app.quitting {
+        Some(_) if app.should_quit => Duration::ZERO,
+        Some(since) => FLUSH.saturating_sub(since.elapsed()),
+        None => FLUSH,
+    };
+    if !runtime.flush_saves(wait).await {
+        tracing::error!("spot-check saves did not finish when the TUI left");
     }
     runtime.shutdown();
     input.abort();

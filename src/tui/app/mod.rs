@@ -423,6 +423,9 @@ pub struct App {
     pub fetching: Option<String>,
     /// The person `R` is reloading: its answer says what changed.
     pub reloading: Option<String>,
+    /// Quitting waits for spot-check saves since then; a second quit
+    /// leaves at once (see [`App::wants_to_leave`]).
+    pub quitting: Option<Instant>,
     /// The spot-check session being walked (`cioscope spot-check`).
     pub walk: Option<Walk>,
     /// Set when a signal ended the app: the process exits with it.
@@ -505,6 +508,7 @@ impl App {
             pulse_cursor: 0,
             fetching: None,
             reloading: None,
+            quitting: None,
             walk: None,
             exit_code: None,
 
@@ -748,13 +752,50 @@ impl App {
         if let Some(walk) = self.walk.as_mut() {
             walk.saved(&effect, error.is_none());
         }
+        let left = self.jobs.pending(JobKind::Save);
         if let Some(message) = error {
-            self.notify(
-                Level::Error,
-                format!("spot check not saved (retrying): {message}"),
-            );
+            let text = if self.quitting.is_some() {
+                format!(
+                    "retrying save ({left} left): {message} · {} again leaves now, losing them",
+                    self.keymap.hint(Command::Quit)
+                )
+            } else {
+                format!("spot check not saved (retrying): {message}")
+            };
+            self.notify(Level::Error, text);
+        } else if self.quitting.is_some() && left > 0 {
+            self.quitting_notice(left);
         }
         vec![]
+    }
+
+    /// Whether the runtime should leave now. A quit with spot-check saves
+    /// still on their way waits for them (the screen says how many, and
+    /// that quitting again leaves at once); a second quit leaves.
+    pub fn wants_to_leave(&mut self) -> bool {
+        if !self.should_quit {
+            return false;
+        }
+        let left = self.jobs.pending(JobKind::Save);
+        if left == 0 || self.quitting.is_some() {
+            return true;
+        }
+        self.should_quit = false;
+        self.quitting = Some(Instant::now());
+        self.quitting_notice(left);
+        false
+    }
+
+    fn quitting_notice(&mut self, left: usize) {
+        self.notify(
+            Level::Warn,
+            format!(
+                "saving {left} change{} before quitting… · {} again leaves now, losing {}",
+                if left == 1 { "" } else { "s" },
+                self.keymap.hint(Command::Quit),
+                if left == 1 { "it" } else { "them" }
+            ),
+        );
     }
 
     fn report_exported(
