@@ -44,10 +44,13 @@ pub struct WorkspaceArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check people and report findings (headless, CI-friendly).
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Walk a sample of people and record verdicts.
+    #[command(after_help = SPOT_CHECK_EXAMPLES)]
     SpotCheck(SpotCheckArgs),
     /// Export a spot-check session.
+    #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
     /// Explain why a person did or did not enter a campaign.
     Why(WhyArgs),
@@ -55,13 +58,58 @@ pub enum Command {
     /// compared with the previous scan.
     Scan(ScanArgs),
     /// Print a shell completion script: `cioscope completions bash > /etc/bash_completion.d/cioscope`.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `cioscope man > cioscope.1`.
-    Man,
+    /// Print the man page of cioscope or of one command (roff), or write
+    /// every page into a folder.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man {
+        /// The command whose page to print (`check` prints cioscope-check(1)); none: cioscope(1).
+        #[arg(value_name = "COMMAND", conflicts_with = "out_dir")]
+        command: Option<String>,
+        /// Write cioscope.1 and a page per command into this folder.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
+
+const CHECK_EXAMPLES: &str = "Examples:
+  cioscope check --demo --all
+  cioscope check --person C1007 --person C1031 --format json
+  cioscope check --segment 7 --sample 50 --seed 42 --format md --out check.md
+  cioscope check --all --fail-on warn --record";
+const SPOT_CHECK_EXAMPLES: &str = "Examples:
+  cioscope spot-check --demo --size 20 --seed 5
+  cioscope spot-check --segment 7 --size 30 --strategy worst-first
+  cioscope spot-check --from-scan 2026-11-30-0228 --rule split_identity --size 20
+  cioscope spot-check --list
+  cioscope spot-check --resume 2026-12-01-0915-ab";
+const REPORT_EXAMPLES: &str = "Examples:
+  cioscope report 2026-12-01-0915-ab
+  cioscope report 2026-12-01-0915-ab --format json --out session.json
+  cioscope report 2026-12-01-0915-ab --format csv --mask-pii --out session.csv";
+const WHY_EXAMPLES: &str = "One person: --person ID. A cohort: --segment ID, --people-file FILE, --sample N [--seed S], --all, --from-scan SCAN, or several --person.
+Examples:
+  cioscope why --demo --person C1007 --campaign 201
+  cioscope why --demo --campaign 201 --all --format json
+  cioscope why --campaign \"Cart recovery\" --segment 7 --format md --out launch.md";
+const SCAN_EXAMPLES: &str = "Examples:
+  cioscope scan --demo
+  cioscope scan --segment 7 --format md --out qa.md
+  cioscope scan --list
+  cioscope scan --resume 2026-11-30-0228";
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  cioscope completions bash > /etc/bash_completion.d/cioscope
+  cioscope completions zsh > \"${fpath[1]}/_cioscope\"
+  cioscope completions fish > ~/.config/fish/completions/cioscope.fish";
+const MAN_EXAMPLES: &str = "Examples:
+  cioscope man > cioscope.1
+  cioscope man check | man -l -
+  cioscope man --out-dir /usr/local/share/man/man1";
 
 #[derive(Debug, Clone, Args, Default)]
 pub struct Selection {
@@ -164,6 +212,7 @@ pub struct ReportArgs {
     /// The export's format.
     #[arg(long, value_parser = report_format(), default_value = "md")]
     pub format: ReportFormat,
+    /// Write the export here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Mask personal data by what each value is: emails, phones, names, anonymous ids, free text.
@@ -177,9 +226,7 @@ fn why_format() -> impl TypedValueParser<Value = WhyFormat> {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "One person: --person ID. A cohort: --segment ID, --people-file FILE, --sample N [--seed S], --all, --from-scan SCAN, or several --person.\nExamples:\n  cioscope why --demo --person C1007 --campaign 201\n  cioscope why --demo --campaign 201 --all --format json"
-)]
+#[command(after_help = WHY_EXAMPLES)]
 pub struct WhyArgs {
     /// Who: one --person explains one person; anything else a cohort.
     #[command(flatten)]
@@ -199,9 +246,7 @@ pub struct WhyArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  cioscope scan --demo\n  cioscope scan --segment 7 --format md --out qa.md\n  cioscope scan --list\n  cioscope scan --resume 2026-11-30-0228"
-)]
+#[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
     /// Scan the members of one segment instead of the whole workspace.
     #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]
@@ -227,6 +272,154 @@ pub struct ScanArgs {
     /// Continue an interrupted scan (or print a finished one again).
     #[arg(long, value_name = "ID")]
     pub resume: Option<String>,
+}
+
+// ---- man pages ---------------------------------------------------------------
+
+/// The pages `cioscope man` can print: `cioscope` and one per command.
+pub fn man_page_names() -> Vec<String> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    std::iter::once("cioscope".to_string())
+        .chain(
+            cmd.get_subcommands()
+                .filter(|s| s.get_name() != "help")
+                .map(|s| format!("cioscope-{}", s.get_name())),
+        )
+        .collect()
+}
+
+/// One man page (roff): `cioscope` (None) or a command's. Every page ends
+/// with its examples, the exit status, the files cioscope reads and
+/// writes, and the other pages.
+pub fn man_page(command: Option<&str>) -> Result<Vec<u8>, String> {
+    let mut root = <Cli as clap::CommandFactory>::command();
+    // Built, the global flags (--config, --demo, --theme, --debug) are on
+    // every command's page too.
+    root.build();
+    let (page, cmd) = match command {
+        None => ("cioscope".to_string(), root.clone()),
+        Some(name) => {
+            let sub = root
+                .find_subcommand(name)
+                .filter(|s| s.get_name() != "help")
+                .ok_or_else(|| {
+                    format!(
+                        "no command {name:?}; pages: {}",
+                        man_page_names().join(", ")
+                    )
+                })?;
+            let page = format!("cioscope-{}", sub.get_name());
+            let sub = sub
+                .clone()
+                .name(page.clone())
+                .bin_name(format!("cioscope {name}"))
+                .version(env!("CARGO_PKG_VERSION"));
+            (page, sub)
+        }
+    };
+    let man = clap_mangen::Man::new(cmd.clone()).title(page.to_uppercase());
+    let mut out = Vec::new();
+    let io = |e: std::io::Error| e.to_string();
+    man.render_title(&mut out).map_err(io)?;
+    man.render_name_section(&mut out).map_err(io)?;
+    man.render_synopsis_section(&mut out).map_err(io)?;
+    man.render_description_section(&mut out).map_err(io)?;
+    man.render_options_section(&mut out).map_err(io)?;
+    if command.is_none() {
+        man.render_subcommands_section(&mut out).map_err(io)?;
+    }
+    let mut extra = String::new();
+    if let Some(after) = cmd.get_after_help() {
+        let text = after.to_string();
+        let examples: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("Examples:"))
+            .skip(1)
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let notes: Vec<&str> = text
+            .lines()
+            .take_while(|l| !l.starts_with("Examples:"))
+            .collect();
+        if !notes.is_empty() {
+            extra.push_str(".SH NOTES\n");
+            for n in notes {
+                extra.push_str(&roff_text(n));
+                extra.push_str("\n.br\n");
+            }
+        }
+        if !examples.is_empty() {
+            extra.push_str(".SH EXAMPLES\n");
+            for e in examples {
+                extra.push_str(".TP\n.B ");
+                extra.push_str(&roff_text(e));
+                extra.push('\n');
+            }
+        }
+    }
+    extra.push_str(".SH EXIT STATUS\n");
+    for (code, meaning) in crate::exit::MEANINGS {
+        extra.push_str(&format!(
+            ".TP\n.B {}\n{}\n",
+            roff_text(code),
+            roff_text(meaning)
+        ));
+    }
+    extra.push_str(".SH FILES\n");
+    for (what, path) in files() {
+        extra.push_str(&format!(
+            ".TP\n.I {}\n{}\n",
+            roff_text(&path),
+            roff_text(what)
+        ));
+    }
+    extra.push_str(".SH SEE ALSO\n");
+    let others: Vec<String> = man_page_names()
+        .into_iter()
+        .filter(|n| *n != page)
+        .map(|n| format!("\\fB{n}\\fR(1)"))
+        .collect();
+    extra.push_str(&others.join(", "));
+    extra.push('\n');
+    out.extend_from_slice(extra.as_bytes());
+    man.render_version_section(&mut out).map_err(io)?;
+    Ok(out)
+}
+
+/// The files cioscope reads and writes, for the FILES section: where they
+/// are on Linux (the platform's own folders elsewhere), so a page written
+/// on one machine is right on another.
+fn files() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "the config when --config is not given; else $XDG_CONFIG_HOME/cioscope/config.toml",
+            "./cioscope.toml".into(),
+        ),
+        (
+            "spot-check sessions, recorded check runs and scans, unless [store] or [spot_check] name another database; $CIOSCOPE_DATA_DIR overrides the folder",
+            "$XDG_DATA_HOME/cioscope/spotcheck.db (~/.local/share/cioscope/spotcheck.db)".into(),
+        ),
+        (
+            "the log, never the terminal (--debug writes more); $CIOSCOPE_LOG_DIR overrides the folder",
+            "$XDG_STATE_HOME/cioscope/cioscope.log (~/.local/state/cioscope/cioscope.log)".into(),
+        ),
+        (
+            "the demo workspace, written on first use of --demo",
+            "$XDG_CACHE_HOME/cioscope/ (~/.cache/cioscope/)".into(),
+        ),
+    ]
+}
+
+/// Text safe in a roff line: backslashes and dashes escaped, and a line
+/// never starting with a control character.
+fn roff_text(s: &str) -> String {
+    let t = s.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
 }
 
 // The edge: clap's types map onto the domain's option types here, so
@@ -312,6 +505,68 @@ impl From<ReportArgs> for crate::spotcheck::command::ReportCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every command's help ends with examples, and every option says what
+    /// it does (the man pages are made of the same text).
+    #[test]
+    fn every_command_has_examples_and_every_option_a_description() {
+        let mut root = <Cli as clap::CommandFactory>::command();
+        root.build();
+        let mut missing = vec![];
+        for sub in root.get_subcommands().filter(|s| s.get_name() != "help") {
+            let after = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if !after.contains("Examples:\n  cioscope ") {
+                missing.push(format!("{}: no examples", sub.get_name()));
+            }
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{} {id}: no description", sub.get_name()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    #[test]
+    fn every_page_names_the_others_and_has_exit_status_and_files() {
+        let names = man_page_names();
+        assert!(names.contains(&"cioscope-scan".to_string()), "{names:?}");
+        for name in &names {
+            let page =
+                String::from_utf8(man_page(name.strip_prefix("cioscope-")).unwrap()).unwrap();
+            for section in [
+                ".SH EXIT STATUS",
+                ".SH FILES",
+                ".SH SEE ALSO",
+                ".SH OPTIONS",
+            ] {
+                assert!(page.contains(section), "{name}: no {section}");
+            }
+            for other in names.iter().filter(|n| *n != name) {
+                assert!(
+                    page.contains(&format!("\\fB{other}\\fR(1)")),
+                    "{name} does not name {other}"
+                );
+            }
+            if name != "cioscope" {
+                assert!(page.contains(".SH EXAMPLES"), "{name}: no examples");
+                assert!(
+                    page.contains("\\-\\-config"),
+                    "{name}: the global --config is missing"
+                );
+            }
+        }
+        assert!(man_page(Some("nope"))
+            .unwrap_err()
+            .contains("cioscope-check"));
+    }
 
     #[test]
     fn the_scan_flag_default_is_the_scan_default() {

@@ -18,6 +18,16 @@ pub enum Exit {
     Signal(u8),
 }
 
+/// Every code a command may exit with and what it means (the man page's
+/// EXIT STATUS and `docs/cli.md`).
+pub const MEANINGS: &[(&str, &str)] = &[
+    ("0", "done: no finding at or above --fail-on; an explanation, a report or a list was written"),
+    ("1", "findings at or above --fail-on (check, scan); the TUI could not use the terminal"),
+    ("2", "usage or config error: the message names the file, line and key; a bad theme or [keys] table"),
+    ("3", "Customer.io, a source or the store failed, so some people were not checked or explained (the report still lists what was, and the errors); a run stopped by a signal or a throttle budget (resumable); a spot-check change that could not be saved; a session or scan held by another process"),
+    ("128+N", "the TUI was ended by signal N (143 for SIGTERM)"),
+];
+
 impl Exit {
     pub fn code(self) -> u8 {
         match self {

@@ -18,14 +18,19 @@ fn main() -> ExitCode {
             clap_complete::generate(*shell, &mut cmd, "cioscope", &mut buf);
             Some(Ok(buf))
         }
-        Some(Command::Man) => {
-            let mut buf = Vec::new();
-            Some(
-                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                    .render(&mut buf)
-                    .map(|()| buf),
-            )
-        }
+        Some(Command::Man {
+            command,
+            out_dir: None,
+        }) => match cioscope::cli::man_page(command.as_deref()) {
+            Ok(page) => Some(Ok(page)),
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return Exit::Usage.into();
+            }
+        },
+        Some(Command::Man {
+            out_dir: Some(dir), ..
+        }) => return write_man_pages(dir).into(),
         _ => None,
     };
     if let Some(text) = generated {
@@ -54,6 +59,31 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(run(cli)).into()
+}
+
+/// `cioscope man --out-dir DIR`: every page, one file each.
+fn write_man_pages(dir: &std::path::Path) -> Exit {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("cioscope: cannot create {}: {e}", dir.display());
+        return Exit::Unavailable;
+    }
+    for name in cioscope::cli::man_page_names() {
+        let command = name.strip_prefix("cioscope-");
+        let page = match cioscope::cli::man_page(command) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("cioscope: {e}");
+                return Exit::Unavailable;
+            }
+        };
+        let path = dir.join(format!("{name}.1"));
+        if let Err(e) = std::fs::write(&path, page) {
+            eprintln!("cioscope: cannot write {}: {e}", path.display());
+            return Exit::Unavailable;
+        }
+        println!("{}", path.display());
+    }
+    Exit::Clean
 }
 
 /// Whether the flags (or the default paths) name a config.
@@ -126,7 +156,7 @@ async fn run(cli: Cli) -> Exit {
                 None => cioscope::spotcheck::command::report_command(None, args.into()).await,
             }
         }
-        Some(Command::Completions { .. } | Command::Man) => Exit::Clean,
+        Some(Command::Completions { .. } | Command::Man { .. }) => Exit::Clean,
         Some(Command::Scan(args)) if args.list && !has_config(&cli.workspace) => {
             cioscope::scan::command::list_command(None).await
         }
