@@ -272,6 +272,9 @@ pub struct ScanArgs {
     /// Continue an interrupted scan (or print a finished one again).
     #[arg(long, value_name = "ID")]
     pub resume: Option<String>,
+    /// Mask emails and phone numbers in the report, whatever its format.
+    #[arg(long)]
+    pub mask_pii: bool,
 }
 
 // ---- man pages ---------------------------------------------------------------
@@ -461,6 +464,7 @@ impl From<ScanArgs> for crate::scan::command::ScanCommand {
             fail_on: a.fail_on,
             list: a.list,
             resume: a.resume,
+            mask_pii: a.mask_pii,
         }
     }
 }

@@ -256,7 +256,49 @@ fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
         .unwrap();
     let md = String::from_utf8(md.stdout).unwrap();
     assert!(md.contains("**2 new**, 1 resolved"), "{md}");
-    assert!(md.contains("| C8 | `enum_drift` |"), "{md}");
+    // New pairs with their severity and summary; resolved pairs listed.
+    let new_c8 = md
+        .lines()
+        .find(|l| l.contains("| C8 | `enum_drift` |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        new_c8.starts_with("| warn | C8 | `enum_drift` | "),
+        "{new_c8}"
+    );
+    assert!(
+        new_c8.contains("Platinum"),
+        "the finding's summary: {new_c8}"
+    );
+    let resolved = md
+        .split("## Resolved since scan")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(resolved.contains("| C2 | `split_identity` |"), "{md}");
+
+    // --mask-pii: no email or phone number survives, in any format (the
+    // same report unmasked holds some).
+    let plain = cioscope(data.path())
+        .args(["scan", "--config", config, "--resume"])
+        .arg(second["scan"].as_str().unwrap())
+        .args(["--format", "json", "--fail-on", "never"])
+        .output()
+        .unwrap();
+    assert!(!cioscope::report::pii::leaks(&String::from_utf8(plain.stdout).unwrap()).is_empty());
+    for format in ["md", "table", "json", "csv"] {
+        let out = cioscope(data.path())
+            .args(["scan", "--config", config, "--resume"])
+            .arg(second["scan"].as_str().unwrap())
+            .args(["--format", format, "--fail-on", "never", "--mask-pii"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(!text.is_empty(), "{format}");
+        assert_eq!(
+            cioscope::report::pii::leaks(&text),
+            Vec::<String>::new(),
+            "{format}:\n{text}"
+        );
+    }
     let list = cioscope(data.path())
         .args(["scan", "--list"])
         .output()

@@ -3,6 +3,7 @@
 
 pub mod findings;
 pub mod model;
+pub mod pii;
 pub mod text;
 
 pub use model::{CheckReport, FailOn, FindingKey, NotJudged, RunComparison, Summary, SCHEMA};

@@ -28,6 +28,8 @@ pub struct ScanCommand {
     pub list: bool,
     /// Continue an interrupted scan (or print a finished one again).
     pub resume: Option<String>,
+    /// Mask emails and phone numbers in the report (whatever its format).
+    pub mask_pii: bool,
 }
 
 /// `scan --list` (no workspace needed: a config only names the store).
@@ -294,12 +296,28 @@ fn show(step: Step, tty: bool) {
 /// `flags` are the `--demo`/`--config` a printed command needs
 /// ([`Config::command_flags`]).
 fn finish(report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
-    let text = match args.format {
-        Format::Table => report::table(report, flags),
-        Format::Json => report::json(report),
-        Format::Md => report::markdown(report),
-        Format::Csv => report::csv(report),
+    let masked;
+    let shown = if args.mask_pii {
+        masked = report.masked();
+        &masked
+    } else {
+        report
     };
+    let mut text = match args.format {
+        Format::Table => report::table(shown, flags),
+        Format::Json => report::json(shown),
+        Format::Md => report::markdown(shown),
+        Format::Csv => report::csv(shown),
+    };
+    if args.mask_pii {
+        // What the structure did not say (a value inside a sentence).
+        let star = if args.format == Format::Md {
+            "\\*"
+        } else {
+            "*"
+        };
+        text = crate::report::pii::mask_text(&text, star);
+    }
     let written = match &args.out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))

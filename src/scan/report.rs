@@ -212,6 +212,39 @@ pub struct ScanSummary {
 }
 
 impl ScanReport {
+    /// The report with emails and phone numbers masked wherever a person,
+    /// a summary, evidence or an error names them.
+    pub fn masked(&self) -> ScanReport {
+        use crate::report::pii::{mask_finding, mask_text};
+        let m = |s: &str| mask_text(s, "*");
+        let pairs = |v: &[Pair]| -> Vec<Pair> {
+            v.iter()
+                .map(|p| Pair {
+                    person: m(&p.person),
+                    rule: p.rule.clone(),
+                })
+                .collect()
+        };
+        let mut r = self.clone();
+        r.findings = self.findings.iter().map(mask_finding).collect();
+        r.errors = self
+            .errors
+            .iter()
+            .map(|e| PersonError {
+                person: m(&e.person),
+                source: e.source.clone(),
+                message: m(&e.message),
+            })
+            .collect();
+        if let Some(t) = &mut r.trend {
+            t.new = pairs(&t.new);
+            t.resolved = pairs(&t.resolved);
+            t.not_comparable = pairs(&t.not_comparable);
+        }
+        r.events_sample.humans = self.events_sample.humans.iter().map(|h| m(h)).collect();
+        r
+    }
+
     /// The report without its findings and errors (stored with the scan).
     pub fn header(&self) -> ScanReport {
         ScanReport {
@@ -727,6 +760,9 @@ pub fn table(r: &ScanReport, flags: &str) -> String {
 const EXAMPLES: usize = 5;
 
 /// The weekly QA page.
+/// New and resolved pairs listed on the Markdown page (the rest counted).
+const PAIRS_SHOWN: usize = 50;
+
 pub fn markdown(r: &ScanReport) -> String {
     let mut out = format!(
         "# Data QA — {} ({})\n\nScan `{}` · finished {} · {} profiles → **{} humans**\n\n",
@@ -785,12 +821,19 @@ pub fn markdown(r: &ScanReport) -> String {
             x.rule.id(),
             x.findings
         ));
+        let shown = examples.len();
         for f in examples {
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
                 f.severity.name(),
                 md_cell(&f.person),
                 md_cell(&f.summary)
+            ));
+        }
+        if x.findings > shown {
+            out.push_str(&format!(
+                "\n{} more beyond these {shown} (every finding: `--format json` or `csv`).\n",
+                x.findings - shown
             ));
         }
         out.push('\n');
@@ -800,12 +843,41 @@ pub fn markdown(r: &ScanReport) -> String {
     }
     if let Some(t) = &r.trend {
         if !t.new.is_empty() {
-            out.push_str("## New since last scan\n\n| person | rule |\n|---|---|\n");
-            for p in t.new.iter().take(50) {
+            out.push_str(
+                "## New since last scan\n\n| severity | person | rule | summary |\n|---|---|---|---|\n",
+            );
+            for p in t.new.iter().take(PAIRS_SHOWN) {
+                // The pair's worst finding now (findings are sorted worst first).
+                let f = r
+                    .findings
+                    .iter()
+                    .find(|f| f.person == p.person && f.rule.id() == p.rule);
+                out.push_str(&format!(
+                    "| {} | {} | `{}` | {} |\n",
+                    f.map_or("", |f| f.severity.name()),
+                    md_cell(&p.person),
+                    p.rule,
+                    f.map(|f| md_cell(&f.summary)).unwrap_or_default()
+                ));
+            }
+            if t.new.len() > PAIRS_SHOWN {
+                out.push_str(&format!("| | … | {} more | |\n", t.new.len() - PAIRS_SHOWN));
+            }
+            out.push('\n');
+        }
+        if !t.resolved.is_empty() {
+            out.push_str(&format!(
+                "## Resolved since scan `{}`\n\n| person | rule |\n|---|---|\n",
+                t.previous
+            ));
+            for p in t.resolved.iter().take(PAIRS_SHOWN) {
                 out.push_str(&format!("| {} | `{}` |\n", md_cell(&p.person), p.rule));
             }
-            if t.new.len() > 50 {
-                out.push_str(&format!("| … | {} more |\n", t.new.len() - 50));
+            if t.resolved.len() > PAIRS_SHOWN {
+                out.push_str(&format!(
+                    "| … | {} more |\n",
+                    t.resolved.len() - PAIRS_SHOWN
+                ));
             }
             out.push('\n');
         }

@@ -20,7 +20,7 @@
 pub mod command;
 pub mod compare;
 pub use crate::lock;
-pub mod pii;
+pub use crate::report::pii;
 pub mod report;
 pub mod sample;
 pub mod store;

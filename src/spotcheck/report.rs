@@ -14,9 +14,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::compare::{comparisons_for, Comparison, FindingKey, SnapshotKind};
-use super::pii::{mask_json, mask_text};
 use super::store::{SessionState, SessionStore, StoreError};
 use super::{percent, Item, Outcome, Verdict};
+use crate::report::pii::{mask_finding, mask_json, mask_text};
 use crate::rules::{Finding, Rule, Severity};
 use crate::sanitize::sanitize;
 
@@ -184,16 +184,6 @@ pub fn render(
 }
 
 // ---- masking ---------------------------------------------------------------
-
-fn mask_finding(f: &Finding) -> Finding {
-    Finding {
-        person: mask_text(&f.person, "*"),
-        profiles: f.profiles.iter().map(|p| mask_text(p, "*")).collect(),
-        summary: mask_text(&f.summary, "*"),
-        evidence: mask_json(&f.evidence),
-        ..f.clone()
-    }
-}
 
 /// Every string of the session with emails and phone numbers masked.
 pub fn masked_state(state: &SessionState) -> SessionState {

@@ -1,4 +1,4 @@
-//! Masking personal data in reports (`report --mask-pii`), by what a value
+//! Masking personal data in reports (`report --mask-pii`, `scan --mask-pii`), by what a value
 //! is, never by its digits alone.
 //!
 //! - In JSON (evidence), the key says what a value is: emails
@@ -11,6 +11,8 @@
 //!   0100`, `(555) 010-0100`, `555-010-0100`). A bare run of digits is an
 //!   id or a timestamp far more often than a phone, and stays.
 
+use crate::rules::Finding;
+
 /// Local-part characters of an email address (RFC 5322 "atext", minus the
 /// rarely seen ones that would swallow surrounding punctuation).
 fn is_local(c: char) -> bool {
@@ -19,6 +21,17 @@ fn is_local(c: char) -> bool {
 
 fn is_domain(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-')
+}
+
+/// A finding with its person, profiles, summary and evidence masked.
+pub fn mask_finding(f: &Finding) -> Finding {
+    Finding {
+        person: mask_text(&f.person, "*"),
+        profiles: f.profiles.iter().map(|p| mask_text(p, "*")).collect(),
+        summary: mask_text(&f.summary, "*"),
+        evidence: mask_json(&f.evidence),
+        ..f.clone()
+    }
 }
 
 /// Mask emails and phone numbers in `text`; `star` is the masking text (`*`,
