@@ -101,6 +101,7 @@ const SCAN_EXAMPLES: &str = "Examples:
   cioscope scan --demo
   cioscope scan --segment 7 --format md --out qa.md
   cioscope scan --list
+  cioscope scan --history --format csv --out trend.csv
   cioscope scan --resume 2026-11-30-0228";
 const COMPLETIONS_EXAMPLES: &str = "Examples:
   cioscope completions bash > /etc/bash_completion.d/cioscope
@@ -275,6 +276,10 @@ pub struct ScanArgs {
     /// Mask emails and phone numbers in the report, whatever its format.
     #[arg(long)]
     pub mask_pii: bool,
+    /// Print the last 12 scans rule by rule (rates and a sparkline; with
+    /// --format json or csv, every point) instead of scanning.
+    #[arg(long, conflicts_with_all = ["resume", "list"])]
+    pub history: bool,
 }
 
 // ---- man pages ---------------------------------------------------------------
@@ -465,6 +470,7 @@ impl From<ScanArgs> for crate::scan::command::ScanCommand {
             list: a.list,
             resume: a.resume,
             mask_pii: a.mask_pii,
+            history: a.history,
         }
     }
 }

@@ -306,6 +306,48 @@ fn a_second_scan_reports_exactly_what_is_new_and_what_was_resolved() {
     let list = String::from_utf8(list.stdout).unwrap();
     assert!(list.contains(first["scan"].as_str().unwrap()), "{list}");
     assert!(list.contains(second["scan"].as_str().unwrap()), "{list}");
+
+    // The week as a picture: the page's trend column, and `--history`.
+    assert!(md.contains("| change since last scan | trend |"), "{md}");
+    assert!(md.contains("over the last 2 scans since"), "{md}");
+    let history = |format: &str| -> String {
+        let out = cioscope(data.path())
+            .args(["scan", "--config", config, "--history", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = history("table");
+    let split_line = table
+        .lines()
+        .find(|l| l.starts_with("split_identity"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert_eq!(
+        split_line
+            .chars()
+            .filter(|c| "▁▂▃▄▅▆▇█·".contains(*c))
+            .count(),
+        2,
+        "{split_line}"
+    );
+    let csv = history("csv");
+    for scan in [&first["scan"], &second["scan"]] {
+        let id = scan.as_str().unwrap();
+        assert!(
+            csv.lines()
+                .any(|l| l.starts_with(&format!("{id},")) && l.contains(",split_identity,")),
+            "{csv}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(&history("json")).unwrap();
+    assert_eq!(json["schema"], "cioscope.scan-history/1");
+    assert_eq!(json["scans"][0]["scan"], first["scan"]);
+    assert_eq!(json["scans"][1]["scan"], second["scan"]);
 }
 
 #[test]

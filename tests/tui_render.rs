@@ -3098,3 +3098,35 @@ fn quitting_with_saves_on_their_way_says_so_and_a_second_quit_leaves_at_once() {
     assert!(app.wants_to_leave());
     assert_eq!(app.jobs.pending(cioscope::tui::jobs::JobKind::Save), 1);
 }
+
+#[test]
+fn pulse_draws_each_rules_rate_over_the_last_scans_and_a_gap_where_it_was_not_judged() {
+    let mut app = app();
+    // Newest first: the middle scan could not judge split_identity.
+    let mut middle = scan_report("2026-11-23-0200-bbbb", 0, None);
+    middle.rules[0].humans_judged = 0;
+    middle.rules[0].humans_not_judged = 5000;
+    let mut oldest = scan_report("2026-11-16-0200-cccc", 50, None);
+    oldest.finished_at = "2026-11-16T02:10:00.000Z".into();
+    app.dispatch(Action::ScansLoaded {
+        job: scans_job(&app),
+        result: Ok(vec![
+            scan_report("2026-11-30-0200-aaaa", 25, Some(0)),
+            middle,
+            oldest,
+        ]),
+    });
+    for (w, h) in [(160, 48), (120, 40)] {
+        let s = render(&app, w, h);
+        let split = s
+            .lines()
+            .find(|l| l.contains("split_identity") && l.contains('%'))
+            .unwrap_or_else(|| panic!("{s}"));
+        // 50 → not judged → 25: full bar, a gap (never a zero), half bar.
+        assert!(split.contains("█·▅"), "{w}×{h}: {split}");
+        assert!(
+            s.contains("rate, 3 scans since 2026-11-16"),
+            "{w}×{h}:\n{s}"
+        );
+    }
+}

@@ -11,6 +11,21 @@ pub fn people(n: usize) -> String {
     }
 }
 
+/// `▁▃█·▅`: values oldest first, scaled to the largest; `·` where there is
+/// no value (a scan that could not judge): a gap is never drawn as a zero.
+pub fn sparkline(values: &[Option<f64>]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().flatten().copied().fold(0.0f64, f64::max);
+    values
+        .iter()
+        .map(|v| match v {
+            None => '·',
+            Some(_) if max <= 0.0 => BARS[0],
+            Some(v) => BARS[((v / max) * 7.0).ceil().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
 /// A Markdown table cell: sanitized, pipes escaped, one line.
 pub fn md_cell(s: &str) -> String {
     sanitize(s).replace('|', "\\|")

@@ -30,6 +30,8 @@ pub struct ScanCommand {
     pub resume: Option<String>,
     /// Mask emails and phone numbers in the report (whatever its format).
     pub mask_pii: bool,
+    /// Print the last scans rule by rule instead of scanning.
+    pub history: bool,
 }
 
 /// `scan --list` (no workspace needed: a config only names the store).
@@ -104,6 +106,9 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if args.history {
+        return history_command(&store, &config, &args).await;
+    }
     let scan = match &args.resume {
         Some(id) => match store.resolve_scan(id).await {
             Ok(s) if s.workspace != config.workspace => {
@@ -126,7 +131,7 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
                     store.place()
                 );
                 return match stored_report(&store, &s).await {
-                    Ok(r) => finish(&r, &args, &config.command_flags()),
+                    Ok(r) => finish(&store, &r, &args, &config.command_flags()).await,
                     Err(e) => {
                         eprintln!("cioscope: {e}");
                         Exit::Unavailable
@@ -189,7 +194,7 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
                 store.place()
             );
             return match stored_report(&store, &s).await {
-                Ok(r) => finish(&r, &args, &ws.config.command_flags()),
+                Ok(r) => finish(&store, &r, &args, &ws.config.command_flags()).await,
                 Err(e) => {
                     eprintln!("cioscope: {e}");
                     Exit::Unavailable
@@ -242,7 +247,54 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             );
             Exit::Unavailable
         }
-        Ok(Ok(report)) => finish(&report, &args, &ws.config.command_flags()),
+        Ok(Ok(report)) => finish(&store, &report, &args, &ws.config.command_flags()).await,
+    }
+}
+
+/// Write a report to `--out`, else stdout.
+fn write_out(out: Option<&std::path::Path>, text: &str) -> Result<(), String> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `scan --history`: the last scans of the workspace (and `--segment`'s
+/// selection, else the newest scan's) rule by rule.
+async fn history_command(store: &Store, config: &Config, args: &ScanCommand) -> Exit {
+    let selection = args.segment.map(|s| format!("segment {s}"));
+    let scans = match super::history::load(
+        store,
+        &config.workspace,
+        selection.as_deref(),
+        super::history::HISTORY,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            return Exit::Unavailable;
+        }
+    };
+    let text = match args.format {
+        Format::Json => super::history::json(&scans),
+        Format::Csv => super::history::csv(&scans),
+        Format::Table | Format::Md => super::history::table(&scans),
+    };
+    match write_out(args.out.as_deref(), &text) {
+        Ok(()) => Exit::Clean,
+        Err(e) => {
+            eprintln!("cioscope: {e}");
+            Exit::Usage
+        }
     }
 }
 
@@ -295,7 +347,7 @@ fn show(step: Step, tty: bool) {
 /// Print the report and pick the exit code (as `check`'s).
 /// `flags` are the `--demo`/`--config` a printed command needs
 /// ([`Config::command_flags`]).
-fn finish(report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
+async fn finish(store: &Store, report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
     let masked;
     let shown = if args.mask_pii {
         masked = report.masked();
@@ -306,7 +358,26 @@ fn finish(report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
     let mut text = match args.format {
         Format::Table => report::table(shown, flags),
         Format::Json => report::json(shown),
-        Format::Md => report::markdown(shown),
+        Format::Md => {
+            // The page's trend column: this scan and the ones before it of
+            // the same workspace and selection.
+            let history = super::history::load(
+                store,
+                &report.workspace,
+                Some(&report.selection),
+                super::history::HISTORY,
+            )
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("cioscope: the scan history could not be read ({e}): the page has no trend column");
+                vec![]
+            });
+            let upto: Vec<ScanReport> = history
+                .into_iter()
+                .skip_while(|h| h.scan != report.scan)
+                .collect();
+            report::markdown(shown, &upto)
+        }
         Format::Csv => report::csv(shown),
     };
     if args.mask_pii {
@@ -318,18 +389,7 @@ fn finish(report: &ScanReport, args: &ScanCommand, flags: &str) -> Exit {
         };
         text = crate::report::pii::mask_text(&text, star);
     }
-    let written = match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| e.to_string())
-        }
-    };
-    if let Err(e) = written {
+    if let Err(e) = write_out(args.out.as_deref(), &text) {
         eprintln!("cioscope: {e}");
         return Exit::Usage;
     }

@@ -38,6 +38,7 @@ use crate::store::scans::{ErrorRow, FindingRow, HumanRow, ScanRow};
 use crate::store::{Store, StoreError};
 
 pub mod command;
+pub mod history;
 mod idents;
 pub mod report;
 pub mod sample;

@@ -763,7 +763,9 @@ const EXAMPLES: usize = 5;
 /// New and resolved pairs listed on the Markdown page (the rest counted).
 const PAIRS_SHOWN: usize = 50;
 
-pub fn markdown(r: &ScanReport) -> String {
+/// The weekly page. `history`: this scan and the ones before it of the
+/// same workspace and selection, newest first (the trend column).
+pub fn markdown(r: &ScanReport, history: &[ScanReport]) -> String {
     let mut out = format!(
         "# Data QA — {} ({})\n\nScan `{}` · finished {} · {} profiles → **{} humans**\n\n",
         md_cell(&r.workspace),
@@ -792,10 +794,27 @@ pub fn markdown(r: &ScanReport) -> String {
         )),
         None => out.push_str("First scan of this workspace and selection: no trend yet.\n\n"),
     }
-    out.push_str("| rule | judged | humans affected | rate | change since last scan |\n|---|---:|---:|---:|---|\n");
-    for x in &r.rules {
+    let trend = history.len() > 1;
+    if trend {
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+            "The trend column is each rule's rate over the last {} (· = not judged).\n\n",
+            super::history::span(history)
+        ));
+        out.push_str("| rule | judged | humans affected | rate | change since last scan | trend |\n|---|---:|---:|---:|---|---|\n");
+    } else {
+        out.push_str("| rule | judged | humans affected | rate | change since last scan |\n|---|---:|---:|---:|---|\n");
+    }
+    for x in &r.rules {
+        let spark = if trend {
+            format!(
+                " {} |",
+                crate::report::text::sparkline(&super::history::series(history, x.rule))
+            )
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |{spark}\n",
             x.rule.id(),
             judged_cell(x),
             x.humans_affected,

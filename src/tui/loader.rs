@@ -402,9 +402,6 @@ fn spawn_stats(ws: Arc<Workspace>, tx: UnboundedSender<Action>) -> JoinHandle<()
     })
 }
 
-/// How many past scans the Pulse trend shows.
-const SCAN_HISTORY: usize = 8;
-
 /// The workspace's latest finished scans, newest first. A local store that
 /// does not exist yet holds none (and is not created just to look).
 async fn latest_scans(
@@ -416,17 +413,17 @@ async fn latest_scans(
     let store = crate::store::Store::open(config)
         .await
         .map_err(|e| e.to_string())?;
-    let rows = store
-        .list_scans(Some(&config.workspace))
-        .await
-        .map_err(|e| e.to_string());
+    // The newest scan and the ones before it of its selection.
+    let scans = crate::scan::history::load(
+        &store,
+        &config.workspace,
+        None,
+        crate::scan::history::HISTORY,
+    )
+    .await
+    .map_err(|e| e.to_string());
     store.close().await;
-    Ok(rows?
-        .into_iter()
-        .filter(|s| s.is_done())
-        .filter_map(|s| serde_json::from_str(s.report.as_deref()?).ok())
-        .take(SCAN_HISTORY)
-        .collect())
+    scans
 }
 
 /// The program that shows a page to the operator, when there is one: a

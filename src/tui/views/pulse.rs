@@ -344,22 +344,6 @@ fn scan_rows(scan: &crate::scan::ScanReport) -> usize {
     scan_rules(scan).len().max(1) + 2
 }
 
-/// `▁▃█` for values, oldest first.
-fn sparkline(values: &[usize]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = values.iter().copied().max().unwrap_or(0);
-    values
-        .iter()
-        .map(|&v| {
-            if max == 0 {
-                BARS[0]
-            } else {
-                BARS[(v * 7).div_ceil(max).min(7)]
-            }
-        })
-        .collect()
-}
-
 /// The latest scan: per rule, humans affected, rate (with its interval
 /// when estimated from the event sample), change since the scan before,
 /// and the trend over the last scans.
@@ -387,13 +371,15 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
         None => " first scan of this workspace: no trend yet".into(),
     };
     lines.push(Line::from(Span::styled(fit(&trend, width), t.muted)));
-    lines.push(Line::from(Span::styled(
-        format!(
-            " {:<24}{:>6} {:<18}{:<7}{}",
-            "rule", "humans", "rate", "change", "last scans"
-        ),
-        t.muted,
-    )));
+    let header = format!(
+        " {:<24}{:>6} {:<18}{:<7}{}",
+        "rule",
+        "humans",
+        "rate",
+        "change",
+        format!("rate, {}", crate::scan::history::span(&app.scans))
+    );
+    lines.push(Line::from(Span::styled(fit(&header, width), t.muted)));
     let rules = scan_rules(scan);
     if rules.is_empty() {
         lines.push(Line::from(Span::styled(
@@ -406,12 +392,7 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
     let offset = crate::tui::app::scroll_window(0, app.scan_cursor, height, count);
     for (i, r) in rules.into_iter().enumerate().skip(offset).take(height) {
         let selected = app.scan_focus && i == app.scan_cursor;
-        let history: Vec<usize> = app
-            .scans
-            .iter()
-            .rev()
-            .map(|s| s.rule(r.rule).map_or(0, |x| x.humans_affected))
-            .collect();
+        let history = crate::scan::history::series(&app.scans, r.rule);
         let rate = match r.ci95 {
             _ if r.humans_judged == 0 && r.humans_not_judged > 0 => "not judged".to_string(),
             Some([lo, hi]) => format!(
@@ -444,7 +425,7 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!("{:>6} ", r.humans_affected), t.text),
             Span::styled(format!("{:<18}", rate), t.text),
             Span::styled(format!("{:<7}", change), style),
-            Span::styled(sparkline(&history), t.info),
+            Span::styled(crate::report::text::sparkline(&history), t.info),
         ]);
         lines.push(if selected {
             line.style(t.selection)
