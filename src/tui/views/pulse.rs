@@ -372,12 +372,12 @@ fn draw_scan(frame: &mut Frame, area: Rect, app: &App) {
     };
     lines.push(Line::from(Span::styled(fit(&trend, width), t.muted)));
     let header = format!(
-        " {:<24}{:>6} {:<18}{:<7}{}",
+        " {:<24}{:>6} {:<18}{:<7}rate, {}",
         "rule",
         "humans",
         "rate",
         "change",
-        format!("rate, {}", crate::scan::history::span(&app.scans))
+        crate::scan::history::span(&app.scans)
     );
     lines.push(Line::from(Span::styled(fit(&header, width), t.muted)));
     let rules = scan_rules(scan);
