@@ -785,7 +785,7 @@ fn completions_and_a_man_page_cover_every_subcommand() {
         .unwrap();
     let man = String::from_utf8(out.stdout).unwrap();
     assert!(
-        man.starts_with(".ie") && man.contains(".TH cioscope 1"),
+        man.starts_with(".ie") && man.contains(".TH CIOSCOPE 1"),
         "{man}"
     );
 }
