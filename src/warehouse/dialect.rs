@@ -1,0 +1,427 @@
+//! The PostgreSQL dialect: every piece of SQL text a warehouse run sends.
+//! Nothing else in `warehouse` writes SQL; another dialect (Snowflake,
+//! BigQuery) is another type with the same methods.
+//!
+//! Every statement that creates or changes a relation names it inside the
+//! work schema ([`Postgres::rel`]); the team's relations are only ever read
+//! (`FROM` the configured table or query).
+//!
+//! ## Normalization in SQL
+//!
+//! The key expressions below are the Rust normalizers of
+//! `model::normalize` written in SQL, checked against them form by form
+//! (`tests/warehouse.rs`). Where a written form cannot be read in SQL the
+//! same way, the expression yields NULL (no key, so no link) rather than a
+//! different key:
+//! - emails with any character outside ASCII: Rust lower-cases with
+//!   Unicode's full mapping, SQL `lower()` with the database's locale, and
+//!   the two differ (`İ`, a final `Σ`, locales that lower ASCII only);
+//! - phones libphonenumber's metadata would be needed for: every national
+//!   form outside North America, forms with an international prefix
+//!   (`001 …`, `0044 …`), and international forms written with separators
+//!   outside North America and the codes of `INTERNATIONAL`
+//!   (`+49 30 1234567`). Phones already in E.164 (`+` and digits) are keys
+//!   in every region.
+
+use crate::config::Relation;
+use crate::model::normalize::PhoneRegion;
+
+/// The characters Rust's `str::trim` removes: Unicode `White_Space`.
+const WHITESPACE: &[char] = &[
+    '\u{9}', '\u{a}', '\u{b}', '\u{c}', '\u{d}', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}',
+    '\u{2001}', '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}',
+    '\u{2009}', '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+];
+
+/// Calling codes whose international forms with separators SQL reads
+/// (`+44 7700 900891`), with the national numbers it reads for each: those
+/// not starting with the country's trunk prefix, which libphonenumber
+/// would drop (`+44 (0) 20 …`). libphonenumber keeps such a number's digits
+/// as written, so the key is `+` and the written digits. North America
+/// (`1`) is read by the rules of [`Postgres::phone_key`]. A code joins this
+/// list only with its forms in the differential test.
+const INTERNATIONAL: &[(&str, &str)] = &[("44", "[1-9][0-9]{6,9}")];
+
+/// The comment that marks a schema as cioscope's work schema: a schema
+/// without it is never dropped.
+pub const SCHEMA_MARK: &str =
+    "cioscope work schema: temporary relations of a warehouse run, dropped at its end";
+
+/// The PostgreSQL dialect over one work schema.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    /// The work schema's name (a plain identifier, checked by the config).
+    schema: String,
+}
+
+/// `text` as an SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `name` as a quoted identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `expr` trimmed as Rust's `str::trim` trims.
+fn trimmed(expr: &str) -> String {
+    let set: String = WHITESPACE.iter().collect();
+    format!("btrim(({expr})::text, {})", literal(&set))
+}
+
+impl Postgres {
+    pub fn new(schema: &str) -> Postgres {
+        Postgres {
+            schema: schema.to_string(),
+        }
+    }
+
+    /// A relation of the work schema.
+    pub fn rel(&self, name: &str) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(name))
+    }
+
+    /// A team relation as a `FROM` item aliased `alias`.
+    pub fn source(relation: &Relation, alias: &str) -> String {
+        match relation {
+            Relation::Table(parts) => {
+                let name: Vec<String> = parts.iter().map(|p| quote_ident(p)).collect();
+                format!("{} AS {alias}", name.join("."))
+            }
+            Relation::Query(q) => format!("({q}) AS {alias}"),
+        }
+    }
+
+    // ------------------------------------------------------------ schema
+
+    /// The comment on the schema named `$1`; no row when it does not exist.
+    pub fn schema_comment(&self) -> &'static str {
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1"
+    }
+
+    pub fn create_schema(&self) -> Vec<String> {
+        let s = quote_ident(&self.schema);
+        vec![
+            format!("CREATE SCHEMA {s}"),
+            format!("COMMENT ON SCHEMA {s} IS {}", literal(SCHEMA_MARK)),
+        ]
+    }
+
+    pub fn drop_schema(&self) -> String {
+        format!(
+            "DROP SCHEMA IF EXISTS {} CASCADE",
+            quote_ident(&self.schema)
+        )
+    }
+
+    // ------------------------------------------------------ normalization
+
+    /// `identity::id_key`: the id trimmed, NULL when empty.
+    pub fn id_key(expr: &str) -> String {
+        format!("NULLIF({}, '')", trimmed(expr))
+    }
+
+    /// `normalize::email`: trimmed and lower-cased, NULL when empty; NULL
+    /// too when the text holds anything outside ASCII (see the module).
+    pub fn email_key(expr: &str) -> String {
+        let t = trimmed(expr);
+        format!(
+            "CASE WHEN octet_length({t}) = char_length({t}) THEN NULLIF(lower({t} COLLATE \"C\"), '') END"
+        )
+    }
+
+    /// `normalize::email_canonical` of a normalized email `e`: the local
+    /// part cut at its first `+`, `googlemail.com` read as `gmail.com`, and
+    /// for `gmail.com` the dots of the local part dropped. The local part
+    /// is everything before the last `@`; text without `@` is kept.
+    pub fn email_canonical(e: &str) -> String {
+        let local = format!("split_part(substring(({e}) from '^(.*)@'), '+', 1)");
+        let domain = format!("substring(({e}) from '@([^@]*)$')");
+        format!(
+            "CASE WHEN ({e}) IS NULL THEN NULL \
+             WHEN strpos(({e}), '@') = 0 THEN ({e}) \
+             WHEN {domain} IN ('gmail.com', 'googlemail.com') \
+               THEN replace({local}, '.', '') || '@gmail.com' \
+             ELSE {local} || '@' || {domain} END"
+        )
+    }
+
+    /// `normalize::phone_in(_, region)` for the forms SQL can read exactly,
+    /// NULL for the rest (see the module):
+    /// - fewer than 6 digits: NULL, as in Rust;
+    /// - `+` and digits only: kept as written, in every region;
+    /// - in a North American region (calling code 1): ten digits
+    ///   `NXX NXX XXXX` (N from 2) with an optional leading `1` or `+1` and
+    ///   separators, as Rust's fast path reads them; else the written part
+    ///   (up to the first character that is not a digit, a separator or a
+    ///   leading `+`, so extensions are left out) when it is ten digits
+    ///   starting 2–9, or `1` and ten digits starting 2–9, which
+    ///   libphonenumber reads as `+1` and those ten digits;
+    /// - in every region: `+` and a code of `INTERNATIONAL` with its national
+    ///   number, separators between.
+    pub fn phone_key(expr: &str, region: PhoneRegion) -> String {
+        let t = trimmed(expr);
+        let digits = format!("regexp_replace({t}, '[^0-9]', '', 'g')");
+        let written = format!("substring({t} from '^[ .()/+-]*[0-9 .()/-]*')");
+        let wdigits = format!("regexp_replace({written}, '[^0-9]', '', 'g')");
+        let mut out = format!(
+            "CASE WHEN length({digits}) < 6 THEN NULL \
+             WHEN {t} ~ '^\\+[0-9]+$' THEN {t} "
+        );
+        if region.calling() == 1 {
+            out.push_str(&format!(
+                "WHEN {t} ~ '^[ .()-]*(\\+[ .()-]*)?[0-9 .()-]*$' \
+                   AND (({digits} ~ '^[2-9][0-9]{{2}}[2-9][0-9]{{6}}$' AND strpos({t}, '+') = 0) \
+                     OR {digits} ~ '^1[2-9][0-9]{{2}}[2-9][0-9]{{6}}$') \
+                 THEN '+1' || right({digits}, 10) \
+                 WHEN strpos({written}, '+') = 0 AND {wdigits} ~ '^[2-9][0-9]{{9}}$' \
+                 THEN '+1' || {wdigits} \
+                 WHEN {wdigits} ~ '^1[2-9][0-9]{{9}}$' THEN '+' || {wdigits} "
+            ));
+        }
+        // International forms with separators, for the calling codes
+        // whose reading is known without the metadata (see INTERNATIONAL).
+        for (code, national) in INTERNATIONAL {
+            out.push_str(&format!(
+                "WHEN strpos({written}, '+') > 0 AND {wdigits} ~ '^{code}{national}$' THEN '+' || {wdigits} "
+            ));
+        }
+        out.push_str("ELSE NULL END");
+        out
+    }
+
+    /// Each of the text array `$1` with its id, email, canonical email and
+    /// phone keys, in order: the differential test's question.
+    pub fn normalize_forms(region: PhoneRegion) -> String {
+        format!(
+            "SELECT ord, id_k, email_k, {canonical}, phone_k FROM ( \
+               SELECT f.ord, {id} AS id_k, {email} AS email_k, {phone} AS phone_k \
+               FROM unnest($1::text[]) WITH ORDINALITY AS f(raw, ord)) AS k \
+             ORDER BY ord",
+            canonical = Self::email_canonical("email_k"),
+            id = Self::id_key("f.raw"),
+            email = Self::email_key("f.raw"),
+            phone = Self::phone_key("f.raw", region),
+        )
+    }
+
+    // ------------------------------------------------- stage 1: identity keys
+
+    /// `nodes(node, cio_id, id, email, phone)`: one numbered row per
+    /// profile of the team's relation.
+    pub fn create_nodes(&self, profiles: &Relation) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE TABLE {nodes} AS SELECT \
+                   (row_number() OVER (ORDER BY p.cio_id::text))::bigint AS node, \
+                   p.cio_id::text AS cio_id, p.id::text AS id, \
+                   p.email::text AS email, p.phone::text AS phone \
+                 FROM {src}",
+                nodes = self.rel("nodes"),
+                src = Self::source(profiles, "p"),
+            ),
+            format!("ALTER TABLE {} ADD PRIMARY KEY (node)", self.rel("nodes")),
+        ]
+    }
+
+    /// `keys(node, kind, key)`: `id`, `email`, `email_canonical` and
+    /// `phone` keys of every node, normalized in SQL.
+    pub fn create_keys(&self, region: PhoneRegion) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE TABLE {keys} AS SELECT k.node, v.kind, v.key FROM ( \
+                   SELECT node, id_k, email_k, {canonical} AS canonical_k, phone_k FROM ( \
+                     SELECT node, {id} AS id_k, {email} AS email_k, {phone} AS phone_k \
+                     FROM {nodes}) AS n) AS k \
+                 CROSS JOIN LATERAL (VALUES ('id', k.id_k), ('email', k.email_k), \
+                   ('email_canonical', k.canonical_k), ('phone', k.phone_k)) AS v(kind, key) \
+                 WHERE v.key IS NOT NULL",
+                keys = self.rel("keys"),
+                nodes = self.rel("nodes"),
+                canonical = Self::email_canonical("email_k"),
+                id = Self::id_key("id"),
+                email = Self::email_key("email"),
+                phone = Self::phone_key("phone", region),
+            ),
+            format!("CREATE INDEX ON {} (kind, key)", self.rel("keys")),
+            format!("CREATE INDEX ON {} (node)", self.rel("keys")),
+            format!("ANALYZE {}", self.rel("keys")),
+        ]
+    }
+
+    /// How many keys stage 1 made.
+    pub fn count_keys(&self) -> String {
+        format!("SELECT count(*)::bigint FROM {}", self.rel("keys"))
+    }
+
+    /// How many profiles stage 1 read.
+    pub fn count_nodes(&self) -> String {
+        format!("SELECT count(*)::bigint FROM {}", self.rel("nodes"))
+    }
+
+    /// `placeholders(kind, key, profiles)`: keys of the joining `kinds`
+    /// held by more than `cap` profiles.
+    pub fn create_placeholders(&self, kinds: &[&str], cap: usize) -> String {
+        format!(
+            "CREATE TABLE {ph} AS SELECT kind, key, count(*)::bigint AS profiles \
+             FROM {keys} WHERE kind IN ({kinds}) GROUP BY kind, key HAVING count(*) > {cap}",
+            ph = self.rel("placeholders"),
+            keys = self.rel("keys"),
+            kinds = in_list(kinds),
+        )
+    }
+
+    /// Every placeholder, the most shared first.
+    pub fn select_placeholders(&self) -> String {
+        format!(
+            "SELECT kind, key, profiles FROM {} ORDER BY profiles DESC, kind, key",
+            self.rel("placeholders")
+        )
+    }
+
+    // -------------------------------------------- stage 2: connected components
+
+    /// `edges(a, b)`, both ways: each node holding a joining key that is
+    /// not a placeholder, linked to the smallest node holding it (a star
+    /// per key: the same components as linking every pair). An email joins
+    /// two profiles with ids only when `match_email`; with an email-only
+    /// profile among its holders it joins them all.
+    pub fn create_edges(&self, kinds: &[&str], match_email: bool) -> Vec<String> {
+        let email_rule = if match_email {
+            "true"
+        } else {
+            "(g.kind <> 'email' OR g.any_email_only)"
+        };
+        vec![
+            format!(
+                "CREATE TABLE {edges} AS \
+                 WITH g AS ( \
+                   SELECT k.kind, k.node, min(k.node) OVER w AS root, \
+                          bool_or(i.node IS NULL) OVER w AS any_email_only \
+                   FROM {keys} AS k \
+                   LEFT JOIN {keys} AS i ON i.node = k.node AND i.kind = 'id' \
+                   WHERE k.kind IN ({kinds}) \
+                     AND NOT EXISTS (SELECT 1 FROM {ph} AS p WHERE p.kind = k.kind AND p.key = k.key) \
+                   WINDOW w AS (PARTITION BY k.kind, k.key)) \
+                 SELECT g.node AS a, g.root AS b FROM g WHERE g.node <> g.root AND {email_rule} \
+                 UNION SELECT g.root AS a, g.node AS b FROM g WHERE g.node <> g.root AND {email_rule}",
+                edges = self.rel("edges"),
+                keys = self.rel("keys"),
+                ph = self.rel("placeholders"),
+                kinds = in_list(kinds),
+            ),
+            format!("CREATE INDEX ON {} (a)", self.rel("edges")),
+            format!("ANALYZE {}", self.rel("edges")),
+        ]
+    }
+
+    /// `labels(node, label)`: every node its own label.
+    pub fn create_labels(&self) -> Vec<String> {
+        vec![
+            format!(
+                "CREATE TABLE {} AS SELECT node, node AS label FROM {}",
+                self.rel("labels"),
+                self.rel("nodes")
+            ),
+            format!("ALTER TABLE {} ADD PRIMARY KEY (node)", self.rel("labels")),
+            format!("ANALYZE {}", self.rel("labels")),
+        ]
+    }
+
+    /// One round of min-label propagation: each node takes the smallest
+    /// label among its neighbours when smaller than its own. The rows it
+    /// updates are the labels that changed; none means converged.
+    pub fn label_round(&self) -> String {
+        format!(
+            "UPDATE {labels} AS l SET label = m.label FROM ( \
+               SELECT e.a AS node, min(n.label) AS label \
+               FROM {edges} AS e JOIN {labels} AS n ON n.node = e.b GROUP BY e.a) AS m \
+             WHERE l.node = m.node AND m.label < l.label",
+            labels = self.rel("labels"),
+            edges = self.rel("edges"),
+        )
+    }
+
+    /// How many components the labels make.
+    pub fn count_components(&self) -> String {
+        format!(
+            "SELECT count(DISTINCT label)::bigint FROM {}",
+            self.rel("labels")
+        )
+    }
+
+    // ------------------------------------------------------- pre-filters
+
+    /// `split_identity`'s candidates: every component of two or more
+    /// profiles, and with `match_email` every component holding an email
+    /// whose Gmail-style canonical form another email shares (the rule
+    /// judges such a variant beside the human). Rows: label, the cio_ids
+    /// (sorted), how many profiles, whether a variant brought it in.
+    pub fn split_identity_candidates(&self, match_email: bool) -> String {
+        let variant = if match_email {
+            format!(
+                "SELECT c.key FROM {keys} AS c \
+                 JOIN {keys} AS e ON e.node = c.node AND e.kind = 'email' \
+                 WHERE c.kind = 'email_canonical' GROUP BY c.key HAVING count(DISTINCT e.key) >= 2",
+                keys = self.rel("keys")
+            )
+        } else {
+            "SELECT NULL::text AS key WHERE false".to_string()
+        };
+        format!(
+            "WITH variant AS ({variant}), \
+             vnodes AS (SELECT DISTINCT c.node FROM {keys} AS c JOIN variant AS v ON v.key = c.key \
+                        WHERE c.kind = 'email_canonical') \
+             SELECT l.label, array_agg(n.cio_id ORDER BY n.cio_id) AS cio_ids, \
+                    count(*)::bigint AS profiles, bool_or(vn.node IS NOT NULL) AS variant \
+             FROM {labels} AS l JOIN {nodes} AS n ON n.node = l.node \
+             LEFT JOIN vnodes AS vn ON vn.node = l.node \
+             GROUP BY l.label HAVING count(*) >= 2 OR bool_or(vn.node IS NOT NULL) \
+             ORDER BY l.label",
+            keys = self.rel("keys"),
+            labels = self.rel("labels"),
+            nodes = self.rel("nodes"),
+        )
+    }
+}
+
+/// `'a', 'b'` for an `IN` list of fixed words.
+fn in_list(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| literal(w))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_and_literals_are_quoted() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(literal("o'neil"), "'o''neil'");
+        assert_eq!(Postgres::new("w").rel("keys"), "\"w\".\"keys\"");
+        assert_eq!(
+            Postgres::source(
+                &Relation::Table(vec!["Analytics".into(), "people".into()]),
+                "p"
+            ),
+            "\"Analytics\".\"people\" AS p"
+        );
+        assert_eq!(
+            Postgres::source(&Relation::Query("select 1".into()), "p"),
+            "(select 1) AS p"
+        );
+    }
+
+    #[test]
+    fn only_north_american_regions_read_national_phones() {
+        let us = Postgres::phone_key("x", PhoneRegion::US);
+        let gb = Postgres::phone_key("x", PhoneRegion::from_code("GB").unwrap());
+        assert!(us.contains("'+1' ||"));
+        assert!(!gb.contains("'+1' ||"));
+    }
+}
