@@ -636,6 +636,27 @@ async fn the_work_schema_is_gone_after_a_run_and_the_team_s_tables_are_unchanged
     assert!(!schema_exists(&url, &work).await);
     assert_eq!(src.fingerprint().await, before);
 
+    // A profiles relation with a repeated cio_id (a change log) stops the
+    // run: one row per profile.
+    let work = unique("wh_work");
+    let cfg = config(&format!(
+        "[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_PG_URL\"\nschema = \"{work}\"\nprofiles = \"SELECT * FROM {s}.profiles UNION ALL SELECT * FROM {s}.profiles\"\n",
+        s = src.name
+    ));
+    let err = open(&url, &cfg).await.run_identity().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WarehouseError::Profiles {
+                missing: 0,
+                repeated: 2
+            }
+        ),
+        "{err}"
+    );
+    assert!(!schema_exists(&url, &work).await);
+    assert_eq!(src.fingerprint().await, before);
+
     // A schema of that name without cioscope's mark is the team's: the run
     // stops and leaves it, and what is in it, alone.
     let theirs = unique("wh_theirs");

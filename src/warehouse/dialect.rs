@@ -225,6 +225,16 @@ impl Postgres {
         ]
     }
 
+    /// Rows of `nodes` without a cio_id, and rows repeating one: the
+    /// profiles relation must hold one row per profile.
+    pub fn check_nodes(&self) -> String {
+        format!(
+            "SELECT count(*) FILTER (WHERE cio_id IS NULL)::bigint, \
+                    (count(cio_id) - count(DISTINCT cio_id))::bigint FROM {}",
+            self.rel("nodes")
+        )
+    }
+
     /// `keys(node, kind, key)`: `id`, `email`, `email_canonical` and
     /// `phone` keys of every node, normalized in SQL.
     pub fn create_keys(&self, region: PhoneRegion) -> Vec<String> {

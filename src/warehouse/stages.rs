@@ -229,6 +229,14 @@ impl Warehouse {
     pub async fn identity_keys(&mut self) -> Result<Keys, WarehouseError> {
         let nodes = self.dialect.create_nodes(&self.config.profiles);
         self.exec("profiles", &nodes).await?;
+        let row = sqlx::query(&self.dialect.check_nodes())
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sql("profiles"))?;
+        let (missing, repeated): (i64, i64) = (row.get(0), row.get(1));
+        if missing > 0 || repeated > 0 {
+            return Err(WarehouseError::Profiles { missing, repeated });
+        }
         let keys = self.dialect.create_keys(self.region());
         self.exec("keys", &keys).await?;
         let placeholders = self
