@@ -364,30 +364,25 @@ impl Postgres {
     // ------------------------------------------------------- pre-filters
 
     /// `split_identity`'s candidates: every component of two or more
-    /// profiles, and with `match_email` every component holding an email
-    /// whose Gmail-style canonical form another email shares (the rule
-    /// judges such a variant beside the human). Rows: label, the cio_ids
-    /// (sorted), how many profiles, whether a variant brought it in.
-    pub fn split_identity_candidates(&self, match_email: bool) -> String {
-        let variant = if match_email {
-            format!(
-                "SELECT c.key FROM {keys} AS c \
-                 JOIN {keys} AS e ON e.node = c.node AND e.kind = 'email' \
-                 WHERE c.kind = 'email_canonical' GROUP BY c.key HAVING count(DISTINCT e.key) >= 2",
-                keys = self.rel("keys")
-            )
-        } else {
-            "SELECT NULL::text AS key WHERE false".to_string()
-        };
+    /// profiles, and every component holding an email whose Gmail-style
+    /// canonical form a profile of another component holds too. The Rust
+    /// engine attaches those profiles to the human as variants, whatever
+    /// `identity.match_on` says and even when the emails are equal (a
+    /// placeholder's holders are each other's variants), and the rule
+    /// judges them beside the human. Rows: label, the cio_ids (sorted), how
+    /// many profiles, whether a variant brought it in.
+    pub fn split_identity_candidates(&self) -> String {
         format!(
-            "WITH variant AS ({variant}), \
-             vnodes AS (SELECT DISTINCT c.node FROM {keys} AS c JOIN variant AS v ON v.key = c.key \
-                        WHERE c.kind = 'email_canonical') \
+            "WITH canon AS ( \
+               SELECT k.node, k.key, l.label FROM {keys} AS k JOIN {labels} AS l ON l.node = k.node \
+               WHERE k.kind = 'email_canonical'), \
+             shared AS (SELECT key FROM canon GROUP BY key HAVING count(DISTINCT label) >= 2), \
+             vlabels AS (SELECT DISTINCT c.label FROM canon AS c JOIN shared AS s ON s.key = c.key) \
              SELECT l.label, array_agg(n.cio_id ORDER BY n.cio_id) AS cio_ids, \
-                    count(*)::bigint AS profiles, bool_or(vn.node IS NOT NULL) AS variant \
+                    count(*)::bigint AS profiles, bool_or(v.label IS NOT NULL) AS variant \
              FROM {labels} AS l JOIN {nodes} AS n ON n.node = l.node \
-             LEFT JOIN vnodes AS vn ON vn.node = l.node \
-             GROUP BY l.label HAVING count(*) >= 2 OR bool_or(vn.node IS NOT NULL) \
+             LEFT JOIN vlabels AS v ON v.label = l.label \
+             GROUP BY l.label HAVING count(*) >= 2 OR bool_or(v.label IS NOT NULL) \
              ORDER BY l.label",
             keys = self.rel("keys"),
             labels = self.rel("labels"),

@@ -37,10 +37,11 @@ use crate::rules::Rule;
 
 /// The rules with a sound warehouse pre-filter (see the module).
 /// `split_identity`: the components of two or more profiles, and those
-/// holding an email with a Gmail-style variant elsewhere
-/// ([`Warehouse::split_identity_candidates`]). Sound over the profiles
-/// relation: links through source records are not in the warehouse graph
-/// yet.
+/// holding an email whose Gmail-style canonical form another component
+/// holds too ([`Warehouse::split_identity_candidates`]). Sound over the
+/// profiles relation (`tests/warehouse.rs` runs the rule on every human the
+/// Rust engine forms and finds each one it fires on among the candidates):
+/// links through source records are not in the warehouse graph yet.
 pub const PREFILTERED: &[Rule] = &[Rule::SplitIdentity];
 
 /// Why a warehouse run stopped.

@@ -52,8 +52,8 @@ pub struct Candidate {
     pub label: i64,
     /// Its profiles' cio_ids, sorted.
     pub cio_ids: Vec<String>,
-    /// Whether an email of it has a Gmail-style variant held elsewhere
-    /// (the rule judges the variant beside the human).
+    /// Whether an email of it has its Gmail-style canonical form held by
+    /// another human too (the rule judges that profile beside this human).
     pub variant: bool,
 }
 
@@ -307,9 +307,7 @@ impl Warehouse {
     /// `split_identity`'s sound pre-filter: the humans it could fire on
     /// (see [`super::dialect::Postgres::split_identity_candidates`]).
     pub async fn split_identity_candidates(&mut self) -> Result<Vec<Candidate>, WarehouseError> {
-        let q = self
-            .dialect
-            .split_identity_candidates(self.identity.match_email());
+        let q = self.dialect.split_identity_candidates();
         let rows = sqlx::query(&q)
             .fetch_all(&mut self.conn)
             .await
