@@ -340,13 +340,22 @@ impl Postgres {
     }
 
     /// One round of min-label propagation: each node takes the smallest
-    /// label among its neighbours when smaller than its own. The rows it
-    /// updates are the labels that changed; none means converged.
+    /// of its neighbours' labels and its own label's label (pointer
+    /// jumping: a chain converges in about log₂ of its length rounds
+    /// instead of its length) when smaller than its own. Every label stays
+    /// a node of the same component, and the smallest node keeps its own,
+    /// so the fixpoint is each component labelled by its smallest node.
+    /// The rows it updates are the labels that changed; none means
+    /// converged.
     pub fn label_round(&self) -> String {
         format!(
             "UPDATE {labels} AS l SET label = m.label FROM ( \
-               SELECT e.a AS node, min(n.label) AS label \
-               FROM {edges} AS e JOIN {labels} AS n ON n.node = e.b GROUP BY e.a) AS m \
+               SELECT x.node, min(x.label) AS label FROM ( \
+                 SELECT e.a AS node, n.label FROM {edges} AS e JOIN {labels} AS n ON n.node = e.b \
+                 UNION ALL \
+                 SELECT s.node, p.label FROM {labels} AS s JOIN {labels} AS p ON p.node = s.label \
+                 WHERE s.label <> s.node) AS x \
+               GROUP BY x.node) AS m \
              WHERE l.node = m.node AND m.label < l.label",
             labels = self.rel("labels"),
             edges = self.rel("edges"),
