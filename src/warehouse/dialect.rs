@@ -117,74 +117,86 @@ impl Postgres {
 
     // ------------------------------------------------------ normalization
 
-    /// `identity::id_key`: the id trimmed, NULL when empty.
-    pub fn id_key(expr: &str) -> String {
-        format!("NULLIF({}, '')", trimmed(expr))
-    }
-
-    /// `normalize::email`: trimmed and lower-cased, NULL when empty; NULL
-    /// too when the text holds anything outside ASCII (see the module).
-    pub fn email_key(expr: &str) -> String {
-        let t = trimmed(expr);
+    /// The normalized keys of `source` (a `FROM` item with columns `node,
+    /// id, email, phone`) as `node, id_k, email_k, canonical_k, phone_k`:
+    /// CTEs (to follow `WITH`) ending in one named `keyed`. Each
+    /// intermediate (trimmed text, digits, the written part of a phone) is
+    /// computed once per row, materialized so the planner does not inline
+    /// it again into every use.
+    ///
+    /// - `id_k`: the id trimmed as Rust's `str::trim` trims, NULL when empty.
+    /// - `email_k`, `normalize::email`: trimmed and lower-cased, NULL when
+    ///   empty; NULL too when the text holds anything outside ASCII (see
+    ///   the module).
+    /// - `canonical_k`, `normalize::email_canonical` of `email_k`: the local
+    ///   part (everything before the last `@`) cut at its first `+`,
+    ///   `googlemail.com` read as `gmail.com`, and for `gmail.com` the dots
+    ///   of the local part dropped; text without `@` is kept.
+    /// - `phone_k`: see [`Postgres::phone_key`].
+    fn keyed(source: &str, region: PhoneRegion) -> String {
+        let local = "left(email_k, length(email_k) - at_r)";
+        let domain = "right(email_k, at_r - 1)";
         format!(
-            "CASE WHEN octet_length({t}) = char_length({t}) THEN NULLIF(lower({t} COLLATE \"C\"), '') END"
+            "trimmed AS MATERIALIZED ( \
+               SELECT node, NULLIF({id}, '') AS id_k, {email} AS e_t, {phone} AS p_t FROM {source}), \
+             parts AS MATERIALIZED ( \
+               SELECT node, id_k, \
+                 CASE WHEN octet_length(e_t) = char_length(e_t) THEN NULLIF(lower(e_t COLLATE \"C\"), '') END AS email_k, \
+                 p_t, regexp_replace(p_t, '[^0-9]', '', 'g') AS p_d, \
+                 substring(p_t from '^[ .()/+-]*[0-9 .()/-]*') AS p_w \
+               FROM trimmed), \
+             keyed AS ( \
+               SELECT node, id_k, email_k, \
+                 CASE WHEN email_k IS NULL THEN NULL \
+                   WHEN at_r = 0 THEN email_k \
+                   WHEN {domain} IN ('gmail.com', 'googlemail.com') \
+                     THEN replace(split_part({local}, '+', 1), '.', '') || '@gmail.com' \
+                   ELSE split_part({local}, '+', 1) || '@' || {domain} END AS canonical_k, \
+                 {phone_k} AS phone_k \
+               FROM (SELECT parts.*, strpos(reverse(email_k), '@') AS at_r, \
+                       regexp_replace(p_w, '[^0-9]', '', 'g') AS p_wd FROM parts) AS p)",
+            id = trimmed("id"),
+            email = trimmed("email"),
+            phone = trimmed("phone"),
+            phone_k = Self::phone_key(region),
         )
     }
 
-    /// `normalize::email_canonical` of a normalized email `e`: the local
-    /// part cut at its first `+`, `googlemail.com` read as `gmail.com`, and
-    /// for `gmail.com` the dots of the local part dropped. The local part
-    /// is everything before the last `@`; text without `@` is kept.
-    pub fn email_canonical(e: &str) -> String {
-        let local = format!("split_part(substring(({e}) from '^(.*)@'), '+', 1)");
-        let domain = format!("substring(({e}) from '@([^@]*)$')");
-        format!(
-            "CASE WHEN ({e}) IS NULL THEN NULL \
-             WHEN strpos(({e}), '@') = 0 THEN ({e}) \
-             WHEN {domain} IN ('gmail.com', 'googlemail.com') \
-               THEN replace({local}, '.', '') || '@gmail.com' \
-             ELSE {local} || '@' || {domain} END"
-        )
-    }
-
-    /// `normalize::phone_in(_, region)` for the forms SQL can read exactly,
-    /// NULL for the rest (see the module):
+    /// `normalize::phone_in(_, region)` over the columns `p_t` (the text
+    /// trimmed), `p_d` (its digits), `p_w` (the written part: up to the
+    /// first character that is not a digit, a separator or a leading `+`,
+    /// so extensions are left out) and `p_wd` (the written part's digits),
+    /// for the forms SQL can read exactly, NULL for the rest (see the
+    /// module):
     /// - fewer than 6 digits: NULL, as in Rust;
     /// - `+` and digits only: kept as written, in every region;
     /// - in a North American region (calling code 1): ten digits
     ///   `NXX NXX XXXX` (N from 2) with an optional leading `1` or `+1` and
     ///   separators, as Rust's fast path reads them; else the written part
-    ///   (up to the first character that is not a digit, a separator or a
-    ///   leading `+`, so extensions are left out) when it is ten digits
-    ///   starting 2–9, or `1` and ten digits starting 2–9, which
-    ///   libphonenumber reads as `+1` and those ten digits;
+    ///   when it is ten digits starting 2–9, or `1` and ten digits starting
+    ///   2–9, which libphonenumber reads as `+1` and those ten digits;
     /// - in every region: `+` and a code of `INTERNATIONAL` with its national
     ///   number, separators between.
-    pub fn phone_key(expr: &str, region: PhoneRegion) -> String {
-        let t = trimmed(expr);
-        let digits = format!("regexp_replace({t}, '[^0-9]', '', 'g')");
-        let written = format!("substring({t} from '^[ .()/+-]*[0-9 .()/-]*')");
-        let wdigits = format!("regexp_replace({written}, '[^0-9]', '', 'g')");
-        let mut out = format!(
-            "CASE WHEN length({digits}) < 6 THEN NULL \
-             WHEN {t} ~ '^\\+[0-9]+$' THEN {t} "
+    pub fn phone_key(region: PhoneRegion) -> String {
+        let mut out = String::from(
+            "CASE WHEN length(p_d) < 6 THEN NULL \
+             WHEN p_t ~ '^\\+[0-9]+$' THEN p_t ",
         );
         if region.calling() == 1 {
-            out.push_str(&format!(
-                "WHEN {t} ~ '^[ .()-]*(\\+[ .()-]*)?[0-9 .()-]*$' \
-                   AND (({digits} ~ '^[2-9][0-9]{{2}}[2-9][0-9]{{6}}$' AND strpos({t}, '+') = 0) \
-                     OR {digits} ~ '^1[2-9][0-9]{{2}}[2-9][0-9]{{6}}$') \
-                 THEN '+1' || right({digits}, 10) \
-                 WHEN strpos({written}, '+') = 0 AND {wdigits} ~ '^[2-9][0-9]{{9}}$' \
-                 THEN '+1' || {wdigits} \
-                 WHEN {wdigits} ~ '^1[2-9][0-9]{{9}}$' THEN '+' || {wdigits} "
-            ));
+            out.push_str(
+                "WHEN p_t ~ '^[ .()-]*(\\+[ .()-]*)?[0-9 .()-]*$' \
+                   AND ((p_d ~ '^[2-9][0-9]{2}[2-9][0-9]{6}$' AND strpos(p_t, '+') = 0) \
+                     OR p_d ~ '^1[2-9][0-9]{2}[2-9][0-9]{6}$') \
+                 THEN '+1' || right(p_d, 10) \
+                 WHEN strpos(p_w, '+') = 0 AND p_wd ~ '^[2-9][0-9]{9}$' THEN '+1' || p_wd \
+                 WHEN p_wd ~ '^1[2-9][0-9]{9}$' THEN '+' || p_wd ",
+            );
         }
         // International forms with separators, for the calling codes
         // whose reading is known without the metadata (see INTERNATIONAL).
         for (code, national) in INTERNATIONAL {
             out.push_str(&format!(
-                "WHEN strpos({written}, '+') > 0 AND {wdigits} ~ '^{code}{national}$' THEN '+' || {wdigits} "
+                "WHEN strpos(p_w, '+') > 0 AND p_wd ~ '^{code}{national}$' THEN '+' || p_wd "
             ));
         }
         out.push_str("ELSE NULL END");
@@ -192,17 +204,16 @@ impl Postgres {
     }
 
     /// Each of the text array `$1` with its id, email, canonical email and
-    /// phone keys, in order: the differential test's question.
+    /// phone keys, in order: the differential test's question, asked of
+    /// the very expressions stage 1 uses.
     pub fn normalize_forms(region: PhoneRegion) -> String {
         format!(
-            "SELECT ord, id_k, email_k, {canonical}, phone_k FROM ( \
-               SELECT f.ord, {id} AS id_k, {email} AS email_k, {phone} AS phone_k \
-               FROM unnest($1::text[]) WITH ORDINALITY AS f(raw, ord)) AS k \
-             ORDER BY ord",
-            canonical = Self::email_canonical("email_k"),
-            id = Self::id_key("f.raw"),
-            email = Self::email_key("f.raw"),
-            phone = Self::phone_key("f.raw", region),
+            "WITH {keyed} SELECT node, id_k, email_k, canonical_k, phone_k FROM keyed ORDER BY node",
+            keyed = Self::keyed(
+                "(SELECT f.ord AS node, f.raw AS id, f.raw AS email, f.raw AS phone \
+                  FROM unnest($1::text[]) WITH ORDINALITY AS f(raw, ord)) AS src",
+                region
+            ),
         )
     }
 
@@ -240,19 +251,13 @@ impl Postgres {
     pub fn create_keys(&self, region: PhoneRegion) -> Vec<String> {
         vec![
             format!(
-                "CREATE TABLE {keys} AS SELECT k.node, v.kind, v.key FROM ( \
-                   SELECT node, id_k, email_k, {canonical} AS canonical_k, phone_k FROM ( \
-                     SELECT node, {id} AS id_k, {email} AS email_k, {phone} AS phone_k \
-                     FROM {nodes}) AS n) AS k \
+                "CREATE TABLE {keys} AS WITH {keyed} \
+                 SELECT k.node, v.kind, v.key FROM keyed AS k \
                  CROSS JOIN LATERAL (VALUES ('id', k.id_k), ('email', k.email_k), \
                    ('email_canonical', k.canonical_k), ('phone', k.phone_k)) AS v(kind, key) \
                  WHERE v.key IS NOT NULL",
                 keys = self.rel("keys"),
-                nodes = self.rel("nodes"),
-                canonical = Self::email_canonical("email_k"),
-                id = Self::id_key("id"),
-                email = Self::email_key("email"),
-                phone = Self::phone_key("phone", region),
+                keyed = Self::keyed(&self.rel("nodes"), region),
             ),
             format!("CREATE INDEX ON {} (kind, key)", self.rel("keys")),
             format!("CREATE INDEX ON {} (node)", self.rel("keys")),
@@ -433,8 +438,8 @@ mod tests {
 
     #[test]
     fn only_north_american_regions_read_national_phones() {
-        let us = Postgres::phone_key("x", PhoneRegion::US);
-        let gb = Postgres::phone_key("x", PhoneRegion::from_code("GB").unwrap());
+        let us = Postgres::phone_key(PhoneRegion::US);
+        let gb = Postgres::phone_key(PhoneRegion::from_code("GB").unwrap());
         assert!(us.contains("'+1' ||"));
         assert!(!gb.contains("'+1' ||"));
     }
