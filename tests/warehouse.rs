@@ -586,12 +586,13 @@ async fn ten_thousand_profiles_sharing_one_email_are_a_placeholder_not_one_human
         .count();
     assert_eq!(singles, 10_000);
     println!(
-        "10,006 profiles, one placeholder of {}: {} components in {} rounds, {} split_identity candidates, {:?}",
+        "10,006 profiles, one placeholder of {}: {} components in {} rounds, {} split_identity candidates, {:?} (stages: {:?})",
         p.profiles,
         out.components.components,
         out.components.rounds,
         out.split_identity.len(),
-        elapsed
+        elapsed,
+        out.timings
     );
     assert!(!schema_exists(&url, &work).await);
 }
@@ -991,5 +992,37 @@ async fn sql_components_are_the_humans_the_rust_engine_forms() {
                 rust.split.len()
             );
         }
+    }
+}
+
+// ------------------------------------------------------------ secrets
+
+#[tokio::test]
+async fn the_connection_url_never_shows_in_an_error() {
+    let cfg = config(
+        "[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_WAREHOUSE_UNSET\"\nprofiles = \"p\"\n",
+    );
+    let w = cfg.warehouse.as_ref().unwrap();
+    let err = Warehouse::connect(w, &cfg.identity)
+        .await
+        .err()
+        .expect("an unset url_env is an error");
+    assert!(matches!(err, WarehouseError::UrlEnv(_)), "{err}");
+    assert!(
+        err.to_string().contains("CIOSCOPE_TEST_WAREHOUSE_UNSET"),
+        "{err}"
+    );
+
+    // Nobody listens on port 1: the reason is told, the URL is not.
+    for url in [
+        "postgres://cio:s3cretpw@127.0.0.1:1/warehouse",
+        "not a url s3cretpw",
+    ] {
+        let err = Warehouse::connect_url(url, w, &cfg.identity)
+            .await
+            .err()
+            .expect("no server there");
+        assert!(matches!(err, WarehouseError::Connect(_)), "{err}");
+        assert!(!err.to_string().contains("s3cretpw"), "{err}");
     }
 }

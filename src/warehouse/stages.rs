@@ -72,6 +72,9 @@ pub struct IdentityStages {
     pub keys: Keys,
     pub components: Components,
     pub split_identity: Vec<Candidate>,
+    /// Wall time of each stage, in order: `keys`, `components`,
+    /// `split_identity`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// An open warehouse: one connection, the dialect over the work schema,
@@ -359,13 +362,21 @@ impl Warehouse {
     }
 
     async fn identity_stages(&mut self) -> Result<IdentityStages, WarehouseError> {
+        let mut timings = Vec::new();
+        let started = std::time::Instant::now();
         let keys = self.identity_keys().await?;
+        timings.push(("keys", started.elapsed()));
+        let started = std::time::Instant::now();
         let components = self.components().await?;
+        timings.push(("components", started.elapsed()));
+        let started = std::time::Instant::now();
         let split_identity = self.split_identity_candidates().await?;
+        timings.push(("split_identity", started.elapsed()));
         Ok(IdentityStages {
             keys,
             components,
             split_identity,
+            timings,
         })
     }
 }
