@@ -700,6 +700,18 @@ async fn the_work_schema_is_gone_after_a_run_and_the_team_s_tables_are_unchanged
         .await
         .unwrap();
 
+    // Two runs on one work schema: the second stops and leaves the first's
+    // schema alone.
+    let work = unique("wh_work");
+    let cfg = warehouse_config(&src.name, &work, "");
+    let mut first = open(&url, &cfg).await;
+    first.open_schema().await.unwrap();
+    let err = open(&url, &cfg).await.run_identity().await.unwrap_err();
+    assert!(matches!(err, WarehouseError::Busy(_)), "{err}");
+    assert!(schema_exists(&url, &work).await);
+    first.drop_schema().await.unwrap();
+    assert!(!schema_exists(&url, &work).await);
+
     // One left by a killed run (it carries the mark) is replaced.
     let work = unique("wh_work");
     let cfg = warehouse_config(&src.name, &work, "");

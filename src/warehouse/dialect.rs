@@ -100,6 +100,18 @@ impl Postgres {
         "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1"
     }
 
+    /// Take the work schema for this session (`$1`: its name), false when
+    /// another session holds it. A session-level advisory lock: released
+    /// by [`Postgres::unlock_schema`] or when the connection ends, so a
+    /// killed run leaves no lock behind.
+    pub fn lock_schema(&self) -> &'static str {
+        "SELECT pg_try_advisory_lock(1668247396, hashtext($1))"
+    }
+
+    pub fn unlock_schema(&self) -> &'static str {
+        "SELECT pg_advisory_unlock(1668247396, hashtext($1))"
+    }
+
     pub fn create_schema(&self) -> Vec<String> {
         let s = quote_ident(&self.schema);
         vec![

@@ -53,6 +53,8 @@ pub enum WarehouseError {
     Connect(String),
     #[error("the schema {0:?} exists in the warehouse and is not cioscope's work schema; name another in warehouse.schema (cioscope creates it and drops it at the end)")]
     ForeignSchema(String),
+    #[error("another cioscope run is using the work schema {0:?} in this warehouse; wait for it, or give this run its own warehouse.schema")]
+    Busy(String),
     #[error("warehouse.profiles must hold one row per profile: {missing} rows have no cio_id and {repeated} repeat another row's cio_id (a change log needs a query keeping each profile's latest row, docs/warehouse.md)")]
     Profiles { missing: i64, repeated: i64 },
     #[error("warehouse stage {stage}: {message}")]

@@ -192,10 +192,20 @@ impl Warehouse {
         Ok(row.map(|comment| comment.as_deref() == Some(SCHEMA_MARK)))
     }
 
-    /// Create the work schema. One left by a run that was killed (it
-    /// carries cioscope's mark) is dropped first; a schema of the same name
-    /// without the mark is the team's, and the run stops without touching it.
+    /// Take the work schema and create it. Another run using it holds its
+    /// lock, and this one stops ([`WarehouseError::Busy`]). One left by a
+    /// run that was killed (it carries cioscope's mark, and nobody holds
+    /// its lock) is dropped first; a schema of the same name without the
+    /// mark is the team's, and the run stops without touching it.
     pub async fn open_schema(&mut self) -> Result<(), WarehouseError> {
+        let locked: bool = sqlx::query_scalar(self.dialect.lock_schema())
+            .bind(&self.schema)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
+        if !locked {
+            return Err(WarehouseError::Busy(self.schema.clone()));
+        }
         match self.schema_state().await? {
             Some(false) => {
                 return Err(WarehouseError::ForeignSchema(self.schema.clone()));
@@ -223,6 +233,11 @@ impl Warehouse {
             self.exec("schema", &[drop]).await?;
         }
         self.owns_schema = false;
+        sqlx::query(self.dialect.unlock_schema())
+            .bind(&self.schema)
+            .execute(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
         Ok(())
     }
 
