@@ -153,7 +153,7 @@ impl Postgres {
                SELECT node, NULLIF({id}, '') AS id_k, {email} AS e_t, {phone} AS p_t FROM {source}), \
              parts AS MATERIALIZED ( \
                SELECT node, id_k, \
-                 CASE WHEN octet_length(e_t) = char_length(e_t) THEN NULLIF(lower(e_t COLLATE \"C\"), '') END AS email_k, \
+                 CASE WHEN e_t !~ '[^\\x01-\\x7f]' THEN NULLIF(lower(e_t COLLATE \"C\"), '') END AS email_k, \
                  p_t, regexp_replace(p_t, '[^0-9]', '', 'g') AS p_d, \
                  substring(p_t from '^[ .()/+-]*[0-9 .()/-]*') AS p_w \
                FROM trimmed), \
