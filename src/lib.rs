@@ -21,4 +21,5 @@ pub mod sources;
 pub mod spotcheck;
 pub mod store;
 pub mod tui;
+pub mod warehouse;
 pub mod why;

@@ -16,6 +16,7 @@
 //! | `attributes` | `[[attributes]]` and `[events.*]`, with built-in defaults |
 //! | `campaigns` | `[[campaigns]]`: conditions on attributes cioscope reads |
 //! | `store`, `spot_check` | where scans and sessions are kept |
+//! | `warehouse` | `[warehouse]`: the database a warehouse scan asks |
 //! | `condition`, `duration` | the condition language and durations (`24h`) |
 //! | `demo` | the bundled demo workspace |
 
@@ -31,6 +32,7 @@ mod raw;
 mod sources;
 mod spot_check;
 mod store;
+mod warehouse;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +51,7 @@ pub use sources::{
 };
 pub use spot_check::SpotCheckConfig;
 pub use store::StoreConfig;
+pub use warehouse::{Relation, WarehouseConfig, WarehouseKind, DEFAULT_MAX_ROUNDS, DEFAULT_SCHEMA};
 
 /// The whole, validated configuration.
 #[derive(Debug, Clone)]
@@ -69,6 +72,9 @@ pub struct Config {
     pub keys: BTreeMap<String, Vec<String>>,
     pub theme: Option<String>,
     pub store: StoreConfig,
+    /// `[warehouse]`: where a warehouse scan takes its questions
+    /// (docs/warehouse.md); `None` when the file has no such table.
+    pub warehouse: Option<WarehouseConfig>,
 }
 
 impl Config {
@@ -192,6 +198,10 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
     let events = attributes::events(raw.events);
     let campaigns = campaigns::validate(raw.campaigns, &attributes, &named, &loc)?;
     let store = store::validate(raw.store, &loc)?;
+    let warehouse = match raw.warehouse {
+        Some(w) => Some(warehouse::validate(w, &loc)?),
+        None => None,
+    };
     Ok(Config {
         path: file.to_path_buf(),
         demo: false,
@@ -210,6 +220,7 @@ pub fn load_str(text: &str, file: &Path) -> Result<Config, ConfigError> {
             .collect(),
         theme: raw.ui.theme,
         store,
+        warehouse,
     })
 }
 

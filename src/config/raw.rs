@@ -35,6 +35,20 @@ pub(super) struct RawConfig {
     pub(super) ui: RawUi,
     #[serde(default)]
     pub(super) store: RawStore,
+    pub(super) warehouse: Option<Spanned<RawWarehouse>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWarehouse {
+    pub(super) kind: Option<Spanned<String>>,
+    pub(super) url_env: Option<Spanned<String>>,
+    pub(super) schema: Option<Spanned<String>>,
+    pub(super) profiles: Option<Spanned<String>>,
+    pub(super) events: Option<Spanned<String>>,
+    pub(super) attribute_changes: Option<Spanned<String>>,
+    pub(super) max_rounds: Option<Spanned<i64>>,
+    pub(super) placeholder_cap: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
