@@ -750,7 +750,11 @@ fn attach_variants(graph: &dyn Graph, plans: &mut [Plan]) {
         }
         let holders = &canonical[start..k];
         start = k;
-        if holders.iter().all(|(_, h, _)| *h == holders[0].1) {
+        // One human's own variants, or a placeholder (shared by more
+        // profiles than one human has): no possible split.
+        if holders.iter().all(|(_, h, _)| *h == holders[0].1)
+            || holders.len() > super::MAX_SHARED_IDENTIFIER
+        {
             continue;
         }
         for &(_, h, _) in holders {
@@ -954,6 +958,23 @@ people = "SELECT 1"
             .collect();
         let humans = form(&pool(profiles, vec![]), &cfg);
         assert_eq!(humans.len(), MAX_SHARED_IDENTIFIER + 1);
+        // Nor is it a possible split: no holder gets the others as
+        // Gmail-style variants, so split_identity stays silent on them.
+        assert!(humans.iter().all(|h| h.subject.variants.is_empty()));
+        let ctx = crate::rules::RuleContext {
+            config: &cfg,
+            now: chrono::Utc::now(),
+        };
+        for h in &humans {
+            let findings = crate::rules::check_subject(&h.subject, &ctx);
+            assert!(
+                !findings
+                    .iter()
+                    .any(|f| f.rule == crate::rules::Rule::SplitIdentity),
+                "{:?}",
+                findings
+            );
+        }
     }
 
     #[test]

@@ -391,18 +391,19 @@ impl Postgres {
 
     /// `split_identity`'s candidates: every component of two or more
     /// profiles, and every component holding an email whose Gmail-style
-    /// canonical form a profile of another component holds too. The Rust
-    /// engine attaches those profiles to the human as variants, whatever
-    /// `identity.match_on` says and even when the emails are equal (a
-    /// placeholder's holders are each other's variants), and the rule
-    /// judges them beside the human. Rows: label, the cio_ids (sorted), how
-    /// many profiles, whether a variant brought it in.
-    pub fn split_identity_candidates(&self) -> String {
+    /// canonical form a profile of another component holds too — unless
+    /// more than `cap` profiles hold it (a placeholder). The Rust engine
+    /// attaches those profiles to the human as variants, whatever
+    /// `identity.match_on` says and even when the emails are equal, and the
+    /// rule judges them beside the human. Rows: label, the cio_ids
+    /// (sorted), how many profiles, whether a variant brought it in.
+    pub fn split_identity_candidates(&self, cap: usize) -> String {
         format!(
             "WITH canon AS ( \
                SELECT k.node, k.key, l.label FROM {keys} AS k JOIN {labels} AS l ON l.node = k.node \
                WHERE k.kind = 'email_canonical'), \
-             shared AS (SELECT key FROM canon GROUP BY key HAVING count(DISTINCT label) >= 2), \
+             shared AS (SELECT key FROM canon GROUP BY key \
+               HAVING count(DISTINCT label) >= 2 AND count(*) <= {cap}), \
              vlabels AS (SELECT DISTINCT c.label FROM canon AS c JOIN shared AS s ON s.key = c.key) \
              SELECT l.label, array_agg(n.cio_id ORDER BY n.cio_id) AS cio_ids, \
                     count(*)::bigint AS profiles, bool_or(v.label IS NOT NULL) AS variant \

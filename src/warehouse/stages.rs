@@ -325,7 +325,9 @@ impl Warehouse {
     /// `split_identity`'s sound pre-filter: the humans it could fire on
     /// (see [`super::dialect::Postgres::split_identity_candidates`]).
     pub async fn split_identity_candidates(&mut self) -> Result<Vec<Candidate>, WarehouseError> {
-        let q = self.dialect.split_identity_candidates();
+        let q = self
+            .dialect
+            .split_identity_candidates(self.placeholder_cap());
         let rows = sqlx::query(&q)
             .fetch_all(&mut self.conn)
             .await
