@@ -282,20 +282,11 @@ async fn record_and_compare(
     Some(comparison)
 }
 
-fn emit(report: &CheckReport, args: &CheckCommand) -> std::io::Result<()> {
+fn emit(report: &CheckReport, args: &CheckCommand) -> Result<(), String> {
     let color = args.out.is_none()
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let terminal = args.out.is_none() && std::io::stdout().is_terminal();
     let text = report::findings::render(report, args.format, color, terminal);
-    match &args.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
-        }),
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()
-        }
-    }
+    report::write_out(args.out.as_deref(), &text)
 }

@@ -251,21 +251,6 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
     }
 }
 
-/// Write a report to `--out`, else stdout.
-fn write_out(out: Option<&std::path::Path>, text: &str) -> Result<(), String> {
-    match out {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| e.to_string())
-        }
-    }
-}
-
 /// `scan --history`: the last scans of the workspace (and `--segment`'s
 /// selection, else the newest scan's) rule by rule.
 async fn history_command(store: &Store, config: &Config, args: &ScanCommand) -> Exit {
@@ -289,7 +274,7 @@ async fn history_command(store: &Store, config: &Config, args: &ScanCommand) -> 
         Format::Csv => super::history::csv(&scans),
         Format::Table | Format::Md => super::history::table(&scans),
     };
-    match write_out(args.out.as_deref(), &text) {
+    match crate::report::write_out(args.out.as_deref(), &text) {
         Ok(()) => Exit::Clean,
         Err(e) => {
             eprintln!("cioscope: {e}");
@@ -389,7 +374,7 @@ async fn finish(store: &Store, report: &ScanReport, args: &ScanCommand, flags: &
         };
         text = crate::report::pii::mask_text(&text, star);
     }
-    if let Err(e) = write_out(args.out.as_deref(), &text) {
+    if let Err(e) = crate::report::write_out(args.out.as_deref(), &text) {
         eprintln!("cioscope: {e}");
         return Exit::Usage;
     }

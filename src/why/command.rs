@@ -1,7 +1,7 @@
 //! `cioscope why`: the command-line edge of the explainer — one person, or
 //! a cohort (a selection, as `check` takes it, or the humans of a scan).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use super::cohort::{explain_cohort, Cohort};
@@ -176,18 +176,7 @@ pub async fn command(config: Config, args: WhyCommand) -> Exit {
 }
 
 fn write(args: &WhyCommand, text: &str) -> Result<(), Exit> {
-    let written = match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("cannot write the output: {e}"))
-        }
-    };
-    written.map_err(|e| {
+    crate::report::write_out(args.out.as_deref(), text).map_err(|e| {
         eprintln!("cioscope: {e}");
         Exit::Usage
     })
