@@ -42,6 +42,7 @@ pub mod history;
 mod idents;
 pub mod report;
 pub mod sample;
+pub mod warehouse;
 
 pub use idents::Idents;
 
@@ -100,6 +101,12 @@ pub enum ScanError {
     Stopped { message: String },
     #[error("scan {0} is already finished (see `cioscope scan --list`)")]
     Finished(String),
+    /// The warehouse could not be asked (docs/warehouse.md).
+    #[error(transparent)]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
+    /// `--engine warehouse` without a `[warehouse]` section.
+    #[error("a warehouse scan needs a [warehouse] section in the config (docs/warehouse.md)")]
+    NoWarehouse,
     #[error("scan {id} belongs to workspace {workspace:?}, not {config:?}")]
     OtherWorkspace {
         id: String,
@@ -111,12 +118,29 @@ pub enum ScanError {
 /// Where the scan is, for a progress line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Listing { people: usize },
-    Profiles { done: usize, total: usize },
-    Source { name: String },
-    Humans { humans: usize },
-    Judging { done: usize, total: usize },
-    Activities { done: usize, total: usize },
+    Listing {
+        people: usize,
+    },
+    Profiles {
+        done: usize,
+        total: usize,
+    },
+    Source {
+        name: String,
+    },
+    /// A warehouse scan's SQL stages (docs/warehouse.md).
+    Warehouse,
+    Humans {
+        humans: usize,
+    },
+    Judging {
+        done: usize,
+        total: usize,
+    },
+    Activities {
+        done: usize,
+        total: usize,
+    },
     Storing,
 }
 
@@ -226,7 +250,7 @@ pub async fn run(
         listed,
         profiles_failed,
     };
-    finish(store, scan, counts, judged, reads, errors, progress).await
+    finish(store, scan, counts, judged, reads, errors, None, progress).await
 }
 
 /// The segment a scan's selection names.
@@ -407,6 +431,7 @@ struct Counts {
 }
 
 /// The report, compared with the previous scan, and everything stored.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     store: &Store,
     scan: &ScanRow,
@@ -414,6 +439,7 @@ async fn finish(
     judged: Vec<Judged>,
     reads: Vec<SourceRead>,
     mut errors: Vec<PersonError>,
+    passed: Option<report::Passed>,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<ScanReport, ScanError> {
     progress(Step::Storing);
@@ -440,6 +466,7 @@ async fn finish(
         errors: errors.clone(),
         previous: previous.as_ref(),
         previous_pairs: previous_pairs.as_ref(),
+        passed,
     });
 
     let human_rows: Vec<HumanRow> = judged

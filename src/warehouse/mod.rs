@@ -29,9 +29,13 @@
 //! [`PREFILTERED`].
 
 pub mod dialect;
+pub mod rows;
 pub mod stages;
 
-pub use stages::{Candidate, Components, IdentityStages, Keys, Normalized, Placeholder, Warehouse};
+pub use stages::{
+    Candidate, Components, IdentityStages, Keys, Narrowed, Normalized, Placeholder, RecordKey,
+    Warehouse,
+};
 
 use crate::rules::Rule;
 
