@@ -204,7 +204,7 @@ pub async fn run(
     let mut idents = Idents::default();
     let mut errors = read_profiles(ws, store, scan, refs, &mut idents, progress).await?;
     let profiles_failed = errors.len();
-    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, progress).await?;
+    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, false, progress).await?;
     for r in reads.iter().filter(|r| r.error.is_some()) {
         errors.push(PersonError {
             person: "*".into(),
@@ -271,12 +271,14 @@ struct Gaps<'a> {
 
 /// Every source: its bulk read (or what was stored of it), else asked
 /// person by person; returns how each went and the names of those that
-/// could not be read.
+/// could not be read. With `bulk_only` (a warehouse scan, which holds no
+/// profiles to ask by) a source without a bulk query is not read.
 async fn read_sources(
     ws: &Arc<Workspace>,
     store: &Store,
     scan: &ScanRow,
     idents: &mut Idents,
+    bulk_only: bool,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<(Vec<SourceRead>, Vec<String>), ScanError> {
     let identity = &ws.config.identity;
@@ -299,6 +301,10 @@ async fn read_sources(
         });
         match read_source(store, &scan.id, source.as_ref(), idents, identity).await? {
             Some(read) => reads.push(read.with_events_of(source.as_ref())),
+            None if bulk_only => reads.push(SourceRead::failed(
+                source.name(),
+                "it has no bulk query, and a warehouse scan cannot ask it person by person",
+            )),
             None => per_person.push(Arc::clone(source)),
         }
     }

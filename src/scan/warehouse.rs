@@ -130,7 +130,7 @@ pub async fn run(
     let config = ws.config.warehouse.as_ref().ok_or(ScanError::NoWarehouse)?;
     let identity = &ws.config.identity;
     let mut idents = Idents::default();
-    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, progress).await?;
+    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, true, progress).await?;
     let mut errors: Vec<PersonError> = Vec::new();
     for r in reads.iter().filter(|r| r.error.is_some()) {
         errors.push(PersonError {
