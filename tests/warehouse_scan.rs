@@ -121,6 +121,24 @@ fn of_rule(
     all.iter().filter(|f| f.1 == rule).cloned().collect()
 }
 
+/// A copy of the demo workspace whose config reads `source.profiles`
+/// through a `[warehouse]` section with the work schema `work`, its text
+/// passed through `edit` first.
+fn demo_workspace(source: &str, work: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        ws.path(),
+    );
+    let config = ws.path().join("cioscope.toml");
+    let mut text = edit(std::fs::read_to_string(&config).unwrap());
+    text.push_str(&format!(
+        "\n[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_PG_URL\"\nschema = \"{work}\"\nprofiles = \"{source}.profiles\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    ws
+}
+
 #[tokio::test]
 async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() {
     let Some(url) = pg_url() else { return };
@@ -128,18 +146,8 @@ async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() 
     let work = unique("whs_work");
     load_demo_profiles(&url, &source).await;
 
-    // The demo workspace, its config with a [warehouse] section.
-    let ws = tempfile::tempdir().unwrap();
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
-        ws.path(),
-    );
+    let ws = demo_workspace(&source, &work, |t| t);
     let config = ws.path().join("cioscope.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "\n[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_PG_URL\"\nschema = \"{work}\"\nprofiles = \"{source}.profiles\"\n"
-    ));
-    std::fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
 
     let data = tempfile::tempdir().unwrap();
@@ -185,6 +193,14 @@ async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() 
         Vec::<&(String, String, String, Vec<String>)>::new(),
         "found only by the App-API scan"
     );
+
+    // Splits only source records show: a record's id on one profile, its
+    // email on another component's (demo README), found through the
+    // components records join.
+    let split_people: BTreeSet<&str> = w.iter().map(|f| f.0.as_str()).collect();
+    for person in ["C1176", "C1232"] {
+        assert!(split_people.contains(person), "{person}: {split_people:?}");
+    }
 
     // Per rule: split_identity through its pre-filter, every human judged;
     // every other rule not judged, never counted clean.
@@ -294,4 +310,54 @@ async fn a_warehouse_that_cannot_be_reached_exits_3_and_names_no_url() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("cannot connect to the warehouse"), "{err}");
     assert!(!err.contains("secret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_source_without_a_bulk_query_leaves_split_identity_unjudged_not_clean() {
+    let Some(url) = pg_url() else { return };
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(&url, &source).await;
+    // The shop without its bulk query: an App-API scan asks it person by
+    // person; a warehouse scan, holding no profiles to ask by, cannot.
+    let ws = demo_workspace(&source, &work, |t| {
+        let start = t.find("scan_people = ").unwrap();
+        // Its bulk events query goes with it (events need the records).
+        let end = start + t[start..].find("\n\n[[sources]]").unwrap();
+        format!("{}{}", &t[..start], &t[end..])
+    });
+    let config = ws.path().join("cioscope.toml");
+    let data = tempfile::tempdir().unwrap();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config.to_str().unwrap(),
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(code, Some(3), "a source could not be read: {err}");
+    let shop = wh["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "shop")
+        .unwrap();
+    assert_eq!(shop["read"], "failed", "{shop}");
+    assert!(
+        shop["error"].as_str().unwrap().contains("bulk query"),
+        "{shop}"
+    );
+    let humans = wh["humans"].as_u64().unwrap();
+    assert!(humans > 0);
+    for r in wh["rules"].as_array().unwrap() {
+        assert_eq!(r["humans_judged"], 0, "{r}");
+        assert_eq!(r["humans_not_judged"], humans, "{r}");
+    }
+    assert_eq!(wh["findings"], serde_json::json!([]));
+    assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+    drop_schema(&url, &source).await;
 }
