@@ -256,6 +256,25 @@ async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() 
     assert_eq!(trend["resolved"], serde_json::json!([]), "{trend}");
     assert_eq!(trend["persisting"], a_split.len(), "{trend}");
 
+    // The table says which engine judged what.
+    let table = cioscope(data.path())
+        .args([
+            "scan",
+            "--config",
+            config,
+            "--resume",
+            wh["scan"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("warehouse scan: split_identity judged through a warehouse pre-filter"),
+        "{table}"
+    );
+    assert!(table.contains("11 rules not judged"), "{table}");
+    assert!(table.contains("not judged"), "{table}");
+
     // Nothing of cioscope's is left in the warehouse.
     assert!(!schema_exists(&url, &work).await, "the work schema is gone");
 

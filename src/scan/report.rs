@@ -678,6 +678,28 @@ fn judged_cell(r: &RuleRate) -> String {
     cell
 }
 
+/// Which engine judged what, in a sentence (empty for an App-API scan,
+/// which judges every rule in full).
+fn engine_sentence(r: &ScanReport) -> String {
+    if r.engine != "warehouse" {
+        return String::new();
+    }
+    let ids = |how: &str| -> Vec<&str> {
+        r.rules
+            .iter()
+            .filter(|x| x.judged_through == how)
+            .map(|x| x.rule.id())
+            .collect()
+    };
+    let (pre, not) = (ids("pre_filter"), ids("not_judged"));
+    format!(
+        "warehouse scan: {} judged through a warehouse pre-filter (the humans it left out counted clean); {} rules not judged, no pre-filter yet ({})",
+        if pre.is_empty() { "no rule".to_string() } else { pre.join(", ") },
+        not.len(),
+        not.join(", ")
+    )
+}
+
 /// What a scan could not read, in a sentence (empty when nothing failed).
 fn gaps_sentence(r: &ScanReport) -> String {
     let mut parts = Vec::new();
@@ -771,6 +793,10 @@ pub fn table(r: &ScanReport, flags: &str) -> String {
         r.profiles,
         r.humans
     );
+    let engine = engine_sentence(r);
+    if !engine.is_empty() {
+        out.push_str(&format!("{engine}\n"));
+    }
     let gaps = gaps_sentence(r);
     if !gaps.is_empty() {
         out.push_str(&format!("{}\n", sanitize(&gaps)));
@@ -869,6 +895,10 @@ pub fn markdown(r: &ScanReport, history: &[ScanReport]) -> String {
         r.profiles,
         r.humans
     );
+    let engine = engine_sentence(r);
+    if !engine.is_empty() {
+        out.push_str(&format!("{}.\n\n", md_cell(&engine)));
+    }
     let gaps = gaps_sentence(r);
     if !gaps.is_empty() {
         out.push_str(&format!("> **{}**\n\n", md_cell(&gaps)));
