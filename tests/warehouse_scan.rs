@@ -380,3 +380,200 @@ async fn a_source_without_a_bulk_query_leaves_split_identity_unjudged_not_clean(
     assert!(!schema_exists(&url, &work).await, "the work schema is gone");
     drop_schema(&url, &source).await;
 }
+
+// ------------------------------------------------- a generated workspace
+
+/// `n` generated people (as App-API answers; each has an id or an email,
+/// as Customer.io lists people by them) sharing emails in many written
+/// forms (Gmail-style variants among them), phones in every written form,
+/// email-only people, and an email held by more than the placeholder cap
+/// (by people with ids); and a shop whose records join some of them by id
+/// and others by email, one record's id and email often landing on two
+/// humans.
+fn generated(n: usize) -> (Vec<Value>, String) {
+    use cioscope::model::normalize;
+    let mut seed: u64 = 0x5eed_4242_abcd;
+    let mut next = |m: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % m.max(1)
+    };
+    let email_forms = |base: usize, form: usize| {
+        let (user, domain) = match base % 3 {
+            0 => (format!("ann.lee{base}"), "gmail.com"),
+            1 => (format!("bo.ross{base}"), "example.com"),
+            _ => (format!("cy{base}"), "googlemail.com"),
+        };
+        match form {
+            0 => format!("{user}@{domain}"),
+            1 => format!("  {}@{} ", user.to_uppercase(), domain.to_uppercase()),
+            2 => format!("{}@{domain}", user.replace('.', "")),
+            3 => format!("{user}+shop@{domain}"),
+            _ => format!("{user}@gmail.com"),
+        }
+    };
+    let mut people = Vec::new();
+    for i in 0..n {
+        let id = (next(5) != 0).then(|| format!("G{i}"));
+        let email = match next(10) {
+            // A profile has an id or an email (Customer.io lists people by them).
+            0 | 1 if id.is_some() => None,
+            0 | 1 => Some(email_forms(next(n / 4), next(5))),
+            // Only on profiles with an id: email-only holders of one
+            // placeholder would share a person key.
+            2 if id.is_some() => Some("placeholder@example.com".to_string()),
+            _ => Some(email_forms(next(n / 4), next(5))),
+        };
+        let phone = match next(10) {
+            0..=5 => None,
+            _ => {
+                let e164 = format!("+1415555{:04}", 1000 + next(n / 5));
+                let forms = normalize::phone_forms(&e164, normalize::PhoneRegion::US);
+                Some(forms[next(forms.len())].clone())
+            }
+        };
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        if let Some(p) = &phone {
+            attrs.push(("phone", p));
+        }
+        people.push(common::scans::person(
+            &format!("g{i:05}"),
+            id.as_deref(),
+            email.as_deref(),
+            &attrs,
+        ));
+    }
+    let mut shop = String::from(
+        "CREATE TABLE customers (customer_id TEXT, email TEXT, phone TEXT, vip_tier TEXT, updated_at TEXT);\n",
+    );
+    for r in 0..n / 10 {
+        let id = format!("G{}", next(n));
+        let email = email_forms(next(n / 4), 0);
+        shop.push_str(&format!(
+            "INSERT INTO customers VALUES ('{id}', '{email}', NULL, 'gold', '2026-11-01T00:00:00Z');\n"
+        ));
+        if r % 7 == 0 {
+            // A record of nobody's id, joining by email only.
+            shop.push_str(&format!(
+                "INSERT INTO customers VALUES ('S{r}', '{}', NULL, 'gold', '2026-11-01T00:00:00Z');\n",
+                email_forms(next(n / 4), 0)
+            ));
+        }
+    }
+    (people, shop)
+}
+
+/// 3,000 profiles by default; `CIOSCOPE_TEST_WH_PROFILES=20000` for more.
+#[tokio::test]
+async fn on_a_generated_workspace_both_engines_find_the_same_splits() {
+    let Some(url) = pg_url() else { return };
+    let n: usize = std::env::var("CIOSCOPE_TEST_WH_PROFILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let (people, shop) = generated(n);
+    let ws = tempfile::tempdir().unwrap();
+    common::scans::write_workspace(ws.path(), &people, &shop);
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    // One source, read in bulk by both engines.
+    std::fs::write(
+        ws.path().join("cioscope.toml"),
+        format!(
+            r#"[workspace]
+name = "generated"
+
+[customerio]
+fixtures = "customerio"
+recorded_at = "2026-11-20T12:00:00Z"
+
+[identity]
+primary = "id"
+match_on = ["email", "phone"]
+
+[[sources]]
+name = "shop"
+kind = "sqlite"
+seed_sql = "shop.sql"
+owns = ["vip_tier"]
+people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
+scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
+
+[warehouse]
+kind = "postgres"
+url_env = "CIOSCOPE_TEST_PG_URL"
+schema = "{work}"
+profiles = "{source}.profiles"
+"#
+        ),
+    )
+    .unwrap();
+    // The same profiles in the warehouse, wide columns this time.
+    let mut c = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA {source}; CREATE TABLE {source}.profiles (cio_id text PRIMARY KEY, id text, \
+         email text, phone text, created_at timestamptz)"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    for chunk in people.chunks(1000) {
+        let col = |f: &dyn Fn(&Value) -> Option<String>| -> Vec<Option<String>> {
+            chunk.iter().map(f).collect()
+        };
+        sqlx::query(&format!(
+            "INSERT INTO {source}.profiles SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+             CROSS JOIN (SELECT to_timestamp(1700000000)) AS t"
+        ))
+        .bind(col(&|p| p["identifiers"]["cio_id"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["identifiers"]["id"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["identifiers"]["email"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["attributes"]["phone"].as_str().map(str::to_string)))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let config = ws.path().join("cioscope.toml");
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (api, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
+    let api_took = started.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    let started = std::time::Instant::now();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+        ],
+    );
+    let wh_took = started.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    let a_split = of_rule(&findings(&api), "split_identity");
+    let w = findings(&wh);
+    println!(
+        "{n} generated profiles, {} humans: App-API scan {api_took:?}, warehouse scan {wh_took:?}; split_identity on {} humans",
+        api["humans"],
+        a_split.len()
+    );
+    assert!(a_split.len() > n / 50, "the generator plants splits");
+    assert_eq!(
+        w.difference(&a_split).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the warehouse scan"
+    );
+    assert_eq!(
+        a_split.difference(&w).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the App-API scan"
+    );
+    assert_eq!(wh["humans"], api["humans"], "the same humans");
+    assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+    drop_schema(&url, &source).await;
+}
