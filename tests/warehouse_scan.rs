@@ -283,7 +283,15 @@ async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() 
         .args(["scan", "--list", "--config", config])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&list.stdout).contains(wh["scan"].as_str().unwrap()));
+    let list = String::from_utf8_lossy(&list.stdout);
+    let line = list
+        .lines()
+        .find(|l| l.contains(wh["scan"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("{list}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert!(columns.contains(&"done"), "{line}");
+    assert!(columns.contains(&"245"), "{line}");
+    assert!(columns.contains(&"240"), "{line}");
     drop_schema(&url, &source).await;
 }
 

@@ -512,6 +512,7 @@ async fn finish(
         })
         .collect();
     let header = serde_json::to_string(&report.header()).expect("report serializes");
+    let warehouse = report.engine == "warehouse";
     store
         .finish_scan(
             &scan.id,
@@ -522,6 +523,11 @@ async fn finish(
             &header,
         )
         .await?;
+    if warehouse {
+        store
+            .set_scan_counts(&scan.id, report.profiles, report.humans)
+            .await?;
+    }
     Ok(report)
 }
 
