@@ -173,6 +173,7 @@ async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() 
     assert_eq!(wh["schema"], "cioscope.scan/1");
     assert_eq!(wh["profiles"], api["profiles"]);
     assert_eq!(wh["humans"], api["humans"], "the same humans");
+    assert_eq!(wh["events_sample"]["budget"], 0, "no events are read");
 
     // split_identity: the same findings on the same profiles.
     let (a, w) = (findings(&api), findings(&wh));

@@ -213,7 +213,8 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             }
             let options = ScanOptions {
                 segment: args.segment,
-                events_sample: args.events_sample,
+                // A warehouse scan reads no activities: no event sample.
+                events_sample: if warehouse { 0 } else { args.events_sample },
                 seed: args.seed,
             };
             let scan = new_scan(&ws.config.workspace, &options);
