@@ -99,6 +99,7 @@ Examples:
   cioscope why --campaign \"Cart recovery\" --segment 7 --format md --out launch.md";
 const SCAN_EXAMPLES: &str = "Examples:
   cioscope scan --demo
+  cioscope scan --engine warehouse --config cioscope.toml
   cioscope scan --segment 7 --format md --out qa.md
   cioscope scan --list
   cioscope scan --history --format csv --out trend.csv
@@ -246,9 +247,19 @@ pub struct WhyArgs {
     pub out: Option<PathBuf>,
 }
 
+fn engine() -> impl TypedValueParser<Value = crate::scan::command::Engine> {
+    use crate::scan::command::Engine;
+    PossibleValuesParser::new(Engine::NAMES).map(|s| s.parse().unwrap_or_default())
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
+    /// Where the workspace is read: the App API, or the warehouse of
+    /// [warehouse] (the rules with a warehouse pre-filter judged, the
+    /// others reported not judged; docs/warehouse.md).
+    #[arg(long, value_parser = engine(), default_value = "api", conflicts_with_all = ["resume", "list", "history"])]
+    pub engine: crate::scan::command::Engine,
     /// Scan the members of one segment instead of the whole workspace.
     #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]
     pub segment: Option<i64>,
@@ -461,6 +472,7 @@ impl From<CheckArgs> for crate::check::CheckCommand {
 impl From<ScanArgs> for crate::scan::command::ScanCommand {
     fn from(a: ScanArgs) -> Self {
         crate::scan::command::ScanCommand {
+            engine: a.engine,
             segment: a.segment,
             events_sample: a.events_sample,
             seed: a.seed,

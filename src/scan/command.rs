@@ -15,9 +15,44 @@ use crate::signals::{announce_pauses, terminated};
 use crate::store::scans::ScanRow;
 use crate::store::Store;
 
+/// Which engine reads the workspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// The App API, every profile read in bulk (the default).
+    #[default]
+    Api,
+    /// The team's warehouse (`[warehouse]`, docs/warehouse.md): the rules
+    /// with a pre-filter judged, the others reported not judged.
+    Warehouse,
+}
+
+impl Engine {
+    pub const NAMES: [&'static str; 2] = ["api", "warehouse"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Api => "api",
+            Engine::Warehouse => "warehouse",
+        }
+    }
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "api" => Ok(Engine::Api),
+            "warehouse" => Ok(Engine::Warehouse),
+            _ => Err(format!("unknown engine {s:?} (api or warehouse)")),
+        }
+    }
+}
+
 /// What `scan` is asked to do (the command line maps its flags here).
 #[derive(Debug, Clone)]
 pub struct ScanCommand {
+    /// The engine of a new scan (`--resume` continues with the App API).
+    pub engine: Engine,
     pub segment: Option<i64>,
     pub events_sample: usize,
     pub seed: Option<u64>,
@@ -156,6 +191,17 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             return Exit::Usage;
         }
     };
+    let warehouse = args.engine == Engine::Warehouse && scan.is_none();
+    if warehouse {
+        if ws.config.warehouse.is_none() {
+            eprintln!("cioscope: {}", ScanError::NoWarehouse);
+            return Exit::Usage;
+        }
+        if args.segment.is_some() {
+            eprintln!("cioscope: --engine warehouse scans the whole workspace; --segment is for the App-API engine");
+            return Exit::Usage;
+        }
+    }
     let scan = match scan {
         Some(s) => s,
         None => {
@@ -167,7 +213,8 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             }
             let options = ScanOptions {
                 segment: args.segment,
-                events_sample: args.events_sample,
+                // A warehouse scan reads no activities: no event sample.
+                events_sample: if warehouse { 0 } else { args.events_sample },
                 seed: args.seed,
             };
             let scan = new_scan(&ws.config.workspace, &options);
@@ -208,17 +255,24 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
         }
     };
     eprintln!(
-        "cioscope: scan {} of {} ({}) into {}",
+        "cioscope: scan {} of {} ({}, engine {}) into {}",
         scan.id,
         ws.config.workspace,
         scan.selection,
+        if warehouse { "warehouse" } else { "api" },
         store.place()
     );
     let tty = std::io::stderr().is_terminal();
     let mut progress = move |step: Step| show(step, tty);
     let watch = tokio::spawn(announce_pauses(Arc::clone(&ws)));
     let outcome = {
-        let scanning = run(&ws, &store, &scan, &mut progress);
+        let scanning = async {
+            if warehouse {
+                super::warehouse::run(&ws, &store, &scan, &mut progress).await
+            } else {
+                run(&ws, &store, &scan, &mut progress).await
+            }
+        };
         tokio::pin!(scanning);
         tokio::select! {
             r = &mut scanning => Ok(r),
@@ -318,6 +372,9 @@ fn show(step: Step, tty: bool) {
         Step::Listing { people } => format!("listing people… {people}"),
         Step::Profiles { done, total } => format!("reading profiles {done}/{total}"),
         Step::Source { name } => format!("reading source {name}"),
+        Step::Warehouse => {
+            "asking the warehouse (keys, humans, pre-filters, candidate rows)".into()
+        }
         Step::Humans { humans } => format!("{humans} humans formed"),
         Step::Judging { done, total } => format!("judging humans {done}/{total}"),
         Step::Activities { done, total } => {

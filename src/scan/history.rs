@@ -227,6 +227,7 @@ mod tests {
         r.rules.push(RuleRate {
             rule: Rule::SplitIdentity,
             judged_on: "every_human".into(),
+            judged_through: "full".into(),
             humans_judged: judged,
             humans_not_judged: 10 - judged,
             humans_affected: affected,

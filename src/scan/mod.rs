@@ -42,6 +42,7 @@ pub mod history;
 mod idents;
 pub mod report;
 pub mod sample;
+pub mod warehouse;
 
 pub use idents::Idents;
 
@@ -100,6 +101,12 @@ pub enum ScanError {
     Stopped { message: String },
     #[error("scan {0} is already finished (see `cioscope scan --list`)")]
     Finished(String),
+    /// The warehouse could not be asked (docs/warehouse.md).
+    #[error(transparent)]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
+    /// `--engine warehouse` without a `[warehouse]` section.
+    #[error("a warehouse scan needs a [warehouse] section in the config (docs/warehouse.md)")]
+    NoWarehouse,
     #[error("scan {id} belongs to workspace {workspace:?}, not {config:?}")]
     OtherWorkspace {
         id: String,
@@ -111,12 +118,29 @@ pub enum ScanError {
 /// Where the scan is, for a progress line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Listing { people: usize },
-    Profiles { done: usize, total: usize },
-    Source { name: String },
-    Humans { humans: usize },
-    Judging { done: usize, total: usize },
-    Activities { done: usize, total: usize },
+    Listing {
+        people: usize,
+    },
+    Profiles {
+        done: usize,
+        total: usize,
+    },
+    Source {
+        name: String,
+    },
+    /// A warehouse scan's SQL stages (docs/warehouse.md).
+    Warehouse,
+    Humans {
+        humans: usize,
+    },
+    Judging {
+        done: usize,
+        total: usize,
+    },
+    Activities {
+        done: usize,
+        total: usize,
+    },
     Storing,
 }
 
@@ -180,7 +204,7 @@ pub async fn run(
     let mut idents = Idents::default();
     let mut errors = read_profiles(ws, store, scan, refs, &mut idents, progress).await?;
     let profiles_failed = errors.len();
-    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, progress).await?;
+    let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, false, progress).await?;
     for r in reads.iter().filter(|r| r.error.is_some()) {
         errors.push(PersonError {
             person: "*".into(),
@@ -226,7 +250,7 @@ pub async fn run(
         listed,
         profiles_failed,
     };
-    finish(store, scan, counts, judged, reads, errors, progress).await
+    finish(store, scan, counts, judged, reads, errors, None, progress).await
 }
 
 /// The segment a scan's selection names.
@@ -247,12 +271,14 @@ struct Gaps<'a> {
 
 /// Every source: its bulk read (or what was stored of it), else asked
 /// person by person; returns how each went and the names of those that
-/// could not be read.
+/// could not be read. With `bulk_only` (a warehouse scan, which holds no
+/// profiles to ask by) a source without a bulk query is not read.
 async fn read_sources(
     ws: &Arc<Workspace>,
     store: &Store,
     scan: &ScanRow,
     idents: &mut Idents,
+    bulk_only: bool,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<(Vec<SourceRead>, Vec<String>), ScanError> {
     let identity = &ws.config.identity;
@@ -275,6 +301,10 @@ async fn read_sources(
         });
         match read_source(store, &scan.id, source.as_ref(), idents, identity).await? {
             Some(read) => reads.push(read.with_events_of(source.as_ref())),
+            None if bulk_only => reads.push(SourceRead::failed(
+                source.name(),
+                "it has no bulk query, and a warehouse scan cannot ask it person by person",
+            )),
             None => per_person.push(Arc::clone(source)),
         }
     }
@@ -407,6 +437,7 @@ struct Counts {
 }
 
 /// The report, compared with the previous scan, and everything stored.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     store: &Store,
     scan: &ScanRow,
@@ -414,6 +445,7 @@ async fn finish(
     judged: Vec<Judged>,
     reads: Vec<SourceRead>,
     mut errors: Vec<PersonError>,
+    passed: Option<report::Passed>,
     progress: &mut (dyn FnMut(Step) + Send),
 ) -> Result<ScanReport, ScanError> {
     progress(Step::Storing);
@@ -440,6 +472,7 @@ async fn finish(
         errors: errors.clone(),
         previous: previous.as_ref(),
         previous_pairs: previous_pairs.as_ref(),
+        passed,
     });
 
     let human_rows: Vec<HumanRow> = judged
@@ -479,6 +512,7 @@ async fn finish(
         })
         .collect();
     let header = serde_json::to_string(&report.header()).expect("report serializes");
+    let warehouse = report.engine == "warehouse";
     store
         .finish_scan(
             &scan.id,
@@ -489,6 +523,11 @@ async fn finish(
             &header,
         )
         .await?;
+    if warehouse {
+        store
+            .set_scan_counts(&scan.id, report.profiles, report.humans)
+            .await?;
+    }
     Ok(report)
 }
 

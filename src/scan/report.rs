@@ -104,6 +104,13 @@ pub struct RuleRate {
     pub rule: Rule,
     /// `every_human` or `event_sample`.
     pub judged_on: String,
+    /// How the scan's engine judged it: `full` (every human it judges
+    /// read whole: every rule of an App-API scan), `pre_filter` (a
+    /// warehouse scan judged the humans its pre-filter returned, and
+    /// counts the rest clean) or `not_judged` (a warehouse scan has no
+    /// pre-filter for it yet: every human is counted not judged).
+    #[serde(default = "full")]
+    pub judged_through: String,
     pub humans_judged: usize,
     /// Humans (of those it would judge) it could not, because a read
     /// failed: neither clean nor affected.
@@ -173,6 +180,10 @@ pub struct Trend {
 pub struct ScanReport {
     pub schema: String,
     pub scan: String,
+    /// The engine that read the workspace: `api` (the App API) or
+    /// `warehouse` (the team's warehouse, docs/warehouse.md).
+    #[serde(default = "api")]
+    pub engine: String,
     pub workspace: String,
     pub selection: String,
     pub started_at: String,
@@ -275,6 +286,35 @@ impl ScanReport {
     }
 }
 
+fn full() -> String {
+    "full".into()
+}
+
+fn api() -> String {
+    "api".into()
+}
+
+/// A warehouse scan's humans outside `Parts::judged`: those every
+/// pre-filter left out, whose rows never came back to Rust.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passed {
+    /// How many.
+    pub humans: usize,
+    /// The rules with a pre-filter (`warehouse::PREFILTERED`); every other
+    /// rule is not judged in a warehouse scan.
+    pub prefiltered: Vec<Rule>,
+    /// Whether passing them is being judged clean by those rules: not when
+    /// a source could not be read (its records may join humans the
+    /// pre-filter never saw).
+    pub judged: bool,
+}
+
+impl Passed {
+    fn judged_by(&self, rule: Rule) -> bool {
+        self.judged && self.prefiltered.contains(&rule)
+    }
+}
+
 /// Everything a report is built from.
 pub struct Parts<'a> {
     pub scan: &'a ScanRow,
@@ -286,6 +326,9 @@ pub struct Parts<'a> {
     pub errors: Vec<PersonError>,
     pub previous: Option<&'a ScanRow>,
     pub previous_pairs: Option<&'a FoundPairs>,
+    /// A warehouse scan's humans outside `judged`; `None` for an App-API
+    /// scan (every human is in `judged`).
+    pub passed: Option<Passed>,
 }
 
 pub fn build(parts: Parts<'_>) -> ScanReport {
@@ -299,8 +342,10 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         errors,
         previous,
         previous_pairs,
+        passed,
     } = parts;
-    let humans = judged.len();
+    let unlisted = passed.as_ref().map_or(0, |p| p.humans);
+    let humans = judged.len() + unlisted;
     let random = judged.iter().filter(|j| j.sampled == Part::Random).count();
     let flagged = judged.iter().filter(|j| j.sampled == Part::Flagged).count();
     let census = random == humans;
@@ -315,21 +360,49 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         .map(|f| (f.person.clone(), f.rule.id().to_string()))
         .collect();
     let complete = profiles_failed == 0 && !sources.iter().any(|s| s.error.is_some());
-    let trend = previous
-        .zip(previous_pairs)
-        .map(|(p, found)| compare_pairs(p, found, &current, judged, complete));
+    let trend = previous.zip(previous_pairs).map(|(p, found)| {
+        // Rules the previous scan (a warehouse scan) judged nobody with.
+        let unjudged_then: HashSet<Rule> = previous_report
+            .iter()
+            .flat_map(|r| r.rules.iter())
+            .filter(|r| r.judged_through == "not_judged")
+            .map(|r| r.rule)
+            .collect();
+        compare_pairs(
+            p,
+            found,
+            &current,
+            judged,
+            complete,
+            passed.as_ref(),
+            &unjudged_then,
+        )
+    });
 
     let rules = Rule::ALL
         .into_iter()
         .map(|rule| {
-            let on_sample = rule.reads_activities();
+            // A warehouse scan has no event sample: every human is in scope.
+            let on_sample = rule.reads_activities() && passed.is_none();
             let in_scope = |j: &Judged| !on_sample || j.sampled == Part::Random;
             let judged_here = |j: &Judged| in_scope(j) && j.judged_by(rule);
-            let humans_judged = judged.iter().filter(|j| judged_here(j)).count();
-            let humans_not_judged = judged
+            let mut humans_judged = judged.iter().filter(|j| judged_here(j)).count();
+            let mut humans_not_judged = judged
                 .iter()
                 .filter(|j| in_scope(j) && !j.judged_by(rule))
                 .count();
+            let judged_through = match &passed {
+                None => "full",
+                Some(p) if p.prefiltered.contains(&rule) => "pre_filter",
+                Some(_) => "not_judged",
+            };
+            if let Some(p) = &passed {
+                if p.judged_by(rule) {
+                    humans_judged += p.humans;
+                } else {
+                    humans_not_judged += p.humans;
+                }
+            }
             let humans_affected = judged
                 .iter()
                 .filter(|j| judged_here(j) && j.findings.iter().any(|f| f.rule == rule))
@@ -375,6 +448,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                 } else {
                     "every_human".into()
                 },
+                judged_through: judged_through.into(),
                 humans_judged,
                 humans_not_judged,
                 humans_affected,
@@ -402,6 +476,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
     ScanReport {
         schema: SCHEMA.into(),
         scan: scan.id.clone(),
+        engine: if passed.is_some() { "warehouse" } else { "api" }.into(),
         workspace: scan.workspace.clone(),
         selection: scan.selection.clone(),
         started_at: scan.started_at.clone(),
@@ -410,8 +485,16 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
         profiles_read: profiles - profiles_failed.min(profiles),
         profiles_failed,
         humans,
-        humans_judged: judged.iter().filter(|j| j.not_judged.is_empty()).count(),
-        humans_not_judged: judged.iter().filter(|j| !j.not_judged.is_empty()).count(),
+        humans_judged: judged.iter().filter(|j| j.not_judged.is_empty()).count()
+            + passed
+                .as_ref()
+                .filter(|p| Rule::ALL.iter().all(|&r| p.judged_by(r)))
+                .map_or(0, |p| p.humans),
+        humans_not_judged: judged.iter().filter(|j| !j.not_judged.is_empty()).count()
+            + passed
+                .as_ref()
+                .filter(|p| !Rule::ALL.iter().all(|&r| p.judged_by(r)))
+                .map_or(0, |p| p.humans),
         events_sample: EventsSample {
             budget: scan.events_sample,
             seed: scan.seed,
@@ -445,6 +528,8 @@ fn compare_pairs(
     current: &BTreeSet<(String, String)>,
     judged: &[Judged],
     complete: bool,
+    passed: Option<&Passed>,
+    unjudged_then: &HashSet<Rule>,
 ) -> Trend {
     let sampled_now: HashSet<&str> = judged
         .iter()
@@ -459,15 +544,24 @@ fn compare_pairs(
     let (before, sampled_then) = (&found.pairs, &found.sampled);
     let sampled = |person: &str, rule: &str| {
         let sampled_rule = Rule::from_id(rule).is_some_and(Rule::reads_activities);
-        !sampled_rule || (sampled_now.contains(person) && sampled_then.contains(person))
+        // A warehouse scan has no sample: its pairs are compared (or not
+        // comparable) whatever the rule.
+        !sampled_rule
+            || passed.is_some()
+            || (sampled_now.contains(person) && sampled_then.contains(person))
     };
     let judged_both = |person: &str, rule: &str| {
         let then = !found
             .not_judged
-            .contains(&(person.to_string(), rule.to_string()));
+            .contains(&(person.to_string(), rule.to_string()))
+            && Rule::from_id(rule).is_none_or(|r| !unjudged_then.contains(&r));
         let now = match (now_by_person.get(person), Rule::from_id(rule)) {
             (Some(j), Some(r)) => j.judged_by(r),
-            (None, _) => complete,
+            // A human outside this scan's list: gone (resolved only when
+            // nothing failed), or one a warehouse pre-filter passed,
+            // judged only by the pre-filtered rules.
+            (None, Some(r)) => complete && passed.is_none_or(|p| p.judged_by(r)),
+            (None, None) => complete,
             (Some(_), None) => false,
         };
         then && now
@@ -584,6 +678,28 @@ fn judged_cell(r: &RuleRate) -> String {
     cell
 }
 
+/// Which engine judged what, in a sentence (empty for an App-API scan,
+/// which judges every rule in full).
+fn engine_sentence(r: &ScanReport) -> String {
+    if r.engine != "warehouse" {
+        return String::new();
+    }
+    let ids = |how: &str| -> Vec<&str> {
+        r.rules
+            .iter()
+            .filter(|x| x.judged_through == how)
+            .map(|x| x.rule.id())
+            .collect()
+    };
+    let (pre, not) = (ids("pre_filter"), ids("not_judged"));
+    format!(
+        "warehouse scan: {} judged through a warehouse pre-filter (the humans it left out counted clean); {} rules not judged, no pre-filter yet ({})",
+        if pre.is_empty() { "no rule".to_string() } else { pre.join(", ") },
+        not.len(),
+        not.join(", ")
+    )
+}
+
 /// What a scan could not read, in a sentence (empty when nothing failed).
 fn gaps_sentence(r: &ScanReport) -> String {
     let mut parts = Vec::new();
@@ -677,6 +793,10 @@ pub fn table(r: &ScanReport, flags: &str) -> String {
         r.profiles,
         r.humans
     );
+    let engine = engine_sentence(r);
+    if !engine.is_empty() {
+        out.push_str(&format!("{engine}\n"));
+    }
     let gaps = gaps_sentence(r);
     if !gaps.is_empty() {
         out.push_str(&format!("{}\n", sanitize(&gaps)));
@@ -775,6 +895,10 @@ pub fn markdown(r: &ScanReport, history: &[ScanReport]) -> String {
         r.profiles,
         r.humans
     );
+    let engine = engine_sentence(r);
+    if !engine.is_empty() {
+        out.push_str(&format!("{}.\n\n", md_cell(&engine)));
+    }
     let gaps = gaps_sentence(r);
     if !gaps.is_empty() {
         out.push_str(&format!("> **{}**\n\n", md_cell(&gaps)));

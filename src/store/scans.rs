@@ -294,6 +294,25 @@ impl Store {
             .map_err(|e| self.db(e))
     }
 
+    /// A finished warehouse scan's profiles and humans, for `scan --list`:
+    /// it lists no pages and stores only the humans it judged one by one.
+    /// Leaves `listed` alone, so a resume (with the App API) lists anew.
+    pub async fn set_scan_counts(
+        &self,
+        scan: &str,
+        profiles: usize,
+        humans: usize,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE scans SET profiles = $2, humans = $3 WHERE id = $1")
+            .bind(scan)
+            .bind(profiles as i64)
+            .bind(humans as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(e))?;
+        Ok(())
+    }
+
     pub async fn mark_listed(&self, scan: &str, profiles: usize) -> Result<(), StoreError> {
         sqlx::query("UPDATE scans SET listed = 1, profiles = $2 WHERE id = $1")
             .bind(scan)

@@ -5,7 +5,8 @@
 //! | module | what |
 //! |---|---|
 //! | `dialect` | the PostgreSQL SQL text, and nothing else has any: identifiers, the work schema, the normalizers in SQL, each stage's statements |
-//! | `stages` | [`Warehouse`]: one connection driving the dialect stage by stage, reading back counts and short lists |
+//! | `stages` | [`Warehouse`]: one connection driving the dialect stage by stage, reading back counts and short lists; [`Warehouse::narrow`] is a warehouse scan's visit (`scan::warehouse`) |
+//! | `rows` | a `profiles` row (`row_to_json`) as the `model::Profile` the App API would give |
 //!
 //! The stages, in order, all inside a schema of cioscope's own
 //! (`warehouse.schema`) that is dropped at the end, on error too:
@@ -15,23 +16,28 @@
 //! 2. humans as connected components (`edges`, `labels`) by min-label
 //!    propagation, one statement a round, until a round changes nothing or
 //!    `warehouse.max_rounds` is reached;
-//! 3. pre-filters: for a rule, the humans it could possibly fire on.
+//! 3. pre-filters: for a rule, the humans it could possibly fire on;
+//! 4. (a scan) the components the scan's source records join to each
+//!    other, candidates too, and the rows of every candidate's profiles.
 //!
 //! ## Pre-filters: the extension point
 //!
 //! A pre-filter narrows who is judged; it never judges. It must be
 //! *sound*: every human the Rust rule could fire on is among the ones it
 //! returns. [`PREFILTERED`] lists the rules that have one; a rule not
-//! listed has none yet, and a warehouse scan must judge every human for it
-//! (or leave it unjudged and say so). A new pre-filter is a query in
+//! listed has none yet, and a warehouse scan reports it not judged. A new pre-filter is a query in
 //! `dialect` (`Postgres::<rule>_candidates`), a method on [`Warehouse`]
 //! returning the candidates' cio_ids, and the rule's entry in
 //! [`PREFILTERED`].
 
 pub mod dialect;
+pub mod rows;
 pub mod stages;
 
-pub use stages::{Candidate, Components, IdentityStages, Keys, Normalized, Placeholder, Warehouse};
+pub use stages::{
+    Candidate, Components, IdentityStages, Keys, Narrowed, Normalized, Placeholder, RecordKey,
+    Warehouse,
+};
 
 use crate::rules::Rule;
 
@@ -40,8 +46,8 @@ use crate::rules::Rule;
 /// holding an email whose Gmail-style canonical form another component
 /// holds too ([`Warehouse::split_identity_candidates`]). Sound over the
 /// profiles relation (`tests/warehouse.rs` runs the rule on every human the
-/// Rust engine forms and finds each one it fires on among the candidates):
-/// links through source records are not in the warehouse graph yet.
+/// Rust engine forms and finds each one it fires on among the candidates);
+/// a scan adds the components source records join ([`Warehouse::narrow`]).
 pub const PREFILTERED: &[Rule] = &[Rule::SplitIdentity];
 
 /// Why a warehouse run stopped.

@@ -1,0 +1,588 @@
+//! `cioscope scan --engine warehouse` through the real binary against a
+//! real PostgreSQL (`CIOSCOPE_TEST_PG_URL`, set by `.ci/run`; without it
+//! each test says `SKIPPED: needs …`, and in CI it fails): the demo
+//! workspace's Customer.io profiles loaded into a `profiles` relation,
+//! judged with the same Rust rules as the App-API scan of the same
+//! workspace, in the same store and trend.
+
+mod common;
+#[path = "common/needs.rs"]
+mod needs;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::scans::{cioscope, findings};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+
+/// Required in CI (`.ci/run` starts PostgreSQL): there a missing URL fails.
+fn pg_url() -> Option<String> {
+    needs::database_url(
+        "CIOSCOPE_TEST_PG_URL",
+        "warehouse scan",
+        "postgres://postgres@127.0.0.1:55432/postgres",
+        true,
+    )
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The demo workspace's Customer.io profiles as a team would load them:
+/// `schema.profiles (cio_id, id, email, phone, created_at, unsubscribed,
+/// attributes jsonb)`, created in a schema of the test's own.
+async fn load_demo_profiles(url: &str, schema: &str) {
+    let mut c = PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA {schema}; CREATE TABLE {schema}.profiles (cio_id text PRIMARY KEY, id text, \
+         email text, phone text, created_at text, unsubscribed boolean, attributes jsonb)"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/customerio/people");
+    let insert =
+        format!("INSERT INTO {schema}.profiles VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)");
+    for e in std::fs::read_dir(dir).unwrap() {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(e.unwrap().path()).unwrap()).unwrap();
+        let c_ = &v["customer"];
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let mut attributes = c_["attributes"].as_object().cloned().unwrap_or_default();
+        for own in ["cio_id", "id", "email", "phone", "created_at"] {
+            attributes.remove(own);
+        }
+        sqlx::query(&insert)
+            .bind(text(&c_["identifiers"]["cio_id"]).unwrap())
+            .bind(text(&c_["identifiers"]["id"]))
+            .bind(text(&c_["identifiers"]["email"]))
+            .bind(text(&c_["attributes"]["phone"]))
+            .bind(text(&c_["attributes"]["created_at"]))
+            .bind(c_["unsubscribed"].as_bool().unwrap_or(false))
+            .bind(Value::Object(attributes).to_string())
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    let mut c = PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&mut c)
+        .await
+        .unwrap();
+}
+
+async fn schema_exists(url: &str, schema: &str) -> bool {
+    let mut c = PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+        .bind(schema)
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
+/// A scan's JSON report and its exit code.
+fn scan(data: &Path, args: &[&str]) -> (Value, Option<i32>, String) {
+    let out = cioscope(data)
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (report, out.status.code(), stderr)
+}
+
+fn of_rule(
+    all: &BTreeSet<(String, String, String, Vec<String>)>,
+    rule: &str,
+) -> BTreeSet<(String, String, String, Vec<String>)> {
+    all.iter().filter(|f| f.1 == rule).cloned().collect()
+}
+
+/// A copy of the demo workspace whose config reads `source.profiles`
+/// through a `[warehouse]` section with the work schema `work`, its text
+/// passed through `edit` first.
+fn demo_workspace(source: &str, work: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let ws = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        ws.path(),
+    );
+    let config = ws.path().join("cioscope.toml");
+    let mut text = edit(std::fs::read_to_string(&config).unwrap());
+    text.push_str(&format!(
+        "\n[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_PG_URL\"\nschema = \"{work}\"\nprofiles = \"{source}.profiles\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    ws
+}
+
+#[tokio::test]
+async fn a_warehouse_scan_of_the_demo_finds_the_splits_the_app_api_scan_finds() {
+    let Some(url) = pg_url() else { return };
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(&url, &source).await;
+
+    let ws = demo_workspace(&source, &work, |t| t);
+    let config = ws.path().join("cioscope.toml");
+    let config = config.to_str().unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let (api, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(api["engine"], "api");
+    let started = std::time::Instant::now();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    println!("warehouse scan of the demo: {took:?}");
+    assert_eq!(wh["engine"], "warehouse");
+    assert_eq!(wh["schema"], "cioscope.scan/1");
+    assert_eq!(wh["profiles"], api["profiles"]);
+    assert_eq!(wh["humans"], api["humans"], "the same humans");
+    assert_eq!(wh["events_sample"]["budget"], 0, "no events are read");
+
+    // split_identity: the same findings on the same profiles.
+    let (a, w) = (findings(&api), findings(&wh));
+    let a_split = of_rule(&a, "split_identity");
+    assert!(!a_split.is_empty(), "the demo plants splits");
+    assert_eq!(
+        w,
+        of_rule(&w, "split_identity"),
+        "only pre-filtered rules' findings"
+    );
+    assert_eq!(
+        w.difference(&a_split).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the warehouse scan"
+    );
+    assert_eq!(
+        a_split.difference(&w).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the App-API scan"
+    );
+
+    // Splits only source records show: a record's id on one profile, its
+    // email on another component's (demo README), found through the
+    // components records join.
+    let split_people: BTreeSet<&str> = w.iter().map(|f| f.0.as_str()).collect();
+    for person in ["C1176", "C1232"] {
+        assert!(split_people.contains(person), "{person}: {split_people:?}");
+    }
+
+    // Per rule: split_identity through its pre-filter, every human judged;
+    // every other rule not judged, never counted clean.
+    let humans = wh["humans"].as_u64().unwrap();
+    for r in wh["rules"].as_array().unwrap() {
+        if r["rule"] == "split_identity" {
+            assert_eq!(r["judged_through"], "pre_filter", "{r}");
+            assert_eq!(r["humans_judged"], humans, "{r}");
+            assert_eq!(r["humans_not_judged"], 0, "{r}");
+            let api_rate = api["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["rule"] == "split_identity")
+                .unwrap();
+            assert_eq!(r["humans_affected"], api_rate["humans_affected"], "{r}");
+        } else {
+            assert_eq!(r["judged_through"], "not_judged", "{r}");
+            assert_eq!(r["humans_judged"], 0, "{r}");
+            assert_eq!(r["humans_not_judged"], humans, "{r}");
+            assert_eq!(r["humans_affected"], 0, "{r}");
+        }
+    }
+    for r in api["rules"].as_array().unwrap() {
+        assert_eq!(r["judged_through"], "full", "{r}");
+    }
+    // The same trend: split_identity's pairs persist; the other rules'
+    // pairs are not comparable, never resolved.
+    let trend = &wh["trend"];
+    assert_eq!(trend["previous"], api["scan"], "{trend}");
+    assert_eq!(trend["new"], serde_json::json!([]), "{trend}");
+    assert_eq!(trend["resolved"], serde_json::json!([]), "{trend}");
+    let not_comparable = trend["not_comparable"].as_array().unwrap();
+    let other_pairs: BTreeSet<(&str, &str)> = a
+        .iter()
+        .filter(|f| f.1 != "split_identity")
+        .map(|f| (f.0.as_str(), f.1.as_str()))
+        .collect();
+    assert_eq!(
+        not_comparable.len(),
+        other_pairs.len(),
+        "every other pair is not comparable"
+    );
+    assert!(not_comparable.iter().all(|p| p["rule"] != "split_identity"));
+
+    // And an App-API scan after it: the rules the warehouse scan did not
+    // judge have no new pairs, only pairs not comparable.
+    let (again, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
+    assert_eq!(code, Some(0), "{err}");
+    let trend = &again["trend"];
+    assert_eq!(trend["previous"], wh["scan"], "{trend}");
+    assert_eq!(trend["new"], serde_json::json!([]), "{trend}");
+    assert_eq!(trend["resolved"], serde_json::json!([]), "{trend}");
+    assert_eq!(trend["persisting"], a_split.len(), "{trend}");
+
+    // The table says which engine judged what.
+    let table = cioscope(data.path())
+        .args([
+            "scan",
+            "--config",
+            config,
+            "--resume",
+            wh["scan"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("warehouse scan: split_identity judged through a warehouse pre-filter"),
+        "{table}"
+    );
+    assert!(table.contains("11 rules not judged"), "{table}");
+    assert!(table.contains("not judged"), "{table}");
+
+    // Nothing of cioscope's is left in the warehouse.
+    assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+
+    // Listed among the store's scans like any scan.
+    let list = cioscope(data.path())
+        .args(["scan", "--list", "--config", config])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    let line = list
+        .lines()
+        .find(|l| l.contains(wh["scan"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("{list}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert!(columns.contains(&"done"), "{line}");
+    assert!(columns.contains(&"245"), "{line}");
+    assert!(columns.contains(&"240"), "{line}");
+    drop_schema(&url, &source).await;
+}
+
+#[test]
+fn a_warehouse_scan_without_a_warehouse_section_is_a_usage_error() {
+    let data = tempfile::tempdir().unwrap();
+    let (_, code, err) = scan(data.path(), &["--engine", "warehouse", "--demo"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("[warehouse]"), "{err}");
+}
+
+#[tokio::test]
+async fn a_warehouse_that_cannot_be_reached_exits_3_and_names_no_url() {
+    let ws = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
+        ws.path(),
+    );
+    let config = ws.path().join("cioscope.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[warehouse]\nkind = \"postgres\"\nurl_env = \"CIOSCOPE_TEST_WH_DOWN\"\nprofiles = \"profiles\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = cioscope(data.path())
+        .env(
+            "CIOSCOPE_TEST_WH_DOWN",
+            "postgres://someone:secret@127.0.0.1:9/none",
+        )
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--engine",
+            "warehouse",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot connect to the warehouse"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_source_without_a_bulk_query_leaves_split_identity_unjudged_not_clean() {
+    let Some(url) = pg_url() else { return };
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(&url, &source).await;
+    // The shop without its bulk query: an App-API scan asks it person by
+    // person; a warehouse scan, holding no profiles to ask by, cannot.
+    let ws = demo_workspace(&source, &work, |t| {
+        let start = t.find("scan_people = ").unwrap();
+        // Its bulk events query goes with it (events need the records).
+        let end = start + t[start..].find("\n\n[[sources]]").unwrap();
+        format!("{}{}", &t[..start], &t[end..])
+    });
+    let config = ws.path().join("cioscope.toml");
+    let data = tempfile::tempdir().unwrap();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config.to_str().unwrap(),
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(code, Some(3), "a source could not be read: {err}");
+    let shop = wh["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "shop")
+        .unwrap();
+    assert_eq!(shop["read"], "failed", "{shop}");
+    assert!(
+        shop["error"].as_str().unwrap().contains("bulk query"),
+        "{shop}"
+    );
+    let humans = wh["humans"].as_u64().unwrap();
+    assert!(humans > 0);
+    for r in wh["rules"].as_array().unwrap() {
+        assert_eq!(r["humans_judged"], 0, "{r}");
+        assert_eq!(r["humans_not_judged"], humans, "{r}");
+    }
+    assert_eq!(wh["findings"], serde_json::json!([]));
+    assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+    drop_schema(&url, &source).await;
+}
+
+// ------------------------------------------------- a generated workspace
+
+/// `n` generated people (as App-API answers; each has an id or an email,
+/// as Customer.io lists people by them) sharing emails in many written
+/// forms (Gmail-style variants among them), phones in every written form,
+/// email-only people, and an email held by more than the placeholder cap
+/// (by people with ids); and a shop whose records join some of them by id
+/// and others by email, one record's id and email often landing on two
+/// humans.
+fn generated(n: usize) -> (Vec<Value>, String) {
+    use cioscope::model::normalize;
+    let mut seed: u64 = 0x5eed_4242_abcd;
+    let mut next = |m: usize| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((seed >> 33) as usize) % m.max(1)
+    };
+    let email_forms = |base: usize, form: usize| {
+        let (user, domain) = match base % 3 {
+            0 => (format!("ann.lee{base}"), "gmail.com"),
+            1 => (format!("bo.ross{base}"), "example.com"),
+            _ => (format!("cy{base}"), "googlemail.com"),
+        };
+        match form {
+            0 => format!("{user}@{domain}"),
+            1 => format!("  {}@{} ", user.to_uppercase(), domain.to_uppercase()),
+            2 => format!("{}@{domain}", user.replace('.', "")),
+            3 => format!("{user}+shop@{domain}"),
+            _ => format!("{user}@gmail.com"),
+        }
+    };
+    let mut people = Vec::new();
+    for i in 0..n {
+        let id = (next(5) != 0).then(|| format!("G{i}"));
+        let email = match next(10) {
+            // A profile has an id or an email (Customer.io lists people by them).
+            0 | 1 if id.is_some() => None,
+            0 | 1 => Some(email_forms(next(n / 4), next(5))),
+            // Only on profiles with an id: email-only holders of one
+            // placeholder would share a person key.
+            2 if id.is_some() => Some("placeholder@example.com".to_string()),
+            _ => Some(email_forms(next(n / 4), next(5))),
+        };
+        let phone = match next(10) {
+            0..=5 => None,
+            _ => {
+                let e164 = format!("+1415555{:04}", 1000 + next(n / 5));
+                let forms = normalize::phone_forms(&e164, normalize::PhoneRegion::US);
+                Some(forms[next(forms.len())].clone())
+            }
+        };
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        if let Some(p) = &phone {
+            attrs.push(("phone", p));
+        }
+        people.push(common::scans::person(
+            &format!("g{i:05}"),
+            id.as_deref(),
+            email.as_deref(),
+            &attrs,
+        ));
+    }
+    let mut shop = String::from(
+        "CREATE TABLE customers (customer_id TEXT, email TEXT, phone TEXT, vip_tier TEXT, updated_at TEXT);\n",
+    );
+    for r in 0..n / 10 {
+        let id = format!("G{}", next(n));
+        let email = email_forms(next(n / 4), 0);
+        shop.push_str(&format!(
+            "INSERT INTO customers VALUES ('{id}', '{email}', NULL, 'gold', '2026-11-01T00:00:00Z');\n"
+        ));
+        if r % 7 == 0 {
+            // A record of nobody's id, joining by email only.
+            shop.push_str(&format!(
+                "INSERT INTO customers VALUES ('S{r}', '{}', NULL, 'gold', '2026-11-01T00:00:00Z');\n",
+                email_forms(next(n / 4), 0)
+            ));
+        }
+    }
+    (people, shop)
+}
+
+/// 3,000 profiles by default; `CIOSCOPE_TEST_WH_PROFILES=20000` for more.
+#[tokio::test]
+async fn on_a_generated_workspace_both_engines_find_the_same_splits() {
+    let Some(url) = pg_url() else { return };
+    let n: usize = std::env::var("CIOSCOPE_TEST_WH_PROFILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let (people, shop) = generated(n);
+    let ws = tempfile::tempdir().unwrap();
+    common::scans::write_workspace(ws.path(), &people, &shop);
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    // One source, read in bulk by both engines.
+    std::fs::write(
+        ws.path().join("cioscope.toml"),
+        format!(
+            r#"[workspace]
+name = "generated"
+
+[customerio]
+fixtures = "customerio"
+recorded_at = "2026-11-20T12:00:00Z"
+
+[identity]
+primary = "id"
+match_on = ["email", "phone"]
+
+[[sources]]
+name = "shop"
+kind = "sqlite"
+seed_sql = "shop.sql"
+owns = ["vip_tier"]
+people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
+scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
+
+[warehouse]
+kind = "postgres"
+url_env = "CIOSCOPE_TEST_PG_URL"
+schema = "{work}"
+profiles = "{source}.profiles"
+"#
+        ),
+    )
+    .unwrap();
+    // The same profiles in the warehouse, wide columns this time.
+    let mut c = PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA {source}; CREATE TABLE {source}.profiles (cio_id text PRIMARY KEY, id text, \
+         email text, phone text, created_at timestamptz)"
+    ))
+    .execute(&mut c)
+    .await
+    .unwrap();
+    for chunk in people.chunks(1000) {
+        let col = |f: &dyn Fn(&Value) -> Option<String>| -> Vec<Option<String>> {
+            chunk.iter().map(f).collect()
+        };
+        sqlx::query(&format!(
+            "INSERT INTO {source}.profiles SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
+             CROSS JOIN (SELECT to_timestamp(1700000000)) AS t"
+        ))
+        .bind(col(&|p| p["identifiers"]["cio_id"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["identifiers"]["id"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["identifiers"]["email"].as_str().map(str::to_string)))
+        .bind(col(&|p| p["attributes"]["phone"].as_str().map(str::to_string)))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let config = ws.path().join("cioscope.toml");
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (api, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
+    let api_took = started.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    let started = std::time::Instant::now();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+        ],
+    );
+    let wh_took = started.elapsed();
+    assert_eq!(code, Some(0), "{err}");
+    let a_split = of_rule(&findings(&api), "split_identity");
+    let w = findings(&wh);
+    println!(
+        "{n} generated profiles, {} humans: App-API scan {api_took:?}, warehouse scan {wh_took:?}; split_identity on {} humans",
+        api["humans"],
+        a_split.len()
+    );
+    assert!(a_split.len() > n / 50, "the generator plants splits");
+    assert_eq!(
+        w.difference(&a_split).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the warehouse scan"
+    );
+    assert_eq!(
+        a_split.difference(&w).collect::<Vec<_>>(),
+        Vec::<&(String, String, String, Vec<String>)>::new(),
+        "found only by the App-API scan"
+    );
+    assert_eq!(wh["humans"], api["humans"], "the same humans");
+    assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+    drop_schema(&url, &source).await;
+}
