@@ -16,7 +16,7 @@
 //! `Subject::variants`, so `split_identity` can name both.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::config::{Config, Identity, Primary};
 use crate::model::{normalize, Link, NodeRef, Profile, SourceRecord, Subject};
@@ -439,7 +439,35 @@ pub fn plan(graph: &dyn Graph, config: &Config) -> Vec<Plan> {
         plans.push(plan_of(graph, config, &owners, &nodes, own));
     }
     attach_variants(graph, &mut plans);
+    unique_keys(graph, &mut plans);
     plans
+}
+
+/// Two humans never share a person key. They can only meet on a
+/// placeholder (an email or id held by more profiles than one human has,
+/// which joins nobody): each of them is then known by its primary
+/// profile's `cio_<cio_id>`, the one key no other profile holds.
+fn unique_keys(graph: &dyn Graph, plans: &mut [Plan]) {
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for p in plans.iter() {
+        *holders.entry(p.person.as_str()).or_default() += 1;
+    }
+    let shared: HashSet<String> = holders
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(k, _)| k.to_string())
+        .collect();
+    if shared.is_empty() {
+        return;
+    }
+    for p in plans.iter_mut() {
+        if !shared.contains(&p.person) {
+            continue;
+        }
+        if let Some(&first) = p.profiles.first() {
+            p.person = format!("cio_{}", graph.profile(first as usize).cio_id);
+        }
+    }
 }
 
 /// Where each node stands: profiles by cio_id, records by (source as
@@ -958,6 +986,10 @@ people = "SELECT 1"
             .collect();
         let humans = form(&pool(profiles, vec![]), &cfg);
         assert_eq!(humans.len(), MAX_SHARED_IDENTIFIER + 1);
+        // Each is known by a key of its own, never the shared email (a
+        // scan stores humans by key).
+        let keys: BTreeSet<&str> = humans.iter().map(|h| h.subject.person.as_str()).collect();
+        assert_eq!(keys.len(), humans.len(), "{keys:?}");
         // Nor is it a possible split: no holder gets the others as
         // Gmail-style variants, so split_identity stays silent on them.
         assert!(humans.iter().all(|h| h.subject.variants.is_empty()));
@@ -975,6 +1007,19 @@ people = "SELECT 1"
                 findings
             );
         }
+    }
+
+    #[test]
+    fn email_only_profiles_sharing_a_placeholder_are_humans_with_keys_of_their_own() {
+        let cfg = config("");
+        let profiles = (0..=MAX_SHARED_IDENTIFIER)
+            .map(|i| profile(&format!("a{i}"), None, Some("noreply@shop.test"), 1))
+            .collect();
+        let humans = form(&pool(profiles, vec![]), &cfg);
+        assert_eq!(humans.len(), MAX_SHARED_IDENTIFIER + 1);
+        let keys: BTreeSet<String> = humans.iter().map(|h| h.subject.person.clone()).collect();
+        assert_eq!(keys.len(), humans.len());
+        assert!(keys.contains("cio_a0"), "{keys:?}");
     }
 
     #[test]
