@@ -398,7 +398,9 @@ fn why_campaign_explains_the_filtered_people_by_cause_and_opens_one_chain() {
     });
     // Esc closes the cohort (waited for: Esc then q at once reads as Alt-q).
     s.send("\x1b");
-    s.wait_for("the cohort to close", |t| !t.contains("opens a person's chain"));
+    s.wait_for("the cohort to close", |t| {
+        !t.contains("opens a person's chain")
+    });
     s.send("q");
     assert!(s.wait_exit().success());
 }
