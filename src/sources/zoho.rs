@@ -58,10 +58,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::crm_http::{
-    check_option_keys, id_text, is_transient, parse_opt, policy_from_options, post_token_form,
-    query_for, secret_from_env, send, snippet, AccessToken, Body, Dialect, EventRows,
-    EventsByRecord, Fixture, Mapper, Purpose, Request, Response, TokenCache, Transport,
-    DEFAULT_PERSON_FIELD, POLICY_OPTIONS,
+    check_option_keys, events_key, events_lookup, id_text, is_transient, parse_opt,
+    policy_from_options, post_token_form, query_for, secret_from_env, send, snippet, AccessToken,
+    Body, Dialect, EventRows, EventsByRecord, Fixture, Mapper, Purpose, Request, Response,
+    TokenCache, Transport, DEFAULT_PERSON_FIELD, POLICY_OPTIONS,
 };
 use super::{EventsRead, Lookup, RecordSink, Source, SourceError, SourceHealth};
 use crate::config::crm_query::{self, Language, TokenKind};
@@ -666,17 +666,6 @@ impl ZohoSource {
         self.records_from(&raw, None).await
     }
 
-    /// The key a record's events name it by: what `:id` is bound to in
-    /// `events_coql` and what `events_person_field` holds in
-    /// `scan_events_coql` rows.
-    fn events_key(&self, rec: &SourceRecord) -> Option<String> {
-        if self.events_by_mapped_id {
-            rec.id.clone()
-        } else {
-            rec.extra_ids.get("zoho_id").cloned()
-        }
-    }
-
     /// Fetched records as source records, each with its events: from
     /// `bulk` (a scan's bulk events) when given, else one `events_coql`
     /// query per record.
@@ -690,15 +679,11 @@ impl ZohoSource {
         let mut out = Vec::with_capacity(raw.len());
         for r in raw {
             let mut rec = mapper.person(r)?;
-            let parent = self.events_key(&rec);
+            let parent = events_key(&rec, self.events_by_mapped_id, "zoho_id");
             if let Some(bulk) = bulk.as_deref_mut() {
                 rec.events = bulk.for_record(parent.as_deref());
             } else if let Some(events_coql) = &self.events_coql {
-                let bound = Lookup {
-                    id: parent.clone(),
-                    email: rec.email.clone(),
-                    phone: rec.phone.clone(),
-                };
+                let bound = events_lookup(&rec, parent.clone());
                 if let Some(q) = query_for(events_coql, &bound, Language::Coql)? {
                     for e in &self.coql_all(&q, Purpose::Events { parent }).await? {
                         rec.events.push(mapper.event(

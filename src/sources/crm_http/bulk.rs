@@ -11,6 +11,35 @@ use crate::model::SourceEvent;
 /// The field that names an event's record when options do not say.
 pub const DEFAULT_PERSON_FIELD: &str = "person";
 
+/// The key a record's events name it by: what `:id` is bound to in its
+/// events query and what `events_person_field` holds in bulk event rows —
+/// the mapped customer id when `events_by_mapped_id`, else the CRM's own
+/// record id (kept under `crm_id_field` among the record's ids).
+pub fn events_key(
+    rec: &crate::model::SourceRecord,
+    events_by_mapped_id: bool,
+    crm_id_field: &str,
+) -> Option<String> {
+    if events_by_mapped_id {
+        rec.id.clone()
+    } else {
+        rec.extra_ids.get(crm_id_field).cloned()
+    }
+}
+
+/// The lookup a record's events query is bound with: `:id` the record's
+/// events key, `:email` and `:phone` its own.
+pub fn events_lookup(
+    rec: &crate::model::SourceRecord,
+    key: Option<String>,
+) -> crate::sources::Lookup {
+    crate::sources::Lookup {
+        id: key,
+        email: rec.email.clone(),
+        phone: rec.phone.clone(),
+    }
+}
+
 /// Events read in bulk, by the record key each row names.
 #[derive(Debug, Default)]
 pub struct EventsByRecord {
