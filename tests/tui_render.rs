@@ -2859,7 +2859,10 @@ fn why_campaign_explains_the_people_list_by_cause_and_opens_a_persons_chain_at_8
         }
         other => panic!("{other:?}"),
     };
-    assert_eq!(people, vec!["C1001".to_string(), "C1002".to_string()]);
+    let keys: Vec<&str> = people.0.iter().map(|p| p.person.as_str()).collect();
+    assert_eq!(keys, vec!["C1001", "C1002"]);
+    // Handed over as the list loaded them, not read again.
+    assert!(people.0.iter().all(|p| p.subject.is_some()));
     assert_eq!(selection, "the People list");
 
     // Both were explained; neither has the trigger event.

@@ -13,6 +13,17 @@ use crossterm::event::{KeyEvent, MouseEventKind};
 
 use super::keymap::Command;
 use super::vm::LoadedPerson;
+
+/// People handed to a job as the list holds them (the same people are the
+/// same `Arc`s: compared by identity, never copied).
+#[derive(Debug, Clone)]
+pub struct LoadedPeople(pub Vec<Arc<LoadedPerson>>);
+
+impl PartialEq for LoadedPeople {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
 use crate::customerio::{Campaign, ClientStats};
 use crate::why::Explanation;
 
@@ -168,11 +179,12 @@ pub enum Effect {
         campaign: i64,
     },
     /// Explain everyone in `people` for a campaign (an id or a name) and
-    /// count their causes; `selection` says how they were chosen.
+    /// count their causes; `selection` says how they were chosen. The
+    /// people come as the list loaded them: they are not read again.
     ExplainCohort {
         job: JobId,
         campaign: String,
-        people: Vec<String>,
+        people: LoadedPeople,
         selection: String,
     },
     /// Read the workspace's latest scans from the store.

@@ -347,12 +347,31 @@ impl Runtime {
                 people,
                 selection,
             } => self.jobs.spawn(job, async move {
+                // The list already checked them: explained from what it
+                // loaded, with only the campaign's own reads added.
+                let checked: Vec<engine::Checked> = people
+                    .0
+                    .iter()
+                    .enumerate()
+                    .map(|(order, p)| engine::Checked {
+                        person: p.person.clone(),
+                        order,
+                        subject: p.subject.clone(),
+                        findings: p.findings.clone(),
+                        errors: p
+                            .errors
+                            .iter()
+                            .map(|e| crate::resolve::PersonError {
+                                person: p.person.clone(),
+                                source: e.source.clone(),
+                                message: e.message.clone(),
+                            })
+                            .collect(),
+                    })
+                    .collect();
                 let result = async {
                     let id = crate::why::find_campaign(&ws, &campaign).await?;
-                    crate::why::explain_cohort(&ws, id, selection, None, || {
-                        engine::check_all(&ws, people)
-                    })
-                    .await
+                    crate::why::explain_cohort(&ws, id, selection, None, || async { checked }).await
                 }
                 .await
                 .map(Arc::new)

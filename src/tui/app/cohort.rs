@@ -16,13 +16,12 @@ impl App {
     /// Explain the People list as it is filtered now (loaded, readable
     /// people, in list order) for `campaign` (an id or a name).
     pub(super) fn start_cohort(&mut self, campaign: &str) -> Vec<Effect> {
-        let people: Vec<String> = self
+        let people: Vec<Arc<crate::tui::vm::LoadedPerson>> = self
             .people
             .visible
             .iter()
-            .map(|&i| &self.people.slots[i])
-            .filter(|s| s.data.as_ref().is_some_and(|d| d.subject.is_some()))
-            .map(|s| s.key.clone())
+            .filter_map(|&i| self.people.slots[i].data.clone())
+            .filter(|d| d.subject.is_some())
             .collect();
         if people.is_empty() {
             self.notify(
@@ -32,7 +31,7 @@ impl App {
             return vec![];
         }
         let listed = people.len();
-        let people: Vec<String> = people.into_iter().take(MAX_COHORT).collect();
+        let people: Vec<_> = people.into_iter().take(MAX_COHORT).collect();
         let mut selection = String::from("the People list");
         let mut how = vec![];
         if let Some(rule) = self.people.rule {
@@ -62,7 +61,7 @@ impl App {
         vec![Effect::ExplainCohort {
             job: self.jobs.start(JobKind::Cohort),
             campaign: campaign.to_string(),
-            people,
+            people: crate::tui::action::LoadedPeople(people),
             selection,
         }]
     }
