@@ -84,6 +84,12 @@ impl Rule {
         self.spec().reads.has(Inputs::ACTIVITIES)
     }
 
+    /// Whether the rule cannot judge anybody without Customer.io's
+    /// activities.
+    pub fn needs_activities(self) -> bool {
+        self.spec().needs.has(Inputs::ACTIVITIES)
+    }
+
     /// Whether the rule can judge this human: every input it needs was
     /// read (DOMAIN: "not judged" — a failed read is never a finding and
     /// never clean).

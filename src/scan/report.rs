@@ -202,6 +202,9 @@ pub struct ScanReport {
     #[serde(default)]
     pub humans_not_judged: usize,
     pub events_sample: EventsSample,
+    /// A warehouse scan's work (`None` for an App-API scan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<WarehouseRun>,
     pub sources: Vec<SourceRead>,
     pub rules: Vec<RuleRate>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -300,13 +303,48 @@ fn api() -> String {
 pub struct Passed {
     /// How many.
     pub humans: usize,
-    /// The rules with a pre-filter (`warehouse::PREFILTERED`); every other
-    /// rule is not judged in a warehouse scan.
+    /// The rules judged through their pre-filters
+    /// (`warehouse::prefiltered`); every other rule is not judged in a
+    /// warehouse scan.
     pub prefiltered: Vec<Rule>,
     /// Whether passing them is being judged clean by those rules: not when
     /// a source could not be read (its records may join humans the
     /// pre-filter never saw).
     pub judged: bool,
+    /// What the warehouse did.
+    pub run: WarehouseRun,
+}
+
+/// A warehouse scan's work, in the report (`warehouse`): rows read in the
+/// warehouse and from the sources against rows returned to Rust, rounds,
+/// components, the candidates each pre-filter named, and each stage's
+/// wall time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WarehouseRun {
+    pub profiles_read: u64,
+    pub events_read: u64,
+    pub records_read: u64,
+    pub profiles_returned: u64,
+    pub events_returned: u64,
+    pub rounds: u32,
+    pub components: u64,
+    /// Components whose rows came back (every rule's, and those records
+    /// join together).
+    pub candidates: u64,
+    pub candidates_per_rule: BTreeMap<String, u64>,
+    pub stages_ms: Vec<(String, u64)>,
+}
+
+impl WarehouseRun {
+    /// Rows returned to Rust over rows read in the warehouse.
+    pub fn returned_share(&self) -> f64 {
+        let read = self.profiles_read + self.events_read;
+        if read == 0 {
+            0.0
+        } else {
+            (self.profiles_returned + self.events_returned) as f64 / read as f64
+        }
+    }
 }
 
 impl Passed {
@@ -507,6 +545,7 @@ pub fn build(parts: Parts<'_>) -> ScanReport {
                 .map(|j| j.person.clone())
                 .collect(),
         },
+        warehouse: passed.as_ref().map(|p| p.run.clone()),
         sources,
         rules,
         trend,
@@ -692,12 +731,28 @@ fn engine_sentence(r: &ScanReport) -> String {
             .collect()
     };
     let (pre, not) = (ids("pre_filter"), ids("not_judged"));
-    format!(
-        "warehouse scan: {} judged through a warehouse pre-filter (the humans it left out counted clean); {} rules not judged, no pre-filter yet ({})",
-        if pre.is_empty() { "no rule".to_string() } else { pre.join(", ") },
-        not.len(),
-        not.join(", ")
-    )
+    let mut out = if not.is_empty() {
+        "warehouse scan: every rule judged through its warehouse pre-filter (the humans none named counted clean)".to_string()
+    } else {
+        format!(
+            "warehouse scan: {} judged through a warehouse pre-filter (the humans none named counted clean); {} rules not judged, the warehouse holds nothing for them ({})",
+            if pre.is_empty() { "no rule".to_string() } else { pre.join(", ") },
+            not.len(),
+            not.join(", ")
+        )
+    };
+    if let Some(w) = &r.warehouse {
+        out.push_str(&format!(
+            "; {} of {} components came back to Rust ({} profile and {} event rows of {} read, {:.1} %)",
+            w.candidates,
+            w.components,
+            w.profiles_returned,
+            w.events_returned,
+            w.profiles_read + w.events_read,
+            100.0 * w.returned_share()
+        ));
+    }
+    out
 }
 
 /// What a scan could not read, in a sentence (empty when nothing failed).

@@ -4,9 +4,11 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `dialect` | the PostgreSQL SQL text, and nothing else has any: identifiers, the work schema, the normalizers in SQL, each stage's statements |
-//! | `stages` | [`Warehouse`]: one connection driving the dialect stage by stage, reading back counts and short lists; [`Warehouse::narrow`] is a warehouse scan's visit (`scan::warehouse`) |
-//! | `rows` | a `profiles` row (`row_to_json`) as the `model::Profile` the App API would give |
+//! | `dialect` | the PostgreSQL SQL text, and nothing else has any: identifiers, the work schema, the normalizers in SQL, each stage's statements; `dialect::prefilters` the pre-filters' |
+//! | `stages` | [`Warehouse`]: one connection driving the identity stages, reading back counts and short lists |
+//! | `narrow` | a warehouse scan's steps (`scan::warehouse`): the records' groups and facts, the pre-filters, the candidates' rows back |
+//! | `prefilter` | the config as the pre-filters ask it, a record's facts, and the rules asked of records alone |
+//! | `rows` | a `profiles` row as the `model::Profile` the App API would give, an `events` row as its activity |
 //!
 //! The stages, in order, all inside a schema of cioscope's own
 //! (`warehouse.schema`) that is dropped at the end, on error too:
@@ -16,39 +18,51 @@
 //! 2. humans as connected components (`edges`, `labels`) by min-label
 //!    propagation, one statement a round, until a round changes nothing or
 //!    `warehouse.max_rounds` is reached;
-//! 3. pre-filters: for a rule, the humans it could possibly fire on;
-//! 4. (a scan) the components the scan's source records join to each
-//!    other, candidates too, and the rows of every candidate's profiles.
+//! 3. (a scan) the profiles as JSON (`pj`) and the events (`ev`), the
+//!    components the scan's source records touch and the records' facts;
+//! 4. pre-filters: for each rule, the components it could possibly fire
+//!    on (`cand`);
+//! 5. the candidate components' profiles and events back to Rust, where
+//!    the same rules judge them as in an App-API scan.
 //!
-//! ## Pre-filters: the extension point
+//! ## Pre-filters
 //!
 //! A pre-filter narrows who is judged; it never judges. It must be
 //! *sound*: every human the Rust rule could fire on is among the ones it
-//! returns. [`PREFILTERED`] lists the rules that have one; a rule not
-//! listed has none yet, and a warehouse scan reports it not judged. A new pre-filter is a query in
-//! `dialect` (`Postgres::<rule>_candidates`), a method on [`Warehouse`]
-//! returning the candidates' cio_ids, and the rule's entry in
-//! [`PREFILTERED`].
+//! returns, so the humans no pre-filter names are counted judged clean.
+//! Each rule's query is in `dialect::prefilters`, with what it proves;
+//! `tests/warehouse_scan.rs` runs every rule on every human of the demo
+//! and of generated workspaces and finds each human it fires on among the
+//! candidates. A new rule needs its pre-filter there (and a monotone rule
+//! reading records among themselves, its entry in
+//! `prefilter::RECORD_RULES`); until then [`prefiltered`] must leave it
+//! out, and a warehouse scan reports it not judged.
 
 pub mod dialect;
+pub mod narrow;
+pub mod prefilter;
 pub mod rows;
 pub mod stages;
 
-pub use stages::{
-    Candidate, Components, IdentityStages, Keys, Narrowed, Normalized, Placeholder, RecordKey,
-    Warehouse,
-};
+pub use narrow::{Candidates, FactRows, Fetched, Groups, RecordKey, Touch};
+pub use stages::{Candidate, Components, IdentityStages, Keys, Normalized, Placeholder, Warehouse};
 
 use crate::rules::Rule;
 
-/// The rules with a sound warehouse pre-filter (see the module).
-/// `split_identity`: the components of two or more profiles, and those
-/// holding an email whose Gmail-style canonical form another component
-/// holds too ([`Warehouse::split_identity_candidates`]). Sound over the
-/// profiles relation (`tests/warehouse.rs` runs the rule on every human the
-/// Rust engine forms and finds each one it fires on among the candidates);
-/// a scan adds the components source records join ([`Warehouse::narrow`]).
-pub const PREFILTERED: &[Rule] = &[Rule::SplitIdentity];
+/// The rules a warehouse scan judges through their pre-filters, given
+/// what the warehouse holds: without an `events` relation, none of the
+/// rules that need Customer.io's activities (they would judge nobody's
+/// events); without a `type` column in it, not the rules reading failures
+/// and merges (an events relation of tracks holds neither).
+pub fn prefiltered(events: bool, kinds: bool) -> Vec<Rule> {
+    Rule::ALL
+        .into_iter()
+        .filter(|r| match r {
+            Rule::FailedUpdate | Rule::MergedHistory => events && kinds,
+            r => events || !r.needs_activities(),
+        })
+        .collect()
+}
 
 /// Why a warehouse run stopped.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::model::normalize::{parse_instant_text, TimeForm};
-use crate::model::Profile;
+use crate::model::{Activity, Profile};
 
 /// Columns read for themselves, never as attributes.
 const OWN: &[&str] = &["cio_id", "id", "email", "unsubscribed", "attributes"];
@@ -112,9 +112,59 @@ pub fn profile_of_row(row: &str) -> Result<Profile, String> {
     })
 }
 
+/// An events row as the activity the App API would list: its `type`
+/// (`event` without one), name, unix-seconds timestamp and properties as
+/// `data`. An id the relation does not give is made from the row's
+/// number. A row whose time could not be read is an error naming it.
+pub fn activity_of_row(
+    id: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    ts: Option<i64>,
+    data: Option<String>,
+    seq: i64,
+) -> Result<Activity, String> {
+    let timestamp = ts.ok_or_else(|| {
+        format!(
+            "events row {seq} ({}): its timestamp is neither unix seconds nor a time with a zone",
+            name.as_deref().unwrap_or("no name")
+        )
+    })?;
+    let data = match data {
+        Some(d) => serde_json::from_str(&d).map_err(|e| format!("events row {seq}: {e}"))?,
+        None => Json::Null,
+    };
+    Ok(Activity {
+        id: id.unwrap_or_else(|| format!("warehouse-{seq}")),
+        kind: kind.unwrap_or_else(|| "event".into()),
+        name,
+        timestamp,
+        data,
+        delivery_id: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_events_row_is_an_activity_and_an_unreadable_time_is_named() {
+        let a = activity_of_row(
+            None,
+            None,
+            Some("order_completed".into()),
+            Some(1_700_000_000),
+            Some(r#"{"order_id": "1001"}"#.into()),
+            7,
+        )
+        .unwrap();
+        assert_eq!(a.kind, "event");
+        assert_eq!(a.id, "warehouse-7");
+        assert_eq!(a.data["order_id"], "1001");
+        let e = activity_of_row(None, None, Some("x".into()), None, None, 9).unwrap_err();
+        assert!(e.contains("events row 9 (x)"), "{e}");
+    }
 
     #[test]
     fn wide_columns_and_a_json_attributes_column_are_attributes() {

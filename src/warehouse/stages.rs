@@ -80,16 +80,16 @@ pub struct IdentityStages {
 /// An open warehouse: one connection, the dialect over the work schema,
 /// and the settings the stages read.
 pub struct Warehouse {
-    conn: PgConnection,
-    dialect: Postgres,
+    pub(super) conn: PgConnection,
+    pub(super) dialect: Postgres,
     schema: String,
-    config: WarehouseConfig,
-    identity: Identity,
+    pub(super) config: WarehouseConfig,
+    pub(super) identity: Identity,
     /// Whether this run created the work schema (and so may drop it).
     owns_schema: bool,
 }
 
-fn sql(stage: &'static str) -> impl Fn(sqlx::Error) -> WarehouseError {
+pub(super) fn sql(stage: &'static str) -> impl Fn(sqlx::Error) -> WarehouseError {
     move |e| WarehouseError::Sql {
         stage,
         message: e.to_string(),
@@ -158,7 +158,7 @@ impl Warehouse {
         kinds
     }
 
-    async fn exec(
+    pub(super) async fn exec(
         &mut self,
         stage: &'static str,
         statements: &[String],
@@ -174,7 +174,7 @@ impl Warehouse {
         Ok(rows)
     }
 
-    async fn count(&mut self, stage: &'static str, statement: &str) -> Result<u64, WarehouseError> {
+    pub(super) async fn count(&mut self, stage: &'static str, statement: &str) -> Result<u64, WarehouseError> {
         let n: i64 = sqlx::query_scalar(statement)
             .fetch_one(&mut self.conn)
             .await
@@ -378,7 +378,7 @@ impl Warehouse {
         }
     }
 
-    async fn identity_stages(&mut self) -> Result<IdentityStages, WarehouseError> {
+    pub(super) async fn identity_stages(&mut self) -> Result<IdentityStages, WarehouseError> {
         let mut timings = Vec::new();
         let started = std::time::Instant::now();
         let keys = self.identity_keys().await?;
@@ -398,200 +398,6 @@ impl Warehouse {
     }
 }
 
-/// One joining key of a source record, normalized as the scan's identity
-/// copies normalize it (`id` trimmed, `email`, `phone` when matched on).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordKey {
-    /// The record's number among the scan's records.
-    pub record: u32,
-    /// `id`, `email` or `phone`.
-    pub kind: &'static str,
-    pub key: String,
-}
-
-/// What a warehouse scan brings back to Rust: the identity stages, the
-/// rows of every candidate component's profiles, and which records touch
-/// a profile at all.
-#[derive(Debug, Clone)]
-pub struct Narrowed {
-    pub stages: IdentityStages,
-    /// Every profile of the candidate components, sorted by cio_id.
-    pub profiles: Vec<crate::model::Profile>,
-    /// Candidate components: split_identity's, and the components source
-    /// records join to another (a human of several components in Rust).
-    pub candidates: usize,
-    /// Of those, the ones only records brought in.
-    pub bridged: usize,
-    /// Per record: whether it (or a record it shares a key with) holds a
-    /// key of some profile. A record that touches none is a human of
-    /// records only.
-    pub touched: Vec<bool>,
-}
-
-/// Union-find over records and component labels.
-struct Sets(Vec<usize>);
-
-impl Sets {
-    fn find(&mut self, mut x: usize) -> usize {
-        while self.0[x] != x {
-            self.0[x] = self.0[self.0[x]];
-            x = self.0[x];
-        }
-        x
-    }
-    fn union(&mut self, a: usize, b: usize) {
-        let (a, b) = (self.find(a), self.find(b));
-        if a != b {
-            self.0[a.max(b)] = a.min(b);
-        }
-    }
-}
-
-/// The components source records join together (two or more labels in
-/// one set of records and labels linked by shared keys), and per record
-/// whether its set holds a label. A superset of Rust's joins: every key a
-/// record shares links it, whatever `match_on` says of emails.
-fn bridge(records: usize, keys: &[RecordKey], touches: &[(i64, i64)]) -> (Vec<i64>, Vec<bool>) {
-    let mut labels: Vec<i64> = touches.iter().map(|t| t.1).collect();
-    labels.sort_unstable();
-    labels.dedup();
-    let label_node = |l: i64| records + labels.binary_search(&l).expect("a touched label");
-    let mut sets = Sets((0..records + labels.len()).collect());
-    let mut by_key: std::collections::HashMap<(&str, &str), u32> = Default::default();
-    for k in keys {
-        if let Some(&first) = by_key.get(&(k.kind, k.key.as_str())) {
-            sets.union(first as usize, k.record as usize);
-        } else {
-            by_key.insert((k.kind, k.key.as_str()), k.record);
-        }
-    }
-    for &(rec, label) in touches {
-        sets.union(rec as usize, label_node(label));
-    }
-    let mut per_root: std::collections::HashMap<usize, Vec<i64>> = Default::default();
-    for &l in &labels {
-        let root = sets.find(label_node(l));
-        per_root.entry(root).or_default().push(l);
-    }
-    let touched = (0..records)
-        .map(|r| {
-            let root = sets.find(r);
-            per_root.contains_key(&root)
-        })
-        .collect();
-    let mut bridged: Vec<i64> = per_root
-        .into_values()
-        .filter(|ls| ls.len() >= 2)
-        .flatten()
-        .collect();
-    bridged.sort_unstable();
-    (bridged, touched)
-}
-
-impl Warehouse {
-    /// A warehouse scan's stages: the identity stages, the components
-    /// the `records` (how many the scan read; `keys`, their joining keys)
-    /// join together, and the rows of every candidate component's
-    /// profiles, read back as `model::Profile`s. The work schema is
-    /// created first and dropped at the end, whether the stages succeeded
-    /// or not.
-    pub async fn narrow(
-        &mut self,
-        records: usize,
-        keys: &[RecordKey],
-    ) -> Result<Narrowed, WarehouseError> {
-        self.open_schema().await?;
-        let result = self.narrow_stages(records, keys).await;
-        let dropped = self.drop_schema().await;
-        match (result, dropped) {
-            (Ok(n), Ok(())) => Ok(n),
-            (Ok(_), Err(e)) | (Err(e), Ok(())) => Err(e),
-            (Err(e), Err(d)) => Err(WarehouseError::Sql {
-                stage: "schema",
-                message: format!("{e}; and the work schema could not be dropped: {d}"),
-            }),
-        }
-    }
-
-    async fn narrow_stages(
-        &mut self,
-        records: usize,
-        keys: &[RecordKey],
-    ) -> Result<Narrowed, WarehouseError> {
-        let mut stages = self.identity_stages().await?;
-        let started = std::time::Instant::now();
-        let touches: Vec<(i64, i64)> = if keys.is_empty() {
-            Vec::new()
-        } else {
-            let recs: Vec<i64> = keys.iter().map(|k| k.record as i64).collect();
-            let kinds: Vec<&str> = keys.iter().map(|k| k.kind).collect();
-            let values: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
-            sqlx::query(&self.dialect.record_touches())
-                .bind(&recs)
-                .bind(&kinds)
-                .bind(&values)
-                .fetch_all(&mut self.conn)
-                .await
-                .map_err(sql("records"))?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect()
-        };
-        let (bridged_labels, touched) = bridge(records, keys, &touches);
-        let known: std::collections::HashSet<i64> =
-            stages.split_identity.iter().map(|c| c.label).collect();
-        let extra: Vec<i64> = bridged_labels
-            .into_iter()
-            .filter(|l| !known.contains(l))
-            .collect();
-        let mut cio_ids: Vec<String> = stages
-            .split_identity
-            .iter()
-            .flat_map(|c| c.cio_ids.iter().cloned())
-            .collect();
-        if !extra.is_empty() {
-            let rows = sqlx::query(&self.dialect.component_profiles())
-                .bind(&extra)
-                .fetch_all(&mut self.conn)
-                .await
-                .map_err(sql("records"))?;
-            for r in rows {
-                cio_ids.extend(r.get::<Vec<String>, _>(1));
-            }
-        }
-        stages.timings.push(("records", started.elapsed()));
-        let started = std::time::Instant::now();
-        cio_ids.sort();
-        cio_ids.dedup();
-        let mut profiles = Vec::with_capacity(cio_ids.len());
-        for chunk in cio_ids.chunks(10_000) {
-            let rows: Vec<String> =
-                sqlx::query_scalar(&Postgres::profile_rows(&self.config.profiles))
-                    .bind(chunk)
-                    .fetch_all(&mut self.conn)
-                    .await
-                    .map_err(sql("rows"))?;
-            for row in rows {
-                profiles.push(super::rows::profile_of_row(&row).map_err(|message| {
-                    WarehouseError::Sql {
-                        stage: "rows",
-                        message,
-                    }
-                })?);
-            }
-        }
-        profiles.sort_by(|a, b| a.cio_id.cmp(&b.cio_id));
-        stages.timings.push(("rows", started.elapsed()));
-        Ok(Narrowed {
-            candidates: stages.split_identity.len() + extra.len(),
-            bridged: extra.len(),
-            stages,
-            profiles,
-            touched,
-        })
-    }
-}
-
 /// Why a connection failed, without the URL.
 fn connect_reason(e: &sqlx::Error) -> String {
     match e {
@@ -600,36 +406,5 @@ fn connect_reason(e: &sqlx::Error) -> String {
         sqlx::Error::Tls(t) => format!("TLS: {t}"),
         sqlx::Error::PoolTimedOut => "timed out".into(),
         _ => "the server did not accept the connection".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(record: u32, kind: &'static str, key: &str) -> RecordKey {
-        RecordKey {
-            record,
-            kind,
-            key: key.into(),
-        }
-    }
-
-    #[test]
-    fn records_bridge_the_components_they_join_through_each_other() {
-        // Record 0 touches component 10; record 1 shares its email with
-        // record 0 and touches component 20; record 2 touches 30 alone;
-        // record 3 touches nobody.
-        let keys = [
-            key(0, "id", "C1"),
-            key(0, "email", "a@x.com"),
-            key(1, "email", "a@x.com"),
-            key(2, "id", "C3"),
-            key(3, "id", "C4"),
-        ];
-        let touches = [(0, 10), (1, 20), (2, 30)];
-        let (bridged, touched) = bridge(4, &keys, &touches);
-        assert_eq!(bridged, vec![10, 20]);
-        assert_eq!(touched, vec![true, true, true, false]);
     }
 }

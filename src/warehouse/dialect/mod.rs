@@ -23,6 +23,8 @@
 //!   (`+49 30 1234567`). Phones already in E.164 (`+` and digits) are keys
 //!   in every region.
 
+pub mod prefilters;
+
 use crate::config::Relation;
 use crate::model::normalize::PhoneRegion;
 
@@ -423,40 +425,18 @@ impl Postgres {
     /// number), `$2` (a joining kind: `id`, `email`, `phone`) and `$3` (its
     /// key, normalized in Rust) with the label of every profile holding
     /// that key, placeholders left out (they join nobody). Rows: record,
-    /// label, distinct.
+    /// label, kind, distinct.
     pub fn record_touches(&self) -> String {
         format!(
-            "SELECT DISTINCT r.rec, l.label \
+            "SELECT DISTINCT r.rec, l.label, r.kind \
              FROM unnest($1::bigint[], $2::text[], $3::text[]) AS r(rec, kind, key) \
              JOIN {keys} AS k ON k.kind = r.kind AND k.key = r.key \
              JOIN {labels} AS l ON l.node = k.node \
              WHERE NOT EXISTS (SELECT 1 FROM {ph} AS p WHERE p.kind = r.kind AND p.key = r.key) \
-             ORDER BY r.rec, l.label",
+             ORDER BY r.rec, l.label, r.kind",
             keys = self.rel("keys"),
             labels = self.rel("labels"),
             ph = self.rel("placeholders"),
-        )
-    }
-
-    /// The cio_ids (sorted) of the components labelled by `$1`
-    /// (bigint[]). Rows: label, cio_ids.
-    pub fn component_profiles(&self) -> String {
-        format!(
-            "SELECT l.label, array_agg(n.cio_id ORDER BY n.cio_id) \
-             FROM {labels} AS l JOIN {nodes} AS n ON n.node = l.node \
-             WHERE l.label = ANY($1::bigint[]) GROUP BY l.label ORDER BY l.label",
-            labels = self.rel("labels"),
-            nodes = self.rel("nodes"),
-        )
-    }
-
-    /// The rows of the team's profiles relation whose cio_id is in `$1`
-    /// (text[]), each as one JSON object of its columns (`row_to_json`):
-    /// wide attribute columns and a JSON `attributes` column alike.
-    pub fn profile_rows(profiles: &Relation) -> String {
-        format!(
-            "SELECT row_to_json(p)::text FROM {src} WHERE p.cio_id::text = ANY($1::text[])",
-            src = Self::source(profiles, "p"),
         )
     }
 }
