@@ -505,7 +505,7 @@ fn generated(n: usize) -> (Vec<Value>, String) {
 
 /// 3,000 profiles by default; `CIOSCOPE_TEST_WH_PROFILES=20000` for more.
 #[tokio::test]
-async fn on_a_generated_workspace_both_engines_find_the_same_splits() {
+async fn on_a_generated_workspace_both_engines_find_the_same() {
     let Some(url) = pg_url() else { return };
     let n: usize = std::env::var("CIOSCOPE_TEST_WH_PROFILES")
         .ok()
@@ -594,7 +594,8 @@ profiles = "{source}.profiles"
     );
     let wh_took = started.elapsed();
     assert_eq!(code, Some(0), "{err}");
-    let a_split = of_rule(&findings(&api), "split_identity");
+    let a = findings(&api);
+    let a_split = of_rule(&a, "split_identity");
     let w = findings(&wh);
     println!(
         "{n} generated profiles, {} humans: App-API scan {api_took:?}, warehouse scan {wh_took:?}; split_identity on {} humans",
@@ -602,17 +603,99 @@ profiles = "{source}.profiles"
         a_split.len()
     );
     assert!(a_split.len() > n / 50, "the generator plants splits");
+    for rule in ["orphan_profile", "stale_attribute"] {
+        assert!(!of_rule(&a, rule).is_empty(), "the generator plants {rule}");
+    }
     assert_eq!(
-        w.difference(&a_split).collect::<Vec<_>>(),
+        w.difference(&a).collect::<Vec<_>>(),
         Vec::<&(String, String, String, Vec<String>)>::new(),
         "found only by the warehouse scan"
     );
     assert_eq!(
-        a_split.difference(&w).collect::<Vec<_>>(),
+        a.difference(&w).collect::<Vec<_>>(),
         Vec::<&(String, String, String, Vec<String>)>::new(),
         "found only by the App-API scan"
     );
     assert_eq!(wh["humans"], api["humans"], "the same humans");
     assert!(!schema_exists(&url, &work).await, "the work schema is gone");
+    drop_schema(&url, &source).await;
+}
+
+/// A warehouse scan killed between stages keeps its work schema; `--resume`
+/// continues it with the warehouse engine after the last finished stage,
+/// and ends with the findings an uninterrupted scan gives.
+#[tokio::test]
+async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
+    let Some(url) = pg_url() else { return };
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(&url, &source).await;
+    load_demo_events(&url, &source).await;
+    let ws = demo_workspace(&source, &work, |t| t);
+    let config = ws.path().join("cioscope.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("events = \"{source}.events\"\n"));
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let args = [
+        "scan",
+        "--engine",
+        "warehouse",
+        "--config",
+        config,
+        "--fail-on",
+        "never",
+        "--format",
+        "json",
+    ];
+
+    // Killed right after the components stage.
+    let killed = cioscope(data.path())
+        .args(args)
+        .env("CIOSCOPE_WAREHOUSE_STOP_AFTER", "components")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the run was killed");
+    let stderr = String::from_utf8_lossy(&killed.stderr);
+    let id = stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "scan")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stderr}"))
+        .to_string();
+    assert!(schema_exists(&url, &work).await, "the work schema is kept");
+    let mut c = PgConnection::connect(&url).await.unwrap();
+    let done: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT stage FROM {work}.stages WHERE scan = $1 ORDER BY stage"
+    ))
+    .bind(&id)
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    assert_eq!(done, vec!["components", "keys"]);
+
+    // Resumed: the warehouse engine again, the finished stages not run.
+    let (resumed, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never", "--resume", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(resumed["engine"], "warehouse", "{err}");
+    assert_eq!(resumed["scan"], id.as_str());
+    assert_eq!(
+        resumed["warehouse"]["resumed"],
+        serde_json::json!(["keys", "components"]),
+        "{}",
+        resumed["warehouse"]
+    );
+    assert!(!schema_exists(&url, &work).await, "dropped at the end");
+
+    // The same findings as a scan that ran through.
+    let (whole, code, err) = scan(
+        data.path(),
+        &["--engine", "warehouse", "--config", config, "--fail-on", "never"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(whole["warehouse"]["resumed"], serde_json::json!([]));
+    assert!(!findings(&whole).is_empty());
+    assert_eq!(findings(&resumed), findings(&whole));
     drop_schema(&url, &source).await;
 }

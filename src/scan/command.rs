@@ -51,7 +51,7 @@ impl std::str::FromStr for Engine {
 /// What `scan` is asked to do (the command line maps its flags here).
 #[derive(Debug, Clone)]
 pub struct ScanCommand {
-    /// The engine of a new scan (`--resume` continues with the App API).
+    /// The engine of a new scan (`--resume` continues with the scan's own).
     pub engine: Engine,
     pub segment: Option<i64>,
     pub events_sample: usize,
@@ -217,7 +217,10 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
                 events_sample: if warehouse { 0 } else { args.events_sample },
                 seed: args.seed,
             };
-            let scan = new_scan(&ws.config.workspace, &options);
+            let mut scan = new_scan(&ws.config.workspace, &options);
+            if warehouse {
+                scan.engine = "warehouse".into();
+            }
             if let Err(e) = store.create_scan(&scan).await {
                 eprintln!("cioscope: {e}");
                 return Exit::Unavailable;
@@ -254,6 +257,16 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             return Exit::Unavailable;
         }
     };
+    // A stopped scan continues with the engine it began with.
+    let warehouse = scan.engine == "warehouse";
+    if warehouse && ws.config.warehouse.is_none() {
+        eprintln!(
+            "cioscope: scan {} began with the warehouse engine; {}",
+            scan.id,
+            ScanError::NoWarehouse
+        );
+        return Exit::Usage;
+    }
     eprintln!(
         "cioscope: scan {} of {} ({}, engine {}) into {}",
         scan.id,

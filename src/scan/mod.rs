@@ -169,6 +169,7 @@ pub fn new_scan(workspace: &str, options: &ScanOptions) -> ScanRow {
         profiles: 0,
         humans: 0,
         report: None,
+        engine: "api".into(),
     }
 }
 

@@ -327,6 +327,9 @@ pub struct WarehouseRun {
     pub profiles_returned: u64,
     pub events_returned: u64,
     pub rounds: u32,
+    /// Stages an earlier run of this scan finished, not run again.
+    #[serde(default)]
+    pub resumed: Vec<String>,
     pub components: u64,
     /// Components whose rows came back (every rule's, and those records
     /// join together).

@@ -273,7 +273,7 @@ async fn visit(
     ctx: &RuleContext<'_>,
     has_events: bool,
 ) -> Result<Narrowed, ScanError> {
-    let (mut stages, events) = wh.open_scan().await?;
+    let (mut stages, events) = wh.open_scan(scan).await?;
     let kinds = wh.events_have_kinds().await?;
     let started = std::time::Instant::now();
     let touches = wh.touches(keys).await?;
@@ -337,13 +337,18 @@ pub async fn run(
     let keys = record_keys(&idents, identity);
     let has_events = config.events.is_some();
     let mut wh = Warehouse::connect(config, identity).await?;
-    let visited = visit(&mut wh, store, &scan.id, &idents, &keys, &ctx, has_events).await;
-    let dropped = wh.drop_schema().await;
-    let narrowed = match (visited, dropped) {
-        (Ok(n), Ok(())) => n,
-        (Err(e), _) => return Err(e),
-        (Ok(_), Err(e)) => return Err(e.into()),
+    // The work schema stays when a step fails (and when the process is
+    // stopped): `--resume` continues after the last finished stage.
+    let narrowed = match visit(&mut wh, store, &scan.id, &idents, &keys, &ctx, has_events).await {
+        Ok(n) => n,
+        Err(e) => {
+            if let Err(r) = wh.release_schema().await {
+                tracing::warn!("releasing the warehouse work schema: {r}");
+            }
+            return Err(e);
+        }
     };
+    wh.drop_schema().await?;
     drop(keys);
     for (stage, took) in &narrowed.stages.timings {
         tracing::info!("warehouse stage {stage}: {took:?}");
@@ -439,6 +444,7 @@ pub async fn run(
         profiles_returned: profiles.len() as u64,
         events_returned: narrowed.fetched.events,
         rounds: narrowed.stages.components.rounds,
+        resumed: wh.resumed.iter().map(|s| s.to_string()).collect(),
         components: components as u64,
         candidates: fetched as u64,
         candidates_per_rule: narrowed.candidates.per_rule.iter().cloned().collect(),

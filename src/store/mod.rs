@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_not_judged",
         include_str!("../../migrations/store/0003_not_judged.sql"),
     ),
+    (
+        "0004_scan_engine",
+        include_str!("../../migrations/store/0004_scan_engine.sql"),
+    ),
 ];
 
 /// Env var naming the folder that holds `spotcheck.db` (tests use temp dirs).

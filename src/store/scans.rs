@@ -28,6 +28,8 @@ pub struct ScanRow {
     pub humans: usize,
     /// The finished report (JSON, without its findings).
     pub report: Option<String>,
+    /// `api` or `warehouse`: a stopped scan continues with its engine.
+    pub engine: String,
 }
 
 impl ScanRow {
@@ -88,7 +90,7 @@ pub struct FoundPairs {
     pub not_judged: HashSet<(String, String)>,
 }
 
-const SCAN_COLUMNS: &str = "id, workspace, selection, status, started_at, finished_at, seed, events_sample, listed, profiles, humans, report";
+const SCAN_COLUMNS: &str = "id, workspace, selection, status, started_at, finished_at, seed, events_sample, listed, profiles, humans, report, engine";
 
 fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
     Ok(ScanRow {
@@ -104,6 +106,7 @@ fn scan_row(r: &AnyRow) -> Result<ScanRow, sqlx::Error> {
         profiles: r.try_get::<i64, _>("profiles")?.max(0) as usize,
         humans: r.try_get::<i64, _>("humans")?.max(0) as usize,
         report: r.try_get("report")?,
+        engine: r.try_get("engine")?,
     })
 }
 
@@ -145,7 +148,7 @@ fn dense_runs(ns: &[i64]) -> Vec<&[i64]> {
 impl Store {
     pub async fn create_scan(&self, scan: &ScanRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO scans (id, workspace, selection, status, started_at, seed, events_sample) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO scans (id, workspace, selection, status, started_at, seed, events_sample, engine) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&scan.id)
         .bind(&scan.workspace)
@@ -154,6 +157,7 @@ impl Store {
         .bind(&scan.started_at)
         .bind(scan.seed as i64)
         .bind(scan.events_sample as i64)
+        .bind(&scan.engine)
         .execute(&self.pool)
         .await
         .map_err(|e| self.db(e))?;
@@ -1006,6 +1010,7 @@ mod tests {
             profiles: 0,
             humans: 0,
             report: None,
+            engine: "api".into(),
         }
     }
 

@@ -210,16 +210,29 @@ impl Warehouse {
     /// and the events relation (an empty one without `warehouse.events`).
     /// Returns the stages and how many event rows were matched to a
     /// profile.
-    pub async fn open_scan(&mut self) -> Result<(IdentityStages, u64), WarehouseError> {
+    /// Stages done by an earlier run of the same `scan` (stopped or
+    /// killed) are not run again.
+    pub async fn open_scan(&mut self, scan: &str) -> Result<(IdentityStages, u64), WarehouseError> {
+        self.scan = scan.to_string();
         self.open_schema().await?;
         let mut stages = self.identity_stages().await?;
         let started = Instant::now();
-        let functions = self.dialect.create_functions();
-        self.exec("functions", &functions).await?;
-        let pj = self.dialect.create_profile_json(&self.config.profiles);
-        self.exec("profiles", &pj).await?;
+        if self.done("profiles_json", &["pj"]).await?.is_none() {
+            let mut create = vec![format!(
+                "DROP FUNCTION IF EXISTS {}(text)",
+                self.dialect.rel("instant")
+            )];
+            create.extend(self.dialect.create_functions());
+            create.extend(self.dialect.create_profile_json(&self.config.profiles));
+            self.exec("profiles", &create).await?;
+            self.mark("profiles_json", 0).await?;
+        }
         stages.timings.push(("profiles_json", started.elapsed()));
         let started = Instant::now();
+        if let Some(matched) = self.done("events", &["ev"]).await? {
+            stages.timings.push(("events", started.elapsed()));
+            return Ok((stages, matched as u64));
+        }
         let events = match self.config.events.clone() {
             Some(relation) => {
                 let described = self
@@ -250,6 +263,7 @@ impl Warehouse {
             .create_events(events.as_ref().map(|(r, c)| (r, c)));
         self.exec("events", &create).await?;
         let matched = self.count("events", &self.dialect.count_events()).await?;
+        self.mark("events", matched as i64).await?;
         stages.timings.push(("events", started.elapsed()));
         Ok((stages, matched))
     }
@@ -274,7 +288,12 @@ impl Warehouse {
     /// Step 2: which components each record key touches (placeholders
     /// join nobody), and the facts tables created.
     pub async fn touches(&mut self, keys: &[RecordKey]) -> Result<Vec<Touch>, WarehouseError> {
-        let create = self.dialect.create_record_tables();
+        let mut create: Vec<String> = FACT_TABLES
+            .iter()
+            .map(|(t, _)| self.dialect.drop_table(t))
+            .collect();
+        create.push(self.dialect.drop_table("cand"));
+        create.extend(self.dialect.create_record_tables());
         self.exec("records", &create).await?;
         if keys.is_empty() {
             return Ok(Vec::new());

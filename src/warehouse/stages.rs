@@ -87,7 +87,15 @@ pub struct Warehouse {
     pub(super) identity: Identity,
     /// Whether this run created the work schema (and so may drop it).
     owns_schema: bool,
+    /// The scan this run's stages are recorded for (empty: not a scan).
+    pub(super) scan: String,
+    /// Stages a resumed scan found done and did not run again.
+    pub resumed: Vec<&'static str>,
 }
+
+/// Names a stage after which a warehouse scan aborts, as if killed (the
+/// resume tests; docs/warehouse.md).
+pub const STOP_AFTER_ENV: &str = "CIOSCOPE_WAREHOUSE_STOP_AFTER";
 
 pub(super) fn sql(stage: &'static str) -> impl Fn(sqlx::Error) -> WarehouseError {
     move |e| WarehouseError::Sql {
@@ -135,6 +143,8 @@ impl Warehouse {
             config: config.clone(),
             identity: identity.clone(),
             owns_schema: false,
+            scan: String::new(),
+            resumed: Vec::new(),
         })
     }
 
@@ -194,9 +204,11 @@ impl Warehouse {
 
     /// Take the work schema and create it. Another run using it holds its
     /// lock, and this one stops ([`WarehouseError::Busy`]). One left by a
-    /// run that was killed (it carries cioscope's mark, and nobody holds
-    /// its lock) is dropped first; a schema of the same name without the
-    /// mark is the team's, and the run stops without touching it.
+    /// run that was stopped or killed (it carries cioscope's mark, and
+    /// nobody holds its lock) is kept when it is this scan's (its finished
+    /// stages are not run again), else dropped first; a schema of the same
+    /// name without the mark is the team's, and the run stops without
+    /// touching it.
     pub async fn open_schema(&mut self) -> Result<(), WarehouseError> {
         let locked: bool = sqlx::query_scalar(self.dialect.lock_schema())
             .bind(&self.schema)
@@ -210,15 +222,90 @@ impl Warehouse {
             Some(false) => {
                 return Err(WarehouseError::ForeignSchema(self.schema.clone()));
             }
+            Some(true) if !self.scan.is_empty() && self.stages_of_this_scan().await? > 0 => {
+                self.owns_schema = true;
+                return Ok(());
+            }
             Some(true) => {
                 let drop = self.dialect.drop_schema();
                 self.exec("schema", &[drop]).await?;
             }
             None => {}
         }
-        let create = self.dialect.create_schema();
+        let mut create = self.dialect.create_schema();
+        create.push(self.dialect.create_stages());
         self.exec("schema", &create).await?;
         self.owns_schema = true;
+        Ok(())
+    }
+
+    /// How many stages the work schema records as done for this scan.
+    async fn stages_of_this_scan(&mut self) -> Result<i64, WarehouseError> {
+        let exists: bool = sqlx::query_scalar(&self.dialect.stages_exist())
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
+        if !exists {
+            return Ok(0);
+        }
+        sqlx::query_scalar(&self.dialect.count_stages())
+            .bind(&self.scan)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sql("schema"))
+    }
+
+    /// Whether `stage` is done for this run's scan, with its detail (a
+    /// count: the rounds, the events matched). A stage not done has its
+    /// relations (`tables`, maybe half made by a run that was killed)
+    /// dropped, to be made again.
+    pub(super) async fn done(
+        &mut self,
+        stage: &'static str,
+        tables: &[&str],
+    ) -> Result<Option<i64>, WarehouseError> {
+        let detail: Option<i64> = sqlx::query_scalar(&self.dialect.stage_detail())
+            .bind(&self.scan)
+            .bind(stage)
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
+        if detail.is_some() {
+            if !self.scan.is_empty() {
+                self.resumed.push(stage);
+            }
+            return Ok(detail);
+        }
+        let drops: Vec<String> = tables.iter().map(|t| self.dialect.drop_table(t)).collect();
+        self.exec("schema", &drops).await?;
+        Ok(None)
+    }
+
+    /// Record `stage` done for this run's scan.
+    pub(super) async fn mark(&mut self, stage: &'static str, detail: i64) -> Result<(), WarehouseError> {
+        sqlx::query(&self.dialect.mark_stage())
+            .bind(&self.scan)
+            .bind(stage)
+            .bind(detail)
+            .execute(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
+        if std::env::var(STOP_AFTER_ENV).as_deref() == Ok(stage) {
+            // A kill between stages, for the resume tests: nothing is
+            // cleaned up, as after a real one.
+            std::process::abort();
+        }
+        Ok(())
+    }
+
+    /// Let the work schema go without dropping it: a stopped scan resumes
+    /// from its finished stages.
+    pub async fn release_schema(&mut self) -> Result<(), WarehouseError> {
+        sqlx::query(self.dialect.unlock_schema())
+            .bind(&self.schema)
+            .execute(&mut self.conn)
+            .await
+            .map_err(sql("schema"))?;
         Ok(())
     }
 
@@ -245,22 +332,29 @@ impl Warehouse {
     /// in SQL, and the placeholders (keys held by more profiles than the
     /// cap), which join nobody.
     pub async fn identity_keys(&mut self) -> Result<Keys, WarehouseError> {
-        let nodes = self.dialect.create_nodes(&self.config.profiles);
-        self.exec("profiles", &nodes).await?;
-        let row = sqlx::query(&self.dialect.check_nodes())
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(sql("profiles"))?;
-        let (missing, repeated): (i64, i64) = (row.get(0), row.get(1));
-        if missing > 0 || repeated > 0 {
-            return Err(WarehouseError::Profiles { missing, repeated });
+        if self
+            .done("keys", &["nodes", "keys", "placeholders"])
+            .await?
+            .is_none()
+        {
+            let nodes = self.dialect.create_nodes(&self.config.profiles);
+            self.exec("profiles", &nodes).await?;
+            let row = sqlx::query(&self.dialect.check_nodes())
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(sql("profiles"))?;
+            let (missing, repeated): (i64, i64) = (row.get(0), row.get(1));
+            if missing > 0 || repeated > 0 {
+                return Err(WarehouseError::Profiles { missing, repeated });
+            }
+            let keys = self.dialect.create_keys(self.region());
+            self.exec("keys", &keys).await?;
+            let placeholders = self
+                .dialect
+                .create_placeholders(&self.joining_kinds_reported(), self.placeholder_cap());
+            self.exec("placeholders", &[placeholders]).await?;
+            self.mark("keys", 0).await?;
         }
-        let keys = self.dialect.create_keys(self.region());
-        self.exec("keys", &keys).await?;
-        let placeholders = self
-            .dialect
-            .create_placeholders(&self.joining_kinds_reported(), self.placeholder_cap());
-        self.exec("placeholders", &[placeholders]).await?;
         let profiles = self.count("profiles", &self.dialect.count_nodes()).await?;
         let keys = self.count("keys", &self.dialect.count_keys()).await?;
         let rows = sqlx::query(&self.dialect.select_placeholders())
@@ -296,6 +390,15 @@ impl Warehouse {
     /// one statement a round, until a round changes no label. Still
     /// changing after `max_rounds` rounds is [`WarehouseError::RoundLimit`].
     pub async fn components(&mut self) -> Result<Components, WarehouseError> {
+        if let Some(rounds) = self.done("components", &["edges", "labels"]).await? {
+            let components = self
+                .count("components", &self.dialect.count_components())
+                .await?;
+            return Ok(Components {
+                rounds: rounds as u32,
+                components,
+            });
+        }
         let edges = self
             .dialect
             .create_edges(&self.joining_kinds(), self.identity.match_email());
@@ -319,6 +422,7 @@ impl Warehouse {
         let components = self
             .count("components", &self.dialect.count_components())
             .await?;
+        self.mark("components", rounds as i64).await?;
         Ok(Components { rounds, components })
     }
 

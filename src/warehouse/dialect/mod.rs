@@ -122,6 +122,52 @@ impl Postgres {
         ]
     }
 
+    /// `stages(scan, stage, detail)`: the stages done, per scan, so a
+    /// stopped scan resumes after its last.
+    pub fn create_stages(&self) -> String {
+        format!(
+            "CREATE TABLE {} (scan text, stage text, detail bigint, PRIMARY KEY (scan, stage))",
+            self.rel("stages")
+        )
+    }
+
+    /// Whether the stages table exists.
+    pub fn stages_exist(&self) -> String {
+        format!(
+            "SELECT to_regclass({}) IS NOT NULL",
+            literal(&self.rel("stages"))
+        )
+    }
+
+    /// Stages done for the scan `$1`.
+    pub fn count_stages(&self) -> String {
+        format!(
+            "SELECT count(*)::bigint FROM {} WHERE scan = $1",
+            self.rel("stages")
+        )
+    }
+
+    /// The detail of stage `$2` of scan `$1`, no row when not done.
+    pub fn stage_detail(&self) -> String {
+        format!(
+            "SELECT detail FROM {} WHERE scan = $1 AND stage = $2",
+            self.rel("stages")
+        )
+    }
+
+    /// Stage `$2` of scan `$1` done, with its detail `$3`.
+    pub fn mark_stage(&self) -> String {
+        format!(
+            "INSERT INTO {} VALUES ($1, $2, $3) ON CONFLICT (scan, stage) DO UPDATE SET detail = $3",
+            self.rel("stages")
+        )
+    }
+
+    /// Drop a work relation if it is there.
+    pub fn drop_table(&self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {} CASCADE", self.rel(name))
+    }
+
     pub fn drop_schema(&self) -> String {
         format!(
             "DROP SCHEMA IF EXISTS {} CASCADE",
