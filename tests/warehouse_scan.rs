@@ -98,7 +98,8 @@ async fn load_demo_events(url: &str, schema: &str) {
     .await
     .unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/customerio/activities");
-    let insert = format!("INSERT INTO {schema}.events VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)");
+    let insert =
+        format!("INSERT INTO {schema}.events VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)");
     for e in std::fs::read_dir(dir).unwrap() {
         let path = e.unwrap().path();
         let cio_id = path.file_stem().unwrap().to_str().unwrap().to_string();
@@ -191,7 +192,10 @@ async fn a_warehouse_scan_of_the_demo_finds_what_the_app_api_scan_finds() {
     let (api, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(api["engine"], "api");
-    assert_eq!(api["events_sample"]["census"], true, "every demo human's events");
+    assert_eq!(
+        api["events_sample"]["census"], true,
+        "every demo human's events"
+    );
     let started = std::time::Instant::now();
     let (wh, code, err) = scan(
         data.path(),
@@ -215,7 +219,12 @@ async fn a_warehouse_scan_of_the_demo_finds_what_the_app_api_scan_finds() {
 
     // Every rule, the same findings on the same profiles.
     let (a, w) = (findings(&api), findings(&wh));
-    for rule in ["split_identity", "duplicate_event", "missing_attribute", "stale_attribute"] {
+    for rule in [
+        "split_identity",
+        "duplicate_event",
+        "missing_attribute",
+        "stale_attribute",
+    ] {
         assert!(!of_rule(&a, rule).is_empty(), "the demo plants {rule}");
     }
     assert_eq!(
@@ -266,8 +275,16 @@ async fn a_warehouse_scan_of_the_demo_finds_what_the_app_api_scan_finds() {
         run["candidates"].as_u64().unwrap() <= run["components"].as_u64().unwrap(),
         "{run}"
     );
-    for rule in ["split_identity", "stale_attribute", "duplicate_event", "orphan_profile"] {
-        assert!(run["candidates_per_rule"][rule].as_u64().unwrap() > 0, "{rule}: {run}");
+    for rule in [
+        "split_identity",
+        "stale_attribute",
+        "duplicate_event",
+        "orphan_profile",
+    ] {
+        assert!(
+            run["candidates_per_rule"][rule].as_u64().unwrap() > 0,
+            "{rule}: {run}"
+        );
     }
     assert_eq!(run["profiles_read"], api["profiles"], "{run}");
     assert!(run["events_read"].as_u64().unwrap() > 0, "{run}");
@@ -676,7 +693,10 @@ async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
     assert_eq!(done, vec!["components", "keys"]);
 
     // Resumed: the warehouse engine again, the finished stages not run.
-    let (resumed, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never", "--resume", &id]);
+    let (resumed, code, err) = scan(
+        data.path(),
+        &["--config", config, "--fail-on", "never", "--resume", &id],
+    );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(resumed["engine"], "warehouse", "{err}");
     assert_eq!(resumed["scan"], id.as_str());
@@ -691,7 +711,14 @@ async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
     // The same findings as a scan that ran through.
     let (whole, code, err) = scan(
         data.path(),
-        &["--engine", "warehouse", "--config", config, "--fail-on", "never"],
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+        ],
     );
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(whole["warehouse"]["resumed"], serde_json::json!([]));

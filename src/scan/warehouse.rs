@@ -202,7 +202,10 @@ async fn record_facts(
         }
         let batch = &all[start..end];
         start = end;
-        let wanted: Vec<u32> = batch.iter().flat_map(|(_, rs)| rs.iter().copied()).collect();
+        let wanted: Vec<u32> = batch
+            .iter()
+            .flat_map(|(_, rs)| rs.iter().copied())
+            .collect();
         let mut records = load_records(store, scan, idents, &wanted).await?;
         let mut rows = FactRows::default();
         for (_, rs) in batch {
@@ -244,10 +247,8 @@ async fn record_facts(
                 }
                 mine.push(record);
             }
-            let mut fired: Vec<&'static str> = records_fire(mine, ctx)
-                .into_iter()
-                .map(Rule::id)
-                .collect();
+            let mut fired: Vec<&'static str> =
+                records_fire(mine, ctx).into_iter().map(Rule::id).collect();
             // A record reaching none of its human's profiles by a key the
             // engine joins by: orphan_profile judges the whole group.
             if rs.iter().any(|&r| !groups.direct[r as usize]) {
@@ -277,14 +278,25 @@ async fn visit(
     let kinds = wh.events_have_kinds().await?;
     let started = std::time::Instant::now();
     let touches = wh.touches(keys).await?;
-    let groups = narrow::group(idents.records_len(), keys, &touches);
+    let placeholders: HashSet<(&str, &str)> = stages
+        .keys
+        .placeholders
+        .iter()
+        .map(|p| (p.kind.as_str(), p.key.as_str()))
+        .collect();
+    let groups = narrow::group(idents.records_len(), keys, &touches, |kind, key| {
+        placeholders.contains(&(kind, key))
+    });
     let questions = Questions::of(ctx.config, ctx.now);
     let mut named: Vec<(i64, &'static str)> = stages
         .split_identity
         .iter()
         .map(|c| (c.label, Rule::SplitIdentity.id()))
         .collect();
-    record_facts(wh, store, scan, idents, &groups, &questions, ctx, &mut named).await?;
+    record_facts(
+        wh, store, scan, idents, &groups, &questions, ctx, &mut named,
+    )
+    .await?;
     stages.timings.push(("records", started.elapsed()));
     let started = std::time::Instant::now();
     let candidates = wh.candidates(&questions, &named).await?;
@@ -419,11 +431,8 @@ pub async fn run(
                     not_judged.push(r);
                 }
             }
-            let judgement = judge(&s, &ctx).map(|fs| {
-                fs.into_iter()
-                    .filter(|f| rules.contains(&f.rule))
-                    .collect()
-            });
+            let judgement = judge(&s, &ctx)
+                .map(|fs| fs.into_iter().filter(|f| rules.contains(&f.rule)).collect());
             for why in unread {
                 errors.push(PersonError {
                     person: s.person.clone(),
@@ -492,7 +501,10 @@ async fn subjects(
     gaps: &Gaps<'_>,
 ) -> Result<Vec<Subject>, ScanError> {
     let profile = |i: u32| rows[idents.profile_n(i) as usize].clone();
-    let wanted: Vec<u32> = plans.iter().flat_map(|p| p.records.iter().copied()).collect();
+    let wanted: Vec<u32> = plans
+        .iter()
+        .flat_map(|p| p.records.iter().copied())
+        .collect();
     let mut records = load_records(store, scan, idents, &wanted).await?;
     Ok(plans
         .iter()

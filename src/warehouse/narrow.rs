@@ -100,15 +100,22 @@ impl Sets {
 
 /// Group `records` records by the keys they share (`keys`) and the
 /// components they touch (`touches`). A superset of the Rust engine's
-/// joins: every key a record shares links it, whatever `match_on` says.
-pub fn group(records: usize, keys: &[RecordKey], touches: &[Touch]) -> Groups {
+/// joins: every key a record shares links it, whatever `match_on` says,
+/// but a placeholder (`is_placeholder(kind, key)`) joins nobody, as in the
+/// engine.
+pub fn group(
+    records: usize,
+    keys: &[RecordKey],
+    touches: &[Touch],
+    is_placeholder: impl Fn(&str, &str) -> bool,
+) -> Groups {
     let mut labels: Vec<i64> = touches.iter().map(|t| t.label).collect();
     labels.sort_unstable();
     labels.dedup();
     let label_node = |l: i64| records + labels.binary_search(&l).expect("a touched label");
     let mut sets = Sets((0..records + labels.len()).collect());
     let mut by_key: HashMap<(&str, &str), u32> = HashMap::new();
-    for k in keys {
+    for k in keys.iter().filter(|k| !is_placeholder(k.kind, &k.key)) {
         match by_key.get(&(k.kind, k.key.as_str())) {
             Some(&first) => sets.union(first as usize, k.record as usize),
             None => {
@@ -245,7 +252,10 @@ impl Warehouse {
                     .iter()
                     .map(|c| sqlx::Column::name(c).to_string())
                     .collect();
-                if let Some(missing) = EVENT_COLUMNS.iter().find(|c| !columns.iter().any(|x| x == *c)) {
+                if let Some(missing) = EVENT_COLUMNS
+                    .iter()
+                    .find(|c| !columns.iter().any(|x| x == *c))
+                {
                     return Err(WarehouseError::Sql {
                         stage: "events",
                         message: format!(
@@ -345,10 +355,20 @@ impl Warehouse {
         let c = &mut self.conn;
         let e = sql("records");
         if !rows.rt.0.is_empty() {
-            sqlx::query(&rt).bind(&rows.rt.0).bind(&rows.rt.1).execute(&mut *c).await.map_err(&e)?;
+            sqlx::query(&rt)
+                .bind(&rows.rt.0)
+                .bind(&rows.rt.1)
+                .execute(&mut *c)
+                .await
+                .map_err(&e)?;
         }
         if !rows.rsrc.0.is_empty() {
-            sqlx::query(&rsrc).bind(&rows.rsrc.0).bind(&rows.rsrc.1).execute(&mut *c).await.map_err(&e)?;
+            sqlx::query(&rsrc)
+                .bind(&rows.rsrc.0)
+                .bind(&rows.rsrc.1)
+                .execute(&mut *c)
+                .await
+                .map_err(&e)?;
         }
         if !rows.rattr.0.is_empty() {
             sqlx::query(&rattr)
@@ -370,13 +390,27 @@ impl Warehouse {
                 .map_err(&e)?;
         }
         if !rows.rtest.0.is_empty() {
-            sqlx::query(&rtest).bind(&rows.rtest.0).bind(&rows.rtest.1).execute(&mut *c).await.map_err(&e)?;
+            sqlx::query(&rtest)
+                .bind(&rows.rtest.0)
+                .bind(&rows.rtest.1)
+                .execute(&mut *c)
+                .await
+                .map_err(&e)?;
         }
         if !rows.rorder.0.is_empty() {
-            sqlx::query(&rorder).bind(&rows.rorder.0).bind(&rows.rorder.1).execute(&mut *c).await.map_err(&e)?;
+            sqlx::query(&rorder)
+                .bind(&rows.rorder.0)
+                .bind(&rows.rorder.1)
+                .execute(&mut *c)
+                .await
+                .map_err(&e)?;
         }
         if !rows.revents.is_empty() {
-            sqlx::query(&revents).bind(&rows.revents).execute(&mut *c).await.map_err(&e)?;
+            sqlx::query(&revents)
+                .bind(&rows.revents)
+                .execute(&mut *c)
+                .await
+                .map_err(&e)?;
         }
         Ok(())
     }
@@ -446,10 +480,11 @@ impl Warehouse {
                 .map_err(sql("rows"))?;
             for r in rows {
                 let row: String = r.get(1);
-                let p = super::rows::profile_of_row(&row).map_err(|message| WarehouseError::Sql {
-                    stage: "rows",
-                    message,
-                })?;
+                let p =
+                    super::rows::profile_of_row(&row).map_err(|message| WarehouseError::Sql {
+                        stage: "rows",
+                        message,
+                    })?;
                 by_cio.insert(p.cio_id.clone(), fetched.profiles.len());
                 fetched.profiles.push(p);
             }
@@ -515,13 +550,28 @@ mod tests {
             key(3, "id", "C4"),
         ];
         let touches = [touch(0, 10), touch(1, 20), touch(2, 30)];
-        let g = group(4, &keys, &touches);
+        let g = group(4, &keys, &touches, |_, _| false);
         assert_eq!(g.bridged(), vec![10, 20]);
         assert_eq!(g.labels_of(0), &[10, 20]);
         assert_eq!(g.labels_of(1), &[10, 20]);
         assert_eq!(g.labels_of(2), &[30]);
         assert_eq!(g.labels_of(3), &[] as &[i64]);
         assert_eq!(g.direct, vec![true, true, true, false]);
+    }
+
+    #[test]
+    fn a_placeholder_groups_no_records() {
+        let keys = [
+            key(0, "email", "noreply@x.com"),
+            key(1, "email", "noreply@x.com"),
+        ];
+        let touches = [touch(0, 10), touch(1, 20)];
+        let g = group(2, &keys, &touches, |kind, key| {
+            kind == "email" && key == "noreply@x.com"
+        });
+        assert_eq!(g.labels_of(0), &[10]);
+        assert_eq!(g.labels_of(1), &[20]);
+        assert!(g.bridged().is_empty());
     }
 
     #[test]
@@ -532,7 +582,7 @@ mod tests {
             label: 10,
             joins: false,
         }];
-        let g = group(1, &keys, &touches);
+        let g = group(1, &keys, &touches, |_, _| false);
         assert_eq!(g.labels_of(0), &[10]);
         assert_eq!(g.direct, vec![false]);
     }

@@ -253,7 +253,9 @@ impl Questions {
 
     /// Every test, in number order.
     fn tests(&self) -> impl Iterator<Item = &TestQuestion> {
-        self.required.iter().flat_map(|r| r.clauses.iter().flatten())
+        self.required
+            .iter()
+            .flat_map(|r| r.clauses.iter().flatten())
     }
 }
 
@@ -315,7 +317,9 @@ impl RecordFacts {
         let newest_order = record
             .events
             .iter()
-            .filter(|e| questions.order_names.contains(&e.name) || is_event(config, &e.name, ORDER_EVENT))
+            .filter(|e| {
+                questions.order_names.contains(&e.name) || is_event(config, &e.name, ORDER_EVENT)
+            })
             .filter_map(|e| normalize::parse_instant(&e.timestamp).ok())
             .map(|p| p.instant.timestamp())
             .filter(|&t| t <= questions.horizon)

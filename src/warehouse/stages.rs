@@ -184,7 +184,11 @@ impl Warehouse {
         Ok(rows)
     }
 
-    pub(super) async fn count(&mut self, stage: &'static str, statement: &str) -> Result<u64, WarehouseError> {
+    pub(super) async fn count(
+        &mut self,
+        stage: &'static str,
+        statement: &str,
+    ) -> Result<u64, WarehouseError> {
         let n: i64 = sqlx::query_scalar(statement)
             .fetch_one(&mut self.conn)
             .await
@@ -282,7 +286,11 @@ impl Warehouse {
     }
 
     /// Record `stage` done for this run's scan.
-    pub(super) async fn mark(&mut self, stage: &'static str, detail: i64) -> Result<(), WarehouseError> {
+    pub(super) async fn mark(
+        &mut self,
+        stage: &'static str,
+        detail: i64,
+    ) -> Result<(), WarehouseError> {
         sqlx::query(&self.dialect.mark_stage())
             .bind(&self.scan)
             .bind(stage)

@@ -188,7 +188,10 @@ impl Postgres {
 
     /// The attribute is there and not blank (`Profile::attribute`).
     fn present(alias: &str, name: &str) -> String {
-        format!("coalesce({} <> '', false)", trimmed(&Self::attr(alias, name)))
+        format!(
+            "coalesce({} <> '', false)",
+            trimmed(&Self::attr(alias, name))
+        )
     }
 
     /// A record of the component (through `rt`) of which `what` holds,
@@ -242,8 +245,17 @@ impl Postgres {
             ("event_name_drift", self.event_name_drift(q)),
             ("duplicate_event", self.duplicate_event(q)),
             ("orphan_profile", self.orphan_profile(q)),
-            ("failed_update", self.kinds("failed_update", &["failed_attribute_change", "failed_event"])),
-            ("merged_history", self.kinds("merged_history", &["profile_merge", "anon_merge"])),
+            (
+                "failed_update",
+                self.kinds(
+                    "failed_update",
+                    &["failed_attribute_change", "failed_event"],
+                ),
+            ),
+            (
+                "merged_history",
+                self.kinds("merged_history", &["profile_merge", "anon_merge"]),
+            ),
         ]
     }
 
@@ -261,10 +273,7 @@ impl Postgres {
                 .clauses
                 .iter()
                 .map(|clause| {
-                    let tests: Vec<String> = clause
-                        .iter()
-                        .map(|t| self.could_hold(t))
-                        .collect();
+                    let tests: Vec<String> = clause.iter().map(|t| self.could_hold(t)).collect();
                     format!("({})", tests.join(" AND "))
                 })
                 .collect();
@@ -339,7 +348,9 @@ impl Postgres {
                 same.push(Self::same_number(&tv, "a.val"));
             }
             if o.instant {
-                same.push(format!("({tv} ~ '^[0-9]{{9,10}}$' AND {tv}::bigint = a.epoch)"));
+                same.push(format!(
+                    "({tv} ~ '^[0-9]{{9,10}}$' AND {tv}::bigint = a.epoch)"
+                ));
             }
             parts.push(format!(
                 "SELECT p.label FROM {pj} AS p JOIN {rt} AS rt ON rt.label = p.label \
@@ -471,12 +482,12 @@ impl Postgres {
     }
 
     /// A value's class for comparing event properties: its JSON type, and
-    /// for text its digits masked, with whether a date-like text reads as
-    /// a time (text of one class has one shape in Rust).
+    /// for text its runs of digits masked, with whether a date-like text
+    /// reads as a time (text of one class has one shape in Rust).
     fn value_class(&self, v: &str) -> String {
         let t = format!("({v} #>> '{{}}')");
         format!(
-            "CASE jsonb_typeof({v}) WHEN 'string' THEN 's' || regexp_replace({t}, '[0-9]', '9', 'g') || \
+            "CASE jsonb_typeof({v}) WHEN 'string' THEN 's' || regexp_replace({t}, '[0-9]+', '9', 'g') || \
                CASE WHEN {t} ~ '^\\s*[0-9]{{1,4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,4}}' \
                       OR {t} ~ '^\\s*[0-9]{{1,2}}:[0-9]{{2}}' \
                  THEN ({instant}({t}) IS NULL)::text ELSE '' END \
