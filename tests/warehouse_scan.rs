@@ -446,7 +446,10 @@ async fn a_source_without_a_bulk_query_leaves_split_identity_unjudged_not_clean(
 /// (by people with ids); and a shop whose records join some of them by id
 /// and others by email, one record's id and email often landing on two
 /// humans.
-fn generated(n: usize) -> (Vec<Value>, String) {
+/// Each profile's activities as the App API lists them, newest first.
+type Activities = Vec<(String, Vec<Value>)>;
+
+fn generated(n: usize) -> (Vec<Value>, String, Activities) {
     use cioscope::model::normalize;
     let mut seed: u64 = 0x5eed_4242_abcd;
     let mut next = |m: usize| {
@@ -470,6 +473,7 @@ fn generated(n: usize) -> (Vec<Value>, String) {
         }
     };
     let mut people = Vec::new();
+    let mut activities: Activities = Vec::new();
     for i in 0..n {
         let id = (next(5) != 0).then(|| format!("G{i}"));
         let email = match next(10) {
@@ -489,16 +493,54 @@ fn generated(n: usize) -> (Vec<Value>, String) {
                 Some(forms[next(forms.len())].clone())
             }
         };
-        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        // Orders: up to four a profile, a week apart, one in fifty with a
+        // duplicate, a drifted name, a time in milliseconds; one profile in
+        // eighty with a merge or a failed event; one in forty without the
+        // last_order_date its orders require.
+        let cio_id = format!("g{i:05}");
+        let orders = next(5);
+        let mut log = Vec::new();
+        for j in 0..orders {
+            let ts = 1_760_000_000 + (j as i64) * 604_800 + i as i64;
+            let name = if next(50) == 0 {
+                "Order Completed"
+            } else {
+                "order_completed"
+            };
+            let ts = if next(60) == 0 { ts * 1000 } else { ts };
+            log.push(
+                serde_json::json!({"id": format!("a{i}-{j}"), "type": "event", "name": name,
+                "timestamp": ts, "data": {"order_id": format!("O{i}-{j}"), "total": 19.9}}),
+            );
+            if next(50) == 0 {
+                log.push(serde_json::json!({"id": format!("d{i}-{j}"), "type": "event", "name": "order_completed",
+                    "timestamp": ts + 7200, "data": {"order_id": format!("O{i}-{j}"), "total": 19.9}}));
+            }
+        }
+        match next(80) {
+            0 => log.push(serde_json::json!({"id": format!("m{i}"), "type": "profile_merge", "name": null,
+                "timestamp": 1_761_000_000, "data": {}})),
+            1 => log.push(serde_json::json!({"id": format!("f{i}"), "type": "failed_event", "name": "order_completed",
+                "timestamp": 1_761_000_000, "data": {"reason": "rejected"}})),
+            _ => {}
+        }
+        log.sort_by_key(|a| std::cmp::Reverse(a["timestamp"].as_i64()));
+        let total = orders.to_string();
+        let last = (1_760_000_000 + i as i64).to_string();
+        let mut attrs: Vec<(&str, &str)> = vec![("total_orders", &total)];
+        if orders > 0 && next(40) != 0 {
+            attrs.push(("last_order_date", &last));
+        }
         if let Some(p) = &phone {
             attrs.push(("phone", p));
         }
         people.push(common::scans::person(
-            &format!("g{i:05}"),
+            &cio_id,
             id.as_deref(),
             email.as_deref(),
             &attrs,
         ));
+        activities.push((cio_id, log));
     }
     let mut shop = String::from(
         "CREATE TABLE customers (customer_id TEXT, email TEXT, phone TEXT, vip_tier TEXT, updated_at TEXT);\n",
@@ -517,7 +559,7 @@ fn generated(n: usize) -> (Vec<Value>, String) {
             ));
         }
     }
-    (people, shop)
+    (people, shop, activities)
 }
 
 /// 3,000 profiles by default; `CIOSCOPE_TEST_WH_PROFILES=20000` for more.
@@ -528,9 +570,20 @@ async fn on_a_generated_workspace_both_engines_find_the_same() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
-    let (people, shop) = generated(n);
+    let (people, shop, activities) = generated(n);
     let ws = tempfile::tempdir().unwrap();
     common::scans::write_workspace(ws.path(), &people, &shop);
+    let dir = ws.path().join("customerio").join("activities");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (cio_id, log) in &activities {
+        if !log.is_empty() {
+            std::fs::write(
+                dir.join(format!("{cio_id}.json")),
+                serde_json::json!({ "activities": log }).to_string(),
+            )
+            .unwrap();
+        }
+    }
     let source = unique("whs_src");
     let work = unique("whs_work");
     // One source, read in bulk by both engines.
@@ -556,11 +609,19 @@ owns = ["vip_tier"]
 people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers WHERE customer_id = :id"
 scan_people = "SELECT customer_id AS id, email, phone, vip_tier, updated_at FROM customers"
 
+[[attributes]]
+name = "total_orders"
+type = "number"
+
+[events.order_completed]
+dedupe_key = ["order_id"]
+
 [warehouse]
 kind = "postgres"
 url_env = "CIOSCOPE_TEST_PG_URL"
 schema = "{work}"
 profiles = "{source}.profiles"
+events = "{source}.events"
 "#
         ),
     )
@@ -569,7 +630,9 @@ profiles = "{source}.profiles"
     let mut c = PgConnection::connect(&url).await.unwrap();
     sqlx::raw_sql(&format!(
         "CREATE SCHEMA {source}; CREATE TABLE {source}.profiles (cio_id text PRIMARY KEY, id text, \
-         email text, phone text, created_at timestamptz)"
+         email text, phone text, created_at timestamptz, attributes jsonb); \
+         CREATE TABLE {source}.events (cio_id text, id text, type text, name text, \
+         timestamp bigint, properties jsonb)"
     ))
     .execute(&mut c)
     .await
@@ -579,13 +642,48 @@ profiles = "{source}.profiles"
             chunk.iter().map(f).collect()
         };
         sqlx::query(&format!(
-            "INSERT INTO {source}.profiles SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-             CROSS JOIN (SELECT to_timestamp(1700000000)) AS t"
+            "INSERT INTO {source}.profiles SELECT u.c, u.i, u.e, u.p, to_timestamp(1700000000), u.a::jsonb \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(c, i, e, p, a)"
         ))
         .bind(col(&|p| p["identifiers"]["cio_id"].as_str().map(str::to_string)))
         .bind(col(&|p| p["identifiers"]["id"].as_str().map(str::to_string)))
         .bind(col(&|p| p["identifiers"]["email"].as_str().map(str::to_string)))
         .bind(col(&|p| p["attributes"]["phone"].as_str().map(str::to_string)))
+        .bind(col(&|p| {
+            let mut a = p["attributes"].as_object().cloned().unwrap_or_default();
+            for own in ["cio_id", "id", "email", "phone", "created_at"] {
+                a.remove(own);
+            }
+            Some(Value::Object(a).to_string())
+        }))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let rows: Vec<(&String, &Value)> = activities
+        .iter()
+        .flat_map(|(c, log)| log.iter().map(move |a| (c, a)))
+        .collect();
+    for chunk in rows.chunks(5000) {
+        let text = |f: &dyn Fn(&Value) -> Option<String>| -> Vec<Option<String>> {
+            chunk.iter().map(|(_, a)| f(a)).collect()
+        };
+        sqlx::query(&format!(
+            "INSERT INTO {source}.events SELECT u.c, u.i, u.t, u.n, u.ts, u.d::jsonb \
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[]) \
+             AS u(c, i, t, n, ts, d)"
+        ))
+        .bind(chunk.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>())
+        .bind(text(&|a| a["id"].as_str().map(str::to_string)))
+        .bind(text(&|a| a["type"].as_str().map(str::to_string)))
+        .bind(text(&|a| a["name"].as_str().map(str::to_string)))
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, a)| a["timestamp"].as_i64())
+                .collect::<Vec<_>>(),
+        )
+        .bind(text(&|a| Some(a["data"].to_string())))
         .execute(&mut c)
         .await
         .unwrap();
@@ -594,8 +692,20 @@ profiles = "{source}.profiles"
     let config = config.to_str().unwrap();
     let data = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let (api, code, err) = scan(data.path(), &["--config", config, "--fail-on", "never"]);
+    let census = n.to_string();
+    let (api, code, err) = scan(
+        data.path(),
+        &[
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+            "--events-sample",
+            &census,
+        ],
+    );
     let api_took = started.elapsed();
+    assert_eq!(api["events_sample"]["census"], true, "every human's events");
     assert_eq!(code, Some(0), "{err}");
     let started = std::time::Instant::now();
     let (wh, code, err) = scan(
@@ -620,9 +730,22 @@ profiles = "{source}.profiles"
         a_split.len()
     );
     assert!(a_split.len() > n / 50, "the generator plants splits");
-    for rule in ["orphan_profile", "stale_attribute"] {
+    for rule in [
+        "orphan_profile",
+        "stale_attribute",
+        "missing_attribute",
+        "duplicate_event",
+        "event_name_drift",
+        "timestamp_integrity",
+        "failed_update",
+        "merged_history",
+    ] {
         assert!(!of_rule(&a, rule).is_empty(), "the generator plants {rule}");
     }
+    for r in wh["rules"].as_array().unwrap() {
+        assert_eq!(r["judged_through"], "pre_filter", "{r}");
+    }
+    println!("{}", wh["warehouse"]);
     assert_eq!(
         w.difference(&a).collect::<Vec<_>>(),
         Vec::<&(String, String, String, Vec<String>)>::new(),
@@ -724,5 +847,69 @@ async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
     assert_eq!(whole["warehouse"]["resumed"], serde_json::json!([]));
     assert!(!findings(&whole).is_empty());
     assert_eq!(findings(&resumed), findings(&whole));
+    drop_schema(&url, &source).await;
+}
+
+/// While another cioscope holds the work schema (its session lock, taken
+/// here as a second run takes it), a warehouse scan stops with exit 3 and
+/// says so, touching nothing of the other run's; once the other run is
+/// gone, `--resume` finishes it.
+#[tokio::test]
+async fn a_second_warehouse_scan_on_a_busy_work_schema_stops_and_resumes_later() {
+    let Some(url) = pg_url() else { return };
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(&url, &source).await;
+    let ws = demo_workspace(&source, &work, |t| t);
+    let config = ws.path().join("cioscope.toml");
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+
+    let mut other = PgConnection::connect(&url).await.unwrap();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(1668247396, hashtext($1))")
+        .bind(&work)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert!(held);
+    let out = cioscope(data.path())
+        .args([
+            "scan",
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("another cioscope run is using the work schema"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report from a scan that did not run"
+    );
+    assert!(!schema_exists(&url, &work).await, "nothing created");
+    let id = stderr
+        .split_whitespace()
+        .skip_while(|w| *w != "scan")
+        .nth(1)
+        .unwrap()
+        .to_string();
+
+    drop(other);
+    let (report, code, err) = scan(
+        data.path(),
+        &["--config", config, "--fail-on", "never", "--resume", &id],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(report["engine"], "warehouse");
+    assert!(!findings(&report).is_empty());
+    assert!(!schema_exists(&url, &work).await);
     drop_schema(&url, &source).await;
 }

@@ -340,41 +340,51 @@ impl Postgres {
     fn stale_attribute(&self, q: &Questions) -> String {
         let pj = self.rel("pj");
         let mut parts = Vec::new();
-        for o in &q.owned {
-            let value = Self::attr("p", &o.attribute);
-            let tv = trimmed(&value);
-            let mut same = vec![format!("{value} = a.val")];
-            if o.numeric {
-                same.push(Self::same_number(&tv, "a.val"));
-            }
-            if o.instant {
-                same.push(format!(
-                    "({tv} ~ '^[0-9]{{9,10}}$' AND {tv}::bigint = a.epoch)"
-                ));
-            }
+        if !q.owned.is_empty() {
+            // One pass over the records' attributes for every owned one.
+            let owned: Vec<String> = q
+                .owned
+                .iter()
+                .map(|o| {
+                    format!(
+                        "({}, {}, {}, {})",
+                        literal(&o.attribute),
+                        literal(&o.owner),
+                        o.numeric,
+                        o.instant
+                    )
+                })
+                .collect();
+            let value = "(p.j->>a.name)";
+            let tv = trimmed(value);
             parts.push(format!(
-                "SELECT p.label FROM {pj} AS p JOIN {rt} AS rt ON rt.label = p.label \
-                 JOIN {rsrc} AS s ON s.rec = rt.rec AND s.source = {owner} \
-                 JOIN {rattr} AS a ON a.rec = rt.rec AND a.name = {name} \
-                 WHERE NOT coalesce({same}, false)",
+                "SELECT p.label FROM (VALUES {owned}) AS o(name, owner, num, inst) \
+                 JOIN {rattr} AS a ON a.name = o.name \
+                 JOIN {rsrc} AS s ON s.rec = a.rec AND s.source = o.owner \
+                 JOIN {rt} AS rt ON rt.rec = a.rec JOIN {pj} AS p ON p.label = rt.label \
+                 WHERE NOT coalesce({value} = a.val \
+                   OR (o.num AND {same_number}) \
+                   OR (o.inst AND {tv} ~ '^[0-9]{{9,10}}$' AND {tv}::bigint = a.epoch), false)",
+                owned = owned.join(", "),
                 rt = self.rel("rt"),
                 rsrc = self.rel("rsrc"),
                 rattr = self.rel("rattr"),
-                owner = literal(&o.owner),
-                name = literal(&o.attribute),
-                same = same.join(" OR "),
+                same_number = Self::same_number(&tv, "a.val"),
             ));
         }
         let names: Vec<&str> = q.order_names.iter().map(String::as_str).collect();
         let lod = trimmed(&Self::attr("p", "last_order_date"));
         parts.push(format!(
-            "SELECT label FROM (SELECT p.label, {lod} AS lod, GREATEST( \
-                 (SELECT max(e.ts) FROM {ev} AS e WHERE e.label = p.label AND e.kind = 'event' \
-                    AND e.name IN ({names}) AND e.ts <= {horizon}), \
-                 (SELECT max(o.newest) FROM {rt} AS rt JOIN {rorder} AS o ON o.rec = rt.rec \
-                    WHERE rt.label = p.label)) AS newest \
-               FROM {pj} AS p WHERE {present}) AS x \
-             WHERE newest IS NOT NULL AND NOT coalesce( \
+            "WITH cio AS (SELECT label, max(ts) AS newest FROM {ev} WHERE kind = 'event' \
+                 AND name IN ({names}) AND ts <= {horizon} GROUP BY label), \
+               src AS (SELECT rt.label, max(o.newest) AS newest FROM {rt} AS rt \
+                 JOIN {rorder} AS o ON o.rec = rt.rec GROUP BY rt.label), \
+               orders AS (SELECT coalesce(c.label, r.label) AS label, \
+                 GREATEST(c.newest, r.newest) AS newest \
+                 FROM cio AS c FULL JOIN src AS r ON r.label = c.label) \
+             SELECT label FROM (SELECT p.label, {lod} AS lod, o.newest FROM {pj} AS p \
+               JOIN orders AS o ON o.label = p.label WHERE {present}) AS x \
+             WHERE NOT coalesce( \
                (lod ~ '^[0-9]{{9,10}}$' AND lod::bigint >= newest - 60) \
                OR (lod ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' \
                    AND lod >= to_char(to_timestamp(newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD')), false)",
@@ -517,16 +527,27 @@ impl Postgres {
             trim_p = trimmed("p.j->>a.name"),
             numbers = Self::same_number(&trimmed("p.j->>a.name"), "a.val"),
         )];
-        for (attr, ty) in &q.typed {
-            let v = trimmed(&Self::attr("p", attr));
-            let readable = match ty {
-                AttrType::Number => format!("{v} ~ {PLAIN_DECIMAL}"),
-                AttrType::Bool => format!("lower({v}) IN ('true', 'false')"),
-                _ => Self::time_in_range(&v, q.horizon, &self.rel("instant")),
-            };
+        // One pass over the profiles for every typed attribute.
+        let unreadable: Vec<String> = q
+            .typed
+            .iter()
+            .map(|(attr, ty)| {
+                let v = trimmed(&Self::attr("p", attr));
+                let readable = match ty {
+                    AttrType::Number => format!("{v} ~ {PLAIN_DECIMAL}"),
+                    AttrType::Bool => format!("lower({v}) IN ('true', 'false')"),
+                    _ => Self::time_in_range(&v, q.horizon, &self.rel("instant")),
+                };
+                format!(
+                    "({present} AND NOT coalesce({readable}, false))",
+                    present = Self::present("p", attr)
+                )
+            })
+            .collect();
+        if !unreadable.is_empty() {
             parts.push(format!(
-                "SELECT p.label FROM {pj} AS p WHERE {present} AND NOT coalesce({readable}, false)",
-                present = Self::present("p", attr),
+                "SELECT p.label FROM {pj} AS p WHERE {}",
+                unreadable.join(" OR ")
             ));
         }
         parts.push(format!(
@@ -536,7 +557,7 @@ impl Postgres {
              CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.data) = 'object' \
                THEN e.data ELSE '{{}}'::jsonb END) AS kv \
              WHERE e.kind = 'event') AS x \
-             GROUP BY label, concept, key HAVING count(DISTINCT class) > 1",
+             GROUP BY label, concept, key HAVING min(class) <> max(class)",
             class = self.value_class("kv.value"),
             canonical = Self::canonical_values(q),
         ));
@@ -605,12 +626,12 @@ impl Postgres {
         let parts = vec![
             format!(
                 "SELECT label FROM {ev} WHERE kind = 'event' \
-                 GROUP BY label, {fold} HAVING count(DISTINCT name) > 1",
+                 GROUP BY label, {fold} HAVING min(name) <> max(name)",
                 fold = Self::folded("name")
             ),
             format!(
                 "SELECT e.label FROM {ev} AS e JOIN ({canonical}) AS m ON m.name = e.name \
-                 WHERE e.kind = 'event' GROUP BY e.label, m.canonical HAVING count(DISTINCT e.name) > 1",
+                 WHERE e.kind = 'event' GROUP BY e.label, m.canonical HAVING min(e.name) <> max(e.name)",
                 canonical = Self::canonical_values(q)
             ),
             self.events_beside_record_events(),
