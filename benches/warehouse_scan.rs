@@ -15,9 +15,9 @@
 //!
 //! The generator plants, one profile in a thousand each: a split (two
 //! profiles, one email), a required `last_order_date` absent, a consent
-//! conflict, an enum variant, a stale value, a profile the shop does not
-//! know, a duplicated order, an event under a drifted name, an event time
-//! in milliseconds, a merge; one profile in a hundred holds the placeholder
+//! conflict, an enum variant, a stale value, a number written as money, a
+//! profile the shop does not know, a duplicated order, an event under a
+//! drifted name, an event time in milliseconds, a merge; one profile in a hundred holds the placeholder
 //! email `noreply@example.com` (10,000 holders at 1M: a component that
 //! must never form); one record in a thousand has no profile.
 
@@ -44,7 +44,7 @@ fn generate_sql(n: u64) -> Vec<String> {
                NULL::text AS phone, to_timestamp(1700000000) AS created_at, \
                (i % 1000 = 3) AS unsubscribed, \
                jsonb_strip_nulls(jsonb_build_object( \
-                 'total_orders', (i % 7 + 1)::text, \
+                 'total_orders', CASE WHEN i % 1000 = 12 THEN '$' || (i % 7 + 1) ELSE (i % 7 + 1)::text END, \
                  'last_order_date', CASE WHEN i % 1000 = 4 THEN NULL ELSE (1790000000 + i % 86400)::text END, \
                  'vip_tier', CASE WHEN i % 1000 = 5 THEN 'Gold' ELSE 'gold' END, \
                  'email_opt_in', 'true', \
@@ -188,7 +188,7 @@ fn main() {
     let config = cioscope::config::load(&path).expect("the bench config");
     let out = dir.path().join("report.json");
     let args = ScanCommand {
-        engine: Engine::Warehouse,
+        engine: Some(Engine::Warehouse),
         segment: None,
         events_sample: 0,
         seed: Some(1),

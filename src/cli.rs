@@ -256,10 +256,11 @@ fn engine() -> impl TypedValueParser<Value = crate::scan::command::Engine> {
 #[command(after_help = SCAN_EXAMPLES)]
 pub struct ScanArgs {
     /// Where the workspace is read: the App API, or the warehouse of
-    /// [warehouse] (the rules with a warehouse pre-filter judged, the
-    /// others reported not judged; docs/warehouse.md).
-    #[arg(long, value_parser = engine(), default_value = "api", conflicts_with_all = ["resume", "list", "history"])]
-    pub engine: crate::scan::command::Engine,
+    /// [warehouse] (every rule through its pre-filter, on everyone's
+    /// events; docs/warehouse.md). Default: `warehouse.engine` in the
+    /// config, else the App API.
+    #[arg(long, value_parser = engine(), conflicts_with_all = ["resume", "list", "history"])]
+    pub engine: Option<crate::scan::command::Engine>,
     /// Scan the members of one segment instead of the whole workspace.
     #[arg(long, value_name = "ID", conflicts_with_all = ["resume", "list"])]
     pub segment: Option<i64>,

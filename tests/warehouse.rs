@@ -799,6 +799,14 @@ fn warehouse_config_errors_name_file_line_and_key() {
         "{e}"
     );
     let e = config_err(
+        "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\nengine = \"sometimes\"\n",
+    );
+    assert_eq!(
+        (e.key.as_str(), e.line),
+        ("warehouse.engine", Some(5)),
+        "{e}"
+    );
+    let e = config_err(
         "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\nevnts = \"e\"\n",
     );
     assert_eq!(

@@ -851,9 +851,9 @@ async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
 }
 
 /// While another cioscope holds the work schema (its session lock, taken
-/// here as a second run takes it), a warehouse scan stops with exit 3 and
-/// says so, touching nothing of the other run's; once the other run is
-/// gone, `--resume` finishes it.
+/// here as a second run takes it), a warehouse scan (the config's engine)
+/// stops with exit 3 and says so, touching nothing of the other run's;
+/// once the other run is gone, `--resume` finishes it.
 #[tokio::test]
 async fn a_second_warehouse_scan_on_a_busy_work_schema_stops_and_resumes_later() {
     let Some(url) = pg_url() else { return };
@@ -862,6 +862,10 @@ async fn a_second_warehouse_scan_on_a_busy_work_schema_stops_and_resumes_later()
     load_demo_profiles(&url, &source).await;
     let ws = demo_workspace(&source, &work, |t| t);
     let config = ws.path().join("cioscope.toml");
+    // The warehouse is this workspace's engine: `scan` needs no --engine.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("engine = \"warehouse\"\n");
+    std::fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
     let data = tempfile::tempdir().unwrap();
 

@@ -49,6 +49,7 @@ pub(super) struct RawWarehouse {
     pub(super) attribute_changes: Option<Spanned<String>>,
     pub(super) max_rounds: Option<Spanned<i64>>,
     pub(super) placeholder_cap: Option<Spanned<i64>>,
+    pub(super) engine: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]

@@ -92,6 +92,9 @@ pub struct WarehouseConfig {
     /// More profiles than this sharing one email or phone is a
     /// placeholder; `None` takes the App-API engine's cap.
     pub placeholder_cap: Option<usize>,
+    /// `engine = "warehouse"`: `scan` without `--engine` uses the
+    /// warehouse (the App API otherwise).
+    pub scan_by_default: bool,
 }
 
 /// A plain identifier: a letter or `_`, then letters, digits or `_`, at
@@ -214,7 +217,22 @@ pub(super) fn validate(
             ))
         }
     };
+    let scan_by_default = match &raw.engine {
+        None => false,
+        Some(e) => match e.get_ref().as_str() {
+            "warehouse" => true,
+            "api" => false,
+            other => {
+                return Err(loc.err(
+                    span_of(e),
+                    "warehouse.engine",
+                    format!("\"api\" or \"warehouse\" (the engine `scan` uses without --engine), found {other:?}"),
+                ))
+            }
+        },
+    };
     Ok(WarehouseConfig {
+        scan_by_default,
         kind,
         url_env,
         schema,

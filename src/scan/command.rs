@@ -51,8 +51,9 @@ impl std::str::FromStr for Engine {
 /// What `scan` is asked to do (the command line maps its flags here).
 #[derive(Debug, Clone)]
 pub struct ScanCommand {
-    /// The engine of a new scan (`--resume` continues with the scan's own).
-    pub engine: Engine,
+    /// The engine of a new scan (`--resume` continues with the scan's own);
+    /// `None`: `warehouse.engine` in the config, else the App API.
+    pub engine: Option<Engine>,
     pub segment: Option<i64>,
     pub events_sample: usize,
     pub seed: Option<u64>,
@@ -191,7 +192,18 @@ pub async fn command(config: Config, args: ScanCommand) -> Exit {
             return Exit::Usage;
         }
     };
-    let warehouse = args.engine == Engine::Warehouse && scan.is_none();
+    let engine = args.engine.unwrap_or(
+        match ws
+            .config
+            .warehouse
+            .as_ref()
+            .is_some_and(|w| w.scan_by_default)
+        {
+            true => Engine::Warehouse,
+            false => Engine::Api,
+        },
+    );
+    let warehouse = engine == Engine::Warehouse && scan.is_none();
     if warehouse {
         if ws.config.warehouse.is_none() {
             eprintln!("cioscope: {}", ScanError::NoWarehouse);

@@ -476,18 +476,21 @@ impl Postgres {
             .map(|(n, _)| n.as_str())
             .collect();
         let configured: Vec<&str> = q.configured.iter().map(|(n, _)| n.as_str()).collect();
-        let list = |v: &[&str]| {
-            if v.is_empty() {
-                "NULL".to_string()
-            } else {
-                in_list(v)
-            }
+        // An empty list is written as a constant: `x IN (NULL)` is NULL,
+        // which would make every name neither time-like nor not.
+        let typed = if typed_time.is_empty() {
+            "false".to_string()
+        } else {
+            format!("{name} IN ({})", in_list(&typed_time))
+        };
+        let unconfigured = if configured.is_empty() {
+            "true".to_string()
+        } else {
+            format!("{name} NOT IN ({})", in_list(&configured))
         };
         format!(
-            "({name} IN ({typed}) OR ({name} NOT IN ({configured}) AND \
-              (lower({name}) = 'timestamp' OR {name} ~* '(_at|_date|_time|_on)$')))",
-            typed = list(&typed_time),
-            configured = list(&configured),
+            "({typed} OR ({unconfigured} AND \
+              (lower({name}) = 'timestamp' OR {name} ~* '(_at|_date|_time|_on)$')))"
         )
     }
 
@@ -761,5 +764,38 @@ impl Postgres {
     /// How many rows the events relation gave (matched to a profile).
     pub fn count_events(&self) -> String {
         format!("SELECT count(*)::bigint FROM {}", self.rel("ev"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn every_rule_but_split_identity_has_a_statement_and_no_list_is_empty() {
+        let config = Config::builtin();
+        let q = Questions::of(&config, chrono::Utc::now());
+        let d = Postgres::new("w");
+        let statements = d.rule_candidates(&q);
+        let named: Vec<&str> = statements.iter().map(|(r, _)| *r).collect();
+        for rule in crate::rules::Rule::ALL {
+            if rule != crate::rules::Rule::SplitIdentity {
+                assert!(named.contains(&rule.id()), "{rule} has no pre-filter");
+            }
+        }
+        for (rule, sql) in &statements {
+            // `x IN ()` is an error and `x IN (NULL)` is never true.
+            assert!(!sql.contains("IN ()"), "{rule}: {sql}");
+            assert!(!sql.contains("IN (NULL)"), "{rule}: {sql}");
+            assert!(!sql.contains("NOT IN (NULL)"), "{rule}: {sql}");
+        }
+        // With no attributes configured, type_drift still compares every
+        // attribute whose name is not time-like.
+        let mut bare = Config::builtin();
+        bare.attributes.clear();
+        let q = Questions::of(&bare, chrono::Utc::now());
+        let time_like = Postgres::time_like(&q, "a.name");
+        assert!(time_like.starts_with("(false OR (true AND"), "{time_like}");
     }
 }
