@@ -298,15 +298,40 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
     };
     assert_eq!(status.exit_code(), 3);
     assert!(second.contents().contains("pid "), "{}", second.contents());
-    // The first walk goes on, and saves.
+    // The first walk goes on, and saves: the verdict reaches the database
+    // while the walk is still open.
     first.keys("p");
+    let load = || {
+        rt.block_on(async {
+            let store = SessionStore::open(&dir.path().join("spotcheck.db"))
+                .await
+                .unwrap();
+            let state = store.load(&id).await.unwrap();
+            store.close().await;
+            state
+        })
+    };
+    let start = Instant::now();
+    let mut again = true;
+    let state = loop {
+        let state = load();
+        if state.people[0].verdicts.iter().any(Option::is_some) {
+            break state;
+        }
+        // A key pressed while the person was still loading decides
+        // nothing (the checklist is not there yet): press it once more.
+        if again && start.elapsed() > Duration::from_secs(5) {
+            first.keys("p");
+            again = false;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(25),
+            "the verdict was never saved: {}",
+            first.contents()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     first.quit();
-    let state = rt.block_on(async {
-        let store = SessionStore::open(&dir.path().join("spotcheck.db"))
-            .await
-            .unwrap();
-        store.load(&id).await.unwrap()
-    });
     assert_eq!(
         state.reviewed(),
         0,
