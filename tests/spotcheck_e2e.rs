@@ -318,8 +318,9 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
         if state.people[0].verdicts.iter().any(Option::is_some) {
             break state;
         }
-        // A key pressed while the person was still loading decides
-        // nothing (the checklist is not there yet): press it once more.
+        // A decision pressed before the screen shows the walk's person
+        // brings them back and asks for the key again (`walk_command`):
+        // press it once more.
         if again && start.elapsed() > Duration::from_secs(5) {
             first.keys("p");
             again = false;
