@@ -351,7 +351,7 @@ fn why_from_a_person_picks_a_campaign_and_shows_the_checklist() {
     s.send("\r");
     // The checklist shows its steps as they are read; the verdict comes
     // last.
-    let _checklist = s.wait_for("the checklist and its verdict", |t| {
+    s.wait_for("the checklist and its verdict", |t| {
         t.contains(&format!("Why · {person}"))
             && t.contains("campaign_running")
             && (t.contains("Likely cause:") || t.contains("Result:"))
