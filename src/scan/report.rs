@@ -330,12 +330,25 @@ pub struct WarehouseRun {
     /// Stages an earlier run of this scan finished, not run again.
     #[serde(default)]
     pub resumed: Vec<String>,
+    /// Findings on humans their rule's pre-filter did not name (it came
+    /// back for another rule): the pre-filter is not sound, and the
+    /// humans no pre-filter named may hide findings of that rule. Empty
+    /// on every workspace the tests run.
+    #[serde(default)]
+    pub prefilter_misses: Vec<PrefilterMiss>,
     pub components: u64,
     /// Components whose rows came back (every rule's, and those records
     /// join together).
     pub candidates: u64,
     pub candidates_per_rule: BTreeMap<String, u64>,
     pub stages_ms: Vec<(String, u64)>,
+}
+
+/// A finding its rule's pre-filter did not foresee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefilterMiss {
+    pub rule: String,
+    pub person: String,
 }
 
 impl WarehouseRun {
@@ -745,6 +758,16 @@ fn engine_sentence(r: &ScanReport) -> String {
         )
     };
     if let Some(w) = &r.warehouse {
+        if !w.prefilter_misses.is_empty() {
+            let mut rules: Vec<&str> = w.prefilter_misses.iter().map(|m| m.rule.as_str()).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            out.push_str(&format!(
+                "; WARNING: {} findings ({}) fell on humans their rule's pre-filter did not name, so the humans left out may hide more: run an App-API scan to be sure",
+                w.prefilter_misses.len(),
+                rules.join(", ")
+            ));
+        }
         out.push_str(&format!(
             "; {} of {} components came back to Rust ({} profile and {} event rows of {} read, {:.1} %)",
             w.candidates,

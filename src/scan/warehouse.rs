@@ -39,7 +39,7 @@ use crate::warehouse::{
     prefiltered, Candidates, Fetched, Groups, IdentityStages, RecordKey, Warehouse,
 };
 
-use super::report::{Passed, ScanReport, WarehouseRun};
+use super::report::{Passed, PrefilterMiss, ScanReport, WarehouseRun};
 
 /// The scan's identity copies, with the keys the warehouse found to be
 /// placeholders (held by more profiles than the cap, over the whole
@@ -411,6 +411,7 @@ pub async fn run(
         .map(|(c, why)| (c.as_str(), why.as_str()))
         .collect();
     let rules = &narrowed.rules;
+    let mut misses: Vec<PrefilterMiss> = Vec::new();
     let mut judged: Vec<Judged> = Vec::with_capacity(plans.len());
     for (c, chunk) in plans.chunks(super::JUDGE_CHUNK).enumerate() {
         progress(Step::Judging {
@@ -431,8 +432,11 @@ pub async fn run(
                     not_judged.push(r);
                 }
             }
-            let judgement = judge(&s, &ctx)
+            let judgement: Result<Vec<_>, _> = judge(&s, &ctx)
                 .map(|fs| fs.into_iter().filter(|f| rules.contains(&f.rule)).collect());
+            if let Ok(found) = &judgement {
+                misses.extend(missed(&s, found, &narrowed.fetched));
+            }
             for why in unread {
                 errors.push(PersonError {
                     person: s.person.clone(),
@@ -454,6 +458,7 @@ pub async fn run(
         events_returned: narrowed.fetched.events,
         rounds: narrowed.stages.components.rounds,
         resumed: wh.resumed.iter().map(|s| s.to_string()).collect(),
+        prefilter_misses: misses,
         components: components as u64,
         candidates: fetched as u64,
         candidates_per_rule: narrowed.candidates.per_rule.iter().cloned().collect(),
@@ -489,6 +494,35 @@ pub async fn run(
     .await
 }
 
+/// The findings on a human of one component that its rule's pre-filter
+/// did not name: a pre-filter that is not sound, so humans it left out may
+/// hide findings too. Humans of several components (joined by records,
+/// which came back whatever the rules said) and of records only are not
+/// checked.
+fn missed(s: &Subject, found: &[crate::rules::Finding], fetched: &Fetched) -> Vec<PrefilterMiss> {
+    let mut labels: Vec<i64> = s
+        .profiles
+        .iter()
+        .filter_map(|p| fetched.label_of.get(&p.cio_id).copied())
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    let [label] = labels[..] else {
+        return vec![];
+    };
+    let named = fetched.named_by.get(&label);
+    let mut out: Vec<PrefilterMiss> = found
+        .iter()
+        .filter(|f| !named.is_some_and(|n| n.iter().any(|r| r == f.rule.id())))
+        .map(|f| PrefilterMiss {
+            rule: f.rule.id().to_string(),
+            person: s.person.clone(),
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
 /// Humans made whole: each plan's profiles (the primary first) and
 /// variants from the rows the warehouse returned, its records from the
 /// store, its links, and the sources that could not answer.
@@ -522,4 +556,45 @@ async fn subjects(
             unread: crate::model::Unread::default(),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Finding, Severity};
+
+    #[test]
+    fn a_finding_its_rules_pre_filter_did_not_name_is_a_miss() {
+        let profile = |cio: &str| Profile {
+            cio_id: cio.into(),
+            ..Profile::default()
+        };
+        let s = Subject {
+            person: "C1".into(),
+            profiles: vec![profile("a1"), profile("a2")],
+            ..Subject::default()
+        };
+        let finding = |rule| Finding::new(rule, Severity::Warn, &s, "x");
+        let mut fetched = Fetched::default();
+        fetched.label_of.insert("a1".into(), 7);
+        fetched.label_of.insert("a2".into(), 7);
+        fetched
+            .named_by
+            .insert(7, vec!["split_identity".into(), "stale_attribute".into()]);
+        let found = [
+            finding(Rule::SplitIdentity),
+            finding(Rule::StaleAttribute),
+            finding(Rule::TypeDrift),
+        ];
+        assert_eq!(
+            missed(&s, &found, &fetched),
+            vec![PrefilterMiss {
+                rule: "type_drift".into(),
+                person: "C1".into(),
+            }]
+        );
+        // A human of two components (records joined them) is not checked.
+        fetched.label_of.insert("a2".into(), 9);
+        assert!(missed(&s, &found, &fetched).is_empty());
+    }
 }

@@ -210,6 +210,10 @@ pub struct Fetched {
     /// Profiles whose events could not be read as the App API would give
     /// them, with why (their humans are not judged by the event rules).
     pub unreadable_events: Vec<(String, String)>,
+    /// Each returned profile's component.
+    pub label_of: HashMap<String, i64>,
+    /// The rules whose pre-filters named each returned component.
+    pub named_by: HashMap<i64, Vec<String>>,
 }
 
 impl Warehouse {
@@ -436,7 +440,20 @@ impl Warehouse {
                 .await
                 .map_err(sql("candidates"))?;
         }
-        for (rule, statement) in self.dialect.rule_candidates(questions) {
+        let started = Instant::now();
+        let mixed: Vec<(String, String)> = sqlx::query(&self.dialect.mixed_properties(questions))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(sql("pre-filter"))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        tracing::info!(
+            "warehouse event properties holding two classes of value: {} ({:?})",
+            mixed.len(),
+            started.elapsed()
+        );
+        for (rule, statement) in self.dialect.rule_candidates(questions, &mixed) {
             if statement.is_empty() {
                 continue;
             }
@@ -479,6 +496,7 @@ impl Warehouse {
                 .await
                 .map_err(sql("rows"))?;
             for r in rows {
+                let label: i64 = r.get(0);
                 let row: String = r.get(1);
                 let p =
                     super::rows::profile_of_row(&row).map_err(|message| WarehouseError::Sql {
@@ -486,7 +504,20 @@ impl Warehouse {
                         message,
                     })?;
                 by_cio.insert(p.cio_id.clone(), fetched.profiles.len());
+                fetched.label_of.insert(p.cio_id.clone(), label);
                 fetched.profiles.push(p);
+            }
+            for r in sqlx::query(&self.dialect.candidate_rules())
+                .bind(chunk)
+                .fetch_all(&mut self.conn)
+                .await
+                .map_err(sql("candidates"))?
+            {
+                fetched
+                    .named_by
+                    .entry(r.get::<i64, _>(0))
+                    .or_default()
+                    .push(r.get(1));
             }
             let rows = sqlx::query(&self.dialect.candidate_events())
                 .bind(chunk)

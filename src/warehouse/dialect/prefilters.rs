@@ -234,13 +234,17 @@ impl Postgres {
 
     /// Each rule's candidates, one statement a rule, each adding its
     /// components to `cand` (split_identity's are added by the caller).
-    pub fn rule_candidates(&self, q: &Questions) -> Vec<(&'static str, String)> {
+    pub fn rule_candidates(
+        &self,
+        q: &Questions,
+        mixed: &[(String, String)],
+    ) -> Vec<(&'static str, String)> {
         vec![
             ("missing_attribute", self.missing_attribute(q)),
             ("stale_attribute", self.stale_attribute(q)),
             ("consent_conflict", self.consent_conflict(q)),
             ("enum_drift", self.enum_drift(q)),
-            ("type_drift", self.type_drift(q)),
+            ("type_drift", self.type_drift(q, mixed)),
             ("timestamp_integrity", self.timestamp_integrity(q)),
             ("event_name_drift", self.event_name_drift(q)),
             ("duplicate_event", self.duplicate_event(q)),
@@ -336,7 +340,9 @@ impl Postgres {
     /// An owned attribute whose text on a profile is not the owner's
     /// record's text (the same text is the same value under every type);
     /// and `last_order_date` not proven at or after the component's newest
-    /// order (unix seconds or a date, compared as the rule compares them).
+    /// order (unix seconds or a date, compared as the rule compares them;
+    /// an order stamped in milliseconds is read as the rule reads it, and
+    /// whole seconds leave a second for the part of one they drop).
     fn stale_attribute(&self, q: &Questions) -> String {
         let pj = self.rel("pj");
         let mut parts = Vec::new();
@@ -375,8 +381,10 @@ impl Postgres {
         let names: Vec<&str> = q.order_names.iter().map(String::as_str).collect();
         let lod = trimmed(&Self::attr("p", "last_order_date"));
         parts.push(format!(
-            "WITH cio AS (SELECT label, max(ts) AS newest FROM {ev} WHERE kind = 'event' \
-                 AND name IN ({names}) AND ts <= {horizon} GROUP BY label), \
+            "WITH cio AS (SELECT label, max(secs) AS newest FROM (SELECT label, \
+                   CASE WHEN abs(ts) > 100000000000 THEN div(ts, 1000) ELSE ts END AS secs \
+                 FROM {ev} WHERE kind = 'event' AND name IN ({names})) AS o \
+                 WHERE secs <= {horizon} GROUP BY label), \
                src AS (SELECT rt.label, max(o.newest) AS newest FROM {rt} AS rt \
                  JOIN {rorder} AS o ON o.rec = rt.rec GROUP BY rt.label), \
                orders AS (SELECT coalesce(c.label, r.label) AS label, \
@@ -385,7 +393,7 @@ impl Postgres {
              SELECT label FROM (SELECT p.label, {lod} AS lod, o.newest FROM {pj} AS p \
                JOIN orders AS o ON o.label = p.label WHERE {present}) AS x \
              WHERE NOT coalesce( \
-               (lod ~ '^[0-9]{{9,10}}$' AND lod::bigint >= newest - 60) \
+               (lod ~ '^[0-9]{{9,10}}$' AND lod::bigint > newest - 60) \
                OR (lod ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' \
                    AND lod >= to_char(to_timestamp(newest) AT TIME ZONE 'UTC', 'YYYY-MM-DD')), false)",
             ev = self.rel("ev"),
@@ -510,13 +518,14 @@ impl Postgres {
     }
 
     /// An attribute a profile and a record of the component both hold,
-    /// not time-like, in different text; a typed attribute not proven
-    /// readable as its type; one event property of one concept in two
-    /// classes of value; or events in Customer.io beside a record with
-    /// events (compared across systems).
-    fn type_drift(&self, q: &Questions) -> String {
+    /// not time-like, in different text that are not two plain decimals;
+    /// a typed attribute not proven readable as its type; one event
+    /// property of one concept in two classes of value (`mixed`: the
+    /// pairs where the workspace holds two at all,
+    /// [`Postgres::mixed_properties`]); or events in Customer.io beside a
+    /// record with events (compared across systems).
+    fn type_drift(&self, q: &Questions, mixed: &[(String, String)]) -> String {
         let pj = self.rel("pj");
-        let ev = self.rel("ev");
         let mut parts = vec![format!(
             "SELECT p.label FROM {pj} AS p JOIN {rt} AS rt ON rt.label = p.label \
              JOIN {rattr} AS a ON a.rec = rt.rec \
@@ -553,19 +562,48 @@ impl Postgres {
                 unreadable.join(" OR ")
             ));
         }
-        parts.push(format!(
-            "SELECT label FROM (SELECT e.label, coalesce(m.canonical, e.name) AS concept, kv.key, \
-               {class} AS class \
+        if !mixed.is_empty() {
+            let pairs: Vec<String> = mixed
+                .iter()
+                .map(|(c, k)| format!("({}, {})", literal(c), literal(k)))
+                .collect();
+            parts.push(format!(
+                "SELECT label FROM ({classes}) AS x \
+                 WHERE (concept, key) IN (VALUES {pairs}) \
+                 GROUP BY label, concept, key HAVING min(class) <> max(class)",
+                classes = self.property_classes(q),
+                pairs = pairs.join(", "),
+            ));
+        }
+        parts.push(self.events_beside_record_events());
+        self.union("type_drift", parts)
+    }
+
+    /// Every event property's class: rows label, concept (the canonical
+    /// name), key, class.
+    fn property_classes(&self, q: &Questions) -> String {
+        format!(
+            "SELECT e.label, coalesce(m.canonical, e.name) AS concept, kv.key, {class} AS class \
              FROM {ev} AS e LEFT JOIN ({canonical}) AS m ON m.name = e.name \
              CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.data) = 'object' \
                THEN e.data ELSE '{{}}'::jsonb END) AS kv \
-             WHERE e.kind = 'event') AS x \
-             GROUP BY label, concept, key HAVING min(class) <> max(class)",
+             WHERE e.kind = 'event'",
+            ev = self.rel("ev"),
             class = self.value_class("kv.value"),
             canonical = Self::canonical_values(q),
-        ));
-        parts.push(self.events_beside_record_events());
-        self.union("type_drift", parts)
+        )
+    }
+
+    /// The (concept, property) pairs holding two classes of value anywhere
+    /// in the workspace: only there can one component hold two, so
+    /// `type_drift`'s per-component pass reads only those. Rows: concept,
+    /// key.
+    pub fn mixed_properties(&self, q: &Questions) -> String {
+        format!(
+            "SELECT concept, key FROM ({}) AS x GROUP BY concept, key \
+             HAVING min(class) <> max(class) ORDER BY concept, key",
+            self.property_classes(q)
+        )
     }
 
     /// Components with Customer.io events and a record carrying events:
@@ -749,6 +787,14 @@ impl Postgres {
         )
     }
 
+    /// The rules that named each of the components `$1`. Rows: label, rule.
+    pub fn candidate_rules(&self) -> String {
+        format!(
+            "SELECT DISTINCT label, rule FROM {} WHERE label = ANY($1::bigint[])",
+            self.rel("cand")
+        )
+    }
+
     /// Every candidate component's events, for the labels `$1`, newest
     /// first per profile. Rows: cio_id, id, kind, name, ts, data.
     pub fn candidate_events(&self) -> String {
@@ -777,7 +823,7 @@ mod tests {
         let config = Config::builtin();
         let q = Questions::of(&config, chrono::Utc::now());
         let d = Postgres::new("w");
-        let statements = d.rule_candidates(&q);
+        let statements = d.rule_candidates(&q, &[("order_completed".into(), "total".into())]);
         let named: Vec<&str> = statements.iter().map(|(r, _)| *r).collect();
         for rule in crate::rules::Rule::ALL {
             if rule != crate::rules::Rule::SplitIdentity {
