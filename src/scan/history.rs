@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::report::ScanReport;
+pub use super::report::{series, span};
 use crate::report::text::{csv_field, sparkline};
 use crate::rules::Rule;
 use crate::store::{Store, StoreError};
@@ -39,34 +40,6 @@ pub async fn load(
         .filter(|r| Some(&r.selection) == selection.as_ref())
         .take(n)
         .collect())
-}
-
-/// A rule's rate in each scan, oldest first (`scans` newest first, as
-/// [`load`] gives them); `None` where the scan did not judge it.
-pub fn series(scans: &[ScanReport], rule: Rule) -> Vec<Option<f64>> {
-    scans
-        .iter()
-        .rev()
-        .map(|s| s.rule(rule).filter(|r| r.humans_judged > 0).map(|r| r.rate))
-        .collect()
-}
-
-/// `12 scans since 2026-09-14`: what a series spans.
-pub fn span(scans: &[ScanReport]) -> String {
-    let since = scans
-        .last()
-        .map(|s| {
-            s.finished_at
-                .get(..10)
-                .unwrap_or(&s.finished_at)
-                .to_string()
-        })
-        .unwrap_or_default();
-    match scans.len() {
-        0 => "no scans".into(),
-        1 => format!("1 scan ({since})"),
-        n => format!("{n} scans since {since}"),
-    }
 }
 
 /// Every rule any of the scans reports, in the rule table's order.

@@ -289,6 +289,34 @@ impl ScanReport {
     }
 }
 
+/// A rule's rate in each scan, oldest first (`scans` newest first, as
+/// `history::load` gives them); `None` where the scan did not judge it.
+pub fn series(scans: &[ScanReport], rule: Rule) -> Vec<Option<f64>> {
+    scans
+        .iter()
+        .rev()
+        .map(|s| s.rule(rule).filter(|r| r.humans_judged > 0).map(|r| r.rate))
+        .collect()
+}
+
+/// `12 scans since 2026-09-14`: what a series spans.
+pub fn span(scans: &[ScanReport]) -> String {
+    let since = scans
+        .last()
+        .map(|s| {
+            s.finished_at
+                .get(..10)
+                .unwrap_or(&s.finished_at)
+                .to_string()
+        })
+        .unwrap_or_default();
+    match scans.len() {
+        0 => "no scans".into(),
+        1 => format!("1 scan ({since})"),
+        n => format!("{n} scans since {since}"),
+    }
+}
+
 fn full() -> String {
     "full".into()
 }
@@ -1003,7 +1031,7 @@ pub fn markdown(r: &ScanReport, history: &[ScanReport]) -> String {
     if trend {
         out.push_str(&format!(
             "The trend column is each rule's rate over the last {} (· = not judged).\n\n",
-            super::history::span(history)
+            span(history)
         ));
         out.push_str("| rule | judged | humans affected | rate | change since last scan | trend |\n|---|---:|---:|---:|---|---|\n");
     } else {
@@ -1013,7 +1041,7 @@ pub fn markdown(r: &ScanReport, history: &[ScanReport]) -> String {
         let spark = if trend {
             format!(
                 " {} |",
-                crate::report::text::sparkline(&super::history::series(history, x.rule))
+                crate::report::text::sparkline(&series(history, x.rule))
             )
         } else {
             String::new()
