@@ -327,8 +327,9 @@ fn a_second_process_on_the_same_session_is_told_who_holds_it() {
         }
         assert!(
             start.elapsed() < Duration::from_secs(25),
-            "the verdict was never saved: {}",
-            first.contents()
+            "the verdict was never saved: {}\nlog: {}",
+            first.contents(),
+            std::fs::read_to_string(dir.path().join("cioscope.log")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
     };

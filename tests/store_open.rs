@@ -293,3 +293,66 @@ async fn a_refused_postgresql_login_says_so_without_the_password() {
         PROMPT,
     );
 }
+
+// ------------------------------------------------- a file in use here
+
+/// A second store opened on a file this process already uses (the walk's
+/// sessions and the scans share `spotcheck.db`) keeps the first one's
+/// locks: POSIX locks belong to the process, and closing any descriptor on
+/// the file releases them all. Another process closing its connection then
+/// believes itself the last one, checkpoints and deletes the write-ahead
+/// log under this one's connections, whose next write fails with "disk
+/// I/O error" (a walk's save did). Needs the `sqlite3` command as the
+/// other process.
+#[tokio::test]
+async fn a_second_store_on_a_file_in_use_keeps_the_first_ones_locks() {
+    if std::process::Command::new("sqlite3")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        skipped("needs the sqlite3 command as a second process: the lock test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spotcheck.db");
+    let first = cioscope::store::connect::sqlite(&path, "FULL")
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE probe (x INTEGER)")
+        .execute(&first)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO probe VALUES (1)")
+        .execute(&first)
+        .await
+        .unwrap();
+    let _held = first.acquire().await.unwrap();
+    // A second store on the same file, in this process.
+    let _second = cioscope::store::connect::sqlite(&path, "FULL")
+        .await
+        .unwrap();
+    // Another process reads and closes: it must see it is not the last.
+    let other = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .arg("SELECT count(*) FROM probe;")
+        .output()
+        .unwrap();
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    let wal = dir.path().join("spotcheck.db-wal");
+    assert!(
+        wal.exists(),
+        "the other process deleted the log under this one"
+    );
+    for x in 2..20 {
+        sqlx::query("INSERT INTO probe VALUES ($1)")
+            .bind(x)
+            .execute(&first)
+            .await
+            .unwrap_or_else(|e| panic!("write {x} after the other process: {e}"));
+    }
+}

@@ -162,10 +162,33 @@ async fn sqlite_setup(
     Ok(())
 }
 
+/// The database files this process has checked with [`writable_file`].
+/// Opening and closing a file descriptor on a database file drops every
+/// POSIX lock this process's SQLite connections hold on it (fcntl locks
+/// belong to the process, not the descriptor), so another process could
+/// then write or checkpoint under them: a second store opened on a file
+/// in use here (the walk's sessions and the scans share `spotcheck.db`)
+/// must not open it again.
+static CHECKED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 /// The file's folder exists and the file can be opened for writing (an
 /// absent file is created empty, which SQLite reads as an empty database):
 /// what the operating system says is more exact than SQLite's codes.
+/// Checked once per file per process (see [`CHECKED`]).
 fn writable_file(path: &Path) -> Result<(), OpenError> {
+    let key = std::fs::canonicalize(path).ok();
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if key.as_ref().is_some_and(|k| checked.contains(k)) {
+        return Ok(());
+    }
+    check_writable(path)?;
+    if let Ok(k) = std::fs::canonicalize(path) {
+        checked.push(k);
+    }
+    Ok(())
+}
+
+fn check_writable(path: &Path) -> Result<(), OpenError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
             dir: dir.to_path_buf(),
