@@ -162,39 +162,27 @@ async fn sqlite_setup(
     Ok(())
 }
 
-/// The database files this process has checked with [`writable_file`].
-/// Opening and closing a file descriptor on a database file drops every
-/// POSIX lock this process's SQLite connections hold on it (fcntl locks
-/// belong to the process, not the descriptor), so another process could
-/// then write or checkpoint under them: a second store opened on a file
-/// in use here (the walk's sessions and the scans share `spotcheck.db`)
-/// must not open it again.
-static CHECKED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// The file's folder exists and the file can be opened for writing (an
-/// absent file is created empty, which SQLite reads as an empty database):
-/// what the operating system says is more exact than SQLite's codes.
-/// Checked once per file per process (see [`CHECKED`]).
+/// The file's folder exists and the store can be written there (an absent
+/// file is created empty, which SQLite reads as an empty database): what
+/// the operating system says is more exact than SQLite's codes.
+///
+/// An existing database file is never opened here. Closing a descriptor on
+/// it would drop every POSIX lock this process's SQLite connections hold
+/// on it (fcntl locks belong to the process, not the descriptor), and the
+/// walk's sessions and the scans share `spotcheck.db`: another process
+/// closing its connection would then believe itself the last, checkpoint,
+/// and delete the write-ahead log under ours. So the folder is probed with
+/// a file of its own (SQLite must create its `-wal` and `-shm` there), and
+/// the file by its permission bits.
 fn writable_file(path: &Path) -> Result<(), OpenError> {
-    let key = std::fs::canonicalize(path).ok();
-    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
-    if key.as_ref().is_some_and(|k| checked.contains(k)) {
-        return Ok(());
-    }
-    check_writable(path)?;
-    if let Ok(k) = std::fs::canonicalize(path) {
-        checked.push(k);
-    }
-    Ok(())
-}
-
-fn check_writable(path: &Path) -> Result<(), OpenError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
-    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     if path.is_dir() {
         return Err(OpenError::Sqlite {
             path: path.to_path_buf(),
@@ -202,18 +190,69 @@ fn check_writable(path: &Path) -> Result<(), OpenError> {
         });
     }
     let existed = path.exists();
-    let opened = std::fs::OpenOptions::new()
-        .read(true)
+    if !existed {
+        return std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map(drop)
+            .map_err(|e| io_refusal(path, false, e));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let probe = dir.join(format!(".{name}.probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(false)
-        .open(path);
-    let e = match opened {
-        Ok(_) => return Ok(()),
-        Err(e) => e,
-    };
+        .truncate(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(OpenError::ReadOnly {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "its folder cannot be written, and SQLite keeps its -wal and -shm files there ({e})"
+                ),
+            })
+        }
+        Err(e) => return Err(io_refusal(path, true, e)),
+    }
+    let readonly = std::fs::metadata(path)
+        .map(|m| m.permissions().readonly())
+        .unwrap_or(false);
+    if readonly && !superuser() {
+        return Err(OpenError::ReadOnly {
+            path: path.to_path_buf(),
+            reason: "no permission to write it (its mode has no write bit)".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether this process runs as root (which writes a file whatever its
+/// mode): the effective uid of `/proc/self/status`, where there is one.
+fn superuser() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// What the operating system said when the store could not be written.
+fn io_refusal(path: &Path, existed: bool, e: std::io::Error) -> OpenError {
     let path = path.to_path_buf();
-    Err(match e.kind() {
+    match e.kind() {
         std::io::ErrorKind::ReadOnlyFilesystem => OpenError::ReadOnly {
             path,
             reason: format!("its filesystem is mounted read-only ({e})"),
@@ -230,7 +269,7 @@ fn check_writable(path: &Path) -> Result<(), OpenError> {
             path,
             reason: e.to_string(),
         },
-    })
+    }
 }
 
 /// SQLite's error on opening or setting up the file, said of the file.
