@@ -2212,6 +2212,95 @@ async fn a_cohort_reads_the_campaign_once_and_people_through_the_batched_path() 
     assert!(count("POST /v1/customers/attributes") <= 2, "{log:#?}");
 }
 
+/// A cohort whose reads fail half-way: the messages of one person (who
+/// entered, as only a message shows) and the activities of another (whose
+/// order arrived late, as only the activities show) answer 500. Neither
+/// becomes a counted cause: each is explained with the gap named and a
+/// cause that is no data error and not "entered", or set aside as an
+/// error; the others are explained as when nothing failed, the counts stay
+/// the tally, and the exit says the answer is incomplete.
+#[tokio::test]
+async fn a_cohort_whose_reads_fail_half_way_counts_no_gap_as_a_cause() {
+    let api = fake_api(&["/C1003/messages", "/C1004/activities"]);
+    let log = Arc::clone(&api.log);
+    let server = serve(api).await;
+    std::env::set_var(KEY_ENV, "test-key");
+    let config = config::load_str(&api_config_text(&server.uri()), Path::new("why.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let people = dir.path().join("people.txt");
+    std::fs::write(&people, "C1001\nC1002\nC1003\nC1004\nC1005\n").unwrap();
+    let out = dir.path().join("cohort.json");
+    let args = WhyArgs {
+        selection: Selection {
+            people_file: Some(people),
+            ..Selection::default()
+        },
+        from_scan: None,
+        campaign: "101".into(),
+        format: WhyFormat::Json,
+        out: Some(out.clone()),
+    };
+    let code = why::command(config, args).await;
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_ne!(code, 0, "an answer with gaps is not a clean one: {v:#}");
+    let cause = |person: &str| {
+        v["explanations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["person"] == person)
+            .map(|e| e["cause"]["kind"].as_str().unwrap().to_string())
+    };
+    // Untouched people: as when nothing failed.
+    assert_eq!(cause("C1001").as_deref(), Some("event_on_other_profile"));
+    assert_eq!(cause("C1002").as_deref(), Some("event_name_drift"));
+    assert_eq!(cause("C1005").as_deref(), Some("condition_false"));
+    // The people a read failed for: never a data error, never entered.
+    for person in ["C1003", "C1004"] {
+        let errored = v["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["person"] == person);
+        match cause(person) {
+            None => assert!(errored, "{person} is neither explained nor an error: {v:#}"),
+            Some(kind) => {
+                let k = CauseKind::from_id(&kind).unwrap();
+                assert!(
+                    !k.is_data_error() && kind != "entered",
+                    "{person}: a failed read became the cause {kind}: {v:#}"
+                );
+                // The step the failed read feeds says so.
+                let e = v["explanations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["person"] == person)
+                    .unwrap();
+                let gap_named = e["steps"].as_array().unwrap().iter().any(|step| {
+                    step["status"] == "unknown"
+                        && step["summary"]
+                            .as_str()
+                            .is_some_and(|t| t.contains("could not be loaded"))
+                });
+                assert!(
+                    errored || gap_named,
+                    "{person}: the gap is not named: {e:#}"
+                );
+            }
+        }
+    }
+    assert_cohort_counts(&v);
+    // Both failing reads were asked (the gaps are real, not skipped).
+    let log = log.lock().unwrap();
+    for read in [
+        "GET /v1/customers/C1003/messages",
+        "GET /v1/customers/C1004/activities",
+    ] {
+        assert!(log.iter().any(|l| l == read), "{read}: {log:#?}");
+    }
+}
+
 /// The cohort document's counts are the tally of its explanations.
 fn assert_cohort_counts(v: &Value) {
     let explanations = v["explanations"].as_array().unwrap();
