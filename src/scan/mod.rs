@@ -206,16 +206,7 @@ pub async fn run(
     let mut errors = read_profiles(ws, store, scan, refs, &mut idents, progress).await?;
     let profiles_failed = errors.len();
     let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, false, progress).await?;
-    for r in reads.iter().filter(|r| r.error.is_some()) {
-        errors.push(PersonError {
-            person: "*".into(),
-            source: r.name.clone(),
-            message: format!(
-                "the source could not be read, so no human was judged by the rules that read sources: {}",
-                r.error.as_deref().unwrap_or_default()
-            ),
-        });
-    }
+    errors.extend(source_errors(&reads));
 
     let mut plans = human::plan(&idents, &ws.config);
     if segment.is_some() {
@@ -268,6 +259,24 @@ struct Gaps<'a> {
     /// Some unread profile has neither id nor email: a human of records
     /// only may be its, so its absence of a profile proves nothing.
     records_unplaced: bool,
+}
+
+/// One error per source that could not be read: no human was judged by
+/// the rules that read sources.
+fn source_errors(reads: &[SourceRead]) -> Vec<PersonError> {
+    reads
+        .iter()
+        .filter_map(|r| {
+            Some(PersonError {
+                person: "*".into(),
+                source: r.name.clone(),
+                message: format!(
+                    "the source could not be read, so no human was judged by the rules that read sources: {}",
+                    r.error.as_deref()?
+                ),
+            })
+        })
+        .collect()
 }
 
 /// Every source: its bulk read (or what was stored of it), else asked

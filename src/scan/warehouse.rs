@@ -272,10 +272,10 @@ async fn visit(
     idents: &Idents,
     keys: &[RecordKey],
     ctx: &RuleContext<'_>,
-    has_events: bool,
 ) -> Result<Narrowed, ScanError> {
-    let (mut stages, events) = wh.open_scan(scan).await?;
-    let kinds = wh.events_have_kinds().await?;
+    let opened = wh.open_scan(scan).await?;
+    let kinds = opened.columns.as_ref().is_some_and(|c| c.kind);
+    let (mut stages, events) = (opened.stages, opened.events);
     let started = std::time::Instant::now();
     let touches = wh.touches(keys).await?;
     let placeholders: HashSet<(&str, &str)> = stages
@@ -315,7 +315,7 @@ async fn visit(
         candidates,
         fetched_labels: labels.into_iter().collect(),
         fetched,
-        rules: prefiltered(has_events, kinds),
+        rules: prefiltered(opened.columns.is_some(), kinds),
     })
 }
 
@@ -330,17 +330,7 @@ pub async fn run(
     let identity = &ws.config.identity;
     let mut idents = Idents::default();
     let (reads, unavailable) = read_sources(ws, store, scan, &mut idents, true, progress).await?;
-    let mut errors: Vec<PersonError> = Vec::new();
-    for r in reads.iter().filter(|r| r.error.is_some()) {
-        errors.push(PersonError {
-            person: "*".into(),
-            source: r.name.clone(),
-            message: format!(
-                "the source could not be read, so no human was judged by the rules that read sources: {}",
-                r.error.as_deref().unwrap_or_default()
-            ),
-        });
-    }
+    let mut errors = super::source_errors(&reads);
     progress(Step::Warehouse);
     let ctx = RuleContext {
         config: &ws.config,
@@ -351,7 +341,7 @@ pub async fn run(
     let mut wh = Warehouse::connect(config, identity).await?;
     // The work schema stays when a step fails (and when the process is
     // stopped): `--resume` continues after the last finished stage.
-    let narrowed = match visit(&mut wh, store, &scan.id, &idents, &keys, &ctx, has_events).await {
+    let narrowed = match visit(&mut wh, store, &scan.id, &idents, &keys, &ctx).await {
         Ok(n) => n,
         Err(e) => {
             if let Err(r) = wh.release_schema().await {

@@ -190,6 +190,16 @@ impl FactRows {
     }
 }
 
+/// What step 1 made.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub stages: IdentityStages,
+    /// Event rows matched to a profile.
+    pub events: u64,
+    /// The events relation's optional columns (`None`: no relation).
+    pub columns: Option<EventColumns>,
+}
+
 /// What the pre-filters named.
 #[derive(Debug, Clone, Default)]
 pub struct Candidates {
@@ -219,11 +229,9 @@ pub struct Fetched {
 impl Warehouse {
     /// Step 1: the work schema, the identity stages, the profiles as JSON
     /// and the events relation (an empty one without `warehouse.events`).
-    /// Returns the stages and how many event rows were matched to a
-    /// profile.
     /// Stages done by an earlier run of the same `scan` (stopped or
     /// killed) are not run again.
-    pub async fn open_scan(&mut self, scan: &str) -> Result<(IdentityStages, u64), WarehouseError> {
+    pub async fn open_scan(&mut self, scan: &str) -> Result<Opened, WarehouseError> {
         self.scan = scan.to_string();
         self.open_schema().await?;
         let mut stages = self.identity_stages().await?;
@@ -240,63 +248,57 @@ impl Warehouse {
         }
         stages.timings.push(("profiles_json", started.elapsed()));
         let started = Instant::now();
-        if let Some(matched) = self.done("events", &["ev"]).await? {
-            stages.timings.push(("events", started.elapsed()));
-            return Ok((stages, matched as u64));
-        }
-        let events = match self.config.events.clone() {
-            Some(relation) => {
-                let described = self
-                    .conn
-                    .describe(&Postgres::relation_columns(&relation))
-                    .await
-                    .map_err(sql("events"))?;
-                let columns: Vec<String> = described
-                    .columns()
-                    .iter()
-                    .map(|c| sqlx::Column::name(c).to_string())
-                    .collect();
-                if let Some(missing) = EVENT_COLUMNS
-                    .iter()
-                    .find(|c| !columns.iter().any(|x| x == *c))
-                {
-                    return Err(WarehouseError::Sql {
-                        stage: "events",
-                        message: format!(
-                            "warehouse.events has no column {missing:?} (it needs {}; docs/warehouse.md)",
-                            EVENT_COLUMNS.join(", ")
-                        ),
-                    });
-                }
-                Some((relation, EventColumns::of(&columns)))
+        let columns = self.event_columns().await?;
+        let events = match self.done("events", &["ev"]).await? {
+            Some(matched) => matched as u64,
+            None => {
+                let relation = self.config.events.clone();
+                let create = self
+                    .dialect
+                    .create_events(relation.as_ref().zip(columns.as_ref()));
+                self.exec("events", &create).await?;
+                let matched = self.count("events", &self.dialect.count_events()).await?;
+                self.mark("events", matched as i64).await?;
+                matched
             }
-            None => None,
         };
-        let create = self
-            .dialect
-            .create_events(events.as_ref().map(|(r, c)| (r, c)));
-        self.exec("events", &create).await?;
-        let matched = self.count("events", &self.dialect.count_events()).await?;
-        self.mark("events", matched as i64).await?;
         stages.timings.push(("events", started.elapsed()));
-        Ok((stages, matched))
+        Ok(Opened {
+            stages,
+            events,
+            columns,
+        })
     }
 
-    /// Whether the events relation has an activity `type` column (without
-    /// it, the rules reading failures and merges have nothing to read).
-    pub async fn events_have_kinds(&mut self) -> Result<bool, WarehouseError> {
+    /// The optional columns of `warehouse.events` (`None` without one); a
+    /// relation lacking a required column is an error naming it.
+    async fn event_columns(&mut self) -> Result<Option<EventColumns>, WarehouseError> {
         let Some(relation) = self.config.events.clone() else {
-            return Ok(false);
+            return Ok(None);
         };
         let described = self
             .conn
             .describe(&Postgres::relation_columns(&relation))
             .await
             .map_err(sql("events"))?;
-        Ok(described
+        let columns: Vec<String> = described
             .columns()
             .iter()
-            .any(|c| sqlx::Column::name(c) == "type"))
+            .map(|c| sqlx::Column::name(c).to_string())
+            .collect();
+        if let Some(missing) = EVENT_COLUMNS
+            .iter()
+            .find(|c| !columns.iter().any(|x| x == *c))
+        {
+            return Err(WarehouseError::Sql {
+                stage: "events",
+                message: format!(
+                    "warehouse.events has no column {missing:?} (it needs {}; docs/warehouse.md)",
+                    EVENT_COLUMNS.join(", ")
+                ),
+            });
+        }
+        Ok(Some(EventColumns::of(&columns)))
     }
 
     /// Step 2: which components each record key touches (placeholders

@@ -303,7 +303,7 @@ impl Postgres {
             )
         };
         match t {
-            TestQuestion::Event { names, test } => {
+            TestQuestion::Event { names, test, .. } => {
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 format!(
                     "(EXISTS (SELECT 1 FROM {ev} AS e WHERE e.label = p.label AND e.kind = 'event' \
