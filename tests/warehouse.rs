@@ -6,6 +6,8 @@
 //! pre-filter, and the work schema left behind by nobody. Configs go
 //! through the real loader.
 
+#[path = "common/generate.rs"]
+mod generate;
 #[path = "common/needs.rs"]
 mod needs;
 
@@ -16,6 +18,7 @@ use std::time::Instant;
 use cioscope::config::{load_str, Config, Relation, WarehouseKind};
 use cioscope::model::normalize;
 use cioscope::warehouse::{Warehouse, WarehouseError};
+use generate::{email_form, Seeded};
 use sqlx::{Connection, PgConnection};
 
 /// Required in CI (`.ci/run` starts PostgreSQL): there a missing URL fails.
@@ -790,30 +793,17 @@ fn warehouse_config_errors_name_file_line_and_key() {
 
     let e = config_err("[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\n");
     assert_eq!(e.key, "warehouse.profiles", "{e}");
-    let e = config_err(
-        "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\nmax_rounds = 0\n",
-    );
-    assert_eq!(
-        (e.key.as_str(), e.line),
-        ("warehouse.max_rounds", Some(5)),
-        "{e}"
-    );
-    let e = config_err(
-        "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\nengine = \"sometimes\"\n",
-    );
-    assert_eq!(
-        (e.key.as_str(), e.line),
-        ("warehouse.engine", Some(5)),
-        "{e}"
-    );
-    let e = config_err(
-        "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\nevnts = \"e\"\n",
-    );
-    assert_eq!(
-        (e.key.as_str(), e.line),
-        ("warehouse.evnts", Some(5)),
-        "{e}"
-    );
+    // One bad key after a valid section: named with its line.
+    for (line, key) in [
+        ("max_rounds = 0", "warehouse.max_rounds"),
+        ("engine = \"sometimes\"", "warehouse.engine"),
+        ("evnts = \"e\"", "warehouse.evnts"),
+    ] {
+        let e = config_err(&format!(
+            "[warehouse]\nkind = \"postgres\"\nurl_env = \"W\"\nprofiles = \"p\"\n{line}\n"
+        ));
+        assert_eq!((e.key.as_str(), e.line), (key, Some(5)), "{e}");
+    }
 }
 
 // ------------------------------------------------- both engines' humans
@@ -844,34 +834,15 @@ fn demo_profiles() -> Vec<cioscope::model::Profile> {
 /// Generated profiles sharing emails and phones in many written forms,
 /// email-only profiles, and an email and a phone held by more than the cap.
 fn generated_profiles(n: usize) -> Vec<cioscope::model::Profile> {
-    let mut seed: u64 = 0x5eed_1234_abcd;
-    let mut next = |m: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((seed >> 33) as usize) % m
-    };
-    let email_forms = |base: usize, form: usize| {
-        let (user, domain) = match base % 3 {
-            0 => (format!("ann.lee{base}"), "gmail.com"),
-            1 => (format!("bo.ross{base}"), "example.com"),
-            _ => (format!("cy{base}"), "googlemail.com"),
-        };
-        match form {
-            0 => format!("{user}@{domain}"),
-            1 => format!("  {}@{} ", user.to_uppercase(), domain.to_uppercase()),
-            2 => format!("{}@{domain}", user.replace('.', "")),
-            3 => format!("{user}+shop@{domain}"),
-            _ => format!("{user}@gmail.com"),
-        }
-    };
+    let mut seeded = Seeded::new(0x5eed_1234_abcd);
+    let mut next = |m: usize| seeded.below(m);
     let mut out = Vec::new();
     for i in 0..n {
         let id = (next(5) != 0).then(|| format!("G{i}"));
         let email = match next(10) {
             0 | 1 => None,
             2 => Some("placeholder@example.com".to_string()),
-            _ => Some(email_forms(next(n / 4), next(5))),
+            _ => Some(email_form(next(n / 4), next(5))),
         };
         let mut p = cioscope::model::Profile {
             cio_id: format!("g{i:05}"),

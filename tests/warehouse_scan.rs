@@ -12,6 +12,7 @@ mod needs;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use common::generate::{email_form, Seeded};
 use common::scans::{cioscope, findings};
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -155,6 +156,23 @@ fn of_rule(
     all.iter().filter(|f| f.1 == rule).cloned().collect()
 }
 
+/// The demo's profiles and activities loaded into a schema of the test's
+/// own, and a copy of the demo workspace reading them (`profiles` and
+/// `events`) with a work schema of its own: (source schema, work schema,
+/// workspace).
+async fn demo_with_events(url: &str) -> (String, String, tempfile::TempDir) {
+    let source = unique("whs_src");
+    let work = unique("whs_work");
+    load_demo_profiles(url, &source).await;
+    load_demo_events(url, &source).await;
+    let ws = demo_workspace(&source, &work, |t| t);
+    let config = ws.path().join("cioscope.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("events = \"{source}.events\"\n"));
+    std::fs::write(&config, text).unwrap();
+    (source, work, ws)
+}
+
 /// A copy of the demo workspace whose config reads `source.profiles`
 /// through a `[warehouse]` section with the work schema `work`, its text
 /// passed through `edit` first.
@@ -176,16 +194,8 @@ fn demo_workspace(source: &str, work: &str, edit: impl Fn(String) -> String) -> 
 #[tokio::test]
 async fn a_warehouse_scan_of_the_demo_finds_what_the_app_api_scan_finds() {
     let Some(url) = pg_url() else { return };
-    let source = unique("whs_src");
-    let work = unique("whs_work");
-    load_demo_profiles(&url, &source).await;
-    load_demo_events(&url, &source).await;
-
-    let ws = demo_workspace(&source, &work, |t| t);
+    let (source, work, ws) = demo_with_events(&url).await;
     let config = ws.path().join("cioscope.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!("events = \"{source}.events\"\n"));
-    std::fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
 
     let data = tempfile::tempdir().unwrap();
@@ -453,27 +463,8 @@ type Activities = Vec<(String, Vec<Value>)>;
 
 fn generated(n: usize) -> (Vec<Value>, String, Activities) {
     use cioscope::model::normalize;
-    let mut seed: u64 = 0x5eed_4242_abcd;
-    let mut next = |m: usize| {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((seed >> 33) as usize) % m.max(1)
-    };
-    let email_forms = |base: usize, form: usize| {
-        let (user, domain) = match base % 3 {
-            0 => (format!("ann.lee{base}"), "gmail.com"),
-            1 => (format!("bo.ross{base}"), "example.com"),
-            _ => (format!("cy{base}"), "googlemail.com"),
-        };
-        match form {
-            0 => format!("{user}@{domain}"),
-            1 => format!("  {}@{} ", user.to_uppercase(), domain.to_uppercase()),
-            2 => format!("{}@{domain}", user.replace('.', "")),
-            3 => format!("{user}+shop@{domain}"),
-            _ => format!("{user}@gmail.com"),
-        }
-    };
+    let mut seeded = Seeded::new(0x5eed_4242_abcd);
+    let mut next = |m: usize| seeded.below(m);
     let mut people = Vec::new();
     let mut activities: Activities = Vec::new();
     for i in 0..n {
@@ -481,11 +472,11 @@ fn generated(n: usize) -> (Vec<Value>, String, Activities) {
         let email = match next(10) {
             // A profile has an id or an email (Customer.io lists people by them).
             0 | 1 if id.is_some() => None,
-            0 | 1 => Some(email_forms(next(n / 4), next(5))),
+            0 | 1 => Some(email_form(next(n / 4), next(5))),
             // Only on profiles with an id: email-only holders of one
             // placeholder would share a person key.
             2 if id.is_some() => Some("placeholder@example.com".to_string()),
-            _ => Some(email_forms(next(n / 4), next(5))),
+            _ => Some(email_form(next(n / 4), next(5))),
         };
         let phone = match next(10) {
             0..=5 => None,
@@ -555,7 +546,7 @@ fn generated(n: usize) -> (Vec<Value>, String, Activities) {
     );
     for r in 0..n / 10 {
         let id = format!("G{}", next(n));
-        let email = email_forms(next(n / 4), 0);
+        let email = email_form(next(n / 4), 0);
         shop.push_str(&format!(
             "INSERT INTO customers VALUES ('{id}', '{email}', NULL, 'gold', '2026-11-01T00:00:00Z');\n"
         ));
@@ -563,7 +554,7 @@ fn generated(n: usize) -> (Vec<Value>, String, Activities) {
             // A record of nobody's id, joining by email only.
             shop.push_str(&format!(
                 "INSERT INTO customers VALUES ('S{r}', '{}', NULL, 'gold', '2026-11-01T00:00:00Z');\n",
-                email_forms(next(n / 4), 0)
+                email_form(next(n / 4), 0)
             ));
         }
     }
@@ -785,15 +776,8 @@ events = "{source}.events"
 #[tokio::test]
 async fn a_warehouse_scan_killed_between_stages_resumes_after_the_last_one() {
     let Some(url) = pg_url() else { return };
-    let source = unique("whs_src");
-    let work = unique("whs_work");
-    load_demo_profiles(&url, &source).await;
-    load_demo_events(&url, &source).await;
-    let ws = demo_workspace(&source, &work, |t| t);
+    let (source, work, ws) = demo_with_events(&url).await;
     let config = ws.path().join("cioscope.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!("events = \"{source}.events\"\n"));
-    std::fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
     let data = tempfile::tempdir().unwrap();
     let args = [

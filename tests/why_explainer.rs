@@ -2142,24 +2142,18 @@ fn cohort_counts_are_the_explanations_causes_worst_first() {
     assert_eq!(entered.examples, ["P01", "P02"]);
 }
 
-#[tokio::test]
-async fn a_cohort_reads_the_campaign_once_and_people_through_the_batched_path() {
-    let api = fake_api(&[]);
-    let log = Arc::clone(&api.log);
-    let server = serve(api).await;
+/// `cioscope why --campaign 101 --people-file F --format json` against the
+/// fake App API, `people` the file's text: the exit code and the document.
+async fn cohort_of(server: &wiremock::MockServer, people: &str) -> (cioscope::exit::Exit, Value) {
     std::env::set_var(KEY_ENV, "test-key");
     let config = config::load_str(&api_config_text(&server.uri()), Path::new("why.toml")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let people = dir.path().join("people.txt");
-    std::fs::write(
-        &people,
-        "C1001\nC1002\nC1003\nC1004\nC1005\nC9999 # nobody\n",
-    )
-    .unwrap();
+    let file = dir.path().join("people.txt");
+    std::fs::write(&file, people).unwrap();
     let out = dir.path().join("cohort.json");
     let args = WhyArgs {
         selection: Selection {
-            people_file: Some(people),
+            people_file: Some(file),
             ..Selection::default()
         },
         from_scan: None,
@@ -2167,9 +2161,23 @@ async fn a_cohort_reads_the_campaign_once_and_people_through_the_batched_path() 
         format: WhyFormat::Json,
         out: Some(out.clone()),
     };
+    let code = why::command(config, args).await;
+    let v = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (code, v)
+}
+
+#[tokio::test]
+async fn a_cohort_reads_the_campaign_once_and_people_through_the_batched_path() {
+    let api = fake_api(&[]);
+    let log = Arc::clone(&api.log);
+    let server = serve(api).await;
+    let (code, v) = cohort_of(
+        &server,
+        "C1001\nC1002\nC1003\nC1004\nC1005\nC9999 # nobody\n",
+    )
+    .await;
     // C9999 cannot be explained: exit 3, the others are.
-    assert_eq!(why::command(config, args).await, 3);
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(code, 3);
     assert_eq!(v["schema"], "cioscope.why/1");
     let kinds: Vec<(String, String)> = v["explanations"]
         .as_array()
@@ -2224,24 +2232,7 @@ async fn a_cohort_whose_reads_fail_half_way_counts_no_gap_as_a_cause() {
     let api = fake_api(&["/C1003/messages", "/C1004/activities"]);
     let log = Arc::clone(&api.log);
     let server = serve(api).await;
-    std::env::set_var(KEY_ENV, "test-key");
-    let config = config::load_str(&api_config_text(&server.uri()), Path::new("why.toml")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let people = dir.path().join("people.txt");
-    std::fs::write(&people, "C1001\nC1002\nC1003\nC1004\nC1005\n").unwrap();
-    let out = dir.path().join("cohort.json");
-    let args = WhyArgs {
-        selection: Selection {
-            people_file: Some(people),
-            ..Selection::default()
-        },
-        from_scan: None,
-        campaign: "101".into(),
-        format: WhyFormat::Json,
-        out: Some(out.clone()),
-    };
-    let code = why::command(config, args).await;
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let (code, v) = cohort_of(&server, "C1001\nC1002\nC1003\nC1004\nC1005\n").await;
     assert_ne!(code, 0, "an answer with gaps is not a clean one: {v:#}");
     let cause = |person: &str| {
         v["explanations"]

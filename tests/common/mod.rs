@@ -2,6 +2,7 @@
 //! driving the real binary and the real client in tests.
 #![allow(dead_code)]
 
+pub mod generate;
 pub mod scans;
 
 use std::sync::{Arc, Mutex};
