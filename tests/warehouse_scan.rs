@@ -919,3 +919,69 @@ async fn a_second_warehouse_scan_on_a_busy_work_schema_stops_and_resumes_later()
     assert!(!schema_exists(&url, &work).await);
     drop_schema(&url, &source).await;
 }
+
+/// An events row whose time cannot be read (the relation a query, one
+/// time written as text) makes its person an error naming the row: the
+/// rules that read events do not judge that human (counted not judged,
+/// never clean), every other human is judged as before, and the scan exits
+/// 3.
+#[tokio::test]
+async fn an_unreadable_event_time_leaves_its_human_unjudged_by_the_event_rules() {
+    let Some(url) = pg_url() else { return };
+    let (source, _work, ws) = demo_with_events(&url).await;
+    let config = ws.path().join("cioscope.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("events = \"{source}.events\""),
+        &format!(
+            "events = \"SELECT cio_id, id, type, name, properties, CASE WHEN cio_id = 'a3000001' \
+             THEN 'not a time' ELSE timestamp::text END AS timestamp FROM {source}.events\""
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (wh, code, err) = scan(
+        data.path(),
+        &[
+            "--engine",
+            "warehouse",
+            "--config",
+            config,
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(code, Some(3), "{err}");
+    let errors = wh["errors"].as_array().unwrap();
+    let error = errors
+        .iter()
+        .find(|e| e["source"] == "warehouse.events")
+        .unwrap_or_else(|| panic!("{errors:#?}"));
+    assert_eq!(error["person"], "C1001", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("timestamp"),
+        "{error}"
+    );
+    // No finding of a rule that needs events on C1001; each such rule
+    // counts C1001 not judged, and every other human judged.
+    let humans = wh["humans"].as_u64().unwrap();
+    for r in wh["rules"].as_array().unwrap() {
+        let rule = r["rule"].as_str().unwrap();
+        if [
+            "duplicate_event",
+            "event_name_drift",
+            "failed_update",
+            "merged_history",
+        ]
+        .contains(&rule)
+        {
+            assert_eq!(r["humans_not_judged"], 1, "{r}");
+            assert_eq!(r["humans_judged"], humans - 1, "{r}");
+            assert!(
+                !findings(&wh).iter().any(|f| f.0 == "C1001" && f.1 == rule),
+                "{rule} judged C1001 without its events"
+            );
+        }
+    }
+    drop_schema(&url, &source).await;
+}
